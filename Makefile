@@ -1,0 +1,47 @@
+# Everything a new user needs: `make preview` and `make test` create the virtualenv themselves.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: preview test lint typecheck unit schema lock clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		-r requirements.txt -r requirements-dev.txt
+	touch $(STAMP)
+
+## Offline preview of every region stack (no Pulumi CLI, no cloud).
+preview: $(STAMP)
+	$(PY) -m tools.preview
+
+## ruff, mypy and pytest: what CI runs.
+test: $(STAMP) lint typecheck unit
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+unit: $(STAMP)
+	$(PY) -m pytest
+
+## Regenerate committed artifacts (JSON Schema, policy catalog, policy config).
+generate: $(STAMP)
+	$(PY) -m tools.generate
+
+## Re-pin dependencies with hashes after editing a requirements*.in file.
+lock: $(STAMP)
+	$(PY) -m pip install --quiet pip-tools
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --no-emit-index-url --no-emit-find-links \
+		--allow-unsafe --strip-extras -o requirements.txt requirements.in
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --no-emit-index-url --no-emit-find-links \
+		--allow-unsafe --strip-extras -o requirements-dev.txt requirements-dev.in
+	cd policies && ../$(VENV)/bin/pip-compile --quiet --generate-hashes --no-emit-index-url \
+		--no-emit-find-links --allow-unsafe --strip-extras -o requirements.txt requirements.in
+
+clean:
+	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache
