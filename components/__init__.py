@@ -1,0 +1,1 @@
+"""Components of the CSP partner-managed apps program."""

@@ -1,0 +1,956 @@
+"""Typed configuration of a region stack: the models, and the one place config is read.
+
+Two files feed a stack:
+
+* ``Pulumi.<stack>.yaml`` holds the per-region values under ``partner-apps:region`` (tenant,
+  subscription, location, Key Vault, AdminAgents, owners, ...) and, as Pulumi secrets, the
+  Secure Application Model refresh tokens under ``partner-apps:refreshTokens``;
+* ``apps.yaml`` holds the app definitions, shared by every region so a reviewer reads one diff.
+
+Everything is validated before the first resource is registered. Problems are collected, not
+raised one at a time, and each names the file, the key path and the rule, so a platform team fixes
+a broken stack file in one go. Components never see ``pulumi.Config``: they get these frozen models.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from . import permissions
+from .regions import CLOUDS, REGIONS, Cloud, region_of_location
+
+NAMESPACE = "partner-apps"
+REGION_KEY = f"{NAMESPACE}:region"
+REFRESH_TOKENS_KEY = f"{NAMESPACE}:refreshTokens"
+DISABLE_DEFAULT_PROVIDERS_KEY = "pulumi:disable-default-providers"
+APPS_FILE = "apps.yaml"
+# Keys a stack file may carry. Anything else is a typo or a default-provider setting
+# (`azuread:tenantId`, `azure-native:location`) that would silently be ignored: both are errors.
+KNOWN_STACK_KEYS = (REGION_KEY, REFRESH_TOKENS_KEY, DISABLE_DEFAULT_PROVIDERS_KEY)
+# The longest secret lifetime Microsoft allows in the portal and that we accept.
+MAX_CREDENTIAL_DAYS = 730
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_APP_KEY = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+# Key Vault names: 3-24 characters, letters, digits and hyphens, start with a letter, end with a
+# letter or digit, no consecutive hyphens (Azure's rule; the name is global across Azure).
+_VAULT_NAME = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
+_RESOURCE_GROUP = re.compile(r"^[-\w._()]{0,89}[-\w_()]$")
+
+
+def _guid(value: str) -> str:
+    if not _GUID.match(value):
+        raise ValueError(f"{value!r} is not a GUID (expected 8-4-4-4-12 hexadecimal digits)")
+    return value.lower()
+
+
+def _domain(value: str) -> str:
+    if not _DOMAIN.match(value):
+        raise ValueError(f"{value!r} is not a domain name (lower-case, like contoso.com)")
+    return value
+
+
+def _app_key(value: str) -> str:
+    if not _APP_KEY.match(value) or len(value) > 40:
+        raise ValueError(
+            f"{value!r} is not an app key (lower-case letters, digits and single hyphens, "
+            "starting with a letter, at most 40 characters)"
+        )
+    return value
+
+
+def _vault_name(value: str) -> str:
+    if not _VAULT_NAME.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid Key Vault name (3-24 letters, digits and hyphens, "
+            "starting with a letter, ending with a letter or digit, no '--')"
+        )
+    return value
+
+
+def _resource_group(value: str) -> str:
+    if not _RESOURCE_GROUP.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid resource group name (1-90 letters, digits, '-', '_', '.', "
+            "'(' or ')', not ending with '.')"
+        )
+    return value
+
+
+def _cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as error:
+        raise ValueError(f"{value!r} is not an IPv4 address or CIDR range ({error})") from None
+    if network.version != 4:
+        raise ValueError(f"{value!r}: Key Vault network rules accept IPv4 only")
+    return str(network)
+
+
+def _unique(values: Sequence[str]) -> Sequence[str]:
+    seen: set[str] = set()
+    for value in values:
+        if value.lower() in seen:
+            raise ValueError(f"{value!r} is listed twice")
+        seen.add(value.lower())
+    return values
+
+
+Guid = Annotated[str, AfterValidator(_guid)]
+DomainName = Annotated[str, AfterValidator(_domain)]
+AppKey = Annotated[str, AfterValidator(_app_key)]
+VaultName = Annotated[str, AfterValidator(_vault_name)]
+ResourceGroupName = Annotated[str, AfterValidator(_resource_group)]
+IpRange = Annotated[str, AfterValidator(_cidr)]
+Text = Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class Model(BaseModel):
+    """Base of every config model: frozen, camelCase keys as in the YAML files, no unknown keys."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        use_attribute_docstrings=False,
+    )
+
+
+# --- Region (Pulumi.<stack>.yaml, key partner-apps:region) ------------------------------------
+
+
+class PrincipalRef(Model):
+    """An identity that gets a Key Vault data-plane role."""
+
+    principal_id: Guid = Field(description="Object id of the user, group or service principal.")
+    principal_type: Literal["ServicePrincipal", "User", "Group"] = Field(
+        description="Kind of principal (Azure needs it to assign a role before replication)."
+    )
+    description: Text = Field(description="Who this is and why it needs the role (for auditors).")
+
+
+class AdminAgentsConfig(Model):
+    """Where the tenant's AdminAgents group comes from."""
+
+    display_name: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Display name to look the group up by (default AdminAgents).",
+    )
+    object_id: Guid | None = Field(
+        default=None,
+        description="Pinned object id of the AdminAgents group; no lookup when set.",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> AdminAgentsConfig:
+        if self.display_name is not None and self.object_id is not None:
+            raise ValueError("set either displayName or objectId, not both")
+        return self
+
+    @property
+    def lookup_name(self) -> str:
+        return self.display_name or "AdminAgents"
+
+
+class KeyVaultConfig(Model):
+    """The regional Key Vault that holds the apps' secrets."""
+
+    name: VaultName = Field(description="Key Vault name (globally unique, 3-24 characters).")
+    resource_group_name: ResourceGroupName = Field(
+        description="Resource group created for the vault, in the region's location."
+    )
+    sku: Literal["standard", "premium"] = Field(default="standard", description="Vault SKU.")
+    soft_delete_retention_days: int = Field(
+        default=90, ge=7, le=90, description="Soft-delete retention in days (7-90)."
+    )
+    public_network_access: Literal["Disabled", "Enabled"] = Field(
+        default="Disabled",
+        description=(
+            "Disabled (recommended: secrets are written through ARM, the control plane) or "
+            "Enabled with default-deny network ACLs that admit only allowedIpRanges."
+        ),
+    )
+    allowed_ip_ranges: list[IpRange] = Field(
+        default_factory=list,
+        description="IPv4 addresses or CIDR ranges admitted when publicNetworkAccess is Enabled.",
+    )
+    secrets_officers: list[PrincipalRef] = Field(
+        default_factory=list,
+        description="Key Vault Secrets Officer: the deploying identity and the rotation job.",
+    )
+    secrets_users: list[PrincipalRef] = Field(
+        default_factory=list,
+        description="Key Vault Secrets User: the apps' runtime identities (read only).",
+    )
+
+    @model_validator(mode="after")
+    def _network(self) -> KeyVaultConfig:
+        if self.public_network_access == "Enabled" and not self.allowed_ip_ranges:
+            raise ValueError(
+                "publicNetworkAccess Enabled needs allowedIpRanges: the vault denies by default "
+                "and would otherwise be open to no one but still exposed"
+            )
+        if self.public_network_access == "Disabled" and self.allowed_ip_ranges:
+            raise ValueError(
+                "allowedIpRanges has no effect while publicNetworkAccess is Disabled; "
+                "remove it or set publicNetworkAccess: Enabled"
+            )
+        return self
+
+
+class RegionConfig(Model):
+    """Everything that differs between region stacks."""
+
+    id: str = Field(
+        description="Region id; must equal the stack name and be a row of the region table."
+    )
+    cloud: Cloud = Field(default="public", description="Azure cloud of the partner tenant.")
+    tenant_id: Guid = Field(description="Tenant id of this region's CSP partner tenant.")
+    verified_domains: Annotated[list[DomainName], AfterValidator(_unique)] = Field(
+        min_length=1,
+        description="Verified domains of the partner tenant; identifier URIs must use one.",
+    )
+    subscription_id: Guid = Field(description="Azure subscription that holds the Key Vault.")
+    location: str = Field(description="Azure location; must belong to the region's geography.")
+    production: bool = Field(
+        default=False, description="Production stack: policies require protected resources."
+    )
+    protect: bool = Field(
+        default=True,
+        description="Protect apps, service principals and the vault against deletion.",
+    )
+    owners: Annotated[list[Guid], AfterValidator(_unique)] = Field(
+        min_length=1,
+        description="Object ids of the owners of every app and service principal.",
+    )
+    admin_agents: AdminAgentsConfig = Field(
+        default_factory=AdminAgentsConfig,
+        description="The AdminAgents group whose members are pre-consented in every customer.",
+    )
+    key_vault: KeyVaultConfig = Field(description="The regional Key Vault.")
+    tags: dict[Annotated[str, Field(min_length=1, max_length=512)], Annotated[str, Field(max_length=256)]] = Field(
+        default_factory=dict, description="Azure tags on the resource group, vault and secrets."
+    )
+
+    @property
+    def authority(self) -> str:
+        return f"https://{CLOUDS[self.cloud].login_host}/{self.tenant_id}"
+
+
+# --- Apps (apps.yaml) ----------------------------------------------------------------------------
+
+
+class PermissionRequest(Model):
+    """One permission an app requires on a Microsoft API, by name."""
+
+    api: str = Field(description="API display name, e.g. 'Microsoft Graph'.")
+    permission: str = Field(description="Permission value, e.g. 'Directory.Read.All'.")
+    type: permissions.Kind = Field(description="delegated (Scope) or application (Role).")
+    reason: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "Why the app needs it. Required for application permissions and for delegated "
+            "permissions that need admin consent; reviewers and auditors read it."
+        ),
+    )
+
+
+class ScopeRequest(Model):
+    """A delegated scope of another app of the same stack (multi-tier)."""
+
+    app: AppKey = Field(description="Key of the app that exposes the scope.")
+    scope: str = Field(description="Value of the scope, e.g. 'user_impersonation'.")
+    reason: str | None = Field(default=None, min_length=1, description="Why it is needed.")
+
+
+class ScopeDefinition(Model):
+    """An oauth2 permission scope the app exposes. Its id is derived, never configured."""
+
+    value: Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^\s.][^\s]*$")] = Field(
+        description="Scope value clients request (no spaces, not starting with a dot)."
+    )
+    type: Literal["User", "Admin"] = Field(
+        default="User", description="Who may consent: User (users and admins) or Admin only."
+    )
+    admin_consent_display_name: Text = Field(description="Title on the admin consent prompt.")
+    admin_consent_description: Text = Field(description="Text on the admin consent prompt.")
+    user_consent_display_name: Text | None = Field(
+        default=None, description="Title on the user consent prompt (required for type User)."
+    )
+    user_consent_description: Text | None = Field(
+        default=None, description="Text on the user consent prompt (required for type User)."
+    )
+    enabled: bool = Field(
+        default=True,
+        description="Disable before removing: Graph refuses to delete an enabled scope.",
+    )
+
+    @model_validator(mode="after")
+    def _user_texts(self) -> ScopeDefinition:
+        if self.type == "User" and not (
+            self.user_consent_display_name and self.user_consent_description
+        ):
+            raise ValueError(
+                "a scope of type User needs userConsentDisplayName and userConsentDescription"
+            )
+        return self
+
+
+class ImplicitGrant(Model):
+    """Implicit grant is off unless a definition asks for it and says why."""
+
+    access_tokens: bool = Field(default=False, description="Issue access tokens implicitly.")
+    id_tokens: bool = Field(default=False, description="Issue ID tokens implicitly.")
+    reason: str | None = Field(default=None, min_length=1, description="Why it is needed.")
+
+    @model_validator(mode="after")
+    def _reason(self) -> ImplicitGrant:
+        if (self.access_tokens or self.id_tokens) and not self.reason:
+            raise ValueError("implicit grant needs a reason when accessTokens or idTokens is on")
+        return self
+
+
+class PasswordCredential(Model):
+    """A client secret whose life starts on a configured date: rotate by changing the date."""
+
+    type: Literal["password"] = Field(description="Client secret.")
+    rotation_date: date = Field(
+        description=(
+            "Start of the current secret's life (YYYY-MM-DD). The end date is derived from it, "
+            "never from 'now', so a preview does not replace the secret. Change it to rotate."
+        )
+    )
+    lifetime_days: int = Field(
+        default=365,
+        ge=1,
+        description=f"Days the secret is valid from rotationDate (at most {MAX_CREDENTIAL_DAYS}).",
+    )
+
+    @model_validator(mode="after")
+    def _lifetime(self) -> PasswordCredential:
+        if self.lifetime_days > MAX_CREDENTIAL_DAYS:
+            raise ValueError(
+                f"lifetimeDays {self.lifetime_days} exceeds {MAX_CREDENTIAL_DAYS} days "
+                "(2 years): prefer shorter-lived secrets or a certificate"
+            )
+        return self
+
+
+class CertificateCredential(Model):
+    """A certificate credential: only the public part is in the repository."""
+
+    type: Literal["certificate"] = Field(description="Certificate (recommended over secrets).")
+    public_key_file: str = Field(
+        description=(
+            "PEM file with the certificate's public part, relative to the project; "
+            "'{region}' is replaced by the region id."
+        )
+    )
+    end_date: date = Field(description="Last day the certificate is valid (YYYY-MM-DD).")
+
+
+Credential = Annotated[PasswordCredential | CertificateCredential, Field(discriminator="type")]
+
+
+class AppDefinition(Model):
+    """A partner-managed app, registered once in every region's partner tenant."""
+
+    display_name: Annotated[str, Field(min_length=1, max_length=120)] = Field(
+        description="Display name (unique in the tenant: duplicates are refused)."
+    )
+    description: Text | None = Field(default=None, description="Shown on the app registration.")
+    notes: Text | None = Field(default=None, description="Notes for admins of the partner tenant.")
+    development: bool = Field(
+        default=False, description="Development app: http://localhost redirect URIs allowed."
+    )
+    homepage_url: str | None = Field(
+        default=None, description="Homepage (https; '{region}' is replaced by the region id)."
+    )
+    redirect_uris: Annotated[list[str], AfterValidator(_unique)] = Field(
+        default_factory=list,
+        description="Web redirect URIs: https, no wildcards; '{region}' is replaced.",
+    )
+    implicit_grant: ImplicitGrant = Field(
+        default_factory=ImplicitGrant, description="Implicit grant (off by default)."
+    )
+    identifier_uri: str | None = Field(
+        default=None,
+        description=(
+            "'verified-domain' for https://<first verified domain>/<app key>, 'api' for "
+            "api://<client id>, or an https URL on a verified domain ('{region}' is replaced). "
+            "Defaults to 'verified-domain' when the app exposes an API."
+        ),
+    )
+    expose_api: bool = Field(
+        default=False,
+        description="Expose an API; offers user_impersonation unless scopes are listed.",
+    )
+    scopes: list[ScopeDefinition] = Field(
+        default_factory=list, description="Delegated scopes the app exposes."
+    )
+    known_clients: Annotated[list[AppKey], AfterValidator(_unique)] = Field(
+        default_factory=list,
+        description="Apps of this file consented together with this one (multi-tier).",
+    )
+    permissions: list[PermissionRequest] = Field(
+        default_factory=list, description="Required access to Microsoft APIs, by name."
+    )
+    required_scopes: list[ScopeRequest] = Field(
+        default_factory=list, description="Delegated scopes of other apps of this file."
+    )
+    secure_application_model: bool = Field(
+        default=False,
+        description="Secure Application Model app: gets a refresh-token secret in the vault.",
+    )
+    credential: Credential = Field(description="The app's credential.")
+
+    @model_validator(mode="after")
+    def _scopes_unique(self) -> AppDefinition:
+        values = [scope.value for scope in self.scopes]
+        for value in values:
+            if values.count(value) > 1:
+                raise ValueError(f"scope value {value!r} is defined twice")
+        if self.scopes and not self.expose_api:
+            raise ValueError("scopes are listed but exposeApi is false")
+        return self
+
+    def effective_scopes(self) -> tuple[ScopeDefinition, ...]:
+        """The scopes to expose; user_impersonation is offered by default for an API."""
+        if not self.expose_api:
+            return ()
+        if self.scopes:
+            return tuple(self.scopes)
+        return (
+            ScopeDefinition(
+                value="user_impersonation",
+                type="User",
+                admin_consent_display_name=f"Access {self.display_name}",
+                admin_consent_description=(
+                    f"Allows the application to access {self.display_name} on behalf of the "
+                    "signed-in user."
+                ),
+                user_consent_display_name=f"Access {self.display_name}",
+                user_consent_description=(
+                    f"Allows the application to access {self.display_name} on your behalf."
+                ),
+            ),
+        )
+
+
+class AppsFile(Model):
+    """The shared app definitions file (apps.yaml)."""
+
+    apps: dict[AppKey, AppDefinition] = Field(
+        min_length=1, description="Partner-managed apps by key (used in resource names)."
+    )
+
+
+# --- Resolved settings handed to the program ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResolvedPermission:
+    """A permission request resolved through the catalog."""
+
+    request: PermissionRequest
+    permission: permissions.Permission
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """Validated settings of one region stack: the only thing the program reads."""
+
+    project: str
+    stack: str
+    region: RegionConfig
+    apps: Mapping[str, AppDefinition]
+    resolved_permissions: Mapping[str, tuple[ResolvedPermission, ...]]
+    refresh_tokens: Mapping[str, SecretStr] = field(default_factory=dict)
+    certificates: Mapping[str, str] = field(default_factory=dict)
+
+
+# --- Errors -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One config problem: file, key path and the rule it breaks."""
+
+    file: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.key}: {self.message}"
+
+
+class ConfigError(Exception):
+    """Invalid configuration; carries every problem found, one line each."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        header = f"invalid configuration ({count} problem{'s' if count != 1 else ''}):"
+        super().__init__("\n".join([header, *(f"  {problem}" for problem in self.problems)]))
+
+
+def _key_path(prefix: str, loc: Sequence[int | str]) -> str:
+    path = prefix
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif path:
+            path += f".{part}"
+        else:
+            path = str(part)
+    return path
+
+
+def _allowed_keys(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
+    """Aliases allowed at ``loc`` (the parent of an unknown key), for 'unknown key' messages."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+            if get_origin(current) in (list, dict, tuple):
+                current = get_args(current)[-1]
+            continue
+        found = None
+        for name, info in current.model_fields.items():
+            if part in (info.alias, name):
+                found = info.annotation
+                break
+        if found is None:
+            return []
+        current = found
+        while get_origin(current) is Annotated:
+            current = get_args(current)[0]
+        args = [a for a in get_args(current) if a is not type(None)]
+        if get_origin(current) in (list, dict):
+            current = args[-1]
+        elif len(args) == 1:
+            current = args[0]
+        while get_origin(current) is Annotated:
+            current = get_args(current)[0]
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return sorted(info.alias or name for name, info in current.model_fields.items())
+    return []
+
+
+def problems_from_validation(
+    error: ValidationError, file: str, prefix: str, model: type[BaseModel]
+) -> list[Problem]:
+    """Turn pydantic's errors into one readable line each."""
+    problems = []
+    for item in error.errors(include_url=False):
+        loc = list(item["loc"])
+        kind = item["type"]
+        # Discriminated unions and Annotated validators add loc parts that are not YAML keys.
+        loc = [part for part in loc if part not in ("password", "certificate")]
+        loc = [part for part in loc if not (isinstance(part, str) and part.startswith("function-"))]
+        message = str(item["msg"])
+        if kind == "extra_forbidden":
+            allowed = _allowed_keys(model, loc[:-1])
+            message = "unknown key" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+        elif kind == "missing":
+            message = "required key is missing"
+        elif kind in ("value_error", "assertion_error"):
+            message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        elif kind == "union_tag_invalid":
+            message = "type must be 'password' or 'certificate'"
+        elif kind == "date_from_datetime_parsing" or kind.startswith("date_"):
+            message = f"{item.get('input')!r} is not a date (expected YYYY-MM-DD)"
+        problems.append(Problem(file, _key_path(prefix, loc), message))
+    return problems
+
+
+# --- Validation -----------------------------------------------------------------------------------
+
+
+def _render_uri(template: str, region: RegionConfig) -> str:
+    return template.replace("{region}", region.id)
+
+
+def _check_https_uri(uri: str, *, allow_localhost: bool) -> str | None:
+    if "*" in uri:
+        return f"{uri!r} contains a wildcard; register each redirect URI explicitly"
+    lower = uri.lower()
+    localhost = re.match(r"^https?://(localhost|127\.0\.0\.1)(:\d+)?(/|$)", lower)
+    if localhost:
+        if not allow_localhost:
+            return f"{uri!r} points at localhost; only apps marked development may use localhost"
+        return None
+    if not lower.startswith("https://"):
+        return f"{uri!r} is not https; Entra ID sends tokens to it"
+    if not re.match(r"^https://[a-z0-9.-]+(:\d+)?(/\S*)?$", lower):
+        return f"{uri!r} is not a valid https URL"
+    return None
+
+
+def _validate_region(
+    region: RegionConfig, stack: str, file: str
+) -> list[Problem]:
+    problems: list[Problem] = []
+    key = REGION_KEY
+    table = REGIONS.get(region.id)
+    if region.id != stack:
+        problems.append(
+            Problem(
+                file,
+                f"{key}.id",
+                f"region {region.id!r} does not match the stack name {stack!r}; a stack "
+                "deploys exactly the region it is named after",
+            )
+        )
+    if table is None:
+        problems.append(
+            Problem(
+                file,
+                f"{key}.id",
+                f"unknown region {region.id!r} (known: {', '.join(sorted(REGIONS))}); "
+                "add a row to components/regions.py for a new region",
+            )
+        )
+        return problems
+    if region.cloud != table.cloud:
+        problems.append(
+            Problem(
+                file,
+                f"{key}.cloud",
+                f"region {region.id!r} is in the {table.cloud!r} cloud, not {region.cloud!r}",
+            )
+        )
+    if region.location not in table.locations:
+        other = region_of_location(region.location)
+        hint = f" (a location of region {other!r})" if other else ""
+        problems.append(
+            Problem(
+                file,
+                f"{key}.location",
+                f"{region.location!r}{hint} is outside region {region.id!r}; allowed: "
+                f"{', '.join(table.locations)}",
+            )
+        )
+    return problems
+
+
+def _validate_apps(
+    apps_file: AppsFile, region: RegionConfig, project_dir: Path, file: str
+) -> tuple[list[Problem], dict[str, tuple[ResolvedPermission, ...]], dict[str, str]]:
+    problems: list[Problem] = []
+    resolved: dict[str, tuple[ResolvedPermission, ...]] = {}
+    certificates: dict[str, str] = {}
+    apps = apps_file.apps
+    display_names: dict[str, str] = {}
+    for key, app in apps.items():
+        base = f"apps.{key}"
+        other = display_names.get(app.display_name.lower())
+        if other:
+            problems.append(
+                Problem(
+                    file,
+                    f"{base}.displayName",
+                    f"{app.display_name!r} is also the display name of app {other!r}; "
+                    "display names must be unique in the tenant",
+                )
+            )
+        display_names[app.display_name.lower()] = key
+
+        for index, uri in enumerate(app.redirect_uris):
+            issue = _check_https_uri(_render_uri(uri, region), allow_localhost=app.development)
+            if issue:
+                problems.append(Problem(file, f"{base}.redirectUris[{index}]", issue))
+        if app.homepage_url:
+            issue = _check_https_uri(_render_uri(app.homepage_url, region), allow_localhost=app.development)
+            if issue:
+                problems.append(Problem(file, f"{base}.homepageUrl", issue))
+
+        if app.identifier_uri not in (None, "verified-domain", "api"):
+            uri = _render_uri(app.identifier_uri, region)
+            match = re.match(r"^https://([a-z0-9.-]+)(/[^\s*]*)?$", uri.lower())
+            if not match:
+                problems.append(
+                    Problem(
+                        file,
+                        f"{base}.identifierUri",
+                        f"{uri!r} must be 'verified-domain', 'api' or an https URL without "
+                        "wildcards",
+                    )
+                )
+            elif match.group(1) not in region.verified_domains:
+                problems.append(
+                    Problem(
+                        file,
+                        f"{base}.identifierUri",
+                        f"host {match.group(1)!r} is not a verified domain of region "
+                        f"{region.id!r} ({', '.join(region.verified_domains)}); multi-tenant "
+                        "apps need an identifier URI on a verified domain or api://<client id>",
+                    )
+                )
+        if app.identifier_uri is not None and not app.expose_api:
+            problems.append(
+                Problem(file, f"{base}.identifierUri", "an identifier URI needs exposeApi: true")
+            )
+
+        for index, client in enumerate(app.known_clients):
+            if client == key:
+                problems.append(
+                    Problem(file, f"{base}.knownClients[{index}]", "an app cannot be its own known client")
+                )
+            elif client not in apps:
+                problems.append(
+                    Problem(
+                        file,
+                        f"{base}.knownClients[{index}]",
+                        f"{client!r} is not an app of this file; known clients must be apps of "
+                        "the same stack",
+                    )
+                )
+        if app.known_clients and not app.expose_api:
+            problems.append(
+                Problem(file, f"{base}.knownClients", "known clients need exposeApi: true")
+            )
+
+        for index, request in enumerate(app.required_scopes):
+            target = apps.get(request.app)
+            path = f"{base}.requiredScopes[{index}]"
+            if request.app == key:
+                problems.append(Problem(file, f"{path}.app", "an app cannot require its own scope"))
+            elif target is None:
+                problems.append(
+                    Problem(
+                        file,
+                        f"{path}.app",
+                        f"{request.app!r} is not an app of this file; required scopes must come "
+                        "from apps of the same stack",
+                    )
+                )
+            elif request.scope not in {scope.value for scope in target.effective_scopes()}:
+                offered = ", ".join(scope.value for scope in target.effective_scopes()) or "none"
+                problems.append(
+                    Problem(
+                        file,
+                        f"{path}.scope",
+                        f"app {request.app!r} does not expose scope {request.scope!r} "
+                        f"(it exposes: {offered})",
+                    )
+                )
+
+        app_permissions: list[ResolvedPermission] = []
+        seen: set[tuple[str, str]] = set()
+        for index, request in enumerate(app.permissions):
+            path = f"{base}.permissions[{index}]"
+            label = f"{request.api} / {request.permission} ({request.type})"
+            try:
+                permission = permissions.lookup(request.api, request.permission, request.type)
+            except permissions.CatalogError as error:
+                problems.append(Problem(file, path, f"app {key!r}: {error}"))
+                continue
+            refusal = permissions.check_allowed(permission)
+            if refusal:
+                problems.append(Problem(file, path, f"app {key!r}: {label}: {refusal}"))
+                continue
+            if (permission.api.app_id, permission.id) in seen:
+                problems.append(Problem(file, path, f"app {key!r}: {label} is listed twice"))
+                continue
+            seen.add((permission.api.app_id, permission.id))
+            if permission.admin_consent and not request.reason:
+                needs = "is an application permission" if request.type == "application" else (
+                    "needs admin consent"
+                )
+                problems.append(
+                    Problem(
+                        file,
+                        f"{path}.reason",
+                        f"app {key!r}: {label} {needs}; give the reason reviewers and auditors "
+                        "will read",
+                    )
+                )
+            app_permissions.append(ResolvedPermission(request, permission))
+        resolved[key] = tuple(app_permissions)
+
+        if app.secure_application_model and not any(
+            item.permission.api == permissions.PARTNER_CENTER for item in app_permissions
+        ):
+            problems.append(
+                Problem(
+                    file,
+                    f"{base}.permissions",
+                    f"app {key!r} is a Secure Application Model app but does not require "
+                    "Microsoft Partner Center / user_impersonation (delegated)",
+                )
+            )
+
+        credential = app.credential
+        if isinstance(credential, CertificateCredential):
+            path = project_dir / _render_uri(credential.public_key_file, region)
+            pem = path.read_text(encoding="utf-8") if path.is_file() else None
+            if pem is None:
+                problems.append(
+                    Problem(file, f"{base}.credential.publicKeyFile", f"{path.name!r} does not exist")
+                )
+            elif not re.search(
+                r"-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----", pem
+            ):
+                problems.append(
+                    Problem(
+                        file,
+                        f"{base}.credential.publicKeyFile",
+                        f"{path.name!r} is not a PEM certificate (public part only)",
+                    )
+                )
+            else:
+                certificates[key] = pem.strip() + "\n"
+    return problems, resolved, certificates
+
+
+def validate(
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, Any],
+    secret_keys: set[str],
+    apps_document: Any,
+    project_dir: Path,
+    other_stacks: Mapping[str, Any] | None = None,
+) -> StackSettings:
+    """Validate a stack's config and the shared app file; raise ConfigError listing every problem.
+
+    ``config`` maps full config keys to values already parsed from YAML/JSON. ``other_stacks``
+    maps stack names to the parsed ``partner-apps:region`` of the other stack files of the repo,
+    for the single-region uniqueness rule.
+    """
+    stack_file = f"Pulumi.{stack}.yaml"
+    problems: list[Problem] = []
+
+    for key in sorted(config):
+        if key not in KNOWN_STACK_KEYS and (key.startswith(f"{NAMESPACE}:") or ":" in key):
+            hint = (
+                "default providers are disabled; region values go under partner-apps:region"
+                if not key.startswith(f"{NAMESPACE}:")
+                else f"allowed: {', '.join(KNOWN_STACK_KEYS)}"
+            )
+            problems.append(Problem(stack_file, key, f"unknown key ({hint})"))
+    disabled = config.get(DISABLE_DEFAULT_PROVIDERS_KEY)
+    if not (isinstance(disabled, list) and "*" in disabled):
+        problems.append(
+            Problem(
+                stack_file,
+                DISABLE_DEFAULT_PROVIDERS_KEY,
+                'must be ["*"] so no resource can fall back to a default provider that might '
+                "reach another region's tenant",
+            )
+        )
+
+    region: RegionConfig | None = None
+    raw_region = config.get(REGION_KEY)
+    if raw_region is None:
+        problems.append(Problem(stack_file, REGION_KEY, "required key is missing"))
+    else:
+        try:
+            region = RegionConfig.model_validate(raw_region)
+        except ValidationError as error:
+            problems.extend(problems_from_validation(error, stack_file, REGION_KEY, RegionConfig))
+    if region is not None:
+        problems.extend(_validate_region(region, stack, stack_file))
+        if other_stacks:
+            from .stackfiles import uniqueness_problems
+
+            problems.extend(uniqueness_problems(stack, raw_region, other_stacks))
+
+    apps_file: AppsFile | None = None
+    try:
+        apps_file = AppsFile.model_validate(apps_document)
+    except ValidationError as error:
+        problems.extend(problems_from_validation(error, APPS_FILE, "", AppsFile))
+
+    resolved: dict[str, tuple[ResolvedPermission, ...]] = {}
+    certificates: dict[str, str] = {}
+    if apps_file is not None and region is not None:
+        app_problems, resolved, certificates = _validate_apps(
+            apps_file, region, project_dir, APPS_FILE
+        )
+        problems.extend(app_problems)
+
+    refresh_tokens: dict[str, SecretStr] = {}
+    raw_tokens = config.get(REFRESH_TOKENS_KEY)
+    if raw_tokens is not None:
+        if REFRESH_TOKENS_KEY not in secret_keys:
+            problems.append(
+                Problem(
+                    stack_file,
+                    REFRESH_TOKENS_KEY,
+                    "refresh tokens must be Pulumi secrets: pulumi config set --secret --path "
+                    "'refreshTokens.<app key>' <token> (remove the plain-text value and rotate it)",
+                )
+            )
+        elif not isinstance(raw_tokens, dict):
+            problems.append(
+                Problem(stack_file, REFRESH_TOKENS_KEY, "must map app keys to refresh tokens")
+            )
+        else:
+            for app_key, token in sorted(raw_tokens.items()):
+                path = f"{REFRESH_TOKENS_KEY}.{app_key}"
+                app = apps_file.apps.get(app_key) if apps_file else None
+                if apps_file is not None and app is None:
+                    problems.append(Problem(stack_file, path, f"{app_key!r} is not an app of {APPS_FILE}"))
+                elif app is not None and not app.secure_application_model:
+                    problems.append(
+                        Problem(
+                            stack_file,
+                            path,
+                            f"app {app_key!r} is not a Secure Application Model app "
+                            "(secureApplicationModel: true)",
+                        )
+                    )
+                elif not isinstance(token, str) or not token:
+                    problems.append(Problem(stack_file, path, "must be a non-empty string"))
+                else:
+                    refresh_tokens[app_key] = SecretStr(token)
+
+    if problems:
+        raise ConfigError(problems)
+    assert region is not None and apps_file is not None  # noqa: S101 - guaranteed by problems
+    return StackSettings(
+        project=project,
+        stack=stack,
+        region=region,
+        apps=dict(apps_file.apps),
+        resolved_permissions=resolved,
+        refresh_tokens=refresh_tokens,
+        certificates=certificates,
+    )
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file; a syntax error becomes a ConfigError naming the file and line."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([Problem(path.name, "(file)", "file not found")]) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "(file)"
+        reason = getattr(error, "problem", None) or str(error)
+        raise ConfigError([Problem(path.name, where, f"not valid YAML: {reason}")]) from None

@@ -1,0 +1,258 @@
+"""PartnerManagedApp: one partner-managed app in one regional partner tenant.
+
+Registers the multi-tenant app registration, its required access (one ``ApplicationApiAccess`` per
+API), its service principal and that principal's membership in the tenant's AdminAgents group
+(which pre-consents the app for every DAP customer), and its credential.
+
+Why required access is not inline on the ``Application``: a resource app lists its client as a
+*known client* (needs the client's client id) while the client requires the resource's scope (needs
+the resource's client id). Both inline is a dependency cycle that no first ``pulumi up`` can
+resolve. With access in ``ApplicationApiAccess`` resources (the provider's documented companion of
+``Application`` with ``ignore_changes`` on ``requiredResourceAccesses``) the order is a plain DAG:
+client app -> resource app (known clients) -> client's API access to the resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pulumi
+import pulumi_azuread as azuread
+
+from . import ids
+from .config import (
+    AppDefinition,
+    CertificateCredential,
+    PasswordCredential,
+    RegionConfig,
+    ResolvedPermission,
+)
+from .regions import CLOUDS
+
+
+@dataclass(frozen=True)
+class PartnerManagedAppArgs:
+    """Everything the component needs; validated config only, no ``pulumi.Config``."""
+
+    key: str
+    definition: AppDefinition
+    region: RegionConfig
+    permissions: tuple[ResolvedPermission, ...]
+    admin_agents_group_id: pulumi.Input[str]
+    # Client ids of the apps of the same stack listed as known clients (multi-tier consent).
+    known_client_ids: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
+    certificate_pem: str | None = None
+
+
+def credential_end_date(definition: AppDefinition) -> date:
+    """Last day of the credential: from the configured dates, never from today."""
+    credential = definition.credential
+    if isinstance(credential, PasswordCredential):
+        return credential.rotation_date + timedelta(days=credential.lifetime_days)
+    return credential.end_date
+
+
+def _rfc3339(day: date) -> str:
+    return f"{day.isoformat()}T00:00:00Z"
+
+
+class PartnerManagedApp(pulumi.ComponentResource):
+    """A multi-tenant app registration made partner-managed through AdminAgents."""
+
+    client_id: pulumi.Output[str]
+    application_id: pulumi.Output[str]
+    object_id: pulumi.Output[str]
+    service_principal_object_id: pulumi.Output[str]
+    identifier_uris: pulumi.Output[list[str]]
+    password: azuread.ApplicationPassword | None
+    credential_end_date: date
+
+    def __init__(
+        self,
+        name: str,
+        args: PartnerManagedAppArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("partner-apps:index:PartnerManagedApp", name, None, opts)
+        self._name = name
+        self._args = args
+        definition = args.definition
+        protect = args.region.protect
+        child = pulumi.ResourceOptions(parent=self)
+        protected = pulumi.ResourceOptions(parent=self, protect=protect)
+
+        self.application = self._application(name, args, protected)
+        self.client_id = self.application.client_id
+        self.application_id = self.application.id
+        self.object_id = self.application.object_id
+
+        uses_api_uri = definition.expose_api and definition.identifier_uri == "api"
+        if uses_api_uri:
+            # api://<client id> needs the app's own client id: a second resource, not a cycle.
+            uri = azuread.ApplicationIdentifierUri(
+                f"{name}-identifier-uri",
+                application_id=self.application.id,
+                identifier_uri=self.application.client_id.apply(lambda cid: f"api://{cid}"),
+                opts=child,
+            )
+            self.identifier_uris = pulumi.Output.all(uri.identifier_uri).apply(list)
+        else:
+            self.identifier_uris = pulumi.Output.from_input(self._inline_identifier_uris())
+
+        self._api_access(name, args, child)
+
+        self.service_principal = azuread.ServicePrincipal(
+            f"{name}-sp",
+            client_id=self.application.client_id,
+            owners=list(args.region.owners),
+            app_role_assignment_required=False,
+            opts=protected,
+        )
+        self.service_principal_object_id = self.service_principal.object_id
+
+        # Membership in AdminAgents is what makes the app partner-managed (pre-consented).
+        azuread.GroupMember(
+            f"{name}-admin-agents",
+            group_object_id=args.admin_agents_group_id,
+            member_object_id=self.service_principal.object_id,
+            opts=child,
+        )
+
+        self.credential_end_date = credential_end_date(definition)
+        self.password = None
+        credential = definition.credential
+        if isinstance(credential, PasswordCredential):
+            self.password = azuread.ApplicationPassword(
+                f"{name}-secret",
+                application_id=self.application.id,
+                display_name=f"{name} (rotated {credential.rotation_date.isoformat()})",
+                start_date=_rfc3339(credential.rotation_date),
+                end_date=_rfc3339(self.credential_end_date),
+                # Every argument forces replacement; naming the rotation date here makes the
+                # intent explicit: a new date is a new secret, nothing else is.
+                rotate_when_changed={"rotationDate": credential.rotation_date.isoformat()},
+                opts=child,
+            )
+        elif isinstance(credential, CertificateCredential):
+            azuread.ApplicationCertificate(
+                f"{name}-certificate",
+                application_id=self.application.id,
+                type="AsymmetricX509Cert",
+                encoding="pem",
+                value=args.certificate_pem or "",
+                end_date=_rfc3339(credential.end_date),
+                opts=child,
+            )
+
+        tenant = args.region.tenant_id
+        login = CLOUDS[args.region.cloud].login_host
+        self.authority = f"https://{login}/{tenant}"
+        self.admin_consent_url = self.application.client_id.apply(
+            lambda cid: f"https://{login}/{tenant}/adminconsent?client_id={cid}"
+        )
+        self.register_outputs(
+            {
+                "clientId": self.client_id,
+                "applicationObjectId": self.object_id,
+                "servicePrincipalObjectId": self.service_principal_object_id,
+                "identifierUris": self.identifier_uris,
+                "authority": self.authority,
+                "adminConsentUrl": self.admin_consent_url,
+            }
+        )
+
+    def _inline_identifier_uris(self) -> list[str]:
+        definition = self._args.definition
+        if not definition.expose_api or definition.identifier_uri == "api":
+            return []
+        if definition.identifier_uri in (None, "verified-domain"):
+            return [f"https://{self._args.region.verified_domains[0]}/{self._args.key}"]
+        return [definition.identifier_uri.replace("{region}", self._args.region.id)]
+
+    def _application(
+        self, name: str, args: PartnerManagedAppArgs, opts: pulumi.ResourceOptions
+    ) -> azuread.Application:
+        definition = args.definition
+        region = args.region
+        scopes = [
+            azuread.ApplicationApiOauth2PermissionScopeArgs(
+                id=ids.scope_id(args.key, scope.value),
+                value=scope.value,
+                type=scope.type,
+                admin_consent_display_name=scope.admin_consent_display_name,
+                admin_consent_description=scope.admin_consent_description,
+                user_consent_display_name=scope.user_consent_display_name,
+                user_consent_description=scope.user_consent_description,
+                enabled=scope.enabled,
+            )
+            for scope in definition.effective_scopes()
+        ]
+        implicit = definition.implicit_grant
+        ignored = ["requiredResourceAccesses"]
+        if definition.expose_api and definition.identifier_uri == "api":
+            ignored.append("identifierUris")
+        return azuread.Application(
+            f"{name}-app",
+            display_name=definition.display_name,
+            description=definition.description,
+            notes=definition.notes,
+            sign_in_audience="AzureADMultipleOrgs",
+            owners=list(region.owners),
+            prevent_duplicate_names=True,
+            identifier_uris=self._inline_identifier_uris(),
+            api=azuread.ApplicationApiArgs(
+                requested_access_token_version=2,
+                known_client_applications=list(args.known_client_ids),
+                oauth2_permission_scopes=scopes,
+            ),
+            web=azuread.ApplicationWebArgs(
+                homepage_url=(definition.homepage_url or "").replace("{region}", region.id)
+                or None,
+                redirect_uris=[uri.replace("{region}", region.id) for uri in definition.redirect_uris],
+                implicit_grant=azuread.ApplicationWebImplicitGrantArgs(
+                    access_token_issuance_enabled=implicit.access_tokens,
+                    id_token_issuance_enabled=implicit.id_tokens,
+                ),
+            ),
+            opts=pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(ignore_changes=ignored)
+            ),
+        )
+
+    def _api_access(
+        self, name: str, args: PartnerManagedAppArgs, opts: pulumi.ResourceOptions
+    ) -> None:
+        by_api: dict[str, list[ResolvedPermission]] = {}
+        for item in args.permissions:
+            by_api.setdefault(item.permission.api.app_id, []).append(item)
+        for api_app_id in sorted(by_api):
+            items = by_api[api_app_id]
+            api = items[0].permission.api
+            slug = api.name.lower().replace(" ", "-")
+            roles = sorted(i.permission.id for i in items if i.permission.kind == "application")
+            scopes = sorted(i.permission.id for i in items if i.permission.kind == "delegated")
+            azuread.ApplicationApiAccess(
+                f"{name}-access-{slug}",
+                application_id=self.application.id,
+                api_client_id=api_app_id,
+                role_ids=roles or None,
+                scope_ids=scopes or None,
+                opts=opts,
+            )
+
+    def require_scopes(self, api: PartnerManagedApp, scope_values: Sequence[str]) -> None:
+        """Require delegated scopes of another app of the same stack (multi-tier).
+
+        Called by the program after both apps exist: the scope ids are derived (see ``ids``), the
+        API's client id is an output, and this resource depends on both apps without either app
+        depending on the other.
+        """
+        azuread.ApplicationApiAccess(
+            f"{self._name}-access-{api._args.key}",
+            application_id=self.application.id,
+            api_client_id=api.client_id,
+            scope_ids=sorted(ids.scope_id(api._args.key, value) for value in scope_values),
+            opts=pulumi.ResourceOptions(parent=self),
+        )

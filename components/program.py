@@ -1,0 +1,191 @@
+"""The program of a region stack: read config once, check it, then declare everything.
+
+``run()`` is what ``__main__.py`` calls under ``pulumi up``/``preview`` and what the offline
+preview and the tests call under mocks. Config problems stop it with ``pulumi.RunError`` (the CLI
+prints the message without a stack trace) before the first resource is registered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_azuread as azuread
+from pulumi.runtime import config as runtime_config
+
+from .config import (
+    APPS_FILE,
+    ConfigError,
+    Problem,
+    StackSettings,
+    read_yaml,
+    validate,
+)
+from .key_vault import AppSecrets, RegionalKeyVault, RegionalKeyVaultArgs
+from .partner_app import PartnerManagedApp, PartnerManagedAppArgs
+from .providers import RegionProviders, region_providers
+from .stackfiles import other_regions
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def _engine_config() -> dict[str, Any]:
+    """Every config key the engine passed, structured values parsed from their JSON form."""
+    raw: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    parsed: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, str) and value[:1] in ("{", "["):
+            try:
+                parsed[key] = json.loads(value)
+                continue
+            except json.JSONDecodeError:
+                pass
+        parsed[key] = value
+    return parsed
+
+
+def load_settings(project_dir: Path = PROJECT_DIR) -> StackSettings:
+    """The edge: the only place that reads config (stack config, apps.yaml, other stack files)."""
+    stack = pulumi.get_stack()
+    config = _engine_config()
+    secret_keys = {key for key in config if pulumi.runtime.is_config_secret(key)}
+    return validate(
+        project=pulumi.get_project(),
+        stack=stack,
+        config=config,
+        secret_keys=secret_keys,
+        apps_document=read_yaml(project_dir / APPS_FILE),
+        project_dir=project_dir,
+        other_stacks=other_regions(project_dir, stack),
+    )
+
+
+def construction_order(settings: StackSettings) -> list[str]:
+    """Apps in an order where every known client exists before the app that lists it."""
+    graph = {key: set(app.known_clients) for key, app in settings.apps.items()}
+    sorter = TopologicalSorter(graph)
+    try:
+        order = list(sorter.static_order())
+    except CycleError as error:
+        cycle = " -> ".join(str(node) for node in error.args[1])
+        raise ConfigError(
+            [
+                Problem(
+                    APPS_FILE,
+                    "apps.*.knownClients",
+                    f"known clients form a cycle ({cycle}); two apps cannot each be the other's "
+                    "known client",
+                )
+            ]
+        ) from None
+    # graphlib's order among independent nodes is an implementation detail: make it explicit.
+    rank = {key: index for index, key in enumerate(order)}
+    depth: dict[str, int] = {}
+    for key in order:
+        depth[key] = 1 + max((depth[c] for c in graph[key]), default=-1)
+    return sorted(order, key=lambda key: (depth[key], key, rank[key]))
+
+
+def admin_agents_group_id(settings: StackSettings, providers: RegionProviders) -> pulumi.Input[str]:
+    """The AdminAgents group: pinned object id, or looked up by name in the region's tenant."""
+    admin_agents = settings.region.admin_agents
+    if admin_agents.object_id is not None:
+        return admin_agents.object_id
+    group = azuread.get_group_output(
+        display_name=admin_agents.lookup_name,
+        security_enabled=True,
+        opts=pulumi.InvokeOutputOptions(provider=providers.azuread),
+    )
+    return group.object_id
+
+
+def build(settings: StackSettings) -> dict[str, Any]:
+    """Declare the region's providers, apps and vault; return the stack outputs."""
+    stack = settings.stack
+    order = construction_order(settings)
+    providers = region_providers(stack, settings.region)
+    group_id = admin_agents_group_id(settings, providers)
+
+    apps: dict[str, PartnerManagedApp] = {}
+    for key in order:
+        definition = settings.apps[key]
+        apps[key] = PartnerManagedApp(
+            f"{stack}-{key}",
+            PartnerManagedAppArgs(
+                key=key,
+                definition=definition,
+                region=settings.region,
+                permissions=settings.resolved_permissions.get(key, ()),
+                admin_agents_group_id=group_id,
+                known_client_ids=[apps[client].client_id for client in definition.known_clients],
+                certificate_pem=settings.certificates.get(key),
+            ),
+            opts=providers.options(),
+        )
+
+    for key in sorted(apps):
+        by_api: dict[str, list[str]] = {}
+        for request in settings.apps[key].required_scopes:
+            by_api.setdefault(request.app, []).append(request.scope)
+        for api_key in sorted(by_api):
+            apps[key].require_scopes(apps[api_key], by_api[api_key])
+
+    vault = RegionalKeyVault(
+        f"{stack}-vault",
+        RegionalKeyVaultArgs(
+            stack=stack,
+            region=settings.region,
+            apps=[
+                AppSecrets(
+                    key=key,
+                    display_name=settings.apps[key].display_name,
+                    expires=app.credential_end_date,
+                    client_secret=app.password.value if app.password is not None else None,
+                    secure_application_model=settings.apps[key].secure_application_model,
+                    refresh_token=settings.refresh_tokens.get(key),
+                )
+                for key, app in sorted(apps.items())
+            ],
+        ),
+        opts=providers.options(),
+    )
+
+    outputs: dict[str, Any] = {
+        "region": settings.region.id,
+        "tenantId": settings.region.tenant_id,
+        "authority": settings.region.authority,
+        "vaultUri": vault.vault_uri,
+        "apps": {
+            key: {
+                "clientId": app.client_id,
+                "applicationObjectId": app.object_id,
+                "servicePrincipalObjectId": app.service_principal_object_id,
+                "identifierUris": app.identifier_uris,
+                "authority": app.authority,
+                "adminConsentUrl": app.admin_consent_url,
+                "credentialEndDate": app.credential_end_date.isoformat(),
+                "keyVaultSecretIds": vault.secret_ids.get(key, {}),
+            }
+            for key, app in sorted(apps.items())
+        },
+        # Applications pick the regional identity before sign-in (CSP engagement is per region):
+        # region -> app key -> client id.
+        "routing": {settings.region.id: {key: app.client_id for key, app in sorted(apps.items())}},
+    }
+    return outputs
+
+
+def run() -> None:
+    """Entry point of the Pulumi program."""
+    try:
+        settings = load_settings()
+        order_check = construction_order(settings)
+        del order_check  # validated before any resource, see construction_order
+    except ConfigError as error:
+        raise pulumi.RunError(str(error)) from None
+    for name, value in build(settings).items():
+        pulumi.export(name, value)

@@ -1,0 +1,317 @@
+"""Run the real program of one region stack in-process under Pulumi mocks and record everything.
+
+There is no Pulumi CLI or cloud here, so this stands in for the engine: a ``MockMonitor`` subclass
+sees every ``RegisterResourceRequest`` (type, name, parent, provider, protect, ignoreChanges,
+additionalSecretOutputs, inputs) and the stack's outputs. Secret values are replaced by
+``"[secret]"`` as they are recorded, so nothing downstream can leak them.
+
+Mocked provider results are realistic and deterministic: ids and client ids are UUIDv5 of the URN,
+so two runs record identical plans.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from components.stackfiles import StackFile, engine_config
+
+SECRET = "[secret]"
+UNKNOWN = "[unknown]"
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+_OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
+_SIG_KEY = "4dabf18193072939515e22adb298388d"
+_UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+_MOCK_NAMESPACE = uuid.UUID("0b9f3c1e-7a2d-4e6f-9b8c-5d4a3e2f1c0b")
+
+
+def mock_guid(*parts: str) -> str:
+    """A deterministic GUID for a mocked resource or lookup."""
+    return str(uuid.uuid5(_MOCK_NAMESPACE, "/".join(parts)))
+
+
+# Where a provider type nests its secret inside an input object. The SDK sends the whole object
+# as secret (secretness is per top-level property); the recorder keeps the rest of the object
+# readable for reviewers and masks exactly these fields.
+SECRET_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "azure-native:keyvault:Secret": {"properties": ("value",)},
+}
+
+
+def _unwrap_secrets(value: Any) -> Any:
+    """Plain values of secret wrappers (what a provider would receive), for the mocks."""
+    if isinstance(value, dict):
+        if value.get(_SIG_KEY) == _SECRET_SIG:
+            return _unwrap_secrets(value.get("value"))
+        return {key: _unwrap_secrets(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unwrap_secrets(item) for item in value]
+    return value
+
+
+def _clean_properties(typ: str, properties: dict[str, Any]) -> dict[str, Any]:
+    """Clean a resource's top-level properties, masking nested secrets field by field."""
+    result: dict[str, Any] = {}
+    nested = SECRET_FIELDS.get(typ, {})
+    for key in sorted(properties):
+        value = properties[key]
+        is_secret = isinstance(value, dict) and value.get(_SIG_KEY) == _SECRET_SIG
+        inner = value.get("value") if is_secret else None
+        if is_secret and key in nested and isinstance(inner, dict):
+            cleaned = _clean(inner)
+            for field_name in nested[key]:
+                if field_name in cleaned:
+                    cleaned[field_name] = SECRET
+            result[key] = cleaned
+        else:
+            result[key] = _clean(value)
+    return result
+
+
+def _clean(value: Any) -> Any:
+    """Decode the engine's wire form: secrets -> "[secret]", unknowns -> "[unknown]"."""
+    if isinstance(value, dict):
+        sig = value.get(_SIG_KEY)
+        if sig == _SECRET_SIG:
+            return SECRET
+        if sig == _RESOURCE_SIG:
+            return value.get("urn", "")
+        if sig == _OUTPUT_SIG:
+            if value.get("secret"):
+                return SECRET
+            return _clean(value["value"]) if "value" in value else UNKNOWN
+        return {key: _clean(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_clean(item) for item in value]
+    if value == _UNKNOWN_VALUE:
+        return UNKNOWN
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _mask(outputs: dict[str, Any], secret_paths: list[str]) -> dict[str, Any]:
+    masked = dict(outputs)
+    for name in secret_paths:
+        if name in masked:
+            masked[name] = SECRET
+    return masked
+
+
+class PlanMocks(pulumi_mocks.Mocks):
+    """Realistic, deterministic provider results for the resource types the program uses."""
+
+    def __init__(self, stack: str, secret_values: Mapping[str, str] | None = None) -> None:
+        self.stack = stack
+        # Values mocked provider outputs use for generated secrets (tests plant canaries here).
+        self.secret_values = dict(secret_values or {})
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        inputs = _unwrap_secrets(dict(args.inputs))
+        guid = mock_guid(self.stack, args.typ, args.name)
+        typ = args.typ
+        if typ == "azuread:index/application:Application":
+            client_id = mock_guid(self.stack, args.name, "client-id")
+            return f"/applications/{guid}", {
+                **inputs,
+                "clientId": client_id,
+                "objectId": guid,
+                "publisherDomain": "partner.example",
+            }
+        if typ == "azuread:index/servicePrincipal:ServicePrincipal":
+            return guid, {**inputs, "objectId": guid, "type": "Application"}
+        if typ == "azuread:index/applicationPassword:ApplicationPassword":
+            value = self.secret_values.get("applicationPassword", f"mock-password-{guid[:8]}")
+            return f"{inputs.get('applicationId', '')}/password/{guid}", {
+                **inputs,
+                "keyId": guid,
+                "value": value,
+            }
+        if typ == "azuread:index/groupMember:GroupMember":
+            return f"{inputs.get('groupObjectId')}/member/{inputs.get('memberObjectId')}", inputs
+        if typ == "azure-native:keyvault:Vault":
+            name = inputs.get("vaultName", args.name)
+            properties = dict(inputs.get("properties") or {})
+            properties["vaultUri"] = f"https://{name}.vault.azure.net/"
+            return self._arm_id(inputs, "Microsoft.KeyVault/vaults", name), {
+                **inputs,
+                "name": name,
+                "properties": properties,
+            }
+        if typ == "azure-native:keyvault:Secret":
+            name = inputs.get("secretName", args.name)
+            vault = inputs.get("vaultName", "vault")
+            properties = dict(inputs.get("properties") or {})
+            properties.pop("value", None)  # ARM never returns a secret's value
+            properties["secretUri"] = f"https://{vault}.vault.azure.net/secrets/{name}"
+            arm_id = self._arm_id(inputs, f"Microsoft.KeyVault/vaults/{vault}/secrets", name)
+            return arm_id, {**inputs, "name": name, "properties": properties}
+        if typ == "azure-native:resources:ResourceGroup":
+            name = inputs.get("resourceGroupName", args.name)
+            sub = mock_guid(self.stack, "subscription")
+            return f"/subscriptions/{sub}/resourceGroups/{name}", {**inputs, "name": name}
+        if typ.startswith("pulumi:providers:"):
+            return guid, inputs
+        return guid, {**inputs, "name": inputs.get("name", args.name)}
+
+    def _arm_id(self, inputs: Mapping[str, Any], kind: str, name: str) -> str:
+        group = inputs.get("resourceGroupName", "rg")
+        sub = mock_guid(self.stack, "subscription")
+        return f"/subscriptions/{sub}/resourceGroups/{group}/providers/{kind}/{name}"
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        if args.token == "azuread:index/getGroup:getGroup":
+            name = str(args.args.get("displayName", ""))
+            object_id = mock_guid(self.stack, "group", name)
+            return {
+                "id": object_id,
+                "objectId": object_id,
+                "displayName": name,
+                "securityEnabled": True,
+                "mailEnabled": False,
+                "members": [],
+                "owners": [],
+            }, []
+        return {}, []
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A MockMonitor that records every registration as the engine would receive it."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.records: list[dict[str, Any]] = []
+        self.stack_outputs: dict[str, Any] = {}
+        self.invokes: list[dict[str, Any]] = []
+        self._ids: dict[str, str] = {}
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # The engine leaves the root stack out of its children's URNs; MockMonitor does not.
+        if "::pulumi:pulumi:Stack::" in parent:
+            parent = ""
+        return str(super().make_urn(parent, type_, name))
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        urn = response.urn
+        inputs = _clean_properties(request.type, json_format.MessageToDict(request.object))
+        state = self.resources.get(urn)
+        outputs = _clean(dict(state.state)) if state is not None else {}
+        secret_outputs = sorted(request.additionalSecretOutputs)
+        outputs = _mask(outputs, secret_outputs)
+        # Outputs echo inputs in the mocks: keep input secrets secret there too.
+        for key, value in inputs.items():
+            if value == SECRET and key in outputs:
+                outputs[key] = SECRET
+        self._ids[urn] = response.id
+        self.records.append(
+            {
+                "urn": urn,
+                "type": request.type,
+                "name": request.name,
+                "custom": bool(request.custom),
+                "parent": request.parent or None,
+                "provider": request.provider or None,
+                "protect": bool(request.protect),
+                "dependencies": sorted(request.dependencies),
+                "ignoreChanges": sorted(request.ignoreChanges),
+                "additionalSecretOutputs": secret_outputs,
+                "inputs": inputs,
+                "outputs": outputs,
+                "id": response.id or None,
+            }
+        )
+        return response
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        self.invokes.append(
+            {
+                "token": request.tok,
+                "provider": request.provider or None,
+                "args": _clean(json_format.MessageToDict(request.args)),
+            }
+        )
+        return super().Invoke(request)
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        if "::pulumi:pulumi:Stack::" in request.urn:
+            self.stack_outputs = _clean(json_format.MessageToDict(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
+
+@dataclass(frozen=True)
+class StackRun:
+    """What one in-process run of a stack produced."""
+
+    project: str
+    stack: str
+    resources: list[dict[str, Any]]
+    outputs: dict[str, Any]
+    invokes: list[dict[str, Any]]
+    error: str | None = None
+
+
+def run_program(
+    project: str,
+    stack_file: StackFile,
+    program: Callable[[], None],
+    *,
+    preview: bool = True,
+    secret_values: Mapping[str, str] | None = None,
+    config_overrides: Mapping[str, Any] | None = None,
+) -> StackRun:
+    """Run ``program`` for one stack in a fresh context; capture registrations or the error.
+
+    Each run gets its own ``contextvars.Context``: Pulumi keeps the root stack, config and
+    settings in context variables, so several stacks can run in one process without sharing them.
+    """
+    config, secret_keys = engine_config(stack_file)
+    for key, value in (config_overrides or {}).items():
+        config[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    monitor = RecordingMonitor(PlanMocks(stack_file.stack, secret_values))
+
+    def body() -> StackRun:
+        pulumi.runtime.set_all_config(config, secret_keys)
+        pulumi_mocks.set_mocks(
+            monitor.mocks, project=project, stack=stack_file.stack, preview=preview, monitor=monitor
+        )
+        # set_mocks registers (and closes) a root stack; start over so the program's exports
+        # are registered as the stack's outputs, as under the CLI.
+        pulumi_settings.ROOT.set(None)
+        error: str | None = None
+        try:
+            _sync_await(run_in_stack(program))
+        except pulumi.RunError as run_error:
+            error = str(run_error)
+        return StackRun(
+            project=project,
+            stack=stack_file.stack,
+            resources=list(monitor.records),
+            outputs=dict(monitor.stack_outputs),
+            invokes=list(monitor.invokes),
+            error=error,
+        )
+
+    return contextvars.Context().run(body)
+
+
+def project_name(project_dir: Path) -> str:
+    from components.config import read_yaml
+
+    document = read_yaml(project_dir / "Pulumi.yaml")
+    return str(document["name"])

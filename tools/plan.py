@@ -1,0 +1,105 @@
+"""Build the recorded plan of one region stack (the document reviewers' tools read).
+
+A plan is the program's registrations under mocks plus what reviewers need that is not a resource
+input (the region, the apps' permission reasons) and the policy results. It is sorted and holds no
+secret value, so it can be committed, diffed and attached to a pull request.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from components import program
+from components.config import StackSettings, read_yaml, validate
+from components.stackfiles import StackFile, load_stack_file, other_regions
+
+from .harness import StackRun, project_name, run_program
+
+PLAN_VERSION = 1
+
+
+def settings_for(project_dir: Path, stack_file: StackFile) -> StackSettings:
+    """Validate a stack file the way the program does (for the plan's region and apps blocks)."""
+    return validate(
+        project=project_name(project_dir),
+        stack=stack_file.stack,
+        config=stack_file.config,
+        secret_keys=set(stack_file.secret_keys),
+        apps_document=read_yaml(project_dir / "apps.yaml"),
+        project_dir=project_dir,
+        other_stacks=other_regions(project_dir, stack_file.stack),
+    )
+
+
+def run_stack(project_dir: Path, stack: str, **kwargs: Any) -> StackRun:
+    """Run the real program for ``Pulumi.<stack>.yaml`` under mocks."""
+    stack_file = load_stack_file(project_dir / f"Pulumi.{stack}.yaml")
+    return run_program(project_name(project_dir), stack_file, program.run, **kwargs)
+
+
+def _region_block(settings: StackSettings) -> dict[str, Any]:
+    region = settings.region
+    return {
+        "id": region.id,
+        "cloud": region.cloud,
+        "tenantId": region.tenant_id,
+        "subscriptionId": region.subscription_id,
+        "location": region.location,
+        "verifiedDomains": list(region.verified_domains),
+        "production": region.production,
+        "protect": region.protect,
+        "keyVault": region.key_vault.name,
+    }
+
+
+def _apps_block(settings: StackSettings) -> dict[str, Any]:
+    apps: dict[str, Any] = {}
+    for key in sorted(settings.apps):
+        app = settings.apps[key]
+        credential = app.credential.model_dump(mode="json", by_alias=True)
+        apps[key] = {
+            "displayName": app.display_name,
+            "secureApplicationModel": app.secure_application_model,
+            "credential": credential,
+            "permissions": [
+                {
+                    "api": item.permission.api.name,
+                    "permission": item.permission.value,
+                    "type": item.permission.kind,
+                    "id": item.permission.id,
+                    "adminConsent": item.permission.admin_consent,
+                    "risk": item.permission.risk,
+                    "reason": item.request.reason,
+                }
+                for item in settings.resolved_permissions.get(key, ())
+            ],
+            "requiredScopes": [
+                request.model_dump(mode="json", by_alias=True) for request in app.required_scopes
+            ],
+            "knownClients": list(app.known_clients),
+        }
+    return apps
+
+
+def build_plan(
+    run: StackRun, settings: StackSettings, violations: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "planVersion": PLAN_VERSION,
+        "project": run.project,
+        "stack": run.stack,
+        "region": _region_block(settings),
+        "apps": _apps_block(settings),
+        "resources": sorted(run.resources, key=lambda r: str(r["urn"])),
+        "outputs": run.outputs,
+        "violations": sorted(
+            violations, key=lambda v: (str(v["urn"]), str(v["policy"]), str(v["message"]))
+        ),
+    }
+
+
+def dumps(document: Any) -> str:
+    """The one serialisation of plans and reports: sorted keys, two-space indent, newline."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
