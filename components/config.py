@@ -22,7 +22,6 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -35,13 +34,30 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from . import permissions
+from .files import (
+    APPS_FILE,
+    DISABLE_DEFAULT_PROVIDERS_KEY,
+    NAMESPACE,
+    REFRESH_TOKENS_KEY,
+    REGION_KEY,
+    ConfigError,
+    Problem,
+    read_yaml,
+)
 from .regions import CLOUDS, REGIONS, Cloud, region_of_location
+from .stackfiles import uniqueness_problems
 
-NAMESPACE = "partner-apps"
-REGION_KEY = f"{NAMESPACE}:region"
-REFRESH_TOKENS_KEY = f"{NAMESPACE}:refreshTokens"
-DISABLE_DEFAULT_PROVIDERS_KEY = "pulumi:disable-default-providers"
-APPS_FILE = "apps.yaml"
+__all__ = [  # re-exported: callers import config names from one place
+    "APPS_FILE",
+    "DISABLE_DEFAULT_PROVIDERS_KEY",
+    "NAMESPACE",
+    "REFRESH_TOKENS_KEY",
+    "REGION_KEY",
+    "ConfigError",
+    "Problem",
+    "read_yaml",
+]
+
 # Keys a stack file may carry. Anything else is a typo or a default-provider setting
 # (`azuread:tenantId`, `azure-native:location`) that would silently be ignored: both are errors.
 KNOWN_STACK_KEYS = (REGION_KEY, REFRESH_TOKENS_KEY, DISABLE_DEFAULT_PROVIDERS_KEY)
@@ -249,7 +265,9 @@ class RegionConfig(Model):
         description="The AdminAgents group whose members are pre-consented in every customer.",
     )
     key_vault: KeyVaultConfig = Field(description="The regional Key Vault.")
-    tags: dict[Annotated[str, Field(min_length=1, max_length=512)], Annotated[str, Field(max_length=256)]] = Field(
+    tags: dict[
+        Annotated[str, Field(min_length=1, max_length=512)], Annotated[str, Field(max_length=256)]
+    ] = Field(
         default_factory=dict, description="Azure tags on the resource group, vault and secrets."
     )
 
@@ -494,28 +512,6 @@ class StackSettings:
 # --- Errors -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One config problem: file, key path and the rule it breaks."""
-
-    file: str
-    key: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.key}: {self.message}"
-
-
-class ConfigError(Exception):
-    """Invalid configuration; carries every problem found, one line each."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = tuple(problems)
-        count = len(self.problems)
-        header = f"invalid configuration ({count} problem{'s' if count != 1 else ''}):"
-        super().__init__("\n".join([header, *(f"  {problem}" for problem in self.problems)]))
-
-
 def _key_path(prefix: str, loc: Sequence[int | str]) -> str:
     path = prefix
     for part in loc:
@@ -532,7 +528,9 @@ def _allowed_keys(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]
     """Aliases allowed at ``loc`` (the parent of an unknown key), for 'unknown key' messages."""
     current: Any = model
     for part in loc:
-        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+        if isinstance(part, int) or not (
+            isinstance(current, type) and issubclass(current, BaseModel)
+        ):
             if get_origin(current) in (list, dict, tuple):
                 current = get_args(current)[-1]
             continue
@@ -608,9 +606,7 @@ def _check_https_uri(uri: str, *, allow_localhost: bool) -> str | None:
     return None
 
 
-def _validate_region(
-    region: RegionConfig, stack: str, file: str
-) -> list[Problem]:
+def _validate_region(region: RegionConfig, stack: str, file: str) -> list[Problem]:
     problems: list[Problem] = []
     key = REGION_KEY
     table = REGIONS.get(region.id)
@@ -655,173 +651,197 @@ def _validate_region(
     return problems
 
 
+def _check_uris(key: str, app: AppDefinition, region: RegionConfig, file: str) -> list[Problem]:
+    """Redirect, homepage and identifier URIs of one app, as they will be in this region."""
+    problems: list[Problem] = []
+    base = f"apps.{key}"
+    for index, uri in enumerate(app.redirect_uris):
+        issue = _check_https_uri(_render_uri(uri, region), allow_localhost=app.development)
+        if issue:
+            problems.append(Problem(file, f"{base}.redirectUris[{index}]", issue))
+    if app.homepage_url:
+        issue = _check_https_uri(
+            _render_uri(app.homepage_url, region), allow_localhost=app.development
+        )
+        if issue:
+            problems.append(Problem(file, f"{base}.homepageUrl", issue))
+
+    if app.identifier_uri is not None and not app.expose_api:
+        problems.append(
+            Problem(file, f"{base}.identifierUri", "an identifier URI needs exposeApi: true")
+        )
+    if app.identifier_uri in (None, "verified-domain", "api"):
+        return problems
+    uri = _render_uri(app.identifier_uri, region)
+    match = re.match(r"^https://([a-z0-9.-]+)(/[^\s*]*)?$", uri.lower())
+    if not match:
+        problems.append(
+            Problem(
+                file,
+                f"{base}.identifierUri",
+                f"{uri!r} must be 'verified-domain', 'api' or an https URL without wildcards",
+            )
+        )
+    elif match.group(1) not in region.verified_domains:
+        problems.append(
+            Problem(
+                file,
+                f"{base}.identifierUri",
+                f"host {match.group(1)!r} is not a verified domain of region {region.id!r} "
+                f"({', '.join(region.verified_domains)}); multi-tenant apps need an identifier "
+                "URI on a verified domain or api://<client id>",
+            )
+        )
+    return problems
+
+
+def _check_links(
+    key: str, app: AppDefinition, apps: Mapping[str, AppDefinition], file: str
+) -> list[Problem]:
+    """Known clients and required scopes must name apps (and scopes) of the same stack."""
+    problems: list[Problem] = []
+    base = f"apps.{key}"
+    for index, client in enumerate(app.known_clients):
+        path = f"{base}.knownClients[{index}]"
+        if client == key:
+            problems.append(Problem(file, path, "an app cannot be its own known client"))
+        elif client not in apps:
+            problems.append(
+                Problem(
+                    file,
+                    path,
+                    f"{client!r} is not an app of this file; known clients must be apps of the "
+                    "same stack",
+                )
+            )
+    if app.known_clients and not app.expose_api:
+        problems.append(Problem(file, f"{base}.knownClients", "known clients need exposeApi: true"))
+
+    for index, wanted in enumerate(app.required_scopes):
+        target = apps.get(wanted.app)
+        path = f"{base}.requiredScopes[{index}]"
+        if wanted.app == key:
+            problems.append(Problem(file, f"{path}.app", "an app cannot require its own scope"))
+        elif target is None:
+            problems.append(
+                Problem(
+                    file,
+                    f"{path}.app",
+                    f"{wanted.app!r} is not an app of this file; required scopes must come from "
+                    "apps of the same stack",
+                )
+            )
+        elif wanted.scope not in {scope.value for scope in target.effective_scopes()}:
+            offered = ", ".join(scope.value for scope in target.effective_scopes()) or "none"
+            problems.append(
+                Problem(
+                    file,
+                    f"{path}.scope",
+                    f"app {wanted.app!r} does not expose scope {wanted.scope!r} "
+                    f"(it exposes: {offered})",
+                )
+            )
+    return problems
+
+
+def _resolve_permissions(
+    key: str, app: AppDefinition, file: str
+) -> tuple[list[Problem], tuple[ResolvedPermission, ...]]:
+    """Resolve permission names through the catalog; refuse unknown, non-CSP and retired ones."""
+    problems: list[Problem] = []
+    resolved: list[ResolvedPermission] = []
+    seen: set[tuple[str, str]] = set()
+    base = f"apps.{key}"
+    for index, request in enumerate(app.permissions):
+        path = f"{base}.permissions[{index}]"
+        label = f"{request.api} / {request.permission} ({request.type})"
+        try:
+            permission = permissions.lookup(request.api, request.permission, request.type)
+        except permissions.CatalogError as error:
+            problems.append(Problem(file, path, f"app {key!r}: {error}"))
+            continue
+        refusal = permissions.check_allowed(permission)
+        if refusal:
+            problems.append(Problem(file, path, f"app {key!r}: {label}: {refusal}"))
+            continue
+        if (permission.api.app_id, permission.id) in seen:
+            problems.append(Problem(file, path, f"app {key!r}: {label} is listed twice"))
+            continue
+        seen.add((permission.api.app_id, permission.id))
+        if permission.admin_consent and not request.reason:
+            needs = (
+                "is an application permission"
+                if request.type == "application"
+                else "needs admin consent"
+            )
+            problems.append(
+                Problem(
+                    file,
+                    f"{path}.reason",
+                    f"app {key!r}: {label} {needs}; give the reason reviewers and auditors "
+                    "will read",
+                )
+            )
+        resolved.append(ResolvedPermission(request, permission))
+
+    if app.secure_application_model and not any(
+        item.permission.api == permissions.PARTNER_CENTER for item in resolved
+    ):
+        problems.append(
+            Problem(
+                file,
+                f"{base}.permissions",
+                f"app {key!r} is a Secure Application Model app but does not require "
+                "Microsoft Partner Center / user_impersonation (delegated)",
+            )
+        )
+    return problems, tuple(resolved)
+
+
+def _load_certificate(
+    key: str, credential: CertificateCredential, region: RegionConfig, project_dir: Path, file: str
+) -> tuple[list[Problem], str | None]:
+    """The PEM public part of a certificate credential, read and checked at the edge."""
+    where = f"apps.{key}.credential.publicKeyFile"
+    pem_path = project_dir / _render_uri(credential.public_key_file, region)
+    if not pem_path.is_file():
+        return [Problem(file, where, f"{pem_path.name!r} does not exist")], None
+    pem = pem_path.read_text(encoding="utf-8")
+    if not re.search(
+        r"-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----", pem
+    ):
+        return [Problem(file, where, f"{pem_path.name!r} is not a PEM certificate")], None
+    return [], pem.strip() + "\n"
+
+
 def _validate_apps(
     apps_file: AppsFile, region: RegionConfig, project_dir: Path, file: str
 ) -> tuple[list[Problem], dict[str, tuple[ResolvedPermission, ...]], dict[str, str]]:
     problems: list[Problem] = []
     resolved: dict[str, tuple[ResolvedPermission, ...]] = {}
     certificates: dict[str, str] = {}
-    apps = apps_file.apps
     display_names: dict[str, str] = {}
-    for key, app in apps.items():
-        base = f"apps.{key}"
+    for key, app in apps_file.apps.items():
         other = display_names.get(app.display_name.lower())
         if other:
             problems.append(
                 Problem(
                     file,
-                    f"{base}.displayName",
+                    f"apps.{key}.displayName",
                     f"{app.display_name!r} is also the display name of app {other!r}; "
                     "display names must be unique in the tenant",
                 )
             )
         display_names[app.display_name.lower()] = key
-
-        for index, uri in enumerate(app.redirect_uris):
-            issue = _check_https_uri(_render_uri(uri, region), allow_localhost=app.development)
-            if issue:
-                problems.append(Problem(file, f"{base}.redirectUris[{index}]", issue))
-        if app.homepage_url:
-            issue = _check_https_uri(_render_uri(app.homepage_url, region), allow_localhost=app.development)
-            if issue:
-                problems.append(Problem(file, f"{base}.homepageUrl", issue))
-
-        if app.identifier_uri not in (None, "verified-domain", "api"):
-            uri = _render_uri(app.identifier_uri, region)
-            match = re.match(r"^https://([a-z0-9.-]+)(/[^\s*]*)?$", uri.lower())
-            if not match:
-                problems.append(
-                    Problem(
-                        file,
-                        f"{base}.identifierUri",
-                        f"{uri!r} must be 'verified-domain', 'api' or an https URL without "
-                        "wildcards",
-                    )
-                )
-            elif match.group(1) not in region.verified_domains:
-                problems.append(
-                    Problem(
-                        file,
-                        f"{base}.identifierUri",
-                        f"host {match.group(1)!r} is not a verified domain of region "
-                        f"{region.id!r} ({', '.join(region.verified_domains)}); multi-tenant "
-                        "apps need an identifier URI on a verified domain or api://<client id>",
-                    )
-                )
-        if app.identifier_uri is not None and not app.expose_api:
-            problems.append(
-                Problem(file, f"{base}.identifierUri", "an identifier URI needs exposeApi: true")
-            )
-
-        for index, client in enumerate(app.known_clients):
-            if client == key:
-                problems.append(
-                    Problem(file, f"{base}.knownClients[{index}]", "an app cannot be its own known client")
-                )
-            elif client not in apps:
-                problems.append(
-                    Problem(
-                        file,
-                        f"{base}.knownClients[{index}]",
-                        f"{client!r} is not an app of this file; known clients must be apps of "
-                        "the same stack",
-                    )
-                )
-        if app.known_clients and not app.expose_api:
-            problems.append(
-                Problem(file, f"{base}.knownClients", "known clients need exposeApi: true")
-            )
-
-        for index, request in enumerate(app.required_scopes):
-            target = apps.get(request.app)
-            path = f"{base}.requiredScopes[{index}]"
-            if request.app == key:
-                problems.append(Problem(file, f"{path}.app", "an app cannot require its own scope"))
-            elif target is None:
-                problems.append(
-                    Problem(
-                        file,
-                        f"{path}.app",
-                        f"{request.app!r} is not an app of this file; required scopes must come "
-                        "from apps of the same stack",
-                    )
-                )
-            elif request.scope not in {scope.value for scope in target.effective_scopes()}:
-                offered = ", ".join(scope.value for scope in target.effective_scopes()) or "none"
-                problems.append(
-                    Problem(
-                        file,
-                        f"{path}.scope",
-                        f"app {request.app!r} does not expose scope {request.scope!r} "
-                        f"(it exposes: {offered})",
-                    )
-                )
-
-        app_permissions: list[ResolvedPermission] = []
-        seen: set[tuple[str, str]] = set()
-        for index, request in enumerate(app.permissions):
-            path = f"{base}.permissions[{index}]"
-            label = f"{request.api} / {request.permission} ({request.type})"
-            try:
-                permission = permissions.lookup(request.api, request.permission, request.type)
-            except permissions.CatalogError as error:
-                problems.append(Problem(file, path, f"app {key!r}: {error}"))
-                continue
-            refusal = permissions.check_allowed(permission)
-            if refusal:
-                problems.append(Problem(file, path, f"app {key!r}: {label}: {refusal}"))
-                continue
-            if (permission.api.app_id, permission.id) in seen:
-                problems.append(Problem(file, path, f"app {key!r}: {label} is listed twice"))
-                continue
-            seen.add((permission.api.app_id, permission.id))
-            if permission.admin_consent and not request.reason:
-                needs = "is an application permission" if request.type == "application" else (
-                    "needs admin consent"
-                )
-                problems.append(
-                    Problem(
-                        file,
-                        f"{path}.reason",
-                        f"app {key!r}: {label} {needs}; give the reason reviewers and auditors "
-                        "will read",
-                    )
-                )
-            app_permissions.append(ResolvedPermission(request, permission))
-        resolved[key] = tuple(app_permissions)
-
-        if app.secure_application_model and not any(
-            item.permission.api == permissions.PARTNER_CENTER for item in app_permissions
-        ):
-            problems.append(
-                Problem(
-                    file,
-                    f"{base}.permissions",
-                    f"app {key!r} is a Secure Application Model app but does not require "
-                    "Microsoft Partner Center / user_impersonation (delegated)",
-                )
-            )
-
-        credential = app.credential
-        if isinstance(credential, CertificateCredential):
-            path = project_dir / _render_uri(credential.public_key_file, region)
-            pem = path.read_text(encoding="utf-8") if path.is_file() else None
-            if pem is None:
-                problems.append(
-                    Problem(file, f"{base}.credential.publicKeyFile", f"{path.name!r} does not exist")
-                )
-            elif not re.search(
-                r"-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----", pem
-            ):
-                problems.append(
-                    Problem(
-                        file,
-                        f"{base}.credential.publicKeyFile",
-                        f"{path.name!r} is not a PEM certificate (public part only)",
-                    )
-                )
-            else:
-                certificates[key] = pem.strip() + "\n"
+        problems.extend(_check_uris(key, app, region, file))
+        problems.extend(_check_links(key, app, apps_file.apps, file))
+        permission_problems, resolved[key] = _resolve_permissions(key, app, file)
+        problems.extend(permission_problems)
+        if isinstance(app.credential, CertificateCredential):
+            cert_problems, pem = _load_certificate(key, app.credential, region, project_dir, file)
+            problems.extend(cert_problems)
+            if pem is not None:
+                certificates[key] = pem
     return problems, resolved, certificates
 
 
@@ -875,8 +895,6 @@ def validate(
     if region is not None:
         problems.extend(_validate_region(region, stack, stack_file))
         if other_stacks:
-            from .stackfiles import uniqueness_problems
-
             problems.extend(uniqueness_problems(stack, raw_region, other_stacks))
 
     apps_file: AppsFile | None = None
@@ -914,7 +932,9 @@ def validate(
                 path = f"{REFRESH_TOKENS_KEY}.{app_key}"
                 app = apps_file.apps.get(app_key) if apps_file else None
                 if apps_file is not None and app is None:
-                    problems.append(Problem(stack_file, path, f"{app_key!r} is not an app of {APPS_FILE}"))
+                    problems.append(
+                        Problem(stack_file, path, f"{app_key!r} is not an app of {APPS_FILE}")
+                    )
                 elif app is not None and not app.secure_application_model:
                     problems.append(
                         Problem(
@@ -931,7 +951,8 @@ def validate(
 
     if problems:
         raise ConfigError(problems)
-    assert region is not None and apps_file is not None  # noqa: S101 - guaranteed by problems
+    if region is None or apps_file is None:  # unreachable: each None came with a problem
+        raise ConfigError(problems)
     return StackSettings(
         project=project,
         stack=stack,
@@ -941,16 +962,3 @@ def validate(
         refresh_tokens=refresh_tokens,
         certificates=certificates,
     )
-
-
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML file; a syntax error becomes a ConfigError naming the file and line."""
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError([Problem(path.name, "(file)", "file not found")]) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "(file)"
-        reason = getattr(error, "problem", None) or str(error)
-        raise ConfigError([Problem(path.name, where, f"not valid YAML: {reason}")]) from None

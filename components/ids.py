@@ -10,7 +10,8 @@ machine and every run:
   It depends only on the app key and the scope value: the same in every region, so a client's
   configuration can name one id for all regions. Renaming an app key or a scope value is a new
   scope (disable the old one first).
-* role assignment name = uuid5(ROLE_ASSIGNMENT_NAMESPACE, "<scope>|<role definition guid>|<principal id>")
+* role assignment name =
+  uuid5(ROLE_ASSIGNMENT_NAMESPACE, "<scope>|<role definition guid>|<principal id>")
   with the scope in lower case; a role assignment's name is its id, so the same assignment keeps
   its name and a second `pulumi up` changes nothing.
 

@@ -95,7 +95,9 @@ class RegionalKeyVault(pulumi.ComponentResource):
             location=region.location,
             properties=azure_native.keyvault.VaultPropertiesArgs(
                 tenant_id=region.tenant_id,
-                sku=azure_native.keyvault.SkuArgs(family="A", name=settings.sku),
+                sku=azure_native.keyvault.SkuArgs(
+                    family="A", name=azure_native.keyvault.SkuName(settings.sku)
+                ),
                 enable_rbac_authorization=True,
                 enable_soft_delete=True,
                 soft_delete_retention_in_days=settings.soft_delete_retention_days,
@@ -120,8 +122,24 @@ class RegionalKeyVault(pulumi.ComponentResource):
             f"/subscriptions/{region.subscription_id}/resourceGroups/"
             f"{settings.resource_group_name}/providers/Microsoft.KeyVault/vaults/{settings.name}"
         )
-        self._role_assignments(name, "secrets-officer", SECRETS_OFFICER_ROLE, settings.secrets_officers, scope, region, child)
-        self._role_assignments(name, "secrets-user", SECRETS_USER_ROLE, settings.secrets_users, scope, region, child)
+        self._role_assignments(
+            name=name,
+            label="secrets-officer",
+            role=SECRETS_OFFICER_ROLE,
+            principals=settings.secrets_officers,
+            scope=scope,
+            region=region,
+            opts=child,
+        )
+        self._role_assignments(
+            name=name,
+            label="secrets-user",
+            role=SECRETS_USER_ROLE,
+            principals=settings.secrets_users,
+            scope=scope,
+            region=region,
+            opts=child,
+        )
 
         self.secret_ids = {}
         for app in sorted(args.apps, key=lambda a: a.key):
@@ -156,7 +174,9 @@ class RegionalKeyVault(pulumi.ComponentResource):
                     resource_group_name=group.name,
                     properties=azure_native.keyvault.SecretPropertiesArgs(
                         value=pulumi.Output.secret(token),
-                        content_type=f"Secure Application Model refresh token of {app.display_name}",
+                        content_type=(
+                            f"Secure Application Model refresh token of {app.display_name}"
+                        ),
                         attributes=azure_native.keyvault.SecretAttributesArgs(
                             enabled=True, expires=_unix(app.expires)
                         ),
@@ -164,9 +184,7 @@ class RegionalKeyVault(pulumi.ComponentResource):
                     tags=tags,
                     # Create once, never write again: any update would send the first value
                     # back and overwrite the token the refresh process keeps current.
-                    opts=pulumi.ResourceOptions(
-                        parent=self, ignore_changes=["properties", "tags"]
-                    ),
+                    opts=pulumi.ResourceOptions(parent=self, ignore_changes=["properties", "tags"]),
                 )
                 ids_for_app["refreshToken"] = secret.id
             self.secret_ids[app.key] = ids_for_app
@@ -175,6 +193,7 @@ class RegionalKeyVault(pulumi.ComponentResource):
 
     def _role_assignments(
         self,
+        *,
         name: str,
         label: str,
         role: str,

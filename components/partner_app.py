@@ -208,17 +208,16 @@ class PartnerManagedApp(pulumi.ComponentResource):
                 oauth2_permission_scopes=scopes,
             ),
             web=azuread.ApplicationWebArgs(
-                homepage_url=(definition.homepage_url or "").replace("{region}", region.id)
-                or None,
-                redirect_uris=[uri.replace("{region}", region.id) for uri in definition.redirect_uris],
+                homepage_url=(definition.homepage_url or "").replace("{region}", region.id) or None,
+                redirect_uris=[
+                    uri.replace("{region}", region.id) for uri in definition.redirect_uris
+                ],
                 implicit_grant=azuread.ApplicationWebImplicitGrantArgs(
                     access_token_issuance_enabled=implicit.access_tokens,
                     id_token_issuance_enabled=implicit.id_tokens,
                 ),
             ),
-            opts=pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(ignore_changes=ignored)
-            ),
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=ignored)),
         )
 
     def _api_access(

@@ -8,7 +8,6 @@ prints the message without a stack trace) before the first resource is registere
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
@@ -179,12 +178,11 @@ def build(settings: StackSettings) -> dict[str, Any]:
     return outputs
 
 
-def run() -> None:
-    """Entry point of the Pulumi program."""
+def run(project_dir: Path = PROJECT_DIR) -> None:
+    """Entry point of the Pulumi program (``project_dir`` differs only in tests)."""
     try:
-        settings = load_settings()
-        order_check = construction_order(settings)
-        del order_check  # validated before any resource, see construction_order
+        settings = load_settings(project_dir)
+        construction_order(settings)  # a known-client cycle is a config error: check it now
     except ConfigError as error:
         raise pulumi.RunError(str(error)) from None
     for name, value in build(settings).items():

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import REGION_KEY, ConfigError, Problem, read_yaml
+from .files import REGION_KEY, ConfigError, Problem, read_yaml
 
 # What the offline preview uses for a value it cannot decrypt (no passphrase, no cloud KMS here).
 # It is marked secret like the real value, so it is never printed.

@@ -26,6 +26,7 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
+from components.files import read_yaml
 from components.stackfiles import StackFile, engine_config
 
 SECRET = "[secret]"
@@ -119,7 +120,9 @@ class PlanMocks(pulumi_mocks.Mocks):
         # Values mocked provider outputs use for generated secrets (tests plant canaries here).
         self.secret_values = dict(secret_values or {})
 
-    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+    def new_resource(
+        self, args: pulumi_mocks.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
         inputs = _unwrap_secrets(dict(args.inputs))
         guid = mock_guid(self.stack, args.typ, args.name)
         typ = args.typ
@@ -311,7 +314,5 @@ def run_program(
 
 
 def project_name(project_dir: Path) -> str:
-    from components.config import read_yaml
-
     document = read_yaml(project_dir / "Pulumi.yaml")
     return str(document["name"])

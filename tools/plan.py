@@ -36,7 +36,9 @@ def settings_for(project_dir: Path, stack_file: StackFile) -> StackSettings:
 def run_stack(project_dir: Path, stack: str, **kwargs: Any) -> StackRun:
     """Run the real program for ``Pulumi.<stack>.yaml`` under mocks."""
     stack_file = load_stack_file(project_dir / f"Pulumi.{stack}.yaml")
-    return run_program(project_name(project_dir), stack_file, program.run, **kwargs)
+    return run_program(
+        project_name(project_dir), stack_file, lambda: program.run(project_dir), **kwargs
+    )
 
 
 def _region_block(settings: StackSettings) -> dict[str, Any]:

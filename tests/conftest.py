@@ -1,0 +1,35 @@
+"""Shared fixtures: the example config, and temporary copies of the project to break."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT_FILES = ("Pulumi.yaml", "apps.yaml")
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """A copy of the project's config files (stack files, apps.yaml) to edit in a test."""
+    for name in PROJECT_FILES:
+        shutil.copy(ROOT / name, tmp_path / name)
+    for path in ROOT.glob("Pulumi.*.yaml"):
+        shutil.copy(path, tmp_path / path.name)
+    return tmp_path
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def edit_yaml(path: Path, change: Callable[[Any], None]) -> None:
+    """Apply ``change`` to the parsed YAML document and write it back."""
+    document = load_yaml(path)
+    change(document)
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")

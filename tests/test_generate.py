@@ -1,0 +1,10 @@
+"""Generated artifacts committed in the repository are current."""
+
+from __future__ import annotations
+
+from tools.generate import stale_artifacts
+
+
+def test_json_schemas_are_current() -> None:
+    stale = stale_artifacts()
+    assert stale == [], f"stale generated files {stale}: run `make generate` and commit them"

@@ -1,0 +1,176 @@
+"""The real program under Pulumi mocks, for both example stacks and for broken stack files."""
+
+from __future__ import annotations
+
+from collections import Counter
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.config import REGION_KEY
+from tools.harness import StackRun
+from tools.plan import run_stack
+
+from .conftest import ROOT, edit_yaml, load_yaml
+
+STACKS = ("us", "eu")
+APP_KEYS = ("partner-center-sam", "partner-portal-api", "partner-portal-web")
+
+
+@cache
+def recorded(stack: str) -> StackRun:
+    return run_stack(ROOT, stack)
+
+
+def _region(stack: str) -> dict[str, Any]:
+    region: dict[str, Any] = load_yaml(ROOT / f"Pulumi.{stack}.yaml")["config"][REGION_KEY]
+    return region
+
+
+def _of_type(run: StackRun, typ: str) -> list[dict[str, Any]]:
+    return [r for r in run.resources if r["type"] == typ]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_registers_one_explicit_provider_per_package_for_the_region(stack: str) -> None:
+    run = recorded(stack)
+    assert run.error is None
+    region = _region(stack)
+    providers = {r["type"]: r for r in run.resources if r["type"].startswith("pulumi:providers:")}
+    assert sorted(providers) == ["pulumi:providers:azure-native", "pulumi:providers:azuread"]
+    azuread = providers["pulumi:providers:azuread"]
+    assert azuread["name"] == f"{stack}-azuread"
+    assert azuread["inputs"]["tenantId"] == region["tenantId"], azuread["urn"]
+    native = providers["pulumi:providers:azure-native"]
+    assert {k: native["inputs"][k] for k in ("tenantId", "subscriptionId", "location")} == {
+        "tenantId": region["tenantId"],
+        "subscriptionId": region["subscriptionId"],
+        "location": region["location"],
+    }, native["urn"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_resource_uses_its_regions_provider(stack: str) -> None:
+    run = recorded(stack)
+    provider_urns = {
+        r["urn"]: r["type"].removeprefix("pulumi:providers:")
+        for r in run.resources
+        if r["type"].startswith("pulumi:providers:")
+    }
+    custom = [r for r in run.resources if r["custom"] and r["urn"] not in provider_urns]
+    assert custom
+    for resource in custom:
+        reference = resource["provider"]
+        assert reference, f"{resource['urn']} has no explicit provider"
+        provider_urn = reference.rsplit("::", 1)[0]
+        assert provider_urn in provider_urns, f"{resource['urn']} uses {reference}"
+        package = resource["type"].split(":")[0]
+        assert provider_urns[provider_urn] == package, resource["urn"]
+        assert f"::{stack}-{package}" in provider_urn, resource["urn"]
+    for invoke in run.invokes:
+        assert invoke["provider"], invoke
+        assert f"::{stack}-azuread::" in invoke["provider"], invoke
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_app_has_one_of_everything(stack: str) -> None:
+    run = recorded(stack)
+    counts = Counter(r["type"] for r in run.resources)
+    apps = len(APP_KEYS)
+    assert counts["partner-apps:index:PartnerManagedApp"] == apps
+    assert counts["azuread:index/application:Application"] == apps
+    assert counts["azuread:index/servicePrincipal:ServicePrincipal"] == apps
+    assert counts["azuread:index/groupMember:GroupMember"] == apps
+    assert counts["azuread:index/applicationPassword:ApplicationPassword"] == apps
+    assert counts["partner-apps:index:RegionalKeyVault"] == 1
+    assert counts["azure-native:keyvault:Vault"] == 1
+    for key in APP_KEYS:
+        component = (
+            f"urn:pulumi:{stack}::partner-apps::partner-apps:index:PartnerManagedApp::{stack}-{key}"
+        )
+        children = [r["type"] for r in run.resources if r["parent"] == component]
+        for typ in (
+            "azuread:index/application:Application",
+            "azuread:index/servicePrincipal:ServicePrincipal",
+            "azuread:index/groupMember:GroupMember",
+            "azuread:index/applicationPassword:ApplicationPassword",
+        ):
+            assert children.count(typ) == 1, f"{component}: {typ}"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_protected_as_the_stack_says(stack: str) -> None:
+    run = recorded(stack)
+    for typ in (
+        "azuread:index/application:Application",
+        "azuread:index/servicePrincipal:ServicePrincipal",
+        "azure-native:keyvault:Vault",
+    ):
+        for resource in _of_type(run, typ):
+            assert resource["protect"] is True, resource["urn"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_routing_output_maps_region_to_client_ids(stack: str) -> None:
+    run = recorded(stack)
+    routing = run.outputs["routing"]
+    assert list(routing) == [stack]
+    client_ids = {
+        r["name"].removeprefix(f"{stack}-").removesuffix("-app"): r["outputs"]["clientId"]
+        for r in _of_type(run, "azuread:index/application:Application")
+    }
+    assert routing[stack] == client_ids
+
+
+def test_two_runs_register_identical_inputs() -> None:
+    first = run_stack(ROOT, "us")
+    second = run_stack(ROOT, "us")
+
+    # Registration order depends on asyncio scheduling; what is registered must not.
+    def by_urn(run: StackRun) -> list[dict[str, Any]]:
+        return sorted(run.resources, key=lambda r: str(r["urn"]))
+
+    assert by_urn(first) == by_urn(second)
+    assert first.outputs == second.outputs
+
+
+def _broken_run(project: Path, stack: str) -> StackRun:
+    run = run_stack(project, stack)
+    assert run.error is not None, "the program accepted a broken stack file"
+    assert run.resources == [], f"registered before refusing: {[r['urn'] for r in run.resources]}"
+    assert "Traceback" not in run.error
+    return run
+
+
+def test_location_of_another_region_registers_nothing(project_copy: Path) -> None:
+    edit_yaml(
+        project_copy / "Pulumi.us.yaml",
+        lambda doc: doc["config"][REGION_KEY].update(location="westeurope"),
+    )
+    run = _broken_run(project_copy, "us")
+    assert "Pulumi.us.yaml: partner-apps:region.location: 'westeurope'" in (run.error or "")
+
+
+def test_copied_tenant_registers_nothing(project_copy: Path) -> None:
+    eu_tenant = _region("eu")["tenantId"]
+    edit_yaml(
+        project_copy / "Pulumi.us.yaml",
+        lambda doc: doc["config"][REGION_KEY].update(tenantId=eu_tenant),
+    )
+    run = _broken_run(project_copy, "us")
+    assert f"partner-apps:region.tenantId: '{eu_tenant}' is also the tenant of stack 'eu'" in (
+        run.error or ""
+    )
+
+
+def test_known_client_cycle_registers_nothing(project_copy: Path) -> None:
+    def cycle(doc: dict[str, Any]) -> None:
+        web = doc["apps"]["partner-portal-web"]
+        web["exposeApi"] = True
+        web["knownClients"] = ["partner-portal-api"]
+
+    edit_yaml(project_copy / "apps.yaml", cycle)
+    run = _broken_run(project_copy, "us")
+    assert "apps.yaml: apps.*.knownClients: known clients form a cycle" in (run.error or "")

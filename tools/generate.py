@@ -1,0 +1,131 @@
+"""Generate the committed artifacts that are derived from code, or check they are current.
+
+* ``schema/stack-config.schema.json`` — JSON Schema of ``Pulumi.<region>.yaml`` (editors validate
+  the stack files with it through the ``yaml-language-server`` comment at their top);
+* ``schema/apps.schema.json`` — JSON Schema of ``apps.yaml``.
+
+``python -m tools.generate`` writes them; ``--check`` exits 1 naming each stale file (the tests
+run the same check).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from components.config import (
+    DISABLE_DEFAULT_PROVIDERS_KEY,
+    REFRESH_TOKENS_KEY,
+    REGION_KEY,
+    AppsFile,
+    RegionConfig,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def stack_schema() -> dict[str, Any]:
+    region = RegionConfig.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
+    defs = region.pop("$defs", {})
+    defs["RegionConfig"] = region
+    secure = {
+        "type": "object",
+        "description": "An encrypted value written by `pulumi config set --secret`.",
+        "properties": {"secure": {"type": "string"}},
+        "required": ["secure"],
+        "additionalProperties": False,
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Region stack file (Pulumi.<region>.yaml) of the partner-apps project",
+        "description": "Generated from components/config.py by `python -m tools.generate`.",
+        "type": "object",
+        "properties": {
+            "secretsprovider": {"type": "string"},
+            "encryptedkey": {"type": "string"},
+            "encryptionsalt": {"type": "string"},
+            "environment": {},
+            "config": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": [REGION_KEY, DISABLE_DEFAULT_PROVIDERS_KEY],
+                "properties": {
+                    REGION_KEY: {"$ref": "#/$defs/RegionConfig"},
+                    REFRESH_TOKENS_KEY: {
+                        "description": (
+                            "Secure Application Model refresh tokens by app key; must be "
+                            "Pulumi secrets (`pulumi config set --secret --path "
+                            "'refreshTokens.<app key>' <token>`)."
+                        ),
+                        "oneOf": [
+                            secure,
+                            {"type": "object", "additionalProperties": secure},
+                        ],
+                    },
+                    DISABLE_DEFAULT_PROVIDERS_KEY: {
+                        "description": 'Must be ["*"]: every resource uses an explicit provider.',
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "contains": {"const": "*"},
+                    },
+                },
+            },
+        },
+        "required": ["config"],
+        "$defs": dict(sorted(defs.items())),
+    }
+
+
+def apps_schema() -> dict[str, Any]:
+    schema = AppsFile.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Partner-managed app definitions (apps.yaml)"
+    schema["description"] = "Generated from components/config.py by `python -m tools.generate`."
+    return schema
+
+
+def _json(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+ARTIFACTS: dict[str, Callable[[], str]] = {
+    "schema/stack-config.schema.json": lambda: _json(stack_schema()),
+    "schema/apps.schema.json": lambda: _json(apps_schema()),
+}
+
+
+def stale_artifacts(root: Path = ROOT) -> list[str]:
+    """Relative paths of generated files whose committed content is out of date."""
+    stale = []
+    for relative, render in ARTIFACTS.items():
+        path = root / relative
+        if not path.is_file() or path.read_text(encoding="utf-8") != render():
+            stale.append(relative)
+    return stale
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.generate", description=__doc__.split("\n\n")[0] if __doc__ else None
+    )
+    parser.add_argument("--check", action="store_true", help="only report stale files (exit 1)")
+    options = parser.parse_args(argv)
+    if options.check:
+        stale = stale_artifacts()
+        for relative in stale:
+            print(f"stale: {relative} (run `python -m tools.generate`)", file=sys.stderr)
+        return 1 if stale else 0
+    for relative, render in ARTIFACTS.items():
+        path = ROOT / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(), encoding="utf-8")
+        print(f"wrote {relative}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

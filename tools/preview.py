@@ -1,0 +1,147 @@
+"""Offline preview of every region stack: what `make preview` runs.
+
+For each ``Pulumi.<stack>.yaml`` it runs the real program in-process under Pulumi mocks (no CLI,
+no cloud), records every provider and resource it registers, evaluates the CrossGuard policy pack
+on the recording with the region's policy config (``policies/config/<stack>.json``), and writes
+``build/preview/<stack>.json`` (the plan) and ``build/preview/<stack>.md`` (for reviewers).
+
+Exit status: 0 when every stack is valid and no mandatory policy is violated; 1 when a mandatory
+policy is violated (named in the output); 2 when a stack's config is invalid (nothing is
+registered for that stack).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, TextIO
+
+from components.config import ConfigError
+from components.stackfiles import load_stack_file, stack_files, stack_name
+from policies.partner_policies import evaluate
+
+from . import render
+from .plan import build_plan, dumps, run_stack, settings_for
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "build" / "preview"
+EXIT_OK, EXIT_POLICY, EXIT_CONFIG = 0, 1, 2
+
+
+def policy_config(project_dir: Path, stack: str) -> dict[str, Any]:
+    """The region's policy config file, as `--policy-pack-config` would pass it to the pack."""
+    path = project_dir / "policies" / "config" / f"{stack}.json"
+    if not path.is_file():
+        return {}
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return document
+
+
+def preview_stack(
+    project_dir: Path, stack: str, out_dir: Path, stream: TextIO
+) -> tuple[int, dict[str, Any] | None]:
+    """Preview one stack; write its plan and Markdown. Returns (exit status, plan)."""
+    started = time.perf_counter()
+    try:
+        stack_file = load_stack_file(project_dir / f"Pulumi.{stack}.yaml")
+        settings = settings_for(project_dir, stack_file)
+    except ConfigError as error:
+        print(f"✗ {stack}: {error}", file=stream)
+        print(f"  {stack}: nothing registered", file=stream)
+        return EXIT_CONFIG, None
+    run = run_stack(project_dir, stack)
+    if run.error is not None:
+        # The program refused its config itself (same rules; reached only if they diverge).
+        print(f"✗ {stack}: {run.error}", file=stream)
+        print(f"  {stack}: {len(run.resources)} resources registered", file=stream)
+        return EXIT_CONFIG, None
+    violations = evaluate(run.resources, policy_config(project_dir, stack))
+    plan = build_plan(run, settings, violations)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{stack}.json").write_text(dumps(plan), encoding="utf-8")
+    (out_dir / f"{stack}.md").write_text(render.render_plan(plan), encoding="utf-8")
+
+    elapsed = time.perf_counter() - started
+    _summary(plan, elapsed, out_dir, stream)
+    mandatory = [v for v in plan["violations"] if v["enforcementLevel"] == "mandatory"]
+    return (EXIT_POLICY if mandatory else EXIT_OK), plan
+
+
+def _summary(plan: dict[str, Any], elapsed: float, out_dir: Path, stream: TextIO) -> None:
+    stack = plan["stack"]
+    region = plan["region"]
+    resources = plan["resources"]
+    providers = [r for r in resources if str(r["type"]).startswith("pulumi:providers:")]
+    managed = [r for r in resources if r["custom"] and r not in providers]
+    levels = Counter(str(v["enforcementLevel"]) for v in plan["violations"])
+    mark = "✗" if levels.get("mandatory") else "✓"
+    print(
+        f"{mark} {stack}: tenant {region['tenantId']}, {region['location']} — "
+        f"{len(providers)} providers, {len(managed)} resources, "
+        f"{len(plan['apps'])} apps ({elapsed:.1f}s)",
+        file=stream,
+    )
+    for provider in providers:
+        inputs = provider["inputs"]
+        target = ", ".join(
+            f"{key}={inputs[key]}"
+            for key in ("tenantId", "subscriptionId", "location")
+            if key in inputs
+        )
+        print(f"    provider {provider['name']} ({provider['type']}): {target}", file=stream)
+    by_type = Counter(str(r["type"]) for r in managed)
+    for typ in sorted(by_type):
+        print(f"    {by_type[typ]:3d} × {typ}", file=stream)
+    for violation in plan["violations"]:
+        level = violation["enforcementLevel"]
+        if level in ("mandatory", "advisory"):
+            print(
+                f"    {level}: {violation['policy']} — {violation['urn'].split('::')[-1]}: "
+                f"{violation['message']}",
+                file=stream,
+            )
+    print(f"    wrote {out_dir / (stack + '.json')} and {stack}.md", file=stream)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.preview",
+        description=(
+            "Run every region stack's program offline (Pulumi SDK mocks), evaluate the policy "
+            "pack, and write build/preview/<stack>.json and .md."
+        ),
+    )
+    parser.add_argument(
+        "stacks", nargs="*", help="stacks to preview (default: every Pulumi.<stack>.yaml)"
+    )
+    parser.add_argument(
+        "--project-dir", type=Path, default=ROOT, help="project directory (default: this one)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="output directory (default: build/preview)"
+    )
+    options = parser.parse_args(argv)
+    project_dir: Path = options.project_dir.resolve()
+    stacks = options.stacks or [stack_name(path) for path in stack_files(project_dir)]
+    if not stacks:
+        print(f"no Pulumi.<stack>.yaml in {project_dir}", file=sys.stderr)
+        return EXIT_CONFIG
+    status = EXIT_OK
+    for stack in stacks:
+        print(f"… previewing stack {stack}", file=sys.stderr, flush=True)
+        code, _ = preview_stack(project_dir, stack, options.out, sys.stdout)
+        status = max(status, code)
+    if status == EXIT_POLICY:
+        print("mandatory policy violations: see above", file=sys.stderr)
+    elif status == EXIT_CONFIG:
+        print("invalid configuration: see above", file=sys.stderr)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
