@@ -524,33 +524,36 @@ def _key_path(prefix: str, loc: Sequence[int | str]) -> str:
     return path
 
 
+def _strip(annotation: Any) -> Any:
+    """The model or container type behind Annotated[...] and Optional[...]."""
+    while True:
+        if get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
+            continue
+        args = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if get_origin(annotation) not in (list, dict) and len(args) == 1:
+            annotation = args[0]
+            continue
+        return annotation
+
+
 def _allowed_keys(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
     """Aliases allowed at ``loc`` (the parent of an unknown key), for 'unknown key' messages."""
     current: Any = model
     for part in loc:
-        if isinstance(part, int) or not (
-            isinstance(current, type) and issubclass(current, BaseModel)
-        ):
-            if get_origin(current) in (list, dict, tuple):
-                current = get_args(current)[-1]
-            continue
-        found = None
-        for name, info in current.model_fields.items():
-            if part in (info.alias, name):
-                found = info.annotation
-                break
-        if found is None:
-            return []
-        current = found
-        while get_origin(current) is Annotated:
-            current = get_args(current)[0]
-        args = [a for a in get_args(current) if a is not type(None)]
+        current = _strip(current)
         if get_origin(current) in (list, dict):
-            current = args[-1]
-        elif len(args) == 1:
-            current = args[0]
-        while get_origin(current) is Annotated:
-            current = get_args(current)[0]
+            current = get_args(current)[-1]  # the part is an index or a mapping key
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        fields = {
+            info.alias or name: info.annotation for name, info in current.model_fields.items()
+        }
+        if part not in fields:
+            return []
+        current = fields[str(part)]
+    current = _strip(current)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return sorted(info.alias or name for name, info in current.model_fields.items())
     return []

@@ -1,0 +1,311 @@
+"""PartnerManagedApp and RegionalKeyVault under mocks: what each region stack registers."""
+
+from __future__ import annotations
+
+import calendar
+import json
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components import ids
+from components.config import REFRESH_TOKENS_KEY, REGION_KEY
+from tools.harness import SECRET, StackRun, mock_guid
+from tools.plan import run_stack
+
+from .conftest import ROOT, edit_yaml, load_yaml
+
+STACKS = ("us", "eu")
+GRAPH = "00000003-0000-0000-c000-000000000000"
+PARTNER_CENTER = "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd"
+AZURE_SERVICE_MANAGEMENT = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
+# Pinned: these ids are a contract (components/ids.py). If this test fails, existing scopes
+# and every client that references them would break; do not "fix" the expected values.
+PORTAL_API_USER_IMPERSONATION = "f195c246-228e-51be-9229-a1c62dc35694"
+US_SECRETS_OFFICER_ASSIGNMENT = "5a4cb0ed-9ad1-5182-8e7a-30075ae0e561"
+CANARY_PASSWORD = "CANARY-pw-7f3c9e21"
+CANARY_TOKEN = "CANARY-rt-0c4b8d55"
+
+
+@cache
+def recorded(stack: str) -> StackRun:
+    return run_stack(ROOT, stack)
+
+
+def _region(stack: str) -> dict[str, Any]:
+    region: dict[str, Any] = load_yaml(ROOT / f"Pulumi.{stack}.yaml")["config"][REGION_KEY]
+    return region
+
+
+def _one(run: StackRun, typ: str, name: str) -> dict[str, Any]:
+    found = [r for r in run.resources if r["type"] == typ and r["name"] == name]
+    assert len(found) == 1, f"{typ} {name}: {len(found)} registered"
+    return found[0]
+
+
+def _app(stack: str, key: str) -> dict[str, Any]:
+    return _one(recorded(stack), "azuread:index/application:Application", f"{stack}-{key}-app")
+
+
+def _access(stack: str, key: str, api: str) -> dict[str, Any]:
+    return _one(
+        recorded(stack),
+        "azuread:index/applicationApiAccess:ApplicationApiAccess",
+        f"{stack}-{key}-access-{api}",
+    )
+
+
+def test_scope_ids_are_pinned() -> None:
+    assert ids.scope_id("partner-portal-api", "user_impersonation") == PORTAL_API_USER_IMPERSONATION
+    assert (
+        ids.role_assignment_name(
+            "/subscriptions/7a1d2e3f-4b5c-4d6e-9f70-81a2b3c4d5e1/resourceGroups/rg-partner-apps-us"
+            "/providers/Microsoft.KeyVault/vaults/kv-cspapps-us-01",
+            "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+            "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d81",
+        )
+        == US_SECRETS_OFFICER_ASSIGNMENT
+    )
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_registration_is_multi_tenant_and_hardened(stack: str) -> None:
+    app = _app(stack, "partner-portal-api")
+    inputs = app["inputs"]
+    assert inputs["signInAudience"] == "AzureADMultipleOrgs", app["urn"]
+    assert inputs["preventDuplicateNames"] is True, app["urn"]
+    assert inputs["owners"] == [owner.lower() for owner in _region(stack)["owners"]], app["urn"]
+    assert inputs["api"]["requestedAccessTokenVersion"] == 2, app["urn"]
+    assert inputs["web"]["implicitGrant"] == {
+        "accessTokenIssuanceEnabled": False,
+        "idTokenIssuanceEnabled": False,
+    }, app["urn"]
+    domain = _region(stack)["verifiedDomains"][0]
+    assert inputs["identifierUris"] == [f"https://{domain}/partner-portal-api"], app["urn"]
+    assert "requiredResourceAccesses" not in inputs, app["urn"]
+    assert app["ignoreChanges"] == ["requiredResourceAccesses"], app["urn"]
+    (scope,) = inputs["api"]["oauth2PermissionScopes"]
+    assert scope["id"] == PORTAL_API_USER_IMPERSONATION, app["urn"]
+    assert (scope["value"], scope["type"], scope["enabled"]) == ("user_impersonation", "User", True)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_required_access_by_api_with_catalog_ids(stack: str) -> None:
+    graph = _access(stack, "partner-portal-api", "microsoft-graph")["inputs"]
+    assert graph["apiClientId"] == GRAPH
+    assert graph["roleIds"] == sorted(
+        ["7ab1d382-f21e-4acd-a863-ba3e13f7da61", "2f51be20-0bb4-4fed-bf7b-db946066c75e"]
+    )
+    assert "scopeIds" not in graph
+    partner_center = _access(stack, "partner-center-sam", "microsoft-partner-center")["inputs"]
+    assert partner_center["apiClientId"] == PARTNER_CENTER
+    assert partner_center["scopeIds"] == ["1cebfa2a-fb4d-419e-b5f9-839b4383e05a"]
+    management = _access(stack, "partner-center-sam", "azure-service-management")["inputs"]
+    assert management["apiClientId"] == AZURE_SERVICE_MANAGEMENT
+    assert management["scopeIds"] == ["41094075-9dad-400e-a0bd-54e686782033"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_multi_tier_pair_deploys_without_a_cycle(stack: str) -> None:
+    api = _app(stack, "partner-portal-api")
+    web = _app(stack, "partner-portal-web")
+    # The resource lists the client as known, by the client's client id.
+    assert api["inputs"]["api"]["knownClientApplications"] == [web["outputs"]["clientId"]]
+    assert web["urn"] in api["dependencies"], api["urn"]
+    # The client requires the resource's scope through a separate access resource.
+    access = _access(stack, "partner-portal-web", "partner-portal-api")
+    assert access["inputs"]["apiClientId"] == api["outputs"]["clientId"]
+    assert access["inputs"]["scopeIds"] == [PORTAL_API_USER_IMPERSONATION]
+    assert {api["urn"], web["urn"]} <= set(access["dependencies"]), access["urn"]
+    # ...and the client's registration does not depend on the resource: no cycle.
+    assert api["urn"] not in web["dependencies"], web["urn"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_service_principal_joins_admin_agents(stack: str) -> None:
+    run = recorded(stack)
+    sp = _one(
+        run, "azuread:index/servicePrincipal:ServicePrincipal", f"{stack}-partner-portal-api-sp"
+    )
+    member = _one(
+        run, "azuread:index/groupMember:GroupMember", f"{stack}-partner-portal-api-admin-agents"
+    )
+    assert member["inputs"]["memberObjectId"] == sp["outputs"]["objectId"], member["urn"]
+    pinned = _region(stack)["adminAgents"].get("objectId")
+    if pinned:
+        assert member["inputs"]["groupObjectId"] == pinned, member["urn"]
+        assert run.invokes == []
+    else:
+        (lookup,) = run.invokes
+        assert lookup["token"] == "azuread:index/getGroup:getGroup"
+        assert lookup["args"] == {"displayName": "AdminAgents", "securityEnabled": True}
+        assert member["inputs"]["groupObjectId"] == mock_guid(stack, "group", "AdminAgents")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_password_dates_come_from_config_not_now(stack: str) -> None:
+    password = _one(
+        recorded(stack),
+        "azuread:index/applicationPassword:ApplicationPassword",
+        f"{stack}-partner-portal-api-secret",
+    )
+    assert password["inputs"]["startDate"] == "2026-10-01T00:00:00Z", password["urn"]
+    assert password["inputs"]["endDate"] == "2027-10-01T00:00:00Z", password["urn"]
+    assert password["inputs"]["rotateWhenChanged"] == {"rotationDate": "2026-10-01"}
+    assert password["outputs"]["value"] == SECRET, password["urn"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_vault_is_hardened_in_the_region(stack: str) -> None:
+    region = _region(stack)
+    vault = _one(recorded(stack), "azure-native:keyvault:Vault", f"{stack}-vault-vault")
+    assert vault["inputs"]["location"] == region["location"], vault["urn"]
+    assert vault["inputs"]["vaultName"] == region["keyVault"]["name"]
+    properties = vault["inputs"]["properties"]
+    assert properties["tenantId"] == region["tenantId"]
+    assert properties["enableRbacAuthorization"] is True
+    assert properties["enableSoftDelete"] is True
+    assert properties["softDeleteRetentionInDays"] == 90
+    assert properties["enablePurgeProtection"] is True
+    assert properties["publicNetworkAccess"] == "Disabled"
+    assert properties["networkAcls"]["defaultAction"] == "Deny"
+    assert vault["protect"] is True
+
+
+def test_role_assignments_have_deterministic_names() -> None:
+    run = recorded("us")
+    officer = _one(
+        run,
+        "azure-native:authorization:RoleAssignment",
+        "us-vault-secrets-officer-5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d81",
+    )
+    assert officer["inputs"]["roleAssignmentName"] == US_SECRETS_OFFICER_ASSIGNMENT
+    assert officer["inputs"]["roleDefinitionId"].endswith(
+        "/roleDefinitions/b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+    )
+    user = _one(
+        run,
+        "azure-native:authorization:RoleAssignment",
+        "us-vault-secrets-user-5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d82",
+    )
+    assert user["inputs"]["roleDefinitionId"].endswith(
+        "/roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6"
+    )
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_client_secret_in_vault_is_secret_with_expiry(stack: str) -> None:
+    secret = _one(
+        recorded(stack),
+        "azure-native:keyvault:Secret",
+        f"{stack}-vault-partner-portal-api-client-secret",
+    )
+    properties = secret["inputs"]["properties"]
+    assert secret["inputs"]["secretName"] == "partner-portal-api-client-secret"
+    assert properties["value"] == SECRET, secret["urn"]
+    assert properties["attributes"]["expires"] == calendar.timegm(date(2027, 10, 1).timetuple())
+    assert properties["contentType"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_refresh_token_secret_is_created_once(stack: str) -> None:
+    secret = _one(
+        recorded(stack),
+        "azure-native:keyvault:Secret",
+        f"{stack}-vault-partner-center-sam-sam-refresh-token",
+    )
+    assert secret["inputs"]["secretName"] == "partner-center-sam-sam-refresh-token"
+    assert secret["inputs"]["properties"]["value"] == SECRET
+    assert secret["ignoreChanges"] == ["properties", "tags"], secret["urn"]
+    others = [
+        r
+        for r in recorded(stack).resources
+        if r["type"] == "azure-native:keyvault:Secret" and "refresh-token" in r["name"]
+    ]
+    assert len(others) == 1, "only the Secure Application Model app gets a refresh-token secret"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_outputs_per_app(stack: str) -> None:
+    outputs = recorded(stack).outputs
+    api = outputs["apps"]["partner-portal-api"]
+    client_id = _app(stack, "partner-portal-api")["outputs"]["clientId"]
+    tenant = _region(stack)["tenantId"]
+    assert api["clientId"] == client_id
+    assert api["authority"] == f"https://login.microsoftonline.com/{tenant}"
+    assert api["adminConsentUrl"] == (
+        f"https://login.microsoftonline.com/{tenant}/adminconsent?client_id={client_id}"
+    )
+    assert api["keyVaultSecretIds"]["clientSecret"].endswith(
+        "/secrets/partner-portal-api-client-secret"
+    )
+    assert outputs["apps"]["partner-center-sam"]["keyVaultSecretIds"]["refreshToken"].endswith(
+        "/secrets/partner-center-sam-sam-refresh-token"
+    )
+
+
+def test_secret_values_never_reach_records_or_outputs(project_copy: Path) -> None:
+    edit_yaml(
+        project_copy / "Pulumi.us.yaml",
+        lambda doc: doc["config"].update(
+            {REFRESH_TOKENS_KEY: {"partner-center-sam": {"secure": "v1:encrypted"}}}
+        ),
+    )
+    run = run_stack(
+        project_copy,
+        "us",
+        secret_values={"applicationPassword": CANARY_PASSWORD},
+        config_overrides={REFRESH_TOKENS_KEY: {"partner-center-sam": CANARY_TOKEN}},
+    )
+    assert run.error is None
+    dumped = json.dumps([run.resources, run.outputs, run.invokes])
+    assert CANARY_PASSWORD not in dumped
+    assert CANARY_TOKEN not in dumped
+
+
+def test_unprotected_stack_protects_nothing(project_copy: Path) -> None:
+    edit_yaml(
+        project_copy / "Pulumi.us.yaml",
+        lambda doc: doc["config"][REGION_KEY].update(protect=False),
+    )
+    run = run_stack(project_copy, "us")
+    assert [r["urn"] for r in run.resources if r["protect"]] == []
+
+
+CERTIFICATE = """-----BEGIN CERTIFICATE-----
+MIIBszCCAVmgAwIBAgIUFakeFakeFakeFakeFakeFakeFakeFakeEwCgYIKoZIzj0EAwIw
+EjEQMA4GA1UEAwwHZXhhbXBsZTAeFw0yNjEwMDEwMDAwMDBaFw0yNzEwMDEwMDAwMDBa
+-----END CERTIFICATE-----
+"""
+
+
+def test_certificate_credential_instead_of_a_secret(project_copy: Path) -> None:
+    certs = project_copy / "certs" / "us"
+    certs.mkdir(parents=True)
+    (certs / "partner-portal-api.pem").write_text(CERTIFICATE, encoding="utf-8")
+
+    def use_certificate(doc: dict[str, Any]) -> None:
+        doc["apps"]["partner-portal-api"]["credential"] = {
+            "type": "certificate",
+            "publicKeyFile": "certs/{region}/partner-portal-api.pem",
+            "endDate": "2027-09-30",
+        }
+
+    edit_yaml(project_copy / "apps.yaml", use_certificate)
+    run = run_stack(project_copy, "us")
+    assert run.error is None
+    certificate = _one(
+        run,
+        "azuread:index/applicationCertificate:ApplicationCertificate",
+        "us-partner-portal-api-certificate",
+    )
+    assert certificate["inputs"]["type"] == "AsymmetricX509Cert"
+    assert certificate["inputs"]["endDate"] == "2027-09-30T00:00:00Z"
+    # The provider schema marks the value secret even though it is only the public part.
+    assert certificate["inputs"]["value"] == SECRET
+    names = [r["name"] for r in run.resources]
+    assert "us-partner-portal-api-secret" not in names
+    assert "us-vault-partner-portal-api-client-secret" not in names
