@@ -158,7 +158,11 @@ class RegionalKeyVault(pulumi.ComponentResource):
                         ),
                     ),
                     tags=tags,
-                    opts=child,
+                    # keyvault.Secret does not mark its properties secret in state; this does,
+                    # and it is what the policy pack can check (policies see plain values).
+                    opts=pulumi.ResourceOptions(
+                        parent=self, additional_secret_outputs=["properties"]
+                    ),
                 )
                 ids_for_app["clientSecret"] = secret.id
             if app.secure_application_model:
@@ -184,7 +188,11 @@ class RegionalKeyVault(pulumi.ComponentResource):
                     tags=tags,
                     # Create once, never write again: any update would send the first value
                     # back and overwrite the token the refresh process keeps current.
-                    opts=pulumi.ResourceOptions(parent=self, ignore_changes=["properties", "tags"]),
+                    opts=pulumi.ResourceOptions(
+                        parent=self,
+                        ignore_changes=["properties", "tags"],
+                        additional_secret_outputs=["properties"],
+                    ),
                 )
                 ids_for_app["refreshToken"] = secret.id
             self.secret_ids[app.key] = ids_for_app

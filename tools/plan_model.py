@@ -19,6 +19,7 @@ Everything is sorted and nothing reads the clock: the same plan always gives the
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -27,9 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from components import permissions
+from components.permissions import Api, Kind, Permission
+
 SECRET = "[secret]"
 # The string the Pulumi engine uses for a value not known until apply (preview, mocks).
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b00883b4c6a6"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 # Pulumi's envelope for a secret value in state and over the wire.
 _SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -84,61 +88,19 @@ class PlanError(Exception):
 # --------------------------------------------------------------------------------------------
 
 
-class CatalogApi(Protocol):
-    """An API of the permission catalog."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def app_id(self) -> str: ...
-    @property
-    def retired(self) -> bool: ...
-
-
-class CatalogPermission(Protocol):
-    """A permission of the permission catalog."""
-
-    @property
-    def api(self) -> CatalogApi: ...
-    @property
-    def value(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def admin_consent(self) -> bool: ...
-    @property
-    def high_privilege(self) -> bool: ...
-    @property
-    def risk(self) -> str: ...
-    @property
-    def csp_allowed(self) -> bool: ...
-
-
 class Catalog(Protocol):
-    """What the reports need from ``components.permissions``."""
+    """What the reports use of ``components.permissions`` (the module itself satisfies it)."""
 
-    def by_id(self, api_app_id: str, permission_id: str, kind: Any = None) -> Any: ...
-    def find_api(self, name_or_app_id: str) -> Any: ...
+    def by_id(
+        self, api_app_id: str, permission_id: str, kind: Kind | None = None
+    ) -> Permission | None: ...
 
-
-class _ModuleCatalog:
-    """Adapter over the module, so its functions' exact signatures stay its own business."""
-
-    def __init__(self, module: Any) -> None:
-        self._module = module
-
-    def by_id(self, api_app_id: str, permission_id: str, kind: Any = None) -> Any:
-        return self._module.by_id(api_app_id, permission_id, kind)
-
-    def find_api(self, name_or_app_id: str) -> Any:
-        return self._module.find_api(name_or_app_id)
+    def find_api(self, name_or_app_id: str) -> Api | None: ...
 
 
 def load_catalog() -> Catalog:
     """The project's permission catalog."""
-    from components import permissions  # noqa: PLC0415 - the catalog is only needed here
-
-    return _ModuleCatalog(permissions)
+    return permissions
 
 
 # --------------------------------------------------------------------------------------------
@@ -177,7 +139,7 @@ def dig(value: Any, *path: str) -> Any:
 
 def is_unknown(value: Any) -> bool:
     """True for a value the engine does not know before apply."""
-    return value == UNKNOWN or value == "[unknown]"
+    return isinstance(value, str) and value in (UNKNOWN, "[unknown]")
 
 
 def canonical(value: Any) -> str:
@@ -237,7 +199,7 @@ def _collect_raw(value: Any, found: set[str]) -> None:
     if _is_secret_envelope(value):
         _collect_raw(value.get("value", value.get("plaintext")), found)
     elif isinstance(value, str):
-        if value and value not in (SECRET, UNKNOWN):
+        if value and value != SECRET and not is_unknown(value):
             found.add(value)
     elif isinstance(value, Mapping):
         for item in value.values():
@@ -247,17 +209,29 @@ def _collect_raw(value: Any, found: set[str]) -> None:
             _collect_raw(item, found)
 
 
-def _mask_path(props: Any, path: Sequence[str], found: set[str]) -> Any:
+def _mask_path(props: Any, path: Sequence[str], found: set[str], *, objects: bool = True) -> Any:
+    """``props`` with the value at ``path`` masked; its raw text joins ``found``.
+
+    With ``objects=False`` only a scalar is masked (an input that shares a secret output's name
+    may be a whole object whose other fields reviewers need).
+    """
     if not isinstance(props, Mapping) or not path or path[0] not in props:
         return props
     head, rest = path[0], path[1:]
     copy = dict(props)
+    value = props[head]
     if rest:
-        copy[head] = _mask_path(props[head], rest, found)
-    else:
-        _collect_raw(props[head], found)
-        if props[head] is not None and not is_unknown(props[head]):
+        copy[head] = _mask_path(value, rest, found, objects=objects)
+    elif value is None or is_unknown(value):
+        pass
+    elif isinstance(value, Mapping | list):
+        # A whole object is secret: mask it, but do not scrub its every string elsewhere
+        # (field names and content types would vanish from the report with it).
+        if objects:
             copy[head] = SECRET
+    else:
+        _collect_raw(value, found)
+        copy[head] = SECRET
     return copy
 
 
@@ -291,10 +265,12 @@ def redact_resource_props(
     """Inputs and outputs with every property the plan or provider marks secret masked."""
     new_inputs: Any = _unwrap_envelopes(as_map(inputs), found)
     new_outputs: Any = _unwrap_envelopes(as_map(outputs), found)
-    paths = [*SECRET_PATHS.get(type_, ()), *((name,) for name in secret_outputs)]
-    for path in paths:
+    for path in SECRET_PATHS.get(type_, ()):
         new_inputs = _mask_path(new_inputs, path, found)
         new_outputs = _mask_path(new_outputs, path, found)
+    for name in secret_outputs:
+        new_outputs = _mask_path(new_outputs, (name,), found)
+        new_inputs = _mask_path(new_inputs, (name,), found, objects=False)
     return new_inputs, new_outputs
 
 
@@ -465,7 +441,11 @@ def plan_from_document(document: Mapping[str, Any], source: str = "") -> Plan:
         outputs=outputs,
         violations=tuple(
             sorted(
-                (_violation(v) for v in as_list(document.get("violations")) if isinstance(v, Mapping)),
+                (
+                    _violation(v)
+                    for v in as_list(document.get("violations"))
+                    if isinstance(v, Mapping)
+                ),
                 key=Violation.sort_key,
             )
         ),
@@ -520,6 +500,44 @@ def scrub_plan(plan: Plan, found: set[str]) -> Plan:
     )
 
 
+def _pack_policies() -> tuple[PolicyInfo, ...] | None:
+    """The policy pack's own list (defaults), when the pack can be imported."""
+    try:
+        from policies.partner_policies import POLICY_METADATA  # noqa: PLC0415 - optional, heavy
+    except ImportError:
+        return None
+    return tuple(
+        PolicyInfo(
+            name=name,
+            severity=as_str(meta.get("severity")) or "unspecified",
+            enforcement_level=as_str(meta.get("enforcementLevel")) or "advisory",
+            description=as_str(meta.get("description")),
+        )
+        for name, meta in sorted(POLICY_METADATA.items())
+    )
+
+
+def policy_list(plans: Sequence[Plan]) -> tuple[tuple[PolicyInfo, ...], str]:
+    """Every policy that ran, and where the list comes from (so passes can be shown).
+
+    Preferred: the plans' own ``policies`` list (effective per stack); then the policy pack's
+    metadata; last, only the policies some plan violates ("violations").
+    """
+    listed: dict[str, PolicyInfo] = {}
+    for plan in plans:
+        for policy in plan.policies or ():
+            listed.setdefault(policy.name, policy)
+    source = "plan"
+    if not listed:
+        pack = _pack_policies()
+        listed = {p.name: p for p in pack or ()}
+        source = "pack" if pack else "violations"
+    for plan in plans:
+        for v in plan.violations:
+            listed.setdefault(v.policy, PolicyInfo(v.policy, v.severity, v.enforcement_level, ""))
+    return tuple(listed[name] for name in sorted(listed)), source
+
+
 def read_json(path: Path) -> Any:
     """Parse a JSON file; PlanError names the file when it cannot."""
     try:
@@ -544,6 +562,8 @@ def load_plans(paths: Iterable[Path]) -> list[Plan]:
     """Plans from files and directories (every ``*.json`` plan in a directory), by stack name."""
     plans: dict[str, Plan] = {}
     for path in paths:
+        if not path.exists():
+            raise PlanError(f"{path}: no such file or folder")
         if path.is_dir():
             for child in sorted(path.glob("*.json")):
                 document = read_json(child)
@@ -575,7 +595,7 @@ class PermissionRow:
     api_id: str
     permission: str
     permission_id: str
-    kind: str
+    kind: Kind
     admin_consent: bool | None
     risk: str
     high_privilege: bool
@@ -600,7 +620,7 @@ class PermissionRow:
 
     def labels(self) -> list[str]:
         """Short facts about the permission, for prose: kind, privilege, consent, catalog."""
-        labels = [self.kind]
+        labels: list[str] = [self.kind]
         if not self.known:
             labels.append("unknown (not in catalog)")
         if self.high_privilege:
@@ -690,6 +710,19 @@ class VaultView:
 
 
 @dataclass(frozen=True)
+class ClientRef:
+    """A client application named by client id, with its app key when it is one of ours."""
+
+    client_id: str
+    app: str | None
+
+    def markdown(self) -> str:
+        if is_unknown(self.client_id):
+            return f"{code(self.app)} (client id known after apply)" if self.app else "(unknown)"
+        return f"{code(self.app)} ({code(self.client_id)})" if self.app else code(self.client_id)
+
+
+@dataclass(frozen=True)
 class AppView:
     """Everything a reviewer reads about one partner-managed app in one stack."""
 
@@ -706,8 +739,8 @@ class AppView:
     implicit_id_tokens: bool | None
     scopes: tuple[ScopeRow, ...]
     app_roles: tuple[AppRoleRow, ...]
-    known_clients: tuple[str, ...]
-    pre_authorized: tuple[str, ...]
+    known_clients: tuple[ClientRef, ...]
+    pre_authorized: tuple[ClientRef, ...]
     permissions: tuple[PermissionRow, ...]
     service_principal_urn: str | None
     service_principal_object_id: str | None
@@ -892,12 +925,9 @@ def _client_ids(index: _Index) -> dict[str, str]:
     return ids
 
 
-def _scopes_of(index: _Index, key: str) -> list[ScopeRow]:
+def _scopes_of(index: _Index, key: str, *, own_only: bool = False) -> list[ScopeRow]:
     rows: dict[str, ScopeRow] = {}
-    for resource in index.resources_of(key, own_only=False):
-        if index.own.get(resource.urn) is None and key in _own_keys(index):
-            # Prefer the plan's own resources for the app it contains.
-            continue
+    for resource in index.resources_of(key, own_only=own_only):
         if resource.type == APPLICATION:
             for scope in as_list(dig(resource.inputs, "api", "oauth2PermissionScopes")):
                 row = _scope_row(as_map(scope))
@@ -906,10 +936,6 @@ def _scopes_of(index: _Index, key: str) -> list[ScopeRow]:
             row = _scope_row({**resource.inputs, "id": resource.inputs.get("scopeId")})
             rows[row.id or row.value] = row
     return [rows[k] for k in sorted(rows)]
-
-
-def _own_keys(index: _Index) -> set[str]:
-    return {index.owner(urn) or "" for urn in index.own}
 
 
 def _scope_row(scope: Mapping[str, Any]) -> ScopeRow:
@@ -942,7 +968,7 @@ def _app_roles_of(resources: Iterable[Resource]) -> list[AppRoleRow]:
 
 
 def _reason_for(
-    config: Mapping[str, Any], catalog: Catalog, api_id: str, value: str, kind: str
+    config: Mapping[str, Any], catalog: Catalog, api_id: str, value: str, kind: Kind
 ) -> str | None:
     for entry in as_list(config.get("permissions")):
         entry_map = as_map(entry)
@@ -950,7 +976,7 @@ def _reason_for(
             continue
         api_name = as_str(entry_map.get("api"))
         api = catalog.find_api(api_name) if api_name else None
-        if (api is not None and str(api.app_id).lower() == api_id.lower()) or (
+        if (api is not None and api.app_id.lower() == api_id.lower()) or (
             api_name.lower() == api_id.lower()
         ):
             return as_str(entry_map.get("reason"))
@@ -967,9 +993,11 @@ def _scope_reason(config: Mapping[str, Any], api_key: str, value: str) -> str | 
 
 NO_REASON = "(no reason given)"
 UNDECLARED = "(not declared in the app definitions)"
+NOT_MATCHED = "(id not in catalog: no declared reason can match it)"
+REASON_UNKNOWN = "(reason not known: no app definitions in this input)"
 
 
-def _api_accesses(resources: Iterable[Resource]) -> Iterator[tuple[Resource, str, str, str]]:
+def _api_accesses(resources: Iterable[Resource]) -> Iterator[tuple[Resource, str, str, Kind]]:
     """(resource, api client id, permission id, kind) for every required permission."""
     for resource in resources:
         if resource.type == API_ACCESS:
@@ -984,23 +1012,34 @@ def _api_accesses(resources: Iterable[Resource]) -> Iterator[tuple[Resource, str
                 api_id = as_str(access_map.get("resourceAppId"))
                 for item in as_list(access_map.get("resourceAccesses")):
                     item_map = as_map(item)
-                    kind = "application" if item_map.get("type") == "Role" else "delegated"
+                    kind: Kind = "application" if item_map.get("type") == "Role" else "delegated"
                     yield resource, api_id, as_str(item_map.get("id")), kind
 
 
 def _in_plan_api(
-    index: _Index, client_ids: Mapping[str, str], resource: Resource, api_id: str, owner: str
+    *,
+    index: _Index,
+    catalog: Catalog,
+    client_ids: Mapping[str, str],
+    resource: Resource,
+    api_id: str,
+    owner: str,
 ) -> str | None:
     """The app key of the plan's app that ``api_id`` names, if it is one of them."""
     if api_id.lower() in client_ids:
         return client_ids[api_id.lower()]
-    if api_id and not is_unknown(api_id):
+    if catalog.find_api(api_id) is not None:
         return None
-    # Unknown until apply (the other app's client id): the resource depends on that app.
+    # A client id the plan does not record (unknown until apply, or no outputs): the access
+    # resource depends on the other app's registration.
     for dependency in resource.dependencies:
         key = index.owner(dependency)
         dep = index.all.get(dependency)
-        if key and key != owner and (dep is None or dep.type in (APPLICATION, APPLICATION_REGISTRATION)):
+        if (
+            key
+            and key != owner
+            and (dep is None or dep.type in (APPLICATION, APPLICATION_REGISTRATION))
+        ):
             return key
     return None
 
@@ -1012,15 +1051,38 @@ def _permission_rows(
     key: str,
     resources: Sequence[Resource],
 ) -> tuple[list[PermissionRow], list[str]]:
-    config = index.apps_config.get(key, {})
+    declared = index.apps_config.get(key)
+    config: Mapping[str, Any] = declared if declared is not None else {}
     rows: dict[tuple[str, str, str], PermissionRow] = {}
     notes: list[str] = []
     for resource, api_id, permission_id, kind in _api_accesses(resources):
-        in_plan = _in_plan_api(index, client_ids, resource, api_id, key)
+        in_plan = _in_plan_api(
+            index=index,
+            catalog=catalog,
+            client_ids=client_ids,
+            resource=resource,
+            api_id=api_id,
+            owner=key,
+        )
         if in_plan is not None:
-            row = _in_plan_row(index, config, in_plan, api_id, permission_id, kind, resource)
+            row = _in_plan_row(
+                index=index,
+                config=config,
+                api_key=in_plan,
+                api_id=api_id,
+                permission_id=permission_id,
+                kind=kind,
+                resource=resource,
+            )
         else:
-            row = _catalog_row(catalog, config, api_id, permission_id, kind, resource)
+            row = _catalog_row(
+                catalog=catalog,
+                config=config,
+                api_id=api_id,
+                permission_id=permission_id,
+                kind=kind,
+                resource=resource,
+            )
         rows[row.key] = row
     for entry in as_list(config.get("permissions")):
         entry_map = as_map(entry)
@@ -1039,23 +1101,24 @@ def _permission_rows(
                 f"declared but not in the plan: {wanted[0]} `{wanted[1]}` ({wanted[2]})"
                 + (" — the API is retired" if api is not None and bool(api.retired) else "")
             )
-    return sorted(rows.values(), key=PermissionRow.sort_key), notes
+    found = sorted(rows.values(), key=PermissionRow.sort_key)
+    if declared is None:
+        found = [dataclasses.replace(r, reason=REASON_UNKNOWN) if r.known else r for r in found]
+    return found, notes
 
 
 def _in_plan_row(
+    *,
     index: _Index,
     config: Mapping[str, Any],
     api_key: str,
     api_id: str,
     permission_id: str,
-    kind: str,
+    kind: Kind,
     resource: Resource,
 ) -> PermissionRow:
     scopes = {s.id.lower(): s for s in _scopes_of(index, api_key)}
-    roles = {
-        r.id.lower(): r
-        for r in _app_roles_of(index.resources_of(api_key, own_only=False))
-    }
+    roles = {r.id.lower(): r for r in _app_roles_of(index.resources_of(api_key, own_only=False))}
     value = permission_id
     known = False
     admin = None
@@ -1068,8 +1131,6 @@ def _in_plan_row(
     elif kind == "application" and permission_id.lower() in roles:
         value, known, admin, risk = roles[permission_id.lower()].value, True, True, "medium"
     reason = _scope_reason(config, api_key, value) if known else None
-    if reason is None and known:
-        reason = _reason_for(config, _NoCatalog(), api_key, value, kind)
     return PermissionRow(
         api=api_key,
         api_id=api_id if api_id and not is_unknown(api_id) else f"app:{api_key}",
@@ -1088,30 +1149,24 @@ def _in_plan_row(
     )
 
 
-class _NoCatalog:
-    def by_id(self, api_app_id: str, permission_id: str, kind: Any = None) -> Any:
-        return None
-
-    def find_api(self, name_or_app_id: str) -> Any:
-        return None
-
-
 def _catalog_row(
+    *,
     catalog: Catalog,
     config: Mapping[str, Any],
     api_id: str,
     permission_id: str,
-    kind: str,
+    kind: Kind,
     resource: Resource,
 ) -> PermissionRow:
     api = catalog.find_api(api_id) if api_id and not is_unknown(api_id) else None
     permission = catalog.by_id(api_id, permission_id, kind) if api is not None else None
-    api_name = str(api.name) if api is not None else (
-        "(API known after apply)" if is_unknown(api_id) else f"{api_id} (API not in catalog)"
+    api_name = (
+        str(api.name)
+        if api is not None
+        else ("(API known after apply)" if is_unknown(api_id) else f"{api_id} (API not in catalog)")
     )
     retired = bool(api.retired) if api is not None else False
     if permission is None:
-        reason = None
         return PermissionRow(
             api=api_name,
             api_id=api_id,
@@ -1125,7 +1180,7 @@ def _catalog_row(
             csp_allowed=None,
             retired=retired,
             in_plan_api=None,
-            reason=UNDECLARED if reason is None else reason,
+            reason=NOT_MATCHED,
             urn=resource.urn,
         )
     value = str(permission.value)
@@ -1135,7 +1190,7 @@ def _catalog_row(
         api_id=api_id,
         permission=value,
         permission_id=permission_id,
-        kind=str(permission.kind),
+        kind=permission.kind,
         admin_consent=bool(permission.admin_consent),
         risk=str(permission.risk),
         high_privilege=bool(permission.high_privilege),
@@ -1233,7 +1288,9 @@ def _vaults(index: _Index, secrets: Sequence[SecretRow]) -> list[VaultView]:
                 settings=settings,
                 urn=resource.urn,
                 protect=resource.protect,
-                secrets=tuple(s for s in secrets if s.vault_name in (name, "")),
+                secrets=tuple(
+                    s for s in secrets if s.vault_name in (name, "") or is_unknown(s.vault_name)
+                ),
                 role_assignments=tuple(sorted(role_rows, key=lambda r: (r.role, r.principal_id))),
             )
         )
@@ -1253,11 +1310,11 @@ def _role_row(resource: Resource) -> RoleAssignmentRow:
     )
 
 
-def _client_label(client_ids: Mapping[str, str], client_id: str) -> str:
-    key = client_ids.get(client_id.lower())
-    if is_unknown(client_id):
-        return "(client id known after apply)"
-    return f"{key} ({client_id})" if key else client_id
+def _client_refs(client_ids: Mapping[str, str], values: Iterable[str]) -> tuple[ClientRef, ...]:
+    refs = {
+        ClientRef(client_id=value, app=client_ids.get(value.lower())) for value in values if value
+    }
+    return tuple(sorted(refs, key=lambda r: (r.app or "~", r.client_id)))
 
 
 def analyze(plan: Plan, catalog: Catalog, context: Plan | None = None) -> StackView:
@@ -1265,7 +1322,9 @@ def analyze(plan: Plan, catalog: Catalog, context: Plan | None = None) -> StackV
     index = _Index(plan, context)
     client_ids = _client_ids(index)
     all_secrets = [
-        _secret_row(r, _secret_owner(index, r)) for r in index.own.values() if r.type == VAULT_SECRET
+        _secret_row(r, _secret_owner(index, r))
+        for r in index.own.values()
+        if r.type == VAULT_SECRET
     ]
     apps: list[AppView] = []
     for key in index.app_keys:
@@ -1273,7 +1332,17 @@ def analyze(plan: Plan, catalog: Catalog, context: Plan | None = None) -> StackV
         config = index.apps_config.get(key, {})
         if not own and key not in plan.apps:
             continue
-        apps.append(_app_view(index, catalog, client_ids, key, own, config, all_secrets))
+        apps.append(
+            _app_view(
+                index=index,
+                catalog=catalog,
+                client_ids=client_ids,
+                key=key,
+                own=own,
+                config=config,
+                all_secrets=all_secrets,
+            )
+        )
     providers = [
         ProviderRow(
             name=r.name,
@@ -1308,6 +1377,7 @@ def analyze(plan: Plan, catalog: Catalog, context: Plan | None = None) -> StackV
 
 
 def _app_view(
+    *,
     index: _Index,
     catalog: Catalog,
     client_ids: Mapping[str, str],
@@ -1358,7 +1428,9 @@ def _app_view(
     if not own:
         notes.append("declared, but this stack has no resources for it")
     implicit = as_map(dig(inputs, "web", "implicitGrant"))
-    access = implicit.get("accessTokenIssuanceEnabled", inputs.get("implicitAccessTokenIssuanceEnabled"))
+    access = implicit.get(
+        "accessTokenIssuanceEnabled", inputs.get("implicitAccessTokenIssuanceEnabled")
+    )
     id_tokens = implicit.get("idTokenIssuanceEnabled", inputs.get("implicitIdTokenIssuanceEnabled"))
     client_id = as_str(application.prop("clientId")) if application else ""
     return AppView(
@@ -1373,10 +1445,10 @@ def _app_view(
         homepage_url=as_str(dig(inputs, "web", "homepageUrl") or inputs.get("homepageUrl")),
         implicit_access_tokens=access if isinstance(access, bool) else None,
         implicit_id_tokens=id_tokens if isinstance(id_tokens, bool) else None,
-        scopes=tuple(_scopes_of(index, key) if application or own else ()),
+        scopes=tuple(_scopes_of(index, key, own_only=True)),
         app_roles=tuple(_app_roles_of(own)),
-        known_clients=tuple(sorted(_client_label(client_ids, c) for c in known if c)),
-        pre_authorized=tuple(sorted(_client_label(client_ids, c) for c in pre_authorized if c)),
+        known_clients=_client_refs(client_ids, known),
+        pre_authorized=_client_refs(client_ids, pre_authorized),
         permissions=tuple(permissions),
         service_principal_urn=sp.urn if sp else None,
         service_principal_object_id=sp_object_id or None,
@@ -1387,7 +1459,9 @@ def _app_view(
         ),
         admin_agents=tuple(sorted(admin_agents)),
         credentials=tuple(_credentials(own)),
-        secrets=tuple(sorted((s for s in all_secrets if s.app == key), key=lambda s: s.secret_name)),
+        secrets=tuple(
+            sorted((s for s in all_secrets if s.app == key), key=lambda s: s.secret_name)
+        ),
         resources=tuple(own),
         notes=tuple(sorted(notes)),
         protected=any(r.protect for r in own),

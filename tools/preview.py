@@ -100,11 +100,9 @@ def _summary(plan: dict[str, Any], elapsed: float, out_dir: Path, stream: TextIO
     for violation in plan["violations"]:
         level = violation["enforcementLevel"]
         if level in ("mandatory", "advisory"):
-            print(
-                f"    {level}: {violation['policy']} — {violation['urn'].split('::')[-1]}: "
-                f"{violation['message']}",
-                file=stream,
-            )
+            name = str(violation["urn"]).split("::")[-1]
+            message = str(violation["message"]).removeprefix(f"{name}: ")
+            print(f"    {level}: {violation['policy']} — {name}: {message}", file=stream)
     print(f"    wrote {out_dir / (stack + '.json')} and {stack}.md", file=stream)
 
 

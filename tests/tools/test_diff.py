@@ -1,0 +1,228 @@
+"""The Markdown diff of two sets of plans (tools/diff.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tools import diff
+from tools import plan_model as pm
+
+from .conftest import (
+    DIRECTORY_READ_WRITE_ALL_ROLE,
+    graph_application_access,
+    owner,
+    resources,
+    stacks,
+)
+
+
+def _run(
+    base: Path, head: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, str]:
+    status = diff.main([str(base), str(head), *extra])
+    return status, capsys.readouterr().out
+
+
+def _section(text: str, heading: str) -> str:
+    return text.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_a_plan_compared_with_itself_has_no_changes(
+    plan_dirs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, head = plan_dirs(lambda document: None)
+    status, text = _run(base, head, capsys)
+    assert status == 0
+    assert "No changes." in text
+    assert "## Changes by region" not in text
+
+
+def test_adding_a_high_privilege_graph_permission_names_it_for_every_region(
+    plan_dirs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    apps: set[str] = set()
+
+    def add_directory_read_write(document: dict[str, Any]) -> None:
+        key, access = graph_application_access(document)
+        apps.add(key)
+        access["inputs"]["roleIds"] = sorted(
+            [*access["inputs"]["roleIds"], DIRECTORY_READ_WRITE_ALL_ROLE]
+        )
+
+    base, head = plan_dirs(add_directory_read_write)
+    _, text = _run(base, head, capsys)
+    (key,) = apps
+    lines = [
+        line
+        for line in _section(text, "Permissions").splitlines()
+        if "Directory.ReadWrite.All" in line
+    ]
+    assert len(lines) == 1, "one line for the change, gathered across regions"
+    line = lines[0]
+    assert f"`{key}`" in line
+    assert "adds `Directory.ReadWrite.All`" in line
+    assert "application" in line
+    assert "high privilege" in line
+    assert f"in {pm.join_words(stacks())}" in line
+    # The per-region detail names the id too.
+    assert "(Directory.ReadWrite.All, application)" in _section(text, "Changes by region")
+
+
+def test_removing_a_protected_resource_comes_first_under_its_heading(
+    plan_dirs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    removed: list[str] = []
+
+    def remove_vault(document: dict[str, Any]) -> None:
+        if document["stack"] != stacks()[0]:
+            return
+        vault = next(r for r in resources(document, pm.VAULT) if r["protect"])
+        removed.append(vault["name"])
+        document["resources"].remove(vault)
+
+    base, head = plan_dirs(remove_vault)
+    status, text = _run(base, head, capsys, "--fail-on-protected")
+    assert status == diff.EXIT_PROTECTED
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings[0] == "## ⚠ Protected resources deleted or replaced"
+    first = _section(text, "⚠ Protected resources deleted or replaced")
+    assert f"**{stacks()[0]}**: deletes protected `{pm.VAULT}` `{removed[0]}`" in first
+
+
+def test_a_changed_credential_expiry_is_listed_under_secrets(
+    plan_dirs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def extend(document: dict[str, Any]) -> None:
+        for password in resources(document, pm.PASSWORD):
+            password["inputs"]["endDate"] = "2029-01-31T00:00:00Z"
+        for secret in resources(document, pm.VAULT_SECRET):
+            secret["inputs"]["properties"]["attributes"]["expires"] = 1864512000  # 2029-01-31
+
+    base, head = plan_dirs(extend)
+    _, text = _run(base, head, capsys)
+    secrets = _section(text, "Credentials, secrets and Key Vault")
+    assert "→ 2029-01-31" in secrets
+    assert "client secret: expiry" in secrets
+    assert "Key Vault secret" in secrets
+    # Every argument of an application password forces a new secret.
+    assert "replaced because `endDate` changes" in text
+
+
+def test_scope_consent_path_and_redirect_changes_are_named(
+    plan_dirs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def change(document: dict[str, Any]) -> None:
+        for application in resources(document, pm.APPLICATION):
+            scopes = application["inputs"].get("api", {}).get("oauth2PermissionScopes", [])
+            for scope in scopes:
+                scope["id"] = "00000000-0000-4000-8000-00000000beef"
+            web = application["inputs"].setdefault("web", {})
+            web["redirectUris"] = [*web.get("redirectUris", []), "https://new.example/callback"]
+        members = resources(document, pm.GROUP_MEMBER)
+        document["resources"].remove(members[0])
+
+    base, head = plan_dirs(change)
+    _, text = _run(base, head, capsys)
+    consent = _section(text, "Consent path and exposed API")
+    assert "changes the id of scope" in consent
+    assert "CannotDeleteOrUpdateEnabledEntitlement" in consent
+    assert "leaves AdminAgents" in consent
+    assert "adds redirect URI `https://new.example/callback`" in consent
+
+
+def test_new_and_resolved_policy_violations_are_reported(
+    plan_dirs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def violate(document: dict[str, Any]) -> None:
+        urn = resources(document, pm.APPLICATION)[0]["urn"]
+        document["violations"] = [
+            {
+                "policy": "azuread-application-implicit-grant-disabled",
+                "severity": "high",
+                "enforcementLevel": "mandatory",
+                "urn": urn,
+                "message": "implicit grant is on",
+            }
+        ]
+
+    base, head = plan_dirs(violate)
+    _, text = _run(base, head, capsys)
+    policy = _section(text, "Policy results")
+    assert "new mandatory violation of `azuread-application-implicit-grant-disabled`" in policy
+    _, reverse = _run(head, base, capsys)
+    assert "resolves `azuread-application-implicit-grant-disabled`" in reverse
+
+
+def test_a_new_stack_is_all_creates(
+    plan_dirs: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, head = plan_dirs(lambda document: None)
+    (base / f"{stacks()[0]}.json").unlink()
+    _, text = _run(base, head, capsys)
+    assert "New stack: every resource is created." in text
+    assert "joins AdminAgents" in text
+
+
+def test_output_is_byte_identical_across_runs_and_writes_a_file(
+    plan_dirs: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def change(document: dict[str, Any]) -> None:
+        _key, access = graph_application_access(document)
+        access["inputs"]["roleIds"] = [*access["inputs"]["roleIds"], DIRECTORY_READ_WRITE_ALL_ROLE]
+
+    base, head = plan_dirs(change)
+    _, first = _run(base, head, capsys)
+    _, second = _run(base, head, capsys)
+    assert first == second
+    out = tmp_path / "diff.md"
+    status, printed = _run(base, head, capsys, "--out", str(out))
+    assert status == 0
+    assert out.read_text(encoding="utf-8") == first
+    assert "updated" in printed
+
+
+def test_property_changes_are_leaf_level_and_infer_replacement() -> None:
+    old = {"endDate": "2027-10-01T00:00:00Z", "web": {"redirectUris": ["https://a"]}}
+    new = {"endDate": "2028-10-01T00:00:00Z", "web": {"redirectUris": ["https://a", "https://b"]}}
+    changes = diff.property_changes(old, new)
+    assert [c.path for c in changes] == ["endDate", "web.redirectUris"]
+    assert diff.forces_replacement(pm.PASSWORD, "endDate")
+    assert not diff.forces_replacement(pm.APPLICATION, "web.redirectUris")
+    assert changes[1].describe() == "`web.redirectUris`: adds `https://b`"
+
+
+def test_ignored_properties_do_not_count_as_changes(
+    plan_dirs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def change_ignored(document: dict[str, Any]) -> None:
+        for resource in document["resources"]:
+            if "requiredResourceAccesses" in resource.get("ignoreChanges", []):
+                resource["inputs"]["requiredResourceAccesses"] = [
+                    {"resourceAppId": "x", "resourceAccesses": []}
+                ]
+
+    base, head = plan_dirs(change_ignored)
+    _, text = _run(base, head, capsys)
+    assert "No changes." in text
+
+
+def test_help_describes_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        diff.main(["--help"])
+    assert exit_info.value.code == 0
+    assert "BASE" in capsys.readouterr().out.upper()
+
+
+def test_missing_plans_are_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert diff.main([str(tmp_path / "nope"), str(tmp_path)]) == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_owner_helper_finds_the_app(plan_dirs: Any) -> None:
+    # Guards the test helpers themselves against a plan shape they do not understand.
+    base, _ = plan_dirs(lambda document: None)
+    document = pm.read_json(base / f"{stacks()[0]}.json")
+    assert owner(document, resources(document, pm.APPLICATION)[0]) in document["apps"]

@@ -1,0 +1,169 @@
+"""Markdown from a real `pulumi preview --json` (tools/preview_json.py).
+
+The fixtures follow Pulumi's documented JSON: ``display.PreviewDigest`` (``steps`` of ``op``,
+``urn``, ``oldState``/``newState`` as ``apitype.ResourceV3``, ``diffReasons``, ``replaceReasons``,
+``detailedDiff`` of ``{kind, inputDiff}``), and the engine event stream (``resourcePreEvent``
+metadata with ``diffKind``, ``policyEvent``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from tools import plan_model as pm
+from tools import preview_json as pj
+
+from .conftest import PLANS, PREVIEWS
+
+DIGEST = PREVIEWS / "us-digest.json"
+REPLACEMENT_STEPS = PREVIEWS / "eu-replacement-steps.json"
+EVENTS = PREVIEWS / "us-events.ndjson"
+
+
+def _markdown(path: Path, catalog: pm.Catalog, *, with_plan: bool = True) -> str:
+    preview = pj.parse_preview(path.read_text(encoding="utf-8"), str(path))
+    contexts = {p.stack: p for p in pm.load_plans([PLANS])} if with_plan else {}
+    return pj.render_preview(preview, catalog, contexts)
+
+
+def _section(text: str, heading: str) -> str:
+    return text.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_digest_steps_become_create_update_replace_and_delete(catalog: pm.Catalog) -> None:
+    preview = pj.parse_preview(DIGEST.read_text(encoding="utf-8"))
+    changes, _ = pj.resource_changes(preview.steps)
+    ops = {c.op for c in changes}
+    assert ops == {"create", "update", "replace", "delete"}
+    # The root stack's "same" step is not a change.
+    assert all(c.type != pm.STACK_TYPE for c in changes)
+    replaced = next(c for c in changes if c.op == "replace")
+    assert replaced.replace_reasons
+    assert not replaced.inferred
+
+
+def test_update_of_role_ids_names_the_permission(catalog: pm.Catalog) -> None:
+    text = _markdown(DIGEST, catalog)
+    permissions = _section(text, "Permissions")
+    line = next(line for line in permissions.splitlines() if "Directory.ReadWrite.All" in line)
+    assert "adds `Directory.ReadWrite.All`" in line
+    assert "application" in line
+    assert "high privilege" in line
+    assert "`roleIds[0]`: added `19dbc75e-c2e2-444c-a770-ec69d8559fc7`" in text
+
+
+def test_update_of_inline_required_resource_accesses_flags_a_retired_api(
+    catalog: pm.Catalog,
+) -> None:
+    text = _markdown(DIGEST, catalog)
+    line = next(
+        line
+        for line in _section(text, "Permissions").splitlines()
+        if "Windows Azure Active Directory" in line
+    )
+    assert "retired API" in line
+    assert "`requiredResourceAccesses[2]`: added" in text
+
+
+def test_replace_and_delete_steps(catalog: pm.Catalog) -> None:
+    text = _markdown(DIGEST, catalog)
+    assert text.index("## ⚠ Protected resources deleted or replaced") < text.index("## Summary")
+    protected = _section(text, "⚠ Protected resources deleted or replaced")
+    assert "deletes protected `azure-native:keyvault:Secret`" in protected
+    assert "leaves AdminAgents" in _section(text, "Consent path and exposed API")
+    secrets = _section(text, "Credentials, secrets and Key Vault")
+    assert "client secret: expiry 2027-10-01 → 2028-10-01" in secrets
+    assert (
+        "replaced because `displayName`, `endDate`, `rotateWhenChanged`, `startDate` changes"
+        in text
+    )
+    assert "(forces replacement)" in text
+    # The secret value change is shown as a change, never as a value.
+    assert "`properties.value`: secret value changes" in text
+
+
+def test_replacement_steps_and_sames_collapse_to_one_replace(catalog: pm.Catalog) -> None:
+    text = _markdown(REPLACEMENT_STEPS, catalog)
+    protected = _section(text, "⚠ Protected resources deleted or replaced")
+    assert "replaces protected `azure-native:keyvault:Vault`" in protected
+    assert "because `vaultName` changes" in protected
+    assert "removes protection from" in protected
+    summary = _section(text, "Summary")
+    assert "| 0 | 1 | 1 | 0 |" in summary
+    assert "`kv-cspapps-eu-01` → `kv-cspapps-eu-02`" in text
+
+
+def test_policy_results_come_from_the_plan_or_are_said_to_be_missing(
+    catalog: pm.Catalog,
+) -> None:
+    without_plan = _markdown(REPLACEMENT_STEPS, catalog, with_plan=False)
+    assert "carries no policy results" in _section(without_plan, "Policy results")
+    assert "No recorded plan given" in without_plan
+    with_plan = _markdown(REPLACEMENT_STEPS, catalog)
+    assert "carries no policy results" not in with_plan
+
+
+def test_engine_events_carry_policy_violations(catalog: pm.Catalog) -> None:
+    text = _markdown(EVENTS, catalog, with_plan=False)
+    policy = _section(text, "Policy results")
+    assert "mandatory violation of `azuread-required-access-allow-list`" in policy
+    assert "adds `Directory.ReadWrite.All`" in _section(text, "Permissions")
+
+
+def test_detailed_diff_paths_are_split_like_the_engine() -> None:
+    assert pj.split_path("properties.attributes.expires") == ["properties", "attributes", "expires"]
+    assert pj.split_path("requiredResourceAccesses[2].resourceAccesses[0].id") == [
+        "requiredResourceAccesses",
+        2,
+        "resourceAccesses",
+        0,
+        "id",
+    ]
+    assert pj.split_path('tags["cost.center"]') == ["tags", "cost.center"]
+
+
+def test_a_raw_secret_in_a_state_never_reaches_the_markdown(catalog: pm.Catalog) -> None:
+    canary = "CANARY-preview-secret-9f8e7d"
+    document = json.loads(DIGEST.read_text(encoding="utf-8"))
+    for step in document["steps"]:
+        for key in ("oldState", "newState"):
+            state = step.get(key)
+            if state and state.get("type") == pm.PASSWORD:
+                state["outputs"]["value"] = canary
+                state["additionalSecretOutputs"] = ["value"]
+                state["inputs"]["displayName"] = f"copy of {canary}"
+    preview = pj.parse_preview(json.dumps(document))
+    assert canary not in pj.render_preview(preview, catalog, {})
+
+
+def test_not_a_preview_is_an_error() -> None:
+    with pytest.raises(pm.PlanError, match="neither"):
+        pj.parse_preview('{"resources": []}', "x.json")
+    with pytest.raises(pm.PlanError, match="not JSON"):
+        pj.parse_preview("{oops\n", "x.json")
+
+
+def test_cli_reads_standard_input_and_writes_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(DIGEST.read_text(encoding="utf-8")))
+    out = tmp_path / "preview.md"
+    status = pj.main(["--plan", str(PLANS), "--out", str(out), "--fail-on-protected"])
+    assert status == 3
+    assert out.read_text(encoding="utf-8").startswith("# Preview changes")
+    assert "us: " in capsys.readouterr().out
+    assert pj.main([str(DIGEST), "--plan", str(PLANS)]) == 0
+    first = capsys.readouterr().out
+    assert pj.main([str(DIGEST), "--plan", str(PLANS)]) == 0
+    assert capsys.readouterr().out == first
+
+
+def test_help_describes_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        pj.main(["--help"])
+    assert exit_info.value.code == 0
+    assert "pulumi preview --json" in capsys.readouterr().out

@@ -1,0 +1,138 @@
+"""The reviewer Markdown of one stack (tools/render.py)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tools import plan_model as pm
+from tools import render
+
+from .conftest import PLANS, plan_document, resources, stacks, write_plans
+
+
+def _markdown(stack: str, catalog: pm.Catalog) -> str:
+    return render.render_plan(plan_document(stack), catalog)
+
+
+@pytest.mark.parametrize("stack", stacks())
+def test_every_app_shows_its_permissions_with_reasons_and_settings(
+    stack: str, catalog: pm.Catalog
+) -> None:
+    document = plan_document(stack)
+    text = render.render_plan(document, catalog)
+    for key, app in document["apps"].items():
+        section = text.split(f"### `{key}`", 1)[1].split("\n### ", 1)[0]
+        for permission in app["permissions"]:
+            assert f"`{permission['permission']}`" in section, (key, permission)
+            if permission["reason"]:
+                assert permission["reason"] in section
+        for label in (
+            "Sign-in audience",
+            "Identifier URIs",
+            "Redirect URIs",
+            "AdminAgents member",
+            "Known client apps",
+        ):
+            assert f"| {label} |" in section
+        assert "#### Credentials" in section
+
+
+def test_the_markdown_has_policy_results_key_vault_and_a_diagram(catalog: pm.Catalog) -> None:
+    text = _markdown(stacks()[0], catalog)
+    headings = re.findall(r"^## (.+)$", text, flags=re.MULTILINE)
+    assert headings[:4] == ["At a glance", "Policy results", "Apps", headings[3]]
+    assert headings[3].startswith("Key Vault")
+    assert "Diagram" in headings
+    diagram = text.split("```mermaid", 1)[1].split("```", 1)[0]
+    assert "flowchart" in diagram
+    assert "AdminAgents" in diagram
+    assert "Key Vault" in diagram
+    assert "-->|member of|" in diagram
+
+
+def test_violations_are_listed_with_their_policy_and_message(catalog: pm.Catalog) -> None:
+    document = plan_document(stacks()[0])
+    urn = resources(document, pm.APPLICATION)[0]["urn"]
+    document["violations"] = [
+        {
+            "policy": "azuread-application-redirect-uris-https",
+            "severity": "high",
+            "enforcementLevel": "mandatory",
+            "urn": urn,
+            "message": "redirect URI http://localhost is not HTTPS",
+        }
+    ]
+    text = render.render_plan(document, catalog)
+    assert "azuread-application-redirect-uris-https" in text
+    assert "redirect URI http://localhost is not HTTPS" in text
+    assert "1 mandatory policy violation(s) block this stack" in text
+
+
+def test_output_is_byte_identical_and_independent_of_resource_order(
+    catalog: pm.Catalog,
+) -> None:
+    document = plan_document(stacks()[0])
+    first = render.render_plan(document, catalog)
+    document["resources"].reverse()
+    document["apps"] = dict(reversed(list(document["apps"].items())))
+    assert render.render_plan(document, catalog) == first
+
+
+def test_no_string_the_plan_marks_secret_reaches_the_markdown(catalog: pm.Catalog) -> None:
+    document = plan_document(stacks()[0])
+    canary = "CANARY-0123456789-secret"
+    for password in resources(document, pm.PASSWORD):
+        password["outputs"]["value"] = canary
+        password["additionalSecretOutputs"] = ["value"]
+    for secret in resources(document, pm.VAULT_SECRET):
+        secret["inputs"]["properties"]["value"] = canary
+    document["outputs"]["token"] = {pm._SECRET_SIG_KEY: pm._SECRET_SIG, "value": canary}
+    text = render.render_plan(document, catalog)
+    assert canary not in text
+
+
+def test_an_unknown_permission_is_flagged_high_risk(catalog: pm.Catalog) -> None:
+    document = plan_document(stacks()[0])
+    access = resources(document, pm.API_ACCESS)[0]
+    access["inputs"]["scopeIds"] = [
+        *access["inputs"].get("scopeIds", []),
+        "0badc0de-0000-4000-8000-000000000001",
+    ]
+    text = render.render_plan(document, catalog)
+    line = next(
+        line for line in text.splitlines() if "0badc0de-0000-4000-8000-000000000001" in line
+    )
+    assert "unknown (not in catalog)" in line
+    assert "**high**" in line
+
+
+def test_cli_writes_one_markdown_per_stack(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plans = write_plans(tmp_path / "plans", {s: plan_document(s) for s in stacks()})
+    out = tmp_path / "out"
+    assert render.main([str(plans), "--out-dir", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [f"{s}.md" for s in stacks()]
+    printed = capsys.readouterr().out
+    for stack in stacks():
+        assert printed.count(f"{stack}: ") == 1
+
+
+def test_cli_prints_to_stdout_and_reports_missing_plans(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = stacks()[0]
+    assert render.main([str(PLANS / f"{stack}.json"), "--stdout"]) == 0
+    assert capsys.readouterr().out.startswith(f"# Stack `{stack}`")
+    assert render.main([str(tmp_path)]) == 2
+    assert "no plan found" in capsys.readouterr().err
+
+
+def test_help_describes_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        render.main(["--help"])
+    assert exit_info.value.code == 0
+    assert "reviewer Markdown" in capsys.readouterr().out

@@ -1,0 +1,1133 @@
+"""Compare two sets of plans (say the base branch's and the pull request's) as reviewer Markdown.
+
+For every region stack: resources created, deleted, updated and replaced, with their property
+changes; then what those changes mean, gathered across regions so one change to ``apps.yaml``
+reads once ("adds `Directory.ReadWrite.All` (Microsoft Graph, application, high privilege, …) in eu
+and us"): permissions and scopes by name, the consent path (AdminAgents, known clients, exposed
+scopes, sign-in audience, URIs), credentials and Key Vault secrets. Deletions and replacements of
+protected resources come first. Plans are compared by URN; a replacement is inferred from the
+properties each provider cannot update in place (``tools.preview_json`` takes it from the engine).
+
+Usage::
+
+    python -m tools.diff BASE_DIR HEAD_DIR [--out FILE] [--fail-on-protected]
+
+The output depends only on the two sets of plans: sorted, no timestamps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .plan_model import (
+    API_ACCESS,
+    APP_COMPONENT,
+    CERTIFICATE,
+    GROUP_MEMBER,
+    IDENTIFIER_URI,
+    KNOWN_CLIENTS,
+    PASSWORD,
+    PERMISSION_SCOPE,
+    PRE_AUTHORIZED,
+    REDIRECT_URIS,
+    RESOURCE_GROUP,
+    ROLE_ASSIGNMENT,
+    SECRET,
+    SERVICE_PRINCIPAL,
+    VAULT,
+    VAULT_SECRET,
+    AppView,
+    Catalog,
+    ClientRef,
+    Plan,
+    PlanError,
+    Resource,
+    SecretRow,
+    StackView,
+    Violation,
+    analyze,
+    canonical,
+    code,
+    format_unix,
+    join_words,
+    load_catalog,
+    load_plans,
+    parse_urn,
+    show_value,
+    table,
+    write_text,
+)
+from .render import display_path
+
+# Top-level inputs a provider cannot change in place ("*": every input).
+REPLACE_ON: Mapping[str, frozenset[str]] = {
+    PASSWORD: frozenset({"*"}),
+    CERTIFICATE: frozenset({"*"}),
+    GROUP_MEMBER: frozenset({"*"}),
+    API_ACCESS: frozenset({"applicationId", "apiClientId"}),
+    KNOWN_CLIENTS: frozenset({"applicationId"}),
+    IDENTIFIER_URI: frozenset({"applicationId", "identifierUri"}),
+    REDIRECT_URIS: frozenset({"applicationId", "type"}),
+    PERMISSION_SCOPE: frozenset({"applicationId", "scopeId"}),
+    PRE_AUTHORIZED: frozenset({"applicationId", "authorizedClientId"}),
+    SERVICE_PRINCIPAL: frozenset({"clientId"}),
+    RESOURCE_GROUP: frozenset({"resourceGroupName", "location"}),
+    VAULT: frozenset({"vaultName", "resourceGroupName", "location"}),
+    VAULT_SECRET: frozenset({"secretName", "vaultName", "resourceGroupName"}),
+    ROLE_ASSIGNMENT: frozenset(
+        {"principalId", "principalType", "roleDefinitionId", "scope", "roleAssignmentName"}
+    ),
+}
+
+
+class _Missing:
+    """A property that is not there (as opposed to one that is null)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+SECTIONS = (
+    ("apps", "Apps added or removed"),
+    ("permissions", "Permissions"),
+    ("consent", "Consent path and exposed API"),
+    ("secrets", "Credentials, secrets and Key Vault"),
+    ("tenants", "Tenants and providers"),
+)
+
+
+@dataclass(frozen=True)
+class PropertyChange:
+    """One changed input (path in the engine's dotted form)."""
+
+    path: str
+    kind: str  # add | delete | update
+    old: Any
+    new: Any
+    replace: bool = False
+
+    def describe(self, names: Mapping[str, str] | None = None) -> str:
+        """Markdown for one line: what changes from what to what (ids named when known)."""
+        names = names or {}
+        label = code(self.path)
+        suffix = " (forces replacement)" if self.replace else ""
+        old, new = self.old, self.new
+        if isinstance(old, list) and isinstance(new, list) and _scalars(old) and _scalars(new):
+            added = [v for v in new if v not in old]
+            removed = [v for v in old if v not in new]
+            parts = []
+            if added:
+                parts.append("adds " + ", ".join(_value(v, names, self.path) for v in added))
+            if removed:
+                parts.append("removes " + ", ".join(_value(v, names, self.path) for v in removed))
+            if parts:
+                return f"{label}: {'; '.join(parts)}{suffix}"
+            return f"{label}: reordered{suffix}"
+        if self.kind == "add" or old is MISSING:
+            return f"{label}: added {_value(new, names, self.path)}{suffix}"
+        if self.kind == "delete" or new is MISSING:
+            return f"{label}: removed (was {_value(old, names, self.path)}){suffix}"
+        if old == SECRET and new == SECRET:
+            return f"{label}: secret value changes{suffix}"
+        return f"{label}: {_value(old, names, self.path)} → {_value(new, names, self.path)}{suffix}"
+
+
+def _scalars(values: Sequence[Any]) -> bool:
+    return all(not isinstance(v, Mapping | list) for v in values)
+
+
+def _value(value: Any, names: Mapping[str, str], path: str) -> str:
+    if value is MISSING:
+        return "(not set)"
+    text = code(show_value(value, limit=100))
+    if isinstance(value, str) and value.lower() in names:
+        return f"{text} ({names[value.lower()]})"
+    if path.endswith("expires") and isinstance(value, int) and not isinstance(value, bool):
+        return f"{text} ({format_unix(value)})"
+    if isinstance(value, list) and value and _scalars(value):
+        named = [names[v.lower()] for v in value if isinstance(v, str) and v.lower() in names]
+        if named:
+            return f"{text} ({', '.join(named)})"
+    return text
+
+
+def id_names(views: Iterable[StackView | None]) -> dict[str, str]:
+    """Ids seen in inputs (permissions, scopes, client ids) → what they name."""
+    names: dict[str, str] = {}
+    for view in views:
+        if view is None:
+            continue
+        for app in view.apps:
+            if app.client_id:
+                names.setdefault(app.client_id.lower(), f"client id of {app.key}")
+            for row in app.permissions:
+                label = f"{row.permission}, {row.kind}" if row.known else "not in catalog"
+                names.setdefault(row.permission_id.lower(), label)
+                if row.in_plan_api is None and row.api_id:
+                    names.setdefault(row.api_id.lower(), row.api)
+            for scope in app.scopes:
+                names.setdefault(scope.id.lower(), f"scope {scope.value} of {app.key}")
+    return names
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    """What happens to one resource: create, delete, update or replace."""
+
+    urn: str
+    op: str
+    old: Resource | None
+    new: Resource | None
+    properties: tuple[PropertyChange, ...] = ()
+    replace_reasons: tuple[str, ...] = ()
+    inferred: bool = True
+
+    @property
+    def resource(self) -> Resource:
+        resource = self.new or self.old
+        assert resource is not None
+        return resource
+
+    @property
+    def type(self) -> str:
+        return self.resource.type
+
+    @property
+    def name(self) -> str:
+        return self.resource.name
+
+    @property
+    def was_protected(self) -> bool:
+        return self.old is not None and self.old.protect
+
+    @property
+    def protect_removed(self) -> bool:
+        return self.was_protected and self.new is not None and not self.new.protect
+
+    @property
+    def destroys_protected(self) -> bool:
+        return self.was_protected and self.op in ("delete", "replace")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One meaningful change, worded without the region so regions can be gathered."""
+
+    section: str
+    subject: str
+    text: str
+    detail: str = ""
+    app: bool = True
+
+
+@dataclass
+class StackDiff:
+    """Everything that changes in one stack."""
+
+    stack: str
+    changes: list[ResourceChange]
+    facts: list[Fact]
+    base_violations: tuple[Violation, ...] | None
+    head_violations: tuple[Violation, ...] | None
+    status: str = "changed"  # changed | added | removed
+    notes: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
+
+    def count(self, op: str) -> int:
+        return sum(1 for c in self.changes if c.op == op)
+
+
+# --------------------------------------------------------------------------------------------
+# Property-level comparison
+# --------------------------------------------------------------------------------------------
+
+
+def _drop_nulls(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
+
+
+def property_changes(old: Any, new: Any, prefix: str = "") -> list[PropertyChange]:
+    """Leaf-level changes between two input objects (arrays of scalars compare whole)."""
+    old, new = _drop_nulls(old), _drop_nulls(new)
+    return _changes(old, new, prefix)
+
+
+def _changes(old: Any, new: Any, prefix: str) -> list[PropertyChange]:
+    if canonical(old) == canonical(new):
+        return []
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        found: list[PropertyChange] = []
+        for key in sorted(set(old) | set(new)):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key not in old:
+                found.append(PropertyChange(path, "add", MISSING, new[key]))
+            elif key not in new:
+                found.append(PropertyChange(path, "delete", old[key], MISSING))
+            else:
+                found.extend(_changes(old[key], new[key], path))
+        return found
+    if (
+        isinstance(old, list)
+        and isinstance(new, list)
+        and len(old) == len(new)
+        and not (_scalars(old) and _scalars(new))
+    ):
+        found = []
+        for index, (before, after) in enumerate(zip(old, new, strict=True)):
+            found.extend(_changes(before, after, f"{prefix}[{index}]"))
+        return found
+    return [PropertyChange(prefix, "update", old, new)]
+
+
+def top_key(path: str) -> str:
+    """The top-level property of a dotted path (``api.oauth2PermissionScopes[0].id`` → ``api``)."""
+    end = len(path)
+    for marker in (".", "["):
+        index = path.find(marker)
+        if index != -1:
+            end = min(end, index)
+    return path[:end]
+
+
+def forces_replacement(type_: str, path: str) -> bool:
+    """True when changing ``path`` replaces a resource of ``type_``."""
+    keys = REPLACE_ON.get(type_, frozenset())
+    return "*" in keys or top_key(path) in keys
+
+
+def is_ignored(path: str, ignore_changes: Iterable[str]) -> bool:
+    """True when ``ignoreChanges`` covers ``path``."""
+    return any(
+        path == ignored or path.startswith((ignored + ".", ignored + "["))
+        for ignored in ignore_changes
+    )
+
+
+def _set_path(target: dict[str, Any], parts: Sequence[str], value: Any) -> None:
+    node = target
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, Mapping):
+            return
+        node[part] = dict(child)
+        node = node[part]
+    if value is MISSING:
+        node.pop(parts[-1], None)
+    else:
+        node[parts[-1]] = value
+
+
+def _get_path(source: Any, parts: Sequence[str]) -> Any:
+    for part in parts:
+        if not isinstance(source, Mapping) or part not in source:
+            return MISSING
+        source = source[part]
+    return source
+
+
+def effective(old: Resource, new: Resource) -> Resource:
+    """``new`` as the engine would apply it: ignored properties keep their old values."""
+    if not new.ignore_changes:
+        return new
+    inputs = dict(new.inputs)
+    for path in new.ignore_changes:
+        parts = path.split(".")
+        _set_path(inputs, parts, _get_path(old.inputs, parts))
+    return dataclasses.replace(new, inputs=inputs)
+
+
+def diff_resources(base: Iterable[Resource], head: Iterable[Resource]) -> list[ResourceChange]:
+    """Resource changes between two recorded plans of one stack, by URN."""
+    old_by_urn = {r.urn: r for r in base}
+    new_by_urn = {r.urn: r for r in head}
+    changes: list[ResourceChange] = []
+    for urn in sorted(set(old_by_urn) | set(new_by_urn)):
+        old, new = old_by_urn.get(urn), new_by_urn.get(urn)
+        if old is None and new is not None:
+            changes.append(ResourceChange(urn, "create", None, new))
+        elif new is None and old is not None:
+            changes.append(ResourceChange(urn, "delete", old, None))
+        elif old is not None and new is not None:
+            change = _update(old, new)
+            if change is not None:
+                changes.append(change)
+    return changes
+
+
+def _update(old: Resource, new: Resource) -> ResourceChange | None:
+    props = [
+        PropertyChange(p.path, p.kind, p.old, p.new, forces_replacement(new.type, p.path))
+        for p in property_changes(old.inputs, new.inputs)
+        if not is_ignored(p.path, new.ignore_changes)
+    ]
+    if old.protect != new.protect:
+        props.append(PropertyChange("(protect)", "update", old.protect, new.protect))
+    if not props:
+        return None
+    reasons = tuple(sorted({top_key(p.path) for p in props if p.replace}))
+    op = "replace" if reasons else "update"
+    return ResourceChange(old.urn, op, old, new, tuple(props), reasons)
+
+
+# --------------------------------------------------------------------------------------------
+# Meaning: permissions, consent path, secrets
+# --------------------------------------------------------------------------------------------
+
+
+def _permission_facts(key: str, base: AppView | None, head: AppView | None) -> list[Fact]:
+    old = {r.key: r for r in (base.permissions if base else ())}
+    new = {r.key: r for r in (head.permissions if head else ())}
+    facts = []
+    for perm_key in sorted(set(old) | set(new), key=lambda k: (new.get(k) or old[k]).sort_key()):
+        before, after = old.get(perm_key), new.get(perm_key)
+        if before is None and after is not None:
+            facts.append(
+                Fact(
+                    "permissions",
+                    key,
+                    f"adds {code(after.permission)} ({after.api}, {', '.join(after.labels())})",
+                    f"Reason: {after.reason}",
+                )
+            )
+        elif after is None and before is not None:
+            facts.append(
+                Fact(
+                    "permissions",
+                    key,
+                    f"removes {code(before.permission)} ({before.api}, {before.kind})",
+                )
+            )
+        elif before is not None and after is not None and before.reason != after.reason:
+            facts.append(
+                Fact(
+                    "permissions",
+                    key,
+                    f"changes the reason for {code(after.permission)} ({after.api}, {after.kind})",
+                    f"Was: {before.reason} Now: {after.reason}",
+                )
+            )
+    return facts
+
+
+def _refs(refs: Iterable[ClientRef]) -> dict[str, ClientRef]:
+    return {r.client_id.lower(): r for r in refs}
+
+
+def _set_facts(
+    section: str, key: str, what: str, old: Iterable[str], new: Iterable[str]
+) -> list[Fact]:
+    before, after = set(old), set(new)
+    facts = [Fact(section, key, f"adds {what} {code(v)}") for v in sorted(after - before)]
+    facts += [Fact(section, key, f"removes {what} {code(v)}") for v in sorted(before - after)]
+    return facts
+
+
+def _consent_facts(key: str, base: AppView | None, head: AppView | None) -> list[Fact]:
+    facts: list[Fact] = []
+    if base is None or head is None:
+        if head is not None and head.in_admin_agents:
+            facts.append(
+                Fact("consent", key, "joins AdminAgents: pre-consented for every DAP customer")
+            )
+        if base is not None and base.in_admin_agents:
+            facts.append(Fact("consent", key, "leaves AdminAgents with the app's removal"))
+        return facts
+    if base.in_admin_agents != head.in_admin_agents:
+        facts.append(
+            Fact("consent", key, "joins AdminAgents: pre-consented for every DAP customer")
+            if head.in_admin_agents
+            else Fact(
+                "consent",
+                key,
+                "leaves AdminAgents: DAP customers lose the pre-consent",
+                "GDAP customers need a per-customer consent through Partner Center.",
+            )
+        )
+    if base.sign_in_audience != head.sign_in_audience:
+        facts.append(
+            Fact(
+                "consent",
+                key,
+                f"sign-in audience {code(base.sign_in_audience or '(not set)')} → "
+                f"{code(head.sign_in_audience or '(not set)')}",
+                "Partner-managed apps must be multi-tenant (AzureADMultipleOrgs).",
+            )
+        )
+    facts += _scope_facts(key, base, head)
+    old_known, new_known = _refs(base.known_clients), _refs(head.known_clients)
+    for client in sorted(set(new_known) - set(old_known)):
+        facts.append(Fact("consent", key, f"adds known client {new_known[client].markdown()}"))
+    for client in sorted(set(old_known) - set(new_known)):
+        facts.append(Fact("consent", key, f"removes known client {old_known[client].markdown()}"))
+    old_pre, new_pre = _refs(base.pre_authorized), _refs(head.pre_authorized)
+    for client in sorted(set(new_pre) - set(old_pre)):
+        facts.append(Fact("consent", key, f"pre-authorizes {new_pre[client].markdown()}"))
+    for client in sorted(set(old_pre) - set(new_pre)):
+        facts.append(Fact("consent", key, f"no longer pre-authorizes {old_pre[client].markdown()}"))
+    facts += _set_facts("consent", key, "redirect URI", base.redirect_uris, head.redirect_uris)
+    facts += _set_facts(
+        "consent", key, "identifier URI", base.identifier_uris, head.identifier_uris
+    )
+    if base.homepage_url != head.homepage_url:
+        facts.append(
+            Fact(
+                "consent",
+                key,
+                f"homepage {code(base.homepage_url or '(none)')} → "
+                f"{code(head.homepage_url or '(none)')}",
+            )
+        )
+    for label, before, after in (
+        ("access tokens", base.implicit_access_tokens, head.implicit_access_tokens),
+        ("ID tokens", base.implicit_id_tokens, head.implicit_id_tokens),
+    ):
+        if bool(before) != bool(after):
+            facts.append(
+                Fact(
+                    "consent",
+                    key,
+                    f"turns {'on' if after else 'off'} the implicit grant of {label}",
+                    "Keep implicit grant off unless a client needs it." if after else "",
+                )
+            )
+    if base.app_role_assignment_required != head.app_role_assignment_required:
+        facts.append(
+            Fact(
+                "consent",
+                key,
+                "service principal requires app role assignment: "
+                f"{base.app_role_assignment_required} → {head.app_role_assignment_required}",
+            )
+        )
+    if bool(base.service_principal_urn) != bool(head.service_principal_urn):
+        facts.append(
+            Fact(
+                "consent",
+                key,
+                "adds its service principal"
+                if head.service_principal_urn
+                else "removes its service principal",
+            )
+        )
+    return facts
+
+
+def _scope_facts(key: str, base: AppView, head: AppView) -> list[Fact]:
+    facts: list[Fact] = []
+    old = {s.id.lower(): s for s in base.scopes}
+    new = {s.id.lower(): s for s in head.scopes}
+    old_values = {s.value: s for s in base.scopes}
+    new_values = {s.value: s for s in head.scopes}
+    renumbered = {
+        value
+        for value in set(old_values) & set(new_values)
+        if old_values[value].id.lower() != new_values[value].id.lower()
+    }
+    for value in sorted(renumbered):
+        facts.append(
+            Fact(
+                "consent",
+                key,
+                f"changes the id of scope {code(value)} "
+                f"({code(old_values[value].id)} → {code(new_values[value].id)})",
+                "Clients that require the old id lose access, and Graph refuses to delete an "
+                "enabled scope (CannotDeleteOrUpdateEnabledEntitlement): disable it first.",
+            )
+        )
+    for scope_id in sorted(set(new) - set(old)):
+        scope = new[scope_id]
+        if scope.value not in renumbered:
+            facts.append(Fact("consent", key, f"exposes scope {code(scope.value)} ({scope.type})"))
+    for scope_id in sorted(set(old) - set(new)):
+        scope = old[scope_id]
+        if scope.value not in renumbered:
+            facts.append(
+                Fact(
+                    "consent",
+                    key,
+                    f"stops exposing scope {code(scope.value)}",
+                    "Graph refuses to delete an enabled scope: disable it in one deployment, "
+                    "remove it in the next."
+                    if scope.enabled
+                    else "",
+                )
+            )
+    for scope_id in sorted(set(old) & set(new)):
+        before, after = old[scope_id], new[scope_id]
+        if before.value != after.value:
+            facts.append(
+                Fact(
+                    "consent",
+                    key,
+                    f"renames scope {code(before.value)} to {code(after.value)}",
+                    "Graph refuses to update an enabled scope: disable it first."
+                    if before.enabled
+                    else "",
+                )
+            )
+        if before.type != after.type:
+            facts.append(
+                Fact(
+                    "consent",
+                    key,
+                    f"scope {code(after.value)} consent type {before.type} → {after.type}",
+                    "Admin-type scopes need an administrator to consent."
+                    if after.type == "Admin"
+                    else "",
+                )
+            )
+        if before.enabled != after.enabled:
+            facts.append(
+                Fact(
+                    "consent",
+                    key,
+                    f"{'enables' if after.enabled else 'disables'} scope {code(after.value)}",
+                )
+            )
+    return facts
+
+
+def _credential_facts(
+    key: str, base: AppView | None, head: AppView | None, replaced: set[str]
+) -> list[Fact]:
+    old = {c.urn: c for c in (base.credentials if base else ())}
+    new = {c.urn: c for c in (head.credentials if head else ())}
+    facts: list[Fact] = []
+    for urn in sorted(set(old) | set(new)):
+        before, after = old.get(urn), new.get(urn)
+        if before is None and after is not None:
+            facts.append(
+                Fact(
+                    "secrets",
+                    key,
+                    f"adds a {after.kind} expiring {after.end_date}"
+                    + (f" (rotation date {after.rotation_date})" if after.rotation_date else ""),
+                )
+            )
+        elif after is None and before is not None:
+            facts.append(
+                Fact("secrets", key, f"removes its {before.kind} (expiring {before.end_date})")
+            )
+        elif before is not None and after is not None:
+            parts = []
+            if before.end_date != after.end_date:
+                parts.append(f"expiry {before.end_date} → {after.end_date}")
+            if before.rotation_date != after.rotation_date:
+                parts.append(f"rotation date {before.rotation_date} → {after.rotation_date}")
+            if parts or urn in replaced:
+                facts.append(
+                    Fact(
+                        "secrets",
+                        key,
+                        f"{before.kind}: {', '.join(parts) or 'replaced'}",
+                        "A new credential replaces the old one; clients must pick up the new "
+                        "value from Key Vault."
+                        if urn in replaced
+                        else "",
+                    )
+                )
+    return facts
+
+
+def _secrets_of(view: StackView | None) -> dict[str, SecretRow]:
+    if view is None:
+        return {}
+    rows = [s for v in view.vaults for s in v.secrets] + list(view.unassigned_secrets)
+    rows += [s for app in view.apps for s in app.secrets]
+    return {s.urn: s for s in rows}
+
+
+def _secret_facts(base: StackView | None, head: StackView | None) -> list[Fact]:
+    old, new = _secrets_of(base), _secrets_of(head)
+    facts: list[Fact] = []
+    for urn in sorted(set(old) | set(new)):
+        before, after = old.get(urn), new.get(urn)
+        if before is None and after is not None:
+            facts.append(
+                Fact(
+                    "secrets",
+                    after.app or "Key Vault",
+                    f"adds Key Vault secret {code(after.secret_name)}, expires {after.expires}",
+                    app=after.app is not None,
+                )
+            )
+        elif after is None and before is not None:
+            facts.append(
+                Fact(
+                    "secrets",
+                    before.app or "Key Vault",
+                    f"removes Key Vault secret {code(before.secret_name)}",
+                    app=before.app is not None,
+                )
+            )
+        elif before is not None and after is not None:
+            facts += _secret_change_facts(before, after)
+    return facts
+
+
+def _secret_change_facts(before: SecretRow, after: SecretRow) -> list[Fact]:
+    subject = after.app or "Key Vault"
+    is_app = after.app is not None
+    name = f"Key Vault secret {code(after.secret_name)}"
+    facts = []
+    if before.expires != after.expires:
+        facts.append(
+            Fact(
+                "secrets", subject, f"{name}: expiry {before.expires} → {after.expires}", app=is_app
+            )
+        )
+    if before.content_type != after.content_type:
+        facts.append(
+            Fact(
+                "secrets",
+                subject,
+                f"{name}: content type {code(before.content_type)} → {code(after.content_type)}",
+                app=is_app,
+            )
+        )
+    if before.value_managed != after.value_managed:
+        written = "now" if after.value_managed else "no longer"
+        facts.append(
+            Fact("secrets", subject, f"{name}: value {written} written by this program", app=is_app)
+        )
+    return facts
+
+
+def _vault_facts(base: StackView | None, head: StackView | None) -> list[Fact]:
+    old = {v.urn: v for v in (base.vaults if base else ())}
+    new = {v.urn: v for v in (head.vaults if head else ())}
+    facts: list[Fact] = []
+    for urn in sorted(set(old) | set(new)):
+        before, after = old.get(urn), new.get(urn)
+        if before is None or after is None:
+            facts.append(
+                Fact(
+                    "secrets", "Key Vault", f"{'adds' if after else 'removes'} the vault", app=False
+                )
+            )
+            continue
+        if before.name != after.name:
+            facts.append(
+                Fact(
+                    "secrets",
+                    "Key Vault",
+                    f"renamed {code(before.name)} → {code(after.name)}",
+                    "A new name is a new vault: its secrets are created again.",
+                    app=False,
+                )
+            )
+        old_settings, new_settings = dict(before.settings), dict(after.settings)
+        for setting in sorted(set(old_settings) | set(new_settings)):
+            if setting == "tenantId":
+                continue
+            was, now = old_settings.get(setting), new_settings.get(setting)
+            if was != now:
+                facts.append(
+                    Fact(
+                        "secrets",
+                        "Key Vault",
+                        f"{code(setting)}: {code(was or '(not set)')} → {code(now or '(not set)')}",
+                        app=False,
+                    )
+                )
+        old_roles = {(r.role, r.principal_id) for r in before.role_assignments}
+        new_roles = {(r.role, r.principal_id) for r in after.role_assignments}
+        facts += [
+            Fact("secrets", "Key Vault", f"grants {role} to {code(principal)}", app=False)
+            for role, principal in sorted(new_roles - old_roles)
+        ]
+        facts += [
+            Fact("secrets", "Key Vault", f"revokes {role} from {code(principal)}", app=False)
+            for role, principal in sorted(old_roles - new_roles)
+        ]
+    return facts
+
+
+def _provider_facts(base: StackView | None, head: StackView | None) -> list[Fact]:
+    old = {p.package: p.tenant_id for p in (base.providers if base else ())}
+    new = {p.package: p.tenant_id for p in (head.providers if head else ())}
+    return [
+        Fact(
+            "tenants",
+            package,
+            f"provider reaches tenant {code(old.get(package) or '(none)')} → "
+            f"{code(new.get(package) or '(none)')}",
+            app=False,
+        )
+        for package in sorted(set(old) | set(new))
+        if old.get(package) != new.get(package) and old.get(package) and new.get(package)
+    ]
+
+
+def meaning(
+    base: StackView | None, head: StackView | None, changes: Sequence[ResourceChange]
+) -> list[Fact]:
+    """The facts a reviewer needs, from two analysed views of one stack."""
+    replaced = {c.urn for c in changes if c.op == "replace"}
+    keys = sorted(
+        {a.key for a in (base.apps if base else ())} | {a.key for a in (head.apps if head else ())}
+    )
+    facts: list[Fact] = []
+    for key in keys:
+        before = base.app(key) if base else None
+        after = head.app(key) if head else None
+        if before is not None and not before.resources:
+            before = None
+        if after is not None and not after.resources:
+            after = None
+        if before is None and after is None:
+            continue
+        if _component_change(changes, key, "create"):
+            facts.append(Fact("apps", key, f"new app ({after.display_name if after else key})"))
+        if _component_change(changes, key, "delete"):
+            facts.append(
+                Fact(
+                    "apps",
+                    key,
+                    "app removed",
+                    "Service principals in customer tenants stay behind after the home app is "
+                    "deleted.",
+                )
+            )
+        facts += _permission_facts(key, before, after)
+        facts += _consent_facts(key, before, after)
+        facts += _credential_facts(key, before, after, replaced)
+    facts += _secret_facts(base, head)
+    facts += _vault_facts(base, head)
+    facts += _provider_facts(base, head)
+    return facts
+
+
+def _component_change(changes: Sequence[ResourceChange], key: str, op: str) -> bool:
+    for change in changes:
+        if change.op != op or change.type != APP_COMPONENT:
+            continue
+        parsed = parse_urn(change.urn)
+        if parsed and parsed.name in (key, f"{parsed.stack}-{key}"):
+            return True
+    return False
+
+
+# --------------------------------------------------------------------------------------------
+# Building stack diffs
+# --------------------------------------------------------------------------------------------
+
+
+def _empty_plan(stack: str, like: Plan) -> Plan:
+    return Plan(
+        project=like.project,
+        stack=stack,
+        region=like.region,
+        apps={},
+        resources=(),
+        outputs={},
+        violations=(),
+    )
+
+
+def _effective_head(base: Plan, head: Plan) -> Plan:
+    old = base.by_urn()
+    resources = tuple(effective(old[r.urn], r) if r.urn in old else r for r in head.resources)
+    return dataclasses.replace(head, resources=resources)
+
+
+def diff_stack(base: Plan | None, head: Plan | None, catalog: Catalog) -> StackDiff:
+    """The diff of one stack between two recorded plans (either may be missing)."""
+    like = head or base
+    assert like is not None
+    base_plan = base or _empty_plan(like.stack, like)
+    head_plan = _effective_head(base_plan, head) if head else _empty_plan(like.stack, like)
+    changes = diff_resources(base_plan.resources, head_plan.resources)
+    base_view = analyze(base_plan, catalog) if base else None
+    head_view = analyze(head_plan, catalog) if head else None
+    return StackDiff(
+        stack=like.stack,
+        changes=changes,
+        facts=meaning(base_view, head_view, changes),
+        base_violations=base_plan.violations if base else (),
+        head_violations=head_plan.violations if head else (),
+        status="added" if base is None else "removed" if head is None else "changed",
+        names=id_names([base_view, head_view]),
+    )
+
+
+def diff_plans(base: Sequence[Plan], head: Sequence[Plan], catalog: Catalog) -> list[StackDiff]:
+    """Stack by stack, in stack order."""
+    old = {p.stack: p for p in base}
+    new = {p.stack: p for p in head}
+    return [diff_stack(old.get(s), new.get(s), catalog) for s in sorted(set(old) | set(new))]
+
+
+# --------------------------------------------------------------------------------------------
+# Markdown
+# --------------------------------------------------------------------------------------------
+
+OP_TITLES = (
+    ("create", "Created"),
+    ("replace", "Replaced"),
+    ("update", "Updated"),
+    ("delete", "Deleted"),
+)
+
+
+def _violation_key(v: Violation) -> tuple[str, str, str]:
+    parsed = parse_urn(v.urn)
+    return (v.policy, parsed.type + "::" + parsed.name if parsed else v.urn, v.message)
+
+
+def _violation_line(stack: str, v: Violation, prefix: str = "") -> str:
+    severity = f" ({v.severity})" if v.severity != "unspecified" else ""
+    return (
+        f"- **{stack}**: {prefix}{v.enforcement_level} violation of {code(v.policy)}{severity} "
+        f"on {code(_name(v.urn))}: {v.message}"
+    )
+
+
+def _policy_lines(diffs: Sequence[StackDiff]) -> list[str]:
+    lines: list[str] = []
+    unknown = [d.stack for d in diffs if d.head_violations is None]
+    changed = False
+    for diff in diffs:
+        if diff.head_violations is None:
+            continue
+        if diff.base_violations is None:
+            # A preview: no "before" results, so show what holds now.
+            lines += [_violation_line(diff.stack, v) for v in diff.head_violations]
+            if not diff.head_violations:
+                lines.append(f"- **{diff.stack}**: no policy violation.")
+            changed = True
+            continue
+        old = {_violation_key(v): v for v in diff.base_violations}
+        new = {_violation_key(v): v for v in diff.head_violations}
+        for key in sorted(set(new) - set(old)):
+            lines.append(_violation_line(diff.stack, new[key], "new "))
+        for key in sorted(set(old) - set(new)):
+            v = old[key]
+            lines.append(f"- **{diff.stack}**: resolves {code(v.policy)} on {code(_name(v.urn))}")
+        changed = changed or set(old) != set(new)
+    if not changed and not unknown:
+        lines.append("No change in policy results.")
+    if unknown:
+        lines.append(
+            f"- Not known for {join_words(unknown)}: `pulumi preview --json` carries no policy "
+            "results; pass the recorded plan (`--plan build/preview`) or run `make preview`."
+        )
+    return lines
+
+
+def _name(urn: str) -> str:
+    parsed = parse_urn(urn)
+    return parsed.name if parsed else urn or "(stack)"
+
+
+def _protected_lines(diffs: Sequence[StackDiff]) -> list[str]:
+    """Deletions and replacements of protected resources, then protection being removed."""
+    destroyed, unprotected = [], []
+    for diff in diffs:
+        for change in diff.changes:
+            if change.destroys_protected:
+                verb = "deletes" if change.op == "delete" else "replaces"
+                why = ""
+                if change.op == "replace" and change.replace_reasons:
+                    why = f" (because {', '.join(code(r) for r in change.replace_reasons)} changes"
+                    why += ", inferred)" if change.inferred else ")"
+                destroyed.append(
+                    f"- **{diff.stack}**: {verb} protected {code(change.type)} "
+                    f"{code(change.name)}{why}"
+                )
+            elif change.protect_removed:
+                unprotected.append(
+                    f"- **{diff.stack}**: removes protection from {code(change.type)} "
+                    f"{code(change.name)}"
+                )
+    return destroyed + unprotected
+
+
+def _gathered(diffs: Sequence[StackDiff], section: str) -> list[str]:
+    stacks_by_fact: dict[tuple[bool, str, str, str], set[str]] = {}
+    for diff in diffs:
+        for fact in diff.facts:
+            if fact.section == section:
+                key = (not fact.app, fact.subject, fact.text, fact.detail)
+                stacks_by_fact.setdefault(key, set()).add(diff.stack)
+    lines = []
+    for (not_app, subject, text, detail), stacks in sorted(stacks_by_fact.items()):
+        where = join_words(sorted(stacks))
+        line = f"- {subject if not_app else code(subject)} {text} in {where}"
+        lines.append(line + (f". {detail}" if detail else ""))
+    return lines
+
+
+def _stack_lines(diff: StackDiff) -> list[str]:
+    lines = [f"### {diff.stack}"]
+    if diff.status == "added":
+        lines += ["", "New stack: every resource is created."]
+    elif diff.status == "removed":
+        lines += ["", "Stack removed: every resource is deleted."]
+    if diff.notes:
+        lines += ["", *(f"> {note}" for note in diff.notes)]
+    if not diff.changes:
+        return [*lines, "", "No changes."]
+    for op, title in OP_TITLES:
+        changes = [c for c in diff.changes if c.op == op]
+        if not changes:
+            continue
+        lines += ["", f"**{title} ({len(changes)})**", ""]
+        if op in ("create", "delete"):
+            lines += table(
+                ("Resource", "Type", "Protected"),
+                (
+                    [code(c.name), code(c.type), "**yes**" if c.resource.protect else "no"]
+                    for c in sorted(changes, key=lambda c: (c.type, c.name))
+                ),
+            )
+            continue
+        for change in sorted(changes, key=lambda c: (c.type, c.name)):
+            head = f"- {code(change.name)} ({code(change.type)})"
+            if change.op == "replace" and change.replace_reasons:
+                head += (
+                    " — replaced because "
+                    + ", ".join(code(r) for r in change.replace_reasons)
+                    + " changes"
+                    + (" (inferred)" if change.inferred else "")
+                )
+            lines.append(head)
+            lines += [f"  - {p.describe(diff.names)}" for p in change.properties]
+    return lines
+
+
+def render_diff(
+    diffs: Sequence[StackDiff], *, title: str = "Plan changes", subtitle: str = ""
+) -> str:
+    """The reviewer Markdown of a set of stack diffs."""
+    lines = [f"# {title}"]
+    if subtitle:
+        lines += ["", subtitle]
+    stacks = [d.stack for d in diffs]
+    lines += ["", f"Stacks compared: {join_words(stacks) or '(none)'}."]
+    if not any(d.changes for d in diffs) and not any(d.facts for d in diffs):
+        policy = _policy_lines(diffs)
+        lines += ["", "**No changes.**"]
+        if policy != ["No change in policy results."]:
+            lines += ["", "## Policy results", "", *policy]
+        return "\n".join(lines) + "\n"
+    protected = _protected_lines(diffs)
+    if protected:
+        lines += ["", "## ⚠ Protected resources deleted or replaced", "", *protected]
+    lines += ["", "## Summary", ""]
+    lines += table(
+        ("Stack", "Created", "Updated", "Replaced", "Deleted"),
+        (
+            [
+                d.stack,
+                str(d.count("create")),
+                str(d.count("update")),
+                str(d.count("replace")),
+                str(d.count("delete")),
+            ]
+            for d in diffs
+        ),
+    )
+    for section, heading in SECTIONS:
+        gathered = _gathered(diffs, section)
+        if gathered:
+            lines += ["", f"## {heading}", "", *gathered]
+    lines += ["", "## Policy results", "", *_policy_lines(diffs)]
+    lines += ["", "## Changes by region"]
+    for diff in diffs:
+        lines += ["", *_stack_lines(diff)]
+    return "\n".join(lines) + "\n"
+
+
+def summary(diffs: Sequence[StackDiff]) -> str:
+    """One line per stack for the terminal."""
+    lines = []
+    for diff in diffs:
+        counts = [f"{diff.count(op)} {title.lower()}" for op, title in OP_TITLES if diff.count(op)]
+        protected = sum(1 for c in diff.changes if c.destroys_protected)
+        text = ", ".join(counts) if counts else "no changes"
+        if protected:
+            text += f"; {protected} protected resource(s) deleted or replaced"
+        lines.append(f"{diff.stack}: {text}")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.diff",
+        description=(
+            "Compare two sets of recorded plans (for example the base branch's and the pull "
+            "request's build/preview) and print a reviewer Markdown diff by region: protected "
+            "deletions and replacements first, then permissions, consent path, credentials and "
+            "secrets, policy results, and every resource change."
+        ),
+    )
+    parser.add_argument(
+        "base", metavar="BASE_DIR", type=Path, help="plans before the change (folder or plan file)"
+    )
+    parser.add_argument(
+        "head", metavar="HEAD_DIR", type=Path, help="plans after the change (folder or plan file)"
+    )
+    parser.add_argument("--out", type=Path, help="write the Markdown here instead of stdout")
+    parser.add_argument(
+        "--title", default="Plan changes", help="title of the Markdown (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--base-label", default="base", help="name of the base side (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--head-label", default="head", help="name of the head side (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--fail-on-protected",
+        action="store_true",
+        help="exit with status 3 when a protected resource would be deleted or replaced",
+    )
+    return parser
+
+
+EXIT_PROTECTED = 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        base = load_plans([args.base])
+        head = load_plans([args.head])
+    except PlanError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not base and not head:
+        print(f"error: no plan in {args.base} or {args.head}", file=sys.stderr)
+        return 2
+    diffs = diff_plans(base, head, load_catalog())
+    text = render_diff(
+        diffs,
+        title=args.title,
+        subtitle=f"From **{args.base_label}** to **{args.head_label}**.",
+    )
+    if args.out:
+        write_text(args.out, text)
+        print(summary(diffs))
+        print(f"-> {display_path(args.out)}")
+    else:
+        sys.stdout.write(text)
+    if args.fail_on_protected and any(c.destroys_protected for d in diffs for c in d.changes):
+        return EXIT_PROTECTED
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

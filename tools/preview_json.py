@@ -1,0 +1,520 @@
+"""Turn a real ``pulumi preview --json`` into the same reviewer Markdown as ``tools.diff``.
+
+Where the Pulumi CLI can run (a workstation, CI with cloud credentials), ``pulumi preview --json``
+prints a ``PreviewDigest``: ``steps`` with ``op``, ``urn``, ``oldState``, ``newState``,
+``diffReasons``, ``replaceReasons`` and ``detailedDiff`` (``{path: {kind, inputDiff}}``, kinds
+``add``/``delete``/``update`` and their ``-replace`` forms). Secrets there are already
+``"[secret]"``; policy violations are not in it. The engine's event stream (``--event-log`` or
+``PULUMI_ENABLE_STREAMING_JSON_PREVIEW``: one JSON event per line) is read too, and its
+``policyEvent`` lines do carry violations.
+
+Steps become resource changes (the engine's op and replace reasons, not inferred ones), the old
+and new states become two partial views of the stack, and the same analysis as ``tools.diff`` names
+permissions, scopes, consent-path and secret changes. ``--plan`` adds a recorded plan as context:
+the reasons of permissions, the scopes of apps that did not change, and its policy results.
+
+Usage::
+
+    pulumi preview --stack us --json > preview-us.json
+    python -m tools.preview_json preview-us.json --plan build/preview [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import re
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .diff import (
+    MISSING,
+    PropertyChange,
+    ResourceChange,
+    StackDiff,
+    id_names,
+    meaning,
+    property_changes,
+    render_diff,
+    summary,
+    top_key,
+)
+from .plan_model import (
+    STACK_TYPE,
+    Catalog,
+    Plan,
+    PlanError,
+    Resource,
+    Violation,
+    analyze,
+    as_list,
+    as_map,
+    as_str,
+    code,
+    load_catalog,
+    load_plans,
+    parse_urn,
+    resource_from_state,
+    scrub_document,
+    write_text,
+)
+from .render import display_path
+
+REPLACE_OPS = frozenset({"replace", "create-replacement", "delete-replaced", "discard-replaced"})
+CHANGE_OPS = ("create", "update", "replace", "delete")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a preview, in the digest's shape whatever the input format."""
+
+    op: str
+    urn: str
+    old: Mapping[str, Any] | None
+    new: Mapping[str, Any] | None
+    diff_reasons: tuple[str, ...]
+    replace_reasons: tuple[str, ...]
+    detailed_diff: Mapping[str, Mapping[str, Any]] | None
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a preview file holds."""
+
+    steps: tuple[Step, ...]
+    violations: tuple[Violation, ...] | None  # None: the format carries no policy results
+    change_summary: Mapping[str, int]
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+
+
+def _step(entry: Mapping[str, Any]) -> Step:
+    detailed = entry.get("detailedDiff")
+    return Step(
+        op=as_str(entry.get("op")),
+        urn=as_str(entry.get("urn")),
+        old=as_map(entry.get("oldState") or entry.get("old")) or None,
+        new=as_map(entry.get("newState") or entry.get("new")) or None,
+        diff_reasons=tuple(str(k) for k in as_list(entry.get("diffReasons", entry.get("diffs")))),
+        replace_reasons=tuple(
+            str(k) for k in as_list(entry.get("replaceReasons", entry.get("keys")))
+        ),
+        detailed_diff=(
+            {str(k): as_map(v) for k, v in detailed.items()}
+            if isinstance(detailed, Mapping)
+            else None
+        ),
+    )
+
+
+def _events(text: str) -> list[Mapping[str, Any]] | None:
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        document = json.loads(stripped)
+        return (
+            [e for e in document if isinstance(e, Mapping)] if isinstance(document, list) else None
+        )
+    events = []
+    for line in stripped.splitlines():
+        if line.strip():
+            event = json.loads(line)
+            if isinstance(event, Mapping):
+                events.append(event)
+    return events
+
+
+def parse_preview(text: str, source: str = "preview") -> Preview:
+    """Read a PreviewDigest (``--json``) or an engine event stream (JSON lines or array)."""
+    try:
+        document: Any = json.loads(text)
+    except json.JSONDecodeError:
+        document = None
+    if isinstance(document, Mapping) and ("steps" in document or "changeSummary" in document):
+        summary_doc = as_map(document.get("changeSummary"))
+        return Preview(
+            steps=tuple(_step(s) for s in as_list(document.get("steps")) if isinstance(s, Mapping)),
+            violations=None,
+            change_summary={str(k): int(v) for k, v in summary_doc.items() if isinstance(v, int)},
+        )
+    try:
+        events = _events(text) if not isinstance(document, Mapping) else [document]
+    except json.JSONDecodeError as error:
+        raise PlanError(f"{source}: not JSON ({error.msg}, line {error.lineno})") from error
+    if events is None or not any(
+        "resourcePreEvent" in e or "policyEvent" in e or "summaryEvent" in e for e in events
+    ):
+        raise PlanError(
+            f"{source}: neither `pulumi preview --json` output (no 'steps') nor engine events"
+        )
+    steps = []
+    violations = []
+    change_summary: dict[str, int] = {}
+    for event in events:
+        pre = as_map(event.get("resourcePreEvent"))
+        if pre:
+            metadata = as_map(pre.get("metadata"))
+            steps.append(_step(_normalise_event_diff(metadata)))
+        policy = as_map(event.get("policyEvent"))
+        if policy:
+            violations.append(
+                Violation(
+                    policy=as_str(policy.get("policyName")),
+                    severity=as_str(policy.get("severity")) or "unspecified",
+                    enforcement_level=as_str(policy.get("enforcementLevel")) or "advisory",
+                    urn=as_str(policy.get("resourceUrn")),
+                    message=as_str(policy.get("message")).strip(),
+                )
+            )
+        summary_event = as_map(event.get("summaryEvent"))
+        if summary_event:
+            changes = as_map(summary_event.get("resourceChanges"))
+            change_summary = {str(k): int(v) for k, v in changes.items() if isinstance(v, int)}
+    return Preview(
+        steps=tuple(steps),
+        violations=tuple(sorted(violations, key=Violation.sort_key)),
+        change_summary=change_summary,
+    )
+
+
+def _normalise_event_diff(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
+    # Engine events spell the diff kind "diffKind"; the digest spells it "kind".
+    detailed = metadata.get("detailedDiff")
+    if not isinstance(detailed, Mapping):
+        return metadata
+    fixed = {
+        str(path): {"kind": as_map(d).get("kind", as_map(d).get("diffKind")), **as_map(d)}
+        for path, d in detailed.items()
+    }
+    return {**metadata, "detailedDiff": fixed}
+
+
+# --------------------------------------------------------------------------------------------
+# Steps to resource changes
+# --------------------------------------------------------------------------------------------
+
+_PATH_TOKEN = re.compile(r'\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]|\.?([^.\[\]]+)')
+
+
+def split_path(path: str) -> list[str | int]:
+    """Split an engine property path (``a.b[0]["c.d"]``) into keys and indexes."""
+    parts: list[str | int] = []
+    for index, quoted, plain in _PATH_TOKEN.findall(path):
+        if index:
+            parts.append(int(index))
+        elif quoted:
+            parts.append(quoted.replace('\\"', '"'))
+        elif plain:
+            parts.append(plain)
+    return parts
+
+
+def value_at(source: Any, parts: Sequence[str | int]) -> Any:
+    """The value at a split path, or MISSING."""
+    for part in parts:
+        if isinstance(part, int):
+            if not isinstance(source, list) or part >= len(source):
+                return MISSING
+            source = source[part]
+        else:
+            if not isinstance(source, Mapping) or part not in source:
+                return MISSING
+            source = source[part]
+    return source
+
+
+def _join(parts: Sequence[str | int]) -> str:
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_$][\w$-]*", part):
+            text += f".{part}" if text else part
+        else:
+            text += f'["{part}"]'
+    return text
+
+
+def _lookup(resource: Resource | None, parts: Sequence[str | int], input_diff: bool) -> Any:
+    if resource is None:
+        return MISSING
+    first, second = (
+        (resource.inputs, resource.outputs) if input_diff else (resource.outputs, resource.inputs)
+    )
+    value = value_at(first, parts)
+    return value_at(second, parts) if value is MISSING else value
+
+
+def _property_changes(
+    step: Step, old: Resource | None, new: Resource | None
+) -> list[PropertyChange]:
+    if step.detailed_diff:
+        found = []
+        for path in sorted(step.detailed_diff):
+            detail = step.detailed_diff[path]
+            kind = as_str(detail.get("kind") or detail.get("diffKind")) or "update"
+            parts = split_path(path)
+            input_diff = bool(detail.get("inputDiff", True))
+            found.append(
+                PropertyChange(
+                    path=_join(parts),
+                    kind=kind.removesuffix("-replace"),
+                    old=_lookup(old, parts, input_diff)
+                    if kind.startswith(("update", "delete"))
+                    else MISSING,
+                    new=_lookup(new, parts, True)
+                    if kind.startswith(("update", "add"))
+                    else MISSING,
+                    replace=kind.endswith("-replace"),
+                )
+            )
+        return found
+    old_inputs = old.inputs if old else {}
+    new_inputs = new.inputs if new else {}
+    changes = property_changes(old_inputs, new_inputs)
+    if step.diff_reasons:
+        reasons = set(step.diff_reasons)
+        changes = [c for c in changes if top_key(c.path) in reasons] or [
+            PropertyChange(
+                key, "update", old_inputs.get(key, MISSING), new_inputs.get(key, MISSING)
+            )
+            for key in sorted(reasons)
+        ]
+    replace_keys = set(step.replace_reasons)
+    return [
+        PropertyChange(c.path, c.kind, c.old, c.new, top_key(c.path) in replace_keys)
+        for c in changes
+    ]
+
+
+def _collapsed_op(ops: set[str], old: Resource | None, new: Resource | None) -> str | None:
+    """The one op a URN's steps amount to; None when nothing changes that a reviewer sees."""
+    if ops & REPLACE_OPS:
+        return "replace"
+    if ops & {"create", "import"}:
+        return "create"
+    if "delete" in ops:
+        return "delete"
+    if "update" in ops:
+        return "update"
+    # A "same" step is shown only when the protect flag changes.
+    if old is not None and new is not None and old.protect != new.protect:
+        return "update"
+    return None
+
+
+def resource_changes(steps: Iterable[Step]) -> tuple[list[ResourceChange], list[tuple[str, str]]]:
+    """Collapse the steps of each URN into one change; also (stack, text) of other steps."""
+    found: set[str] = set()
+    by_urn: dict[str, list[Step]] = {}
+    for step in steps:
+        parsed = parse_urn(step.urn)
+        if parsed is None or parsed.type == STACK_TYPE:
+            continue
+        by_urn.setdefault(step.urn, []).append(step)
+    changes: list[ResourceChange] = []
+    other: list[tuple[str, str]] = []
+    for urn in sorted(by_urn):
+        group = by_urn[urn]
+        ops = {s.op for s in group}
+        old_state = next((s.old for s in group if s.old), None)
+        new_state = next((s.new for s in group if s.new and s.op != "delete-replaced"), None)
+        old = resource_from_state(old_state, found) if old_state else None
+        new = resource_from_state(new_state, found) if new_state else None
+        op = _collapsed_op(ops, old, new)
+        if op is None:
+            parsed = parse_urn(urn)
+            if parsed is not None and not ops <= {"same"}:
+                other.append((parsed.stack, f"{', '.join(sorted(ops))} {code(parsed.name)}"))
+            continue
+        main = next(
+            (s for s in group if s.op in ("replace", "update", "create-replacement")), group[0]
+        )
+        properties = _property_changes(main, old, new) if op in ("update", "replace") else []
+        if old is not None and new is not None and old.protect != new.protect:
+            properties.append(PropertyChange("(protect)", "update", old.protect, new.protect))
+        reasons = tuple(
+            sorted(
+                {r for s in group for r in s.replace_reasons}
+                | {top_key(p.path) for p in properties if p.replace}
+            )
+        )
+        changes.append(
+            ResourceChange(
+                urn=urn,
+                op=op,
+                old=old,
+                new=new,
+                properties=tuple(properties),
+                replace_reasons=reasons if op == "replace" else (),
+                inferred=False,
+            )
+        )
+    return changes, other
+
+
+# --------------------------------------------------------------------------------------------
+# Stack diffs from a preview
+# --------------------------------------------------------------------------------------------
+
+
+def _partial_plan(stack: str, resources: Iterable[Resource], context: Plan | None) -> Plan:
+    return Plan(
+        project=context.project if context else "",
+        stack=stack,
+        region=context.region if context else {},
+        apps={},
+        resources=tuple(sorted(resources, key=lambda r: r.urn)),
+        outputs={},
+        violations=(),
+    )
+
+
+def _scrubbed(steps: Sequence[Step]) -> list[Step]:
+    """Steps with any raw secret value (found at a secret-marked place) replaced everywhere."""
+    found: set[str] = set()
+    for step in steps:
+        for state in (step.old, step.new):
+            if state:
+                resource_from_state(state, found)
+    if not found:
+        return list(steps)
+    return [
+        dataclasses.replace(
+            step,
+            old=scrub_document(step.old, found) if step.old else None,
+            new=scrub_document(step.new, found) if step.new else None,
+        )
+        for step in steps
+    ]
+
+
+def _stack_of(urn: str) -> str:
+    parsed = parse_urn(urn)
+    return parsed.stack if parsed else ""
+
+
+def stack_diffs(
+    preview: Preview, catalog: Catalog, contexts: Mapping[str, Plan]
+) -> list[StackDiff]:
+    """One StackDiff per stack named in the preview's URNs."""
+    steps = _scrubbed(preview.steps)
+    changes, other = resource_changes(steps)
+    stacks = sorted({_stack_of(s.urn) for s in steps} - {""})
+    diffs = []
+    for stack in stacks:
+        mine = [c for c in changes if _stack_of(c.urn) == stack]
+        context = contexts.get(stack)
+        base = _partial_plan(stack, (c.old for c in mine if c.old), context)
+        head = _partial_plan(stack, (c.new for c in mine if c.new), context)
+        base_view = analyze(base, catalog, context)
+        head_view = analyze(head, catalog, context)
+        violations: tuple[Violation, ...] | None
+        if preview.violations is not None:
+            violations = tuple(v for v in preview.violations if _stack_of(v.urn) in (stack, ""))
+        else:
+            violations = context.violations if context else None
+        notes = [f"Also in the preview: {text}." for where, text in other if where == stack]
+        if context is None:
+            notes.append(
+                "No recorded plan given (`--plan`): reasons and the scopes of unchanged apps are "
+                "not known here."
+            )
+        context_view = analyze(context, catalog) if context else None
+        diffs.append(
+            StackDiff(
+                stack=stack,
+                changes=mine,
+                facts=meaning(base_view, head_view, mine),
+                base_violations=None,
+                head_violations=violations,
+                notes=notes,
+                names=id_names([base_view, head_view, context_view]),
+            )
+        )
+    return diffs
+
+
+def render_preview(preview: Preview, catalog: Catalog, contexts: Mapping[str, Plan]) -> str:
+    """The Markdown for a parsed preview."""
+    return render_diff(
+        stack_diffs(preview, catalog, contexts),
+        title="Preview changes",
+        subtitle="From `pulumi preview --json`"
+        + (" (engine events)" if preview.violations is not None else "")
+        + ".",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.preview_json",
+        description=(
+            "Turn `pulumi preview --json` output (or the engine event stream of "
+            "`--event-log`) into the reviewer Markdown of tools.diff: protected deletions and "
+            "replacements first, permissions and scopes by name, consent path, credentials and "
+            "secrets, and every step's property changes."
+        ),
+    )
+    parser.add_argument(
+        "preview",
+        nargs="?",
+        default="-",
+        help="the preview JSON file ('-' or nothing: read standard input)",
+    )
+    parser.add_argument(
+        "--plan",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="PLAN",
+        help="recorded plan(s) or folder (build/preview) for reasons, scopes and policy results",
+    )
+    parser.add_argument("--out", type=Path, help="write the Markdown here instead of stdout")
+    parser.add_argument(
+        "--fail-on-protected",
+        action="store_true",
+        help="exit with status 3 when a protected resource would be deleted or replaced",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.preview == "-":
+            text, source = sys.stdin.read(), "standard input"
+        else:
+            path = Path(args.preview)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as error:
+                raise PlanError(f"{path}: cannot read ({error.strerror or error})") from error
+            source = str(path)
+        contexts = {plan.stack: plan for plan in load_plans(args.plan)}
+        preview = parse_preview(text, source)
+    except PlanError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    catalog = load_catalog()
+    diffs = stack_diffs(preview, catalog, contexts)
+    markdown = render_preview(preview, catalog, contexts)
+    if args.out:
+        write_text(args.out, markdown)
+        print(summary(diffs))
+        print(f"-> {display_path(args.out)}")
+    else:
+        sys.stdout.write(markdown)
+    if args.fail_on_protected and any(c.destroys_protected for d in diffs for c in d.changes):
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

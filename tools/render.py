@@ -1,0 +1,568 @@
+"""Render a stack's recorded plan as the Markdown reviewers read (``build/preview/<stack>.md``).
+
+Per app: its permissions by API (name, delegated or application, admin consent, risk, the reason
+from the app definitions), exposed scopes, known clients, AdminAgents membership, credentials and
+their expiry, Key Vault secrets, identifier and redirect URIs. Then the policy results, the Key
+Vault, a Mermaid diagram, the providers and every resource. Permission ids are named through the
+catalog (``components/permissions.py``); an id it does not know is shown raw, as high risk.
+
+Usage::
+
+    python -m tools.render                       # every plan in build/preview
+    python -m tools.render build/preview/us.json --stdout
+
+The output depends only on the plan: sorted, no timestamps, byte-identical across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .plan_model import (
+    AppView,
+    Catalog,
+    PermissionRow,
+    Plan,
+    PlanError,
+    StackView,
+    VaultView,
+    analyze,
+    as_list,
+    as_str,
+    code,
+    flatten,
+    join_words,
+    load_catalog,
+    load_plans,
+    mermaid_label,
+    node_id,
+    parse_urn,
+    plan_from_document,
+    policy_list,
+    show_value,
+    table,
+    write_text,
+    yes_no,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PLANS = ROOT / "build" / "preview"
+
+
+# --------------------------------------------------------------------------------------------
+# Pieces shared with the audit report
+# --------------------------------------------------------------------------------------------
+
+
+def risk_text(row: PermissionRow) -> str:
+    """The risk as shown in tables: high risk in bold so it stands out."""
+    return f"**{row.risk}**" if row.risk == "high" else row.risk
+
+
+def permission_text(row: PermissionRow) -> str:
+    """The permission's name, with what the catalog says is unusual about it."""
+    text = code(row.permission)
+    extras = []
+    if not row.known:
+        extras.append("unknown (not in catalog)")
+    if row.high_privilege:
+        extras.append("high privilege")
+    if row.retired:
+        extras.append("retired API: grants nothing")
+    if row.csp_allowed is False:
+        extras.append("outside CSP-supported Graph resources")
+    return f"{text} ({', '.join(extras)})" if extras else text
+
+
+def api_text(row: PermissionRow) -> str:
+    """The API column: catalog name, or the app of this stack that exposes the scope."""
+    if row.in_plan_api is not None:
+        return f"{code(row.in_plan_api)} (app in this stack)"
+    return row.api
+
+
+def consent_cell(row: PermissionRow) -> str:
+    """'yes' when an admin must consent."""
+    if row.admin_consent is None:
+        return "unknown"
+    return yes_no(row.admin_consent)
+
+
+def permission_rows(rows: Iterable[PermissionRow]) -> list[list[str]]:
+    """Table rows: API, permission, type, admin consent, risk, reason."""
+    return [
+        [api_text(r), permission_text(r), r.kind, consent_cell(r), risk_text(r), r.reason]
+        for r in rows
+    ]
+
+
+PERMISSION_HEADERS = ("API", "Permission", "Type", "Admin consent", "Risk", "Reason")
+
+
+def violation_rows(view: StackView) -> list[list[str]]:
+    """Policy violations: enforcement, severity, policy, resource, message (mandatory first)."""
+    return [
+        [
+            f"**{v.enforcement_level}**"
+            if v.enforcement_level == "mandatory"
+            else v.enforcement_level,
+            v.severity,
+            code(v.policy),
+            code(_short_urn(v.urn)),
+            v.message,
+        ]
+        for v in view.plan.violations
+    ]
+
+
+def _short_urn(urn: str) -> str:
+    parsed = parse_urn(urn)
+    return parsed.name if parsed else urn or "(stack)"
+
+
+def earliest_expiry(app: AppView) -> str:
+    """The earliest credential end date of an app ('' when it has none)."""
+    dates = sorted(c.end_date for c in app.credentials if c.end_date[:1].isdigit())
+    return dates[0] if dates else ""
+
+
+# --------------------------------------------------------------------------------------------
+# Markdown of one stack
+# --------------------------------------------------------------------------------------------
+
+
+def render_stack(view: StackView) -> str:
+    """The reviewer Markdown of one analysed stack."""
+    plan = view.plan
+    lines: list[str] = [f"# Stack `{plan.stack}`" + (f" — {plan.project}" if plan.project else "")]
+    lines += ["", *_region_lines(plan)]
+    lines += ["", "## At a glance", "", *_glance(view)]
+    if view.notes:
+        lines += ["", *(f"> **Check:** {note}" for note in view.notes)]
+    lines += ["", "## Policy results", "", *_policy_lines(view)]
+    lines += ["", "## Apps"]
+    for app in view.apps:
+        lines += ["", *_app_lines(view, app)]
+    if not view.apps:
+        lines += ["", "This stack declares no partner-managed app."]
+    for vault in view.vaults:
+        lines += ["", *_vault_lines(vault)]
+    lines += ["", "## Diagram", "", *mermaid(view)]
+    lines += ["", "## Providers", "", *_provider_lines(view)]
+    lines += ["", "## Resources", "", *_resource_lines(view)]
+    outputs = list(flatten(dict(plan.outputs)))
+    if outputs and any(path for path, _ in outputs):
+        lines += ["", "## Stack outputs", "", "<details><summary>Outputs</summary>", ""]
+        lines += table(("Output", "Value"), ([code(p), code(show_value(v))] for p, v in outputs))
+        lines += ["", "</details>"]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _region_lines(plan: Plan) -> list[str]:
+    region = plan.region
+    domains = [code(d) for d in as_list(region.get("verifiedDomains")) if isinstance(d, str)]
+    production = region.get("production")
+    lines = [
+        f"- **Region:** {code(as_str(region.get('id')) or plan.stack)}",
+        f"- **Partner tenant:** {code(as_str(region.get('tenantId')) or '(not recorded)')}",
+    ]
+    if as_str(region.get("subscriptionId")):
+        lines.append(f"- **Subscription:** {code(as_str(region.get('subscriptionId')))}")
+    lines += [
+        f"- **Location:** {as_str(region.get('location')) or '(not recorded)'}",
+        f"- **Production:** {yes_no(production if isinstance(production, bool) else None)}",
+        f"- **Verified domains:** {', '.join(domains) or '(none recorded)'}",
+    ]
+    return lines
+
+
+def _glance(view: StackView) -> list[str]:
+    rows = []
+    for app in view.apps:
+        kinds = sorted({r.kind for r in app.permissions})
+        counts = ", ".join(f"{sum(1 for r in app.permissions if r.kind == k)} {k}" for k in kinds)
+        high = sum(1 for r in app.permissions if r.risk == "high")
+        rows.append(
+            [
+                f"{code(app.key)} {app.display_name}",
+                f"{len(app.permissions)}" + (f" ({counts})" if counts else ""),
+                f"**{high}**" if high else "0",
+                str(sum(1 for r in app.permissions if r.admin_consent)),
+                "yes" if app.in_admin_agents else "**no**",
+                earliest_expiry(app) or "—",
+            ]
+        )
+    lines = table(
+        (
+            "App",
+            "Permissions",
+            "High risk",
+            "Admin consent",
+            "In AdminAgents",
+            "Credential expires",
+        ),
+        rows,
+    )
+    mandatory = sum(1 for v in view.plan.violations if v.enforcement_level == "mandatory")
+    other = len(view.plan.violations) - mandatory
+    if mandatory:
+        verdict = f"**{mandatory} mandatory policy violation(s) block this stack**"
+        verdict += f", {other} advisory." if other else "."
+    elif other:
+        verdict = f"No mandatory policy violation; {other} advisory."
+    else:
+        verdict = "No policy violations."
+    return [*lines, "", verdict]
+
+
+def _policy_lines(view: StackView) -> list[str]:
+    plan = view.plan
+    policies, source = policy_list([plan])
+    failed: dict[str, int] = {}
+    for v in plan.violations:
+        failed[v.policy] = failed.get(v.policy, 0) + 1
+    lines: list[str] = []
+    if source != "violations":
+        passed = sum(1 for p in policies if p.name not in failed)
+        lines += [
+            f"{passed} of {len(policies)} policies pass"
+            + (" (policy list from the policy pack's defaults)." if source == "pack" else "."),
+            "",
+        ]
+    if plan.violations:
+        lines += table(
+            ("Enforcement", "Severity", "Policy", "Resource", "Message"), violation_rows(view)
+        )
+    else:
+        lines.append("No policy violations.")
+    if source != "violations":
+        lines += ["", "<details><summary>Every policy</summary>", ""]
+        lines += table(
+            ("Policy", "Severity", "Result"),
+            (
+                [
+                    code(p.name),
+                    p.severity,
+                    f"**fail** ({failed[p.name]})" if p.name in failed else "pass",
+                ]
+                for p in policies
+            ),
+        )
+        lines += ["", "</details>"]
+    return lines
+
+
+def _uri_list(values: Sequence[str]) -> str:
+    return ", ".join(code(v) for v in values) if values else "—"
+
+
+def _app_lines(view: StackView, app: AppView) -> list[str]:
+    lines = [f"### {code(app.key)} — {app.display_name}", ""]
+    implicit = (
+        "not set"
+        if app.implicit_access_tokens is None and app.implicit_id_tokens is None
+        else f"access tokens {yes_no(app.implicit_access_tokens)}, "
+        f"ID tokens {yes_no(app.implicit_id_tokens)}"
+    )
+    admin = (
+        "yes — group " + ", ".join(code(g) for g in app.admin_agents)
+        if app.admin_agents
+        else "**no** (not pre-consented for customers)"
+    )
+    sp = (
+        f"{code(app.service_principal_object_id or '(unknown)')}"
+        f" (app role assignment required: {yes_no(app.app_role_assignment_required)})"
+        if app.service_principal_urn
+        else "**none**"
+    )
+    settings = [
+        ["Client id", code(app.client_id or "(known after apply)")],
+        ["Sign-in audience", code(app.sign_in_audience or "(not set)")],
+        ["Identifier URIs", _uri_list(app.identifier_uris)],
+        ["Redirect URIs", _uri_list(app.redirect_uris)],
+        ["Homepage", code(app.homepage_url) if app.homepage_url else "—"],
+        ["Implicit grant", implicit],
+        ["Service principal", sp],
+        ["AdminAgents member", admin],
+        ["Known client apps", ", ".join(c.markdown() for c in app.known_clients) or "—"],
+        ["Protected", yes_no(app.protected)],
+    ]
+    if app.pre_authorized:
+        settings.append(
+            ["Pre-authorized clients", ", ".join(c.markdown() for c in app.pre_authorized)]
+        )
+    lines += table(("Setting", "Value"), settings)
+    lines += ["", "#### Permissions", ""]
+    if app.permissions:
+        lines += table(PERMISSION_HEADERS, permission_rows(app.permissions))
+    else:
+        lines.append("No API permissions.")
+    if app.scopes or app.app_roles:
+        lines += ["", "#### Exposed scopes and roles", ""]
+        rows = [
+            [code(s.value), f"scope ({s.type})", yes_no(s.enabled), code(s.id)] for s in app.scopes
+        ]
+        rows += [
+            [
+                code(r.value),
+                f"app role ({', '.join(r.allowed_member_types)})",
+                yes_no(r.enabled),
+                code(r.id),
+            ]
+            for r in app.app_roles
+        ]
+        lines += table(("Value", "Kind", "Enabled", "Id"), rows)
+    lines += ["", "#### Credentials", ""]
+    if app.credentials:
+        lines += table(
+            ("Kind", "Resource", "Display name", "Expires", "Rotation date", "Protected"),
+            (
+                [
+                    c.kind,
+                    code(c.name),
+                    c.display_name or "—",
+                    c.end_date,
+                    c.rotation_date or "—",
+                    yes_no(c.protect),
+                ]
+                for c in app.credentials
+            ),
+        )
+    else:
+        lines.append("No credential.")
+    if app.secrets:
+        lines += ["", "#### Key Vault secrets", ""]
+        lines += table(
+            ("Secret", "Vault", "Expires", "Value"),
+            (
+                [
+                    code(s.secret_name),
+                    code(s.vault_name or "?"),
+                    s.expires,
+                    _value_text(s.value_managed),
+                ]
+                for s in app.secrets
+            ),
+        )
+    if app.notes:
+        lines += ["", *(f"> **Check:** {note}" for note in app.notes)]
+    return lines
+
+
+def _value_text(managed: bool) -> str:
+    return "written by this program" if managed else "written once, then kept outside Pulumi"
+
+
+def _vault_lines(vault: VaultView) -> list[str]:
+    lines = [f"## Key Vault {code(vault.name)}", ""]
+    rows = [
+        ["Resource group", code(vault.resource_group or "?")],
+        ["Location", vault.location or "?"],
+        ["Protected", yes_no(vault.protect)],
+        *([code(k), code(v)] for k, v in vault.settings),
+    ]
+    lines += table(("Setting", "Value"), rows)
+    if vault.role_assignments:
+        lines += ["", "**Role assignments**", ""]
+        lines += table(
+            ("Role", "Principal", "Principal type"),
+            (
+                [r.role, code(r.principal_id), r.principal_type or "—"]
+                for r in vault.role_assignments
+            ),
+        )
+    secrets = sorted(vault.secrets, key=lambda s: s.secret_name)
+    if secrets:
+        lines += ["", "**Secrets**", ""]
+        lines += table(
+            ("Secret", "App", "Content type", "Expires", "Value"),
+            (
+                [
+                    code(s.secret_name),
+                    code(s.app) if s.app else "—",
+                    s.content_type or "—",
+                    s.expires,
+                    _value_text(s.value_managed),
+                ]
+                for s in secrets
+            ),
+        )
+    return lines
+
+
+def mermaid(view: StackView) -> list[str]:
+    """A small flowchart: apps, service principals, AdminAgents, vaults and secrets."""
+    lines = ["```mermaid", "flowchart LR"]
+    group_ids = sorted({g for app in view.apps for g in app.admin_agents})
+    for group in group_ids:
+        lines.append(f"  {node_id('aa', group)}{{{{{mermaid_label('AdminAgents')}}}}}")
+    edges: list[str] = []
+    for app in view.apps:
+        app_node = node_id("app", app.key)
+        lines.append(f"  {app_node}[{mermaid_label(f'{app.key} (app)')}]")
+        if app.service_principal_urn:
+            sp_node = node_id("sp", app.key)
+            lines.append(f"  {sp_node}([{mermaid_label(f'{app.key} (service principal)')}])")
+            edges.append(f"  {app_node} --> {sp_node}")
+            edges += [f"  {sp_node} -->|member of| {node_id('aa', g)}" for g in app.admin_agents]
+        apis = sorted({(r.in_plan_api, r.permission) for r in app.permissions if r.in_plan_api})
+        edges += [
+            f"  {app_node} -->|{_edge_label(scope)}| {node_id('app', api)}" for api, scope in apis
+        ]
+        edges += [
+            f"  {app_node} -.->|stored in| {node_id('secret', s.vault_name + '_' + s.secret_name)}"
+            for s in app.secrets
+        ]
+    for vault in view.vaults:
+        vault_node = node_id("vault", vault.name)
+        lines.append(f"  {vault_node}[({mermaid_label(f'Key Vault {vault.name}')})]")
+        for secret in sorted(vault.secrets, key=lambda s: s.secret_name):
+            secret_node = node_id("secret", secret.vault_name + "_" + secret.secret_name)
+            lines.append(f"  {secret_node}[{mermaid_label(secret.secret_name)}]")
+            edges.append(f"  {vault_node} --- {secret_node}")
+    return [*lines, *edges, "```"]
+
+
+def _edge_label(text: str) -> str:
+    return "".join(ch for ch in text if ch.isalnum() or ch in "._-") or "scope"
+
+
+def _provider_lines(view: StackView) -> list[str]:
+    if not view.providers:
+        return ["No explicit provider (default providers)."]
+    return table(
+        ("Provider", "Package", "Tenant", "Settings"),
+        (
+            [
+                code(p.name),
+                p.package,
+                code(p.tenant_id or "?"),
+                ", ".join(f"{k}={v}" for k, v in p.settings if k != "tenantId") or "—",
+            ]
+            for p in view.providers
+        ),
+    )
+
+
+def _resource_lines(view: StackView) -> list[str]:
+    resources = sorted(view.plan.resources, key=lambda r: (r.type, r.name))
+    custom = sum(1 for r in resources if r.custom)
+    protected = sum(1 for r in resources if r.protect)
+    lines = [
+        f"<details><summary>{len(resources)} resources ({custom} managed, "
+        f"{protected} protected)</summary>",
+        "",
+    ]
+    lines += table(
+        ("Type", "Name", "Protected", "Ignored changes"),
+        (
+            [
+                code(r.type),
+                code(r.name),
+                yes_no(r.protect),
+                ", ".join(code(p) for p in r.ignore_changes) or "—",
+            ]
+            for r in resources
+        ),
+    )
+    return [*lines, "", "</details>"]
+
+
+# --------------------------------------------------------------------------------------------
+# Entry points
+# --------------------------------------------------------------------------------------------
+
+
+def render_plan(document: Mapping[str, Any] | Plan, catalog: Catalog | None = None) -> str:
+    """The reviewer Markdown of one plan (a recorded plan document or a loaded Plan)."""
+    plan = document if isinstance(document, Plan) else plan_from_document(document)
+    return render_stack(analyze(plan, catalog or load_catalog()))
+
+
+def summary_line(view: StackView, target: str) -> str:
+    """One line per stack for the terminal."""
+    permissions = [r for app in view.apps for r in app.permissions]
+    high = sum(1 for r in permissions if r.risk == "high")
+    mandatory = sum(1 for v in view.plan.violations if v.enforcement_level == "mandatory")
+    advisory = len(view.plan.violations) - mandatory
+    parts = [
+        f"{len(view.apps)} apps",
+        f"{len(permissions)} permissions ({high} high risk)",
+        f"{mandatory} mandatory / {advisory} advisory violations",
+    ]
+    return f"{view.stack}: {join_words(parts)} -> {target}"
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.render",
+        description=(
+            "Render recorded plans (build/preview/<stack>.json) as reviewer Markdown: per app its "
+            "permissions with reasons, scopes, known clients, AdminAgents membership, credentials, "
+            "Key Vault secrets and URIs; the policy results; a Mermaid diagram."
+        ),
+    )
+    parser.add_argument(
+        "plans",
+        nargs="*",
+        type=Path,
+        metavar="PLAN",
+        help=f"plan files or folders of plans (default: {display_path(DEFAULT_PLANS)})",
+    )
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        help="write <stack>.md here (default: next to each plan)",
+    )
+    parser.add_argument(
+        "--stdout", action="store_true", help="print the Markdown instead of writing files"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    paths: list[Path] = args.plans or [DEFAULT_PLANS]
+    try:
+        plans = load_plans(paths) if args.plans or DEFAULT_PLANS.is_dir() else []
+    except PlanError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not plans:
+        print(
+            f"error: no plan found in {', '.join(display_path(p) for p in paths)} "
+            "(run `make preview` first)",
+            file=sys.stderr,
+        )
+        return 2
+    catalog = load_catalog()
+    texts = []
+    for plan in plans:
+        view = analyze(plan, catalog)
+        text = render_stack(view)
+        if args.stdout:
+            texts.append(text)
+            continue
+        folder = args.out_dir or Path(plan.source).parent
+        target = folder / f"{plan.stack}.md"
+        write_text(target, text)
+        print(summary_line(view, display_path(target)))
+    if args.stdout:
+        sys.stdout.write("\n".join(texts))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
