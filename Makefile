@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: preview test lint typecheck unit schema lock clean
+.PHONY: preview test lint typecheck unit generate audit lock clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest
 
-## Regenerate committed artifacts (JSON Schema, policy catalog, policy config).
+## Regenerate committed artifacts (JSON Schemas, permission catalog JSON, policy catalog).
 generate: $(STAMP)
 	$(PY) -m tools.generate
 

@@ -19,6 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
@@ -845,7 +846,30 @@ def _validate_apps(
             problems.extend(cert_problems)
             if pem is not None:
                 certificates[key] = pem
+    problems.extend(_check_known_client_cycles(apps_file.apps, file))
     return problems, resolved, certificates
+
+
+def _check_known_client_cycles(apps: Mapping[str, AppDefinition], file: str) -> list[Problem]:
+    """A resource app lists its known clients by client id, so each client must exist first;
+    two apps that (through others) list each other can never be created."""
+    graph = {
+        key: {client for client in app.known_clients if client in apps and client != key}
+        for key, app in apps.items()
+    }
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as error:
+        cycle = " -> ".join(str(node) for node in error.args[1])
+        return [
+            Problem(
+                file,
+                f"apps.{error.args[1][0]}.knownClients",
+                f"known clients form a cycle ({cycle}); two apps cannot each be the other's "
+                "known client",
+            )
+        ]
+    return []
 
 
 def validate(

@@ -8,7 +8,6 @@ prints the message without a stack trace) before the first resource is registere
 from __future__ import annotations
 
 import json
-from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +15,7 @@ import pulumi
 import pulumi_azuread as azuread
 from pulumi.runtime import config as runtime_config
 
-from .config import (
-    APPS_FILE,
-    ConfigError,
-    Problem,
-    StackSettings,
-    read_yaml,
-    validate,
-)
+from .config import APPS_FILE, ConfigError, StackSettings, read_yaml, validate
 from .key_vault import AppSecrets, RegionalKeyVault, RegionalKeyVaultArgs
 from .partner_app import PartnerManagedApp, PartnerManagedAppArgs
 from .providers import RegionProviders, region_providers
@@ -64,29 +56,20 @@ def load_settings(project_dir: Path = PROJECT_DIR) -> StackSettings:
 
 
 def construction_order(settings: StackSettings) -> list[str]:
-    """Apps in an order where every known client exists before the app that lists it."""
-    graph = {key: set(app.known_clients) for key, app in settings.apps.items()}
-    sorter = TopologicalSorter(graph)
-    try:
-        order = list(sorter.static_order())
-    except CycleError as error:
-        cycle = " -> ".join(str(node) for node in error.args[1])
-        raise ConfigError(
-            [
-                Problem(
-                    APPS_FILE,
-                    "apps.*.knownClients",
-                    f"known clients form a cycle ({cycle}); two apps cannot each be the other's "
-                    "known client",
-                )
-            ]
-        ) from None
-    # graphlib's order among independent nodes is an implementation detail: make it explicit.
-    rank = {key: index for index, key in enumerate(order)}
+    """Apps in an order where every known client exists before the app that lists it.
+
+    Config validation has already refused cycles; ties are broken by depth, then by key, so the
+    order (and so the registration order) is the same on every run.
+    """
     depth: dict[str, int] = {}
-    for key in order:
-        depth[key] = 1 + max((depth[c] for c in graph[key]), default=-1)
-    return sorted(order, key=lambda key: (depth[key], key, rank[key]))
+
+    def depth_of(key: str) -> int:
+        if key not in depth:
+            clients = settings.apps[key].known_clients
+            depth[key] = 1 + max((depth_of(client) for client in clients), default=-1)
+        return depth[key]
+
+    return sorted(settings.apps, key=lambda key: (depth_of(key), key))
 
 
 def admin_agents_group_id(settings: StackSettings, providers: RegionProviders) -> pulumi.Input[str]:
@@ -182,7 +165,6 @@ def run(project_dir: Path = PROJECT_DIR) -> None:
     """Entry point of the Pulumi program (``project_dir`` differs only in tests)."""
     try:
         settings = load_settings(project_dir)
-        construction_order(settings)  # a known-client cycle is a config error: check it now
     except ConfigError as error:
         raise pulumi.RunError(str(error)) from None
     for name, value in build(settings).items():

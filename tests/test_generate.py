@@ -5,6 +5,6 @@ from __future__ import annotations
 from tools.generate import stale_artifacts
 
 
-def test_json_schemas_are_current() -> None:
+def test_generated_files_are_current() -> None:
     stale = stale_artifacts()
     assert stale == [], f"stale generated files {stale}: run `make generate` and commit them"

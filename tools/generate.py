@@ -2,7 +2,10 @@
 
 * ``schema/stack-config.schema.json`` — JSON Schema of ``Pulumi.<region>.yaml`` (editors validate
   the stack files with it through the ``yaml-language-server`` comment at their top);
-* ``schema/apps.schema.json`` — JSON Schema of ``apps.yaml``.
+* ``schema/apps.schema.json`` — JSON Schema of ``apps.yaml``;
+* ``policies/partner_policies/permission_catalog.json`` — the permission catalog as the policy
+  pack reads it (the pack is published alone, so it cannot import ``components``);
+* ``docs/policy-catalog.md`` — the auditors' catalog of every policy.
 
 ``python -m tools.generate`` writes them; ``--check`` exits 1 naming each stale file (the tests
 run the same check).
@@ -17,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from components import permissions
 from components.config import (
     DISABLE_DEFAULT_PROVIDERS_KEY,
     REFRESH_TOKENS_KEY,
@@ -24,6 +28,7 @@ from components.config import (
     AppsFile,
     RegionConfig,
 )
+from policies.partner_policies import catalog_doc
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,6 +100,8 @@ def _json(document: dict[str, Any]) -> str:
 ARTIFACTS: dict[str, Callable[[], str]] = {
     "schema/stack-config.schema.json": lambda: _json(stack_schema()),
     "schema/apps.schema.json": lambda: _json(apps_schema()),
+    "policies/partner_policies/permission_catalog.json": permissions.render_catalog,
+    "docs/policy-catalog.md": catalog_doc.current,
 }
 
 

@@ -24,11 +24,12 @@ from components.config import ConfigError
 from components.stackfiles import load_stack_file, stack_files, stack_name
 from policies.partner_policies import evaluate
 
-from . import render
+from . import audit, render
 from .plan import build_plan, dumps, run_stack, settings_for
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "build" / "preview"
+DEFAULT_AUDIT = ROOT / "build" / "audit"
 EXIT_OK, EXIT_POLICY, EXIT_CONFIG = 0, 1, 2
 
 
@@ -123,6 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help="output directory (default: build/preview)"
     )
+    parser.add_argument(
+        "--audit-dir",
+        type=Path,
+        default=DEFAULT_AUDIT,
+        help="where the cross-region audit report goes (default: build/audit)",
+    )
     options = parser.parse_args(argv)
     project_dir: Path = options.project_dir.resolve()
     stacks = options.stacks or [stack_name(path) for path in stack_files(project_dir)]
@@ -130,10 +137,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no Pulumi.<stack>.yaml in {project_dir}", file=sys.stderr)
         return EXIT_CONFIG
     status = EXIT_OK
+    written = []
     for stack in stacks:
         print(f"… previewing stack {stack}", file=sys.stderr, flush=True)
-        code, _ = preview_stack(project_dir, stack, options.out, sys.stdout)
+        code, plan = preview_stack(project_dir, stack, options.out, sys.stdout)
         status = max(status, code)
+        if plan is not None:
+            written.append(str(options.out / f"{stack}.json"))
+    if written:
+        # One report across every region for auditors, from the plans just written.
+        audit.main([*written, "--out-dir", str(options.audit_dir)])
     if status == EXIT_POLICY:
         print("mandatory policy violations: see above", file=sys.stderr)
     elif status == EXIT_CONFIG:

@@ -1,0 +1,459 @@
+"""App registration policies: audience, App ID URIs, redirect URIs, implicit grant, scopes, owners.
+
+A partner-managed app is a multi-tenant Entra ID app in the regional partner tenant (CSP source
+document). Microsoft's app registration guidance fills in the rest: App ID URIs on a verified
+domain or ``api://``, https redirect URIs without wildcards, implicit grant off, scopes with stable
+GUID ids and consent texts, and owners who answer for the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, Severity
+
+from . import references as ref
+from . import tokens
+from ._framework import (
+    GUID_RE,
+    UNKNOWN,
+    ConfigProperty,
+    PolicySpec,
+    ResourceContext,
+    as_bool,
+    as_text,
+    get,
+    items_of,
+    property_policy,
+    resource_policy,
+)
+
+MULTI_TENANT_AUDIENCE = "AzureADMultipleOrgs"
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _multi_tenant() -> ResourceValidationPolicy:
+    spec = PolicySpec(
+        name="azuread-application-multi-tenant",
+        description="Partner-managed apps are multi-tenant (signInAudience AzureADMultipleOrgs).",
+        severity=Severity.HIGH,
+        enforcement=EnforcementLevel.MANDATORY,
+        remediation=(
+            "Set sign_in_audience='AzureADMultipleOrgs' on the azuread.Application. "
+            "Partner-managed apps act in customer tenants, which a single-tenant app cannot, and "
+            "personal Microsoft accounts have no place in a CSP app."
+        ),
+        url=ref.CSP_GRAPH.url,
+        references=(ref.CSP_GRAPH, ref.MS_MULTI_TENANT),
+        applies_to=(tokens.APPLICATION,),
+        tags=("azuread", "app-registration"),
+    )
+    return property_policy(
+        spec,
+        path=("signInAudience",),
+        accept=lambda value, _config: value == MULTI_TENANT_AUDIENCE,
+        when_missing="AzureADMyOrg",
+        expectation=f"partner-managed apps must use {MULTI_TENANT_AUDIENCE}",
+        fix=f"set signInAudience to {MULTI_TENANT_AUDIENCE}.",
+    )
+
+
+# --- Identifier URIs -----------------------------------------------------------------------------
+
+
+def _identifier_uris(resource: ResourceContext) -> list[tuple[str, Any]]:
+    if resource.type == tokens.IDENTIFIER_URI:
+        return [("identifierUri", get(resource.props, "identifierUri"))]
+    uris = get(resource.props, "identifierUris")
+    if uris is UNKNOWN:
+        return []
+    return [(f"identifierUris[{i}]", uri) for i, uri in enumerate(items_of(uris))]
+
+
+def _on_domain(host: str, domains: Iterable[str]) -> bool:
+    host = host.lower().rstrip(".")
+    return any(host == d or host.endswith("." + d) for d in (x.lower() for x in domains))
+
+
+def identifier_uri_problem(uri: str, verified_domains: Iterable[str]) -> str | None:
+    """Why an App ID URI is not acceptable for a multi-tenant app, or ``None``."""
+    parts = urlsplit(uri)
+    scheme = parts.scheme.lower()
+    if scheme == "api":
+        return None if parts.netloc else "has no value after api://"
+    if scheme == "https":
+        host = parts.hostname or ""
+        if _on_domain(host, verified_domains):
+            return None
+        return f"uses host {host!r}, which is not a verified domain of the partner tenant"
+    return "is neither api:// nor https:// on a verified domain"
+
+
+def _check_identifier_uris(resource: ResourceContext) -> Iterable[str]:
+    domains = [str(d) for d in resource.config.get("verifiedDomains", [])]
+    for where, uri in _identifier_uris(resource):
+        if uri is UNKNOWN or uri is None:
+            continue
+        problem = identifier_uri_problem(str(uri), domains)
+        if problem:
+            yield resource.violation(
+                f"{where} {uri!r} {problem} (verified domains: {', '.join(domains) or 'none'}).",
+                "use api://<client id> or https://<verified domain>/<path>; a multi-tenant app's "
+                "App ID URI must be globally unique, which only a verified domain guarantees.",
+            )
+
+
+def _identifier_uris_policy() -> ResourceValidationPolicy:
+    spec = PolicySpec(
+        name="azuread-application-identifier-uris",
+        description="App ID URIs use api:// or https:// on a verified domain of the tenant.",
+        severity=Severity.HIGH,
+        enforcement=EnforcementLevel.MANDATORY,
+        remediation=(
+            "Use api://<client id>, or https://<verified domain>/<app> with a domain listed in "
+            "verifiedDomains of the region's policy config (and verified in the partner tenant)."
+        ),
+        url=ref.MS_IDENTIFIER_URIS.url,
+        references=(ref.MS_IDENTIFIER_URIS, ref.MS_MULTI_TENANT, ref.MS_APP_SECURITY),
+        applies_to=(tokens.APPLICATION, tokens.IDENTIFIER_URI),
+        config=(
+            ConfigProperty(
+                "verifiedDomains",
+                {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Verified domains of the region's partner tenant.",
+                },
+                required=True,
+            ),
+        ),
+        tags=("azuread", "app-registration", "region"),
+    )
+    return resource_policy(spec, _check_identifier_uris)
+
+
+# --- Redirect URIs -------------------------------------------------------------------------------
+
+
+def _redirect_uris(resource: ResourceContext) -> list[tuple[str, str]]:
+    """Each redirect URI with where it is; unknown (preview) values are left out."""
+    if resource.type == tokens.REDIRECT_URIS:
+        blocks = [("redirectUris", get(resource.props, "redirectUris"))]
+    else:
+        blocks = [
+            (f"{block}.redirectUris", get(resource.props, block, "redirectUris"))
+            for block in ("web", "singlePageApplication", "publicClient")
+        ]
+    return [
+        (f"{where}[{i}]", uri)
+        for where, uris in blocks
+        for i, uri in enumerate(items_of(uris))
+        if isinstance(uri, str)
+    ]
+
+
+_REDIRECT_TYPES = (tokens.APPLICATION, tokens.REDIRECT_URIS)
+
+
+def _check_redirect_https(resource: ResourceContext) -> Iterable[str]:
+    allow_localhost = bool(resource.config.get("allowLocalhost", False))
+    for where, uri in _redirect_uris(resource):
+        parts = urlsplit(uri)
+        host = (parts.hostname or "").lower()
+        if host in _LOCAL_HOSTS:
+            if not allow_localhost:
+                yield resource.violation(
+                    f"{where} {uri!r} points at localhost, which this region's config does not "
+                    "allow.",
+                    "remove the localhost redirect URI from the deployed app (register a separate "
+                    "development app), or set allowLocalhost for this policy.",
+                )
+            continue
+        if parts.scheme.lower() != "https":
+            yield resource.violation(
+                f"{where} {uri!r} is not https.",
+                "use an https:// redirect URI; http is accepted only for localhost, and only where "
+                "allowLocalhost is set.",
+            )
+
+
+def _redirect_https_policy() -> ResourceValidationPolicy:
+    spec = PolicySpec(
+        name="azuread-application-redirect-uris-https",
+        description="Redirect URIs use https (localhost only where the region config allows it).",
+        severity=Severity.HIGH,
+        enforcement=EnforcementLevel.MANDATORY,
+        remediation=(
+            "Change every redirect URI to https://. Keep localhost URIs out of deployed apps "
+            "unless allowLocalhost is set in the policy config."
+        ),
+        url=ref.MS_REDIRECT_URIS.url,
+        references=(ref.MS_REDIRECT_URIS, ref.MS_APP_SECURITY),
+        applies_to=_REDIRECT_TYPES,
+        config=(
+            ConfigProperty(
+                "allowLocalhost",
+                {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "Accept http(s)://localhost redirect URIs (development only).",
+                },
+            ),
+        ),
+        tags=("azuread", "app-registration"),
+    )
+    return resource_policy(spec, _check_redirect_https)
+
+
+def _check_redirect_wildcards(resource: ResourceContext) -> Iterable[str]:
+    for where, uri in _redirect_uris(resource):
+        if "*" in uri:
+            yield resource.violation(
+                f"{where} {uri!r} contains a wildcard.",
+                "list every exact redirect URI; wildcards let an attacker-controlled host receive "
+                "authorization codes and tokens.",
+            )
+
+
+def _redirect_wildcards_policy() -> ResourceValidationPolicy:
+    spec = PolicySpec(
+        name="azuread-application-redirect-uris-no-wildcards",
+        description="Redirect URIs contain no wildcards.",
+        severity=Severity.HIGH,
+        enforcement=EnforcementLevel.MANDATORY,
+        remediation="Replace wildcard redirect URIs with the exact URIs the app uses.",
+        url=ref.MS_REDIRECT_URIS.url,
+        references=(ref.MS_REDIRECT_URIS, ref.MS_APP_SECURITY),
+        applies_to=_REDIRECT_TYPES,
+        tags=("azuread", "app-registration"),
+    )
+    return resource_policy(spec, _check_redirect_wildcards)
+
+
+# --- Implicit grant ------------------------------------------------------------------------------
+
+
+def _check_implicit_grant(resource: ResourceContext) -> Iterable[str]:
+    enabled = []
+    for flag in ("accessTokenIssuanceEnabled", "idTokenIssuanceEnabled"):
+        value = get(resource.props, "web", "implicitGrant", flag)
+        if value is not UNKNOWN and as_bool(value):
+            enabled.append(flag)
+    if enabled:
+        yield resource.violation(
+            f"web.implicitGrant has {' and '.join(enabled)} set to true.",
+            "set web.implicitGrant.accessTokenIssuanceEnabled and idTokenIssuanceEnabled to false "
+            "and use the authorization code flow (with PKCE for browser clients).",
+        )
+
+
+def _implicit_grant_policy() -> ResourceValidationPolicy:
+    spec = PolicySpec(
+        name="azuread-application-implicit-grant-disabled",
+        description="Implicit grant (access and ID tokens from the authorization endpoint) is off.",
+        severity=Severity.HIGH,
+        enforcement=EnforcementLevel.MANDATORY,
+        remediation=(
+            "Turn off web.implicitGrant.accessTokenIssuanceEnabled and idTokenIssuanceEnabled; "
+            "use the authorization code flow."
+        ),
+        url=ref.MS_IMPLICIT_GRANT.url,
+        references=(ref.MS_INTEGRATING_APPS, ref.MS_IMPLICIT_GRANT, ref.MS_APP_SECURITY),
+        applies_to=(tokens.APPLICATION,),
+        tags=("azuread", "app-registration"),
+    )
+    return resource_policy(spec, _check_implicit_grant)
+
+
+# --- Exposed scopes ------------------------------------------------------------------------------
+
+_SCOPE_TYPES = (tokens.APPLICATION, tokens.PERMISSION_SCOPE)
+
+
+def _scopes(resource: ResourceContext) -> list[tuple[str, Mapping[str, Any]]]:
+    """Each exposed scope with where it is, in the Application's shape (``id``, ``value``, ...)."""
+    if resource.type == tokens.PERMISSION_SCOPE:
+        props = dict(resource.props)
+        props["id"] = props.get("scopeId")
+        return [("scope", props)]
+    scopes = get(resource.props, "api", "oauth2PermissionScopes")
+    if scopes is UNKNOWN:
+        return []
+    return [
+        (f"api.oauth2PermissionScopes[{i}]", scope)
+        for i, scope in enumerate(items_of(scopes))
+        if isinstance(scope, Mapping)
+    ]
+
+
+def _check_scope_ids(resource: ResourceContext) -> Iterable[str]:
+    seen: dict[str, str] = {}
+    for where, scope in _scopes(resource):
+        scope_id = scope.get("id")
+        if scope_id is UNKNOWN:
+            continue
+        if not isinstance(scope_id, str) or not GUID_RE.match(scope_id):
+            yield resource.violation(
+                f"{where}.id {scope_id!r} is not a GUID.",
+                "give every scope a fixed GUID id (derive it deterministically, never from a "
+                "random source) and never change it: clients reference scopes by id.",
+            )
+            continue
+        key = scope_id.lower()
+        if key in seen:
+            yield resource.violation(
+                f"{where}.id {scope_id} repeats the id of {seen[key]}.",
+                "give each scope its own GUID.",
+            )
+        else:
+            seen[key] = where
+
+
+def _scope_ids_policy() -> ResourceValidationPolicy:
+    spec = PolicySpec(
+        name="azuread-application-scope-ids",
+        description="Exposed scopes have unique GUID ids.",
+        severity=Severity.MEDIUM,
+        enforcement=EnforcementLevel.MANDATORY,
+        remediation=(
+            "Give each oauth2PermissionScope a stable, unique GUID id. Graph refuses to change or "
+            "delete an enabled scope, so an id is chosen once."
+        ),
+        url=ref.MS_PERMISSION_SCOPE.url,
+        references=(ref.MS_PERMISSION_SCOPE, ref.MS_EXPOSE_API),
+        applies_to=_SCOPE_TYPES,
+        tags=("azuread", "app-registration", "scopes"),
+    )
+    return resource_policy(spec, _check_scope_ids)
+
+
+def _check_scope_values(resource: ResourceContext) -> Iterable[str]:
+    seen: dict[str, str] = {}
+    for where, scope in _scopes(resource):
+        value = scope.get("value")
+        if value is UNKNOWN:
+            continue
+        text = value if isinstance(value, str) else ""
+        if not text.strip():
+            yield resource.violation(
+                f"{where}.value is empty.",
+                "name the scope (for example user_impersonation); clients request it by value.",
+            )
+            continue
+        if any(ch.isspace() for ch in text):
+            yield resource.violation(
+                f"{where}.value {text!r} contains whitespace.",
+                "use a value without spaces (for example Files.Read or user_impersonation).",
+            )
+        key = text.lower()
+        if key in seen:
+            yield resource.violation(
+                f"{where}.value {text!r} repeats the value of {seen[key]}.",
+                "give each scope a unique value.",
+            )
+        else:
+            seen[key] = where
+
+
+def _scope_values_policy() -> ResourceValidationPolicy:
+    spec = PolicySpec(
+        name="azuread-application-scope-values",
+        description="Exposed scope values are set, unique and contain no spaces.",
+        severity=Severity.MEDIUM,
+        enforcement=EnforcementLevel.MANDATORY,
+        remediation="Give each scope a unique value without whitespace.",
+        url=ref.MS_PERMISSION_SCOPE.url,
+        references=(ref.MS_PERMISSION_SCOPE, ref.MS_EXPOSE_API),
+        applies_to=_SCOPE_TYPES,
+        tags=("azuread", "app-registration", "scopes"),
+    )
+    return resource_policy(spec, _check_scope_values)
+
+
+def _check_consent_texts(resource: ResourceContext) -> Iterable[str]:
+    for where, scope in _scopes(resource):
+        missing = [
+            name
+            for name in ("adminConsentDisplayName", "adminConsentDescription")
+            if scope.get(name) is not UNKNOWN and not (as_text(scope.get(name)) or "")
+        ]
+        if missing:
+            yield resource.violation(
+                f"{where} has no {' or '.join(missing)}.",
+                "write the admin consent display name and description: they are what a customer "
+                "administrator reads before consenting.",
+            )
+
+
+def _consent_text_policy() -> ResourceValidationPolicy:
+    spec = PolicySpec(
+        name="azuread-application-scope-consent-text",
+        description="Exposed scopes have admin consent display names and descriptions.",
+        severity=Severity.LOW,
+        enforcement=EnforcementLevel.MANDATORY,
+        remediation="Fill adminConsentDisplayName and adminConsentDescription of every scope.",
+        url=ref.MS_EXPOSE_API.url,
+        references=(ref.MS_EXPOSE_API, ref.MS_CONSENT),
+        applies_to=_SCOPE_TYPES,
+        tags=("azuread", "app-registration", "scopes"),
+    )
+    return resource_policy(spec, _check_consent_texts)
+
+
+# --- Owners --------------------------------------------------------------------------------------
+
+
+def _check_owners(resource: ResourceContext) -> Iterable[str]:
+    owners = get(resource.props, "owners")
+    if owners is UNKNOWN:
+        return
+    minimum = int(resource.config.get("minimumOwners", 1))
+    count = len([o for o in items_of(owners) if o is UNKNOWN or (as_text(o) or "")])
+    if count < minimum:
+        yield resource.violation(
+            f"has {count} owner(s); at least {minimum} required.",
+            "set owners to the object ids of the people accountable for the app (the region's "
+            "owners list), so someone can rotate its credentials and answer for it.",
+        )
+
+
+def _owners_policy() -> ResourceValidationPolicy:
+    spec = PolicySpec(
+        name="azuread-owners-present",
+        description="App registrations and service principals have owners.",
+        severity=Severity.MEDIUM,
+        enforcement=EnforcementLevel.MANDATORY,
+        remediation="Set owners on the Application and the ServicePrincipal.",
+        url=ref.MS_APP_SECURITY.url,
+        references=(ref.MS_APP_SECURITY,),
+        applies_to=(tokens.APPLICATION, tokens.SERVICE_PRINCIPAL),
+        config=(
+            ConfigProperty(
+                "minimumOwners",
+                {
+                    "type": "integer",
+                    "minimum": 1,
+                    "default": 1,
+                    "description": "Smallest number of owners an app or service principal has.",
+                },
+            ),
+        ),
+        tags=("azuread", "app-registration"),
+    )
+    return resource_policy(spec, _check_owners)
+
+
+def policies() -> list[ResourceValidationPolicy]:
+    return [
+        _multi_tenant(),
+        _identifier_uris_policy(),
+        _redirect_https_policy(),
+        _redirect_wildcards_policy(),
+        _implicit_grant_policy(),
+        _scope_ids_policy(),
+        _scope_values_policy(),
+        _consent_text_policy(),
+        _owners_policy(),
+    ]

@@ -1,0 +1,27 @@
+"""Resource type tokens, as the engine and CrossGuard name them."""
+
+from __future__ import annotations
+
+from typing import Final
+
+APPLICATION: Final = "azuread:index/application:Application"
+API_ACCESS: Final = "azuread:index/applicationApiAccess:ApplicationApiAccess"
+IDENTIFIER_URI: Final = "azuread:index/applicationIdentifierUri:ApplicationIdentifierUri"
+REDIRECT_URIS: Final = "azuread:index/applicationRedirectUris:ApplicationRedirectUris"
+KNOWN_CLIENTS: Final = "azuread:index/applicationKnownClients:ApplicationKnownClients"
+PERMISSION_SCOPE: Final = "azuread:index/applicationPermissionScope:ApplicationPermissionScope"
+SERVICE_PRINCIPAL: Final = "azuread:index/servicePrincipal:ServicePrincipal"
+GROUP_MEMBER: Final = "azuread:index/groupMember:GroupMember"
+PASSWORD: Final = "azuread:index/applicationPassword:ApplicationPassword"
+CERTIFICATE: Final = "azuread:index/applicationCertificate:ApplicationCertificate"
+
+RESOURCE_GROUP: Final = "azure-native:resources:ResourceGroup"
+VAULT: Final = "azure-native:keyvault:Vault"
+VAULT_SECRET: Final = "azure-native:keyvault:Secret"
+ROLE_ASSIGNMENT: Final = "azure-native:authorization:RoleAssignment"
+
+AZUREAD_PROVIDER: Final = "pulumi:providers:azuread"
+AZURE_NATIVE_PROVIDER: Final = "pulumi:providers:azure-native"
+
+ALL_AZUREAD: Final = "azuread:*"
+ALL_AZURE_NATIVE: Final = "azure-native:*"

@@ -1,0 +1,193 @@
+"""Key Vault rules: RBAC, soft delete, purge protection, network, tenant, location, secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.policies.fixtures import (
+    TENANT,
+    baseline,
+    changed,
+    find,
+    new_findings,
+    region_config,
+    set_prop,
+)
+
+NETWORK_FIX = (
+    "Fix: set properties.publicNetworkAccess to 'Disabled' (secrets written through ARM still "
+    "work), or keep it 'Enabled' with networkAcls.defaultAction 'Deny' and only the needed "
+    "ipRules."
+)
+
+
+def test_rbac_authorization_missing_counts_as_the_provider_default() -> None:
+    assert new_findings(changed("vault", "properties.enableRbacAuthorization")) == [
+        (
+            "azure-native-keyvault-vault-rbac-authorization",
+            "mandatory",
+            "vault",
+            "vault: properties.enableRbacAuthorization is not set (the provider default is "
+            "false); access must be granted with Azure RBAC role assignments. Fix: set "
+            "properties.enableRbacAuthorization to true.",
+        )
+    ]
+
+
+def test_purge_protection_off_is_refused() -> None:
+    assert new_findings(changed("vault", "properties.enablePurgeProtection", False)) == [
+        (
+            "azure-native-keyvault-vault-purge-protection",
+            "mandatory",
+            "vault",
+            "vault: properties.enablePurgeProtection is false; purge protection must be on. Fix: "
+            "set properties.enablePurgeProtection to true.",
+        )
+    ]
+
+
+def test_short_soft_delete_retention_is_refused() -> None:
+    assert new_findings(changed("vault", "properties.softDeleteRetentionInDays", 7)) == [
+        (
+            "azure-native-keyvault-vault-soft-delete",
+            "mandatory",
+            "vault",
+            "vault: properties.softDeleteRetentionInDays is 7; this region requires at least 90 "
+            "days. Fix: set softDeleteRetentionInDays to 90 or more (7-90; it cannot be changed "
+            "after the vault is created).",
+        )
+    ]
+
+
+def test_soft_delete_minimum_is_configurable_and_missing_means_arms_90_days() -> None:
+    config = region_config()
+    config["azure-native-keyvault-vault-soft-delete"] = {"minimumRetentionDays": 30}
+    assert new_findings(changed("vault", "properties.softDeleteRetentionInDays", 30), config) == []
+    assert new_findings(changed("vault", "properties.softDeleteRetentionInDays")) == []
+
+
+def test_soft_delete_disabled_is_refused() -> None:
+    assert [f[3] for f in new_findings(changed("vault", "properties.enableSoftDelete", False))] == [
+        "vault: properties.enableSoftDelete is false. Fix: remove enableSoftDelete: false (soft "
+        "delete cannot be turned off on new vaults)."
+    ]
+
+
+def test_public_network_access_with_default_allow_is_refused() -> None:
+    records = changed("vault", "properties.publicNetworkAccess", "enabled")
+    set_prop(records, "vault", "properties.networkAcls.defaultAction", "Allow")
+    assert new_findings(records) == [
+        (
+            "azure-native-keyvault-vault-network-access",
+            "mandatory",
+            "vault",
+            "vault: properties.publicNetworkAccess is 'enabled' and networkAcls.defaultAction is "
+            f"'Allow': the vault accepts requests from any network. {NETWORK_FIX}",
+        )
+    ]
+
+
+def test_missing_network_settings_count_as_the_provider_defaults() -> None:
+    records = changed("vault", "properties.publicNetworkAccess")
+    set_prop(records, "vault", "properties.networkAcls")
+    assert [f[3] for f in new_findings(records)] == [
+        "vault: properties.publicNetworkAccess is 'Enabled' (provider default) and "
+        "networkAcls.defaultAction is 'Allow' (default): the vault accepts requests from any "
+        f"network. {NETWORK_FIX}"
+    ]
+
+
+def test_public_access_behind_a_default_deny_firewall_passes() -> None:
+    records = changed("vault", "properties.publicNetworkAccess", "Enabled")
+    set_prop(records, "vault", "properties.networkAcls.ipRules", [{"value": "203.0.113.7/32"}])
+    assert new_findings(records) == []
+
+
+def test_vault_in_another_tenant_is_refused() -> None:
+    other = "11111111-2222-4333-8444-555555555555"
+    assert new_findings(changed("vault", "properties.tenantId", other)) == [
+        (
+            "azure-native-keyvault-vault-tenant",
+            "mandatory",
+            "vault",
+            f"vault: properties.tenantId is '{other}'; it must be the tenant id of this region's "
+            "partner tenant. Fix: set properties.tenantId to the tenantId of the region (policy "
+            "config tenantId).",
+        )
+    ]
+    assert new_findings(changed("vault", "properties.tenantId", TENANT.upper())) == []
+
+
+@pytest.mark.parametrize("name", ["vault", "rg"])
+def test_location_outside_the_region_geography_is_refused(name: str) -> None:
+    assert new_findings(changed(name, "location", "westeurope")) == [
+        (
+            "azure-native-location-in-region",
+            "mandatory",
+            name,
+            f"{name}: location 'westeurope' is outside this region's geography (centralus, "
+            "eastus, eastus2, northcentralus, southcentralus, westcentralus, westus, westus2, "
+            "westus3). Fix: use the region's location; CSP customer engagement is limited to one "
+            "region.",
+        )
+    ]
+
+
+def test_display_names_of_locations_are_normalized() -> None:
+    assert new_findings(changed("vault", "location", "East US 2")) == []
+
+
+def test_secret_without_expiry_is_refused() -> None:
+    assert new_findings(changed("api-client-secret", "properties.attributes.expires")) == [
+        (
+            "azure-native-keyvault-secret-expiry",
+            "mandatory",
+            "api-client-secret",
+            "api-client-secret: properties.attributes.expires is not set; every secret needs an "
+            "expiry. Fix: set properties.attributes.expires to the Unix time the stored "
+            "credential expires.",
+        )
+    ]
+
+
+def test_secret_without_content_type_is_refused() -> None:
+    assert new_findings(changed("api-client-secret", "properties.contentType", "")) == [
+        (
+            "azure-native-keyvault-secret-content-type",
+            "mandatory",
+            "api-client-secret",
+            "api-client-secret: properties.contentType is ''; it tells whoever reads the secret "
+            "what it holds. Fix: set properties.contentType (for example 'client secret of "
+            "<app>').",
+        )
+    ]
+
+
+def test_secret_value_must_be_kept_secret_by_the_engine() -> None:
+    records = changed("api-client-secret", "", additionalSecretOutputs=[])
+    assert new_findings(records) == [
+        (
+            "azure-native-keyvault-secret-value-secret",
+            "mandatory",
+            "api-client-secret",
+            "api-client-secret: properties.value is not known to be secret: 'properties' is not "
+            "in additionalSecretOutputs (azure-native does not mark the value secret, and "
+            "policies cannot see Output.secret because pulumi-policy hands them plain values). "
+            "Fix: wrap the value in pulumi.Output.secret(...) and add "
+            "opts=pulumi.ResourceOptions(additional_secret_outputs=['properties']).",
+        )
+    ]
+
+
+def test_secret_messages_never_contain_the_value() -> None:
+    records = baseline()
+    planted = "canary-3f9e-value"
+    secret = find(records, "api-client-secret")
+    for side in ("inputs", "outputs"):
+        secret[side]["properties"]["value"] = planted
+        secret[side]["properties"]["contentType"] = ""
+        secret[side]["properties"]["attributes"] = {}
+    secret["additionalSecretOutputs"] = []
+    found = new_findings(records)
+    assert len(found) == 3
+    assert all(planted not in message for *_, message in found)
