@@ -610,16 +610,23 @@ def _check_https_uri(uri: str, *, allow_localhost: bool) -> str | None:
     return None
 
 
-def _validate_region(region: RegionConfig, stack: str, file: str) -> list[Problem]:
+def _validate_region(raw_region: Any, stack: str, file: str) -> list[Problem]:
+    """The single-region rules, on the raw values: they are reported even when another key of
+    the region is broken, so a platform team sees every problem of the file at once."""
+    if not isinstance(raw_region, dict) or not isinstance(raw_region.get("id"), str):
+        return []
+    region_id: str = raw_region["id"]
+    cloud = raw_region.get("cloud", "public")
+    location = raw_region.get("location")
     problems: list[Problem] = []
     key = REGION_KEY
-    table = REGIONS.get(region.id)
-    if region.id != stack:
+    table = REGIONS.get(region_id)
+    if region_id != stack:
         problems.append(
             Problem(
                 file,
                 f"{key}.id",
-                f"region {region.id!r} does not match the stack name {stack!r}; a stack "
+                f"region {region_id!r} does not match the stack name {stack!r}; a stack "
                 "deploys exactly the region it is named after",
             )
         )
@@ -628,27 +635,27 @@ def _validate_region(region: RegionConfig, stack: str, file: str) -> list[Proble
             Problem(
                 file,
                 f"{key}.id",
-                f"unknown region {region.id!r} (known: {', '.join(sorted(REGIONS))}); "
+                f"unknown region {region_id!r} (known: {', '.join(sorted(REGIONS))}); "
                 "add a row to components/regions.py for a new region",
             )
         )
         return problems
-    if region.cloud != table.cloud:
+    if isinstance(cloud, str) and cloud in CLOUDS and cloud != table.cloud:
         problems.append(
             Problem(
                 file,
                 f"{key}.cloud",
-                f"region {region.id!r} is in the {table.cloud!r} cloud, not {region.cloud!r}",
+                f"region {region_id!r} is in the {table.cloud!r} cloud, not {cloud!r}",
             )
         )
-    if region.location not in table.locations:
-        other = region_of_location(region.location)
+    if isinstance(location, str) and location not in table.locations:
+        other = region_of_location(location)
         hint = f" (a location of region {other!r})" if other else ""
         problems.append(
             Problem(
                 file,
                 f"{key}.location",
-                f"{region.location!r}{hint} is outside region {region.id!r}; allowed: "
+                f"{location!r}{hint} is outside region {region_id!r}; allowed: "
                 f"{', '.join(table.locations)}",
             )
         )
@@ -919,10 +926,9 @@ def validate(
             region = RegionConfig.model_validate(raw_region)
         except ValidationError as error:
             problems.extend(problems_from_validation(error, stack_file, REGION_KEY, RegionConfig))
-    if region is not None:
-        problems.extend(_validate_region(region, stack, stack_file))
-        if other_stacks:
-            problems.extend(uniqueness_problems(stack, raw_region, other_stacks))
+    problems.extend(_validate_region(raw_region, stack, stack_file))
+    if other_stacks:
+        problems.extend(uniqueness_problems(stack, raw_region, other_stacks))
 
     apps_file: AppsFile | None = None
     try:

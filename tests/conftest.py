@@ -21,6 +21,7 @@ def project_copy(tmp_path: Path) -> Path:
         shutil.copy(ROOT / name, tmp_path / name)
     for path in ROOT.glob("Pulumi.*.yaml"):
         shutil.copy(path, tmp_path / path.name)
+    shutil.copytree(ROOT / "policies" / "config", tmp_path / "policies" / "config")
     return tmp_path
 
 

@@ -17,12 +17,13 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from components.config import ConfigError
+from components.config import ConfigError, Problem
 from components.stackfiles import load_stack_file, stack_files, stack_name
-from policies.partner_policies import evaluate
+from policies.partner_policies import PolicyConfigError, evaluate
 
 from . import audit, render
 from .plan import build_plan, dumps, run_stack, settings_for
@@ -35,32 +36,54 @@ EXIT_OK, EXIT_POLICY, EXIT_CONFIG = 0, 1, 2
 
 def policy_config(project_dir: Path, stack: str) -> dict[str, Any]:
     """The region's policy config file, as `--policy-pack-config` would pass it to the pack."""
-    path = project_dir / "policies" / "config" / f"{stack}.json"
+    relative = f"policies/config/{stack}.json"
+    path = project_dir / relative
     if not path.is_file():
-        return {}
-    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        raise ConfigError(
+            [Problem(relative, "(file)", "missing: every region stack needs its policy config")]
+        )
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ConfigError(
+            [Problem(relative, f"line {error.lineno}", f"not valid JSON: {error.msg}")]
+        ) from None
+    if not isinstance(document, dict):
+        raise ConfigError([Problem(relative, "(file)", "must be a JSON object")])
     return document
 
 
 def preview_stack(
-    project_dir: Path, stack: str, out_dir: Path, stream: TextIO
+    project_dir: Path,
+    stack: str,
+    out_dir: Path,
+    stream: TextIO,
+    run_options: Mapping[str, Any] | None = None,
 ) -> tuple[int, dict[str, Any] | None]:
-    """Preview one stack; write its plan and Markdown. Returns (exit status, plan)."""
+    """Preview one stack; write its plan and Markdown. Returns (exit status, plan).
+
+    ``run_options`` go to the recording harness (tests plant canary secrets through them).
+    """
     started = time.perf_counter()
     try:
         stack_file = load_stack_file(project_dir / f"Pulumi.{stack}.yaml")
         settings = settings_for(project_dir, stack_file)
+        pack_config = policy_config(project_dir, stack)
     except ConfigError as error:
         print(f"✗ {stack}: {error}", file=stream)
         print(f"  {stack}: nothing registered", file=stream)
         return EXIT_CONFIG, None
-    run = run_stack(project_dir, stack)
+    run = run_stack(project_dir, stack, **dict(run_options or {}))
     if run.error is not None:
         # The program refused its config itself (same rules; reached only if they diverge).
         print(f"✗ {stack}: {run.error}", file=stream)
         print(f"  {stack}: {len(run.resources)} resources registered", file=stream)
         return EXIT_CONFIG, None
-    violations = evaluate(run.resources, policy_config(project_dir, stack))
+    try:
+        violations = evaluate(run.resources, pack_config)
+    except PolicyConfigError as error:
+        print(f"✗ {stack}: policies/config/{stack}.json: {error}", file=stream)
+        return EXIT_CONFIG, None
     plan = build_plan(run, settings, violations)
 
     out_dir.mkdir(parents=True, exist_ok=True)
