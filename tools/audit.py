@@ -29,20 +29,18 @@ from typing import Any
 from .plan_model import (
     Catalog,
     Plan,
-    PlanError,
     StackView,
     analyze,
     as_str,
     code,
     join_words,
     load_catalog,
-    load_plans,
     parse_urn,
     policy_list,
     table,
     write_text,
 )
-from .render import DEFAULT_PLANS, display_path
+from .render import DEFAULT_PLANS, display_path, plans_for_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "build" / "audit"
@@ -685,18 +683,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    paths: list[Path] = args.plans or [DEFAULT_PLANS]
-    try:
-        plans = load_plans(paths) if args.plans or DEFAULT_PLANS.is_dir() else []
-    except PlanError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    if not plans:
-        print(
-            f"error: no plan found in {', '.join(display_path(p) for p in paths)} "
-            "(run `make preview` first)",
-            file=sys.stderr,
-        )
+    plans = plans_for_cli(args.plans)
+    if plans is None:
         return 2
     data = audit_data(plans, load_catalog(), as_of=args.as_of, warn_days=args.warn_days)
     if args.stdout:

@@ -497,6 +497,24 @@ def summary_line(view: StackView, target: str) -> str:
     return f"{view.stack}: {join_words(parts)} -> {target}"
 
 
+def plans_for_cli(arguments: list[Path] | None) -> list[Plan] | None:
+    """The plans a command was given (default: build/preview); None after printing an error."""
+    paths: list[Path] = arguments or [DEFAULT_PLANS]
+    try:
+        plans = load_plans(paths) if arguments or DEFAULT_PLANS.is_dir() else []
+    except PlanError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+    if not plans:
+        print(
+            f"error: no plan found in {', '.join(display_path(p) for p in paths)} "
+            "(run `make preview` first)",
+            file=sys.stderr,
+        )
+        return None
+    return plans
+
+
 def display_path(path: Path) -> str:
     """``path`` relative to the working directory when it is inside it."""
     try:
@@ -534,18 +552,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    paths: list[Path] = args.plans or [DEFAULT_PLANS]
-    try:
-        plans = load_plans(paths) if args.plans or DEFAULT_PLANS.is_dir() else []
-    except PlanError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    if not plans:
-        print(
-            f"error: no plan found in {', '.join(display_path(p) for p in paths)} "
-            "(run `make preview` first)",
-            file=sys.stderr,
-        )
+    plans = plans_for_cli(args.plans)
+    if plans is None:
         return 2
     catalog = load_catalog()
     texts = []
