@@ -15,12 +15,13 @@ a broken stack file in one go. Components never see ``pulumi.Config``: they get 
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from graphlib import CycleError, TopologicalSorter
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
@@ -516,12 +517,13 @@ class StackSettings:
 def _key_path(prefix: str, loc: Sequence[int | str]) -> str:
     path = prefix
     for part in loc:
+        name = str(part) or '""'  # an empty YAML key
         if isinstance(part, int):
             path += f"[{part}]"
         elif path:
-            path += f".{part}"
+            path += f".{name}"
         else:
-            path = str(part)
+            path = name
     return path
 
 
@@ -546,6 +548,17 @@ def _allowed_keys(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]
         if get_origin(current) in (list, dict):
             current = get_args(current)[-1]  # the part is an index or a mapping key
             continue
+        tagged = [
+            member
+            for member in get_args(current)
+            if isinstance(member, type)
+            and issubclass(member, BaseModel)
+            and "type" in member.model_fields
+            and get_args(member.model_fields["type"].annotation) == (part,)
+        ]
+        if tagged:  # the part is the tag of a discriminated union (credential type)
+            current = tagged[0]
+            continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)):
             return []
         fields = {
@@ -560,20 +573,59 @@ def _allowed_keys(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]
     return []
 
 
+# Loc parts pydantic adds that are not YAML keys: the tag of the credential union (only right
+# after `credential`: an app may be keyed `certificate`), validator labels such as
+# `function-after[_guid(), str]` (app keys never contain '['), and `[key]` for a mapping key.
+_CREDENTIAL_TAGS = ("password", "certificate")
+_VALIDATOR_LABEL = re.compile(r"^function-[a-z]+\[")
+
+
+def _yaml_loc(loc: Sequence[int | str], *, keep_tags: bool = False) -> list[int | str]:
+    result: list[int | str] = []
+    for part in loc:
+        if isinstance(part, str) and (
+            part == "[key]"
+            or _VALIDATOR_LABEL.match(part)
+            or (
+                not keep_tags
+                and part in _CREDENTIAL_TAGS
+                and len(result) == 3
+                and result[::2] == ["apps", "credential"]
+            )
+        ):
+            continue
+        result.append(part)
+    return result
+
+
+def _yaml_type(value: Any) -> str:
+    """How a YAML reader would name the type of a parsed value."""
+    if value is None:
+        return "empty (null)"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return type(value).__name__
+
+
 def problems_from_validation(
     error: ValidationError, file: str, prefix: str, model: type[BaseModel]
 ) -> list[Problem]:
     """Turn pydantic's errors into one readable line each."""
     problems = []
     for item in error.errors(include_url=False):
-        loc = list(item["loc"])
+        loc = _yaml_loc(item["loc"])
         kind = item["type"]
-        # Discriminated unions and Annotated validators add loc parts that are not YAML keys.
-        loc = [part for part in loc if part not in ("password", "certificate")]
-        loc = [part for part in loc if not (isinstance(part, str) and part.startswith("function-"))]
         message = str(item["msg"])
-        if kind == "extra_forbidden":
-            allowed = _allowed_keys(model, loc[:-1])
+        if kind in ("model_type", "model_attributes_type"):
+            message = f"must be a mapping of keys, not {_yaml_type(item.get('input'))}"
+        elif kind == "extra_forbidden":
+            allowed = _allowed_keys(model, _yaml_loc(item["loc"], keep_tags=True)[:-1])
             message = "unknown key" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
         elif kind == "missing":
             message = "required key is missing"
@@ -583,7 +635,7 @@ def problems_from_validation(
             message = "type must be 'password' or 'certificate'"
         elif kind == "date_from_datetime_parsing" or kind.startswith("date_"):
             message = f"{item.get('input')!r} is not a date (expected YYYY-MM-DD)"
-        problems.append(Problem(file, _key_path(prefix, loc), message))
+        problems.append(Problem(file, _key_path(prefix, loc) or "(file)", message))
     return problems
 
 
@@ -814,14 +866,39 @@ def _load_certificate(
 ) -> tuple[list[Problem], str | None]:
     """The PEM public part of a certificate credential, read and checked at the edge."""
     where = f"apps.{key}.credential.publicKeyFile"
-    pem_path = project_dir / _render_uri(credential.public_key_file, region)
+    relative = _render_uri(credential.public_key_file, region)
+    if not relative or "\0" in relative:
+        return [Problem(file, where, f"{relative!r} is not a file path")], None
+    normalised = PurePosixPath(os.path.normpath(relative.replace("\\", "/")))
+    if normalised.is_absolute() or normalised.parts[:1] == ("..",):
+        return [
+            Problem(
+                file,
+                where,
+                f"{relative!r} is outside the project; the certificate's public part must be a "
+                "file of the repository, relative to the project directory",
+            )
+        ], None
+    pem_path = project_dir / normalised
     if not pem_path.is_file():
-        return [Problem(file, where, f"{pem_path.name!r} does not exist")], None
-    pem = pem_path.read_text(encoding="utf-8")
+        return [Problem(file, where, f"{relative!r} does not exist")], None
+    try:
+        pem = pem_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return [
+            Problem(
+                file,
+                where,
+                f"{relative!r} is not a PEM certificate (not text; convert a DER file with "
+                "openssl x509 -inform der -outform pem)",
+            )
+        ], None
+    except OSError as error:
+        return [Problem(file, where, f"{relative!r} cannot be read ({error.strerror})")], None
     if not re.search(
         r"-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----", pem
     ):
-        return [Problem(file, where, f"{pem_path.name!r} is not a PEM certificate")], None
+        return [Problem(file, where, f"{relative!r} is not a PEM certificate")], None
     return [], pem.strip() + "\n"
 
 
@@ -899,13 +976,14 @@ def validate(
     problems: list[Problem] = []
 
     for key in sorted(config):
-        if key not in KNOWN_STACK_KEYS and (key.startswith(f"{NAMESPACE}:") or ":" in key):
+        if key not in KNOWN_STACK_KEYS:
+            # A key without a namespace is as silently ignored as a typo under partner-apps:.
             hint = (
                 "default providers are disabled; region values go under partner-apps:region"
-                if not key.startswith(f"{NAMESPACE}:")
+                if ":" in key and not key.startswith(f"{NAMESPACE}:")
                 else f"allowed: {', '.join(KNOWN_STACK_KEYS)}"
             )
-            problems.append(Problem(stack_file, key, f"unknown key ({hint})"))
+            problems.append(Problem(stack_file, key or '""', f"unknown key ({hint})"))
     disabled = config.get(DISABLE_DEFAULT_PROVIDERS_KEY)
     if not (isinstance(disabled, list) and "*" in disabled):
         problems.append(
@@ -921,6 +999,18 @@ def validate(
     raw_region = config.get(REGION_KEY)
     if raw_region is None:
         problems.append(Problem(stack_file, REGION_KEY, "required key is missing"))
+    elif REGION_KEY in secret_keys:
+        # The program would read the decrypted values as plain text (provider settings, stack
+        # outputs) and every other rule would echo them: refuse, and look no further.
+        problems.append(
+            Problem(
+                stack_file,
+                REGION_KEY,
+                "must not hold secure values: tenant, subscription and the other region values "
+                "go into provider settings and stack outputs in plain text",
+            )
+        )
+        raw_region = None
     else:
         try:
             region = RegionConfig.model_validate(raw_region)
@@ -961,7 +1051,7 @@ def validate(
                 Problem(stack_file, REFRESH_TOKENS_KEY, "must map app keys to refresh tokens")
             )
         else:
-            for app_key, token in sorted(raw_tokens.items()):
+            for app_key, token in sorted(raw_tokens.items(), key=lambda item: str(item[0])):
                 path = f"{REFRESH_TOKENS_KEY}.{app_key}"
                 app = apps_file.apps.get(app_key) if apps_file else None
                 if apps_file is not None and app is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,30 @@ def _replace_secure(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
+def _as_cli_reads(value: Any, file: str, path: str, problems: list[Problem]) -> Any:
+    """A parsed value as the Pulumi CLI reads it: a YAML date or timestamp is text (the CLI hands
+    it to the program as a string, not a date), and mapping keys must be strings (the engine
+    passes structured values to the program as JSON objects)."""
+    if isinstance(value, dict):
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                problems.append(
+                    Problem(file, path, f"key {key!r} is not a string; quote it in the YAML file")
+                )
+                continue
+            result[key] = _as_cli_reads(item, file, f"{path}.{key}", problems)
+        return result
+    if isinstance(value, list):
+        return [
+            _as_cli_reads(item, file, f"{path}[{index}]", problems)
+            for index, item in enumerate(value)
+        ]
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
 def stack_files(project_dir: Path) -> Iterator[Path]:
     """Every region stack file of the project, in name order."""
     yield from sorted(project_dir.glob("Pulumi.*.yaml"))
@@ -68,10 +93,14 @@ def load_stack_file(path: Path) -> StackFile:
         raise ConfigError([Problem(path.name, "config", "must be a mapping of config keys")])
     config: dict[str, Any] = {}
     secret_keys: set[str] = set()
+    problems: list[Problem] = []
     for key, value in raw.items():
-        config[str(key)], secret = _replace_secure(value)
+        as_read = _as_cli_reads(value, path.name, str(key), problems)
+        config[str(key)], secret = _replace_secure(as_read)
         if secret:
             secret_keys.add(str(key))
+    if problems:
+        raise ConfigError(problems)
     return StackFile(stack_name(path), path, config, frozenset(secret_keys))
 
 

@@ -1,0 +1,1131 @@
+"""Bad input: every malformed configuration is refused by both ways a stack runs.
+
+Each case breaks a copy of the project (``project_copy``) in one way and checks
+
+1. the offline preview (``python -m tools.preview us``): exit status 2, the output names the file,
+   the key path and the rule, no traceback, no plan written;
+2. the real program under mocks (``tools.plan.run_stack``, as ``pulumi up`` runs it): the error
+   names the same key path and nothing is registered.
+
+Some problems reach the two paths differently; the ``program`` column says how (``Program``):
+
+* ``LOAD``: the harness loads ``Pulumi.us.yaml`` itself, as the CLI does, so a stack file that
+  cannot be read (YAML syntax, wrong shape, a mapping key that is not a string and so cannot be
+  passed to the program as JSON) stops it with a ``ConfigError``: the program never runs;
+* ``NOT_READ`` and ``PACK``: the program never reads ``policies/config``; ``pulumi up
+  --policy-pack-config`` hands that file to the policy pack, which reports its own error when it
+  is loaded, before the update. Those cases are the preview's alone: a file that cannot be read
+  stops it before the program runs; a policy property the pack refuses is found when the pack is
+  evaluated, after the program ran under mocks, so the preview names the policy and property in
+  the pack's words and writes no plan (it does not print "nothing registered" then).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.config import ConfigError
+from tools import preview
+from tools.plan import run_stack
+
+from .conftest import ROOT, edit_yaml, load_yaml
+
+US = "Pulumi.us.yaml"
+APPS = "apps.yaml"
+POLICY = "policies/config/us.json"
+R = "partner-apps:region"
+RT = "partner-apps:refreshTokens"
+DDP = "pulumi:disable-default-providers"
+API = "apps.partner-portal-api"
+WEB = "apps.partner-portal-web"
+SAM = "apps.partner-center-sam"
+
+EU = load_yaml(ROOT / "Pulumi.eu.yaml")["config"][R]
+PEM = (
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBszCCAVmgAwIBAgIUFakeFakeFakeFakeFakeFakeFakeFakeEwCgYIKoZIzj0EAwIw\n"
+    "-----END CERTIFICATE-----\n"
+)
+CERT_FILE = "certs/{region}/portal.pem"
+
+Edit = Callable[[Path], None]
+
+
+class Program(enum.Enum):
+    """How the real program (``run_stack``) meets the broken input."""
+
+    SAME = "the program refuses it with the same problem and registers nothing"
+    LOAD = "the harness cannot load Pulumi.us.yaml: ConfigError, the program never runs"
+    NOT_READ = "the program does not read policies/config; the policy pack reports it"
+    PACK = "the policy pack refuses a policy's properties; the program does not read them"
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    file: str  # the file the message names
+    edit: Edit  # breaks the project copy
+    key: str  # the key path the message names, exactly
+    rule: str  # a distinctive fragment of the rule
+    program: Program = Program.SAME
+
+
+# --- Edits ----------------------------------------------------------------------------------------
+
+_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
+
+
+def _parts(path: str) -> list[int | str]:
+    return [int(index) if index else name for index, name in _PART.findall(path)]
+
+
+def _root(file: str, document: Any) -> Any:
+    """Paths of a stack file start below ``config:`` (as the key paths in messages do)."""
+    return document["config"] if file.startswith("Pulumi.") else document
+
+
+def _change(file: str, change: Callable[[Any, int | str], None], path: str) -> Edit:
+    def edit(project: Path) -> None:
+        def apply(document: Any) -> None:
+            *parents, last = _parts(path)
+            node = _root(file, document)
+            for part in parents:
+                node = node[part]
+            change(node, last)
+
+        edit_yaml(project / file, apply)
+
+    return edit
+
+
+def put(file: str, path: str, value: Any) -> Edit:
+    """Set (or add) the value at ``path``."""
+    return _change(file, lambda node, last: node.__setitem__(last, value), path)
+
+
+def delete(file: str, path: str) -> Edit:
+    return _change(file, lambda node, last: node.__delitem__(last), path)
+
+
+def append(file: str, path: str, value: Any) -> Edit:
+    return _change(file, lambda node, last: node[last].append(value), path)
+
+
+def r(path: str, value: Any) -> Edit:
+    """Set a key of ``partner-apps:region`` in Pulumi.us.yaml."""
+    return put(US, f"{R}.{path}", value)
+
+
+def a(path: str, value: Any) -> Edit:
+    """Set a key of apps.yaml."""
+    return put(APPS, path, value)
+
+
+def both(*edits: Edit) -> Edit:
+    def edit(project: Path) -> None:
+        for item in edits:
+            item(project)
+
+    return edit
+
+
+def text(file: str, content: str) -> Edit:
+    """Replace the whole file (YAML syntax errors, files of the wrong shape)."""
+
+    def edit(project: Path) -> None:
+        (project / file).write_text(content, encoding="utf-8")
+
+    return edit
+
+
+def sub(file: str, old: str, new: str) -> Edit:
+    """Replace one line fragment of the file's text (YAML typing that a dump would quote)."""
+
+    def edit(project: Path) -> None:
+        path = project / file
+        content = path.read_text(encoding="utf-8")
+        assert old in content, f"{old!r} not in {file}"
+        path.write_text(content.replace(old, new, 1), encoding="utf-8")
+
+    return edit
+
+
+def policy(change: Callable[[dict[str, Any]], Any]) -> Edit:
+    """Change policies/config/us.json (policy name -> enforcement level or properties)."""
+
+    def edit(project: Path) -> None:
+        path = project / POLICY
+        document = json.loads(path.read_text(encoding="utf-8"))
+        change(document)
+        path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+
+    return edit
+
+
+def remove(file: str) -> Edit:
+    def edit(project: Path) -> None:
+        (project / file).unlink()
+
+    return edit
+
+
+def certificate(content: bytes | None, file: str = CERT_FILE) -> Edit:
+    """partner-portal-web uses a certificate credential; write its PEM file (if any)."""
+    credential = {"type": "certificate", "publicKeyFile": file, "endDate": "2027-09-30"}
+
+    def edit(project: Path) -> None:
+        a(f"{WEB}.credential", credential)(project)
+        if content is not None:
+            path = project / CERT_FILE.format(region="us")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+
+    return edit
+
+
+def permission(api: str, value: str, kind: str, reason: str | None = "needed") -> dict[str, Any]:
+    entry = {"api": api, "permission": value, "type": kind}
+    return entry | ({"reason": reason} if reason else {})
+
+
+SCOPE = {
+    "value": "user_impersonation",
+    "type": "User",
+    "adminConsentDisplayName": "Access",
+    "adminConsentDescription": "Access",
+    "userConsentDisplayName": "Access",
+    "userConsentDescription": "Access",
+}
+PASSWORD = {"type": "password", "rotationDate": "2026-10-01"}
+SECURE = {"secure": "v1:AAAAbm90LWEtcmVhbC1jaXBoZXJ0ZXh0"}
+
+
+# --- The cases ------------------------------------------------------------------------------------
+
+CASES = [
+    # Malformed GUIDs
+    Case("tenant-id-not-a-guid", US, r("tenantId", "contoso"), f"{R}.tenantId", "is not a GUID"),
+    Case(
+        "tenant-id-one-digit-short",
+        US,
+        r("tenantId", "3f6b1c2d-4e5a-4b7c-8d9e-0a1b2c3d4e5"),
+        f"{R}.tenantId",
+        "is not a GUID",
+    ),
+    Case(
+        "tenant-id-read-as-a-date",
+        US,
+        sub(US, "tenantId: 3f6b1c2d-4e5a-4b7c-8d9e-0a1b2c3d4e51", "tenantId: 2024-01-01"),
+        f"{R}.tenantId",
+        "'2024-01-01' is not a GUID",
+    ),
+    Case(
+        "tenant-id-a-number",
+        US,
+        r("tenantId", 31415926),
+        f"{R}.tenantId",
+        "Input should be a valid string",
+    ),
+    Case(
+        "subscription-id-in-braces",
+        US,
+        r("subscriptionId", "{7a1d2e3f-4b5c-4d6e-9f70-81a2b3c4d5e1}"),
+        f"{R}.subscriptionId",
+        "is not a GUID",
+    ),
+    Case("owner-not-a-guid", US, r("owners[1]", "ops@contoso.example"), f"{R}.owners[1]", "GUID"),
+    Case(
+        "admin-agents-object-id-not-a-guid",
+        US,
+        r("adminAgents", {"objectId": "AdminAgents"}),
+        f"{R}.adminAgents.objectId",
+        "is not a GUID",
+    ),
+    Case(
+        "secrets-officer-not-a-guid",
+        US,
+        r("keyVault.secretsOfficers[0].principalId", "deployer"),
+        f"{R}.keyVault.secretsOfficers[0].principalId",
+        "is not a GUID",
+    ),
+    # The single-region rule
+    Case(
+        "tenant-shared-with-eu",
+        US,
+        r("tenantId", EU["tenantId"]),
+        f"{R}.tenantId",
+        "is also the tenant of stack 'eu' (Pulumi.eu.yaml)",
+    ),
+    Case(
+        "subscription-shared-with-eu-in-upper-case",
+        US,
+        r("subscriptionId", EU["subscriptionId"].upper()),
+        f"{R}.subscriptionId",
+        "is also the subscription of stack 'eu'",
+    ),
+    Case(
+        "verified-domain-shared-with-eu",
+        US,
+        append(US, f"{R}.verifiedDomains", EU["verifiedDomains"][0]),
+        f"{R}.verifiedDomains[2]",
+        "is also the verified domain of stack 'eu'",
+    ),
+    Case(
+        "vault-name-shared-with-eu",
+        US,
+        r("keyVault.name", EU["keyVault"]["name"]),
+        f"{R}.keyVault.name",
+        "is also the Key Vault name of stack 'eu'",
+    ),
+    Case(
+        "eu-location-in-us-stack",
+        US,
+        r("location", "westeurope"),
+        f"{R}.location",
+        "'westeurope' (a location of region 'eu') is outside region 'us'",
+    ),
+    Case(
+        "unknown-location",
+        US,
+        r("location", "moon-central"),
+        f"{R}.location",
+        "'moon-central' is outside region 'us'; allowed:",
+    ),
+    Case(
+        "region-id-not-the-stack-name",
+        US,
+        r("id", "eu"),
+        f"{R}.id",
+        "region 'eu' does not match the stack name 'us'",
+    ),
+    Case("unknown-region-id", US, r("id", "apac"), f"{R}.id", "unknown region 'apac'"),
+    Case(
+        "cloud-of-another-region",
+        US,
+        r("cloud", "usgovernment"),
+        f"{R}.cloud",
+        "region 'us' is in the 'public' cloud, not 'usgovernment'",
+    ),
+    Case("unknown-cloud", US, r("cloud", "azure-stack"), f"{R}.cloud", "Input should be 'public'"),
+    # Key Vault
+    Case("vault-name-too-short", US, r("keyVault.name", "kv"), f"{R}.keyVault.name", "not a valid"),
+    Case(
+        "vault-name-too-long",
+        US,
+        r("keyVault.name", "kv-cspapps-us-0123456789abc"),
+        f"{R}.keyVault.name",
+        "is not a valid Key Vault name (3-24 letters",
+    ),
+    Case(
+        "vault-name-double-hyphen",
+        US,
+        r("keyVault.name", "kv--apps-us"),
+        f"{R}.keyVault.name",
+        "is not a valid Key Vault name",
+    ),
+    Case(
+        "vault-name-with-underscore",
+        US,
+        r("keyVault.name", "kv_apps_us"),
+        f"{R}.keyVault.name",
+        "is not a valid Key Vault name",
+    ),
+    Case(
+        "resource-group-ends-with-dot",
+        US,
+        r("keyVault.resourceGroupName", "rg-partner-apps."),
+        f"{R}.keyVault.resourceGroupName",
+        "is not a valid resource group name",
+    ),
+    Case("unknown-vault-sku", US, r("keyVault.sku", "gold"), f"{R}.keyVault.sku", "'standard'"),
+    Case(
+        "soft-delete-retention-too-short",
+        US,
+        r("keyVault.softDeleteRetentionDays", 3),
+        f"{R}.keyVault.softDeleteRetentionDays",
+        "greater than or equal to 7",
+    ),
+    Case(
+        "soft-delete-retention-too-long",
+        US,
+        r("keyVault.softDeleteRetentionDays", 365),
+        f"{R}.keyVault.softDeleteRetentionDays",
+        "less than or equal to 90",
+    ),
+    Case(
+        "public-vault-without-ips",
+        US,
+        r("keyVault.publicNetworkAccess", "Enabled"),
+        f"{R}.keyVault",
+        "publicNetworkAccess Enabled needs allowedIpRanges",
+    ),
+    Case(
+        "ip-ranges-on-a-private-vault",
+        US,
+        r("keyVault.allowedIpRanges", ["203.0.113.0/24"]),
+        f"{R}.keyVault",
+        "allowedIpRanges has no effect while publicNetworkAccess is Disabled",
+    ),
+    Case(
+        "bad-cidr-prefix",
+        US,
+        both(
+            r("keyVault.publicNetworkAccess", "Enabled"),
+            r("keyVault.allowedIpRanges", ["203.0.113.0/33"]),
+        ),
+        f"{R}.keyVault.allowedIpRanges[0]",
+        "is not an IPv4 address or CIDR range",
+    ),
+    Case(
+        "cidr-with-host-bits",
+        US,
+        both(
+            r("keyVault.publicNetworkAccess", "Enabled"),
+            r("keyVault.allowedIpRanges", ["203.0.113.7/24"]),
+        ),
+        f"{R}.keyVault.allowedIpRanges[0]",
+        "has host bits set",
+    ),
+    Case(
+        "ipv6-range",
+        US,
+        both(
+            r("keyVault.publicNetworkAccess", "Enabled"),
+            r("keyVault.allowedIpRanges", ["2001:db8::/32"]),
+        ),
+        f"{R}.keyVault.allowedIpRanges[0]",
+        "Key Vault network rules accept IPv4 only",
+    ),
+    Case(
+        "bad-principal-type",
+        US,
+        r("keyVault.secretsUsers[0].principalType", "ManagedIdentity"),
+        f"{R}.keyVault.secretsUsers[0].principalType",
+        "Input should be 'ServicePrincipal', 'User' or 'Group'",
+    ),
+    Case(
+        "principal-without-description",
+        US,
+        delete(US, f"{R}.keyVault.secretsOfficers[0].description"),
+        f"{R}.keyVault.secretsOfficers[0].description",
+        "required key is missing",
+    ),
+    # Region values
+    Case(
+        "admin-agents-name-and-object-id",
+        US,
+        r("adminAgents", {"displayName": "AdminAgents", "objectId": EU["adminAgents"]["objectId"]}),
+        f"{R}.adminAgents",
+        "set either displayName or objectId, not both",
+    ),
+    Case("no-owners", US, r("owners", []), f"{R}.owners", "List should have at least 1 item"),
+    Case(
+        "owner-listed-twice",
+        US,
+        r("owners[1]", "0C1D2E3F-4A5B-4C6D-8E7F-9A0B1C2D3E41"),
+        f"{R}.owners",
+        "is listed twice",
+    ),
+    Case(
+        "verified-domain-not-a-domain",
+        US,
+        r("verifiedDomains[0]", "https://us.contoso-partner.example"),
+        f"{R}.verifiedDomains[0]",
+        "is not a domain name",
+    ),
+    Case(
+        "tag-value-too-long",
+        US,
+        r("tags.workload", "x" * 300),
+        f"{R}.tags.workload",
+        "at most 256 characters",
+    ),
+    Case(
+        "tag-key-a-number",
+        US,
+        sub(US, "    tags:\n", "    tags:\n      4711: cost center\n"),
+        f"{R}.tags",
+        "key 4711 is not a string; quote it",
+        Program.LOAD,
+    ),
+    Case("production-not-a-boolean", US, r("production", "maybe"), f"{R}.production", "boolean"),
+    Case(
+        "location-a-list",
+        US,
+        r("location", ["eastus", "westus"]),
+        f"{R}.location",
+        "Input should be a valid string",
+    ),
+    Case(
+        "verified-domains-a-string",
+        US,
+        r("verifiedDomains", "us.contoso-partner.example"),
+        f"{R}.verifiedDomains",
+        "Input should be a valid list",
+    ),
+    Case(
+        "key-vault-a-string",
+        US,
+        r("keyVault", "kv-cspapps-us-01"),
+        f"{R}.keyVault",
+        "must be a mapping of keys, not a string",
+    ),
+    Case("region-a-list", US, put(US, R, ["us"]), R, "must be a mapping of keys, not a list"),
+    Case(
+        "unknown-region-key",
+        US,
+        r("colour", "blue"),
+        f"{R}.colour",
+        "unknown key (allowed: adminAgents, cloud, id,",
+    ),
+    Case(
+        "unknown-vault-key",
+        US,
+        r("keyVault.softDelete", True),
+        f"{R}.keyVault.softDelete",
+        "unknown key (allowed:",
+    ),
+    Case(
+        "missing-tenant-id",
+        US,
+        delete(US, f"{R}.tenantId"),
+        f"{R}.tenantId",
+        "required key is missing",
+    ),
+    Case(
+        "missing-key-vault",
+        US,
+        delete(US, f"{R}.keyVault"),
+        f"{R}.keyVault",
+        "required key is missing",
+    ),
+    Case("missing-region", US, delete(US, R), R, "required key is missing"),
+    Case(
+        "region-holds-a-secure-value",
+        US,
+        r("subscriptionId", SECURE),
+        R,
+        "must not hold secure values",
+    ),
+    # Top-level config keys
+    Case(
+        "misspelt-namespace-key",
+        US,
+        put(US, "partner-apps:regoin", {}),
+        "partner-apps:regoin",
+        "unknown key (allowed: partner-apps:region",
+    ),
+    Case(
+        "key-without-namespace",
+        US,
+        put(US, "region", "us"),
+        "region",
+        "unknown key (allowed: partner-apps:region",
+    ),
+    Case(
+        "empty-config-key",
+        US,
+        sub(US, "config:\n", 'config:\n  "": us\n'),
+        '""',
+        "unknown key (allowed:",
+    ),
+    Case(
+        "azuread-default-provider-tenant",
+        US,
+        put(US, "azuread:tenantId", EU["tenantId"]),
+        "azuread:tenantId",
+        "unknown key (default providers are disabled",
+    ),
+    Case(
+        "azure-native-default-provider-location",
+        US,
+        put(US, "azure-native:location", "eastus"),
+        "azure-native:location",
+        "unknown key (default providers are disabled",
+    ),
+    Case("default-providers-enabled", US, delete(US, DDP), DDP, 'must be ["*"]'),
+    Case(
+        "default-providers-partly-disabled",
+        US,
+        put(US, DDP, ["azuread"]),
+        DDP,
+        'must be ["*"]',
+    ),
+    Case("default-providers-a-string", US, put(US, DDP, "*"), DDP, 'must be ["*"]'),
+    # Refresh tokens
+    Case(
+        "refresh-token-in-plain-text",
+        US,
+        put(US, RT, {"partner-center-sam": "0.AAAA-plain-text-token"}),
+        RT,
+        "refresh tokens must be Pulumi secrets",
+    ),
+    Case(
+        "refresh-token-for-unknown-app",
+        US,
+        put(US, RT, {"billing-sam": SECURE}),
+        f"{RT}.billing-sam",
+        "'billing-sam' is not an app of apps.yaml",
+    ),
+    Case(
+        "refresh-token-for-non-sam-app",
+        US,
+        put(US, RT, {"partner-portal-web": SECURE}),
+        f"{RT}.partner-portal-web",
+        "is not a Secure Application Model app",
+    ),
+    Case(
+        "refresh-tokens-one-secret-not-a-mapping",
+        US,
+        put(US, RT, SECURE),
+        RT,
+        "must map app keys to refresh tokens",
+    ),
+    Case(
+        "refresh-token-keys-of-mixed-types",
+        US,
+        sub(
+            US,
+            "config:\n",
+            f"config:\n  {RT}:\n    partner-center-sam: {SECURE}\n    7: {SECURE}\n",
+        ),
+        RT,
+        "key 7 is not a string",
+        Program.LOAD,
+    ),
+    # The stack file itself
+    Case(
+        "stack-file-yaml-syntax-error",
+        US,
+        sub(US, "    location: eastus\n", "    location: [eastus\n"),
+        "line 16",
+        "not valid YAML",
+        Program.LOAD,
+    ),
+    Case(
+        "stack-file-a-list",
+        US,
+        text(US, "- config\n"),
+        "(file)",
+        "must be a YAML mapping",
+        Program.LOAD,
+    ),
+    Case(
+        "stack-config-a-list",
+        US,
+        text(US, "config:\n  - partner-apps:region\n"),
+        "config",
+        "must be a mapping of config keys",
+        Program.LOAD,
+    ),
+    Case(
+        "stack-file-empty",
+        US,
+        text(US, "# nothing yet\n"),
+        R,
+        "required key is missing",
+    ),
+    # apps.yaml: permissions
+    Case(
+        "unknown-permission",
+        APPS,
+        a(f"{API}.permissions[0].permission", "Directory.Reed.All"),
+        f"{API}.permissions[0]",
+        "has no permission 'Directory.Reed.All' in the catalog. Did you mean 'Directory.Read.All'",
+    ),
+    Case(
+        "unknown-api",
+        APPS,
+        a(f"{API}.permissions[0].api", "Microsoft Grahp"),
+        f"{API}.permissions[0]",
+        "Unknown API 'Microsoft Grahp'",
+    ),
+    Case(
+        "delegated-only-permission-as-application",
+        APPS,
+        a(f"{WEB}.permissions[1].type", "application"),
+        f"{WEB}.permissions[1]",
+        "exists only as a delegated permission",
+    ),
+    Case(
+        "unknown-permission-type",
+        APPS,
+        a(f"{WEB}.permissions[0].type", "Scope"),
+        f"{WEB}.permissions[0].type",
+        "Input should be 'delegated' or 'application'",
+    ),
+    Case(
+        "graph-permission-outside-directory-and-intune",
+        APPS,
+        append(
+            APPS, f"{API}.permissions", permission("Microsoft Graph", "Mail.Read", "application")
+        ),
+        f"{API}.permissions[2]",
+        "is outside the Graph resources Microsoft supports for CSP partner-managed apps",
+    ),
+    Case(
+        "retired-azure-ad-graph",
+        APPS,
+        append(
+            APPS,
+            f"{SAM}.permissions",
+            permission("Windows Azure Active Directory", "User.Read", "delegated"),
+        ),
+        f"{SAM}.permissions[2]",
+        "retired on 2025-08-31",
+    ),
+    Case(
+        "permission-listed-twice",
+        APPS,
+        append(
+            APPS,
+            f"{API}.permissions",
+            permission("Microsoft Graph", "directory.read.all", "application"),
+        ),
+        f"{API}.permissions[2]",
+        "is listed twice",
+    ),
+    Case(
+        "application-permission-without-reason",
+        APPS,
+        delete(APPS, f"{API}.permissions[0].reason"),
+        f"{API}.permissions[0].reason",
+        "is an application permission; give the reason",
+    ),
+    Case(
+        "sam-app-without-partner-center",
+        APPS,
+        delete(APPS, f"{SAM}.permissions[0]"),
+        f"{SAM}.permissions",
+        "is a Secure Application Model app but does not require Microsoft Partner Center",
+    ),
+    Case(
+        "permissions-a-mapping",
+        APPS,
+        a(f"{WEB}.permissions", {"Microsoft Graph": "User.Read"}),
+        f"{WEB}.permissions",
+        "Input should be a valid list",
+    ),
+    # apps.yaml: scopes
+    Case(
+        "duplicate-scope-value",
+        APPS,
+        append(APPS, f"{API}.scopes", SCOPE),
+        API,
+        "scope value 'user_impersonation' is defined twice",
+    ),
+    Case(
+        "scope-value-with-a-space",
+        APPS,
+        a(f"{API}.scopes[0].value", "user impersonation"),
+        f"{API}.scopes[0].value",
+        "String should match pattern",
+    ),
+    Case(
+        "user-scope-without-user-consent-texts",
+        APPS,
+        delete(APPS, f"{API}.scopes[0].userConsentDescription"),
+        f"{API}.scopes[0]",
+        "a scope of type User needs userConsentDisplayName and userConsentDescription",
+    ),
+    Case(
+        "scopes-without-expose-api",
+        APPS,
+        a(f"{WEB}.scopes", [SCOPE]),
+        WEB,
+        "scopes are listed but exposeApi is false",
+    ),
+    # apps.yaml: URIs
+    Case(
+        "http-redirect-uri",
+        APPS,
+        a(f"{WEB}.redirectUris[0]", "http://portal.contoso-partner.example/signin-oidc"),
+        f"{WEB}.redirectUris[0]",
+        "is not https; Entra ID sends tokens to it",
+    ),
+    Case(
+        "wildcard-redirect-uri",
+        APPS,
+        a(f"{WEB}.redirectUris[0]", "https://*.contoso-partner.example/signin-oidc"),
+        f"{WEB}.redirectUris[0]",
+        "contains a wildcard",
+    ),
+    Case(
+        "localhost-redirect-uri-outside-development",
+        APPS,
+        append(APPS, f"{WEB}.redirectUris", "http://localhost:5000/signin-oidc"),
+        f"{WEB}.redirectUris[1]",
+        "only apps marked development may use localhost",
+    ),
+    Case(
+        "redirect-uri-listed-twice",
+        APPS,
+        append(APPS, f"{WEB}.redirectUris", "https://PORTAL.contoso-partner.example/signin-oidc"),
+        f"{WEB}.redirectUris",
+        "is listed twice",
+    ),
+    Case(
+        "http-homepage",
+        APPS,
+        a(f"{WEB}.homepageUrl", "http://portal.contoso-partner.example/"),
+        f"{WEB}.homepageUrl",
+        "is not https",
+    ),
+    Case(
+        "identifier-uri-off-the-verified-domains",
+        APPS,
+        a(f"{API}.identifierUri", "https://api.contoso.example/portal"),
+        f"{API}.identifierUri",
+        "host 'api.contoso.example' is not a verified domain of region 'us'",
+    ),
+    Case(
+        "identifier-uri-of-the-eu-region",
+        APPS,
+        a(f"{API}.identifierUri", "https://eu.contoso-partner.example/api"),
+        f"{API}.identifierUri",
+        "is not a verified domain of region 'us'",
+    ),
+    Case(
+        "identifier-uri-not-https",
+        APPS,
+        a(f"{API}.identifierUri", "urn:contoso:portal"),
+        f"{API}.identifierUri",
+        "must be 'verified-domain', 'api' or an https URL without wildcards",
+    ),
+    Case(
+        "identifier-uri-without-expose-api",
+        APPS,
+        a(f"{WEB}.identifierUri", "api"),
+        f"{WEB}.identifierUri",
+        "an identifier URI needs exposeApi: true",
+    ),
+    Case(
+        "implicit-grant-without-reason",
+        APPS,
+        a(f"{WEB}.implicitGrant", {"idTokens": True}),
+        f"{WEB}.implicitGrant",
+        "implicit grant needs a reason",
+    ),
+    # apps.yaml: credentials
+    Case(
+        "secret-lifetime-over-two-years",
+        APPS,
+        a(f"{API}.credential.lifetimeDays", 731),
+        f"{API}.credential",
+        "lifetimeDays 731 exceeds 730 days (2 years)",
+    ),
+    Case(
+        "malformed-rotation-date",
+        APPS,
+        a(f"{API}.credential.rotationDate", "2026-13-01"),
+        f"{API}.credential.rotationDate",
+        "'2026-13-01' is not a date (expected YYYY-MM-DD)",
+    ),
+    Case(
+        "rotation-date-in-another-format",
+        APPS,
+        a(f"{API}.credential.rotationDate", "01/10/2026"),
+        f"{API}.credential.rotationDate",
+        "is not a date (expected YYYY-MM-DD)",
+    ),
+    Case(
+        "lifetime-days-a-string",
+        APPS,
+        a(f"{API}.credential.lifetimeDays", "a year"),
+        f"{API}.credential.lifetimeDays",
+        "Input should be a valid integer",
+    ),
+    Case(
+        "unknown-credential-type",
+        APPS,
+        a(f"{API}.credential.type", "federated"),
+        f"{API}.credential",
+        "type must be 'password' or 'certificate'",
+    ),
+    Case(
+        "unknown-credential-key",
+        APPS,
+        a(f"{API}.credential.value", "s3cr3t"),
+        f"{API}.credential.value",
+        "unknown key (allowed: lifetimeDays, rotationDate, type)",
+    ),
+    Case(
+        "certificate-file-missing",
+        APPS,
+        certificate(None),
+        f"{WEB}.credential.publicKeyFile",
+        "'certs/us/portal.pem' does not exist",
+    ),
+    Case(
+        "certificate-not-pem",
+        APPS,
+        certificate(b"ssh-rsa AAAAB3NzaC1yc2E portal\n"),
+        f"{WEB}.credential.publicKeyFile",
+        "'certs/us/portal.pem' is not a PEM certificate",
+    ),
+    Case(
+        "certificate-in-der-form",
+        APPS,
+        certificate(b"\x30\x82\x01\xb3\x30\x82\x01\x59\xa0\x03\x02\x01\x02\xff\xfe"),
+        f"{WEB}.credential.publicKeyFile",
+        "is not a PEM certificate (not text",
+    ),
+    Case(
+        "certificate-outside-the-project",
+        APPS,
+        certificate(PEM.encode(), file="../outside/portal.pem"),
+        f"{WEB}.credential.publicKeyFile",
+        "is outside the project",
+    ),
+    Case(
+        "certificate-without-end-date",
+        APPS,
+        both(certificate(PEM.encode()), delete(APPS, f"{WEB}.credential.endDate")),
+        f"{WEB}.credential.endDate",
+        "required key is missing",
+    ),
+    # apps.yaml: links between apps
+    Case(
+        "known-client-not-an-app",
+        APPS,
+        append(APPS, f"{API}.knownClients", "mobile-app"),
+        f"{API}.knownClients[1]",
+        "'mobile-app' is not an app of this file",
+    ),
+    Case(
+        "own-known-client",
+        APPS,
+        append(APPS, f"{API}.knownClients", "partner-portal-api"),
+        f"{API}.knownClients[1]",
+        "an app cannot be its own known client",
+    ),
+    Case(
+        "known-clients-without-expose-api",
+        APPS,
+        a(f"{WEB}.knownClients", ["partner-center-sam"]),
+        f"{WEB}.knownClients",
+        "known clients need exposeApi: true",
+    ),
+    Case(
+        "known-client-cycle",
+        APPS,
+        both(a(f"{WEB}.exposeApi", True), a(f"{WEB}.knownClients", ["partner-portal-api"])),
+        f"{API}.knownClients",
+        "form a cycle (partner-portal-api -> partner-portal-web -> partner-portal-api)",
+    ),
+    Case(
+        "required-scope-of-unknown-app",
+        APPS,
+        a(f"{WEB}.requiredScopes[0].app", "billing-api"),
+        f"{WEB}.requiredScopes[0].app",
+        "'billing-api' is not an app of this file",
+    ),
+    Case(
+        "required-scope-not-exposed",
+        APPS,
+        a(f"{WEB}.requiredScopes[0].scope", "admin_access"),
+        f"{WEB}.requiredScopes[0].scope",
+        "does not expose scope 'admin_access' (it exposes: user_impersonation)",
+    ),
+    Case(
+        "required-scope-of-itself",
+        APPS,
+        a(f"{API}.requiredScopes", [{"app": "partner-portal-api", "scope": "user_impersonation"}]),
+        f"{API}.requiredScopes[0].app",
+        "an app cannot require its own scope",
+    ),
+    # apps.yaml: apps and the file
+    Case(
+        "duplicate-display-name",
+        APPS,
+        a(f"{WEB}.displayName", "contoso partner portal api"),
+        f"{WEB}.displayName",
+        "display names must be unique in the tenant",
+    ),
+    Case(
+        "display-name-a-number",
+        APPS,
+        a(f"{WEB}.displayName", 42),
+        f"{WEB}.displayName",
+        "Input should be a valid string",
+    ),
+    Case(
+        "missing-display-name",
+        APPS,
+        delete(APPS, f"{WEB}.displayName"),
+        f"{WEB}.displayName",
+        "required key is missing",
+    ),
+    Case(
+        "missing-credential",
+        APPS,
+        delete(APPS, f"{WEB}.credential"),
+        f"{WEB}.credential",
+        "required key is missing",
+    ),
+    Case(
+        "unknown-app-key",
+        APPS,
+        a(f"{WEB}.redirectUri", "https://portal.contoso-partner.example/"),
+        f"{WEB}.redirectUri",
+        "unknown key (allowed: credential, description, development,",
+    ),
+    Case(
+        "app-key-not-lower-case",
+        APPS,
+        a("apps.Billing_API", {"displayName": "Billing", "credential": PASSWORD}),
+        "apps.Billing_API",
+        "'Billing_API' is not an app key",
+    ),
+    Case(
+        "app-keyed-like-a-credential-type",
+        APPS,
+        a("apps.certificate", {"displayName": 7, "credential": PASSWORD}),
+        "apps.certificate.displayName",
+        "Input should be a valid string",
+    ),
+    Case("no-apps", APPS, a("apps", {}), "apps", "Dictionary should have at least 1 item"),
+    Case("apps-a-list", APPS, a("apps", ["partner-portal-api"]), "apps", "valid dictionary"),
+    Case(
+        "unknown-top-level-key-in-apps-file",
+        APPS,
+        a("app", {}),
+        "app",
+        "unknown key (allowed: apps)",
+    ),
+    Case(
+        "apps-yaml-syntax-error",
+        APPS,
+        sub(APPS, "    exposeApi: true\n", "    exposeApi: true: yes\n"),
+        "line 10",
+        "not valid YAML: mapping values are not allowed here",
+    ),
+    Case(
+        "apps-yaml-tab-indentation",
+        APPS,
+        sub(APPS, "    exposeApi: true\n", "\texposeApi: true\n"),
+        "line 10",
+        "not valid YAML: found character '\\t' that cannot start any token",
+    ),
+    Case("apps-yaml-missing", APPS, remove(APPS), "(file)", "file not found"),
+    Case("apps-yaml-empty", APPS, text(APPS, ""), "(file)", "must be a mapping of keys, not empty"),
+    # The region's policy config
+    Case(
+        "policy-config-missing",
+        POLICY,
+        remove(POLICY),
+        "(file)",
+        "missing: every region stack needs its policy config",
+        Program.NOT_READ,
+    ),
+    Case(
+        "policy-config-not-json",
+        POLICY,
+        text(POLICY, '{"all": "mandatory",}\n'),
+        "line 1",
+        "not valid JSON",
+        Program.NOT_READ,
+    ),
+    Case(
+        "policy-config-a-list",
+        POLICY,
+        text(POLICY, '["all"]\n'),
+        "(file)",
+        "must be a JSON object",
+        Program.NOT_READ,
+    ),
+    Case(
+        "policy-property-of-the-wrong-type",
+        POLICY,
+        policy(lambda doc: doc["stack-providers-single-region"].update(tenantId=42)),
+        "stack-providers-single-region: tenantId",
+        "Invalid type. Expected: string, given: int",
+        Program.PACK,
+    ),
+    Case(
+        "policy-property-missing",
+        POLICY,
+        policy(lambda doc: doc["stack-providers-single-region"].pop("tenantId")),
+        "stack-providers-single-region: tenantId",
+        "is required",
+        Program.PACK,
+    ),
+    Case(
+        "policy-enforcement-level-unknown",
+        POLICY,
+        policy(lambda doc: doc.update(all="sometimes")),
+        "enforcement level for 'all'",
+        "'sometimes' is not valid",
+        Program.PACK,
+    ),
+]
+
+
+def _preview(project: Path, out: Path) -> int:
+    return preview.main(
+        ["us", "--project-dir", str(project), "--out", str(out), "--audit-dir", str(out / "audit")]
+    )
+
+
+def test_the_table_is_large_and_ids_are_unique() -> None:
+    ids = [case.id for case in CASES]
+    assert len(ids) == len(set(ids))
+    assert len(ids) >= 60
+
+
+def test_the_unbroken_copy_previews(project_copy: Path, tmp_path: Path) -> None:
+    """The baseline every case breaks in one way."""
+    assert _preview(project_copy, tmp_path / "out") == 0
+    run = run_stack(project_copy, "us")
+    assert run.error is None
+    assert run.resources
+
+
+def _names_key_and_rule(text: str, case: Case) -> bool:
+    """One line of ``text`` names the file, the key path and the rule (one problem, one line)."""
+    # The pack words its errors itself: "<file>: ... <policy>: <property>...".
+    where = f"{case.file}: " if case.program is Program.PACK else f"{case.file}: {case.key}: "
+    return any(
+        where in line and case.key in line and case.rule in line for line in text.splitlines()
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_bad_input_is_refused_naming_key_and_rule(
+    case: Case, project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case.edit(project_copy)
+    out = tmp_path / "out"
+
+    # 1. The offline preview.
+    assert _preview(project_copy, out) == preview.EXIT_CONFIG
+    captured = capsys.readouterr()
+    output = captured.out + captured.err
+    assert "Traceback" not in output
+    assert _names_key_and_rule(captured.out, case), captured.out
+    if case.program is not Program.PACK:
+        assert "us: nothing registered" in captured.out
+    assert not (out / "us.json").exists()
+
+    # 2. The program, as `pulumi up` runs it.
+    if case.program is Program.LOAD:
+        with pytest.raises(ConfigError) as caught:
+            run_stack(project_copy, "us")
+        assert _names_key_and_rule(str(caught.value), case), str(caught.value)
+        return
+    run = run_stack(project_copy, "us")
+    if case.program in (Program.NOT_READ, Program.PACK):
+        assert run.error is None
+        return
+    assert run.error is not None
+    assert "Traceback" not in run.error
+    assert _names_key_and_rule(run.error, case), run.error
+    assert run.resources == []
