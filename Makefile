@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: preview test lint typecheck unit generate audit lock clean
+.PHONY: preview test lint typecheck unit generate audit lock clean benchmark
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(PY) -m pytest
+
+## Scale benchmark: offline preview against bare registration (see docs/benchmark.md).
+benchmark: $(STAMP)
+	$(PY) -m tools.benchmark
 
 ## Regenerate committed artifacts (JSON Schemas, permission catalog JSON, policy catalog).
 generate: $(STAMP)

@@ -43,10 +43,14 @@ class ConfigError(Exception):
         super().__init__("\n".join([header, *(f"  {problem}" for problem in self.problems)]))
 
 
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_yaml(path: Path) -> Any:
     """Parse a YAML file; a syntax error becomes a ConfigError naming the file and line."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        # The C loader (libyaml, in the pinned PyYAML wheels) parses the same YAML ~8x faster.
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except FileNotFoundError:
         raise ConfigError([Problem(path.name, "(file)", "file not found")]) from None
     except yaml.YAMLError as error:

@@ -3,6 +3,10 @@
 CSP customer engagement is limited to one region, so a region stack may only place resources in
 its own geography. Adding a region (or a sovereign cloud) means adding one row to ``REGIONS``; the
 config validation, the providers and the policy pack's config all read this table.
+
+Rows: the United States and the European Union first, then the other public-cloud regions by
+id, then the sovereign clouds. Locations are Azure location names (``az account list-locations``),
+in name order.
 """
 
 from __future__ import annotations
@@ -75,6 +79,36 @@ REGIONS: dict[str, Region] = {
                 "swedencentral",
                 "westeurope",
             ),
+        ),
+        Region(
+            id="au",
+            description="Australia (CSP Australia partner tenant)",
+            cloud="public",
+            locations=(
+                "australiacentral",
+                "australiacentral2",
+                "australiaeast",
+                "australiasoutheast",
+            ),
+        ),
+        Region(
+            id="ca",
+            description="Canada (CSP Canada partner tenant)",
+            cloud="public",
+            locations=("canadacentral", "canadaeast"),
+        ),
+        Region(
+            id="jp",
+            description="Japan (CSP Japan partner tenant)",
+            cloud="public",
+            locations=("japaneast", "japanwest"),
+        ),
+        Region(
+            id="uk",
+            description="United Kingdom (CSP UK partner tenant)",
+            cloud="public",
+            # Not part of the EU geography since Brexit: a partner tenant of its own.
+            locations=("uksouth", "ukwest"),
         ),
         Region(
             id="usgov",
