@@ -124,9 +124,7 @@ def test_multi_tier_pair_deploys_without_a_cycle(stack: str) -> None:
     assert api["urn"] not in web["dependencies"], web["urn"]
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_service_principal_joins_admin_agents(stack: str) -> None:
-    run = recorded(stack)
+def _admin_agents_member(run: StackRun, stack: str) -> dict[str, Any]:
     sp = _one(
         run, "azuread:index/servicePrincipal:ServicePrincipal", f"{stack}-partner-portal-api-sp"
     )
@@ -134,15 +132,33 @@ def test_service_principal_joins_admin_agents(stack: str) -> None:
         run, "azuread:index/groupMember:GroupMember", f"{stack}-partner-portal-api-admin-agents"
     )
     assert member["inputs"]["memberObjectId"] == sp["outputs"]["objectId"], member["urn"]
-    pinned = _region(stack)["adminAgents"].get("objectId")
-    if pinned:
-        assert member["inputs"]["groupObjectId"] == pinned, member["urn"]
-        assert run.invokes == []
-    else:
-        (lookup,) = run.invokes
-        assert lookup["token"] == "azuread:index/getGroup:getGroup"
-        assert lookup["args"] == {"displayName": "AdminAgents", "securityEnabled": True}
-        assert member["inputs"]["groupObjectId"] == mock_guid(stack, "group", "AdminAgents")
+    return member
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_service_principal_joins_pinned_admin_agents(stack: str) -> None:
+    run = recorded(stack)
+    member = _admin_agents_member(run, stack)
+    pinned = _region(stack)["adminAgents"]["objectId"]
+    assert member["inputs"]["groupObjectId"] == pinned, member["urn"]
+    assert run.invokes == [], "a pinned AdminAgents group needs no lookup"
+
+
+def test_admin_agents_looked_up_by_name_on_the_region_provider(project_copy: Path) -> None:
+    edit_yaml(
+        project_copy / "Pulumi.us.yaml",
+        lambda doc: doc["config"][REGION_KEY].update(adminAgents={"displayName": "AdminAgents"}),
+    )
+    run = run_stack(project_copy, "us")
+    assert run.error is None, run.error
+    member = _admin_agents_member(run, "us")
+    (lookup,) = run.invokes
+    assert lookup["token"] == "azuread:index/getGroup:getGroup"
+    assert lookup["args"] == {"displayName": "AdminAgents", "securityEnabled": True}
+    assert lookup["provider"].startswith(
+        "urn:pulumi:us::partner-apps::pulumi:providers:azuread::us-azuread::"
+    )
+    assert member["inputs"]["groupObjectId"] == mock_guid("us", "group", "AdminAgents")
 
 
 @pytest.mark.parametrize("stack", STACKS)

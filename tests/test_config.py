@@ -205,9 +205,11 @@ def test_public_vault_needs_allowed_ips() -> None:
 
 
 def test_admin_agents_default_and_pinned() -> None:
-    us = config.validate(**_inputs("us")).region.admin_agents
+    inputs = _inputs("us")
+    _region(inputs)["adminAgents"] = {}
+    default = config.validate(**inputs).region.admin_agents
+    assert (default.lookup_name, default.object_id) == ("AdminAgents", None)
     eu = config.validate(**_inputs("eu")).region.admin_agents
-    assert (us.lookup_name, us.object_id) == ("AdminAgents", None)
     assert eu.object_id == "6e7f8a9b-0c1d-4e2f-a3b4-c5d6e7f8a962"
 
 
