@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter
 from functools import cache
 from pathlib import Path
@@ -122,6 +124,16 @@ def test_routing_output_maps_region_to_client_ids(stack: str) -> None:
         for r in _of_type(run, "azuread:index/application:Application")
     }
     assert routing[stack] == client_ids
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_arm_ids_are_in_the_stacks_own_subscription(stack: str) -> None:
+    run = recorded(stack)
+    subscription = _region(stack)["subscriptionId"]
+    found = re.findall(r"/subscriptions/([0-9a-fA-F-]+)", json.dumps([run.resources, run.outputs]))
+    assert found, "no ARM id recorded"
+    foreign = sorted(set(found) - {subscription})
+    assert not foreign, f"stack {stack}: ARM ids in other subscriptions {foreign}"
 
 
 def test_two_runs_register_identical_inputs() -> None:

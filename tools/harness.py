@@ -121,6 +121,9 @@ class PlanMocks(pulumi_mocks.Mocks):
         self.stack = stack
         # Values mocked provider outputs use for generated secrets (tests plant canaries here).
         self.secret_values = dict(secret_values or {})
+        # ARM ids carry the subscription of the provider that manages the resource, as in Azure:
+        # provider id (a reference is "<urn>::<id>") -> its subscriptionId input.
+        self._subscriptions: dict[str, str] = {}
 
     def new_resource(
         self, args: pulumi_mocks.MockResourceArgs
@@ -151,7 +154,7 @@ class PlanMocks(pulumi_mocks.Mocks):
             name = inputs.get("vaultName", args.name)
             properties = dict(inputs.get("properties") or {})
             properties["vaultUri"] = f"https://{name}.vault.azure.net/"
-            return self._arm_id(inputs, "Microsoft.KeyVault/vaults", name), {
+            return self._arm_id(args, inputs, "Microsoft.KeyVault/vaults", name), {
                 **inputs,
                 "name": name,
                 "properties": properties,
@@ -162,19 +165,28 @@ class PlanMocks(pulumi_mocks.Mocks):
             properties = dict(inputs.get("properties") or {})
             properties.pop("value", None)  # ARM never returns a secret's value
             properties["secretUri"] = f"https://{vault}.vault.azure.net/secrets/{name}"
-            arm_id = self._arm_id(inputs, f"Microsoft.KeyVault/vaults/{vault}/secrets", name)
+            arm_id = self._arm_id(args, inputs, f"Microsoft.KeyVault/vaults/{vault}/secrets", name)
             return arm_id, {**inputs, "name": name, "properties": properties}
         if typ == "azure-native:resources:ResourceGroup":
             name = inputs.get("resourceGroupName", args.name)
-            sub = mock_guid(self.stack, "subscription")
+            sub = self._subscription(args)
             return f"/subscriptions/{sub}/resourceGroups/{name}", {**inputs, "name": name}
         if typ.startswith("pulumi:providers:"):
+            if "subscriptionId" in inputs:
+                self._subscriptions[guid] = str(inputs["subscriptionId"])
             return guid, inputs
         return guid, {**inputs, "name": inputs.get("name", args.name)}
 
-    def _arm_id(self, inputs: Mapping[str, Any], kind: str, name: str) -> str:
+    def _subscription(self, args: pulumi_mocks.MockResourceArgs) -> str:
+        """The subscription of the resource's provider (a made-up one without a provider)."""
+        provider_id = (args.provider or "").rsplit("::", 1)[-1]
+        return self._subscriptions.get(provider_id) or mock_guid(self.stack, "subscription")
+
+    def _arm_id(
+        self, args: pulumi_mocks.MockResourceArgs, inputs: Mapping[str, Any], kind: str, name: str
+    ) -> str:
         group = inputs.get("resourceGroupName", "rg")
-        sub = mock_guid(self.stack, "subscription")
+        sub = self._subscription(args)
         return f"/subscriptions/{sub}/resourceGroups/{group}/providers/{kind}/{name}"
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
