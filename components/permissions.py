@@ -116,6 +116,11 @@ APIS: Final[tuple[Api, ...]] = tuple(
     sorted((GRAPH, PARTNER_CENTER, AZURE_SERVICE_MANAGEMENT, AAD_GRAPH), key=lambda a: a.name)
 )
 
+
+def api_slug(api: Api) -> str:
+    """The API's name as it appears in resource names (``microsoft-graph``)."""
+    return api.name.lower().replace(" ", "-")
+
 # Other names an app definition may reasonably use for an API (compared case-insensitively).
 _API_ALIASES: Final[dict[str, Api]] = {
     "graph": GRAPH,
@@ -195,9 +200,6 @@ _GRAPH_ROWS: Final[dict[str, tuple[_Row, ...]]] = {
         ("User.ReadWrite.All", _A, "741f803b-c850-494e-b5df-cde7c675a1ca", "high"),
         ("User.Invite.All", _D, "63dd7cd9-b489-4adf-a28c-ac38b9a0f962", "medium"),
         ("User.Invite.All", _A, "09850681-111b-4a89-9bed-3f2cae46d706", "medium"),
-        # Microsoft publishes the same id for both kinds of User.Export.All.
-        ("User.Export.All", _D, "405a51b5-8d8d-430b-9842-8be4b0e9f324", "medium"),
-        ("User.Export.All", _A, "405a51b5-8d8d-430b-9842-8be4b0e9f324", "medium"),
         ("User.ManageIdentities.All", _D, "637d7bec-b31e-4deb-acc9-24275642a2c9", "medium"),
         ("User.ManageIdentities.All", _A, "c529cfca-c91b-489c-af2b-d92990b66ce6", "medium"),
         ("User.RevokeSessions.All", _D, "fc30e98b-8810-4501-81f5-c20a3196387b", "medium"),
@@ -208,7 +210,6 @@ _GRAPH_ROWS: Final[dict[str, tuple[_Row, ...]]] = {
         ("User.DeleteRestore.All", _A, "eccc023d-eccf-4e7b-9683-8813ab36cecc", "high"),
         ("User-PasswordProfile.ReadWrite.All", _D, "56760768-b641-451f-8906-e1b8ab31bca7", "high"),
         ("User-PasswordProfile.ReadWrite.All", _A, "cc117bb9-00cf-4eb8-b580-ea2a878fe8f7", "high"),
-        ("User-Phone.ReadWrite.All", _D, "e29d5979-5b06-4a7f-ae24-6a9348d2e1ff", "medium"),
         ("User-Phone.ReadWrite.All", _A, "86ceff06-c822-49ff-989a-d912845ffe69", "medium"),
         ("User-LifeCycleInfo.Read.All", _D, "ed8d2a04-0374-41f1-aefe-da8ac87ccc87", "medium"),
         ("User-LifeCycleInfo.Read.All", _A, "8556a004-db57-4d7a-8b82-97a13428e96f", "medium"),
@@ -230,7 +231,6 @@ _GRAPH_ROWS: Final[dict[str, tuple[_Row, ...]]] = {
     ),
     "device": (
         ("Device.Read", _D, "11d4cd79-5ba5-460f-803f-e22c8ab85ccd", "low"),
-        ("Device.Command", _D, "bac3b9c2-b516-4ef4-bd3b-c2ef73d8d804", "low"),
         ("Device.Read.All", _D, "951183d1-1a61-466f-a6d1-1fde911bfd95", "medium"),
         ("Device.Read.All", _A, "7438b122-aefc-4978-80ed-43db9fcc7715", "medium"),
         ("Device.ReadWrite.All", _A, "1138cb37-bd11-4084-a2b7-9f71582aeddb", "medium"),
@@ -326,6 +326,15 @@ _GRAPH_ROWS: Final[dict[str, tuple[_Row, ...]]] = {
         ("RoleManagement.Read.All", _D, "48fec646-b2ba-4019-8681-8eb31435aded", "medium"),
         ("RoleManagement.Read.All", _A, "c7fbd983-d9aa-4fa7-84b8-17382c103bc4", "medium"),
     ),
+    # User.Export.All exports a user's content from other Microsoft 365 services (mail, files,
+    # chats), and Device.Command sends commands to apps on the user's devices (Project Rome):
+    # neither is a directory or Intune resource, so both are outside the CSP limit.
+    "user-export": (
+        # Microsoft publishes the same id for both kinds of User.Export.All.
+        ("User.Export.All", _D, "405a51b5-8d8d-430b-9842-8be4b0e9f324", "medium"),
+        ("User.Export.All", _A, "405a51b5-8d8d-430b-9842-8be4b0e9f324", "medium"),
+    ),
+    "device-command": (("Device.Command", _D, "bac3b9c2-b516-4ef4-bd3b-c2ef73d8d804", "low"),),
     "device-management": (
         ("DeviceManagementApps.Read.All", _D, "4edf5f54-4666-44af-9de9-0144fb4b6e8c", "medium"),
         ("DeviceManagementApps.Read.All", _A, "7a6ee1e7-141e-4cec-ae74-d9db155731ff", "medium"),
