@@ -19,11 +19,13 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal, get_args, get_origin
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -31,6 +33,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -93,6 +96,14 @@ def _app_key(value: str) -> str:
             f"{value!r} is not an app key (lower-case letters, digits and single hyphens, "
             "starting with a letter, at most 40 characters)"
         )
+    # An app's access to an API and to another app are resources named after the API or the app
+    # key (`<app>-access-microsoft-graph`): an app keyed like an API would collide with them.
+    reserved = {permissions.api_slug(api) for api in permissions.APIS}
+    if value in reserved:
+        raise ValueError(
+            f"{value!r} is reserved: it names a Microsoft API in resource names "
+            f"({', '.join(sorted(reserved))})"
+        )
     return value
 
 
@@ -133,7 +144,10 @@ def _unique(values: Sequence[str]) -> Sequence[str]:
     return values
 
 
-Guid = Annotated[str, AfterValidator(_guid)]
+# The pattern is for editors (JSON Schema); the validator gives the readable message.
+Guid = Annotated[
+    str, AfterValidator(_guid), WithJsonSchema({"type": "string", "pattern": _GUID.pattern})
+]
 DomainName = Annotated[str, AfterValidator(_domain)]
 AppKey = Annotated[str, AfterValidator(_app_key)]
 VaultName = Annotated[str, AfterValidator(_vault_name)]
@@ -274,8 +288,14 @@ class RegionConfig(Model):
     )
 
     @property
+    def login_base(self) -> str:
+        """The cloud's sign-in endpoint (``https://login.microsoftonline.com``)."""
+        return f"https://{CLOUDS[self.cloud].login_host}"
+
+    @property
     def authority(self) -> str:
-        return f"https://{CLOUDS[self.cloud].login_host}/{self.tenant_id}"
+        """The partner tenant's authority (admin consent in the partner tenant, agents' home)."""
+        return f"{self.login_base}/{self.tenant_id}"
 
 
 # --- Apps (apps.yaml) ----------------------------------------------------------------------------
@@ -388,7 +408,13 @@ class CertificateCredential(Model):
             "'{region}' is replaced by the region id."
         )
     )
-    end_date: date = Field(description="Last day the certificate is valid (YYYY-MM-DD).")
+    end_date: date | None = Field(
+        default=None,
+        description=(
+            "Last day the credential is valid (YYYY-MM-DD); at most the certificate's own expiry, "
+            "which is the default."
+        ),
+    )
 
 
 Credential = Annotated[PasswordCredential | CertificateCredential, Field(discriminator="type")]
@@ -499,6 +525,21 @@ class ResolvedPermission:
 
 
 @dataclass(frozen=True)
+class LoadedCertificate:
+    """The public certificate of a certificate credential, read and checked at the edge."""
+
+    pem: str  # exactly one certificate, re-encoded: nothing else of the file reaches Entra
+    thumbprint: str  # SHA-1, upper-case hex, as Entra and the portal show it
+    not_before: datetime  # UTC, to the second: Entra refuses a key valid before the certificate
+    not_after: datetime  # UTC
+    end: datetime  # the credential's end: endDate (00:00 UTC), else the certificate's expiry
+
+    @property
+    def end_date(self) -> date:
+        return self.end.date()
+
+
+@dataclass(frozen=True)
 class StackSettings:
     """Validated settings of one region stack: the only thing the program reads."""
 
@@ -508,7 +549,7 @@ class StackSettings:
     apps: Mapping[str, AppDefinition]
     resolved_permissions: Mapping[str, tuple[ResolvedPermission, ...]]
     refresh_tokens: Mapping[str, SecretStr] = field(default_factory=dict)
-    certificates: Mapping[str, str] = field(default_factory=dict)
+    certificates: Mapping[str, LoadedCertificate] = field(default_factory=dict)
 
 
 # --- Errors -------------------------------------------------------------------------------------
@@ -863,8 +904,8 @@ def _resolve_permissions(
 
 def _load_certificate(
     key: str, credential: CertificateCredential, region: RegionConfig, project_dir: Path, file: str
-) -> tuple[list[Problem], str | None]:
-    """The PEM public part of a certificate credential, read and checked at the edge."""
+) -> tuple[list[Problem], LoadedCertificate | None]:
+    """The public certificate of a certificate credential, read and checked at the edge."""
     where = f"apps.{key}.credential.publicKeyFile"
     relative = _render_uri(credential.public_key_file, region)
     if not relative or "\0" in relative:
@@ -883,31 +924,82 @@ def _load_certificate(
     if not pem_path.is_file():
         return [Problem(file, where, f"{relative!r} does not exist")], None
     try:
-        pem = pem_path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
+        data = pem_path.read_bytes()
+    except OSError as error:
+        return [Problem(file, where, f"{relative!r} cannot be read ({error.strerror})")], None
+    if b"PRIVATE KEY-----" in data:
+        # Never send (or commit) a private key: Entra needs only the public certificate.
         return [
             Problem(
                 file,
                 where,
-                f"{relative!r} is not a PEM certificate (not text; convert a DER file with "
+                f"{relative!r} contains a private key; commit only the public certificate "
+                "(openssl x509 -in <file> -out <public>.pem) and keep the key in Key Vault",
+            )
+        ], None
+    try:
+        certificate = x509.load_pem_x509_certificate(data)
+    except ValueError:
+        return [
+            Problem(
+                file,
+                where,
+                f"{relative!r} is not a PEM certificate (convert a DER file with "
                 "openssl x509 -inform der -outform pem)",
             )
         ], None
-    except OSError as error:
-        return [Problem(file, where, f"{relative!r} cannot be read ({error.strerror})")], None
-    if not re.search(
-        r"-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----", pem
-    ):
-        return [Problem(file, where, f"{relative!r} is not a PEM certificate")], None
-    return [], pem.strip() + "\n"
+    not_before = certificate.not_valid_before_utc
+    not_after = certificate.not_valid_after_utc
+    end = not_after
+    if credential.end_date is not None:
+        end = datetime.combine(credential.end_date, datetime.min.time(), tzinfo=UTC)
+    if not not_before < end <= not_after:
+        return [
+            Problem(
+                file,
+                f"apps.{key}.credential.endDate",
+                f"{end.date().isoformat()} is outside the certificate's validity "
+                f"({not_before.date().isoformat()} to {not_after.date().isoformat()})",
+            )
+        ], None
+    return [], LoadedCertificate(
+        pem=certificate.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+        # SHA-1 is what Entra shows as the thumbprint: an identifier here, not a security check.
+        thumbprint=certificate.fingerprint(hashes.SHA1()).hex().upper(),
+        not_before=not_before,
+        not_after=not_after,
+        end=end,
+    )
+
+
+def _utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _check_rotation_date(key: str, app: AppDefinition, today: date, file: str) -> list[Problem]:
+    """A client secret must be valid from the day it replaces the old one."""
+    credential = app.credential
+    if not isinstance(credential, PasswordCredential) or credential.rotation_date <= today:
+        return []
+    # A new rotationDate replaces the secret in this `pulumi up`: the old secret is deleted now,
+    # while a new one that starts later is useless until then. That is an outage, not a rotation.
+    return [
+        Problem(
+            file,
+            f"apps.{key}.credential.rotationDate",
+            f"{credential.rotation_date.isoformat()} is after today ({today.isoformat()}): "
+            "changing it replaces the secret now, and a secret that starts later would leave the "
+            "app without a valid one; rotate on or after that day instead",
+        )
+    ]
 
 
 def _validate_apps(
-    apps_file: AppsFile, region: RegionConfig, project_dir: Path, file: str
-) -> tuple[list[Problem], dict[str, tuple[ResolvedPermission, ...]], dict[str, str]]:
+    apps_file: AppsFile, region: RegionConfig, project_dir: Path, file: str, today: date
+) -> tuple[list[Problem], dict[str, tuple[ResolvedPermission, ...]], dict[str, LoadedCertificate]]:
     problems: list[Problem] = []
     resolved: dict[str, tuple[ResolvedPermission, ...]] = {}
-    certificates: dict[str, str] = {}
+    certificates: dict[str, LoadedCertificate] = {}
     display_names: dict[str, str] = {}
     for key, app in apps_file.apps.items():
         other = display_names.get(app.display_name.lower())
@@ -923,13 +1015,16 @@ def _validate_apps(
         display_names[app.display_name.lower()] = key
         problems.extend(_check_uris(key, app, region, file))
         problems.extend(_check_links(key, app, apps_file.apps, file))
+        problems.extend(_check_rotation_date(key, app, today, file))
         permission_problems, resolved[key] = _resolve_permissions(key, app, file)
         problems.extend(permission_problems)
         if isinstance(app.credential, CertificateCredential):
-            cert_problems, pem = _load_certificate(key, app.credential, region, project_dir, file)
+            cert_problems, loaded = _load_certificate(
+                key, app.credential, region, project_dir, file
+            )
             problems.extend(cert_problems)
-            if pem is not None:
-                certificates[key] = pem
+            if loaded is not None:
+                certificates[key] = loaded
     problems.extend(_check_known_client_cycles(apps_file.apps, file))
     return problems, resolved, certificates
 
@@ -965,8 +1060,12 @@ def validate(
     apps_document: Any,
     project_dir: Path,
     other_stacks: Mapping[str, Any] | None = None,
+    today: date | None = None,
 ) -> StackSettings:
     """Validate a stack's config and the shared app file; raise ConfigError listing every problem.
+
+    ``today`` (default: the current UTC date) is used only to refuse a client secret rotation
+    date in the future; it never reaches a resource input.
 
     ``config`` maps full config keys to values already parsed from YAML/JSON. ``other_stacks``
     maps stack names to the parsed ``partner-apps:region`` of the other stack files of the repo,
@@ -1027,10 +1126,10 @@ def validate(
         problems.extend(problems_from_validation(error, APPS_FILE, "", AppsFile))
 
     resolved: dict[str, tuple[ResolvedPermission, ...]] = {}
-    certificates: dict[str, str] = {}
+    certificates: dict[str, LoadedCertificate] = {}
     if apps_file is not None and region is not None:
         app_problems, resolved, certificates = _validate_apps(
-            apps_file, region, project_dir, APPS_FILE
+            apps_file, region, project_dir, APPS_FILE, today or _utc_today()
         )
         problems.extend(app_problems)
 

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pulumi
 import pulumi_azuread as azuread
 
-from . import ids
+from . import ids, permissions
 from .config import (
     AppDefinition,
     CertificateCredential,
+    LoadedCertificate,
     PasswordCredential,
     RegionConfig,
     ResolvedPermission,
@@ -43,19 +44,27 @@ class PartnerManagedAppArgs:
     admin_agents_group_id: pulumi.Input[str]
     # Client ids of the apps of the same stack listed as known clients (multi-tier consent).
     known_client_ids: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
-    certificate_pem: str | None = None
+    # The checked public certificate of a certificate credential (config edge).
+    certificate: LoadedCertificate | None = None
 
 
-def credential_end_date(definition: AppDefinition) -> date:
+def credential_end_date(definition: AppDefinition, certificate: LoadedCertificate | None) -> date:
     """Last day of the credential: from the configured dates, never from today."""
     credential = definition.credential
     if isinstance(credential, PasswordCredential):
         return credential.rotation_date + timedelta(days=credential.lifetime_days)
-    return credential.end_date
+    if certificate is None:
+        raise ValueError("a certificate credential needs its loaded certificate")
+    return certificate.end_date
 
 
 def _rfc3339(day: date) -> str:
     return f"{day.isoformat()}T00:00:00Z"
+
+
+def _timestamp(moment: datetime) -> str:
+    """RFC 3339 in UTC to the second, as the certificate states it (never "now")."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class PartnerManagedApp(pulumi.ComponentResource):
@@ -120,7 +129,7 @@ class PartnerManagedApp(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.credential_end_date = credential_end_date(definition)
+        self.credential_end_date = credential_end_date(definition, args.certificate)
         self.password = None
         credential = definition.credential
         if isinstance(credential, PasswordCredential):
@@ -135,14 +144,15 @@ class PartnerManagedApp(pulumi.ComponentResource):
                 rotate_when_changed={"rotationDate": credential.rotation_date.isoformat()},
                 opts=child,
             )
-        elif isinstance(credential, CertificateCredential):
+        elif isinstance(credential, CertificateCredential) and args.certificate is not None:
             azuread.ApplicationCertificate(
                 f"{name}-certificate",
                 application_id=self.application.id,
                 type="AsymmetricX509Cert",
                 encoding="pem",
-                value=args.certificate_pem or "",
-                end_date=_rfc3339(credential.end_date),
+                value=args.certificate.pem,
+                start_date=_timestamp(args.certificate.not_before),
+                end_date=_timestamp(args.certificate.end),
                 opts=child,
             )
 
@@ -229,7 +239,7 @@ class PartnerManagedApp(pulumi.ComponentResource):
         for api_app_id in sorted(by_api):
             items = by_api[api_app_id]
             api = items[0].permission.api
-            slug = api.name.lower().replace(" ", "-")
+            slug = permissions.api_slug(api)
             roles = sorted(i.permission.id for i in items if i.permission.kind == "application")
             scopes = sorted(i.permission.id for i in items if i.permission.kind == "delegated")
             azuread.ApplicationApiAccess(

@@ -121,6 +121,7 @@ def api_slug(api: Api) -> str:
     """The API's name as it appears in resource names (``microsoft-graph``)."""
     return api.name.lower().replace(" ", "-")
 
+
 # Other names an app definition may reasonably use for an API (compared case-insensitively).
 _API_ALIASES: Final[dict[str, Api]] = {
     "graph": GRAPH,

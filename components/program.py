@@ -104,7 +104,7 @@ def build(settings: StackSettings) -> dict[str, Any]:
                 permissions=settings.resolved_permissions.get(key, ()),
                 admin_agents_group_id=group_id,
                 known_client_ids=[apps[client].client_id for client in definition.known_clients],
-                certificate_pem=settings.certificates.get(key),
+                certificate=settings.certificates.get(key),
             ),
             opts=providers.options(),
         )
@@ -140,6 +140,9 @@ def build(settings: StackSettings) -> dict[str, Any]:
         "region": settings.region.id,
         "tenantId": settings.region.tenant_id,
         "authority": settings.region.authority,
+        # Token flows for customers run against the customer's tenant (partner agents sign in
+        # with their partner account there): substitute the customer's tenant id.
+        "customerAuthorityTemplate": f"{settings.region.login_base}/{{customerTenantId}}",
         "vaultUri": vault.vault_uri,
         "apps": {
             key: {

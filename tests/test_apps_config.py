@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -284,3 +286,57 @@ def test_user_impersonation_offered_by_default() -> None:
     api = _validate(change).apps["partner-portal-api"]
     (scope,) = api.effective_scopes()
     assert (scope.value, scope.type, scope.enabled) == ("user_impersonation", "User", True)
+
+
+def _validate_in(project_dir: Path, change: Callable[[Apps], None], **kwargs: Any) -> Any:
+    stack_file = load_stack_file(ROOT / "Pulumi.us.yaml")
+    apps = copy.deepcopy(load_yaml(ROOT / "apps.yaml"))
+    change(apps["apps"])
+    return config.validate(
+        project="partner-apps",
+        stack="us",
+        config=stack_file.config,
+        secret_keys=set(stack_file.secret_keys),
+        apps_document=apps,
+        project_dir=project_dir,
+        **kwargs,
+    )
+
+
+def test_only_the_first_certificate_of_a_chain_reaches_entra(tmp_path: Path) -> None:
+    public = (ROOT / "tests" / "certs" / "portal.pem").read_text(encoding="utf-8")
+    (tmp_path / "portal.pem").write_text(
+        "subject=CN = portal\n" + public + public, encoding="utf-8"
+    )
+
+    def use_certificate(apps: Apps) -> None:
+        apps["partner-portal-web"]["credential"] = {
+            "type": "certificate",
+            "publicKeyFile": "portal.pem",
+        }
+
+    loaded = _validate_in(tmp_path, use_certificate).certificates["partner-portal-web"]
+    assert loaded.pem == public, "apps.partner-portal-web.credential: exactly one certificate"
+    assert loaded.thumbprint == "6DFE860CD71A1EC8D55E04DC62B2B46C4437F16B"
+    assert loaded.end_date == date(2028, 6, 30)
+
+
+def test_rotation_date_may_be_today_but_not_later() -> None:
+    rotation = date(2026, 10, 1)  # apps.yaml's rotationDate
+    stack_file = load_stack_file(ROOT / "Pulumi.us.yaml")
+    inputs = {
+        "project": "partner-apps",
+        "stack": "us",
+        "config": stack_file.config,
+        "secret_keys": set(stack_file.secret_keys),
+        "apps_document": load_yaml(ROOT / "apps.yaml"),
+        "project_dir": ROOT,
+    }
+    config.validate(**inputs, today=rotation)
+    with pytest.raises(ConfigError) as caught:
+        config.validate(**inputs, today=rotation - timedelta(days=1))
+    problems = [str(problem) for problem in caught.value.problems]
+    assert (
+        "apps.yaml: apps.partner-portal-api.credential.rotationDate: 2026-10-01 is after today "
+        "(2026-09-30): changing it replaces the secret now" in problems[0]
+    ), problems

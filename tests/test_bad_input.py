@@ -49,10 +49,10 @@ WEB = "apps.partner-portal-web"
 SAM = "apps.partner-center-sam"
 
 EU = load_yaml(ROOT / "Pulumi.eu.yaml")["config"][R]
-PEM = (
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIBszCCAVmgAwIBAgIUFakeFakeFakeFakeFakeFakeFakeFakeEwCgYIKoZIzj0EAwIw\n"
-    "-----END CERTIFICATE-----\n"
+# A real self-signed certificate (public part only), valid 2026-01-01 to 2028-06-30.
+PEM = (ROOT / "tests" / "certs" / "portal.pem").read_text(encoding="utf-8")
+KEY_BLOCK = (
+    "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n"
 )
 CERT_FILE = "certs/{region}/portal.pem"
 
@@ -430,7 +430,7 @@ CASES = [
     Case(
         "owner-listed-twice",
         US,
-        r("owners[1]", "0C1D2E3F-4A5B-4C6D-8E7F-9A0B1C2D3E41"),
+        r("owners[2]", "0C1D2E3F-4A5B-4C6D-8E7F-9A0B1C2D3E41"),
         f"{R}.owners",
         "is listed twice",
     ),
@@ -701,6 +701,17 @@ CASES = [
         "is an application permission; give the reason",
     ),
     Case(
+        "admin-consent-delegated-permission-without-reason",
+        APPS,
+        append(
+            APPS,
+            f"{WEB}.permissions",
+            permission("Microsoft Graph", "User.Read.All", "delegated", reason=None),
+        ),
+        f"{WEB}.permissions[3].reason",
+        "needs admin consent; give the reason",
+    ),
+    Case(
         "sam-app-without-partner-center",
         APPS,
         delete(APPS, f"{SAM}.permissions[0]"),
@@ -837,6 +848,13 @@ CASES = [
         "is not a date (expected YYYY-MM-DD)",
     ),
     Case(
+        "rotation-date-in-the-future",
+        APPS,
+        a(f"{API}.credential.rotationDate", "2999-01-01"),
+        f"{API}.credential.rotationDate",
+        "2999-01-01 is after today",
+    ),
+    Case(
         "lifetime-days-a-string",
         APPS,
         a(f"{API}.credential.lifetimeDays", "a year"),
@@ -876,7 +894,28 @@ CASES = [
         APPS,
         certificate(b"\x30\x82\x01\xb3\x30\x82\x01\x59\xa0\x03\x02\x01\x02\xff\xfe"),
         f"{WEB}.credential.publicKeyFile",
-        "is not a PEM certificate (not text",
+        "is not a PEM certificate (convert a DER file",
+    ),
+    Case(
+        "certificate-with-private-key",
+        APPS,
+        certificate((PEM + KEY_BLOCK).encode()),
+        f"{WEB}.credential.publicKeyFile",
+        "contains a private key; commit only the public certificate",
+    ),
+    Case(
+        "certificate-end-date-after-its-expiry",
+        APPS,
+        both(certificate(PEM.encode()), a(f"{WEB}.credential.endDate", "2029-01-01")),
+        f"{WEB}.credential.endDate",
+        "2029-01-01 is outside the certificate's validity (2026-01-01 to 2028-06-30)",
+    ),
+    Case(
+        "certificate-end-date-before-it-starts",
+        APPS,
+        both(certificate(PEM.encode()), a(f"{WEB}.credential.endDate", "2025-12-31")),
+        f"{WEB}.credential.endDate",
+        "2025-12-31 is outside the certificate's validity",
     ),
     Case(
         "certificate-outside-the-project",
@@ -884,13 +923,6 @@ CASES = [
         certificate(PEM.encode(), file="../outside/portal.pem"),
         f"{WEB}.credential.publicKeyFile",
         "is outside the project",
-    ),
-    Case(
-        "certificate-without-end-date",
-        APPS,
-        both(certificate(PEM.encode()), delete(APPS, f"{WEB}.credential.endDate")),
-        f"{WEB}.credential.endDate",
-        "required key is missing",
     ),
     # apps.yaml: links between apps
     Case(
@@ -977,6 +1009,13 @@ CASES = [
         a(f"{WEB}.redirectUri", "https://portal.contoso-partner.example/"),
         f"{WEB}.redirectUri",
         "unknown key (allowed: credential, description, development,",
+    ),
+    Case(
+        "app-key-of-a-microsoft-api",
+        APPS,
+        a("apps.microsoft-graph", {"displayName": "Graph helper", "credential": PASSWORD}),
+        "apps.microsoft-graph",
+        "'microsoft-graph' is reserved: it names a Microsoft API in resource names",
     ),
     Case(
         "app-key-not-lower-case",

@@ -93,6 +93,37 @@ def test_registration_is_multi_tenant_and_hardened(stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
+def test_registration_carries_description_and_notes(stack: str) -> None:
+    definition = load_yaml(ROOT / "apps.yaml")["apps"]["partner-portal-api"]
+    app = _app(stack, "partner-portal-api")
+    assert app["inputs"]["displayName"] == definition["displayName"], app["urn"]
+    assert app["inputs"]["description"] == definition["description"], app["urn"]
+    assert app["inputs"]["notes"] == definition["notes"], app["urn"]
+
+
+def test_api_identifier_uri_uses_the_client_id(project_copy: Path) -> None:
+    edit_yaml(
+        project_copy / "apps.yaml",
+        lambda doc: doc["apps"]["partner-portal-api"].update(identifierUri="api"),
+    )
+    run = run_stack(project_copy, "us")
+    assert run.error is None, run.error
+    app = _one(run, "azuread:index/application:Application", "us-partner-portal-api-app")
+    # The URI needs the app's own client id: a second resource, and the app ignores the field.
+    assert app["inputs"]["identifierUris"] == [], app["urn"]
+    assert app["ignoreChanges"] == ["identifierUris", "requiredResourceAccesses"], app["urn"]
+    uri = _one(
+        run,
+        "azuread:index/applicationIdentifierUri:ApplicationIdentifierUri",
+        "us-partner-portal-api-identifier-uri",
+    )
+    client_id = app["outputs"]["clientId"]
+    assert uri["inputs"]["identifierUri"] == f"api://{client_id}", uri["urn"]
+    assert uri["inputs"]["applicationId"] == app["id"], uri["urn"]
+    assert run.outputs["apps"]["partner-portal-api"]["identifierUris"] == [f"api://{client_id}"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
 def test_required_access_by_api_with_catalog_ids(stack: str) -> None:
     graph = _access(stack, "partner-portal-api", "microsoft-graph")["inputs"]
     assert graph["apiClientId"] == GRAPH
@@ -191,6 +222,25 @@ def test_vault_is_hardened_in_the_region(stack: str) -> None:
     assert vault["protect"] is True
 
 
+def test_vault_open_to_listed_ip_ranges_only(project_copy: Path) -> None:
+    def open_vault(doc: dict[str, Any]) -> None:
+        doc["config"][REGION_KEY]["keyVault"].update(
+            publicNetworkAccess="Enabled", allowedIpRanges=["203.0.113.0/24", "198.51.100.7"]
+        )
+
+    edit_yaml(project_copy / "Pulumi.us.yaml", open_vault)
+    run = run_stack(project_copy, "us")
+    assert run.error is None, run.error
+    vault = _one(run, "azure-native:keyvault:Vault", "us-vault-vault")
+    properties = vault["inputs"]["properties"]
+    assert properties["publicNetworkAccess"] == "Enabled", vault["urn"]
+    assert properties["networkAcls"] == {
+        "bypass": "None",
+        "defaultAction": "Deny",
+        "ipRules": [{"value": "198.51.100.7/32"}, {"value": "203.0.113.0/24"}],
+    }, vault["urn"]
+
+
 def test_role_assignments_have_deterministic_names() -> None:
     run = recorded("us")
     officer = _one(
@@ -261,6 +311,9 @@ def test_outputs_per_app(stack: str) -> None:
     assert outputs["apps"]["partner-center-sam"]["keyVaultSecretIds"]["refreshToken"].endswith(
         "/secrets/partner-center-sam-sam-refresh-token"
     )
+    assert outputs["customerAuthorityTemplate"] == (
+        "https://login.microsoftonline.com/{customerTenantId}"
+    )
 
 
 def test_secret_values_never_reach_records_or_outputs(project_copy: Path) -> None:
@@ -291,37 +344,55 @@ def test_unprotected_stack_protects_nothing(project_copy: Path) -> None:
     assert [r["urn"] for r in run.resources if r["protect"]] == []
 
 
-CERTIFICATE = """-----BEGIN CERTIFICATE-----
-MIIBszCCAVmgAwIBAgIUFakeFakeFakeFakeFakeFakeFakeFakeEwCgYIKoZIzj0EAwIw
-EjEQMA4GA1UEAwwHZXhhbXBsZTAeFw0yNjEwMDEwMDAwMDBaFw0yNzEwMDEwMDAwMDBa
------END CERTIFICATE-----
-"""
+# A real self-signed certificate (public part only): valid 2026-01-01 09:30 to 2028-06-30 09:30 UTC.
+CERTIFICATE = ROOT / "tests" / "certs" / "portal.pem"
+
+
+def _with_certificate(project: Path, end_date: str | None) -> StackRun:
+    certs = project / "certs" / "us"
+    certs.mkdir(parents=True, exist_ok=True)
+    (certs / "partner-portal-api.pem").write_bytes(CERTIFICATE.read_bytes())
+
+    def use_certificate(doc: dict[str, Any]) -> None:
+        credential = {
+            "type": "certificate",
+            "publicKeyFile": "certs/{region}/partner-portal-api.pem",
+        }
+        if end_date is not None:
+            credential["endDate"] = end_date
+        doc["apps"]["partner-portal-api"]["credential"] = credential
+
+    edit_yaml(project / "apps.yaml", use_certificate)
+    run = run_stack(project, "us")
+    assert run.error is None, run.error
+    return run
 
 
 def test_certificate_credential_instead_of_a_secret(project_copy: Path) -> None:
-    certs = project_copy / "certs" / "us"
-    certs.mkdir(parents=True)
-    (certs / "partner-portal-api.pem").write_text(CERTIFICATE, encoding="utf-8")
-
-    def use_certificate(doc: dict[str, Any]) -> None:
-        doc["apps"]["partner-portal-api"]["credential"] = {
-            "type": "certificate",
-            "publicKeyFile": "certs/{region}/partner-portal-api.pem",
-            "endDate": "2027-09-30",
-        }
-
-    edit_yaml(project_copy / "apps.yaml", use_certificate)
-    run = run_stack(project_copy, "us")
-    assert run.error is None
+    run = _with_certificate(project_copy, "2027-09-30")
     certificate = _one(
         run,
         "azuread:index/applicationCertificate:ApplicationCertificate",
         "us-partner-portal-api-certificate",
     )
     assert certificate["inputs"]["type"] == "AsymmetricX509Cert"
-    assert certificate["inputs"]["endDate"] == "2027-09-30T00:00:00Z"
+    # From the certificate, to the second (Entra refuses a key valid before its certificate).
+    assert certificate["inputs"]["startDate"] == "2026-01-01T09:30:00Z", certificate["urn"]
+    assert certificate["inputs"]["endDate"] == "2027-09-30T00:00:00Z", certificate["urn"]
     # The provider schema marks the value secret even though it is only the public part.
     assert certificate["inputs"]["value"] == SECRET
+    assert run.outputs["apps"]["partner-portal-api"]["credentialEndDate"] == "2027-09-30"
     names = [r["name"] for r in run.resources]
     assert "us-partner-portal-api-secret" not in names
     assert "us-vault-partner-portal-api-client-secret" not in names
+
+
+def test_certificate_end_defaults_to_its_expiry(project_copy: Path) -> None:
+    run = _with_certificate(project_copy, None)
+    certificate = _one(
+        run,
+        "azuread:index/applicationCertificate:ApplicationCertificate",
+        "us-partner-portal-api-certificate",
+    )
+    assert certificate["inputs"]["endDate"] == "2028-06-30T09:30:00Z", certificate["urn"]
+    assert run.outputs["apps"]["partner-portal-api"]["credentialEndDate"] == "2028-06-30"
