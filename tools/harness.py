@@ -246,6 +246,12 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 "provider": request.provider or None,
                 "protect": bool(request.protect),
                 "dependencies": sorted(request.dependencies),
+                # Which resources each input came from (the engine hands stack policies the same
+                # map), so policies can resolve values still unknown in a first preview.
+                "propertyDependencies": {
+                    key: sorted(request.propertyDependencies[key].urns)
+                    for key in sorted(request.propertyDependencies)
+                },
                 "ignoreChanges": sorted(request.ignoreChanges),
                 "additionalSecretOutputs": secret_outputs,
                 "inputs": inputs,

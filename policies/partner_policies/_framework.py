@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Final
 
 from pulumi_policy import (
@@ -392,7 +393,12 @@ def property_policy(
 
 @dataclass(frozen=True)
 class StackResource:
-    """One resource of the stack: its outputs as plain data, options and provider."""
+    """One resource of the stack: its outputs as plain data, options and provider.
+
+    ``property_dependencies`` maps a top-level input property to the URNs of the resources its
+    value came from (the engine's ``propertyDependencies``). A value that is unknown in a first
+    preview (a new app's client id) can still be traced to the resource that will produce it.
+    """
 
     type: str
     name: str
@@ -400,6 +406,11 @@ class StackResource:
     props: dict[str, Any]
     opts: PolicyResourceOptions
     provider: PolicyProviderResource | None
+    property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def depends_on(self, prop: str) -> tuple[str, ...]:
+        """URNs the top-level property ``prop`` was computed from (empty when none or unknown)."""
+        return self.property_dependencies.get(prop, ())
 
 
 @dataclass(frozen=True)
@@ -409,6 +420,10 @@ class StackContext:
 
     def of_type(self, *types: str) -> list[StackResource]:
         return [r for r in self.resources if matches_type(r.type, types)]
+
+    @cached_property
+    def types_by_urn(self) -> dict[str, str]:
+        return {r.urn: r.type for r in self.resources}
 
 
 StackCheck = Callable[[StackContext], Iterable[tuple[str, str | None]]]
@@ -427,6 +442,10 @@ def stack_policy(spec: PolicySpec, check: StackCheck) -> PackStackPolicy:
                     props=plain(r.props),
                     opts=r.opts,
                     provider=r.provider,
+                    property_dependencies={
+                        prop: tuple(dep.urn for dep in deps)
+                        for prop, deps in (r.property_dependencies or {}).items()
+                    },
                 )
                 for r in args.resources
             ),

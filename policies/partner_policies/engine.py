@@ -3,9 +3,9 @@
 The offline preview (no CLI here) records what the program registers: for each resource its
 ``urn``, ``type``, ``name``, ``parent``, ``provider`` (``"<provider urn>::<provider id>"``),
 ``protect``, ``inputs`` and ``outputs`` (and, when recorded, ``ignoreChanges``,
-``additionalSecretOutputs`` and ``dependencies``). ``evaluate_policies`` builds the SDK's own
-argument objects from them and calls each policy's ``validate`` the way the SDK's analyzer server
-does:
+``additionalSecretOutputs``, ``dependencies`` and ``propertyDependencies``: input property ->
+URNs of the resources its value came from). ``evaluate_policies`` builds the SDK's own argument
+objects from them and calls each policy's ``validate`` the way the SDK's analyzer server does:
 
 * config is reconciled like the CLI does with ``--policy-pack-config``: schema defaults, then the
   top-level ``"all"`` enforcement level, then per-policy entries; a required property that is
@@ -13,7 +13,7 @@ does:
 * ``disabled`` policies are skipped, ``remediate`` is reported as ``mandatory``;
 * resource policies get a resource's inputs and its provider's inputs; stack policies get every
   resource's outputs (overlaid on its inputs, because a real provider echoes inputs in outputs
-  while a mock may not);
+  while a mock may not), parent, dependencies and property dependencies;
 * values go through the SDK's own wire decoding: a recorded ``"[secret]"`` becomes Pulumi's secret
   envelope, which the SDK unwraps to the plain value for validation (pulumi-policy hands policies
   plain values), so a policy sees the string ``"[secret]"`` where the engine would show the real
@@ -243,6 +243,8 @@ def _stack_resources(
             [],
             {},
         )
+    # Parents, dependencies and property dependencies become resource objects, as the SDK's
+    # servicer builds them from AnalyzeStackRequest (URNs outside the stack are dropped).
     for record in records:
         resource = resources[str(record["urn"])]
         parent = record.get("parent")
@@ -251,6 +253,10 @@ def _stack_resources(
         resource.dependencies.extend(
             resources[d] for d in record.get("dependencies") or [] if d in resources
         )
+        for prop, urns in (record.get("propertyDependencies") or {}).items():
+            resource.property_dependencies[str(prop)] = [
+                resources[u] for u in urns or [] if u in resources
+            ]
     return list(resources.values())
 
 
