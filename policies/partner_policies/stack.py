@@ -1,15 +1,29 @@
 """Stack-wide policies: relations between resources that no single resource shows.
 
-They read resource *outputs* (``StackValidationArgs``). During a preview, outputs of resources not
-created yet are unknown or absent (a new app's ``clientId``, a new service principal's
-``objectId``). A relation that depends on such a value is not reported: absence of proof is not a
-violation. The same check runs again on ``pulumi up``, when the values are known, and the engine
-blocks the update there if a mandatory stack policy fails.
+They read resource *outputs* (``StackValidationArgs``). During a first preview, outputs of
+resources not created yet are unknown or absent (a new app's ``clientId``, a new service
+principal's ``objectId``). Each value is judged on its own:
+
+* a **known** value is compared with the known values of the stack: a known client id that is not
+  one of the stack's known client ids cannot belong to a new app either (a new app's id does not
+  exist yet), so it is reported even while other ids are unknown;
+* an **unknown** value is traced through the engine's property dependencies
+  (``PolicyResource.property_dependencies``: ``GroupMember.memberObjectId`` -> the
+  ``ServicePrincipal``, ``ServicePrincipal.clientId`` -> the ``Application``,
+  ``ApplicationApiAccess.apiClientId`` -> the API's ``Application``, ``Application.api`` -> the
+  known clients' ``Application``), so a relation still holds, or visibly does not, before the ids
+  exist;
+* an unknown value that no dependency explains is not reported: absence of proof is not a
+  violation.
+
+The engine runs stack policies after a preview and again after the resource steps of
+``pulumi up``: a mandatory violation fails ``pulumi preview`` (the gate in CI) and, at ``up``,
+fails the update after its changes were made.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, Severity, StackValidationPolicy
@@ -48,57 +62,102 @@ def _object_id(resource: StackResource) -> str | None:
     return raw_id.rsplit("/", 1)[-1] if raw_id else None
 
 
+def _sources(stack: StackContext, resource: StackResource, prop: str, type_: str) -> set[str]:
+    """URNs of the resources of ``type_`` that ``resource``'s property ``prop`` came from."""
+    types = stack.types_by_urn
+    return {urn for urn in resource.depends_on(prop) if types.get(urn) == type_}
+
+
 # --- AdminAgents membership ----------------------------------------------------------------------
 
 
+class _Reference:
+    """One id-valued property: its known value and the resources an unknown value comes from."""
+
+    def __init__(self, value: Any, sources: set[str]) -> None:
+        self.value = _known(value)
+        self.sources = sources
+
+    def names(self, urn: str, known: str | None) -> bool | None:
+        """Whether it names the resource ``urn`` (with id ``known``); ``None``: cannot be told.
+
+        A known value is compared with the resource's known id: it cannot name a resource whose
+        id does not exist yet. An unknown value names the resources it depends on; without any,
+        it is untraceable.
+        """
+        if self.value is not None:
+            return self.value == known
+        if urn in self.sources:
+            return True
+        return None if not self.sources else False
+
+
 def _check_admin_agents(stack: StackContext) -> Iterable[Finding]:
-    group = _known(stack.config.get("adminAgentsGroupObjectId"))
-    principals = stack.of_type(tokens.SERVICE_PRINCIPAL)
-    members = stack.of_type(tokens.GROUP_MEMBER)
-    all_clients_known = all(_known(get(sp.props, "clientId")) for sp in principals)
-    memberships: set[str] = set()
-    all_members_known = True
-    for member in members:
-        group_id = _known(get(member.props, "groupObjectId"))
-        member_id = _known(get(member.props, "memberObjectId"))
-        if member_id is None or (group is not None and group_id is None):
-            all_members_known = False
-        elif group is None or group_id == group:
-            memberships.add(member_id)
-    target = "the AdminAgents group" + (f" ({group})" if group else "")
+    group = str(stack.config["adminAgentsGroupObjectId"]).strip().lower()
+    target = f"the AdminAgents group ({group})"
+    principals = [
+        (
+            sp,
+            _object_id(sp),
+            _Reference(
+                get(sp.props, "clientId"),
+                _sources(stack, sp, "clientId", tokens.APPLICATION),
+            ),
+        )
+        for sp in stack.of_type(tokens.SERVICE_PRINCIPAL)
+    ]
+    members = [
+        (
+            _known(get(m.props, "groupObjectId")),
+            _Reference(
+                get(m.props, "memberObjectId"),
+                _sources(stack, m, "memberObjectId", tokens.SERVICE_PRINCIPAL),
+            ),
+        )
+        for m in stack.of_type(tokens.GROUP_MEMBER)
+    ]
     for app in stack.of_type(tokens.APPLICATION):
         client_id = _known(get(app.props, "clientId"))
-        if client_id is None:
-            continue  # a new app during preview: nothing to match yet
-        matching = [sp for sp in principals if _known(get(sp.props, "clientId")) == client_id]
-        if not matching:
-            if all_clients_known:
+        verdicts = [(sp, oid, ref.names(app.urn, client_id)) for sp, oid, ref in principals]
+        mine = [(sp, oid) for sp, oid, verdict in verdicts if verdict]
+        if not mine:
+            if all(verdict is False for _, _, verdict in verdicts):
+                shown = f"client id {client_id}" if client_id else "client id not known yet"
                 yield (
                     violation(
                         app.name,
-                        f"partner-managed app (client id {client_id}) has no service principal "
-                        "in this stack, so it cannot be pre-consented.",
+                        f"partner-managed app ({shown}) has no service principal in this stack, "
+                        "so it cannot be pre-consented.",
                         "create an azuread.ServicePrincipal with client_id=app.client_id and add "
                         f"it to {target} with an azuread.GroupMember.",
                     ),
                     app.urn,
                 )
             continue
-        for principal in matching:
-            object_id = _object_id(principal)
-            if object_id is None or object_id in memberships or not all_members_known:
-                continue
-            yield (
-                violation(
-                    app.name,
-                    f"service principal {principal.name} ({object_id}) is not a member of "
-                    f"{target}, so the app is not partner-managed (not pre-consented in customer "
-                    "tenants).",
-                    "add an azuread.GroupMember with group_object_id=<AdminAgents object id> and "
-                    "member_object_id=service_principal.object_id.",
-                ),
-                app.urn,
-            )
+        for principal, object_id in mine:
+            possible = False
+            for group_id, member in members:
+                if group_id is not None and group_id != group:
+                    continue
+                verdict = member.names(principal.urn, object_id)
+                if verdict and group_id is not None:
+                    break  # a member of the group
+                possible = possible or verdict is not False  # group or member unknown
+            else:
+                if possible:
+                    continue
+                shown = object_id or "object id not known yet"
+                yield (
+                    violation(
+                        app.name,
+                        f"service principal {principal.name} ({shown}) is not a member of "
+                        f"{target}, so the app is not partner-managed (not pre-consented in "
+                        "customer tenants).",
+                        "add an azuread.GroupMember with group_object_id=<AdminAgents object id> "
+                        "and member_object_id=service_principal.object_id.",
+                    ),
+                    app.urn,
+                )
 
 
 def _admin_agents_policy() -> StackValidationPolicy:
@@ -111,7 +170,8 @@ def _admin_agents_policy() -> StackValidationPolicy:
         enforcement=EnforcementLevel.MANDATORY,
         remediation=(
             "For each Application create a ServicePrincipal (client_id=app.client_id) and a "
-            "GroupMember adding the principal's object id to the tenant's AdminAgents group."
+            "GroupMember adding the principal's object id to the tenant's AdminAgents group "
+            "(the object id in adminAgentsGroupObjectId)."
         ),
         url=ref.CSP_GRAPH.url,
         references=(ref.CSP_GRAPH,),
@@ -122,10 +182,12 @@ def _admin_agents_policy() -> StackValidationPolicy:
                 {
                     "type": "string",
                     "description": (
-                        "Object id of the AdminAgents group. When unset (the group is looked up by "
-                        "name), membership in any group through a GroupMember counts."
+                        "Object id of the partner tenant's AdminAgents group; only membership in "
+                        "this group counts. Required even when the stack looks the group up by "
+                        "name: pin it with adminAgents.objectId in the stack file."
                     ),
                 },
+                required=True,
             ),
         ),
         tags=("azuread", "csp", "stack"),
@@ -136,101 +198,66 @@ def _admin_agents_policy() -> StackValidationPolicy:
 # --- References between apps ---------------------------------------------------------------------
 
 
-def _check_same_stack(stack: StackContext) -> Iterable[Finding]:
-    catalog = load_catalog()
-    apps = stack.of_type(tokens.APPLICATION)
-    by_client: dict[str, StackResource] = {}
-    every_client_known = True
-    for app in apps:
-        client_id = _known(get(app.props, "clientId"))
-        if client_id is None:
-            every_client_known = False
-        else:
-            by_client[client_id] = app
-
-    def outside(value: Any) -> str | None:
-        """The client id, when it is certainly not an app of this stack."""
-        client_id = _known(value)
-        if client_id is None or client_id in by_client or not every_client_known:
-            return None
-        return client_id
-
-    for resource, prop in [(a, ("api", "knownClientApplications")) for a in apps] + [
-        (k, ("knownClientIds",)) for k in stack.of_type(tokens.KNOWN_CLIENTS)
-    ]:
-        for i, value in enumerate(items_of(get(resource.props, *prop))):
-            client_id = outside(value)
-            if client_id:
-                yield (
-                    violation(
-                        resource.name,
-                        f"{'.'.join(prop)}[{i}] {client_id} is not an app of this stack.",
-                        "list only client ids of this stack's apps (app.client_id); an app of "
-                        "another tenant or region cannot be consented together with this one.",
-                    ),
-                    resource.urn,
-                )
-
-    for resource, api_id, wanted in _requested_apis(stack):
-        if api_id is UNKNOWN or not isinstance(api_id, str) or catalog.api(api_id) is not None:
-            continue  # Microsoft APIs are judged by the access policies
-        target = by_client.get(api_id.lower())
-        if target is None:
-            client_id = outside(api_id)
-            if client_id:
-                yield (
-                    violation(
-                        resource.name,
-                        f"requires API {client_id}, which is neither a catalogued Microsoft API "
-                        "nor an app of this stack.",
-                        "require scopes only of this stack's apps (api_client_id=app.client_id) "
-                        "or of APIs in the permission catalog.",
-                    ),
-                    resource.urn,
-                )
-            continue
-        offered = _offered_ids(target)
-        if offered is None:
-            continue
-        for permission_id in wanted:
-            if permission_id.lower() not in offered:
-                yield (
-                    violation(
-                        resource.name,
-                        f"requires {permission_id} of {target.name}, which declares no scope or "
-                        "app role with that id.",
-                        f"use an id of a scope or app role that {target.name} declares.",
-                    ),
-                    resource.urn,
-                )
+def _application_refs(app: StackResource) -> set[str]:
+    """How other resources name ``app`` in ``applicationId``: ``/applications/<object id>``."""
+    refs = set()
+    object_id = _known(get(app.props, "objectId"))
+    if object_id:
+        refs.add(f"/applications/{object_id}")
+    raw_id = _known(get(app.props, "id"))
+    if raw_id:
+        refs.add(raw_id)
+    return refs
 
 
-def _requested_apis(stack: StackContext) -> list[tuple[StackResource, Any, list[str]]]:
-    """(resource, API client id, permission ids) for every required API in the stack."""
-    found: list[tuple[StackResource, Any, list[str]]] = []
-    for access in stack.of_type(tokens.API_ACCESS):
-        ids = [
-            x
-            for prop in ("roleIds", "scopeIds")
-            for x in items_of(get(access.props, prop))
-            if isinstance(x, str)
-        ]
-        found.append((access, get(access.props, "apiClientId"), ids))
-    for app in stack.of_type(tokens.APPLICATION):
-        for item in items_of(get(app.props, "requiredResourceAccesses")):
-            if not isinstance(item, dict):
+def _of_application(
+    stack: StackContext, resource: StackResource, app: StackResource
+) -> bool | None:
+    """Whether ``resource``'s ``applicationId`` names ``app``; ``None`` when it cannot be told."""
+    reference = _known(get(resource.props, "applicationId"))
+    if reference is not None:
+        return reference in _application_refs(app)
+    sources = _sources(stack, resource, "applicationId", tokens.APPLICATION)
+    if app.urn in sources:
+        return True
+    return None if not sources else False
+
+
+def _separate_entries(
+    stack: StackContext, app: StackResource
+) -> list[tuple[StackResource, bool | None, str, Any, Any]]:
+    """Scopes and app roles declared by resources of their own for ``app``.
+
+    Each entry: (resource, attached to app (None: cannot tell), kind, id, value).
+    """
+    found: list[tuple[StackResource, bool | None, str, Any, Any]] = []
+    for type_, kind, id_prop in (
+        (tokens.PERMISSION_SCOPE, "scope", "scopeId"),
+        (tokens.APP_ROLE, "app role", "roleId"),
+    ):
+        for resource in stack.of_type(type_):
+            attached = _of_application(stack, resource, app)
+            if attached is False:
                 continue
-            ids = [
-                str(a["id"])
-                for a in items_of(item.get("resourceAccesses"))
-                if isinstance(a, dict) and isinstance(a.get("id"), str)
-            ]
-            found.append((app, item.get("resourceAppId"), ids))
+            found.append(
+                (
+                    resource,
+                    attached,
+                    kind,
+                    get(resource.props, id_prop),
+                    get(resource.props, "value"),
+                )
+            )
     return found
 
 
-def _offered_ids(app: StackResource) -> set[str] | None:
-    """Ids of the scopes and app roles an app declares; ``None`` when not known yet."""
+def _offered_ids(stack: StackContext, app: StackResource) -> set[str] | None:
+    """Ids of the scopes and app roles an app declares; ``None`` when not known yet.
+
+    Counts the app's inline ``api.oauth2PermissionScopes`` and ``appRoles`` and the
+    ``ApplicationPermissionScope`` / ``ApplicationAppRole`` resources attached to it (or that may
+    be, while their ``applicationId`` is unknown and untraceable).
+    """
     offered: set[str] = set()
     for path in (("api", "oauth2PermissionScopes"), ("appRoles",)):
         entries = get(app.props, *path)
@@ -242,7 +269,105 @@ def _offered_ids(app: StackResource) -> set[str] | None:
                 return None
             if isinstance(entry_id, str):
                 offered.add(entry_id.lower())
+    for _resource, _attached, _kind, entry_id, _value in _separate_entries(stack, app):
+        if entry_id is UNKNOWN:
+            return None
+        if isinstance(entry_id, str):
+            offered.add(entry_id.lower())
     return offered
+
+
+def _check_same_stack(stack: StackContext) -> Iterable[Finding]:
+    catalog = load_catalog()
+    apps = stack.of_type(tokens.APPLICATION)
+    by_client = {
+        client_id: app for app in apps if (client_id := _known(get(app.props, "clientId")))
+    }
+
+    for resource, path in [(a, ("api", "knownClientApplications")) for a in apps] + [
+        (k, ("knownClientIds",)) for k in stack.of_type(tokens.KNOWN_CLIENTS)
+    ]:
+        for i, value in enumerate(items_of(get(resource.props, *path))):
+            client_id = _known(value)
+            # An unknown entry comes from another resource (Application.api depends on the
+            # known clients' apps); a known one must be a known client id of this stack.
+            if client_id is None or client_id in by_client:
+                continue
+            yield (
+                violation(
+                    resource.name,
+                    f"{'.'.join(path)}[{i}] {client_id} is not an app of this stack.",
+                    "list only client ids of this stack's apps (app.client_id); an app of "
+                    "another tenant or region cannot be consented together with this one.",
+                ),
+                resource.urn,
+            )
+
+    for resource, prop, api_id, wanted in _requested_apis(stack):
+        client_id = _known(api_id)
+        if client_id is not None:
+            if catalog.api(client_id) is not None:
+                continue  # Microsoft APIs are judged by the access policies
+            target = by_client.get(client_id)
+            if target is None:
+                yield (
+                    violation(
+                        resource.name,
+                        f"requires API {client_id}, which is neither a catalogued Microsoft API "
+                        "nor an app of this stack.",
+                        "require scopes only of this stack's apps (api_client_id=app.client_id) "
+                        "or of APIs in the permission catalog.",
+                    ),
+                    resource.urn,
+                )
+                continue
+            candidates = [target]
+        else:
+            # Not known yet: the apps the value was computed from (the API app of this stack).
+            sources = _sources(stack, resource, prop, tokens.APPLICATION)
+            candidates = [app for app in apps if app.urn in sources]
+            if not candidates:
+                continue
+        offers = [_offered_ids(stack, app) for app in candidates]
+        if any(offer is None for offer in offers):
+            continue
+        offered = set().union(*(offer or set() for offer in offers))
+        names = " or ".join(app.name for app in candidates)
+        for permission_id in wanted:
+            if permission_id.lower() not in offered:
+                yield (
+                    violation(
+                        resource.name,
+                        f"requires {permission_id} of {names}, which declares no scope or "
+                        "app role with that id.",
+                        f"use an id of a scope or app role that {names} declares.",
+                    ),
+                    resource.urn,
+                )
+
+
+def _requested_apis(stack: StackContext) -> list[tuple[StackResource, str, Any, list[str]]]:
+    """(resource, its property, API client id, permission ids) for every required API."""
+    found: list[tuple[StackResource, str, Any, list[str]]] = []
+    for access in stack.of_type(tokens.API_ACCESS):
+        ids = [
+            x
+            for prop in ("roleIds", "scopeIds")
+            for x in items_of(get(access.props, prop))
+            if isinstance(x, str)
+        ]
+        found.append((access, "apiClientId", get(access.props, "apiClientId"), ids))
+    for app in stack.of_type(tokens.APPLICATION):
+        for item in items_of(get(app.props, "requiredResourceAccesses")):
+            if not isinstance(item, Mapping):
+                continue
+            ids = [
+                str(a["id"])
+                for a in items_of(item.get("resourceAccesses"))
+                if isinstance(a, Mapping) and isinstance(a.get("id"), str)
+            ]
+            found.append((app, "requiredResourceAccesses", item.get("resourceAppId"), ids))
+    return found
 
 
 def _same_stack_policy() -> StackValidationPolicy:
@@ -256,7 +381,8 @@ def _same_stack_policy() -> StackValidationPolicy:
         enforcement=EnforcementLevel.MANDATORY,
         remediation=(
             "Take known client ids and required API ids from the apps of this stack "
-            "(app.client_id), and scope ids from the scopes the API app declares."
+            "(app.client_id), and scope ids from the scopes the API app declares (inline or "
+            "with ApplicationPermissionScope / ApplicationAppRole resources)."
         ),
         url=ref.MS_EXPOSE_API.url,
         references=(ref.MS_EXPOSE_API, ref.MS_CONSENT, ref.CSP_GRAPH),
@@ -264,6 +390,76 @@ def _same_stack_policy() -> StackValidationPolicy:
         tags=("azuread", "stack"),
     )
     return stack_policy(spec, _check_same_stack)
+
+
+# --- Scopes of an application across resources ---------------------------------------------------
+
+
+def _inline_scopes(app: StackResource) -> list[tuple[str, Any, Any]]:
+    return [
+        (f"{app.name}'s api.oauth2PermissionScopes[{i}]", get(scope, "id"), get(scope, "value"))
+        for i, scope in enumerate(items_of(get(app.props, "api", "oauth2PermissionScopes")))
+        if isinstance(scope, Mapping)
+    ]
+
+
+def _check_scopes_unique(stack: StackContext) -> Iterable[Finding]:
+    for app in stack.of_type(tokens.APPLICATION):
+        separate = [
+            (resource, entry_id, value)
+            for resource, attached, kind, entry_id, value in _separate_entries(stack, app)
+            if attached and kind == "scope"
+        ]
+        if not separate:
+            continue  # duplicates within one resource are the resource policies' concern
+        seen_ids: dict[str, str] = {}
+        seen_values: dict[str, str] = {}
+        for where, entry_id, value in _inline_scopes(app):
+            if isinstance(entry_id, str) and entry_id.strip():
+                seen_ids.setdefault(entry_id.lower(), where)
+            if isinstance(value, str) and value.strip():
+                seen_values.setdefault(value.lower(), where)
+        for resource, entry_id, value in separate:
+            checks = (("scopeId", "id", entry_id, seen_ids), ("value", "value", value, seen_values))
+            for label, kind, key, seen in checks:
+                if not isinstance(key, str) or not key.strip():
+                    continue
+                first = seen.get(key.lower())
+                if first is None:
+                    seen[key.lower()] = resource.name
+                    continue
+                yield (
+                    violation(
+                        resource.name,
+                        f"{label} {key!r} repeats the {kind} of {first}; both are scopes of "
+                        f"application {app.name}.",
+                        "give every scope of an application its own id and value, whether it "
+                        "is declared inline (api.oauth2PermissionScopes) or with an "
+                        "ApplicationPermissionScope.",
+                    ),
+                    resource.urn,
+                )
+
+
+def _scopes_unique_policy() -> StackValidationPolicy:
+    spec = PolicySpec(
+        name="stack-application-scopes-unique",
+        description=(
+            "An application's scopes have unique ids and values across its inline scopes and its "
+            "ApplicationPermissionScope resources."
+        ),
+        severity=Severity.MEDIUM,
+        enforcement=EnforcementLevel.MANDATORY,
+        remediation=(
+            "Give each scope of an application, inline or an ApplicationPermissionScope, its own "
+            "GUID id and its own value; declare each scope in one place only."
+        ),
+        url=ref.MS_PERMISSION_SCOPE.url,
+        references=(ref.MS_PERMISSION_SCOPE, ref.MS_EXPOSE_API),
+        applies_to=("stack",),
+        tags=("azuread", "scopes", "stack"),
+    )
+    return stack_policy(spec, _check_scopes_unique)
 
 
 # --- Explicit providers --------------------------------------------------------------------------
@@ -489,6 +685,7 @@ def policies() -> list[StackValidationPolicy]:
     return [
         _admin_agents_policy(),
         _same_stack_policy(),
+        _scopes_unique_policy(),
         _explicit_providers_policy(),
         _provider_targets_policy(),
         _protected_policy(),

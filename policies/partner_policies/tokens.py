@@ -10,6 +10,7 @@ IDENTIFIER_URI: Final = "azuread:index/applicationIdentifierUri:ApplicationIdent
 REDIRECT_URIS: Final = "azuread:index/applicationRedirectUris:ApplicationRedirectUris"
 KNOWN_CLIENTS: Final = "azuread:index/applicationKnownClients:ApplicationKnownClients"
 PERMISSION_SCOPE: Final = "azuread:index/applicationPermissionScope:ApplicationPermissionScope"
+APP_ROLE: Final = "azuread:index/applicationAppRole:ApplicationAppRole"
 SERVICE_PRINCIPAL: Final = "azuread:index/servicePrincipal:ServicePrincipal"
 GROUP_MEMBER: Final = "azuread:index/groupMember:GroupMember"
 PASSWORD: Final = "azuread:index/applicationPassword:ApplicationPassword"

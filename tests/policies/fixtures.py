@@ -21,7 +21,7 @@ PROJECT = "partner-apps"
 TENANT = "3f6b1c2d-4e5a-4b7c-8d9e-0a1b2c3d4e51"
 SUBSCRIPTION = "7a1d2e3f-4b5c-4d6e-9f70-81a2b3c4d5e1"
 OWNER = "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e41"
-ADMIN_AGENTS = "6e7f8a9b-0c1d-4e2f-a3b4-c5d6e7f8a901"
+ADMIN_AGENTS = "0e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a51"  # = policies/config/us.json
 
 GRAPH = "00000003-0000-0000-c000-000000000000"
 AAD_GRAPH = "00000002-0000-0000-c000-000000000000"
@@ -41,6 +41,8 @@ API_CLIENT_ID = "4b1f0a9e-2c3d-4e5f-8a7b-6c5d4e3f2a10"
 API_OBJECT_ID = "4b1f0a9e-2c3d-4e5f-8a7b-6c5d4e3f2a11"
 API_SP_OBJECT_ID = "4b1f0a9e-2c3d-4e5f-8a7b-6c5d4e3f2a12"
 API_SCOPE_ID = "4b1f0a9e-2c3d-4e5f-8a7b-6c5d4e3f2a13"
+# A second scope of the API app, declared with an ApplicationPermissionScope resource.
+API_ADMIN_SCOPE_ID = "4b1f0a9e-2c3d-4e5f-8a7b-6c5d4e3f2a15"
 WEB_CLIENT_ID = "5c2a1b0f-3d4e-4f6a-9b8c-7d6e5f4a3b20"
 WEB_OBJECT_ID = "5c2a1b0f-3d4e-4f6a-9b8c-7d6e5f4a3b21"
 WEB_SP_OBJECT_ID = "5c2a1b0f-3d4e-4f6a-9b8c-7d6e5f4a3b22"
@@ -54,6 +56,13 @@ SECRET_EXPIRES = 1822435200
 
 AZUREAD_PROVIDER = "us-azuread"
 AZURE_NATIVE_PROVIDER = "us-azure-native"
+
+APPLICATION = "azuread:index/application:Application"
+SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
+API_APP_URN = f"urn:pulumi:{STACK}::{PROJECT}::{APPLICATION}::api-app"
+WEB_APP_URN = f"urn:pulumi:{STACK}::{PROJECT}::{APPLICATION}::web-app"
+API_SP_URN = f"urn:pulumi:{STACK}::{PROJECT}::{SERVICE_PRINCIPAL}::api-sp"
+WEB_SP_URN = f"urn:pulumi:{STACK}::{PROJECT}::{SERVICE_PRINCIPAL}::web-sp"
 
 
 def urn(type_: str, name: str) -> str:
@@ -76,8 +85,14 @@ def record(
     *,
     protect: bool = False,
     additional_secret_outputs: Iterable[str] = (),
+    property_dependencies: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """A resource as the offline preview records it; outputs echo inputs plus ``outputs``."""
+    """A resource as the offline preview records it; outputs echo inputs plus ``outputs``.
+
+    ``property_dependencies`` maps an input property to the URNs its value came from, as the
+    engine reports them (``tools.harness`` records the same map).
+    """
+    deps = {key: sorted(value) for key, value in sorted((property_dependencies or {}).items())}
     return {
         "urn": urn(type_, name),
         "type": type_,
@@ -86,7 +101,8 @@ def record(
         "parent": None,
         "provider": _provider_ref(type_),
         "protect": protect,
-        "dependencies": [],
+        "dependencies": sorted({u for urns in deps.values() for u in urns}),
+        "propertyDependencies": deps,
         "ignoreChanges": [],
         "additionalSecretOutputs": sorted(additional_secret_outputs),
         "inputs": inputs,
@@ -173,6 +189,7 @@ def baseline() -> list[dict[str, Any]]:
             api_app,
             {"clientId": API_CLIENT_ID, "objectId": API_OBJECT_ID},
             protect=True,
+            property_dependencies={"api": [WEB_APP_URN]},  # knownClientApplications
         ),
         record(
             "azuread:index/application:Application",
@@ -189,6 +206,7 @@ def baseline() -> list[dict[str, Any]]:
                 "apiClientId": GRAPH,
                 "roleIds": [DEVICES_READ_ALL_ROLE, DIRECTORY_READ_ALL_ROLE],
             },
+            property_dependencies={"applicationId": [API_APP_URN]},
         ),
         record(
             "azuread:index/applicationApiAccess:ApplicationApiAccess",
@@ -198,6 +216,7 @@ def baseline() -> list[dict[str, Any]]:
                 "apiClientId": GRAPH,
                 "scopeIds": [OPENID_SCOPE, OFFLINE_ACCESS_SCOPE, USER_READ_SCOPE],
             },
+            property_dependencies={"applicationId": [WEB_APP_URN]},
         ),
         record(
             "azuread:index/applicationApiAccess:ApplicationApiAccess",
@@ -207,6 +226,7 @@ def baseline() -> list[dict[str, Any]]:
                 "apiClientId": PARTNER_CENTER,
                 "scopeIds": [PARTNER_CENTER_SCOPE],
             },
+            property_dependencies={"applicationId": [WEB_APP_URN]},
         ),
         record(
             "azuread:index/applicationApiAccess:ApplicationApiAccess",
@@ -216,6 +236,7 @@ def baseline() -> list[dict[str, Any]]:
                 "apiClientId": API_CLIENT_ID,
                 "scopeIds": [API_SCOPE_ID],
             },
+            property_dependencies={"applicationId": [WEB_APP_URN], "apiClientId": [API_APP_URN]},
         ),
         record(
             "azuread:index/servicePrincipal:ServicePrincipal",
@@ -223,6 +244,7 @@ def baseline() -> list[dict[str, Any]]:
             {"clientId": API_CLIENT_ID, "owners": [OWNER], "appRoleAssignmentRequired": False},
             {"objectId": API_SP_OBJECT_ID},
             protect=True,
+            property_dependencies={"clientId": [API_APP_URN]},
         ),
         record(
             "azuread:index/servicePrincipal:ServicePrincipal",
@@ -230,16 +252,19 @@ def baseline() -> list[dict[str, Any]]:
             {"clientId": WEB_CLIENT_ID, "owners": [OWNER], "appRoleAssignmentRequired": False},
             {"objectId": WEB_SP_OBJECT_ID},
             protect=True,
+            property_dependencies={"clientId": [WEB_APP_URN]},
         ),
         record(
             "azuread:index/groupMember:GroupMember",
             "api-admin-agents",
             {"groupObjectId": ADMIN_AGENTS, "memberObjectId": API_SP_OBJECT_ID},
+            property_dependencies={"memberObjectId": [API_SP_URN]},
         ),
         record(
             "azuread:index/groupMember:GroupMember",
             "web-admin-agents",
             {"groupObjectId": ADMIN_AGENTS, "memberObjectId": WEB_SP_OBJECT_ID},
+            property_dependencies={"memberObjectId": [WEB_SP_URN]},
         ),
         record(
             "azuread:index/applicationPassword:ApplicationPassword",
@@ -252,6 +277,7 @@ def baseline() -> list[dict[str, Any]]:
                 "rotateWhenChanged": {"rotationDate": "2026-10-01"},
             },
             {"keyId": "7d8e9f0a-1b2c-4d3e-8f4a-5b6c7d8e9f01", "value": "[secret]"},
+            property_dependencies={"applicationId": [API_APP_URN]},
         ),
         record(
             "azuread:index/applicationCertificate:ApplicationCertificate",
@@ -263,6 +289,52 @@ def baseline() -> list[dict[str, Any]]:
                 "value": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
                 "endDate": "2027-10-01T00:00:00Z",
             },
+            property_dependencies={"applicationId": [WEB_APP_URN]},
+        ),
+        # Resources that manage one part of an Application on their own (the program keeps
+        # everything inline; other programs use these). One compliant instance of each type.
+        record(
+            "azuread:index/applicationIdentifierUri:ApplicationIdentifierUri",
+            "api-identifier-uri",
+            {
+                "applicationId": f"/applications/{API_OBJECT_ID}",
+                "identifierUri": f"api://{API_CLIENT_ID}",
+            },
+            property_dependencies={"applicationId": [API_APP_URN]},
+        ),
+        record(
+            "azuread:index/applicationRedirectUris:ApplicationRedirectUris",
+            "web-spa-redirect-uris",
+            {
+                "applicationId": f"/applications/{WEB_OBJECT_ID}",
+                "type": "SPA",
+                "redirectUris": ["https://portal.contoso-partner.example/spa/callback"],
+            },
+            property_dependencies={"applicationId": [WEB_APP_URN]},
+        ),
+        record(
+            "azuread:index/applicationPermissionScope:ApplicationPermissionScope",
+            "api-scope-manage",
+            {
+                "applicationId": f"/applications/{API_OBJECT_ID}",
+                "scopeId": API_ADMIN_SCOPE_ID,
+                "value": "Partner.Manage",
+                "type": "Admin",
+                "adminConsentDisplayName": "Manage partner portal settings",
+                "adminConsentDescription": "Lets the portal change partner settings as the agent.",
+                "userConsentDisplayName": "Manage partner portal settings",
+                "userConsentDescription": "Lets the portal change partner settings for you.",
+            },
+            property_dependencies={"applicationId": [API_APP_URN]},
+        ),
+        record(
+            "azuread:index/applicationKnownClients:ApplicationKnownClients",
+            "api-known-clients",
+            {
+                "applicationId": f"/applications/{API_OBJECT_ID}",
+                "knownClientIds": [WEB_CLIENT_ID],
+            },
+            property_dependencies={"applicationId": [API_APP_URN], "knownClientIds": [WEB_APP_URN]},
         ),
         record(
             "azure-native:resources:ResourceGroup",
@@ -326,6 +398,60 @@ def baseline() -> list[dict[str, Any]]:
             },
         ),
     ]
+
+
+# What a first preview does not know yet: every id the engine generates on creation.
+_GENERATED_IDS: tuple[tuple[str, str], ...] = (
+    ("api-app", "clientId"),
+    ("api-app", "objectId"),
+    ("web-app", "clientId"),
+    ("web-app", "objectId"),
+    ("api-sp", "clientId"),
+    ("api-sp", "objectId"),
+    ("web-sp", "clientId"),
+    ("web-sp", "objectId"),
+    ("api-admin-agents", "memberObjectId"),
+    ("web-admin-agents", "memberObjectId"),
+    ("web-access-api", "apiClientId"),
+    ("api-known-clients", "knownClientIds"),
+    ("api-app", "api.knownClientApplications"),
+    *(
+        (name, "applicationId")
+        for name in (
+            "api-access-graph",
+            "web-access-graph",
+            "web-access-partner-center",
+            "web-access-api",
+            "api-secret",
+            "web-certificate",
+            "api-identifier-uri",
+            "web-spa-redirect-uris",
+            "api-scope-manage",
+            "api-known-clients",
+        )
+    ),
+)
+
+
+def first_preview() -> list[dict[str, Any]]:
+    """The baseline as a first ``pulumi preview`` sees it: no app, principal or id exists yet.
+
+    Client ids, object ids and everything computed from them are unknown; the property
+    dependencies (which resource each value comes from) are what the engine still reports.
+    """
+    records = baseline()
+    for name, path in _GENERATED_IDS:
+        original = _lookup(find(records, name), path)
+        unknown = ["[unknown]"] * len(original) if isinstance(original, list) else "[unknown]"
+        set_prop(records, name, path, unknown)
+    return records
+
+
+def _lookup(item: dict[str, Any], path: str) -> Any:
+    node: Any = {**item["inputs"], **item["outputs"]}
+    for key in path.split("."):
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
 
 
 def region_config(region: str = STACK) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from policies.partner_policies import POLICY_SPECS
 from tests.policies.fixtures import (
     BASELINE_FINDINGS,
     baseline,
@@ -38,6 +39,17 @@ def test_baseline_covers_every_resource_type_the_program_registers() -> None:
         "azure-native:keyvault:Secret",
         "azure-native:authorization:RoleAssignment",
     }
+
+
+def test_baseline_covers_every_resource_type_a_policy_applies_to() -> None:
+    """Types the program does not register but other programs do get a compliant fixture too."""
+    applied = {
+        token
+        for spec in POLICY_SPECS.values()
+        for token in spec.applies_to
+        if token != "stack" and not token.endswith("*")
+    }
+    assert applied <= set(BASELINE_TYPES), sorted(applied - set(BASELINE_TYPES))
 
 
 @pytest.mark.parametrize("resource_type", BASELINE_TYPES)

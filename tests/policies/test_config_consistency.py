@@ -82,11 +82,49 @@ def test_production_flag_matches_the_stack_file(region: str) -> None:
     )
 
 
+def admin_agents_problem(stack_region: dict[str, Any], policy_config: dict[str, Any]) -> str | None:
+    """Why the AdminAgents group of the policy config and of the stack file disagree, or ``None``.
+
+    The policy needs the group's object id (``adminAgentsGroupObjectId`` is required); a stack
+    that looks the group up by display name has no id to compare it with.
+    """
+    configured = policy_config.get("stack-partner-apps-admin-agents", {})
+    group_id = configured.get("adminAgentsGroupObjectId")
+    pinned = (stack_region.get("adminAgents") or {}).get("objectId")
+    if pinned is None:
+        return (
+            "the stack file looks AdminAgents up by name (adminAgents.displayName), but the "
+            "policy config still needs the group's object id: pin adminAgents.objectId in the "
+            "stack file and set the same id as adminAgentsGroupObjectId of "
+            "stack-partner-apps-admin-agents"
+        )
+    if group_id is None:
+        return f"adminAgentsGroupObjectId is not set; the stack file pins {pinned}"
+    if str(group_id).lower() != str(pinned).lower():
+        return f"adminAgentsGroupObjectId is {group_id}, the stack file pins {pinned}"
+    return None
+
+
 @pytest.mark.parametrize("region", REGION_IDS)
 def test_admin_agents_group_matches_the_stack_file(region: str) -> None:
-    pinned = (_stack_region(region).get("adminAgents") or {}).get("objectId")
-    configured = region_config(region).get("stack-partner-apps-admin-agents", {})
-    assert configured.get("adminAgentsGroupObjectId") == pinned
+    problem = admin_agents_problem(_stack_region(region), region_config(region))
+    assert problem is None, f"Pulumi.{region}.yaml / policies/config/{region}.json: {problem}"
+
+
+def test_admin_agents_check_names_what_is_missing() -> None:
+    config = {"stack-partner-apps-admin-agents": {"adminAgentsGroupObjectId": "0e1f"}}
+    lookup = {"adminAgents": {"displayName": "AdminAgents"}}
+    assert "still needs the group's object id" in str(admin_agents_problem(lookup, config))
+    assert admin_agents_problem({}, config) == admin_agents_problem(lookup, config)
+    pinned = {"adminAgents": {"objectId": "0E1F"}}
+    assert admin_agents_problem(pinned, config) is None
+    assert admin_agents_problem(pinned, {}) == (
+        "adminAgentsGroupObjectId is not set; the stack file pins 0E1F"
+    )
+    other = {"stack-partner-apps-admin-agents": {"adminAgentsGroupObjectId": "9a9a"}}
+    assert admin_agents_problem(pinned, other) == (
+        "adminAgentsGroupObjectId is 9a9a, the stack file pins 0E1F"
+    )
 
 
 @pytest.mark.parametrize("region", REGION_IDS)

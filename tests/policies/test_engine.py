@@ -34,6 +34,7 @@ from tests.policies.fixtures import (
     baseline,
     changed,
     findings,
+    first_preview,
     new_findings,
     region_config,
     set_prop,
@@ -268,6 +269,11 @@ def _servicer_findings(
                 name=r["name"],
                 options=_options(r),
                 provider=_provider(r, records) if r["provider"] else None,
+                dependencies=r["dependencies"],
+                propertyDependencies={
+                    prop: proto.AnalyzerPropertyDependencies(urns=urns)
+                    for prop, urns in r["propertyDependencies"].items()
+                },
             )
             for r in records
         ]
@@ -297,7 +303,18 @@ def _bad_stack() -> list[dict[str, Any]]:
     return records
 
 
-@pytest.mark.parametrize("records", [baseline(), _bad_stack()], ids=["baseline", "bad"])
+def _bad_first_preview() -> list[dict[str, Any]]:
+    """A first preview (ids unknown) where only the property dependencies reveal the problems."""
+    records = [r for r in first_preview() if r["name"] != "web-admin-agents"]
+    set_prop(records, "web-access-api", "scopeIds", ["99999999-0000-4000-8000-000000000002"])
+    return records
+
+
+@pytest.mark.parametrize(
+    "records",
+    [baseline(), _bad_stack(), first_preview(), _bad_first_preview()],
+    ids=["baseline", "bad", "first-preview", "bad-first-preview"],
+)
 def test_evaluate_matches_the_sdk_analyzer_servicer(records: list[dict[str, Any]]) -> None:
     config = region_config()
     ours = {

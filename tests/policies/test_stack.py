@@ -1,39 +1,81 @@
-"""Stack-wide rules: AdminAgents membership, same-stack references, providers, protection."""
+"""Stack-wide rules: AdminAgents membership, same-stack references, scopes, providers, protection.
+
+First-preview tests use ``first_preview()``: every generated id unknown, with the property
+dependencies the engine reports.
+"""
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
+import pytest
+
+from policies.partner_policies import PolicyConfigError, evaluate
 from tests.policies.fixtures import (
     ADMIN_AGENTS,
-    API_CLIENT_ID,
+    API_ADMIN_SCOPE_ID,
+    API_OBJECT_ID,
+    API_SCOPE_ID,
     AZURE_NATIVE_PROVIDER,
     AZUREAD_PROVIDER,
+    WEB_APP_URN,
+    WEB_CLIENT_ID,
+    WEB_OBJECT_ID,
+    WEB_SP_OBJECT_ID,
+    Finding,
     baseline,
     changed,
+    find,
+    first_preview,
     new_findings,
+    record,
     region_config,
     set_prop,
     urn,
 )
 
 OUTSIDER = "99999999-0000-4000-8000-000000000001"
+GROUP = f"the AdminAgents group ({ADMIN_AGENTS})"
 MEMBERSHIP_FIX = (
     "Fix: add an azuread.GroupMember with group_object_id=<AdminAgents object id> and "
     "member_object_id=service_principal.object_id."
 )
+PRINCIPAL_FIX = (
+    "Fix: create an azuread.ServicePrincipal with client_id=app.client_id and add it to "
+    f"{GROUP} with an azuread.GroupMember."
+)
+KNOWN_CLIENT_FIX = (
+    "Fix: list only client ids of this stack's apps (app.client_id); an app of another tenant or "
+    "region cannot be consented together with this one."
+)
+SCOPE_FIX = "Fix: use an id of a scope or app role that api-app declares."
+UNIQUE_SCOPE_FIX = (
+    "Fix: give every scope of an application its own id and value, whether it is declared inline "
+    "(api.oauth2PermissionScopes) or with an ApplicationPermissionScope."
+)
+
+
+def _not_a_member(object_id: str) -> Finding:
+    return (
+        "stack-partner-apps-admin-agents",
+        "mandatory",
+        "web-app",
+        f"web-app: service principal web-sp ({object_id}) is not a member of {GROUP}, so the app "
+        f"is not partner-managed (not pre-consented in customer tenants). {MEMBERSHIP_FIX}",
+    )
+
+
+def _stack_findings(records: list[dict[str, Any]], policy: str) -> list[Finding]:
+    return [f for f in new_findings(records) if f[0] == policy]
+
+
+# --- AdminAgents membership ----------------------------------------------------------------------
 
 
 def test_service_principal_outside_admin_agents_is_refused() -> None:
     records = changed("web-admin-agents", "memberObjectId", OUTSIDER)
-    assert new_findings(records) == [
-        (
-            "stack-partner-apps-admin-agents",
-            "mandatory",
-            "web-app",
-            "web-app: service principal web-sp (5c2a1b0f-3d4e-4f6a-9b8c-7d6e5f4a3b22) is not a "
-            "member of the AdminAgents group, so the app is not partner-managed (not "
-            f"pre-consented in customer tenants). {MEMBERSHIP_FIX}",
-        )
-    ]
+    assert new_findings(records) == [_not_a_member(WEB_SP_OBJECT_ID)]
 
 
 def test_configured_admin_agents_group_must_be_the_one() -> None:
@@ -50,6 +92,16 @@ def test_configured_admin_agents_group_must_be_the_one() -> None:
     assert new_findings(baseline(), config) == []
 
 
+def test_admin_agents_group_id_is_required() -> None:
+    config = region_config()
+    del config["stack-partner-apps-admin-agents"]
+    with pytest.raises(
+        PolicyConfigError,
+        match="stack-partner-apps-admin-agents: adminAgentsGroupObjectId is required",
+    ):
+        evaluate(baseline(), config)
+
+
 def test_app_without_service_principal_is_refused() -> None:
     records = [r for r in baseline() if r["name"] not in ("web-sp", "web-admin-agents")]
     assert new_findings(records) == [
@@ -57,23 +109,64 @@ def test_app_without_service_principal_is_refused() -> None:
             "stack-partner-apps-admin-agents",
             "mandatory",
             "web-app",
-            "web-app: partner-managed app (client id 5c2a1b0f-3d4e-4f6a-9b8c-7d6e5f4a3b20) has no "
-            "service principal in this stack, so it cannot be pre-consented. Fix: create an "
-            "azuread.ServicePrincipal with client_id=app.client_id and add it to the AdminAgents "
-            "group with an azuread.GroupMember.",
+            f"web-app: partner-managed app (client id {WEB_CLIENT_ID}) has no service principal "
+            f"in this stack, so it cannot be pre-consented. {PRINCIPAL_FIX}",
         )
     ]
 
 
-def test_membership_is_not_reported_while_preview_values_are_unknown() -> None:
-    """First preview: a new service principal's object id is not known, so nothing is claimed."""
-    records = changed("web-admin-agents", "memberObjectId", "[unknown]")
-    set_prop(records, "web-sp", "objectId", "[unknown]")
+def test_first_preview_with_every_id_unknown_passes() -> None:
+    """New apps, principals and memberships: the property dependencies tie them together."""
+    assert new_findings(first_preview()) == []
+
+
+def test_first_preview_foreign_literal_member_is_refused() -> None:
+    """A known member id that is no principal of the stack counts for none, unknowns or not."""
+    records = first_preview()
+    set_prop(records, "web-admin-agents", "memberObjectId", OUTSIDER, propertyDependencies={})
+    assert new_findings(records) == [_not_a_member("object id not known yet")]
+
+
+def test_first_preview_missing_membership_is_refused_while_another_principal_is_new() -> None:
+    records = [r for r in first_preview() if r["name"] != "web-admin-agents"]
+    # api-admin-agents' member id is unknown too, but it comes from api-sp, not from web-sp.
+    assert find(records, "api-admin-agents")["inputs"]["memberObjectId"] == "[unknown]"
+    assert new_findings(records) == [_not_a_member("object id not known yet")]
+
+
+def test_first_preview_app_without_service_principal_is_refused() -> None:
+    records = [r for r in first_preview() if r["name"] not in ("web-sp", "web-admin-agents")]
+    assert new_findings(records) == [
+        (
+            "stack-partner-apps-admin-agents",
+            "mandatory",
+            "web-app",
+            "web-app: partner-managed app (client id not known yet) has no service principal in "
+            f"this stack, so it cannot be pre-consented. {PRINCIPAL_FIX}",
+        )
+    ]
+
+
+def test_unknown_ids_without_property_dependencies_are_not_reported() -> None:
+    """Without the engine's dependencies an unknown id could be anyone's: no claim is made."""
+    records = [r for r in first_preview() if r["name"] != "web-admin-agents"]
+    for item in records:
+        item["propertyDependencies"] = {}
     assert new_findings(records) == []
     # Absent outputs (a mock that returns nothing) count as unknown too.
     records = [r for r in baseline() if r["name"] != "web-admin-agents"]
-    set_prop(records, "web-app", "clientId")
+    set_prop(records, "web-sp", "objectId")
+    set_prop(records, "api-sp", "objectId")
+    set_prop(records, "api-admin-agents", "memberObjectId", "[unknown]", propertyDependencies={})
     assert new_findings(records) == []
+
+
+def test_membership_in_a_group_not_known_yet_is_not_reported() -> None:
+    records = changed("web-admin-agents", "groupObjectId", "[unknown]")
+    assert new_findings(records) == []
+
+
+# --- References between apps ---------------------------------------------------------------------
 
 
 def test_known_client_of_another_stack_is_refused() -> None:
@@ -84,15 +177,41 @@ def test_known_client_of_another_stack_is_refused() -> None:
             "mandatory",
             "api-app",
             f"api-app: api.knownClientApplications[0] {OUTSIDER} is not an app of this stack. "
-            "Fix: list only client ids of this stack's apps (app.client_id); an app of another "
-            "tenant or region cannot be consented together with this one.",
+            + KNOWN_CLIENT_FIX,
+        )
+    ]
+
+
+def test_known_clients_resource_is_checked_too() -> None:
+    records = changed("api-known-clients", "knownClientIds", [OUTSIDER])
+    assert new_findings(records) == [
+        (
+            "stack-app-references-same-stack",
+            "mandatory",
+            "api-known-clients",
+            f"api-known-clients: knownClientIds[0] {OUTSIDER} is not an app of this stack. "
+            + KNOWN_CLIENT_FIX,
+        )
+    ]
+
+
+def test_first_preview_foreign_known_client_is_refused() -> None:
+    """Every app's client id is unknown, yet a literal id cannot be one of them."""
+    records = first_preview()
+    set_prop(records, "api-app", "api.knownClientApplications", ["[unknown]", OUTSIDER])
+    assert new_findings(records) == [
+        (
+            "stack-app-references-same-stack",
+            "mandatory",
+            "api-app",
+            f"api-app: api.knownClientApplications[1] {OUTSIDER} is not an app of this stack. "
+            + KNOWN_CLIENT_FIX,
         )
     ]
 
 
 def test_required_api_outside_the_stack_and_catalog_is_refused() -> None:
-    records = changed("web-access-api", "apiClientId", OUTSIDER)
-    assert new_findings(records) == [
+    expected = [
         (
             "stack-app-references-same-stack",
             "mandatory",
@@ -102,30 +221,128 @@ def test_required_api_outside_the_stack_and_catalog_is_refused() -> None:
             "(api_client_id=app.client_id) or of APIs in the permission catalog.",
         )
     ]
+    assert new_findings(changed("web-access-api", "apiClientId", OUTSIDER)) == expected
+    # The same on a first preview, where no client id of the stack is known.
+    records = first_preview()
+    set_prop(records, "web-access-api", "apiClientId", OUTSIDER, propertyDependencies={})
+    assert new_findings(records) == expected
 
 
 def test_required_scope_must_be_declared_by_the_api_app() -> None:
     missing = "99999999-0000-4000-8000-000000000002"
-    records = changed("web-access-api", "scopeIds", [missing])
-    assert new_findings(records) == [
+    expected = [
         (
             "stack-app-references-same-stack",
             "mandatory",
             "web-access-api",
             f"web-access-api: requires {missing} of api-app, which declares no scope or app role "
-            "with that id. Fix: use an id of a scope or app role that api-app declares.",
+            f"with that id. {SCOPE_FIX}",
+        )
+    ]
+    assert new_findings(changed("web-access-api", "scopeIds", [missing])) == expected
+    # First preview: apiClientId is unknown; its dependency names the API app.
+    records = first_preview()
+    set_prop(records, "web-access-api", "scopeIds", [missing])
+    assert new_findings(records) == expected
+    # Without the dependency the API app cannot be told: no claim.
+    set_prop(records, "web-access-api", "", propertyDependencies={})
+    assert new_findings(records) == []
+
+
+def test_scopes_declared_with_their_own_resource_are_offered() -> None:
+    records = changed("web-access-api", "scopeIds", [API_SCOPE_ID, API_ADMIN_SCOPE_ID])
+    assert new_findings(records) == []
+    without = [r for r in records if r["name"] != "api-scope-manage"]
+    assert new_findings(without) == [
+        (
+            "stack-app-references-same-stack",
+            "mandatory",
+            "web-access-api",
+            f"web-access-api: requires {API_ADMIN_SCOPE_ID} of api-app, which declares no scope "
+            f"or app role with that id. {SCOPE_FIX}",
         )
     ]
 
 
-def test_references_to_apps_not_known_yet_are_not_reported() -> None:
-    records = changed("api-app", "clientId", "[unknown]")
-    set_prop(records, "web-access-api", "apiClientId", "[unknown]")
-    set_prop(records, "api-app", "api.knownClientApplications", [OUTSIDER])
-    # With one app's client id unknown, OUTSIDER might be it: no claim either way.
-    assert [f for f in new_findings(records) if f[0] == "stack-app-references-same-stack"] == []
-    set_prop(records, "web-access-api", "apiClientId", API_CLIENT_ID)
-    assert [f for f in new_findings(records) if f[0] == "stack-app-references-same-stack"] == []
+def test_app_roles_declared_with_their_own_resource_are_offered() -> None:
+    role_id = "4b1f0a9e-2c3d-4e5f-8a7b-6c5d4e3f2a16"
+    role = record(
+        "azuread:index/applicationAppRole:ApplicationAppRole",
+        "api-role-reader",
+        {
+            "applicationId": f"/applications/{API_OBJECT_ID}",
+            "roleId": role_id,
+            "value": "Partner.Read.All",
+            "displayName": "Read partner data",
+            "description": "Reads partner data as the app.",
+            "allowedMemberTypes": ["Application"],
+        },
+    )
+    records = changed("web-access-api", "scopeIds")
+    set_prop(records, "web-access-api", "roleIds", [role_id])
+    same_stack = "stack-app-references-same-stack"
+    assert [f[2] for f in _stack_findings(records, same_stack)] == ["web-access-api"]
+    assert _stack_findings([*records, role], same_stack) == []
+
+
+# --- Scopes unique across an application's resources ---------------------------------------------
+
+
+def test_separate_scope_repeating_an_inline_value_is_refused() -> None:
+    records = changed("api-scope-manage", "value", "User_Impersonation")
+    assert new_findings(records) == [
+        (
+            "stack-application-scopes-unique",
+            "mandatory",
+            "api-scope-manage",
+            "api-scope-manage: value 'User_Impersonation' repeats the value of api-app's "
+            "api.oauth2PermissionScopes[0]; both are scopes of application api-app. "
+            + UNIQUE_SCOPE_FIX,
+        )
+    ]
+
+
+def test_separate_scope_repeating_an_inline_id_is_refused() -> None:
+    records = changed("api-scope-manage", "scopeId", API_SCOPE_ID)
+    assert new_findings(records) == [
+        (
+            "stack-application-scopes-unique",
+            "mandatory",
+            "api-scope-manage",
+            f"api-scope-manage: scopeId '{API_SCOPE_ID}' repeats the id of api-app's "
+            "api.oauth2PermissionScopes[0]; both are scopes of application api-app. "
+            + UNIQUE_SCOPE_FIX,
+        )
+    ]
+
+
+def test_two_separate_scopes_of_one_app_must_differ() -> None:
+    records = baseline()
+    twin = copy.deepcopy(find(records, "api-scope-manage"))
+    twin.update(name="api-scope-manage-2", urn=urn(twin["type"], "api-scope-manage-2"))
+    for side in ("inputs", "outputs"):
+        twin[side]["scopeId"] = "4b1f0a9e-2c3d-4e5f-8a7b-6c5d4e3f2a17"
+    assert new_findings([*records, twin]) == [
+        (
+            "stack-application-scopes-unique",
+            "mandatory",
+            "api-scope-manage-2",
+            "api-scope-manage-2: value 'Partner.Manage' repeats the value of api-scope-manage; "
+            f"both are scopes of application api-app. {UNIQUE_SCOPE_FIX}",
+        )
+    ]
+
+
+def test_scope_of_another_app_may_repeat_a_value() -> None:
+    records = changed("api-scope-manage", "value", "user_impersonation")
+    set_prop(
+        records,
+        "api-scope-manage",
+        "applicationId",
+        f"/applications/{WEB_OBJECT_ID}",
+        propertyDependencies={"applicationId": [WEB_APP_URN]},
+    )
+    assert new_findings(records) == []
 
 
 def test_default_provider_is_refused() -> None:
