@@ -19,7 +19,12 @@ from .conftest import ROOT, load_yaml
 Apps = dict[str, Any]
 
 
-def _validate(change: Callable[[Apps], None], stack: str = "us") -> config.StackSettings:
+def _validate(
+    change: Callable[[Apps], None],
+    stack: str = "us",
+    project_dir: Path = ROOT,
+    today: date | None = None,
+) -> config.StackSettings:
     stack_file = load_stack_file(ROOT / f"Pulumi.{stack}.yaml")
     apps = copy.deepcopy(load_yaml(ROOT / "apps.yaml"))
     change(apps["apps"])
@@ -29,7 +34,8 @@ def _validate(change: Callable[[Apps], None], stack: str = "us") -> config.Stack
         config=stack_file.config,
         secret_keys=set(stack_file.secret_keys),
         apps_document=apps,
-        project_dir=ROOT,
+        project_dir=project_dir,
+        today=today,
     )
 
 
@@ -288,21 +294,6 @@ def test_user_impersonation_offered_by_default() -> None:
     assert (scope.value, scope.type, scope.enabled) == ("user_impersonation", "User", True)
 
 
-def _validate_in(project_dir: Path, change: Callable[[Apps], None], **kwargs: Any) -> Any:
-    stack_file = load_stack_file(ROOT / "Pulumi.us.yaml")
-    apps = copy.deepcopy(load_yaml(ROOT / "apps.yaml"))
-    change(apps["apps"])
-    return config.validate(
-        project="partner-apps",
-        stack="us",
-        config=stack_file.config,
-        secret_keys=set(stack_file.secret_keys),
-        apps_document=apps,
-        project_dir=project_dir,
-        **kwargs,
-    )
-
-
 def test_only_the_first_certificate_of_a_chain_reaches_entra(tmp_path: Path) -> None:
     public = (ROOT / "tests" / "certs" / "portal.pem").read_text(encoding="utf-8")
     (tmp_path / "portal.pem").write_text(
@@ -315,7 +306,7 @@ def test_only_the_first_certificate_of_a_chain_reaches_entra(tmp_path: Path) -> 
             "publicKeyFile": "portal.pem",
         }
 
-    loaded = _validate_in(tmp_path, use_certificate).certificates["partner-portal-web"]
+    loaded = _validate(use_certificate, project_dir=tmp_path).certificates["partner-portal-web"]
     assert loaded.pem == public, "apps.partner-portal-web.credential: exactly one certificate"
     assert loaded.thumbprint == "6DFE860CD71A1EC8D55E04DC62B2B46C4437F16B"
     assert loaded.end_date == date(2028, 6, 30)
@@ -323,18 +314,9 @@ def test_only_the_first_certificate_of_a_chain_reaches_entra(tmp_path: Path) -> 
 
 def test_rotation_date_may_be_today_but_not_later() -> None:
     rotation = date(2026, 10, 1)  # apps.yaml's rotationDate
-    stack_file = load_stack_file(ROOT / "Pulumi.us.yaml")
-    inputs = {
-        "project": "partner-apps",
-        "stack": "us",
-        "config": stack_file.config,
-        "secret_keys": set(stack_file.secret_keys),
-        "apps_document": load_yaml(ROOT / "apps.yaml"),
-        "project_dir": ROOT,
-    }
-    config.validate(**inputs, today=rotation)
+    _validate(lambda apps: None, today=rotation)
     with pytest.raises(ConfigError) as caught:
-        config.validate(**inputs, today=rotation - timedelta(days=1))
+        _validate(lambda apps: None, today=rotation - timedelta(days=1))
     problems = [str(problem) for problem in caught.value.problems]
     assert (
         "apps.yaml: apps.partner-portal-api.credential.rotationDate: 2026-10-01 is after today "
