@@ -77,12 +77,24 @@ def _on_domain(host: str, domains: Iterable[str]) -> bool:
     return any(host == d or host.endswith("." + d) for d in (x.lower() for x in domains))
 
 
+API_URI_FORMS = (
+    "api://<application (client) id>, optionally followed by /<path>, or api://<tenant id>/<path>"
+)
+
+
 def identifier_uri_problem(uri: str, verified_domains: Iterable[str]) -> str | None:
-    """Why an App ID URI is not acceptable for a multi-tenant app, or ``None``."""
+    """Why an App ID URI is not acceptable for a multi-tenant app, or ``None``.
+
+    ``api://`` URIs must start with a GUID (the app's client id or the tenant id): Entra only
+    guarantees those unique across tenants, and refuses other ``api://`` forms on apps that do
+    not prove a verified domain.
+    """
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
     if scheme == "api":
-        return None if parts.netloc else "has no value after api://"
+        if GUID_RE.match(parts.netloc):
+            return None
+        return f"has no GUID right after api:// (accepted: {API_URI_FORMS})"
     if scheme == "https":
         host = parts.hostname or ""
         if _on_domain(host, verified_domains):
@@ -100,20 +112,25 @@ def _check_identifier_uris(resource: ResourceContext) -> Iterable[str]:
         if problem:
             yield resource.violation(
                 f"{where} {uri!r} {problem} (verified domains: {', '.join(domains) or 'none'}).",
-                "use api://<client id> or https://<verified domain>/<path>; a multi-tenant app's "
-                "App ID URI must be globally unique, which only a verified domain guarantees.",
+                "use api://<client id>[/<path>], api://<tenant id>/<path> or "
+                "https://<verified domain>/<path>; a multi-tenant app's App ID URI must be "
+                "globally unique, which only these forms guarantee.",
             )
 
 
 def _identifier_uris_policy() -> ResourceValidationPolicy:
     spec = PolicySpec(
         name="azuread-application-identifier-uris",
-        description="App ID URIs use api:// or https:// on a verified domain of the tenant.",
+        description=(
+            "App ID URIs are api://<client id or tenant id>[/...] or https:// on a verified "
+            "domain of the tenant."
+        ),
         severity=Severity.HIGH,
         enforcement=EnforcementLevel.MANDATORY,
         remediation=(
-            "Use api://<client id>, or https://<verified domain>/<app> with a domain listed in "
-            "verifiedDomains of the region's policy config (and verified in the partner tenant)."
+            "Use api://<client id> (optionally with a /<path>), api://<tenant id>/<path>, or "
+            "https://<verified domain>/<app> with a domain listed in verifiedDomains of the "
+            "region's policy config (and verified in the partner tenant)."
         ),
         url=ref.MS_IDENTIFIER_URIS.url,
         references=(ref.MS_IDENTIFIER_URIS, ref.MS_MULTI_TENANT, ref.MS_APP_SECURITY),
@@ -272,17 +289,37 @@ def _implicit_grant_policy() -> ResourceValidationPolicy:
 _SCOPE_TYPES = (tokens.APPLICATION, tokens.PERMISSION_SCOPE)
 
 
-def _scopes(resource: ResourceContext) -> list[tuple[str, Mapping[str, Any]]]:
-    """Each exposed scope with where it is, in the Application's shape (``id``, ``value``, ...)."""
+class _Scope:
+    """One exposed scope in the Application's shape (``id``, ``value``, consent texts).
+
+    ``field`` names a property as the resource spells it: ``api.oauth2PermissionScopes[0].id``
+    inline, ``scopeId`` on an ApplicationPermissionScope (whose other properties have the
+    Application's names).
+    """
+
+    def __init__(self, where: str, props: Mapping[str, Any], separate: bool) -> None:
+        self.where, self.props, self.separate = where, props, separate
+
+    def get(self, name: str) -> Any:
+        return self.props.get(name)
+
+    def field(self, name: str) -> str:
+        if self.separate:
+            return "scopeId" if name == "id" else name
+        return f"{self.where}.{name}"
+
+
+def _scopes(resource: ResourceContext) -> list[_Scope]:
+    """Each exposed scope of an Application or ApplicationPermissionScope."""
     if resource.type == tokens.PERMISSION_SCOPE:
         props = dict(resource.props)
         props["id"] = props.get("scopeId")
-        return [("scope", props)]
+        return [_Scope("scope", props, separate=True)]
     scopes = get(resource.props, "api", "oauth2PermissionScopes")
     if scopes is UNKNOWN:
         return []
     return [
-        (f"api.oauth2PermissionScopes[{i}]", scope)
+        _Scope(f"api.oauth2PermissionScopes[{i}]", scope, separate=False)
         for i, scope in enumerate(items_of(scopes))
         if isinstance(scope, Mapping)
     ]
@@ -290,13 +327,13 @@ def _scopes(resource: ResourceContext) -> list[tuple[str, Mapping[str, Any]]]:
 
 def _check_scope_ids(resource: ResourceContext) -> Iterable[str]:
     seen: dict[str, str] = {}
-    for where, scope in _scopes(resource):
+    for scope in _scopes(resource):
         scope_id = scope.get("id")
         if scope_id is UNKNOWN:
             continue
         if not isinstance(scope_id, str) or not GUID_RE.match(scope_id):
             yield resource.violation(
-                f"{where}.id {scope_id!r} is not a GUID.",
+                f"{scope.field('id')} {scope_id!r} is not a GUID.",
                 "give every scope a fixed GUID id (derive it deterministically, never from a "
                 "random source) and never change it: clients reference scopes by id.",
             )
@@ -304,11 +341,11 @@ def _check_scope_ids(resource: ResourceContext) -> Iterable[str]:
         key = scope_id.lower()
         if key in seen:
             yield resource.violation(
-                f"{where}.id {scope_id} repeats the id of {seen[key]}.",
+                f"{scope.field('id')} {scope_id} repeats the id of {seen[key]}.",
                 "give each scope its own GUID.",
             )
         else:
-            seen[key] = where
+            seen[key] = scope.where
 
 
 def _scope_ids_policy() -> ResourceValidationPolicy:
@@ -331,30 +368,30 @@ def _scope_ids_policy() -> ResourceValidationPolicy:
 
 def _check_scope_values(resource: ResourceContext) -> Iterable[str]:
     seen: dict[str, str] = {}
-    for where, scope in _scopes(resource):
+    for scope in _scopes(resource):
         value = scope.get("value")
         if value is UNKNOWN:
             continue
         text = value if isinstance(value, str) else ""
         if not text.strip():
             yield resource.violation(
-                f"{where}.value is empty.",
+                f"{scope.field('value')} is empty.",
                 "name the scope (for example user_impersonation); clients request it by value.",
             )
             continue
         if any(ch.isspace() for ch in text):
             yield resource.violation(
-                f"{where}.value {text!r} contains whitespace.",
+                f"{scope.field('value')} {text!r} contains whitespace.",
                 "use a value without spaces (for example Files.Read or user_impersonation).",
             )
         key = text.lower()
         if key in seen:
             yield resource.violation(
-                f"{where}.value {text!r} repeats the value of {seen[key]}.",
+                f"{scope.field('value')} {text!r} repeats the value of {seen[key]}.",
                 "give each scope a unique value.",
             )
         else:
-            seen[key] = where
+            seen[key] = scope.where
 
 
 def _scope_values_policy() -> ResourceValidationPolicy:
@@ -373,7 +410,7 @@ def _scope_values_policy() -> ResourceValidationPolicy:
 
 
 def _check_consent_texts(resource: ResourceContext) -> Iterable[str]:
-    for where, scope in _scopes(resource):
+    for scope in _scopes(resource):
         missing = [
             name
             for name in ("adminConsentDisplayName", "adminConsentDescription")
@@ -381,7 +418,7 @@ def _check_consent_texts(resource: ResourceContext) -> Iterable[str]:
         ]
         if missing:
             yield resource.violation(
-                f"{where} has no {' or '.join(missing)}.",
+                f"{scope.where} has no {' or '.join(missing)}.",
                 "write the admin consent display name and description: they are what a customer "
                 "administrator reads before consenting.",
             )

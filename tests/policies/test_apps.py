@@ -13,15 +13,20 @@ from tests.policies.fixtures import (
     changed,
     find,
     new_findings,
-    record,
     region_config,
     set_prop,
 )
 
 IDENTIFIER_FIX = (
-    "Fix: use api://<client id> or https://<verified domain>/<path>; a multi-tenant app's App ID "
-    "URI must be globally unique, which only a verified domain guarantees."
+    "Fix: use api://<client id>[/<path>], api://<tenant id>/<path> or https://<verified "
+    "domain>/<path>; a multi-tenant app's App ID URI must be globally unique, which only these "
+    "forms guarantee."
 )
+API_FORMS = (
+    "(accepted: api://<application (client) id>, optionally followed by /<path>, or "
+    "api://<tenant id>/<path>)"
+)
+TENANT = "3f6b1c2d-4e5a-4b7c-8d9e-0a1b2c3d4e51"
 US_DOMAINS = "(verified domains: us.contoso-partner.example, contoso-us.onmicrosoft.example)"
 
 
@@ -85,6 +90,9 @@ def test_http_identifier_uri_is_refused() -> None:
     "uri",
     [
         f"api://{API_CLIENT_ID}",
+        f"api://{API_CLIENT_ID}/partner-portal",
+        f"api://{TENANT}/partner-portal-api",
+        f"API://{API_CLIENT_ID.upper()}",
         "https://us.contoso-partner.example/partner-portal-api",
         "https://apps.us.contoso-partner.example/api",
         "https://CONTOSO-US.onmicrosoft.example/api",
@@ -94,17 +102,60 @@ def test_api_scheme_and_verified_domains_pass(uri: str) -> None:
     assert new_findings(changed("api-app", "identifierUris", [uri])) == []
 
 
-def test_identifier_uri_resource_is_checked_too() -> None:
-    records = [
-        *baseline(),
-        record(
-            "azuread:index/applicationIdentifierUri:ApplicationIdentifierUri",
-            "api-identifier-uri",
-            {"applicationId": "/applications/x", "identifierUri": "https://evil.example/api"},
-        ),
+@pytest.mark.parametrize(
+    "uri",
+    ["api://partner-portal-api", "api://", "api://contoso.com/api", f"api://{API_CLIENT_ID}x/a"],
+)
+def test_api_scheme_needs_a_guid_right_after_it(uri: str) -> None:
+    assert new_findings(changed("api-app", "identifierUris", [uri])) == [
+        (
+            "azuread-application-identifier-uris",
+            "mandatory",
+            "api-app",
+            f"api-app: identifierUris[0] {uri!r} has no GUID right after api:// {API_FORMS} "
+            f"{US_DOMAINS}. {IDENTIFIER_FIX}",
+        )
     ]
+
+
+def test_identifier_uri_resource_is_checked_too() -> None:
+    records = changed("api-identifier-uri", "identifierUri", "https://evil.example/api")
+    assert new_findings(records) == [
+        (
+            "azuread-application-identifier-uris",
+            "mandatory",
+            "api-identifier-uri",
+            "api-identifier-uri: identifierUri 'https://evil.example/api' uses host "
+            "'evil.example', which is not a verified domain of the partner tenant "
+            f"{US_DOMAINS}. {IDENTIFIER_FIX}",
+        )
+    ]
+    records = changed("api-identifier-uri", "identifierUri", "api://partner-portal-api")
+    assert [f[3] for f in new_findings(records)] == [
+        "api-identifier-uri: identifierUri 'api://partner-portal-api' has no GUID right after "
+        f"api:// {API_FORMS} {US_DOMAINS}. {IDENTIFIER_FIX}"
+    ]
+
+
+def test_redirect_uris_resource_is_checked_too() -> None:
+    records = changed(
+        "web-spa-redirect-uris",
+        "redirectUris",
+        ["https://portal.contoso-partner.example/spa/callback", "http://portal.example/cb"],
+    )
+    assert new_findings(records) == [
+        (
+            "azuread-application-redirect-uris-https",
+            "mandatory",
+            "web-spa-redirect-uris",
+            "web-spa-redirect-uris: redirectUris[1] 'http://portal.example/cb' is not https. Fix: "
+            "use an https:// redirect URI; http is accepted only for localhost, and only where "
+            "allowLocalhost is set.",
+        )
+    ]
+    records = changed("web-spa-redirect-uris", "redirectUris", ["https://*.example/cb"])
     assert [f[:3] for f in new_findings(records)] == [
-        ("azuread-application-identifier-uris", "mandatory", "api-identifier-uri")
+        ("azuread-application-redirect-uris-no-wildcards", "mandatory", "web-spa-redirect-uris")
     ]
 
 
@@ -277,3 +328,51 @@ def test_unknown_values_during_preview_are_not_reported() -> None:
     set_prop(records, "web-app", "web.redirectUris", "[unknown]")
     set_prop(records, "api-app", "api.oauth2PermissionScopes", [_scope(id="[unknown]")])
     assert new_findings(records) == []
+
+
+# --- Scopes declared with an ApplicationPermissionScope ------------------------------------------
+
+SCOPE_ID_FIX = (
+    "Fix: give every scope a fixed GUID id (derive it deterministically, never from a random "
+    "source) and never change it: clients reference scopes by id."
+)
+
+
+def test_permission_scope_resource_id_is_its_scope_id() -> None:
+    """ApplicationPermissionScope names the id scopeId; messages use the resource's own name."""
+    records = changed("api-scope-manage", "scopeId", "not-a-guid")
+    assert new_findings(records) == [
+        (
+            "azuread-application-scope-ids",
+            "mandatory",
+            "api-scope-manage",
+            f"api-scope-manage: scopeId 'not-a-guid' is not a GUID. {SCOPE_ID_FIX}",
+        )
+    ]
+
+
+def test_permission_scope_resource_value_is_checked() -> None:
+    records = changed("api-scope-manage", "value", "Partner Manage")
+    assert new_findings(records) == [
+        (
+            "azuread-application-scope-values",
+            "mandatory",
+            "api-scope-manage",
+            "api-scope-manage: value 'Partner Manage' contains whitespace. Fix: use a value "
+            "without spaces (for example Files.Read or user_impersonation).",
+        )
+    ]
+
+
+def test_permission_scope_resource_needs_admin_consent_texts() -> None:
+    records = changed("api-scope-manage", "adminConsentDescription", "")
+    assert new_findings(records) == [
+        (
+            "azuread-application-scope-consent-text",
+            "mandatory",
+            "api-scope-manage",
+            "api-scope-manage: scope has no adminConsentDescription. Fix: write the admin consent "
+            "display name and description: they are what a customer administrator reads before "
+            "consenting.",
+        )
+    ]
