@@ -5,6 +5,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +121,147 @@ def test_broken_stack_file_exits_2_naming_the_key(
     assert "us: nothing registered" in captured.out
     assert "Traceback" not in captured.out + captured.err
     assert not (tmp_path / "preview" / "us.json").exists()
+
+
+def test_a_failed_preview_replaces_the_old_plan_and_the_diff_says_so(
+    project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert _preview(project_copy, out) == 0
+    shutil.copytree(out / "preview", tmp_path / "base")
+
+    # The same out folder, as `make preview` reuses build/preview.
+    edit_yaml(
+        project_copy / "Pulumi.us.yaml",
+        lambda doc: doc["config"]["partner-apps:region"].update(location="westeurope"),
+    )
+    assert _preview(project_copy, out) == 2
+    folder = out / "preview"
+    assert sorted(p.name for p in folder.iterdir()) == ["eu.json", "eu.md", "us.error.json"]
+    error = json.loads((folder / "us.error.json").read_text(encoding="utf-8"))
+    assert sorted(error) == ["error", "project", "stack"]
+    assert error["project"] == "partner-apps"
+    assert error["stack"] == "us"
+    assert "Pulumi.us.yaml: partner-apps:region.location: 'westeurope'" in error["error"]
+    audit_md = (out / "audit" / "audit.md").read_text(encoding="utf-8")
+    assert "- **us**: preview failed: invalid configuration (1 problem):" in audit_md
+    capsys.readouterr()
+
+    # The pull request diff: a failed stack, never a deleted one, and CI does not pass it.
+    report = tmp_path / "diff.md"
+    args = [str(tmp_path / "base"), str(folder), "--out", str(report), "--fail-on-protected"]
+    assert diff.main(args) == diff.EXIT_PREVIEW_FAILED
+    text = report.read_text(encoding="utf-8")
+    assert "- **us**: preview failed: invalid configuration (1 problem):" in text
+    assert "Pulumi.us.yaml: partner-apps:region.location: 'westeurope'" in text
+    assert "**Deleted" not in text
+    assert "protected" not in text.replace("(including protected resources)", "")
+    printed = capsys.readouterr()
+    assert "us: preview failed" in printed.out
+    assert "deleted" not in printed.out
+
+    # Fixed again: the plan is back and the error file is gone.
+    edit_yaml(
+        project_copy / "Pulumi.us.yaml",
+        lambda doc: doc["config"]["partner-apps:region"].update(location="eastus"),
+    )
+    assert _preview(project_copy, out) == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["eu.json", "eu.md", "us.json", "us.md"]
+
+
+def test_a_policy_the_region_disables_is_recorded_rendered_and_diffed_as_disabled(
+    project_copy: Path, tmp_path: Path
+) -> None:
+    assert _preview(project_copy, tmp_path / "base") == 0
+    base_plan = json.loads((tmp_path / "base" / "preview" / "eu.json").read_text("utf-8"))
+    policies = base_plan["policies"]
+    assert policies == sorted(policies, key=lambda p: p["name"])
+    assert all(sorted(p) == ["enforcementLevel", "name", "severity"] for p in policies)
+    # Prefer a policy that reports something, so its findings disappearing shows too.
+    name = next(
+        (v["policy"] for v in base_plan["violations"]),
+        next(p["name"] for p in policies if p["enforcementLevel"] != "disabled"),
+    )
+    before = next(p["enforcementLevel"] for p in policies if p["name"] == name)
+    config_path = project_copy / "policies" / "config" / "eu.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config[name] = "disabled"
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+
+    assert _preview(project_copy, tmp_path / "head") == 0
+    head = tmp_path / "head"
+    plan = json.loads((head / "preview" / "eu.json").read_text(encoding="utf-8"))
+    assert {
+        "name": name,
+        "severity": _severity(policies, name),
+        "enforcementLevel": "disabled",
+    } in (plan["policies"])
+    assert [v for v in plan["violations"] if v["policy"] == name] == []
+    markdown = (head / "preview" / "eu.md").read_text(encoding="utf-8")
+    row = next(line for line in markdown.splitlines() if line.startswith(f"| `{name}` |"))
+    assert row.endswith("| disabled | disabled |")
+    us_row = next(
+        line
+        for line in (head / "preview" / "us.md").read_text("utf-8").splitlines()
+        if line.startswith(f"| `{name}` |")
+    )
+    assert "disabled" not in us_row
+    audit_row = next(
+        line
+        for line in (head / "audit" / "audit.md").read_text("utf-8").splitlines()
+        if line.startswith(f"| `{name}` |")
+    )
+    assert "| varies | disabled |" in audit_row
+    out = tmp_path / "diff.md"
+    assert (
+        diff.main([str(tmp_path / "base" / "preview"), str(head / "preview"), "--out", str(out)])
+        == 0
+    )
+    text = out.read_text(encoding="utf-8")
+    assert f"- `{name}` enforcement {before} → disabled in eu (**weaker**)" in text
+
+
+def _severity(policies: list[dict[str, str]], name: str) -> str:
+    return next(p["severity"] for p in policies if p["name"] == name)
+
+
+def test_two_preview_processes_with_different_hash_seeds_are_byte_identical(
+    tmp_path: Path,
+) -> None:
+    """Each run in its own interpreter: nothing may depend on set or dict order of a process."""
+    for seed, folder in (("0", "one"), ("4242", "two")):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tools.preview",
+                "--out",
+                str(tmp_path / folder / "preview"),
+                "--audit-dir",
+                str(tmp_path / folder / "audit"),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    one, two = _files(tmp_path / "one"), _files(tmp_path / "two")
+    assert sorted(one) == [
+        "audit/audit.html",
+        "audit/audit.json",
+        "audit/audit.md",
+        "preview/eu.json",
+        "preview/eu.md",
+        "preview/us.json",
+        "preview/us.md",
+    ]
+    assert sorted(one) == sorted(two)
+    changed = [name for name in one if one[name] != two[name]]
+    assert changed == [], f"differs between two processes: {changed}"
 
 
 def test_no_secret_value_in_any_artifact(

@@ -29,18 +29,21 @@ from typing import Any
 from .plan_model import (
     Catalog,
     Plan,
+    PreviewFailure,
     StackView,
     analyze,
     as_str,
     code,
+    failure_lines,
     join_words,
     load_catalog,
     parse_urn,
-    policy_list,
+    policy_status,
+    stack_policies,
     table,
     write_text,
 )
-from .render import DEFAULT_PLANS, display_path, plans_for_cli
+from .render import DEFAULT_PLANS, display_path, results_for_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "build" / "audit"
@@ -67,33 +70,32 @@ def _status(date_text: str, as_of: dt.date | None, warn_days: int) -> str | None
 
 
 def audit_data(
-    plans: Sequence[Plan], catalog: Catalog, *, as_of: dt.date | None = None, warn_days: int = 60
+    plans: Sequence[Plan],
+    catalog: Catalog,
+    *,
+    as_of: dt.date | None = None,
+    warn_days: int = 60,
+    failures: Sequence[PreviewFailure] = (),
 ) -> dict[str, Any]:
-    """The audit as one JSON-ready document (sorted lists, no timestamps)."""
+    """The audit as one JSON-ready document (sorted lists, no timestamps).
+
+    ``failures``: stacks whose preview failed; they are listed with the error, and every policy
+    shows ``preview failed`` for them instead of a result.
+    """
     views = [analyze(plan, catalog) for plan in plans]
     stacks = [view.stack for view in views]
-    policies, source = policy_list(plans)
-    results = []
-    for policy in policies:
-        per_stack = {}
-        for plan in plans:
-            count = sum(1 for v in plan.violations if v.policy == policy.name)
-            per_stack[plan.stack] = {"status": "fail" if count else "pass", "violations": count}
-        results.append(
-            {
-                "policy": policy.name,
-                "severity": policy.severity,
-                "enforcementLevel": policy.enforcement_level,
-                "results": per_stack,
-            }
-        )
+    policies, source = _policies(plans, failures)
+    projects = [p.project for p in plans] + [f.project for f in failures]
     return {
         "auditVersion": AUDIT_VERSION,
-        "project": next((p.project for p in plans if p.project), ""),
+        "project": next((project for project in projects if project), ""),
         "asOf": as_of.isoformat() if as_of else None,
-        "stacks": [_stack_entry(view) for view in views],
+        "stacks": sorted(
+            [*(_stack_entry(view) for view in views), *(_failed_entry(f) for f in failures)],
+            key=lambda entry: str(entry["stack"]),
+        ),
         "policySource": source,
-        "policies": results,
+        "policies": policies,
         "violations": [
             {
                 "stack": plan.stack,
@@ -115,6 +117,60 @@ def audit_data(
     }
 
 
+def _policies(
+    plans: Sequence[Plan], failures: Sequence[PreviewFailure]
+) -> tuple[list[dict[str, Any]], str]:
+    """Policies × stacks: each stack's effective enforcement and result, and the list's source."""
+    per_plan = {plan.stack: stack_policies(plan) for plan in plans}
+    names = sorted({name for listed, _ in per_plan.values() for name in listed})
+    sources = {source for _, source in per_plan.values()}
+    source = sources.pop() if len(sources) == 1 else ("mixed" if sources else "none")
+    rows = []
+    for name in names:
+        results: dict[str, dict[str, Any]] = {}
+        infos = []
+        for plan in plans:
+            info = per_plan[plan.stack][0].get(name)
+            count = sum(1 for v in plan.violations if v.policy == name)
+            results[plan.stack] = {
+                "status": policy_status(info, count),
+                "enforcementLevel": info.enforcement_level if info else None,
+                "violations": count,
+            }
+            if info is not None:
+                infos.append(info)
+        for failure in failures:
+            results[failure.stack] = {
+                "status": "preview failed",
+                "enforcementLevel": None,
+                "violations": 0,
+            }
+        levels = sorted({info.enforcement_level for info in infos})
+        rows.append(
+            {
+                "policy": name,
+                "severity": infos[0].severity if infos else "unspecified",
+                "enforcementLevel": levels[0] if len(levels) == 1 else "varies",
+                "results": dict(sorted(results.items())),
+            }
+        )
+    return rows, source
+
+
+def _failed_entry(failure: PreviewFailure) -> dict[str, Any]:
+    return {
+        "stack": failure.stack,
+        "region": failure.stack,
+        "tenantId": "",
+        "location": "",
+        "production": None,
+        "apps": 0,
+        "resources": 0,
+        "checks": [],
+        "previewFailed": failure.error,
+    }
+
+
 def _name(urn: str) -> str:
     parsed = parse_urn(urn)
     return parsed.name if parsed else urn
@@ -133,6 +189,7 @@ def _stack_entry(view: StackView) -> dict[str, Any]:
         "apps": len(view.apps),
         "resources": len(view.plan.resources),
         "checks": list(view.notes),
+        "previewFailed": None,
     }
 
 
@@ -290,11 +347,23 @@ def render_markdown(data: Mapping[str, Any]) -> str:
         f"Project {code(data['project'] or '?')}; stacks {join_words([code(s) for s in stacks])}."
         + (f" Expiry status as of {data['asOf']}." if data["asOf"] else "")
     )
+    failed = [s for s in data["stacks"] if s.get("previewFailed")]
+    if failed:
+        lines += ["", "## ⚠ Previews that failed", ""]
+        lines += [
+            "Nothing below is known for these stacks: their config or policy config is invalid, "
+            "so no plan was recorded.",
+            "",
+        ]
+        for s in failed:
+            lines += failure_lines(s["stack"], s["previewFailed"])
     lines += ["", "## Stacks", ""]
     lines += table(
         ("Stack", "Tenant", "Location", "Production", "Apps", "Resources"),
         (
-            [
+            [code(s["stack"]), "—", "—", "—", "—", "**preview failed**"]
+            if s.get("previewFailed")
+            else [
                 code(s["stack"]),
                 code(s["tenantId"] or "?"),
                 s["location"] or "?",
@@ -313,11 +382,15 @@ def render_markdown(data: Mapping[str, Any]) -> str:
         lines += ["", "**Checks**", "", *checks]
     lines += ["", "## Policies", ""]
     source_note = {
-        "plan": "Every policy the preview evaluated.",
-        "pack": "Policy list from the policy pack's defaults (the plans do not list the policies "
-        "that ran).",
+        "plan": "Every policy of the pack, with the enforcement each region's policy config "
+        "(`policies/config/<region>.json`) gives it; a disabled policy did not run there.",
+        "mixed": "From each plan's own list where it has one, else the policy pack's defaults "
+        "(older plans do not list the policies that ran).",
+        "pack": "Policy list and enforcement from the policy pack's defaults (the plans do not "
+        "list the policies that ran, so a region's policy config is not reflected).",
         "violations": "Only policies with a violation somewhere are listed (the policy list is "
         "not available).",
+        "none": "No stack has a plan, so no policy result is known.",
     }[data["policySource"]]
     lines += [source_note, ""]
     lines += table(
@@ -327,12 +400,7 @@ def render_markdown(data: Mapping[str, Any]) -> str:
                 code(p["policy"]),
                 p["severity"],
                 p["enforcementLevel"],
-                *(
-                    "**fail** ({})".format(p["results"][s]["violations"])
-                    if p["results"].get(s, {}).get("status") == "fail"
-                    else "pass"
-                    for s in stacks
-                ),
+                *(_result_text(p, s) for s in stacks),
             ]
             for p in data["policies"]
         ),
@@ -444,6 +512,27 @@ def render_markdown(data: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _result_text(policy: Mapping[str, Any], stack: str) -> str:
+    """One policy × stack cell: pass, **fail** (n), disabled, not run or preview failed.
+
+    When the regions enforce the policy differently, the stack's own level follows the result.
+    """
+    result = policy["results"].get(stack)
+    if result is None:
+        return "—"
+    status = result["status"]
+    if status == "fail":
+        text = f"**fail** ({result['violations']})"
+    elif status == "preview failed":
+        text = "**preview failed**"
+    else:
+        text = status
+    level = result.get("enforcementLevel")
+    if policy["enforcementLevel"] == "varies" and level and status not in ("disabled",):
+        text += f" ({level})"
+    return text
+
+
 def _status_text(status: str | None) -> str:
     if status in (None, "ok"):
         return status or "—"
@@ -499,6 +588,21 @@ def render_html(data: Mapping[str, Any]) -> str:
         f"stacks {html.escape(', '.join(stacks))}."
         + (f" Expiry status as of {html.escape(data['asOf'])}." if data["asOf"] else "")
         + "</p>",
+        *(
+            [
+                "<h2>Previews that failed</h2>",
+                "<ul>"
+                + "".join(
+                    f'<li class="fail">{html.escape(s["stack"])}: preview failed: '
+                    f"<pre>{html.escape(s['previewFailed'])}</pre></li>"
+                    for s in data["stacks"]
+                    if s.get("previewFailed")
+                )
+                + "</ul>",
+            ]
+            if any(s.get("previewFailed") for s in data["stacks"])
+            else []
+        ),
         "<h2>Policies</h2>",
         _html_table(
             ["Policy", "Severity", "Enforcement", *stacks],
@@ -508,9 +612,12 @@ def render_html(data: Mapping[str, Any]) -> str:
                     _c(p["severity"]),
                     _c(p["enforcementLevel"]),
                     *(
-                        _c("fail ({})".format(p["results"][s]["violations"]), "fail")
-                        if p["results"].get(s, {}).get("status") == "fail"
-                        else _c("pass")
+                        _c(
+                            _result_text(p, s).replace("**", ""),
+                            "fail"
+                            if p["results"].get(s, {}).get("status") in ("fail", "preview failed")
+                            else "",
+                        )
                         for s in stacks
                     ),
                 ]
@@ -676,17 +783,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--fail-on-mandatory",
         action="store_true",
-        help="exit with status 1 when any stack has a mandatory policy violation",
+        help="exit with status 1 when any stack has a mandatory policy violation or its preview "
+        "failed (<stack>.error.json: nothing shows that it passes)",
     )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    plans = plans_for_cli(args.plans)
-    if plans is None:
+    results = results_for_cli(args.plans)
+    if results is None:
         return 2
-    data = audit_data(plans, load_catalog(), as_of=args.as_of, warn_days=args.warn_days)
+    plans, failures = results
+    data = audit_data(
+        plans, load_catalog(), as_of=args.as_of, warn_days=args.warn_days, failures=failures
+    )
     if args.stdout:
         sys.stdout.write(render_markdown(data))
     else:
@@ -703,12 +814,16 @@ def main(argv: list[str] | None = None) -> int:
             if any(r["status"] == "fail" for r in p["results"].values())
         ]
         print(
-            f"{len(plans)} stacks, {len(data['permissions'])} permission grants, "
+            f"{len(plans)} stacks"
+            + (f" ({len(failures)} more failed to preview)" if failures else "")
+            + f", {len(data['permissions'])} permission grants, "
             f"{len(data['credentials'])} credentials, {len(data['secrets'])} secrets; "
             f"{len(failing)} policies failing ({mandatory} mandatory violations)"
         )
-    if args.fail_on_mandatory and any(
-        v["enforcementLevel"] == "mandatory" for v in data["violations"]
+    for failure in failures:
+        print(f"{failure.stack}: {failure.text}", file=sys.stderr)
+    if args.fail_on_mandatory and (
+        failures or any(v["enforcementLevel"] == "mandatory" for v in data["violations"])
     ):
         return 1
     return 0

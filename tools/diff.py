@@ -47,6 +47,8 @@ from .plan_model import (
     ClientRef,
     Plan,
     PlanError,
+    PolicyInfo,
+    PreviewFailure,
     Resource,
     SecretRow,
     StackView,
@@ -54,10 +56,11 @@ from .plan_model import (
     analyze,
     canonical,
     code,
+    failure_lines,
     format_unix,
     join_words,
     load_catalog,
-    load_plans,
+    load_results,
     parse_urn,
     show_value,
     table,
@@ -237,9 +240,17 @@ class StackDiff:
     facts: list[Fact]
     base_violations: tuple[Violation, ...] | None
     head_violations: tuple[Violation, ...] | None
-    status: str = "changed"  # changed | added | removed
+    status: str = "changed"  # changed | added | removed | failed | base-failed
     notes: list[str] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)
+    # The policies each side's plan lists with their effective enforcement (None: not listed).
+    base_policies: Mapping[str, PolicyInfo] | None = None
+    head_policies: Mapping[str, PolicyInfo] | None = None
+    # The error of a preview that failed (``<stack>.error.json``) on the head or the base side.
+    failure: str | None = None
+    base_failure: str | None = None
+    # Where the head's policy results come from when it is not a recorded plan ("" otherwise).
+    violations_source: str = ""
 
     def count(self, op: str) -> int:
         return sum(1 for c in self.changes if c.op == op)
@@ -705,6 +716,35 @@ def _secret_change_facts(before: SecretRow, after: SecretRow) -> list[Fact]:
     return facts
 
 
+def _secret_value_facts(view: StackView | None, changes: Sequence[ResourceChange]) -> list[Fact]:
+    """A Key Vault secret whose value changes (for example, it holds a replaced client secret)."""
+    rows = _secrets_of(view)
+    replaced_passwords = {c.urn for c in changes if c.op == "replace" and c.type == PASSWORD}
+    facts = []
+    for change in changes:
+        if change.type != VAULT_SECRET or change.op != "update":
+            continue
+        if not any(is_ignored(p.path, ["properties.value"]) for p in change.properties):
+            continue
+        row = rows.get(change.urn)
+        name = row.secret_name if row else change.name
+        follows = bool(replaced_passwords & set(change.resource.dependencies))
+        facts.append(
+            Fact(
+                "secrets",
+                (row.app if row else None) or "Key Vault",
+                f"Key Vault secret {code(name)}: value changes"
+                + (" (the replaced client secret's new value)" if follows else ""),
+                "Readers of the secret get the new value; the old one stops working when its "
+                "credential is deleted."
+                if follows
+                else "",
+                app=bool(row and row.app),
+            )
+        )
+    return facts
+
+
 def _vault_facts(base: StackView | None, head: StackView | None) -> list[Fact]:
     old = {v.urn: v for v in (base.vaults if base else ())}
     new = {v.urn: v for v in (head.vaults if head else ())}
@@ -805,6 +845,7 @@ def meaning(
         facts += _consent_facts(key, before, after)
         facts += _credential_facts(key, before, after, replaced)
     facts += _secret_facts(base, head)
+    facts += _secret_value_facts(head or base, changes)
     facts += _vault_facts(base, head)
     facts += _provider_facts(base, head)
     return facts
@@ -843,6 +884,44 @@ def _effective_head(base: Plan, head: Plan) -> Plan:
     return dataclasses.replace(head, resources=resources)
 
 
+def follow_replaced_passwords(
+    changes: Sequence[ResourceChange], base: Plan, head: Plan
+) -> list[ResourceChange]:
+    """``changes`` plus the value update of each Key Vault secret that holds a replaced password.
+
+    A plan records a secret's value as ``[secret]`` on both sides, so the secret itself shows no
+    change; but its value is the password's output, so the engine updates it when the password
+    is replaced. The secret is found through its recorded ``dependencies``.
+    """
+    replaced = {c.urn for c in changes if c.op == "replace" and c.type == PASSWORD}
+    if not replaced:
+        return list(changes)
+    by_urn = {c.urn: c for c in changes}
+    old = base.by_urn()
+    value = PropertyChange("properties.value", "update", SECRET, SECRET)
+    for resource in head.resources:
+        if resource.type != VAULT_SECRET or not replaced & set(resource.dependencies):
+            continue
+        if is_ignored(value.path, resource.ignore_changes) or resource.urn not in old:
+            continue
+        existing = by_urn.get(resource.urn)
+        if existing is None:
+            by_urn[resource.urn] = ResourceChange(
+                resource.urn, "update", old[resource.urn], resource, (value,)
+            )
+        elif existing.op in ("update", "replace") and all(
+            p.path != value.path for p in existing.properties
+        ):
+            by_urn[resource.urn] = dataclasses.replace(
+                existing, properties=(*existing.properties, value)
+            )
+    return [by_urn[urn] for urn in sorted(by_urn)]
+
+
+def _listed_policies(plan: Plan | None) -> Mapping[str, PolicyInfo] | None:
+    return {p.name: p for p in plan.policies} if plan and plan.policies is not None else None
+
+
 def diff_stack(base: Plan | None, head: Plan | None, catalog: Catalog) -> StackDiff:
     """The diff of one stack between two recorded plans (either may be missing)."""
     like = head or base
@@ -850,6 +929,7 @@ def diff_stack(base: Plan | None, head: Plan | None, catalog: Catalog) -> StackD
     base_plan = base or _empty_plan(like.stack, like)
     head_plan = _effective_head(base_plan, head) if head else _empty_plan(like.stack, like)
     changes = diff_resources(base_plan.resources, head_plan.resources)
+    changes = follow_replaced_passwords(changes, base_plan, head_plan)
     base_view = analyze(base_plan, catalog) if base else None
     head_view = analyze(head_plan, catalog) if head else None
     return StackDiff(
@@ -860,14 +940,55 @@ def diff_stack(base: Plan | None, head: Plan | None, catalog: Catalog) -> StackD
         head_violations=head_plan.violations if head else (),
         status="added" if base is None else "removed" if head is None else "changed",
         names=id_names([base_view, head_view]),
+        base_policies=_listed_policies(base),
+        head_policies=_listed_policies(head),
     )
 
 
-def diff_plans(base: Sequence[Plan], head: Sequence[Plan], catalog: Catalog) -> list[StackDiff]:
-    """Stack by stack, in stack order."""
+def _failed_stack(stack: str, failure: PreviewFailure, base: PreviewFailure | None) -> StackDiff:
+    """A stack whose head preview failed: nothing is compared (a missing plan is no deletion)."""
+    return StackDiff(
+        stack=stack,
+        changes=[],
+        facts=[],
+        base_violations=(),
+        head_violations=(),
+        status="failed",
+        failure=failure.error,
+        base_failure=base.error if base else None,
+    )
+
+
+def diff_plans(
+    base: Sequence[Plan],
+    head: Sequence[Plan],
+    catalog: Catalog,
+    *,
+    base_failures: Sequence[PreviewFailure] = (),
+    head_failures: Sequence[PreviewFailure] = (),
+) -> list[StackDiff]:
+    """Stack by stack, in stack order.
+
+    A stack whose head preview failed is reported as failed, never as deleted; one whose base
+    preview failed is compared with nothing (every resource created), with a note saying why.
+    """
     old = {p.stack: p for p in base}
     new = {p.stack: p for p in head}
-    return [diff_stack(old.get(s), new.get(s), catalog) for s in sorted(set(old) | set(new))]
+    old_failed = {f.stack: f for f in base_failures}
+    new_failed = {f.stack: f for f in head_failures}
+    diffs = []
+    for stack in sorted(set(old) | set(new) | set(old_failed) | set(new_failed)):
+        if stack in new_failed:
+            diffs.append(_failed_stack(stack, new_failed[stack], old_failed.get(stack)))
+            continue
+        if stack not in new and stack not in old:
+            continue  # failed on the base side only, and gone on the head side
+        stack_diff = diff_stack(old.get(stack), new.get(stack), catalog)
+        if stack in old_failed:
+            stack_diff.status = "base-failed"
+            stack_diff.base_failure = old_failed[stack].error
+        diffs.append(stack_diff)
+    return diffs
 
 
 # --------------------------------------------------------------------------------------------
@@ -895,10 +1016,47 @@ def _violation_line(stack: str, v: Violation, prefix: str = "") -> str:
     )
 
 
+ENFORCEMENT_ORDER: Mapping[str, int] = {
+    "disabled": 0,
+    "advisory": 1,
+    "remediate": 2,
+    "mandatory": 2,
+}
+
+
+def _enforcement_lines(diffs: Sequence[StackDiff]) -> list[str]:
+    """Policies whose effective enforcement changes in a region, gathered across regions."""
+    stacks_by_change: dict[tuple[str, str, str], set[str]] = {}
+    for diff in diffs:
+        if diff.base_policies is None or diff.head_policies is None:
+            continue
+        for name in sorted(set(diff.base_policies) | set(diff.head_policies)):
+            before, after = diff.base_policies.get(name), diff.head_policies.get(name)
+            old = before.enforcement_level if before else "(not in the pack)"
+            new = after.enforcement_level if after else "(not in the pack)"
+            if old != new:
+                stacks_by_change.setdefault((name, old, new), set()).add(diff.stack)
+    lines = []
+    for (name, old, new), stacks in sorted(stacks_by_change.items()):
+        weaker = ENFORCEMENT_ORDER.get(new, -1) < ENFORCEMENT_ORDER.get(old, -1)
+        lines.append(
+            f"- {code(name)} enforcement {old} → {new} in {join_words(sorted(stacks))}"
+            + (" (**weaker**)" if weaker else "")
+        )
+    return lines
+
+
 def _policy_lines(diffs: Sequence[StackDiff]) -> list[str]:
-    lines: list[str] = []
+    lines: list[str] = _enforcement_lines(diffs)
     unknown = [d.stack for d in diffs if d.head_violations is None]
-    changed = False
+    changed = bool(lines)
+    sources = sorted(
+        {(d.violations_source, d.stack) for d in diffs if d.violations_source},
+    )
+    for source in sorted({s for s, _ in sources}):
+        where = join_words([stack for s, stack in sources if s == source])
+        lines.append(f"Results for {where} come from {source}, not from this preview:")
+        lines.append("")
     for diff in diffs:
         if diff.head_violations is None:
             continue
@@ -915,7 +1073,16 @@ def _policy_lines(diffs: Sequence[StackDiff]) -> list[str]:
             lines.append(_violation_line(diff.stack, new[key], "new "))
         for key in sorted(set(old) - set(new)):
             v = old[key]
-            lines.append(f"- **{diff.stack}**: resolves {code(v.policy)} on {code(_name(v.urn))}")
+            now = (diff.head_policies or {}).get(v.policy)
+            if now is not None and now.enforcement_level == "disabled":
+                lines.append(
+                    f"- **{diff.stack}**: {code(v.policy)} no longer reported on "
+                    f"{code(_name(v.urn))}: the policy is disabled, not satisfied"
+                )
+            else:
+                lines.append(
+                    f"- **{diff.stack}**: resolves {code(v.policy)} on {code(_name(v.urn))}"
+                )
         changed = changed or set(old) != set(new)
     if not changed and not unknown:
         lines.append("No change in policy results.")
@@ -972,8 +1139,19 @@ def _gathered(diffs: Sequence[StackDiff], section: str) -> list[str]:
 
 def _stack_lines(diff: StackDiff) -> list[str]:
     lines = [f"### {diff.stack}"]
+    if diff.status == "failed":
+        lines += ["", "Preview failed (see **⚠ Previews that failed** above): not compared."]
+        return lines
     if diff.status == "added":
         lines += ["", "New stack: every resource is created."]
+    elif diff.status == "base-failed":
+        lines += [
+            "",
+            "The base's preview failed, so there is nothing to compare with: every resource is "
+            "listed as created.",
+            "",
+            *failure_lines(f"{diff.stack} (base)", diff.base_failure or ""),
+        ]
     elif diff.status == "removed":
         lines += ["", "Stack removed: every resource is deleted."]
     if diff.notes:
@@ -1017,7 +1195,18 @@ def render_diff(
         lines += ["", subtitle]
     stacks = [d.stack for d in diffs]
     lines += ["", f"Stacks compared: {join_words(stacks) or '(none)'}."]
-    if not any(d.changes for d in diffs) and not any(d.facts for d in diffs):
+    failed = [d for d in diffs if d.status == "failed"]
+    if failed:
+        lines += ["", "## ⚠ Previews that failed", ""]
+        lines += [
+            "These stacks have no plan on the head side: their config or policy config is "
+            "invalid. Nothing is known about what they would change (including protected "
+            "resources), so they are not compared.",
+            "",
+        ]
+        for diff in failed:
+            lines += failure_lines(diff.stack, diff.failure or "")
+    if not failed and not any(d.changes for d in diffs) and not any(d.facts for d in diffs):
         policy = _policy_lines(diffs)
         lines += ["", "**No changes.**"]
         if policy != ["No change in policy results."]:
@@ -1030,7 +1219,9 @@ def render_diff(
     lines += table(
         ("Stack", "Created", "Updated", "Replaced", "Deleted"),
         (
-            [
+            [f"{d.stack} (**preview failed**)", "—", "—", "—", "—"]
+            if d.status == "failed"
+            else [
                 d.stack,
                 str(d.count("create")),
                 str(d.count("update")),
@@ -1055,6 +1246,10 @@ def summary(diffs: Sequence[StackDiff]) -> str:
     """One line per stack for the terminal."""
     lines = []
     for diff in diffs:
+        if diff.status == "failed":
+            first = (diff.failure or "").strip().splitlines() or ["(no message)"]
+            lines.append(f"{diff.stack}: preview failed: {first[0]}")
+            continue
         counts = [f"{diff.count(op)} {title.lower()}" for op, title in OP_TITLES if diff.count(op)]
         protected = sum(1 for c in diff.changes if c.destroys_protected)
         text = ", ".join(counts) if counts else "no changes"
@@ -1093,26 +1288,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--fail-on-protected",
         action="store_true",
-        help="exit with status 3 when a protected resource would be deleted or replaced",
+        help="exit with status 3 when a protected resource would be deleted or replaced, and "
+        "with status 4 when a head stack's preview failed (<stack>.error.json), since its "
+        "protected resources cannot be checked",
     )
     return parser
 
 
 EXIT_PROTECTED = 3
+EXIT_PREVIEW_FAILED = 4
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        base = load_plans([args.base])
-        head = load_plans([args.head])
+        base, base_failures = load_results([args.base])
+        head, head_failures = load_results([args.head])
     except PlanError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if not base and not head:
+    if not base and not head and not base_failures and not head_failures:
         print(f"error: no plan in {args.base} or {args.head}", file=sys.stderr)
         return 2
-    diffs = diff_plans(base, head, load_catalog())
+    diffs = diff_plans(
+        base, head, load_catalog(), base_failures=base_failures, head_failures=head_failures
+    )
     text = render_diff(
         diffs,
         title=args.title,
@@ -1126,6 +1326,14 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(text)
     if args.fail_on_protected and any(c.destroys_protected for d in diffs for c in d.changes):
         return EXIT_PROTECTED
+    if args.fail_on_protected and any(d.status == "failed" for d in diffs):
+        print(
+            "error: preview failed for "
+            + join_words([d.stack for d in diffs if d.status == "failed"])
+            + ": protected resources cannot be checked",
+            file=sys.stderr,
+        )
+        return EXIT_PREVIEW_FAILED
     return 0
 
 

@@ -8,12 +8,15 @@ secret value, so it can be committed, diffed and attached to a pull request.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from components import program
 from components.config import StackSettings, read_yaml, validate
 from components.stackfiles import StackFile, load_stack_file, other_regions
+from policies.partner_policies import ALL_POLICIES, PACK_ENFORCEMENT_LEVEL
+from policies.partner_policies.engine import reconcile_config
 
 from .harness import StackRun, project_name, run_program
 
@@ -85,10 +88,35 @@ def _apps_block(settings: StackSettings) -> dict[str, Any]:
     return apps
 
 
+def effective_policies(pack_config: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Every policy of the pack with the enforcement the region's policy config gives it.
+
+    Resolved by the engine's own reconciliation (schema defaults, ``"all"``, then per-policy
+    entries), so a policy the region disables is listed as ``disabled``; sorted by name.
+    Raises ``PolicyConfigError`` for an invalid config, as ``evaluate`` does.
+    """
+    settings = reconcile_config(ALL_POLICIES, pack_config, PACK_ENFORCEMENT_LEVEL)
+    return sorted(
+        (
+            {
+                "name": policy.name,
+                "severity": policy.severity.value if policy.severity else "",
+                "enforcementLevel": settings[policy.name].enforcement.value,
+            }
+            for policy in ALL_POLICIES
+        ),
+        key=lambda entry: entry["name"],
+    )
+
+
 def build_plan(
-    run: StackRun, settings: StackSettings, violations: list[dict[str, Any]]
+    run: StackRun,
+    settings: StackSettings,
+    violations: list[dict[str, Any]],
+    policies: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    return {
+    """The plan document; ``policies`` (from ``effective_policies``) is left out when None."""
+    plan = {
         "planVersion": PLAN_VERSION,
         "project": run.project,
         "stack": run.stack,
@@ -100,6 +128,9 @@ def build_plan(
             violations, key=lambda v: (str(v["urn"]), str(v["policy"]), str(v["message"]))
         ),
     }
+    if policies is not None:
+        plan["policies"] = sorted(policies, key=lambda entry: entry["name"])
+    return plan
 
 
 def dumps(document: Any) -> str:

@@ -517,6 +517,34 @@ def _pack_policies() -> tuple[PolicyInfo, ...] | None:
     )
 
 
+def stack_policies(plan: Plan) -> tuple[dict[str, PolicyInfo], str]:
+    """One stack's policies with their effective enforcement there, and where the list comes from.
+
+    ``"plan"``: the plan lists the policies the preview resolved from the region's policy config
+    (so a policy the region disables shows as disabled); ``"pack"``: an older plan without that
+    list, so the pack's defaults stand in; ``"violations"``: neither is available.
+    """
+    source = "plan"
+    if plan.policies is not None:
+        listed = {p.name: p for p in plan.policies}
+    else:
+        pack = _pack_policies()
+        listed = {p.name: p for p in pack or ()}
+        source = "pack" if pack else "violations"
+    for v in plan.violations:
+        listed.setdefault(v.policy, PolicyInfo(v.policy, v.severity, v.enforcement_level, ""))
+    return {name: listed[name] for name in sorted(listed)}, source
+
+
+def policy_status(policy: PolicyInfo | None, violations: int) -> str:
+    """``fail`` (any violation), ``disabled``, ``pass``, or ``not run`` (not in the list)."""
+    if violations:
+        return "fail"
+    if policy is None:
+        return "not run"
+    return "disabled" if policy.enforcement_level == "disabled" else "pass"
+
+
 def policy_list(plans: Sequence[Plan]) -> tuple[tuple[PolicyInfo, ...], str]:
     """Every policy that ran, and where the list comes from (so passes can be shown).
 
@@ -536,6 +564,64 @@ def policy_list(plans: Sequence[Plan]) -> tuple[tuple[PolicyInfo, ...], str]:
         for v in plan.violations:
             listed.setdefault(v.policy, PolicyInfo(v.policy, v.severity, v.enforcement_level, ""))
     return tuple(listed[name] for name in sorted(listed)), source
+
+
+ERROR_SUFFIX = ".error.json"
+
+
+@dataclass(frozen=True)
+class PreviewFailure:
+    """A stack whose preview failed: ``<stack>.error.json`` instead of a plan.
+
+    The offline preview writes it (and deletes the stack's old plan and Markdown) when the stack's
+    config or its policy config is invalid, so no report mistakes a stale plan, or a missing one,
+    for what the stack would do.
+    """
+
+    project: str
+    stack: str
+    error: str
+    source: str = ""
+
+    @property
+    def text(self) -> str:
+        """``preview failed: <message>`` (the message may span lines)."""
+        return f"preview failed: {self.error}"
+
+
+def failure_lines(stack: str, error: str) -> list[str]:
+    """A Markdown list item ``- **<stack>**: preview failed: <message>`` (long messages fenced)."""
+    first, *rest = error.strip().splitlines() or ["(no message)"]
+    lines = [f"- **{stack}**: preview failed: {first.strip()}"]
+    body = [line.strip() for line in rest if line.strip()]
+    if body:
+        fence = "````" if any("```" in line for line in body) else "```"
+        lines += ["", f"  {fence}text", *(f"  {line}" for line in body), f"  {fence}"]
+    return lines
+
+
+def error_document(project: str, stack: str, error: str) -> dict[str, str]:
+    """The content of ``<stack>.error.json``."""
+    return {"project": project, "stack": stack, "error": error}
+
+
+def is_error_document(document: Any) -> bool:
+    """True for a ``<stack>.error.json`` written by the offline preview."""
+    return (
+        isinstance(document, Mapping)
+        and "resources" not in document
+        and isinstance(document.get("stack"), str)
+        and isinstance(document.get("error"), str)
+    )
+
+
+def failure_from_document(document: Mapping[str, Any], source: str = "") -> PreviewFailure:
+    return PreviewFailure(
+        project=as_str(document.get("project")),
+        stack=as_str(document.get("stack")),
+        error=as_str(document.get("error")).strip() or "(no message)",
+        source=source,
+    )
 
 
 def read_json(path: Path) -> Any:
@@ -559,8 +645,19 @@ def is_plan_document(document: Any) -> bool:
 
 
 def load_plans(paths: Iterable[Path]) -> list[Plan]:
-    """Plans from files and directories (every ``*.json`` plan in a directory), by stack name."""
-    plans: dict[str, Plan] = {}
+    """Plans from files and directories (every ``*.json`` plan in a directory), by stack name.
+
+    Stacks whose preview failed (``<stack>.error.json``) are left out: see ``load_results``.
+    """
+    return load_results(paths)[0]
+
+
+def load_results(paths: Iterable[Path]) -> tuple[list[Plan], list[PreviewFailure]]:
+    """Plans and failed previews from files and directories, each sorted by stack name.
+
+    A stack may come from one file only: a plan and an error file for the same stack is an error.
+    """
+    found: dict[str, Plan | PreviewFailure] = {}
     for path in paths:
         if not path.exists():
             raise PlanError(f"{path}: no such file or folder")
@@ -568,18 +665,26 @@ def load_plans(paths: Iterable[Path]) -> list[Plan]:
             for child in sorted(path.glob("*.json")):
                 document = read_json(child)
                 if is_plan_document(document):
-                    _add_plan(plans, plan_from_document(document, source=str(child)))
+                    _add_result(found, plan_from_document(document, source=str(child)))
+                elif is_error_document(document):
+                    _add_result(found, failure_from_document(document, source=str(child)))
         else:
-            _add_plan(plans, load_plan(path))
-    return [plans[stack] for stack in sorted(plans)]
+            document = read_json(path)
+            if is_error_document(document):
+                _add_result(found, failure_from_document(document, source=str(path)))
+            else:
+                _add_result(found, plan_from_document(document, source=str(path)))
+    plans = [r for _, r in sorted(found.items()) if isinstance(r, Plan)]
+    failures = [r for _, r in sorted(found.items()) if isinstance(r, PreviewFailure)]
+    return plans, failures
 
 
-def _add_plan(plans: dict[str, Plan], plan: Plan) -> None:
-    if plan.stack in plans:
+def _add_result(found: dict[str, Plan | PreviewFailure], result: Plan | PreviewFailure) -> None:
+    if result.stack in found:
         raise PlanError(
-            f"{plan.source}: stack {plan.stack!r} also comes from {plans[plan.stack].source}"
+            f"{result.source}: stack {result.stack!r} also comes from {found[result.stack].source}"
         )
-    plans[plan.stack] = plan
+    found[result.stack] = result
 
 
 # --------------------------------------------------------------------------------------------

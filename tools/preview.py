@@ -5,6 +5,15 @@ no cloud), records every provider and resource it registers, evaluates the Cross
 on the recording with the region's policy config (``policies/config/<stack>.json``), and writes
 ``build/preview/<stack>.json`` (the plan) and ``build/preview/<stack>.md`` (for reviewers).
 
+The plan also lists every policy with the enforcement the region's policy config gives it (a
+policy the region disables is listed as ``disabled``).
+
+When a stack's config or policy config is invalid, nothing is registered for it: its old
+``<stack>.json`` and ``<stack>.md`` are deleted and ``<stack>.error.json``
+(``{"project", "stack", "error"}``) is written instead, so ``tools.diff`` and ``tools.audit``
+report "preview failed: <message>" for that stack rather than a stale plan or a deleted stack.
+A successful preview deletes the stack's old ``<stack>.error.json``.
+
 Exit status: 0 when every stack is valid and no mandatory policy is violated; 1 when a mandatory
 policy is violated (named in the output); 2 when a stack's config is invalid (nothing is
 registered for that stack).
@@ -26,7 +35,9 @@ from components.stackfiles import load_stack_file, stack_files, stack_name
 from policies.partner_policies import PolicyConfigError, evaluate
 
 from . import audit, render
-from .plan import build_plan, dumps, run_stack, settings_for
+from .harness import project_name
+from .plan import build_plan, dumps, effective_policies, run_stack, settings_for
+from .plan_model import ERROR_SUFFIX, error_document
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "build" / "preview"
@@ -72,28 +83,61 @@ def preview_stack(
     except ConfigError as error:
         print(f"✗ {stack}: {error}", file=stream)
         print(f"  {stack}: nothing registered", file=stream)
+        record_failure(project_dir, stack, out_dir, str(error), stream)
         return EXIT_CONFIG, None
     run = run_stack(project_dir, stack, **dict(run_options or {}))
     if run.error is not None:
         # The program refused its config itself (same rules; reached only if they diverge).
         print(f"✗ {stack}: {run.error}", file=stream)
         print(f"  {stack}: {len(run.resources)} resources registered", file=stream)
+        record_failure(project_dir, stack, out_dir, run.error, stream)
         return EXIT_CONFIG, None
     try:
         violations = evaluate(run.resources, pack_config)
+        policies = effective_policies(pack_config)
     except PolicyConfigError as error:
-        print(f"✗ {stack}: policies/config/{stack}.json: {error}", file=stream)
+        message = f"policies/config/{stack}.json: {error}"
+        print(f"✗ {stack}: {message}", file=stream)
+        record_failure(project_dir, stack, out_dir, message, stream)
         return EXIT_CONFIG, None
-    plan = build_plan(run, settings, violations)
+    plan = build_plan(run, settings, violations, policies)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / f"{stack}.json").write_text(dumps(plan), encoding="utf-8")
     (out_dir / f"{stack}.md").write_text(render.render_plan(plan), encoding="utf-8")
+    error_path(out_dir, stack).unlink(missing_ok=True)
 
     elapsed = time.perf_counter() - started
     _summary(plan, elapsed, out_dir, stream)
     mandatory = [v for v in plan["violations"] if v["enforcementLevel"] == "mandatory"]
     return (EXIT_POLICY if mandatory else EXIT_OK), plan
+
+
+def error_path(out_dir: Path, stack: str) -> Path:
+    """Where a failed preview of ``stack`` is recorded."""
+    return out_dir / f"{stack}{ERROR_SUFFIX}"
+
+
+def record_failure(
+    project_dir: Path, stack: str, out_dir: Path, message: str, stream: TextIO
+) -> Path:
+    """Replace the stack's plan and Markdown by ``<stack>.error.json`` naming the problem.
+
+    A stale plan left behind would be read as the stack's plan (a local diff or audit), and no
+    file at all would read as a deleted stack (every resource "deleted" in a pull request diff).
+    The message is the config error the terminal shows: keys and rules, never a secret value.
+    """
+    try:
+        project = project_name(project_dir)
+    except (ConfigError, OSError, KeyError, TypeError):
+        project = ""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in (out_dir / f"{stack}.json", out_dir / f"{stack}.md"):
+        stale.unlink(missing_ok=True)
+    target = error_path(out_dir, stack)
+    target.write_text(dumps(error_document(project, stack, message)), encoding="utf-8")
+    print(f"    wrote {target} (no plan for {stack})", file=stream)
+    return target
 
 
 def _summary(plan: dict[str, Any], elapsed: float, out_dir: Path, stream: TextIO) -> None:
@@ -167,8 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         status = max(status, code)
         if plan is not None:
             written.append(str(options.out / f"{stack}.json"))
+        elif error_path(options.out, stack).is_file():
+            written.append(str(error_path(options.out, stack)))
     if written:
-        # One report across every region for auditors, from the plans just written.
+        # One report across every region for auditors, from the plans (and failures) just written.
         audit.main([*written, "--out-dir", str(options.audit_dir)])
     if status == EXIT_POLICY:
         print("mandatory policy violations: see above", file=sys.stderr)

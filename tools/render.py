@@ -28,6 +28,7 @@ from .plan_model import (
     PermissionRow,
     Plan,
     PlanError,
+    PreviewFailure,
     StackView,
     VaultView,
     analyze,
@@ -37,13 +38,14 @@ from .plan_model import (
     flatten,
     join_words,
     load_catalog,
-    load_plans,
+    load_results,
     mermaid_label,
     node_id,
     parse_urn,
     plan_from_document,
-    policy_list,
+    policy_status,
     show_value,
+    stack_policies,
     table,
     write_text,
     yes_no,
@@ -221,18 +223,22 @@ def _glance(view: StackView) -> list[str]:
 
 def _policy_lines(view: StackView) -> list[str]:
     plan = view.plan
-    policies, source = policy_list([plan])
+    listed, source = stack_policies(plan)
+    policies = list(listed.values())
     failed: dict[str, int] = {}
     for v in plan.violations:
         failed[v.policy] = failed.get(v.policy, 0) + 1
+    status = {p.name: policy_status(p, failed.get(p.name, 0)) for p in policies}
     lines: list[str] = []
     if source != "violations":
-        passed = sum(1 for p in policies if p.name not in failed)
-        lines += [
-            f"{passed} of {len(policies)} policies pass"
-            + (" (policy list from the policy pack's defaults)." if source == "pack" else "."),
-            "",
-        ]
+        disabled = sum(1 for s in status.values() if s == "disabled")
+        passed = sum(1 for s in status.values() if s == "pass")
+        text = f"{passed} of {len(policies) - disabled} enabled policies pass"
+        if disabled:
+            text += f"; {disabled} disabled by the region's policy config"
+        if source == "pack":
+            text += " (policy list and enforcement from the policy pack's defaults)"
+        lines += [text + ".", ""]
     if plan.violations:
         lines += table(
             ("Enforcement", "Severity", "Policy", "Resource", "Message"), violation_rows(view)
@@ -242,12 +248,13 @@ def _policy_lines(view: StackView) -> list[str]:
     if source != "violations":
         lines += ["", "<details><summary>Every policy</summary>", ""]
         lines += table(
-            ("Policy", "Severity", "Result"),
+            ("Policy", "Severity", "Enforcement", "Result"),
             (
                 [
                     code(p.name),
                     p.severity,
-                    f"**fail** ({failed[p.name]})" if p.name in failed else "pass",
+                    p.enforcement_level,
+                    f"**fail** ({failed[p.name]})" if status[p.name] == "fail" else status[p.name],
                 ]
                 for p in policies
             ),
@@ -497,20 +504,39 @@ def summary_line(view: StackView, target: str) -> str:
     return f"{view.stack}: {join_words(parts)} -> {target}"
 
 
-def plans_for_cli(arguments: list[Path] | None) -> list[Plan] | None:
-    """The plans a command was given (default: build/preview); None after printing an error."""
+def results_for_cli(
+    arguments: list[Path] | None,
+) -> tuple[list[Plan], list[PreviewFailure]] | None:
+    """The plans and failed previews a command was given (default: build/preview).
+
+    None after printing an error (unreadable input, or neither a plan nor a failed preview).
+    """
     paths: list[Path] = arguments or [DEFAULT_PLANS]
     try:
-        plans = load_plans(paths) if arguments or DEFAULT_PLANS.is_dir() else []
+        plans, failures = load_results(paths) if arguments or DEFAULT_PLANS.is_dir() else ([], [])
     except PlanError as error:
         print(f"error: {error}", file=sys.stderr)
         return None
-    if not plans:
+    if not plans and not failures:
         print(
             f"error: no plan found in {', '.join(display_path(p) for p in paths)} "
             "(run `make preview` first)",
             file=sys.stderr,
         )
+        return None
+    return plans, failures
+
+
+def plans_for_cli(arguments: list[Path] | None) -> list[Plan] | None:
+    """The plans a command was given (default: build/preview); None after printing an error."""
+    results = results_for_cli(arguments)
+    if results is None:
+        return None
+    plans, failures = results
+    for failure in failures:
+        print(f"{failure.stack}: {failure.text}", file=sys.stderr)
+    if not plans:
+        print("error: no plan to read: every stack's preview failed", file=sys.stderr)
         return None
     return plans
 

@@ -61,7 +61,11 @@ def test_policies_by_stack_show_pass_and_fail(
     row = next(
         p for p in data["policies"] if p["policy"] == "azuread-application-redirect-uris-https"
     )
-    assert row["results"][first] == {"status": "fail", "violations": 1}
+    assert row["results"][first] == {
+        "status": "fail",
+        "violations": 1,
+        "enforcementLevel": row["enforcementLevel"],
+    }
     for other in stacks()[1:]:
         assert row["results"][other]["status"] == "pass"
     markdown = audit.render_markdown(data)
@@ -173,3 +177,55 @@ def test_help_describes_the_command(capsys: pytest.CaptureFixture[str]) -> None:
         audit.main(["--help"])
     assert exit_info.value.code == 0
     assert "audit report" in capsys.readouterr().out
+
+
+def test_a_disabled_policy_and_region_enforcement_come_from_each_plan(
+    catalog: pm.Catalog, documents: dict[str, dict[str, Any]]
+) -> None:
+    first, *rest = stacks()
+    for document in documents.values():
+        document["violations"] = []
+        document["policies"] = [
+            {"name": "policy-a", "severity": "high", "enforcementLevel": "mandatory"},
+            {"name": "policy-b", "severity": "low", "enforcementLevel": "advisory"},
+        ]
+    documents[first]["policies"][0]["enforcementLevel"] = "disabled"
+    data = _data(catalog, documents)
+    assert data["policySource"] == "plan"
+    row_a, row_b = data["policies"]
+    assert row_a["enforcementLevel"] == "varies"
+    assert row_a["results"][first] == {
+        "status": "disabled",
+        "enforcementLevel": "disabled",
+        "violations": 0,
+    }
+    assert all(row_a["results"][s]["status"] == "pass" for s in rest)
+    assert row_b["enforcementLevel"] == "advisory"
+    markdown = audit.render_markdown(data)
+    cells = " | ".join(["disabled", *("pass (mandatory)" for _ in rest)])
+    assert f"| `policy-a` | high | varies | {cells} |" in markdown
+    assert "| `policy-b` | low | advisory | " + " | ".join("pass" for _ in stacks()) in markdown
+    assert ">disabled<" in audit.render_html(data)
+
+
+def test_a_failed_preview_is_listed_and_fails_the_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, *rest = stacks()
+    plans = write_plans(tmp_path / "plans", {s: plan_document(s) for s in rest})
+    error = pm.error_document("partner-apps", first, "invalid configuration (1 problem):\n  x: y")
+    (plans / f"{first}{pm.ERROR_SUFFIX}").write_text(json.dumps(error), encoding="utf-8")
+    out = tmp_path / "audit"
+    assert audit.main([str(plans), "--out-dir", str(out)]) == 0
+    assert f"{first}: preview failed: invalid configuration" in capsys.readouterr().err
+    markdown = (out / "audit.md").read_text(encoding="utf-8")
+    section = markdown.split("## ⚠ Previews that failed\n", 1)[1].split("\n## ", 1)[0]
+    assert f"- **{first}**: preview failed: invalid configuration (1 problem):" in section
+    assert f"| `{first}` | — | — | — | — | **preview failed** |" in markdown
+    document = json.loads((out / "audit.json").read_text(encoding="utf-8"))
+    entry = next(s for s in document["stacks"] if s["stack"] == first)
+    assert entry["previewFailed"].startswith("invalid configuration")
+    assert {p["results"][first]["status"] for p in document["policies"]} == {"preview failed"}
+    assert "preview failed" in (out / "audit.html").read_text(encoding="utf-8")
+    # Nothing shows the failed stack passes: --fail-on-mandatory does not pass it.
+    assert audit.main([str(plans), "--stdout", "--fail-on-mandatory"]) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from .conftest import (
     owner,
     resources,
     stacks,
+    write_plans,
 )
 
 
@@ -226,3 +228,117 @@ def test_owner_helper_finds_the_app(plan_dirs: Any) -> None:
     base, _ = plan_dirs(lambda document: None)
     document = pm.read_json(base / f"{stacks()[0]}.json")
     assert owner(document, resources(document, pm.APPLICATION)[0]) in document["apps"]
+
+
+def _fail_head(head: Path, stack: str) -> None:
+    """The head's preview of ``stack`` failed: an error file instead of its plan."""
+    (head / f"{stack}.json").unlink()
+    document = pm.error_document(
+        "partner-apps",
+        stack,
+        "invalid configuration (1 problem):\n"
+        f"  Pulumi.{stack}.yaml: partner-apps:region.location: 'x' is outside region '{stack}'",
+    )
+    (head / f"{stack}{pm.ERROR_SUFFIX}").write_text(json.dumps(document), encoding="utf-8")
+
+
+def test_a_stack_whose_head_preview_failed_is_reported_as_failed_not_deleted(
+    plan_dirs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, head = plan_dirs(lambda document: None)
+    failed = stacks()[0]
+    _fail_head(head, failed)
+    status, text = _run(base, head, capsys)
+    assert status == 0
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings[0] == "## ⚠ Previews that failed"
+    first = _section(text, "⚠ Previews that failed")
+    assert f"- **{failed}**: preview failed: invalid configuration (1 problem):" in first
+    assert f"Pulumi.{failed}.yaml: partner-apps:region.location" in first
+    assert f"| {failed} (**preview failed**) | — | — | — | — |" in _section(text, "Summary")
+    assert "**Deleted" not in text
+    assert "Stack removed" not in text
+    assert "## ⚠ Protected resources deleted or replaced" not in text
+    assert "No changes." not in text.split("## Changes by region", 1)[0]
+
+
+def test_fail_on_protected_does_not_pass_a_failed_preview(
+    plan_dirs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, head = plan_dirs(lambda document: None)
+    _fail_head(head, stacks()[0])
+    status = diff.main([str(base), str(head), "--fail-on-protected"])
+    assert status == diff.EXIT_PREVIEW_FAILED
+    assert f"error: preview failed for {stacks()[0]}" in capsys.readouterr().err
+
+
+def test_a_stack_whose_base_preview_failed_is_compared_with_nothing(
+    plan_dirs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    head, base = plan_dirs(lambda document: None)  # the failed file goes into "base"
+    _fail_head(base, stacks()[0])
+    status, text = _run(base, head, capsys, "--fail-on-protected")
+    assert status == 0
+    assert "The base's preview failed" in text
+    assert f"- **{stacks()[0]} (base)**: preview failed: invalid configuration" in text
+
+
+def _with_policies(document: dict[str, Any], levels: dict[str, str]) -> None:
+    document["policies"] = [
+        {"name": name, "severity": "low", "enforcementLevel": level}
+        for name, level in sorted(levels.items())
+    ]
+
+
+def test_an_enforcement_level_change_is_reported_per_region(
+    documents: dict[str, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    levels = {"azuread-application-password-prefer-certificate": "advisory", "other": "mandatory"}
+    for document in documents.values():
+        _with_policies(document, levels)
+    base = write_plans(tmp_path / "base", documents)
+    changed = stacks()[-1]
+    _with_policies(
+        documents[changed],
+        {**levels, "azuread-application-password-prefer-certificate": "disabled"},
+    )
+    head = write_plans(tmp_path / "head", documents)
+    status, text = _run(base, head, capsys)
+    assert status == 0
+    policy = _section(text, "Policy results")
+    assert (
+        f"- `azuread-application-password-prefer-certificate` enforcement advisory → disabled "
+        f"in {changed} (**weaker**)"
+    ) in policy
+    assert "`other`" not in policy
+    _, reverse = _run(head, base, capsys)
+    assert "enforcement disabled → advisory" in reverse
+    assert "weaker" not in _section(reverse, "Policy results")
+
+
+def test_a_replaced_client_secret_changes_the_key_vault_secret_value(
+    plan_dirs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rotated: list[str] = []
+
+    def rotate(document: dict[str, Any]) -> None:
+        password = resources(document, pm.PASSWORD)[0]
+        password["inputs"]["displayName"] = "rotated"
+        rotated.append(password["urn"])
+
+    base, head = plan_dirs(rotate)
+    _, text = _run(base, head, capsys)
+    document = pm.read_json(base / f"{stacks()[0]}.json")
+    holder = next(
+        r for r in resources(document, pm.VAULT_SECRET) if rotated[0] in r["dependencies"]
+    )
+    name = holder["inputs"]["secretName"]
+    secrets = _section(text, "Credentials, secrets and Key Vault")
+    assert (
+        f"Key Vault secret `{name}`: value changes (the replaced client secret's new value)"
+    ) in secrets
+    by_region = _section(text, "Changes by region")
+    detail = by_region.split(f"`{holder['name']}`", 1)[1]
+    assert detail.splitlines()[1].strip() == "- `properties.value`: secret value changes"
+    summary = _section(text, "Summary")
+    assert f"| {stacks()[0]} | 0 | 1 | 1 | 0 |" in summary

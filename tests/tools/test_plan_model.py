@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,54 @@ def test_load_plans_reads_a_folder_by_stack_and_skips_other_json(tmp_path: Path)
     (tmp_path / "audit.json").write_text('{"auditVersion": 1}', encoding="utf-8")
     plans = pm.load_plans([tmp_path])
     assert [p.stack for p in plans] == stacks()
+
+
+def test_a_failed_preview_is_loaded_as_a_failure_not_a_plan(tmp_path: Path) -> None:
+    first, *rest = stacks()
+    for stack in rest:
+        (tmp_path / f"{stack}.json").write_text(
+            (PLANS / f"{stack}.json").read_text(encoding="utf-8"), encoding="utf-8"
+        )
+    error = pm.error_document("partner-apps", first, "invalid configuration (1 problem):\n  x")
+    (tmp_path / f"{first}{pm.ERROR_SUFFIX}").write_text(json.dumps(error), encoding="utf-8")
+    plans, failures = pm.load_results([tmp_path])
+    assert [p.stack for p in plans] == rest
+    assert [(f.project, f.stack) for f in failures] == [("partner-apps", first)]
+    assert failures[0].text == "preview failed: invalid configuration (1 problem):\n  x"
+    assert [p.stack for p in pm.load_plans([tmp_path])] == rest
+    # Given as a file, too; and a plan next to an error file for the same stack is an error.
+    assert pm.load_results([tmp_path / f"{first}{pm.ERROR_SUFFIX}"]) == ([], failures[:1])
+    with pytest.raises(pm.PlanError, match="also comes from"):
+        pm.load_results([tmp_path, PLANS / f"{first}.json"])
+
+
+def test_failure_lines_fence_a_message_of_several_lines() -> None:
+    assert pm.failure_lines("us", "one line") == ["- **us**: preview failed: one line"]
+    assert pm.failure_lines("us", "first:\n  a\n  b") == [
+        "- **us**: preview failed: first:",
+        "",
+        "  ```text",
+        "  a",
+        "  b",
+        "  ```",
+    ]
+
+
+def test_the_stack_policy_list_comes_from_the_plan_else_the_pack() -> None:
+    document = plan_document(stacks()[0])
+    document.pop("policies", None)
+    document["violations"] = []
+    listed, source = pm.stack_policies(pm.plan_from_document(document))
+    assert source == "pack"
+    assert listed
+    name = sorted(listed)[0]
+    document["policies"] = [{"name": name, "severity": "low", "enforcementLevel": "disabled"}]
+    listed, source = pm.stack_policies(pm.plan_from_document(document))
+    assert source == "plan"
+    assert list(listed) == [name]
+    assert pm.policy_status(listed[name], 0) == "disabled"
+    assert pm.policy_status(listed[name], 2) == "fail"
+    assert pm.policy_status(None, 0) == "not run"
 
 
 def test_unreadable_plans_raise_an_error_naming_the_file(tmp_path: Path) -> None:

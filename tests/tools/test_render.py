@@ -71,6 +71,24 @@ def test_violations_are_listed_with_their_policy_and_message(catalog: pm.Catalog
     assert "1 mandatory policy violation(s) block this stack" in text
 
 
+def test_a_disabled_policy_shows_as_disabled_with_the_region_enforcement(
+    catalog: pm.Catalog,
+) -> None:
+    document = plan_document(stacks()[0])
+    document["violations"] = []
+    document["policies"] = [
+        {"name": "policy-a", "severity": "high", "enforcementLevel": "disabled"},
+        {"name": "policy-b", "severity": "low", "enforcementLevel": "advisory"},
+        {"name": "policy-c", "severity": "low", "enforcementLevel": "mandatory"},
+    ]
+    text = render.render_plan(document, catalog)
+    assert "| Policy | Severity | Enforcement | Result |" in text
+    assert "| `policy-a` | high | disabled | disabled |" in text
+    assert "| `policy-b` | low | advisory | pass |" in text
+    assert "| `policy-c` | low | mandatory | pass |" in text
+    assert "2 of 2 enabled policies pass; 1 disabled by the region's policy config." in text
+
+
 def test_output_is_byte_identical_and_independent_of_resource_order(
     catalog: pm.Catalog,
 ) -> None:
