@@ -11,7 +11,8 @@ prints a ``PreviewDigest``: ``steps`` with ``op``, ``urn``, ``oldState``, ``newS
 Steps become resource changes (the engine's op and replace reasons, not inferred ones), the old
 and new states become two partial views of the stack, and the same analysis as ``tools.diff`` names
 permissions, scopes, consent-path and secret changes. ``--plan`` adds a recorded plan as context:
-the reasons of permissions, the scopes of apps that did not change, and its policy results.
+the reasons of permissions, the scopes of apps that did not change, and its policy results (which
+the Markdown labels as the offline plan's, since ``pulumi preview --json`` carries none).
 
 Usage::
 
@@ -64,6 +65,10 @@ from .plan_model import (
 )
 from .render import display_path
 
+OFFLINE_PLAN_SOURCE = (
+    "the offline plan (`--plan`: the policy pack as `make preview` evaluated it on the recorded "
+    "program)"
+)
 REPLACE_OPS = frozenset({"replace", "create-replacement", "delete-replaced", "discard-replaced"})
 CHANGE_OPS = ("create", "update", "replace", "delete")
 
@@ -416,10 +421,14 @@ def stack_diffs(
         base_view = analyze(base, catalog, context)
         head_view = analyze(head, catalog, context)
         violations: tuple[Violation, ...] | None
+        violations_source = ""
         if preview.violations is not None:
             violations = tuple(v for v in preview.violations if _stack_of(v.urn) in (stack, ""))
         else:
             violations = context.violations if context else None
+            if context is not None:
+                # Not this preview's: the offline evaluation recorded in the plan.
+                violations_source = OFFLINE_PLAN_SOURCE
         notes = [f"Also in the preview: {text}." for where, text in other if where == stack]
         if context is None:
             notes.append(
@@ -436,6 +445,7 @@ def stack_diffs(
                 head_violations=violations,
                 notes=notes,
                 names=id_names([base_view, head_view, context_view]),
+                violations_source=violations_source,
             )
         )
     return diffs

@@ -105,6 +105,11 @@ def test_policy_results_come_from_the_plan_or_are_said_to_be_missing(
     assert "No recorded plan given" in without_plan
     with_plan = _markdown(REPLACEMENT_STEPS, catalog)
     assert "carries no policy results" not in with_plan
+    # They are the offline plan's results, not the preview's, and the Markdown says so.
+    policy = _section(with_plan, "Policy results")
+    assert policy.lstrip().startswith("Results for eu come from the offline plan (`--plan`")
+    assert "not from this preview" in policy
+    assert "offline plan" not in _section(_markdown(EVENTS, catalog), "Policy results")
 
 
 def test_engine_events_carry_policy_violations(catalog: pm.Catalog) -> None:
