@@ -7,21 +7,25 @@ the catalog generator and the offline preview use:
 * ``ALL_POLICIES`` — every policy, the pulumi-policy SDK's own objects;
 * ``POLICY_METADATA`` — name -> severity, default enforcement, remediation, URL, references and
   config of each policy;
-* ``evaluate(resources, config)`` — run the pack in-process on recorded resources with a policy
-  config file's content, as ``pulumi preview --policy-pack policies --policy-pack-config ...``
-  would.
+* ``evaluate(resources, config, evaluation_date=...)`` — run the pack in-process on recorded
+  resources with a policy config file's content, as
+  ``pulumi preview --policy-pack policies --policy-pack-config ...`` would, on a given date.
+
+Nothing here reads the clock at import: the evaluation date is an argument of ``evaluate`` (its
+default, today in UTC, is computed when it is called) and of ``build_policies`` (the pack's
+``__main__`` passes the date the CLI starts it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
 from typing import Any, Final
 
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
 from . import access, apps, credentials, keyvault, stack
 from ._framework import PolicyConfigError, PolicySpec, spec_of
-from .credentials import Clock, system_clock
 from .engine import evaluate_policies
 
 PACK_NAME: Final = "csp-partner-apps"
@@ -30,13 +34,18 @@ PACK_ENFORCEMENT_LEVEL: Final = EnforcementLevel.MANDATORY
 
 
 def build_policies(
-    clock: Clock = system_clock,
+    evaluation_date: date | None = None,
 ) -> list[ResourceValidationPolicy | StackValidationPolicy]:
-    """Every policy of the pack; ``clock`` is 'today' for secrets without a start date."""
+    """Every policy of the pack.
+
+    ``evaluation_date`` is 'today' for the date checks of policies whose config does not pin
+    ``evaluationDate``; without it those checks are skipped. ``evaluate`` always passes a date
+    through the config, so ``ALL_POLICIES`` (built without one) serves it and the metadata.
+    """
     return [
         *apps.policies(),
         *access.policies(),
-        *credentials.policies(clock),
+        *credentials.policies(evaluation_date),
         *keyvault.policies(),
         *stack.policies(),
     ]
@@ -49,17 +58,29 @@ POLICY_METADATA: Final[dict[str, dict[str, Any]]] = {
 }
 
 
+def today() -> date:
+    """The current date in UTC (what a caller passes as the evaluation date by default)."""
+    return datetime.now(UTC).date()
+
+
 def evaluate(
     resources: Iterable[Mapping[str, Any]],
     config: Mapping[str, Any],
     *,
     policies: list[ResourceValidationPolicy | StackValidationPolicy] | None = None,
+    evaluation_date: date | None = None,
 ) -> list[dict[str, str]]:
-    """Run the pack on recorded resources; see ``engine`` for how records map to the SDK's args."""
+    """Run the pack on recorded resources; see ``engine`` for how records map to the SDK's args.
+
+    ``evaluation_date`` is 'today' for date checks (a secret's start may not lie far after it)
+    unless the region's config pins ``evaluationDate``; it defaults to the current UTC date,
+    read here, at the call. Pass it to get the same results on any day.
+    """
     return evaluate_policies(
         ALL_POLICIES if policies is None else policies,
         resources,
         config,
+        evaluation_date=today() if evaluation_date is None else evaluation_date,
         pack=PACK_NAME,
         pack_level=PACK_ENFORCEMENT_LEVEL,
     )
@@ -74,4 +95,5 @@ __all__ = [
     "PolicyConfigError",
     "build_policies",
     "evaluate",
+    "today",
 ]

@@ -1,16 +1,26 @@
 """Credential policies: client secrets live at most two years, and certificates are preferred.
 
-A secret's life is measured from its start: ``startDate``, else ``rotateWhenChanged.rotationDate``
-(the program names the rotation date there), else the evaluation date. The evaluation date is the
-``evaluationDate`` config property when set, else the clock the policy was built with, so tests
-and reviews of old plans are deterministic.
+Both cover ``ApplicationPassword``, ``ServicePrincipalPassword`` and an Application's inline
+``password`` block.
+
+A secret's life is measured from its start (``startDate``, else
+``rotateWhenChanged.rotationDate``, where the program names the rotation date, else the
+evaluation date) to its end, and the start may lie at most ``maxStartDaysAhead`` days after the
+evaluation date: a secret's value exists from the day it is created, so a start far ahead would
+keep a valid secret around longer than the limit allows.
+
+The evaluation date ("today") is never read from a clock here, so the same records always give
+the same results: it is the ``evaluationDate`` config property when a region pins it, else the
+date the caller passed (``evaluate(..., evaluation_date=...)`` injects it as that property;
+the pack's ``__main__`` binds the date the CLI started it). Without either, checks that need it
+are skipped.
 """
 
 from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -27,8 +37,8 @@ from ._framework import (
     resource_policy,
 )
 
-Clock = Callable[[], datetime]
-
+EVALUATION_DATE = "evaluationDate"
+_PASSWORD_TYPES = (tokens.PASSWORD, tokens.SERVICE_PRINCIPAL_PASSWORD)
 _GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms|us|µs|ns)")
 _GO_UNITS = {
     "h": 3600.0,
@@ -39,10 +49,6 @@ _GO_UNITS = {
     "µs": 1e-6,
     "ns": 1e-9,
 }
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 def parse_time(value: object) -> datetime | None:
@@ -79,13 +85,21 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 
 def _password_blocks(resource: ResourceContext) -> list[tuple[str, Mapping[str, Any]]]:
-    if resource.type == tokens.PASSWORD:
+    if resource.type in _PASSWORD_TYPES:
         return [("", resource.props)]
     block = get(resource.props, "password")
     return [("password.", block)] if isinstance(block, Mapping) else []
 
 
-def _start(block: Mapping[str, Any], config: Mapping[str, Any], clock: Clock) -> tuple[Any, str]:
+def _evaluation_day(resource: ResourceContext, bound: date | None) -> datetime | None:
+    """'Today' for this evaluation: the config's evaluationDate, else the date bound at build."""
+    configured = parse_time(resource.config.get(EVALUATION_DATE))
+    if configured is not None:
+        return configured
+    return parse_time(bound) if bound is not None else None
+
+
+def _start(block: Mapping[str, Any], today: datetime | None) -> tuple[Any, str]:
     """When the secret's life starts, and where that came from (for the message)."""
     start = block.get("startDate")
     if start is not None:
@@ -93,22 +107,32 @@ def _start(block: Mapping[str, Any], config: Mapping[str, Any], clock: Clock) ->
     rotation = get(block, "rotateWhenChanged", "rotationDate")
     if rotation is not None:
         return rotation, "rotateWhenChanged.rotationDate"
-    configured = config.get("evaluationDate")
-    if configured:
-        return configured, "the evaluation date"
-    return clock(), "today"
+    return today, "the evaluation date"
 
 
-def _check_lifetime(resource: ResourceContext, clock: Clock) -> Iterable[str]:
+def _check_lifetime(resource: ResourceContext, bound: date | None) -> Iterable[str]:
     months = int(resource.config.get("maxLifetimeMonths", 24))
+    ahead = int(resource.config.get("maxStartDaysAhead", 30))
+    today = _evaluation_day(resource, bound)
     for prefix, block in _password_blocks(resource):
-        raw_start, start_source = _start(block, resource.config, clock)
+        raw_start, start_source = _start(block, today)
         end_value, relative = block.get("endDate"), block.get("endDateRelative")
         if UNKNOWN in (raw_start, end_value, relative):
             continue
         start = parse_time(raw_start)
         if start is None:
-            continue
+            continue  # no start and no evaluation date: nothing to measure from
+        if today is not None and start_source != "the evaluation date":
+            latest = today + timedelta(days=ahead)
+            if start > latest:
+                yield resource.violation(
+                    f"{prefix}{start_source} {start.date()} is {(start - today).days} days after "
+                    f"the evaluation date {today.date()}; a secret may start at most {ahead} days "
+                    f"ahead ({latest.date()}).",
+                    "start the secret when it is created (a rotation date no later than "
+                    f"{latest.date()}): its value exists from that day, and a later start only "
+                    "moves its end further out.",
+                )
         if end_value is not None:
             end, end_label = parse_time(end_value), f"{prefix}endDate {end_value}"
         elif isinstance(relative, str):
@@ -143,15 +167,20 @@ def _check_lifetime(resource: ResourceContext, clock: Clock) -> Iterable[str]:
             )
 
 
-def password_lifetime_policy(clock: Clock = system_clock) -> ResourceValidationPolicy:
+def password_lifetime_policy(evaluation_date: date | None = None) -> ResourceValidationPolicy:
+    """The lifetime policy; ``evaluation_date`` is 'today' unless the config pins one."""
     spec = PolicySpec(
         name="azuread-application-password-lifetime",
-        description="Client secrets expire at most two years after their start.",
+        description=(
+            "Client secrets expire at most two years after their start, and start no later than "
+            "a few days after the evaluation date."
+        ),
         severity=Severity.HIGH,
         enforcement=EnforcementLevel.MANDATORY,
         remediation=(
-            "Give every ApplicationPassword an endDate at most 24 months after its start "
-            "(startDate or rotateWhenChanged.rotationDate), and rotate it before then."
+            "Give every ApplicationPassword and ServicePrincipalPassword an endDate at most 24 "
+            "months after its start (startDate or rotateWhenChanged.rotationDate), start it when "
+            "it is created, and rotate it before it ends."
         ),
         url=ref.MAESTER_APP_MANAGEMENT_POLICY.url,
         references=(
@@ -160,7 +189,7 @@ def password_lifetime_policy(clock: Clock = system_clock) -> ResourceValidationP
             ref.CSP_SECURE_APP_MODEL,
             ref.MS_APP_SECURITY,
         ),
-        applies_to=(tokens.PASSWORD, tokens.APPLICATION),
+        applies_to=(*_PASSWORD_TYPES, tokens.APPLICATION),
         config=(
             ConfigProperty(
                 "maxLifetimeMonths",
@@ -173,23 +202,46 @@ def password_lifetime_policy(clock: Clock = system_clock) -> ResourceValidationP
                 },
             ),
             ConfigProperty(
-                "evaluationDate",
+                "maxStartDaysAhead",
+                {
+                    "type": "integer",
+                    "minimum": 0,
+                    "maximum": 90,
+                    "default": 30,
+                    "description": (
+                        "How many days after the evaluation date a secret's start may lie."
+                    ),
+                },
+            ),
+            ConfigProperty(
+                EVALUATION_DATE,
                 {
                     "type": "string",
                     "description": (
-                        "Date (YYYY-MM-DD) used as 'today' for secrets without a start; unset "
-                        "means the real date."
+                        "The date (YYYY-MM-DD) checks treat as today: the start of secrets "
+                        "without one, and the reference for maxStartDaysAhead. Unset, it is the "
+                        "date the evaluation runs (the offline preview passes it; the pack takes "
+                        "the date the CLI starts it)."
                     ),
                 },
             ),
         ),
         tags=("azuread", "credentials"),
     )
-    return resource_policy(spec, lambda resource: _check_lifetime(resource, clock))
+    return resource_policy(spec, lambda resource: _check_lifetime(resource, evaluation_date))
 
 
 def _check_prefer_certificate(resource: ResourceContext) -> Iterable[str]:
     for prefix, _block in _password_blocks(resource):
+        if resource.type == tokens.SERVICE_PRINCIPAL_PASSWORD:
+            yield resource.violation(
+                "uses a client secret (ServicePrincipalPassword) where a certificate could be "
+                "used.",
+                "register an azuread.ServicePrincipalCertificate (only the public key in the "
+                "program; the private key in Key Vault) and remove the password once clients use "
+                "it.",
+            )
+            continue
         yield resource.violation(
             f"uses a client secret ({prefix or 'ApplicationPassword'}) where a certificate could "
             "be used.",
@@ -205,8 +257,9 @@ def _prefer_certificate_policy() -> ResourceValidationPolicy:
         severity=Severity.LOW,
         enforcement=EnforcementLevel.ADVISORY,
         remediation=(
-            "Prefer certificate credentials (or federated credentials) over client secrets: a "
-            "secret can be copied and replayed, a certificate proves possession of a private key."
+            "Prefer certificate credentials (or federated credentials) over client secrets, on "
+            "the application and on its service principal: a secret can be copied and "
+            "replayed, a certificate proves possession of a private key."
         ),
         url=ref.MAESTER_NO_SECRETS.url,
         references=(
@@ -215,11 +268,11 @@ def _prefer_certificate_policy() -> ResourceValidationPolicy:
             ref.CSP_SECURE_APP_MODEL,
             ref.MS_APP_SECURITY,
         ),
-        applies_to=(tokens.PASSWORD, tokens.APPLICATION),
+        applies_to=(*_PASSWORD_TYPES, tokens.APPLICATION),
         tags=("azuread", "credentials"),
     )
     return resource_policy(spec, _check_prefer_certificate)
 
 
-def policies(clock: Clock = system_clock) -> list[ResourceValidationPolicy]:
-    return [password_lifetime_policy(clock), _prefer_certificate_policy()]
+def policies(evaluation_date: date | None = None) -> list[ResourceValidationPolicy]:
+    return [password_lifetime_policy(evaluation_date), _prefer_certificate_policy()]

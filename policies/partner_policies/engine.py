@@ -10,6 +10,8 @@ objects from them and calls each policy's ``validate`` the way the SDK's analyze
 * config is reconciled like the CLI does with ``--policy-pack-config``: schema defaults, then the
   top-level ``"all"`` enforcement level, then per-policy entries; a required property that is
   missing or a value of the wrong type is an error (the CLI refuses to start);
+* the evaluation date (an argument, never the clock) reaches every policy whose config schema
+  declares ``evaluationDate`` as that property, unless the config file pins it;
 * ``disabled`` policies are skipped, ``remediate`` is reported as ``mandatory``;
 * resource policies get a resource's inputs and its provider's inputs; stack policies get every
   resource's outputs (overlaid on its inputs, because a real provider echoes inputs in outputs
@@ -28,6 +30,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from inspect import isawaitable
 from typing import Any, Final
 
@@ -50,6 +53,7 @@ from ._framework import PolicyConfigError
 
 Policy = ResourceValidationPolicy | StackValidationPolicy
 
+EVALUATION_DATE: Final = "evaluationDate"
 SECRET_MARKER: Final = "[secret]"
 # The Python SDK always reports this pack version in diagnostics (the CLI reads PulumiPolicy.yaml).
 SDK_PACK_VERSION: Final = "0.0.1"
@@ -305,15 +309,31 @@ def _run(policy: Policy, args: Any, collector: _Collector, pack: str) -> None:
         pass
 
 
+def _with_evaluation_date(
+    policy: Policy, properties: Mapping[str, Any], evaluation_date: date
+) -> dict[str, Any]:
+    """The policy's properties, with ``evaluationDate`` where it declares one and none is set."""
+    result = dict(properties)
+    schema = policy.config_schema
+    if schema is not None and EVALUATION_DATE in schema.properties:
+        result.setdefault(EVALUATION_DATE, evaluation_date.isoformat())
+    return result
+
+
 def evaluate_policies(
     policies: Sequence[Policy],
     resources: Iterable[Mapping[str, Any]],
     config: Mapping[str, Any],
     *,
+    evaluation_date: date,
     pack: str = "csp-partner-apps",
     pack_level: EnforcementLevel = EnforcementLevel.ADVISORY,
 ) -> list[dict[str, str]]:
-    """Violations ``{"policy", "severity", "enforcementLevel", "urn", "message"}``, sorted."""
+    """Violations ``{"policy", "severity", "enforcementLevel", "urn", "message"}``, sorted.
+
+    ``evaluation_date`` is 'today' for the policies' date checks: the same records, config and
+    date always give the same violations.
+    """
     records = [r for r in resources if r.get("type") != "pulumi:pulumi:Stack"]
     settings = reconcile_config(policies, config, pack_level)
     providers = _providers(records)
@@ -326,7 +346,7 @@ def evaluate_policies(
         level = setting.enforcement
         if level == EnforcementLevel.REMEDIATE:
             level = EnforcementLevel.MANDATORY
-        policy_config = dict(setting.properties) or None
+        policy_config = _with_evaluation_date(policy, setting.properties, evaluation_date) or None
         if isinstance(policy, ResourceValidationPolicy):
             for record in records:
                 collector = _Collector(policy, level, str(record["urn"]))

@@ -14,6 +14,9 @@ APP_ROLE: Final = "azuread:index/applicationAppRole:ApplicationAppRole"
 SERVICE_PRINCIPAL: Final = "azuread:index/servicePrincipal:ServicePrincipal"
 GROUP_MEMBER: Final = "azuread:index/groupMember:GroupMember"
 PASSWORD: Final = "azuread:index/applicationPassword:ApplicationPassword"
+SERVICE_PRINCIPAL_PASSWORD: Final = (
+    "azuread:index/servicePrincipalPassword:ServicePrincipalPassword"
+)
 CERTIFICATE: Final = "azuread:index/applicationCertificate:ApplicationCertificate"
 
 RESOURCE_GROUP: Final = "azure-native:resources:ResourceGroup"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,8 @@ VAULT_ID = (
 )
 # 2027-10-01T00:00:00Z
 SECRET_EXPIRES = 1822435200
+# 'Today' for every evaluation in the policy tests: results never depend on the real date.
+EVALUATION_DATE = date(2026, 11, 1)
 
 AZUREAD_PROVIDER = "us-azuread"
 AZURE_NATIVE_PROVIDER = "us-azure-native"
@@ -278,6 +281,19 @@ def baseline() -> list[dict[str, Any]]:
             },
             {"keyId": "7d8e9f0a-1b2c-4d3e-8f4a-5b6c7d8e9f01", "value": "[secret]"},
             property_dependencies={"applicationId": [API_APP_URN]},
+        ),
+        record(
+            "azuread:index/servicePrincipalPassword:ServicePrincipalPassword",
+            "api-sp-secret",
+            {
+                "servicePrincipalId": f"/servicePrincipals/{API_SP_OBJECT_ID}",
+                "displayName": "api-sp-secret (rotated 2026-10-01)",
+                "startDate": "2026-10-01T00:00:00Z",
+                "endDate": "2027-04-01T00:00:00Z",
+                "rotateWhenChanged": {"rotationDate": "2026-10-01"},
+            },
+            {"keyId": "7d8e9f0a-1b2c-4d3e-8f4a-5b6c7d8e9f02", "value": "[secret]"},
+            property_dependencies={"servicePrincipalId": [API_SP_URN]},
         ),
         record(
             "azuread:index/applicationCertificate:ApplicationCertificate",
@@ -507,6 +523,7 @@ def findings(
     config: dict[str, Any] | None = None,
     *,
     resource_policies_only: bool = False,
+    evaluation_date: date = EVALUATION_DATE,
 ) -> list[Finding]:
     """Every violation of ``records`` under a region config (US by default), as tuples."""
     from pulumi_policy import ResourceValidationPolicy
@@ -520,11 +537,17 @@ def findings(
     ]
     return [
         (v["policy"], v["enforcementLevel"], v["urn"].rsplit("::", 1)[-1], v["message"])
-        for v in evaluate(records, region_config() if config is None else config, policies=chosen)
+        for v in evaluate(
+            records,
+            region_config() if config is None else config,
+            policies=chosen,
+            evaluation_date=evaluation_date,
+        )
     ]
 
 
-# The one finding the compliant baseline has on purpose: its API app uses a client secret.
+# The findings the compliant baseline has on purpose: its API app and its service principal use
+# client secrets (advisory only).
 BASELINE_FINDINGS: list[Finding] = [
     (
         "azuread-application-password-prefer-certificate",
@@ -533,12 +556,25 @@ BASELINE_FINDINGS: list[Finding] = [
         "api-secret: uses a client secret (ApplicationPassword) where a certificate could be "
         "used. Fix: register an azuread.ApplicationCertificate (only the public key in the "
         "program; the private key in Key Vault) and remove the password once clients use it.",
-    )
+    ),
+    (
+        "azuread-application-password-prefer-certificate",
+        "advisory",
+        "api-sp-secret",
+        "api-sp-secret: uses a client secret (ServicePrincipalPassword) where a certificate "
+        "could be used. Fix: register an azuread.ServicePrincipalCertificate (only the public "
+        "key in the program; the private key in Key Vault) and remove the password once clients "
+        "use it.",
+    ),
 ]
 
 
 def new_findings(
-    records: list[dict[str, Any]], config: dict[str, Any] | None = None
+    records: list[dict[str, Any]],
+    config: dict[str, Any] | None = None,
+    *,
+    evaluation_date: date = EVALUATION_DATE,
 ) -> list[Finding]:
     """The violations ``records`` has beyond the baseline's own."""
-    return [f for f in findings(records, config) if f not in BASELINE_FINDINGS]
+    found = findings(records, config, evaluation_date=evaluation_date)
+    return [f for f in found if f not in BASELINE_FINDINGS]

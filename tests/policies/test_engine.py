@@ -7,6 +7,7 @@ The parity test feeds the same records to pulumi-policy's own analyzer servicer 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from pulumi.runtime import proto
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
+    PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -31,6 +33,7 @@ from policies.partner_policies import (
 )
 from policies.partner_policies.engine import reconcile_config, to_wire
 from tests.policies.fixtures import (
+    EVALUATION_DATE,
     baseline,
     changed,
     findings,
@@ -126,6 +129,34 @@ def test_secret_marker_reaches_policies_as_the_sdk_presents_secrets() -> None:
         "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
         "value": "[secret]",
     }
+
+
+def test_the_evaluation_date_reaches_policies_that_declare_it() -> None:
+    seen: dict[str, Any] = {}
+
+    def policy(name: str, schema: PolicyConfigSchema | None) -> ResourceValidationPolicy:
+        def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+            seen[name] = args.get_config()
+
+        return ResourceValidationPolicy(
+            name=name, description="Capture config.", validate=validate, config_schema=schema
+        )
+
+    dated = PolicyConfigSchema(properties={"evaluationDate": {"type": "string"}})
+    chosen: list[ResourceValidationPolicy | StackValidationPolicy] = [
+        policy("dated", dated),
+        policy("undated", None),
+    ]
+    evaluate(baseline()[:1], {}, policies=chosen, evaluation_date=date(2026, 3, 4))
+    assert seen == {"dated": {"evaluationDate": "2026-03-04"}, "undated": {}}
+    # A date pinned in the config file wins.
+    evaluate(
+        baseline()[:1],
+        {"dated": {"evaluationDate": "2025-01-01"}},
+        policies=chosen,
+        evaluation_date=date(2026, 3, 4),
+    )
+    assert seen["dated"] == {"evaluationDate": "2025-01-01"}
 
 
 def test_numbers_arrive_as_floats_as_on_the_wire() -> None:
@@ -317,9 +348,13 @@ def _bad_first_preview() -> list[dict[str, Any]]:
 )
 def test_evaluate_matches_the_sdk_analyzer_servicer(records: list[dict[str, Any]]) -> None:
     config = region_config()
+    # The servicer gets the evaluation date the way the CLI would: from the config file.
+    config["azuread-application-password-lifetime"] = {
+        "evaluationDate": EVALUATION_DATE.isoformat()
+    }
     ours = {
         (v["policy"], v["enforcementLevel"], v["urn"], v["message"])
-        for v in evaluate(records, config)
+        for v in evaluate(records, config, evaluation_date=date(2000, 1, 1))
     }
     assert ours
     assert ours == _servicer_findings(records, config)

@@ -19,6 +19,7 @@ from tests.policies.fixtures import (
     API_SCOPE_ID,
     AZURE_NATIVE_PROVIDER,
     AZUREAD_PROVIDER,
+    EVALUATION_DATE,
     WEB_APP_URN,
     WEB_CLIENT_ID,
     WEB_OBJECT_ID,
@@ -434,7 +435,11 @@ def test_stack_findings_carry_the_resource_urn() -> None:
 
     (violation,) = [
         v
-        for v in evaluate(changed("vault", "", protect=False), region_config())
+        for v in evaluate(
+            changed("vault", "", protect=False),
+            region_config(),
+            evaluation_date=EVALUATION_DATE,
+        )
         if v["policy"] == "stack-production-resources-protected"
     ]
     assert violation["urn"] == urn("azure-native:keyvault:Vault", "vault")
