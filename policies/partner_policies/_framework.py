@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -28,6 +28,7 @@ from pulumi_policy import (
     PolicyProviderResource,
     PolicyResourceOptions,
     ReportViolation,
+    ResourceRemediation,
     ResourceValidation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -114,6 +115,20 @@ def plain(value: object) -> Any:
                 items.append(UNKNOWN)
         return items
     return value
+
+
+def stored(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A props mapping as the SDK stored it, secrets still wrapped in ``Secret``.
+
+    In a remediation the SDK's proxies unwrap ``Secret`` values on every read; their
+    ``"__target"`` key (which the SDK's own serializer uses) gives the stored mapping. A plain
+    mapping is returned as is.
+    """
+    try:
+        target = value["__target"]
+    except KeyError:
+        return value
+    return target if isinstance(target, Mapping) else value
 
 
 def get(data: Any, *path: str) -> Any:
@@ -304,10 +319,20 @@ def _sdk_kwargs(spec: PolicySpec) -> dict[str, Any]:
 
 
 class PackResourcePolicy(ResourceValidationPolicy):
-    """The SDK's resource policy, carrying the spec it was built from (for the registry)."""
+    """The SDK's resource policy, carrying the spec it was built from (for the registry).
 
-    def __init__(self, spec: PolicySpec, validate: ResourceValidation) -> None:
-        super().__init__(validate=validate, **_sdk_kwargs(spec))
+    ``remediate`` is the SDK's remediation callback: the engine calls it only for policies at
+    enforcement level ``remediate``, before validation, with inputs whose secrets arrive as
+    ``pulumi_policy.Secret``; the properties it returns replace the resource's inputs.
+    """
+
+    def __init__(
+        self,
+        spec: PolicySpec,
+        validate: ResourceValidation,
+        remediate: ResourceRemediation | None = None,
+    ) -> None:
+        super().__init__(validate=validate, remediate=remediate, **_sdk_kwargs(spec))
         self.spec = spec
 
 
@@ -325,8 +350,18 @@ def spec_of(policy: ResourceValidationPolicy | StackValidationPolicy) -> PolicyS
     raise TypeError(f"{policy.name} was not built from a PolicySpec")
 
 
-def resource_policy(spec: PolicySpec, check: ResourceCheck) -> PackResourcePolicy:
-    """A resource validation policy that runs ``check`` on the resource types of ``spec``."""
+Remediation = Callable[[ResourceValidationArgs], Mapping[str, Any] | None]
+
+
+def resource_policy(
+    spec: PolicySpec, check: ResourceCheck, remediate: Remediation | None = None
+) -> PackResourcePolicy:
+    """A resource validation policy that runs ``check`` on the resource types of ``spec``.
+
+    ``remediate`` returns new inputs or ``None``. The SDK types remediations as returning an
+    awaitable, but its servicer takes a plain mapping as well (``Remediate`` uses a
+    non-awaitable result as is), which keeps remediations callable directly in tests.
+    """
 
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
         if not matches_type(args.resource_type, spec.applies_to):
@@ -343,7 +378,7 @@ def resource_policy(spec: PolicySpec, check: ResourceCheck) -> PackResourcePolic
         for message in check(context):
             report(message, None)
 
-    return PackResourcePolicy(spec, validate)
+    return PackResourcePolicy(spec, validate, cast(ResourceRemediation | None, remediate))
 
 
 def describe_value(value: Any) -> str:

@@ -2,7 +2,9 @@
 
 azure-native fills defaults the program did not set (``publicNetworkAccess: Enabled``,
 ``enableRbacAuthorization: false``, no purge protection), so a missing property is judged as that
-insecure default. Secrets need an expiry, a content type, and a value the engine keeps secret.
+insecure default. Secrets need an expiry, a content type, and a value the engine keeps secret
+(checked through ``additional_secret_outputs``; remediated, at level ``remediate``, by wrapping an
+unwrapped value).
 """
 
 from __future__ import annotations
@@ -10,7 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, Severity
+from pulumi_policy import (
+    EnforcementLevel,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Secret,
+    Severity,
+)
 
 from . import references as ref
 from . import tokens
@@ -26,6 +34,7 @@ from ._framework import (
     normalize_location,
     property_policy,
     resource_policy,
+    stored,
 )
 
 # ARM's retention when softDeleteRetentionInDays is not set.
@@ -315,23 +324,52 @@ def _check_value_secret(resource: ResourceContext) -> Iterable[str]:
         return
     yield resource.violation(
         "properties.value is not known to be secret: 'properties' is not in "
-        "additionalSecretOutputs (azure-native does not mark the value secret, and policies "
-        "cannot see Output.secret because pulumi-policy hands them plain values).",
+        "additionalSecretOutputs (azure-native does not mark the value secret, and "
+        "policies cannot see Output.secret because pulumi-policy hands them plain values).",
         "wrap the value in pulumi.Output.secret(...) and add "
         "opts=pulumi.ResourceOptions(additional_secret_outputs=['properties']).",
     )
 
 
+def remediate_value_secret(args: ResourceValidationArgs) -> Mapping[str, Any] | None:
+    """Wrap an unwrapped ``properties.value`` of a Key Vault secret in a ``Secret``.
+
+    Remediations receive inputs with their secretness (``Secret`` objects behind the SDK's
+    proxies, see ``stored``), which validations never do. Returns the resource's inputs with the
+    value wrapped, or ``None`` (no change) when the value is absent or already secret, alone or
+    as part of a secret ``properties`` object. The engine encrypts what comes back wrapped.
+    """
+    if args.resource_type != tokens.VAULT_SECRET:
+        return None
+    inputs = stored(args.props)
+    properties = inputs.get("properties")
+    if not isinstance(properties, Mapping):
+        return None  # absent, or the whole object is a Secret already
+    fields = stored(properties)
+    value = fields.get("value")
+    if value is None or isinstance(value, Secret):
+        return None
+    return {**inputs, "properties": {**fields, "value": Secret(value)}}
+
+
 def _secret_value() -> ResourceValidationPolicy:
     spec = PolicySpec(
         name="azure-native-keyvault-secret-value-secret",
-        description="Key Vault secret values are Pulumi secrets (encrypted in state and plans).",
+        description=(
+            "Key Vault secret values are Pulumi secrets (encrypted in state and plans); at "
+            "enforcement level remediate an unwrapped value is wrapped as a secret."
+        ),
         severity=Severity.CRITICAL,
         enforcement=EnforcementLevel.MANDATORY,
         remediation=(
             "Pass the value as pulumi.Output.secret(...) and list 'properties' in "
             "additional_secret_outputs of the keyvault.Secret, so state, plans and previews "
-            "never show it."
+            "never show it. What the policy can see: validation gets plain values (pulumi-policy "
+            "unwraps secrets), so it cannot tell whether properties.value was wrapped and checks "
+            "only the resource option additional_secret_outputs. Its remediation gets inputs "
+            "with their secretness: at enforcement level 'remediate' (only then) it wraps an "
+            "unwrapped properties.value as a secret before the engine stores it; options cannot "
+            "be remediated, so the additional_secret_outputs check still applies."
         ),
         url=ref.PULUMI_ADDITIONAL_SECRET_OUTPUTS.url,
         references=(
@@ -342,7 +380,7 @@ def _secret_value() -> ResourceValidationPolicy:
         applies_to=(tokens.VAULT_SECRET,),
         tags=("keyvault", "secrets"),
     )
-    return resource_policy(spec, _check_value_secret)
+    return resource_policy(spec, _check_value_secret, remediate_value_secret)
 
 
 def policies() -> list[ResourceValidationPolicy]:

@@ -2,8 +2,32 @@
 
 from __future__ import annotations
 
-import pytest
+import copy
+from typing import Any
 
+import pytest
+from google.protobuf import json_format, struct_pb2
+from pulumi.runtime import proto
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyCustomTimeouts,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    Secret,
+)
+from pulumi_policy.deserialize import (
+    SPECIAL_SECRET_SIG,
+    SPECIAL_SIG_KEY,
+    deserialize_properties,
+    serialize_properties,
+)
+from pulumi_policy.policy import _PolicyAnalyzerServicer
+from pulumi_policy.proxy import unknown_checking_proxy
+
+from policies.partner_policies import ALL_POLICIES, PACK_ENFORCEMENT_LEVEL, PACK_NAME
+from policies.partner_policies.engine import to_wire
+from policies.partner_policies.keyvault import remediate_value_secret
 from tests.policies.fixtures import (
     TENANT,
     baseline,
@@ -12,6 +36,7 @@ from tests.policies.fixtures import (
     new_findings,
     region_config,
     set_prop,
+    urn,
 )
 
 NETWORK_FIX = (
@@ -191,3 +216,99 @@ def test_secret_messages_never_contain_the_value() -> None:
     found = new_findings(records)
     assert len(found) == 3
     assert all(planted not in message for *_, message in found)
+
+
+# --- Remediation of an unwrapped secret value ----------------------------------------------------
+
+SECRET_TYPE = "azure-native:keyvault:Secret"
+SECRET_POLICY = "azure-native-keyvault-secret-value-secret"
+
+
+def _secret_inputs(value: Any) -> dict[str, Any]:
+    inputs: dict[str, Any] = copy.deepcopy(find(baseline(), "api-client-secret")["inputs"])
+    inputs["properties"]["value"] = value
+    return inputs
+
+
+def _remediation_args(wire: dict[str, Any], type_: str = SECRET_TYPE) -> ResourceValidationArgs:
+    """Args as the SDK servicer's Remediate builds them: secrets kept as Secret behind proxies."""
+    options = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], None)
+    props = unknown_checking_proxy(deserialize_properties(wire, True))
+    return ResourceValidationArgs(type_, props, urn(type_, "s"), "s", options, None, None)
+
+
+def _secret_envelope(value: Any) -> dict[str, Any]:
+    return {SPECIAL_SIG_KEY: SPECIAL_SECRET_SIG, "value": value}
+
+
+def test_remediation_wraps_an_unwrapped_value_in_a_secret() -> None:
+    wire = to_wire(_secret_inputs("plain-canary"))
+    new_inputs = remediate_value_secret(_remediation_args(wire))
+    assert new_inputs is not None
+    assert isinstance(new_inputs["properties"]["value"], Secret)
+    expected = copy.deepcopy(wire)
+    expected["properties"]["value"] = _secret_envelope("plain-canary")
+    assert serialize_properties(new_inputs) == expected  # only the value changed
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        # The value alone is secret (Output.secret inside the properties object).
+        to_wire(_secret_inputs("[secret]")),
+        # The whole properties object is secret.
+        {
+            **to_wire(_secret_inputs("x")),
+            "properties": _secret_envelope(to_wire(_secret_inputs("x"))["properties"]),
+        },
+        # Nothing to protect.
+        {k: v for k, v in to_wire(_secret_inputs("x")).items() if k != "properties"},
+    ],
+    ids=["value-secret", "properties-secret", "no-properties"],
+)
+def test_remediation_leaves_secret_or_absent_values_alone(wire: dict[str, Any]) -> None:
+    assert remediate_value_secret(_remediation_args(wire)) is None
+
+
+def test_remediation_applies_to_key_vault_secrets_only() -> None:
+    wire = to_wire(_secret_inputs("plain"))
+    args = _remediation_args(wire, "azure-native:keyvault:Vault")
+    assert remediate_value_secret(args) is None
+
+
+def _servicer(level: EnforcementLevel) -> Any:
+    policy = next(p for p in ALL_POLICIES if p.name == SECRET_POLICY)
+    policies: list[Policy] = [policy]
+    servicer: Any = _PolicyAnalyzerServicer(PACK_NAME, "0.0.1", policies, PACK_ENFORCEMENT_LEVEL)
+    levels = {
+        EnforcementLevel.REMEDIATE: proto.REMEDIATE,
+        EnforcementLevel.MANDATORY: proto.MANDATORY,
+    }
+    servicer.Configure(
+        proto.ConfigureAnalyzerRequest(
+            policyConfig={SECRET_POLICY: proto.PolicyConfig(enforcementLevel=levels[level])}
+        ),
+        None,
+    )
+    return servicer
+
+
+def _remediate_request(inputs: dict[str, Any]) -> Any:
+    return proto.AnalyzeRequest(
+        type=SECRET_TYPE,
+        properties=json_format.ParseDict(to_wire(inputs), struct_pb2.Struct()),
+        urn=urn(SECRET_TYPE, "s"),
+        name="s",
+        options=proto.AnalyzerResourceOptions(),
+    )
+
+
+def test_the_sdk_applies_the_remediation_only_at_level_remediate() -> None:
+    request = _remediate_request(_secret_inputs("plain-canary"))
+    (remediation,) = _servicer(EnforcementLevel.REMEDIATE).Remediate(request, None).remediations
+    assert remediation.policyName == SECRET_POLICY
+    sent = json_format.MessageToDict(remediation.properties)
+    assert sent["properties"]["value"] == _secret_envelope("plain-canary")
+    assert not _servicer(EnforcementLevel.MANDATORY).Remediate(request, None).remediations
+    already = _remediate_request(_secret_inputs("[secret]"))
+    assert not _servicer(EnforcementLevel.REMEDIATE).Remediate(already, None).remediations
