@@ -12,6 +12,12 @@ the other region, locations, URIs, permission names), keys are deleted and unkno
   outcome allowed is a ``ConfigError`` from loading the stack file (the harness loads it the way
   the CLI does, e.g. a mapping key that is not a string): the program never runs then.
 
+Mixed mutations are refused most of the time (random values rarely fit every rule), so a second
+strategy applies only valid mutations: each field of the example documents takes one of a few
+known-good values (another US location, the other AdminAgents mode, a certificate-free credential
+with another past rotation date, an added directory permission with its reason, ...), drawn in
+any combination. Every such configuration must validate, and the program must register it.
+
 Hypothesis runs derandomized (same examples on every run, no example database), so CI is
 deterministic.
 """
@@ -269,6 +275,247 @@ def test_validate_returns_settings_or_a_config_error_naming_key_and_rule(
         assert CANARY not in repr(result)
 
 
+# --- Valid-only mutations -------------------------------------------------------------------
+
+REGION = ("config", REGION_KEY)
+APPS = ("apps", "apps")
+API, WEB, SAM = (
+    (*APPS, "partner-portal-api"),
+    (*APPS, "partner-portal-web"),
+    (*APPS, "partner-center-sam"),
+)
+DELETE = object()  # the key is removed
+
+
+def _principals(kind: str) -> list[dict[str, str]]:
+    return [
+        {
+            "principalId": "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8f",
+            "principalType": kind,
+            "description": "an operator of the vault",
+        }
+    ]
+
+
+# Every choice is valid on its own and with any other choice (each field keeps to values that no
+# other choice constrains: the first verified domain stays, rotation dates stay in the past).
+VALID_CHOICES: list[tuple[tuple[Any, ...], list[Any]]] = [
+    ((*REGION, "location"), ["eastus", "westus2", "centralus", "southcentralus"]),
+    ((*REGION, "production"), [True, False]),
+    ((*REGION, "protect"), [True, False]),
+    ((*REGION, "cloud"), ["public", DELETE]),
+    (
+        (*REGION, "verifiedDomains"),
+        [
+            ["us.contoso-partner.example"],
+            ["us.contoso-partner.example", "partners.contoso-us.example"],
+        ],
+    ),
+    (
+        (*REGION, "owners"),
+        [
+            ["5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d81"],
+            [
+                "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d81",
+                "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
+            ],
+        ],
+    ),
+    (
+        (*REGION, "adminAgents"),
+        [{"displayName": "AdminAgents"}, {"objectId": "0e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a5f"}],
+    ),
+    ((*REGION, "keyVault", "name"), ["kv-cspapps-us-02", "kv-partner-us"]),
+    ((*REGION, "keyVault", "resourceGroupName"), ["rg-partner-apps-us-2", "rg_apps.us"]),
+    ((*REGION, "keyVault", "sku"), ["standard", "premium", DELETE]),
+    ((*REGION, "keyVault", "softDeleteRetentionDays"), [7, 30, 90, DELETE]),
+    (
+        (*REGION, "keyVault"),
+        # Network settings change together: public access needs allowed ranges, and no ranges
+        # are allowed without it.
+        [
+            {"publicNetworkAccess": "Enabled", "allowedIpRanges": ["203.0.113.0/24"]},
+            {"publicNetworkAccess": "Disabled", "allowedIpRanges": []},
+        ],
+    ),
+    ((*REGION, "keyVault", "secretsOfficers"), [[], _principals("User")]),
+    ((*REGION, "keyVault", "secretsUsers"), [[], _principals("Group")]),
+    ((*REGION, "tags"), [{}, {"workload": "csp-partner-apps", "owner": "platform"}, DELETE]),
+    (("config", REFRESH_TOKENS_KEY), [DELETE]),
+    ((*API, "displayName"), ["Contoso Portal API (US)", "API"]),
+    ((*API, "description"), ["Back end.", DELETE]),
+    ((*API, "notes"), ["Owned by the platform team.", DELETE]),
+    (
+        (*API, "identifierUri"),
+        ["verified-domain", "api", "https://{region}.contoso-partner.example/api", DELETE],
+    ),
+    (
+        (*API, "scopes"),
+        # The web client requires user_impersonation: the scope stays, in another form.
+        [
+            [
+                {
+                    "value": "user_impersonation",
+                    "type": "Admin",
+                    "adminConsentDisplayName": "Access the API",
+                    "adminConsentDescription": "Lets the portal call the API.",
+                }
+            ],
+            [
+                *RAW_APPS["apps"]["partner-portal-api"]["scopes"],
+                {
+                    "value": "Reports.Read",
+                    "type": "User",
+                    "adminConsentDisplayName": "Read reports",
+                    "adminConsentDescription": "Reads reports.",
+                    "userConsentDisplayName": "Read your reports",
+                    "userConsentDescription": "Reads your reports.",
+                    "enabled": False,
+                },
+            ],
+        ],
+    ),
+    ((*API, "knownClients"), [[], DELETE]),
+    (
+        (*API, "permissions"),
+        [
+            [],
+            [
+                {
+                    "api": "Microsoft Graph",
+                    "permission": "Group.Read.All",
+                    "type": "application",
+                    "reason": "Reads customer groups.",
+                },
+                {
+                    "api": "Microsoft Graph",
+                    "permission": "DeviceManagementConfiguration.Read.All",
+                    "type": "application",
+                    "reason": "Reads Intune device configuration.",
+                },
+            ],
+        ],
+    ),
+    (
+        (*API, "credential"),
+        [
+            {"type": "password", "rotationDate": "2026-06-01", "lifetimeDays": 730},
+            {"type": "password", "rotationDate": datetime.date(2026, 9, 15)},
+        ],
+    ),
+    ((*WEB, "displayName"), ["Contoso Portal (US)", "Portal"]),
+    ((*WEB, "homepageUrl"), ["https://us.contoso-partner.example/", DELETE]),
+    (
+        (*WEB, "redirectUris"),
+        [[], ["https://portal.contoso-partner.example/a", "https://portal.example.org/b"]],
+    ),
+    (
+        WEB,
+        # Development apps may use http://localhost; they change together.
+        [
+            {
+                "development": True,
+                "redirectUris": ["http://localhost:5000/signin-oidc"],
+            },
+        ],
+    ),
+    (
+        (*WEB, "permissions"),
+        [
+            [{"api": "Microsoft Graph", "permission": "User.Read", "type": "delegated"}],
+            [
+                {
+                    "api": "Microsoft Graph",
+                    "permission": "User.Read.All",
+                    "type": "delegated",
+                    "reason": "Looks up customer users.",
+                }
+            ],
+        ],
+    ),
+    ((*WEB, "requiredScopes", 0, "reason"), ["Calls the API.", DELETE]),
+    ((*SAM, "displayName"), ["Contoso SAM (US)"]),
+    ((*SAM, "redirectUris"), [[], ["https://sam.contoso-partner.example/other"]]),
+    ((*SAM, "credential", "lifetimeDays"), [1, 180, 730, DELETE]),
+]
+
+
+def _apply(document: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
+    node = _parent(document, path)
+    if value is DELETE:
+        if isinstance(node, dict):
+            node.pop(path[-1], None)
+    elif (
+        isinstance(value, dict)
+        and isinstance(node[path[-1]], dict)
+        and path[-1]
+        in (
+            "keyVault",
+            "partner-portal-web",
+        )
+    ):
+        node[path[-1]].update(copy.deepcopy(value))  # fields that only change together
+    else:
+        node[path[-1]] = copy.deepcopy(value)
+
+
+@st.composite
+def valid_mutations(draw: st.DrawFn) -> dict[str, Any]:
+    """The example documents with one to eight fields set to other known-good values."""
+    document = {"config": copy.deepcopy(RAW_STACK["config"]), "apps": copy.deepcopy(RAW_APPS)}
+    count = draw(st.integers(1, 8))
+    chosen = draw(st.permutations(range(len(VALID_CHOICES))))[:count]
+    for index in sorted(chosen):
+        path, options = VALID_CHOICES[index]
+        _apply(document, path, draw(st.sampled_from(options)))
+    return document
+
+
+def _validate(document: dict[str, Any]) -> StackSettings:
+    stack_config: dict[str, Any] = {}
+    secret_keys: set[str] = set()
+    for key, value in document["config"].items():
+        stack_config[key], secret = _replace_secure(value)
+        if secret:
+            secret_keys.add(key)
+    return config.validate(
+        project="partner-apps",
+        stack=STACK,
+        config=stack_config,
+        secret_keys=secret_keys,
+        apps_document=document["apps"],
+        project_dir=ROOT,
+        other_stacks=OTHER_STACKS,
+    )
+
+
+@settings(
+    max_examples=400,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(valid_mutations())
+def test_every_valid_mutation_validates(document: dict[str, Any]) -> None:
+    try:
+        result = _validate(document)
+    except ConfigError as error:  # pragma: no cover - the message is the failure
+        pytest.fail(f"a valid configuration was refused:\n{error}")
+    assert isinstance(result, StackSettings)
+    assert CANARY not in repr(result)
+
+
+def test_every_valid_choice_names_a_field_of_the_examples() -> None:
+    """A choice whose field the examples no longer have would silently test nothing."""
+    document = {"config": RAW_STACK["config"], "apps": RAW_APPS}
+    for path, options in VALID_CHOICES:
+        parent = _parent(document, path)  # raises when a field above it is gone
+        present = path[-1] in parent if isinstance(parent, dict) else len(parent) > path[-1]
+        # An optional field the examples leave out is fine when a choice sets it.
+        assert present or any(option is not DELETE for option in options), path
+
+
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.eu.yaml")
 
 
@@ -325,3 +572,27 @@ def test_the_program_refuses_what_validate_refuses_and_registers_nothing(
         assert "Traceback" not in run.error
         assert OFFLINE_SECRET_PLACEHOLDER not in run.error
         assert run.resources == []
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(document=valid_mutations())
+def test_the_program_registers_every_valid_mutation(
+    template: Path, tmp_path_factory: pytest.TempPathFactory, document: dict[str, Any]
+) -> None:
+    project = tmp_path_factory.mktemp("valid")
+    for name in PROJECT_FILES:
+        shutil.copy(template / name, project / name)
+    stack_document = {**RAW_STACK, "config": document["config"]}
+    for name, content in ((STACK_FILE, stack_document), ("apps.yaml", document["apps"])):
+        text = yaml.safe_dump(content, sort_keys=False, allow_unicode=True)
+        (project / name).write_text(text, encoding="utf-8")
+    run = run_stack(project, STACK)
+    assert run.error is None, run.error
+    apps = [r for r in run.resources if r["type"] == "partner-apps:index:PartnerManagedApp"]
+    assert len(apps) == len(document["apps"]["apps"])
