@@ -69,8 +69,22 @@ def render(specs: Sequence[PolicySpec]) -> str:
         "`--policy-pack-config`) can change any policy's enforcement level and sets the "
         "properties listed under [Configuration](#configuration).",
         "",
-        "Severity says how bad a violation is; the enforcement level says what the engine does: "
-        "`mandatory` blocks `pulumi preview`/`up`, `advisory` is reported only.",
+        "Severity says how bad a violation is; the enforcement level says what the engine does "
+        "with it. `advisory` is reported only. `mandatory` fails `pulumi preview` (the gate in "
+        "CI) for every policy; in `pulumi up` what it stops depends on the kind of policy:",
+        "",
+        "- **resource policies** (applied to resource types) check each resource's inputs "
+        "before the engine acts on it, so a violation stops the update before that resource is "
+        "created or changed;",
+        "- **stack policies** (`stack-*`, applied to the whole stack) run after the update's "
+        "resource steps, so a violation fails the update but what it already created or changed "
+        "stays: rely on the preview to block.",
+        "",
+        "`remediate` runs a policy's remediation first where it has one "
+        "(`azure-native-keyvault-secret-value-secret`) and otherwise counts as `mandatory`. "
+        "Stack policies judge each id on its own during a first preview: a known id that is not "
+        "an id of the stack is reported, and unknown ids are traced through the engine's "
+        "property dependencies; only an unknown id no dependency explains is left unreported.",
         "",
         "| Policy | Severity | Default enforcement | Applies to | Description | Remediation | URL "
         "| References |",
