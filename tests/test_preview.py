@@ -19,6 +19,7 @@ from tools import audit, diff, preview
 
 from .conftest import ROOT, edit_yaml
 
+FIXTURE_PLANS = ROOT / "tests" / "fixtures" / "plans"
 CANARY_PASSWORD = "CANARY-client-secret-5d1e88a0"
 CANARY_TOKEN = "CANARY-refresh-token-9b27c4f3"
 
@@ -262,6 +263,19 @@ def test_two_preview_processes_with_different_hash_seeds_are_byte_identical(
     assert sorted(one) == sorted(two)
     changed = [name for name in one if one[name] != two[name]]
     assert changed == [], f"differs between two processes: {changed}"
+
+
+def test_the_plan_fixtures_match_a_fresh_recording(tmp_path: Path) -> None:
+    """The report tools' fixtures are recordings; see tests/fixtures/plans/README.md to refresh."""
+    assert _preview(ROOT, tmp_path) == 0
+    for stack in ("eu", "us"):
+        fresh = json.loads((tmp_path / "preview" / f"{stack}.json").read_text(encoding="utf-8"))
+        fixture = json.loads((FIXTURE_PLANS / f"{stack}.json").read_text(encoding="utf-8"))
+        for key in ("project", "stack", "region", "apps"):
+            assert fixture[key] == fresh[key], f"tests/fixtures/plans/{stack}.json: {key} drifted"
+        assert [(r["urn"], r["type"]) for r in fixture["resources"]] == [
+            (r["urn"], r["type"]) for r in fresh["resources"]
+        ], f"tests/fixtures/plans/{stack}.json: resources drifted"
 
 
 def test_no_secret_value_in_any_artifact(

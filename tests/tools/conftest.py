@@ -1,7 +1,9 @@
 """Fixtures for the report tools: plan documents to copy and change, and helpers to find things.
 
-Tests find resources by behaviour (type, owning app, permission) rather than by fixture names, so
-they keep passing when the handwritten plans are replaced by recorded ones.
+The plans in ``tests/fixtures/plans`` are recordings of this repository's stacks by the offline
+preview (``tests/fixtures/plans/README.md`` says how to refresh them; a test in
+``tests/test_preview.py`` fails when they drift). Tests find resources by behaviour (type, owning
+app, permission) rather than by fixture names, so they keep passing when the recording changes.
 """
 
 from __future__ import annotations
