@@ -49,6 +49,7 @@ from .plan_model import (
     Catalog,
     Plan,
     PlanError,
+    PreviewFailure,
     Resource,
     Violation,
     analyze,
@@ -57,7 +58,7 @@ from .plan_model import (
     as_str,
     code,
     load_catalog,
-    load_plans,
+    load_results,
     parse_urn,
     resource_from_state,
     scrub_document,
@@ -406,9 +407,15 @@ def _stack_of(urn: str) -> str:
 
 
 def stack_diffs(
-    preview: Preview, catalog: Catalog, contexts: Mapping[str, Plan]
+    preview: Preview,
+    catalog: Catalog,
+    contexts: Mapping[str, Plan],
+    failures: Mapping[str, PreviewFailure] | None = None,
 ) -> list[StackDiff]:
-    """One StackDiff per stack named in the preview's URNs."""
+    """One StackDiff per stack named in the preview's URNs.
+
+    ``failures``: stacks whose offline preview failed (``--plan`` holds ``<stack>.error.json``).
+    """
     steps = _scrubbed(preview.steps)
     changes, other = resource_changes(steps)
     stacks = sorted({_stack_of(s.urn) for s in steps} - {""})
@@ -430,7 +437,14 @@ def stack_diffs(
                 # Not this preview's: the offline evaluation recorded in the plan.
                 violations_source = OFFLINE_PLAN_SOURCE
         notes = [f"Also in the preview: {text}." for where, text in other if where == stack]
-        if context is None:
+        failure = (failures or {}).get(stack)
+        if context is None and failure is not None:
+            first = failure.error.splitlines()[0] if failure.error else ""
+            notes.append(
+                f"The offline preview of {stack} failed (`--plan`: {first.strip()}): reasons, "
+                "the scopes of unchanged apps and policy results are not known here."
+            )
+        elif context is None:
             notes.append(
                 "No recorded plan given (`--plan`): reasons and the scopes of unchanged apps are "
                 "not known here."
@@ -451,10 +465,15 @@ def stack_diffs(
     return diffs
 
 
-def render_preview(preview: Preview, catalog: Catalog, contexts: Mapping[str, Plan]) -> str:
+def render_preview(
+    preview: Preview,
+    catalog: Catalog,
+    contexts: Mapping[str, Plan],
+    failures: Mapping[str, PreviewFailure] | None = None,
+) -> str:
     """The Markdown for a parsed preview."""
     return render_diff(
-        stack_diffs(preview, catalog, contexts),
+        stack_diffs(preview, catalog, contexts, failures),
         title="Preview changes",
         subtitle="From `pulumi preview --json`"
         + (" (engine events)" if preview.violations is not None else "")
@@ -507,14 +526,16 @@ def main(argv: list[str] | None = None) -> int:
             except OSError as error:
                 raise PlanError(f"{path}: cannot read ({error.strerror or error})") from error
             source = str(path)
-        contexts = {plan.stack: plan for plan in load_plans(args.plan)}
+        plans, failed = load_results(args.plan)
+        contexts = {plan.stack: plan for plan in plans}
+        failures = {failure.stack: failure for failure in failed}
         preview = parse_preview(text, source)
     except PlanError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     catalog = load_catalog()
-    diffs = stack_diffs(preview, catalog, contexts)
-    markdown = render_preview(preview, catalog, contexts)
+    diffs = stack_diffs(preview, catalog, contexts, failures)
+    markdown = render_preview(preview, catalog, contexts, failures)
     if args.out:
         write_text(args.out, markdown)
         print(summary(diffs))

@@ -172,3 +172,14 @@ def test_help_describes_the_command(capsys: pytest.CaptureFixture[str]) -> None:
         pj.main(["--help"])
     assert exit_info.value.code == 0
     assert "pulumi preview --json" in capsys.readouterr().out
+
+
+def test_a_failed_offline_preview_in_plan_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    error = pm.error_document("partner-apps", "us", "invalid configuration (1 problem):\n  x: y")
+    (tmp_path / f"us{pm.ERROR_SUFFIX}").write_text(json.dumps(error), encoding="utf-8")
+    assert pj.main([str(DIGEST), "--plan", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "The offline preview of us failed (`--plan`: invalid configuration (1 problem):)" in text
+    assert "No recorded plan given" not in text
