@@ -49,7 +49,7 @@ from components.regions import REGIONS, Region
 from components.stackfiles import engine_config, load_stack_file
 
 from . import preview
-from .harness import collector_tuned, project_name
+from .harness import collector_tuned, mock_guid, project_name
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_TEMPLATE = ROOT / "policies" / "config" / "us.json"
@@ -92,11 +92,8 @@ _PRIMARY_LOCATIONS = {
     "us": "eastus",
 }
 
-_CERTIFICATE = """-----BEGIN CERTIFICATE-----
-MIIBszCCAVmgAwIBAgIUQmVuY2htYXJrQmVuY2htYXJrQmVuY2htYXJrEwCgYIKoZIzj0EAwIw
-EjEQMA4GA1UEAwwHZXhhbXBsZTAeFw0yNjEwMDEwMDAwMDBaFw0yNzEwMDEwMDAwMDBa
------END CERTIFICATE-----
-"""
+# A real self-signed public certificate (valid 2026-01-01 to 2028-06-30): the program parses it.
+_CERTIFICATE = ROOT / "tests" / "certs" / "portal.pem"
 
 
 def guid(*parts: str) -> str:
@@ -308,11 +305,11 @@ def policy_document(
         location=stack["location"],
         allowedLocations=locations,
     )
-    pinned = stack["adminAgents"].get("objectId")
-    if pinned:
-        config["stack-partner-apps-admin-agents"] = {"adminAgentsGroupObjectId": pinned}
-    else:
-        config.pop("stack-partner-apps-admin-agents", None)
+    # The policy needs the exact group: pinned, or the id the mocked lookup by name returns.
+    group = stack["adminAgents"].get("objectId") or mock_guid(
+        stack["id"], "group", stack["adminAgents"]["displayName"]
+    )
+    config["stack-partner-apps-admin-agents"] = {"adminAgentsGroupObjectId": group}
     return config
 
 
@@ -339,7 +336,7 @@ def write_project(target: Path, regions: Sequence[str], apps_per_region: int) ->
         )
         certs = target / "certs" / rid
         certs.mkdir(parents=True, exist_ok=True)
-        (certs / "web.pem").write_text(_CERTIFICATE, encoding="utf-8")
+        shutil.copy(_CERTIFICATE, certs / "web.pem")
 
 
 # --- The two measurements -------------------------------------------------------------------------
