@@ -528,6 +528,17 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def _write_project(template: Path, project: Path, document: dict[str, Any]) -> Path:
+    """The example project in ``project``, its stack file and apps.yaml replaced by ``document``."""
+    for name in PROJECT_FILES:
+        shutil.copy(template / name, project / name)
+    stack_document = {**RAW_STACK, "config": document["config"]}
+    for name, content in ((STACK_FILE, stack_document), ("apps.yaml", document["apps"])):
+        text = yaml.safe_dump(content, sort_keys=False, allow_unicode=True)
+        (project / name).write_text(text, encoding="utf-8")
+    return project
+
+
 @settings(
     max_examples=25,
     deadline=None,
@@ -539,13 +550,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_program_refuses_what_validate_refuses_and_registers_nothing(
     template: Path, tmp_path_factory: pytest.TempPathFactory, document: dict[str, Any]
 ) -> None:
-    project = tmp_path_factory.mktemp("mutated")
-    for name in PROJECT_FILES:
-        shutil.copy(template / name, project / name)
-    stack_document = {**RAW_STACK, "config": document["config"]}
-    for name, content in ((STACK_FILE, stack_document), ("apps.yaml", document["apps"])):
-        text = yaml.safe_dump(content, sort_keys=False, allow_unicode=True)
-        (project / name).write_text(text, encoding="utf-8")
+    project = _write_project(template, tmp_path_factory.mktemp("mutated"), document)
 
     try:
         stack_file = load_stack_file(project / STACK_FILE)
@@ -585,13 +590,7 @@ def test_the_program_refuses_what_validate_refuses_and_registers_nothing(
 def test_the_program_registers_every_valid_mutation(
     template: Path, tmp_path_factory: pytest.TempPathFactory, document: dict[str, Any]
 ) -> None:
-    project = tmp_path_factory.mktemp("valid")
-    for name in PROJECT_FILES:
-        shutil.copy(template / name, project / name)
-    stack_document = {**RAW_STACK, "config": document["config"]}
-    for name, content in ((STACK_FILE, stack_document), ("apps.yaml", document["apps"])):
-        text = yaml.safe_dump(content, sort_keys=False, allow_unicode=True)
-        (project / name).write_text(text, encoding="utf-8")
+    project = _write_project(template, tmp_path_factory.mktemp("valid"), document)
     run = run_stack(project, STACK)
     assert run.error is None, run.error
     apps = [r for r in run.resources if r["type"] == "partner-apps:index:PartnerManagedApp"]

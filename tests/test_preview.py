@@ -46,17 +46,21 @@ def _files(folder: Path) -> dict[str, bytes]:
     }
 
 
+# What `make preview` writes for the two example stacks.
+ARTIFACTS = [
+    "audit/audit.html",
+    "audit/audit.json",
+    "audit/audit.md",
+    "preview/eu.json",
+    "preview/eu.md",
+    "preview/us.json",
+    "preview/us.md",
+]
+
+
 def test_preview_writes_plan_markdown_and_audit_for_every_stack(tmp_path: Path) -> None:
     assert _preview(ROOT, tmp_path) == 0
-    assert sorted(_files(tmp_path)) == [
-        "audit/audit.html",
-        "audit/audit.json",
-        "audit/audit.md",
-        "preview/eu.json",
-        "preview/eu.md",
-        "preview/us.json",
-        "preview/us.md",
-    ]
+    assert sorted(_files(tmp_path)) == ARTIFACTS
     plan = json.loads((tmp_path / "preview" / "us.json").read_text(encoding="utf-8"))
     assert {"project", "stack", "resources", "outputs", "violations"} <= set(plan)
     first = plan["resources"][0]
@@ -251,15 +255,7 @@ def test_two_preview_processes_with_different_hash_seeds_are_byte_identical(
         )
         assert result.returncode == 0, result.stdout + result.stderr
     one, two = _files(tmp_path / "one"), _files(tmp_path / "two")
-    assert sorted(one) == [
-        "audit/audit.html",
-        "audit/audit.json",
-        "audit/audit.md",
-        "preview/eu.json",
-        "preview/eu.md",
-        "preview/us.json",
-        "preview/us.md",
-    ]
+    assert sorted(one) == ARTIFACTS
     assert sorted(one) == sorted(two)
     changed = [name for name in one if one[name] != two[name]]
     assert changed == [], f"differs between two processes: {changed}"
