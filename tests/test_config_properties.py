@@ -239,6 +239,24 @@ def _replace_secure(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
+def _validate(document: dict[str, Any]) -> StackSettings:
+    stack_config: dict[str, Any] = {}
+    secret_keys: set[str] = set()
+    for key, value in document["config"].items():
+        stack_config[key], secret = _replace_secure(value)
+        if secret:
+            secret_keys.add(key)
+    return config.validate(
+        project="partner-apps",
+        stack=STACK,
+        config=stack_config,
+        secret_keys=secret_keys,
+        apps_document=document["apps"],
+        project_dir=ROOT,
+        other_stacks=OTHER_STACKS,
+    )
+
+
 @settings(
     max_examples=1500,
     deadline=None,
@@ -250,22 +268,8 @@ def _replace_secure(value: Any) -> tuple[Any, bool]:
 def test_validate_returns_settings_or_a_config_error_naming_key_and_rule(
     document: dict[str, Any],
 ) -> None:
-    stack_config: dict[str, Any] = {}
-    secret_keys: set[str] = set()
-    for key, value in document["config"].items():
-        stack_config[key], secret = _replace_secure(value)
-        if secret:
-            secret_keys.add(key)
     try:
-        result = config.validate(
-            project="partner-apps",
-            stack=STACK,
-            config=stack_config,
-            secret_keys=secret_keys,
-            apps_document=document["apps"],
-            project_dir=ROOT,
-            other_stacks=OTHER_STACKS,
-        )
+        result = _validate(document)
     except ConfigError as error:
         event("refused")
         _check_problems(error)
@@ -469,24 +473,6 @@ def valid_mutations(draw: st.DrawFn) -> dict[str, Any]:
         path, options = VALID_CHOICES[index]
         _apply(document, path, draw(st.sampled_from(options)))
     return document
-
-
-def _validate(document: dict[str, Any]) -> StackSettings:
-    stack_config: dict[str, Any] = {}
-    secret_keys: set[str] = set()
-    for key, value in document["config"].items():
-        stack_config[key], secret = _replace_secure(value)
-        if secret:
-            secret_keys.add(key)
-    return config.validate(
-        project="partner-apps",
-        stack=STACK,
-        config=stack_config,
-        secret_keys=secret_keys,
-        apps_document=document["apps"],
-        project_dir=ROOT,
-        other_stacks=OTHER_STACKS,
-    )
 
 
 @settings(
