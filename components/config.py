@@ -19,7 +19,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal, get_args, get_origin
@@ -76,6 +76,12 @@ _APP_KEY = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 # letter or digit, no consecutive hyphens (Azure's rule; the name is global across Azure).
 _VAULT_NAME = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
 _RESOURCE_GROUP = re.compile(r"^[-\w._()]{0,89}[-\w_()]$")
+# oauth2PermissionScope.value: Graph allows these ASCII characters only (no space, '"' or '\\')
+# and no leading dot. \Z, not $: a trailing newline must not pass.
+_SCOPE_VALUE_CHARS = re.compile(r"[A-Za-z0-9!#$%&'()*+,\-./:;<=>?@\[\]^_`{|}~]")
+_SCOPE_VALUE = re.compile(r"^(?!\.)[A-Za-z0-9!#$%&'()*+,\-./:;<=>?@\[\]^_`{|}~]+\Z")
+# Entra refuses redirect URIs longer than this.
+MAX_REDIRECT_URI_LENGTH = 256
 
 
 def _guid(value: str) -> str:
@@ -103,6 +109,28 @@ def _app_key(value: str) -> str:
         raise ValueError(
             f"{value!r} is reserved: it names a Microsoft API in resource names "
             f"({', '.join(sorted(reserved))})"
+        )
+    return value
+
+
+def _display_name(value: str) -> str:
+    # prevent_duplicate_names makes the azuread provider look the name up with a Graph $filter
+    # (displayName eq '<name>') that it does not escape: a quote breaks the preview.
+    if "'" in value:
+        raise ValueError(
+            f"{value!r} contains an apostrophe ('): the provider's duplicate-name check builds an "
+            "unescaped Graph filter from the display name and fails; use another character"
+        )
+    return value
+
+
+def _scope_value(value: str) -> str:
+    if not _SCOPE_VALUE.match(value):
+        bad = sorted({char for char in value if not _SCOPE_VALUE_CHARS.match(char)})
+        shown = ", ".join(repr(char) for char in bad) or "a leading '.'"
+        raise ValueError(
+            f"{value!r} is not a scope value Graph accepts ({shown}): ASCII letters, digits and "
+            "!#$%&'()*+,-./:;<=>?@[]^_`{|}~ only, no spaces, not starting with '.'"
         )
     return value
 
@@ -154,6 +182,8 @@ VaultName = Annotated[str, AfterValidator(_vault_name)]
 ResourceGroupName = Annotated[str, AfterValidator(_resource_group)]
 IpRange = Annotated[str, AfterValidator(_cidr)]
 Text = Annotated[str, Field(min_length=1, max_length=1024)]
+DisplayName = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_display_name)]
+ScopeValue = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_scope_value)]
 
 
 class Model(BaseModel):
@@ -210,7 +240,23 @@ class KeyVaultConfig(Model):
 
     name: VaultName = Field(description="Key Vault name (globally unique, 3-24 characters).")
     resource_group_name: ResourceGroupName = Field(
-        description="Resource group created for the vault, in the region's location."
+        description="Resource group of the vault, in the region's location."
+    )
+    create_resource_group: bool = Field(
+        default=True,
+        description=(
+            "Create the resource group (true) or use an existing one (false): with an existing "
+            "group, the deploying identity's role-assignment rights can be granted on that group "
+            "before the first pulumi up; azure-native never adopts an existing group."
+        ),
+    )
+    create_mode: Literal["default", "recover"] = Field(
+        default="default",
+        description=(
+            "recover: bring back this region's soft-deleted vault of the same name (vault names "
+            "are global and stay taken for the retention period under purge protection). Only "
+            "read when the vault is created; later changes are ignored."
+        ),
     )
     sku: Literal["standard", "premium"] = Field(default="standard", description="Vault SKU.")
     soft_delete_retention_days: int = Field(
@@ -328,8 +374,11 @@ class ScopeRequest(Model):
 class ScopeDefinition(Model):
     """An oauth2 permission scope the app exposes. Its id is derived, never configured."""
 
-    value: Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^\s.][^\s]*$")] = Field(
-        description="Scope value clients request (no spaces, not starting with a dot)."
+    value: ScopeValue = Field(
+        description=(
+            "Scope value clients request: ASCII letters, digits and !#$%&'()*+,-./:;<=>?@[]^_`{|}~ "
+            "(Graph's rule), not starting with a dot."
+        )
     )
     type: Literal["User", "Admin"] = Field(
         default="User", description="Who may consent: User (users and admins) or Admin only."
@@ -423,8 +472,8 @@ Credential = Annotated[PasswordCredential | CertificateCredential, Field(discrim
 class AppDefinition(Model):
     """A partner-managed app, registered once in every region's partner tenant."""
 
-    display_name: Annotated[str, Field(min_length=1, max_length=120)] = Field(
-        description="Display name (unique in the tenant: duplicates are refused)."
+    display_name: DisplayName = Field(
+        description="Display name (unique in the tenant: duplicates are refused; no ')."
     )
     description: Text | None = Field(default=None, description="Shown on the app registration.")
     notes: Text | None = Field(default=None, description="Notes for admins of the partner tenant.")
@@ -760,7 +809,13 @@ def _check_uris(key: str, app: AppDefinition, region: RegionConfig, file: str) -
     problems: list[Problem] = []
     base = f"apps.{key}"
     for index, uri in enumerate(app.redirect_uris):
-        issue = _check_https_uri(_render_uri(uri, region), allow_localhost=app.development)
+        rendered = _render_uri(uri, region)
+        issue = _check_https_uri(rendered, allow_localhost=app.development)
+        if issue is None and len(rendered) > MAX_REDIRECT_URI_LENGTH:
+            issue = (
+                f"{rendered[:40]!r}... is {len(rendered)} characters long; Entra accepts redirect "
+                f"URIs of at most {MAX_REDIRECT_URI_LENGTH}"
+            )
         if issue:
             problems.append(Problem(file, f"{base}.redirectUris[{index}]", issue))
     if app.homepage_url:
@@ -902,8 +957,13 @@ def _resolve_permissions(
     return problems, tuple(resolved)
 
 
-def _load_certificate(
-    key: str, credential: CertificateCredential, region: RegionConfig, project_dir: Path, file: str
+def _load_certificate(  # noqa: PLR0917 - one call site; the values are the check's inputs
+    key: str,
+    credential: CertificateCredential,
+    region: RegionConfig,
+    project_dir: Path,
+    file: str,
+    today: date,
 ) -> tuple[list[Problem], LoadedCertificate | None]:
     """The public certificate of a certificate credential, read and checked at the edge."""
     where = f"apps.{key}.credential.publicKeyFile"
@@ -962,6 +1022,17 @@ def _load_certificate(
                 f"({not_before.date().isoformat()} to {not_after.date().isoformat()})",
             )
         ], None
+    if end.date() <= today:
+        # Entra refuses a key credential that already ended; an existing one no longer signs in.
+        where_end = f"apps.{key}.credential.endDate" if credential.end_date else where
+        return [
+            Problem(
+                file,
+                where_end,
+                f"app {key!r}: the certificate credential ends on {end.date().isoformat()}, not "
+                f"after today ({today.isoformat()}); commit a renewed public certificate",
+            )
+        ], None
     return [], LoadedCertificate(
         pem=certificate.public_bytes(serialization.Encoding.PEM).decode("ascii"),
         # SHA-1 is what Entra shows as the thumbprint: an identifier here, not a security check.
@@ -977,9 +1048,24 @@ def _utc_today() -> date:
 
 
 def _check_rotation_date(key: str, app: AppDefinition, today: date, file: str) -> list[Problem]:
-    """A client secret must be valid from the day it replaces the old one."""
+    """A client secret must be valid from the day it replaces the old one, and not over yet."""
     credential = app.credential
-    if not isinstance(credential, PasswordCredential) or credential.rotation_date <= today:
+    if not isinstance(credential, PasswordCredential):
+        return []
+    end = credential.rotation_date + timedelta(days=credential.lifetime_days)
+    if end <= today:
+        # Graph refuses a credential that ends in the past, and an existing one has expired: the
+        # app cannot sign in either way. Rotating means a new rotationDate (today, say).
+        return [
+            Problem(
+                file,
+                f"apps.{key}.credential.rotationDate",
+                f"app {key!r}: the secret of rotationDate {credential.rotation_date.isoformat()} "
+                f"and lifetimeDays {credential.lifetime_days} ended on {end.isoformat()}, before "
+                f"today ({today.isoformat()}); rotate it by setting rotationDate to today's date",
+            )
+        ]
+    if credential.rotation_date <= today:
         return []
     # A new rotationDate replaces the secret in this `pulumi up`: the old secret is deleted now,
     # while a new one that starts later is useless until then. That is an outage, not a rotation.
@@ -1020,7 +1106,7 @@ def _validate_apps(
         problems.extend(permission_problems)
         if isinstance(app.credential, CertificateCredential):
             cert_problems, loaded = _load_certificate(
-                key, app.credential, region, project_dir, file
+                key, app.credential, region, project_dir, file, today
             )
             problems.extend(cert_problems)
             if loaded is not None:

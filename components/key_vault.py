@@ -4,6 +4,11 @@ The vault is RBAC-authorized, soft-delete with purge protection, and closed to t
 (or default-deny with listed IPs). Secrets are written through ARM (the control plane), which works
 with public network access disabled.
 
+Secrets are kept on delete (``retain_on_delete``): azure-native deletes a secret through the
+data plane (ARM refuses DELETE on ``vaults/secrets``), which a vault closed to the public network
+refuses, so removing or renaming an app, or ``pulumi destroy``, would fail on its secrets. Pulumi
+forgets them instead; the README says how to delete and purge them from an allowed network.
+
 Per app it holds the client secret (value from the app's ``ApplicationPassword``, always wrapped
 in ``Output.secret`` because ``keyvault.Secret`` does not mark its value secret) and, for Secure
 Application Model apps, the refresh token. The refresh token is created once and then left alone:
@@ -80,20 +85,27 @@ class RegionalKeyVault(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(sorted(region.tags.items()))
 
-        group = azure_native.resources.ResourceGroup(
-            f"{name}-rg",
-            resource_group_name=settings.resource_group_name,
-            location=region.location,
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=region.protect),
-        )
+        # An existing group is named, not managed: azure-native refuses to adopt it, and a team
+        # that pre-creates it can grant the role-assignment rights on it before the first up.
+        group_name: pulumi.Input[str] = settings.resource_group_name
+        if settings.create_resource_group:
+            group_name = azure_native.resources.ResourceGroup(
+                f"{name}-rg",
+                resource_group_name=settings.resource_group_name,
+                location=region.location,
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self, protect=region.protect),
+            ).name
         public = settings.public_network_access == "Enabled"
         self.vault = azure_native.keyvault.Vault(
             f"{name}-vault",
             vault_name=settings.name,
-            resource_group_name=group.name,
+            resource_group_name=group_name,
             location=region.location,
             properties=azure_native.keyvault.VaultPropertiesArgs(
+                # Vault names are global and stay taken while soft-deleted (purge protection):
+                # recover brings this region's own vault back instead of failing on the name.
+                create_mode=azure_native.keyvault.CreateMode(settings.create_mode),
                 tenant_id=region.tenant_id,
                 sku=azure_native.keyvault.SkuArgs(
                     family="A", name=azure_native.keyvault.SkuName(settings.sku)
@@ -113,7 +125,13 @@ class RegionalKeyVault(pulumi.ComponentResource):
                 ),
             ),
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=region.protect),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=region.protect,
+                # createMode only means something when the vault is created: switching it back to
+                # default after a recovery must not update (or fail) anything.
+                ignore_changes=["properties.createMode"],
+            ),
         )
         self.vault_uri = self.vault.properties.apply(lambda p: p.vault_uri or "")
 
@@ -149,7 +167,7 @@ class RegionalKeyVault(pulumi.ComponentResource):
                     f"{name}-{app.key}-client-secret",
                     secret_name=client_secret_name(app.key),
                     vault_name=self.vault.name,
-                    resource_group_name=group.name,
+                    resource_group_name=group_name,
                     properties=azure_native.keyvault.SecretPropertiesArgs(
                         value=pulumi.Output.secret(app.client_secret),
                         content_type=f"client secret of {app.display_name}",
@@ -161,7 +179,9 @@ class RegionalKeyVault(pulumi.ComponentResource):
                     # keyvault.Secret does not mark its properties secret in state; this does,
                     # and it is what the policy pack can check (policies see plain values).
                     opts=pulumi.ResourceOptions(
-                        parent=self, additional_secret_outputs=["properties"]
+                        parent=self,
+                        additional_secret_outputs=["properties"],
+                        retain_on_delete=True,
                     ),
                 )
                 ids_for_app["clientSecret"] = secret.id
@@ -175,7 +195,7 @@ class RegionalKeyVault(pulumi.ComponentResource):
                     f"{name}-{app.key}-sam-refresh-token",
                     secret_name=refresh_token_secret_name(app.key),
                     vault_name=self.vault.name,
-                    resource_group_name=group.name,
+                    resource_group_name=group_name,
                     properties=azure_native.keyvault.SecretPropertiesArgs(
                         value=pulumi.Output.secret(token),
                         content_type=(
@@ -192,6 +212,7 @@ class RegionalKeyVault(pulumi.ComponentResource):
                         parent=self,
                         ignore_changes=["properties", "tags"],
                         additional_secret_outputs=["properties"],
+                        retain_on_delete=True,
                     ),
                 )
                 ids_for_app["refreshToken"] = secret.id

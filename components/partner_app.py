@@ -110,7 +110,16 @@ class PartnerManagedApp(pulumi.ComponentResource):
         else:
             self.identifier_uris = pulumi.Output.from_input(self._inline_identifier_uris())
 
-        self._api_access(name, args, child)
+        self.credential_end_date = credential_end_date(definition, args.certificate)
+        self.password = None
+        credential_resource = self._credential(name, args, child)
+
+        # Writes to the application's requiredResourceAccess list are serialised through this
+        # tail (see _chained): the first waits for the credential, whose create polls Graph until
+        # five reads in a row show the new key, so the application has replicated before its
+        # list is read, edited and written back.
+        self._access_tail: pulumi.Resource = credential_resource
+        self._api_access(name, args)
 
         self.service_principal = azuread.ServicePrincipal(
             f"{name}-sp",
@@ -121,40 +130,15 @@ class PartnerManagedApp(pulumi.ComponentResource):
         )
         self.service_principal_object_id = self.service_principal.object_id
 
-        # Membership in AdminAgents is what makes the app partner-managed (pre-consented).
+        # Membership in AdminAgents is what makes the app partner-managed (pre-consented). It
+        # comes last: only a fully configured app (credential, API access) is pre-consented, and
+        # the service principal's create has already retried until Graph could read it back.
         azuread.GroupMember(
             f"{name}-admin-agents",
             group_object_id=args.admin_agents_group_id,
             member_object_id=self.service_principal.object_id,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._access_tail]),
         )
-
-        self.credential_end_date = credential_end_date(definition, args.certificate)
-        self.password = None
-        credential = definition.credential
-        if isinstance(credential, PasswordCredential):
-            self.password = azuread.ApplicationPassword(
-                f"{name}-secret",
-                application_id=self.application.id,
-                display_name=f"{name} (rotated {credential.rotation_date.isoformat()})",
-                start_date=_rfc3339(credential.rotation_date),
-                end_date=_rfc3339(self.credential_end_date),
-                # Every argument forces replacement; naming the rotation date here makes the
-                # intent explicit: a new date is a new secret, nothing else is.
-                rotate_when_changed={"rotationDate": credential.rotation_date.isoformat()},
-                opts=child,
-            )
-        elif isinstance(credential, CertificateCredential) and args.certificate is not None:
-            azuread.ApplicationCertificate(
-                f"{name}-certificate",
-                application_id=self.application.id,
-                type="AsymmetricX509Cert",
-                encoding="pem",
-                value=args.certificate.pem,
-                start_date=_timestamp(args.certificate.not_before),
-                end_date=_timestamp(args.certificate.end),
-                opts=child,
-            )
 
         tenant = args.region.tenant_id
         login = CLOUDS[args.region.cloud].login_host
@@ -172,6 +156,51 @@ class PartnerManagedApp(pulumi.ComponentResource):
                 "adminConsentUrl": self.admin_consent_url,
             }
         )
+
+    def _credential(
+        self, name: str, args: PartnerManagedAppArgs, opts: pulumi.ResourceOptions
+    ) -> pulumi.Resource:
+        """The app's client secret or certificate.
+
+        No start date is sent: Graph starts a password "now" and a certificate when the
+        certificate does, and a start date already in the past risks KeyCredentialsInvalidStartDate
+        (terraform-provider-azuread#1582). ``start_date`` is Optional+Computed in the provider, so
+        the value Graph fills in causes no diff on the next preview.
+        """
+        credential = args.definition.credential
+        if isinstance(credential, PasswordCredential):
+            self.password = azuread.ApplicationPassword(
+                f"{name}-secret",
+                application_id=self.application.id,
+                display_name=f"{name} (rotated {credential.rotation_date.isoformat()})",
+                end_date=_rfc3339(self.credential_end_date),
+                # Every argument forces replacement; naming the rotation date here makes the
+                # intent explicit: a new date is a new secret, nothing else is.
+                rotate_when_changed={"rotationDate": credential.rotation_date.isoformat()},
+                opts=opts,
+            )
+            return self.password
+        if not isinstance(credential, CertificateCredential) or args.certificate is None:
+            raise ValueError(f"app {args.key!r}: a certificate credential needs its certificate")
+        return azuread.ApplicationCertificate(
+            f"{name}-certificate",
+            application_id=self.application.id,
+            type="AsymmetricX509Cert",
+            encoding="pem",
+            value=args.certificate.pem,
+            end_date=_timestamp(args.certificate.end),
+            opts=opts,
+        )
+
+    def _chained(self) -> pulumi.ResourceOptions:
+        """Options for the next write to the application's requiredResourceAccess.
+
+        ``ApplicationApiAccess`` reads the whole list, adds its API and writes the list back. The
+        provider locks per application only inside one process, and Graph may serve a read that
+        misses the previous write: so each access waits for the previous one, whose create ended
+        with a read that saw its own entry.
+        """
+        return pulumi.ResourceOptions(parent=self, depends_on=[self._access_tail])
 
     def _inline_identifier_uris(self) -> list[str]:
         definition = self._args.definition
@@ -230,9 +259,7 @@ class PartnerManagedApp(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=ignored)),
         )
 
-    def _api_access(
-        self, name: str, args: PartnerManagedAppArgs, opts: pulumi.ResourceOptions
-    ) -> None:
+    def _api_access(self, name: str, args: PartnerManagedAppArgs) -> None:
         by_api: dict[str, list[ResolvedPermission]] = {}
         for item in args.permissions:
             by_api.setdefault(item.permission.api.app_id, []).append(item)
@@ -242,13 +269,13 @@ class PartnerManagedApp(pulumi.ComponentResource):
             slug = permissions.api_slug(api)
             roles = sorted(i.permission.id for i in items if i.permission.kind == "application")
             scopes = sorted(i.permission.id for i in items if i.permission.kind == "delegated")
-            azuread.ApplicationApiAccess(
+            self._access_tail = azuread.ApplicationApiAccess(
                 f"{name}-access-{slug}",
                 application_id=self.application.id,
                 api_client_id=api_app_id,
                 role_ids=roles or None,
                 scope_ids=scopes or None,
-                opts=opts,
+                opts=self._chained(),
             )
 
     def require_scopes(self, api: PartnerManagedApp, scope_values: Sequence[str]) -> None:
@@ -258,10 +285,10 @@ class PartnerManagedApp(pulumi.ComponentResource):
         API's client id is an output, and this resource depends on both apps without either app
         depending on the other.
         """
-        azuread.ApplicationApiAccess(
+        self._access_tail = azuread.ApplicationApiAccess(
             f"{self._name}-access-{api._args.key}",
             application_id=self.application.id,
             api_client_id=api.client_id,
             scope_ids=sorted(ids.scope_id(api._args.key, value) for value in scope_values),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._chained(),
         )

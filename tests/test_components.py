@@ -199,7 +199,8 @@ def test_password_dates_come_from_config_not_now(stack: str) -> None:
         "azuread:index/applicationPassword:ApplicationPassword",
         f"{stack}-partner-portal-api-secret",
     )
-    assert password["inputs"]["startDate"] == "2026-10-01T00:00:00Z", password["urn"]
+    # No start date: Graph starts the secret when it is created, never in the past.
+    assert "startDate" not in password["inputs"], password["urn"]
     assert password["inputs"]["endDate"] == "2027-10-01T00:00:00Z", password["urn"]
     assert password["inputs"]["rotateWhenChanged"] == {"rotationDate": "2026-10-01"}
     assert password["outputs"]["value"] == SECRET, password["urn"]
@@ -376,8 +377,8 @@ def test_certificate_credential_instead_of_a_secret(project_copy: Path) -> None:
         "us-partner-portal-api-certificate",
     )
     assert certificate["inputs"]["type"] == "AsymmetricX509Cert"
-    # From the certificate, to the second (Entra refuses a key valid before its certificate).
-    assert certificate["inputs"]["startDate"] == "2026-01-01T09:30:00Z", certificate["urn"]
+    # No start date: Graph starts the key credential itself (never before the certificate).
+    assert "startDate" not in certificate["inputs"], certificate["urn"]
     assert certificate["inputs"]["endDate"] == "2027-09-30T00:00:00Z", certificate["urn"]
     # The provider schema marks the value secret even though it is only the public part.
     assert certificate["inputs"]["value"] == SECRET

@@ -46,6 +46,7 @@ from .conftest import ROOT, load_yaml
 STACK = "us"
 STACK_FILE = f"Pulumi.{STACK}.yaml"
 CANARY = "CANARY-refresh-token-3c1f0e52"
+TODAY = datetime.date(2026, 11, 1)
 SECURE = {"secure": "v1:AAAAbm90LWEtcmVhbC1jaXBoZXJ0ZXh0"}
 
 # The example documents, with a Secure Application Model refresh token as a secret.
@@ -254,6 +255,8 @@ def _validate(document: dict[str, Any]) -> StackSettings:
         apps_document=document["apps"],
         project_dir=ROOT,
         other_stacks=OTHER_STACKS,
+        # Pinned: expiry and future-rotation rules depend on the day, the verdicts must not.
+        today=TODAY,
     )
 
 
@@ -440,7 +443,7 @@ VALID_CHOICES: list[tuple[tuple[Any, ...], list[Any]]] = [
     ((*WEB, "requiredScopes", 0, "reason"), ["Calls the API.", DELETE]),
     ((*SAM, "displayName"), ["Contoso SAM (US)"]),
     ((*SAM, "redirectUris"), [[], ["https://sam.contoso-partner.example/other"]]),
-    ((*SAM, "credential", "lifetimeDays"), [1, 180, 730, DELETE]),
+    ((*SAM, "credential", "lifetimeDays"), [60, 180, 730, DELETE]),
 ]
 
 

@@ -253,6 +253,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     for key in sorted(request.propertyDependencies)
                 },
                 "ignoreChanges": sorted(request.ignoreChanges),
+                # Pulumi forgets such a resource on delete instead of deleting it.
+                "retainOnDelete": bool(request.retainOnDelete),
                 "additionalSecretOutputs": secret_outputs,
                 "inputs": inputs,
                 "outputs": outputs,
