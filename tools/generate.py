@@ -5,7 +5,9 @@
 * ``schema/apps.schema.json`` — JSON Schema of ``apps.yaml``;
 * ``policies/partner_policies/permission_catalog.json`` — the permission catalog as the policy
   pack reads it (the pack is published alone, so it cannot import ``components``);
-* ``docs/policy-catalog.md`` — the auditors' catalog of every policy.
+* ``docs/policy-catalog.md`` — the auditors' catalog of every policy;
+* the deploying identity's least-privilege tables in ``README.md`` (between the
+  ``<!-- generated: deploying-identity -->`` markers), from ``components/deployer.py``.
 
 ``python -m tools.generate`` writes them; ``--check`` exits 1 naming each stale file (the tests
 run the same check).
@@ -20,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from components import permissions
+from components import deployer, permissions
 from components.config import (
     DISABLE_DEFAULT_PROVIDERS_KEY,
     REFRESH_TOKENS_KEY,
@@ -97,7 +99,22 @@ def _json(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
+README_BEGIN = "<!-- generated: deploying-identity (make generate) -->"
+README_END = "<!-- end generated: deploying-identity -->"
+
+
+def readme(root: Path = ROOT) -> str:
+    """README.md with its deploying-identity section regenerated (the rest kept as written)."""
+    text = (root / "README.md").read_text(encoding="utf-8")
+    head, found, rest = text.partition(README_BEGIN)
+    _, found_end, tail = rest.partition(README_END)
+    if not (found and found_end):
+        raise SystemExit(f"README.md lacks the {README_BEGIN} ... {README_END} markers")
+    return f"{head}{README_BEGIN}\n{deployer.render_markdown()}{README_END}{tail}"
+
+
 ARTIFACTS: dict[str, Callable[[], str]] = {
+    "README.md": readme,
     "schema/stack-config.schema.json": lambda: _json(stack_schema()),
     "schema/apps.schema.json": lambda: _json(apps_schema()),
     "policies/partner_policies/permission_catalog.json": permissions.render_catalog,
