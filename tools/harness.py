@@ -54,14 +54,14 @@ SECRET_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-def _unwrap_secrets(value: Any) -> Any:
+def unwrap_secrets(value: Any) -> Any:
     """Plain values of secret wrappers (what a provider would receive), for the mocks."""
     if isinstance(value, dict):
         if value.get(_SIG_KEY) == _SECRET_SIG:
-            return _unwrap_secrets(value.get("value"))
-        return {key: _unwrap_secrets(item) for key, item in value.items()}
+            return unwrap_secrets(value.get("value"))
+        return {key: unwrap_secrets(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_unwrap_secrets(item) for item in value]
+        return [unwrap_secrets(item) for item in value]
     return value
 
 
@@ -128,7 +128,7 @@ class PlanMocks(pulumi_mocks.Mocks):
     def new_resource(
         self, args: pulumi_mocks.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
-        inputs = _unwrap_secrets(dict(args.inputs))
+        inputs = unwrap_secrets(dict(args.inputs))
         guid = mock_guid(self.stack, args.typ, args.name)
         typ = args.typ
         if typ == "azuread:index/application:Application":
@@ -299,6 +299,7 @@ def run_program(
     preview: bool = True,
     secret_values: Mapping[str, str] | None = None,
     config_overrides: Mapping[str, Any] | None = None,
+    mocks: PlanMocks | None = None,
 ) -> StackRun:
     """Run ``program`` for one stack in a fresh context; capture registrations or the error.
 
@@ -308,7 +309,7 @@ def run_program(
     config, secret_keys = engine_config(stack_file)
     for key, value in (config_overrides or {}).items():
         config[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    monitor = RecordingMonitor(PlanMocks(stack_file.stack, secret_values))
+    monitor = RecordingMonitor(mocks or PlanMocks(stack_file.stack, secret_values))
 
     def body() -> StackRun:
         pulumi.runtime.set_all_config(config, secret_keys)
