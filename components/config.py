@@ -38,6 +38,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from policies.partner_policies import rules
+
 from . import permissions
 from .files import (
     APPS_FILE,
@@ -66,8 +68,8 @@ __all__ = [  # re-exported: callers import config names from one place
 # Keys a stack file may carry. Anything else is a typo or a default-provider setting
 # (`azuread:tenantId`, `azure-native:location`) that would silently be ignored: both are errors.
 KNOWN_STACK_KEYS = (REGION_KEY, REFRESH_TOKENS_KEY, DISABLE_DEFAULT_PROVIDERS_KEY)
-# The longest secret lifetime Microsoft allows in the portal and that we accept.
-MAX_CREDENTIAL_DAYS = 730
+# The longest secret lifetime Microsoft allows in the portal; the policy pack uses the same rule.
+MAX_CREDENTIAL_DAYS = rules.MAX_SECRET_LIFETIME_DAYS
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -76,12 +78,6 @@ _APP_KEY = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 # letter or digit, no consecutive hyphens (Azure's rule; the name is global across Azure).
 _VAULT_NAME = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
 _RESOURCE_GROUP = re.compile(r"^[-\w._()]{0,89}[-\w_()]$")
-# oauth2PermissionScope.value: Graph allows these ASCII characters only (no space, '"' or '\\')
-# and no leading dot. \Z, not $: a trailing newline must not pass.
-_SCOPE_VALUE_CHARS = re.compile(r"[A-Za-z0-9!#$%&'()*+,\-./:;<=>?@\[\]^_`{|}~]")
-_SCOPE_VALUE = re.compile(r"^(?!\.)[A-Za-z0-9!#$%&'()*+,\-./:;<=>?@\[\]^_`{|}~]+\Z")
-# Entra refuses redirect URIs longer than this.
-MAX_REDIRECT_URI_LENGTH = 256
 
 
 def _guid(value: str) -> str:
@@ -125,13 +121,9 @@ def _display_name(value: str) -> str:
 
 
 def _scope_value(value: str) -> str:
-    if not _SCOPE_VALUE.match(value):
-        bad = sorted({char for char in value if not _SCOPE_VALUE_CHARS.match(char)})
-        shown = ", ".join(repr(char) for char in bad) or "a leading '.'"
-        raise ValueError(
-            f"{value!r} is not a scope value Graph accepts ({shown}): ASCII letters, digits and "
-            "!#$%&'()*+,-./:;<=>?@[]^_`{|}~ only, no spaces, not starting with '.'"
-        )
+    problem = rules.scope_value_problem(value)
+    if problem:
+        raise ValueError(f"{value!r} {problem}")
     return value
 
 
@@ -415,9 +407,11 @@ class ImplicitGrant(Model):
     reason: str | None = Field(default=None, min_length=1, description="Why it is needed.")
 
     @model_validator(mode="after")
-    def _reason(self) -> ImplicitGrant:
-        if (self.access_tokens or self.id_tokens) and not self.reason:
-            raise ValueError("implicit grant needs a reason when accessTokens or idTokens is on")
+    def _refused(self) -> ImplicitGrant:
+        # Config and policy agree: no region relaxes the mandatory implicit-grant policy, so a
+        # reason cannot make it pass (an escape hatch that fails at preview is none).
+        if self.access_tokens or self.id_tokens:
+            raise ValueError(rules.IMPLICIT_GRANT_REFUSAL)
         return self
 
 
@@ -439,11 +433,11 @@ class PasswordCredential(Model):
 
     @model_validator(mode="after")
     def _lifetime(self) -> PasswordCredential:
-        if self.lifetime_days > MAX_CREDENTIAL_DAYS:
-            raise ValueError(
-                f"lifetimeDays {self.lifetime_days} exceeds {MAX_CREDENTIAL_DAYS} days "
-                "(2 years): prefer shorter-lived secrets or a certificate"
-            )
+        problem = rules.lifetime_days_problem(self.lifetime_days)
+        if problem:
+            raise ValueError(f"lifetimeDays {self.lifetime_days}: the secret {problem}")
+        if self.rotation_date > date.max - timedelta(days=self.lifetime_days):
+            raise ValueError(f"rotationDate {self.rotation_date.isoformat()} ends after 9999-12-31")
         return self
 
 
@@ -736,22 +730,6 @@ def _render_uri(template: str, region: RegionConfig) -> str:
     return template.replace("{region}", region.id)
 
 
-def _check_https_uri(uri: str, *, allow_localhost: bool) -> str | None:
-    if "*" in uri:
-        return f"{uri!r} contains a wildcard; register each redirect URI explicitly"
-    lower = uri.lower()
-    localhost = re.match(r"^https?://(localhost|127\.0\.0\.1)(:\d+)?(/|$)", lower)
-    if localhost:
-        if not allow_localhost:
-            return f"{uri!r} points at localhost; only apps marked development may use localhost"
-        return None
-    if not lower.startswith("https://"):
-        return f"{uri!r} is not https; Entra ID sends tokens to it"
-    if not re.match(r"^https://[a-z0-9.-]+(:\d+)?(/\S*)?$", lower):
-        return f"{uri!r} is not a valid https URL"
-    return None
-
-
 def _validate_region(raw_region: Any, stack: str, file: str) -> list[Problem]:
     """The single-region rules, on the raw values: they are reported even when another key of
     the region is broken, so a platform team sees every problem of the file at once."""
@@ -810,20 +788,14 @@ def _check_uris(key: str, app: AppDefinition, region: RegionConfig, file: str) -
     base = f"apps.{key}"
     for index, uri in enumerate(app.redirect_uris):
         rendered = _render_uri(uri, region)
-        issue = _check_https_uri(rendered, allow_localhost=app.development)
-        if issue is None and len(rendered) > MAX_REDIRECT_URI_LENGTH:
-            issue = (
-                f"{rendered[:40]!r}... is {len(rendered)} characters long; Entra accepts redirect "
-                f"URIs of at most {MAX_REDIRECT_URI_LENGTH}"
-            )
+        issue = rules.redirect_uri_problem(rendered, allow_localhost=app.development)
         if issue:
-            problems.append(Problem(file, f"{base}.redirectUris[{index}]", issue))
+            problems.append(Problem(file, f"{base}.redirectUris[{index}]", f"{rendered!r} {issue}"))
     if app.homepage_url:
-        issue = _check_https_uri(
-            _render_uri(app.homepage_url, region), allow_localhost=app.development
-        )
+        rendered = _render_uri(app.homepage_url, region)
+        issue = rules.redirect_uri_problem(rendered, allow_localhost=app.development)
         if issue:
-            problems.append(Problem(file, f"{base}.homepageUrl", issue))
+            problems.append(Problem(file, f"{base}.homepageUrl", f"{rendered!r} {issue}"))
 
     if app.identifier_uri is not None and not app.expose_api:
         problems.append(
@@ -832,23 +804,16 @@ def _check_uris(key: str, app: AppDefinition, region: RegionConfig, file: str) -
     if app.identifier_uri in (None, "verified-domain", "api"):
         return problems
     uri = _render_uri(app.identifier_uri, region)
-    match = re.match(r"^https://([a-z0-9.-]+)(/[^\s*]*)?$", uri.lower())
-    if not match:
+    problem = rules.identifier_uri_problem(uri, region.verified_domains)
+    if problem:
         problems.append(
             Problem(
                 file,
                 f"{base}.identifierUri",
-                f"{uri!r} must be 'verified-domain', 'api' or an https URL without wildcards",
-            )
-        )
-    elif match.group(1) not in region.verified_domains:
-        problems.append(
-            Problem(
-                file,
-                f"{base}.identifierUri",
-                f"host {match.group(1)!r} is not a verified domain of region {region.id!r} "
-                f"({', '.join(region.verified_domains)}); multi-tenant apps need an identifier "
-                "URI on a verified domain or api://<client id>",
+                f"{uri!r} {problem} (region {region.id!r}: "
+                f"{', '.join(region.verified_domains)}); use 'verified-domain', 'api' or an https "
+                "URL on a verified domain: a multi-tenant app's identifier URI must be globally "
+                "unique",
             )
         )
     return problems
@@ -1065,19 +1030,10 @@ def _check_rotation_date(key: str, app: AppDefinition, today: date, file: str) -
                 f"today ({today.isoformat()}); rotate it by setting rotationDate to today's date",
             )
         ]
-    if credential.rotation_date <= today:
+    problem = rules.rotation_date_problem(credential.rotation_date, today)
+    if problem is None:
         return []
-    # A new rotationDate replaces the secret in this `pulumi up`: the old secret is deleted now,
-    # while a new one that starts later is useless until then. That is an outage, not a rotation.
-    return [
-        Problem(
-            file,
-            f"apps.{key}.credential.rotationDate",
-            f"{credential.rotation_date.isoformat()} is after today ({today.isoformat()}): "
-            "changing it replaces the secret now, and a secret that starts later would leave the "
-            "app without a valid one; rotate on or after that day instead",
-        )
-    ]
+    return [Problem(file, f"apps.{key}.credential.rotationDate", problem)]
 
 
 def _validate_apps(

@@ -148,7 +148,7 @@ def test_delegated_permission_without_admin_consent_needs_no_reason() -> None:
     [
         ("http://portal.contoso-partner.example/signin", "is not https"),
         ("https://*.contoso-partner.example/signin", "contains a wildcard"),
-        ("http://localhost:5000/signin", "only apps marked development may use localhost"),
+        ("http://localhost:5000/signin", "points at localhost; only apps marked development"),
     ],
 )
 def test_redirect_uri_rules(uri: str, rule: str) -> None:
@@ -174,9 +174,19 @@ def test_identifier_uri_must_be_on_a_verified_domain_of_the_region() -> None:
 
     (problem,) = _problems(change)
     assert problem.startswith(
-        "apps.yaml: apps.partner-portal-api.identifierUri: host 'eu.contoso-partner.example' is "
-        "not a verified domain of region 'us'"
+        "apps.yaml: apps.partner-portal-api.identifierUri: 'https://eu.contoso-partner.example/api' "
+        "uses host 'eu.contoso-partner.example', which is not a verified domain of the partner "
+        "tenant (region 'us': us.contoso-partner.example, contoso-us.onmicrosoft.example)"
     )
+
+
+def test_identifier_uri_on_a_subdomain_of_a_verified_domain_is_accepted() -> None:
+    """Entra accepts subdomains of verified domains; config and policy share the rule."""
+
+    def change(apps: Apps) -> None:
+        apps["partner-portal-api"]["identifierUri"] = "https://api.us.contoso-partner.example/x"
+
+    assert _validate(change).apps["partner-portal-api"].identifier_uri
 
 
 def test_identifier_uri_with_region_placeholder_works_in_every_region() -> None:
@@ -187,14 +197,17 @@ def test_identifier_uri_with_region_placeholder_works_in_every_region() -> None:
         assert _validate(change, stack).apps["partner-portal-api"].identifier_uri
 
 
-def test_implicit_grant_needs_a_reason() -> None:
-    def change(apps: Apps) -> None:
-        apps["partner-portal-web"]["implicitGrant"] = {"idTokens": True}
+def test_implicit_grant_is_refused_even_with_a_reason() -> None:
+    """No region relaxes the mandatory implicit-grant policy: config refuses what it would."""
 
-    assert _problems(change) == [
-        "apps.yaml: apps.partner-portal-web.implicitGrant: implicit grant needs a reason when "
-        "accessTokens or idTokens is on"
-    ]
+    def change(apps: Apps) -> None:
+        apps["partner-portal-web"]["implicitGrant"] = {"idTokens": True, "reason": "legacy SPA"}
+
+    (problem,) = _problems(change)
+    assert problem.startswith(
+        "apps.yaml: apps.partner-portal-web.implicitGrant: implicit grant is not offered: the "
+        "mandatory policy azuread-application-implicit-grant-disabled refuses it"
+    ), problem
 
 
 def test_duplicate_scope_value_and_scope_with_space() -> None:
@@ -238,7 +251,8 @@ def test_secret_lifetime_over_two_years_and_malformed_rotation_date() -> None:
 
     problems = _problems(change)
     assert problems[0].startswith(
-        "apps.yaml: apps.partner-portal-api.credential: lifetimeDays 1095 exceeds 730 days"
+        "apps.yaml: apps.partner-portal-api.credential: lifetimeDays 1095: the secret lives 1095 "
+        "days, more than 730"
     )
     assert problems[1] == (
         "apps.yaml: apps.partner-portal-web.credential.rotationDate: '2026-13-01' is not a date "

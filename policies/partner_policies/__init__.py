@@ -14,76 +14,50 @@ the catalog generator and the offline preview use:
 Nothing here reads the clock at import: the evaluation date is an argument of ``evaluate`` (its
 default, today in UTC, is computed when it is called) and of ``build_policies`` (the pack's
 ``__main__`` passes the date the CLI starts it).
+
+The names above live in ``pack`` and load on first use (PEP 562): importing
+``partner_policies.rules`` alone must not need pulumi-policy, since the program's config edge uses
+those checks at run time with only the program's requirements installed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any
 
-from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
-
-from . import access, apps, credentials, keyvault, stack
-from ._framework import PolicyConfigError, PolicySpec, spec_of
-from .engine import evaluate_policies
-
-PACK_NAME: Final = "csp-partner-apps"
-# Every policy sets its own level; this only applies to a policy that would forget to.
-PACK_ENFORCEMENT_LEVEL: Final = EnforcementLevel.MANDATORY
-
-
-def build_policies(
-    evaluation_date: date | None = None,
-) -> list[ResourceValidationPolicy | StackValidationPolicy]:
-    """Every policy of the pack.
-
-    ``evaluation_date`` is 'today' for the date checks of policies whose config does not pin
-    ``evaluationDate``; without it those checks are skipped. ``evaluate`` always passes a date
-    through the config, so ``ALL_POLICIES`` (built without one) serves it and the metadata.
-    """
-    return [
-        *apps.policies(),
-        *access.policies(),
-        *credentials.policies(evaluation_date),
-        *keyvault.policies(),
-        *stack.policies(),
-    ]
-
-
-ALL_POLICIES: Final[list[ResourceValidationPolicy | StackValidationPolicy]] = build_policies()
-POLICY_SPECS: Final[dict[str, PolicySpec]] = {p.name: spec_of(p) for p in ALL_POLICIES}
-POLICY_METADATA: Final[dict[str, dict[str, Any]]] = {
-    name: spec.metadata() for name, spec in POLICY_SPECS.items()
-}
-
-
-def today() -> date:
-    """The current date in UTC (what a caller passes as the evaluation date by default)."""
-    return datetime.now(UTC).date()
-
-
-def evaluate(
-    resources: Iterable[Mapping[str, Any]],
-    config: Mapping[str, Any],
-    *,
-    policies: list[ResourceValidationPolicy | StackValidationPolicy] | None = None,
-    evaluation_date: date | None = None,
-) -> list[dict[str, str]]:
-    """Run the pack on recorded resources; see ``engine`` for how records map to the SDK's args.
-
-    ``evaluation_date`` is 'today' for date checks (a secret's start may not lie far after it)
-    unless the region's config pins ``evaluationDate``; it defaults to the current UTC date,
-    read here, at the call. Pass it to get the same results on any day.
-    """
-    return evaluate_policies(
-        ALL_POLICIES if policies is None else policies,
-        resources,
-        config,
-        evaluation_date=today() if evaluation_date is None else evaluation_date,
-        pack=PACK_NAME,
-        pack_level=PACK_ENFORCEMENT_LEVEL,
+if TYPE_CHECKING:
+    from .pack import (
+        ALL_POLICIES,
+        PACK_ENFORCEMENT_LEVEL,
+        PACK_NAME,
+        POLICY_METADATA,
+        POLICY_SPECS,
+        PolicyConfigError,
+        build_policies,
+        evaluate,
+        today,
     )
+
+_FROM_PACK = frozenset(
+    {
+        "ALL_POLICIES",
+        "PACK_ENFORCEMENT_LEVEL",
+        "PACK_NAME",
+        "POLICY_METADATA",
+        "POLICY_SPECS",
+        "PolicyConfigError",
+        "build_policies",
+        "evaluate",
+        "today",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_PACK:
+        from . import pack  # noqa: PLC0415 - deferred on purpose, see the module docstring
+
+        return getattr(pack, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

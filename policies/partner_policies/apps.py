@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, Severity
 
 from . import references as ref
-from . import tokens
+from . import rules, tokens
 from ._framework import (
     GUID_RE,
     UNKNOWN,
@@ -31,7 +30,6 @@ from ._framework import (
 )
 
 MULTI_TENANT_AUDIENCE = "AzureADMultipleOrgs"
-_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def _multi_tenant() -> ResourceValidationPolicy:
@@ -72,43 +70,12 @@ def _identifier_uris(resource: ResourceContext) -> list[tuple[str, Any]]:
     return [(f"identifierUris[{i}]", uri) for i, uri in enumerate(items_of(uris))]
 
 
-def _on_domain(host: str, domains: Iterable[str]) -> bool:
-    host = host.lower().rstrip(".")
-    return any(host == d or host.endswith("." + d) for d in (x.lower() for x in domains))
-
-
-API_URI_FORMS = (
-    "api://<application (client) id>, optionally followed by /<path>, or api://<tenant id>/<path>"
-)
-
-
-def identifier_uri_problem(uri: str, verified_domains: Iterable[str]) -> str | None:
-    """Why an App ID URI is not acceptable for a multi-tenant app, or ``None``.
-
-    ``api://`` URIs must start with a GUID (the app's client id or the tenant id): Entra only
-    guarantees those unique across tenants, and refuses other ``api://`` forms on apps that do
-    not prove a verified domain.
-    """
-    parts = urlsplit(uri)
-    scheme = parts.scheme.lower()
-    if scheme == "api":
-        if GUID_RE.match(parts.netloc):
-            return None
-        return f"has no GUID right after api:// (accepted: {API_URI_FORMS})"
-    if scheme == "https":
-        host = parts.hostname or ""
-        if _on_domain(host, verified_domains):
-            return None
-        return f"uses host {host!r}, which is not a verified domain of the partner tenant"
-    return "is neither api:// nor https:// on a verified domain"
-
-
 def _check_identifier_uris(resource: ResourceContext) -> Iterable[str]:
     domains = [str(d) for d in resource.config.get("verifiedDomains", [])]
     for where, uri in _identifier_uris(resource):
         if uri is UNKNOWN or uri is None:
             continue
-        problem = identifier_uri_problem(str(uri), domains)
+        problem = rules.identifier_uri_problem(str(uri), domains)
         if problem:
             yield resource.violation(
                 f"{where} {uri!r} {problem} (verified domains: {', '.join(domains) or 'none'}).",
@@ -174,25 +141,26 @@ def _redirect_uris(resource: ResourceContext) -> list[tuple[str, str]]:
 _REDIRECT_TYPES = (tokens.APPLICATION, tokens.REDIRECT_URIS)
 
 
+def _allows_localhost(resource: ResourceContext) -> bool:
+    """Region-wide allowLocalhost, or this app's display name in allowLocalhostApps (generated
+    from apps.yaml: development apps and the Secure Application Model app's consent sign-in)."""
+    if as_bool(resource.config.get("allowLocalhost", False)):
+        return True
+    apps = resource.config.get("allowLocalhostApps") or []
+    name = get(resource.props, "displayName")
+    return isinstance(name, str) and name in [str(app) for app in apps]
+
+
 def _check_redirect_https(resource: ResourceContext) -> Iterable[str]:
-    allow_localhost = bool(resource.config.get("allowLocalhost", False))
+    allow_localhost = _allows_localhost(resource)
     for where, uri in _redirect_uris(resource):
-        parts = urlsplit(uri)
-        host = (parts.hostname or "").lower()
-        if host in _LOCAL_HOSTS:
-            if not allow_localhost:
-                yield resource.violation(
-                    f"{where} {uri!r} points at localhost, which this region's config does not "
-                    "allow.",
-                    "remove the localhost redirect URI from the deployed app (register a separate "
-                    "development app), or set allowLocalhost for this policy.",
-                )
-            continue
-        if parts.scheme.lower() != "https":
+        problem = rules.redirect_scheme_problem(uri, allow_localhost=allow_localhost)
+        if problem:
             yield resource.violation(
-                f"{where} {uri!r} is not https.",
-                "use an https:// redirect URI; http is accepted only for localhost, and only where "
-                "allowLocalhost is set.",
+                f"{where} {uri!r} {problem}.",
+                "use an https:// redirect URI of at most "
+                f"{rules.MAX_REDIRECT_URI_LENGTH} characters; http://localhost only for an app "
+                "marked development (or secureApplicationModel) in apps.yaml.",
             )
 
 
@@ -203,8 +171,9 @@ def _redirect_https_policy() -> ResourceValidationPolicy:
         severity=Severity.HIGH,
         enforcement=EnforcementLevel.MANDATORY,
         remediation=(
-            "Change every redirect URI to https://. Keep localhost URIs out of deployed apps "
-            "unless allowLocalhost is set in the policy config."
+            "Change every redirect URI to https:// (at most 256 characters). Localhost URIs are "
+            "accepted only for the apps listed in allowLocalhostApps (generated from apps.yaml: "
+            "development apps and the Secure Application Model app) or where allowLocalhost is set."
         ),
         url=ref.MS_REDIRECT_URIS.url,
         references=(ref.MS_REDIRECT_URIS, ref.MS_APP_SECURITY),
@@ -215,7 +184,19 @@ def _redirect_https_policy() -> ResourceValidationPolicy:
                 {
                     "type": "boolean",
                     "default": False,
-                    "description": "Accept http(s)://localhost redirect URIs (development only).",
+                    "description": "Accept http(s)://localhost redirect URIs on every app.",
+                },
+            ),
+            ConfigProperty(
+                "allowLocalhostApps",
+                {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "default": [],
+                    "description": (
+                        "Display names of the apps that may use localhost redirect URIs "
+                        "(generated from apps.yaml)."
+                    ),
                 },
             ),
         ),
@@ -226,7 +207,7 @@ def _redirect_https_policy() -> ResourceValidationPolicy:
 
 def _check_redirect_wildcards(resource: ResourceContext) -> Iterable[str]:
     for where, uri in _redirect_uris(resource):
-        if "*" in uri:
+        if rules.redirect_wildcard_problem(uri):
             yield resource.violation(
                 f"{where} {uri!r} contains a wildcard.",
                 "list every exact redirect URI; wildcards let an attacker-controlled host receive "
@@ -379,10 +360,11 @@ def _check_scope_values(resource: ResourceContext) -> Iterable[str]:
                 "name the scope (for example user_impersonation); clients request it by value.",
             )
             continue
-        if any(ch.isspace() for ch in text):
+        problem = rules.scope_value_problem(text)
+        if problem:
             yield resource.violation(
-                f"{scope.field('value')} {text!r} contains whitespace.",
-                "use a value without spaces (for example Files.Read or user_impersonation).",
+                f"{scope.field('value')} {text!r} {problem}.",
+                "use a value such as user_impersonation or Files.Read in apps.yaml.",
             )
         key = text.lower()
         if key in seen:

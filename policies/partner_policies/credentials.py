@@ -18,7 +18,6 @@ are skipped.
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -27,7 +26,7 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, Severity
 
 from . import references as ref
-from . import tokens
+from . import rules, tokens
 from ._framework import (
     UNKNOWN,
     ConfigProperty,
@@ -76,14 +75,6 @@ def parse_go_duration(value: str) -> timedelta | None:
     return timedelta(seconds=seconds)
 
 
-def add_months(moment: datetime, months: int) -> datetime:
-    """The same day ``months`` later (clamped to the month's last day: Feb 29 -> Feb 28)."""
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
-
-
 def _password_blocks(resource: ResourceContext) -> list[tuple[str, Mapping[str, Any]]]:
     if resource.type in _PASSWORD_TYPES:
         return [("", resource.props)]
@@ -111,8 +102,8 @@ def _start(block: Mapping[str, Any], today: datetime | None) -> tuple[Any, str]:
 
 
 def _check_lifetime(resource: ResourceContext, bound: date | None) -> Iterable[str]:
-    months = int(resource.config.get("maxLifetimeMonths", 24))
-    ahead = int(resource.config.get("maxStartDaysAhead", 30))
+    max_days = int(resource.config.get("maxLifetimeDays", rules.MAX_SECRET_LIFETIME_DAYS))
+    ahead = int(resource.config.get("maxStartDaysAhead", rules.MAX_ROTATION_DAYS_AHEAD))
     today = _evaluation_day(resource, bound)
     for prefix, block in _password_blocks(resource):
         raw_start, start_source = _start(block, today)
@@ -123,15 +114,12 @@ def _check_lifetime(resource: ResourceContext, bound: date | None) -> Iterable[s
         if start is None:
             continue  # no start and no evaluation date: nothing to measure from
         if today is not None and start_source != "the evaluation date":
-            latest = today + timedelta(days=ahead)
-            if start > latest:
+            problem = rules.rotation_date_problem(start.date(), today.date(), ahead)
+            if problem:
                 yield resource.violation(
-                    f"{prefix}{start_source} {start.date()} is {(start - today).days} days after "
-                    f"the evaluation date {today.date()}; a secret may start at most {ahead} days "
-                    f"ahead ({latest.date()}).",
-                    "start the secret when it is created (a rotation date no later than "
-                    f"{latest.date()}): its value exists from that day, and a later start only "
-                    "moves its end further out.",
+                    f"{prefix}{start_source} {problem}.",
+                    "set rotationDate in apps.yaml no later than the day of the `pulumi up`: the "
+                    "replacement deletes the old secret at once.",
                 )
         if end_value is not None:
             end, end_label = parse_time(end_value), f"{prefix}endDate {end_value}"
@@ -142,7 +130,8 @@ def _check_lifetime(resource: ResourceContext, bound: date | None) -> Iterable[s
         else:
             yield resource.violation(
                 f"{prefix}endDate is not set, so the provider picks the secret's lifetime.",
-                f"set an explicit endDate at most {months} months after the start.",
+                f"set an explicit endDate at most {max_days} days after the start "
+                "(lifetimeDays in apps.yaml).",
             )
             continue
         if end is None:
@@ -151,19 +140,18 @@ def _check_lifetime(resource: ResourceContext, bound: date | None) -> Iterable[s
                 "write endDate like 2027-10-01T00:00:00Z.",
             )
             continue
-        limit = add_months(start, months)
         if end <= start:
             yield resource.violation(
                 f"{end_label} is not after its start ({start_source} {start.date()}).",
-                "set an endDate after the start, or rotate the secret with a new start date.",
+                "set a later rotationDate in apps.yaml to rotate the secret.",
             )
-        elif end > limit:
-            days = (end - start).days
+            continue
+        problem = rules.lifetime_days_problem((end - start).days, max_days)
+        if problem:
             yield resource.violation(
-                f"{end_label} is {days} days after {start_source} {start.date()}; the limit is "
-                f"{months} months ({limit.date()}).",
-                f"shorten the secret's life to at most {months} months (for example lifetimeDays "
-                "365 in apps.yaml), or use a certificate credential.",
+                f"{end_label}: from {start_source} {start.date()} the secret {problem}.",
+                f"set lifetimeDays in apps.yaml to at most {max_days}, or use a certificate "
+                "credential.",
             )
 
 
@@ -172,15 +160,15 @@ def password_lifetime_policy(evaluation_date: date | None = None) -> ResourceVal
     spec = PolicySpec(
         name="azuread-application-password-lifetime",
         description=(
-            "Client secrets expire at most two years after their start, and start no later than "
-            "a few days after the evaluation date."
+            "Client secrets live at most 730 days from their start, and start no later than the "
+            "evaluation date."
         ),
         severity=Severity.HIGH,
         enforcement=EnforcementLevel.MANDATORY,
         remediation=(
-            "Give every ApplicationPassword and ServicePrincipalPassword an endDate at most 24 "
-            "months after its start (startDate or rotateWhenChanged.rotationDate), start it when "
-            "it is created, and rotate it before it ends."
+            "Give every client secret an end at most 730 days after its start (lifetimeDays in "
+            "apps.yaml, from rotationDate), with a rotationDate no later than the day of the "
+            "`pulumi up`, and rotate it before it ends."
         ),
         url=ref.MAESTER_APP_MANAGEMENT_POLICY.url,
         references=(
@@ -192,13 +180,13 @@ def password_lifetime_policy(evaluation_date: date | None = None) -> ResourceVal
         applies_to=(*_PASSWORD_TYPES, tokens.APPLICATION),
         config=(
             ConfigProperty(
-                "maxLifetimeMonths",
+                "maxLifetimeDays",
                 {
                     "type": "integer",
                     "minimum": 1,
-                    "maximum": 24,
-                    "default": 24,
-                    "description": "Longest life of a client secret, in months from its start.",
+                    "maximum": rules.MAX_SECRET_LIFETIME_DAYS,
+                    "default": rules.MAX_SECRET_LIFETIME_DAYS,
+                    "description": "Longest life of a client secret, in days from its start.",
                 },
             ),
             ConfigProperty(
@@ -207,7 +195,7 @@ def password_lifetime_policy(evaluation_date: date | None = None) -> ResourceVal
                     "type": "integer",
                     "minimum": 0,
                     "maximum": 90,
-                    "default": 30,
+                    "default": rules.MAX_ROTATION_DAYS_AHEAD,
                     "description": (
                         "How many days after the evaluation date a secret's start may lie."
                     ),

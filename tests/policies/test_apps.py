@@ -148,9 +148,8 @@ def test_redirect_uris_resource_is_checked_too() -> None:
             "azuread-application-redirect-uris-https",
             "mandatory",
             "web-spa-redirect-uris",
-            "web-spa-redirect-uris: redirectUris[1] 'http://portal.example/cb' is not https. Fix: "
-            "use an https:// redirect URI; http is accepted only for localhost, and only where "
-            "allowLocalhost is set.",
+            "web-spa-redirect-uris: redirectUris[1] 'http://portal.example/cb' is not https; "
+            "Entra ID sends tokens to it. " + REDIRECT_FIX,
         )
     ]
     records = changed("web-spa-redirect-uris", "redirectUris", ["https://*.example/cb"])
@@ -169,8 +168,7 @@ def test_http_redirect_uri_is_refused() -> None:
             "mandatory",
             "web-app",
             "web-app: web.redirectUris[0] 'http://portal.contoso-partner.example/signin-oidc' is "
-            "not https. Fix: use an https:// redirect URI; http is accepted only for localhost, "
-            "and only where allowLocalhost is set.",
+            "not https; Entra ID sends tokens to it. " + REDIRECT_FIX,
         )
     ]
 
@@ -183,14 +181,21 @@ def test_localhost_redirect_uri_needs_the_region_to_allow_it() -> None:
             "mandatory",
             "web-app",
             "web-app: web.redirectUris[0] 'http://localhost:5000/signin-oidc' points at "
-            "localhost, which this region's config does not allow. Fix: remove the localhost "
-            "redirect URI from the deployed app (register a separate development app), or set "
-            "allowLocalhost for this policy.",
+            "localhost; only apps marked development (or the Secure Application Model app's "
+            "consent sign-in) may use localhost. " + REDIRECT_FIX,
         )
     ]
     config = region_config()
     config["azuread-application-redirect-uris-https"] = {"allowLocalhost": True}
     assert new_findings(records, config) == []
+    # Per app: the generated region config lists the apps apps.yaml allows localhost for.
+    name = next(r for r in records if r["name"] == "web-app")["inputs"]["displayName"]
+    config["azuread-application-redirect-uris-https"] = {"allowLocalhostApps": [name]}
+    assert new_findings(records, config) == []
+    config["azuread-application-redirect-uris-https"] = {"allowLocalhostApps": ["Other app"]}
+    assert [f[0] for f in new_findings(records, config)] == [
+        "azuread-application-redirect-uris-https"
+    ]
 
 
 def test_wildcard_redirect_uri_is_refused_in_any_block() -> None:
@@ -269,9 +274,9 @@ def test_scope_value_without_spaces() -> None:
             "azuread-application-scope-values",
             "mandatory",
             "api-app",
-            "api-app: api.oauth2PermissionScopes[0].value 'user impersonation' contains "
-            "whitespace. Fix: use a value without spaces (for example Files.Read or "
-            "user_impersonation).",
+            "api-app: api.oauth2PermissionScopes[0].value 'user impersonation' is not a scope "
+            "value Graph accepts (' '): ASCII letters, digits and !#$%&'()*+,-./:;<=>?@[]^_`{|}~ "
+            "only, no spaces, not starting with '.'. " + SCOPE_VALUE_FIX,
         )
     ]
 
@@ -332,6 +337,11 @@ def test_unknown_values_during_preview_are_not_reported() -> None:
 
 # --- Scopes declared with an ApplicationPermissionScope ------------------------------------------
 
+REDIRECT_FIX = (
+    "Fix: use an https:// redirect URI of at most 256 characters; http://localhost only for an "
+    "app marked development (or secureApplicationModel) in apps.yaml."
+)
+SCOPE_VALUE_FIX = "Fix: use a value such as user_impersonation or Files.Read in apps.yaml."
 SCOPE_ID_FIX = (
     "Fix: give every scope a fixed GUID id (derive it deterministically, never from a random "
     "source) and never change it: clients reference scopes by id."
@@ -358,8 +368,9 @@ def test_permission_scope_resource_value_is_checked() -> None:
             "azuread-application-scope-values",
             "mandatory",
             "api-scope-manage",
-            "api-scope-manage: value 'Partner Manage' contains whitespace. Fix: use a value "
-            "without spaces (for example Files.Read or user_impersonation).",
+            "api-scope-manage: value 'Partner Manage' is not a scope value Graph accepts (' '): "
+            "ASCII letters, digits and !#$%&'()*+,-./:;<=>?@[]^_`{|}~ only, no spaces, not "
+            "starting with '.'. " + SCOPE_VALUE_FIX,
         )
     ]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +14,6 @@ from pulumi_policy import (
 
 from policies.partner_policies import evaluate, today
 from policies.partner_policies.credentials import (
-    add_months,
     parse_go_duration,
     password_lifetime_policy,
 )
@@ -29,8 +28,13 @@ from tests.policies.fixtures import (
 
 PASSWORD_TYPE = "azuread:index/applicationPassword:ApplicationPassword"
 LIFETIME_FIX = (
-    "Fix: shorten the secret's life to at most 24 months (for example lifetimeDays 365 in "
-    "apps.yaml), or use a certificate credential."
+    "prefer shorter-lived secrets or a certificate. Fix: set lifetimeDays in apps.yaml to at most "
+    "730, or use a certificate credential."
+)
+ROTATION_FIX = (
+    "changing it replaces the secret now, and a secret that starts later would leave the app "
+    "without a valid one; rotate on or after that day instead. Fix: set rotationDate in apps.yaml "
+    "no later than the day of the `pulumi up`: the replacement deletes the old secret at once."
 )
 
 
@@ -41,14 +45,21 @@ def test_three_year_password_is_refused() -> None:
             "azuread-application-password-lifetime",
             "mandatory",
             "api-secret",
-            "api-secret: endDate 2029-10-01T00:00:00Z is 1096 days after startDate 2026-10-01; "
-            f"the limit is 24 months (2028-10-01). {LIFETIME_FIX}",
+            "api-secret: endDate 2029-10-01T00:00:00Z: from startDate 2026-10-01 the secret lives "
+            f"1096 days, more than 730: {LIFETIME_FIX}",
         )
     ]
 
 
-def test_exactly_two_years_is_allowed_across_a_leap_day() -> None:
-    assert new_findings(changed("api-secret", "endDate", "2028-10-01T00:00:00Z")) == []
+def test_730_days_are_allowed_and_731_are_not_the_rule_config_uses() -> None:
+    """The same limit as the config edge (rules.MAX_SECRET_LIFETIME_DAYS): 730 days, not 24
+    months (which is 731 days from 2026-10-01, across the leap day)."""
+    assert new_findings(changed("api-secret", "endDate", "2028-09-30T00:00:00Z")) == []
+    found = new_findings(changed("api-secret", "endDate", "2028-10-01T00:00:00Z"))
+    assert [f[3] for f in found] == [
+        "api-secret: endDate 2028-10-01T00:00:00Z: from startDate 2026-10-01 the secret lives "
+        f"731 days, more than 730: {LIFETIME_FIX}"
+    ]
 
 
 def test_rotation_date_is_the_start_when_there_is_no_start_date() -> None:
@@ -59,9 +70,8 @@ def test_rotation_date_is_the_start_when_there_is_no_start_date() -> None:
             "azuread-application-password-lifetime",
             "mandatory",
             "api-secret",
-            "api-secret: endDate 2028-10-02T00:00:00Z is 732 days after "
-            "rotateWhenChanged.rotationDate 2026-10-01; the limit is 24 months (2028-10-01). "
-            + LIFETIME_FIX,
+            "api-secret: endDate 2028-10-02T00:00:00Z: from rotateWhenChanged.rotationDate "
+            f"2026-10-01 the secret lives 732 days, more than 730: {LIFETIME_FIX}",
         )
     ]
 
@@ -74,8 +84,8 @@ def test_without_any_start_the_evaluation_date_is_the_start() -> None:
     records = changed("api-secret", "startDate")
     set_prop(records, "api-secret", "rotateWhenChanged")
     assert _secret_findings(records, evaluation_date=date(2025, 1, 1)) == [
-        "api-secret: endDate 2027-10-01T00:00:00Z is 1003 days after the evaluation date "
-        f"2025-01-01; the limit is 24 months (2027-01-01). {LIFETIME_FIX}"
+        "api-secret: endDate 2027-10-01T00:00:00Z: from the evaluation date 2025-01-01 the "
+        f"secret lives 1003 days, more than 730: {LIFETIME_FIX}"
     ]
     assert _secret_findings(records, evaluation_date=date(2026, 1, 1)) == []
 
@@ -88,13 +98,13 @@ def test_a_region_can_pin_the_evaluation_date() -> None:
     config["azuread-application-password-lifetime"] = {"evaluationDate": "2025-01-01"}
     found = _secret_findings(records, config=config, evaluation_date=date(2026, 1, 1))
     assert found == [
-        "api-secret: endDate 2027-10-01T00:00:00Z is 1003 days after the evaluation date "
-        f"2025-01-01; the limit is 24 months (2027-01-01). {LIFETIME_FIX}"
+        "api-secret: endDate 2027-10-01T00:00:00Z: from the evaluation date 2025-01-01 the "
+        f"secret lives 1003 days, more than 730: {LIFETIME_FIX}"
     ]
 
 
-def test_start_far_after_the_evaluation_date_is_refused() -> None:
-    """A two-year secret that starts in 2030 is valid until 2032: it is refused now."""
+def test_start_after_the_evaluation_date_is_refused() -> None:
+    """A secret that starts in 2030 is valid until 2031: it is refused now (as config does)."""
     records = changed("api-secret", "startDate", "2030-01-01T00:00:00Z")
     set_prop(records, "api-secret", "endDate", "2031-01-01T00:00:00Z")
     assert new_findings(records) == [
@@ -102,37 +112,32 @@ def test_start_far_after_the_evaluation_date_is_refused() -> None:
             "azuread-application-password-lifetime",
             "mandatory",
             "api-secret",
-            "api-secret: startDate 2030-01-01 is 1157 days after the evaluation date 2026-11-01; "
-            "a secret may start at most 30 days ahead (2026-12-01). Fix: start the secret when "
-            "it is created (a rotation date no later than 2026-12-01): its value exists from "
-            "that day, and a later start only moves its end further out.",
+            f"api-secret: startDate 2030-01-01 is after today (2026-11-01): {ROTATION_FIX}",
         )
     ]
 
 
-def test_rotation_date_far_ahead_is_refused_too() -> None:
+def test_rotation_date_ahead_is_refused_too() -> None:
     records = changed("api-secret", "startDate")
     set_prop(records, "api-secret", "rotateWhenChanged", {"rotationDate": "2027-06-01"})
     set_prop(records, "api-secret", "endDate", "2028-06-01T00:00:00Z")
     assert [f[3] for f in new_findings(records)] == [
-        "api-secret: rotateWhenChanged.rotationDate 2027-06-01 is 212 days after the evaluation "
-        "date 2026-11-01; a secret may start at most 30 days ahead (2026-12-01). Fix: start the "
-        "secret when it is created (a rotation date no later than 2026-12-01): its value exists "
-        "from that day, and a later start only moves its end further out."
+        "api-secret: rotateWhenChanged.rotationDate 2027-06-01 is after today (2026-11-01): "
+        + ROTATION_FIX
     ]
 
 
-def test_start_within_the_allowance_passes_and_the_allowance_is_configurable() -> None:
+def test_a_region_may_allow_a_start_some_days_ahead() -> None:
     records = changed("api-secret", "startDate", "2026-11-20T00:00:00Z")
     set_prop(records, "api-secret", "endDate", "2027-11-20T00:00:00Z")
-    assert new_findings(records) == []
+    assert len(new_findings(records)) == 1
     config = region_config()
+    config["azuread-application-password-lifetime"] = {"maxStartDaysAhead": 30}
+    assert new_findings(records, config) == []
     config["azuread-application-password-lifetime"] = {"maxStartDaysAhead": 7}
     assert [f[3] for f in new_findings(records, config)] == [
-        "api-secret: startDate 2026-11-20 is 19 days after the evaluation date 2026-11-01; a "
-        "secret may start at most 7 days ahead (2026-11-08). Fix: start the secret when it is "
-        "created (a rotation date no later than 2026-11-08): its value exists from that day, "
-        "and a later start only moves its end further out."
+        "api-secret: startDate 2026-11-20 is 19 days after today (2026-11-01), more than 7: "
+        + ROTATION_FIX
     ]
 
 
@@ -140,7 +145,7 @@ def test_results_depend_on_the_evaluation_date_only() -> None:
     """Same records and date, same findings; the real date never enters (it is a parameter)."""
     records = changed("api-secret", "startDate", "2030-01-01T00:00:00Z")
     set_prop(records, "api-secret", "endDate", "2031-01-01T00:00:00Z")
-    assert new_findings(records, evaluation_date=date(2029, 12, 15)) == []
+    assert new_findings(records, evaluation_date=date(2030, 1, 1)) == []
     assert new_findings(records) == new_findings(records)
     assert len(new_findings(records)) == 1
 
@@ -152,7 +157,8 @@ def test_missing_end_date_is_refused() -> None:
             "mandatory",
             "api-secret",
             "api-secret: endDate is not set, so the provider picks the secret's lifetime. Fix: "
-            "set an explicit endDate at most 24 months after the start.",
+            "set an explicit endDate at most 730 days after the start (lifetimeDays in "
+            "apps.yaml).",
         )
     ]
 
@@ -161,8 +167,8 @@ def test_relative_end_date_is_measured_too() -> None:
     records = changed("api-secret", "endDate")
     set_prop(records, "api-secret", "endDateRelative", "26280h")  # 3 years
     assert [f[3] for f in new_findings(records)] == [
-        "api-secret: endDateRelative 26280h is 1095 days after startDate 2026-10-01; the limit "
-        f"is 24 months (2028-10-01). {LIFETIME_FIX}"
+        "api-secret: endDateRelative 26280h: from startDate 2026-10-01 the secret lives 1095 "
+        f"days, more than 730: {LIFETIME_FIX}"
     ]
 
 
@@ -170,8 +176,7 @@ def test_end_before_start_is_refused() -> None:
     records = changed("api-secret", "endDate", "2026-09-01T00:00:00Z")
     assert [f[3] for f in new_findings(records)] == [
         "api-secret: endDate 2026-09-01T00:00:00Z is not after its start (startDate "
-        "2026-10-01). Fix: set an endDate after the start, or rotate the secret with a new "
-        "start date."
+        "2026-10-01). Fix: set a later rotationDate in apps.yaml to rotate the secret."
     ]
 
 
@@ -201,8 +206,8 @@ def test_service_principal_password_lifetime_is_checked() -> None:
             "azuread-application-password-lifetime",
             "mandatory",
             "api-sp-secret",
-            "api-sp-secret: endDate 2029-10-01T00:00:00Z is 1096 days after startDate "
-            f"2026-10-01; the limit is 24 months (2028-10-01). {LIFETIME_FIX}",
+            "api-sp-secret: endDate 2029-10-01T00:00:00Z: from startDate 2026-10-01 the secret "
+            f"lives 1096 days, more than 730: {LIFETIME_FIX}",
         )
     ]
 
@@ -210,10 +215,7 @@ def test_service_principal_password_lifetime_is_checked() -> None:
 def test_service_principal_password_start_is_checked() -> None:
     records = changed("api-sp-secret", "startDate", "2027-03-01T00:00:00Z")
     assert [f[3] for f in new_findings(records)] == [
-        "api-sp-secret: startDate 2027-03-01 is 120 days after the evaluation date 2026-11-01; "
-        "a secret may start at most 30 days ahead (2026-12-01). Fix: start the secret when it "
-        "is created (a rotation date no later than 2026-12-01): its value exists from that day, "
-        "and a later start only moves its end further out."
+        f"api-sp-secret: startDate 2027-03-01 is after today (2026-11-01): {ROTATION_FIX}"
     ]
 
 
@@ -243,8 +245,8 @@ def test_evaluation_date_is_bound_when_the_policy_is_built() -> None:
     policy = password_lifetime_policy(evaluation_date=date(2026, 1, 1))
     policy.validate(_args({"endDate": "2028-06-01T00:00:00Z"}), report)
     assert reported == [
-        "pw: endDate 2028-06-01T00:00:00Z is 882 days after the evaluation date 2026-01-01; the "
-        f"limit is 24 months (2028-01-01). {LIFETIME_FIX}"
+        "pw: endDate 2028-06-01T00:00:00Z: from the evaluation date 2026-01-01 the secret lives "
+        f"882 days, more than 730: {LIFETIME_FIX}"
     ]
     reported.clear()
     later = password_lifetime_policy(evaluation_date=date(2026, 1, 1) + timedelta(days=200))
@@ -266,11 +268,6 @@ def test_evaluation_date_is_bound_when_the_policy_is_built() -> None:
 def test_go_durations(text: str, hours: float | None) -> None:
     duration = parse_go_duration(text)
     assert (duration.total_seconds() / 3600 if duration else None) == hours
-
-
-def test_add_months_clamps_to_the_end_of_the_month() -> None:
-    assert add_months(datetime(2024, 2, 29, tzinfo=UTC), 24) == datetime(2026, 2, 28, tzinfo=UTC)
-    assert add_months(datetime(2026, 11, 30, tzinfo=UTC), 3) == datetime(2027, 2, 28, tzinfo=UTC)
 
 
 def test_evaluate_defaults_to_the_date_it_is_called() -> None:

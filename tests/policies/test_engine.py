@@ -79,7 +79,8 @@ def test_config_defaults_apply_when_the_config_leaves_them_out() -> None:
         "minimumRetentionDays": 90
     }
     assert settings["azuread-application-redirect-uris-https"].properties == {
-        "allowLocalhost": False
+        "allowLocalhost": False,
+        "allowLocalhostApps": [],
     }
     assert settings["azuread-application-multi-tenant"].enforcement == EnforcementLevel.MANDATORY
 
