@@ -174,7 +174,8 @@ def test_identifier_uri_must_be_on_a_verified_domain_of_the_region() -> None:
 
     (problem,) = _problems(change)
     assert problem.startswith(
-        "apps.yaml: apps.partner-portal-api.identifierUri: 'https://eu.contoso-partner.example/api' "
+        "apps.yaml: apps.partner-portal-api.identifierUri: "
+        "'https://eu.contoso-partner.example/api' "
         "uses host 'eu.contoso-partner.example', which is not a verified domain of the partner "
         "tenant (region 'us': us.contoso-partner.example, contoso-us.onmicrosoft.example)"
     )

@@ -7,7 +7,11 @@
   pack reads it (the pack is published alone, so it cannot import ``components``);
 * ``docs/policy-catalog.md`` — the auditors' catalog of every policy;
 * the deploying identity's least-privilege tables in ``README.md`` (between the
-  ``<!-- generated: deploying-identity -->`` markers), from ``components/deployer.py``.
+  ``<!-- generated: deploying-identity -->`` markers), from ``components/deployer.py``;
+* ``policies/config/<region>.json`` for every ``Pulumi.<region>.yaml`` — the region's values from
+  the stack file, the reviewed parts from ``policies/reviewed/`` (``tools/policy_config.py``).
+
+It is the one generator of the project: nothing else writes these files.
 
 ``python -m tools.generate`` writes them; ``--check`` exits 1 naming each stale file (the tests
 run the same check).
@@ -28,9 +32,12 @@ from components.config import (
     REFRESH_TOKENS_KEY,
     REGION_KEY,
     AppsFile,
+    ConfigError,
     RegionConfig,
 )
 from policies.partner_policies import catalog_doc
+
+from . import policy_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,6 +120,15 @@ def readme(root: Path = ROOT) -> str:
     return f"{head}{README_BEGIN}\n{deployer.render_markdown()}{README_END}{tail}"
 
 
+def artifacts(root: Path = ROOT) -> dict[str, Callable[[], str]]:
+    """Every generated file (relative path) and how to render it."""
+    configs = policy_config.rendered_configs(root)
+    rendered: dict[str, Callable[[], str]] = {
+        path: (lambda content=content: content) for path, content in configs.items()
+    }
+    return {**ARTIFACTS, **rendered}
+
+
 ARTIFACTS: dict[str, Callable[[], str]] = {
     "README.md": readme,
     "schema/stack-config.schema.json": lambda: _json(stack_schema()),
@@ -125,7 +141,7 @@ ARTIFACTS: dict[str, Callable[[], str]] = {
 def stale_artifacts(root: Path = ROOT) -> list[str]:
     """Relative paths of generated files whose committed content is out of date."""
     stale = []
-    for relative, render in ARTIFACTS.items():
+    for relative, render in artifacts(root).items():
         path = root / relative
         if not path.is_file() or path.read_text(encoding="utf-8") != render():
             stale.append(relative)
@@ -138,12 +154,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--check", action="store_true", help="only report stale files (exit 1)")
     options = parser.parse_args(argv)
+    try:
+        generated = artifacts()
+    except (ConfigError, policy_config.PolicyConfigSourceError) as error:
+        print(f"cannot generate: {error}", file=sys.stderr)
+        return 2
     if options.check:
         stale = stale_artifacts()
         for relative in stale:
             print(f"stale: {relative} (run `python -m tools.generate`)", file=sys.stderr)
         return 1 if stale else 0
-    for relative, render in ARTIFACTS.items():
+    for relative, render in generated.items():
         path = ROOT / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(render(), encoding="utf-8")

@@ -126,7 +126,10 @@ def lifetime_days_problem(days: int, max_days: int = MAX_SECRET_LIFETIME_DAYS) -
     if days < 1:
         return f"lives {days} days: a secret must live at least one day"
     if days > max_days:
-        return f"lives {days} days, more than {max_days}: prefer shorter-lived secrets or a certificate"
+        return (
+            f"lives {days} days, more than {max_days}: "
+            "prefer shorter-lived secrets or a certificate"
+        )
     return None
 
 
