@@ -788,7 +788,11 @@ def _check_uris(key: str, app: AppDefinition, region: RegionConfig, file: str) -
     base = f"apps.{key}"
     for index, uri in enumerate(app.redirect_uris):
         rendered = _render_uri(uri, region)
-        issue = rules.redirect_uri_problem(rendered, allow_localhost=app.development)
+        issue = rules.redirect_uri_problem(
+            rendered,
+            allow_localhost=app.development,
+            sam_loopback=app.secure_application_model,
+        )
         if issue:
             problems.append(Problem(file, f"{base}.redirectUris[{index}]", f"{rendered!r} {issue}"))
     if app.homepage_url:

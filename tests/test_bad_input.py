@@ -827,6 +827,20 @@ CASES = [
         "points at localhost; only apps marked development",
     ),
     Case(
+        "sam-loopback-redirect-with-a-port",
+        APPS,
+        append(APPS, f"{SAM}.redirectUris", "http://localhost:8400"),
+        f"{SAM}.redirectUris[2]",
+        "may use exactly 'http://localhost'",
+    ),
+    Case(
+        "sam-loopback-redirect-with-a-path",
+        APPS,
+        a(f"{SAM}.redirectUris[1]", "http://127.0.0.1/callback"),
+        f"{SAM}.redirectUris[1]",
+        "is not the Secure Application Model app's loopback redirect",
+    ),
+    Case(
         "redirect-uri-listed-twice",
         APPS,
         append(APPS, f"{WEB}.redirectUris", "https://PORTAL.contoso-partner.example/signin-oidc"),

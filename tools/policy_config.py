@@ -46,12 +46,16 @@ def region_values(settings: StackSettings) -> dict[str, dict[str, Any]]:
         "azure-native-keyvault-vault-tenant": {"tenantId": region.tenant_id},
         "azure-native-location-in-region": {"allowedLocations": locations},
         "azuread-application-identifier-uris": {"verifiedDomains": list(region.verified_domains)},
-        # The apps whose localhost redirect URIs config accepted (development apps): the policy
-        # accepts them for exactly these apps, and no other.
+        # The apps whose localhost redirect URIs config accepted (development apps, and exactly
+        # http://localhost on the Secure Application Model app): the policy accepts them for
+        # exactly these apps, and no other.
         "azuread-application-redirect-uris-https": {
             "allowLocalhostApps": sorted(
                 app.display_name for app in settings.apps.values() if app.development
-            )
+            ),
+            "samLoopbackApps": sorted(
+                app.display_name for app in settings.apps.values() if app.secure_application_model
+            ),
         },
         "stack-production-resources-protected": {"production": region.production},
         "stack-providers-single-region": {

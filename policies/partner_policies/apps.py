@@ -143,7 +143,7 @@ _REDIRECT_TYPES = (tokens.APPLICATION, tokens.REDIRECT_URIS)
 
 def _allows_localhost(resource: ResourceContext) -> bool:
     """Region-wide allowLocalhost, or this app's display name in allowLocalhostApps (generated
-    from apps.yaml: development apps and the Secure Application Model app's consent sign-in)."""
+    from apps.yaml's development apps)."""
     if as_bool(resource.config.get("allowLocalhost", False)):
         return True
     apps = resource.config.get("allowLocalhostApps") or []
@@ -151,10 +151,21 @@ def _allows_localhost(resource: ResourceContext) -> bool:
     return isinstance(name, str) and name in [str(app) for app in apps]
 
 
+def _is_sam_app(resource: ResourceContext) -> bool:
+    """This app's display name in samLoopbackApps (generated from apps.yaml's
+    secureApplicationModel apps): exactly http://localhost is accepted for it."""
+    apps = resource.config.get("samLoopbackApps") or []
+    name = get(resource.props, "displayName")
+    return isinstance(name, str) and name in [str(app) for app in apps]
+
+
 def _check_redirect_https(resource: ResourceContext) -> Iterable[str]:
     allow_localhost = _allows_localhost(resource)
+    sam_loopback = _is_sam_app(resource)
     for where, uri in _redirect_uris(resource):
-        problem = rules.redirect_scheme_problem(uri, allow_localhost=allow_localhost)
+        problem = rules.redirect_scheme_problem(
+            uri, allow_localhost=allow_localhost, sam_loopback=sam_loopback
+        )
         if problem:
             yield resource.violation(
                 f"{where} {uri!r} {problem}.",
@@ -172,8 +183,9 @@ def _redirect_https_policy() -> ResourceValidationPolicy:
         enforcement=EnforcementLevel.MANDATORY,
         remediation=(
             "Change every redirect URI to https:// (at most 256 characters). Localhost URIs are "
-            "accepted only for the apps listed in allowLocalhostApps (generated from apps.yaml: "
-            "development apps and the Secure Application Model app) or where allowLocalhost is set."
+            "accepted only for the apps listed in allowLocalhostApps (generated from apps.yaml's "
+            "development apps) or where allowLocalhost is set; exactly http://localhost for the "
+            "apps in samLoopbackApps (the Secure Application Model app's consent sign-in)."
         ),
         url=ref.MS_REDIRECT_URIS.url,
         references=(ref.MS_REDIRECT_URIS, ref.MS_APP_SECURITY),
@@ -196,6 +208,18 @@ def _redirect_https_policy() -> ResourceValidationPolicy:
                     "description": (
                         "Display names of the apps that may use localhost redirect URIs "
                         "(generated from apps.yaml)."
+                    ),
+                },
+            ),
+            ConfigProperty(
+                "samLoopbackApps",
+                {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "default": [],
+                    "description": (
+                        "Display names of the Secure Application Model apps, which may use "
+                        "exactly http://localhost (generated from apps.yaml)."
                     ),
                 },
             ),

@@ -21,6 +21,11 @@ GUID_RE: Final = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z"
 )
 LOCAL_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
+# The one localhost redirect the Secure Application Model app registers: `partner-apps sam
+# consent` signs the admin in through msal's loopback redirect (http://localhost:<free port>),
+# and Entra ignores the port of a localhost redirect URI when it matches one (reply-url docs,
+# "Localhost exceptions"), so this single entry covers every port and nothing else.
+SAM_LOOPBACK_REDIRECTS: Final = frozenset({"http://localhost", "http://localhost/"})
 # Entra refuses longer redirect URIs.
 MAX_REDIRECT_URI_LENGTH: Final = 256
 # The longest client-secret life Microsoft's portal offers, and the one both sides allow.
@@ -77,15 +82,30 @@ def redirect_wildcard_problem(uri: str) -> str | None:
     return None
 
 
-def redirect_scheme_problem(uri: str, *, allow_localhost: bool) -> str | None:
-    """https, or http(s) on localhost where allowed; a well-formed URL of Entra's length."""
+def redirect_scheme_problem(
+    uri: str, *, allow_localhost: bool, sam_loopback: bool = False
+) -> str | None:
+    """https, or http(s) on localhost where allowed; a well-formed URL of Entra's length.
+
+    ``allow_localhost``: any localhost URI (development apps). ``sam_loopback``: exactly
+    ``http://localhost`` (the Secure Application Model app's consent sign-in), no other.
+    """
     parts = urlsplit(uri)
     host = (parts.hostname or "").lower()
     if host in LOCAL_HOSTS:
-        if not allow_localhost:
+        if allow_localhost:
+            pass
+        elif sam_loopback:
+            if uri not in SAM_LOOPBACK_REDIRECTS:
+                return (
+                    "is not the Secure Application Model app's loopback redirect: it may use "
+                    "exactly 'http://localhost' (no port, no path; Entra ignores the port of a "
+                    "localhost redirect, so this covers the consent sign-in on any port)"
+                )
+        else:
             return (
-                "points at localhost; only apps marked development (or the Secure Application "
-                "Model app's consent sign-in) may use localhost"
+                "points at localhost; only apps marked development (or exactly "
+                "'http://localhost' on the Secure Application Model app) may use localhost"
             )
     elif parts.scheme.lower() != "https":
         return "is not https; Entra ID sends tokens to it"
@@ -100,10 +120,12 @@ def redirect_scheme_problem(uri: str, *, allow_localhost: bool) -> str | None:
     return None
 
 
-def redirect_uri_problem(uri: str, *, allow_localhost: bool) -> str | None:
+def redirect_uri_problem(
+    uri: str, *, allow_localhost: bool, sam_loopback: bool = False
+) -> str | None:
     """Why Entra should not send tokens to this redirect (or homepage) URI, or ``None``."""
     return redirect_wildcard_problem(uri) or redirect_scheme_problem(
-        uri, allow_localhost=allow_localhost
+        uri, allow_localhost=allow_localhost, sam_loopback=sam_loopback
     )
 
 

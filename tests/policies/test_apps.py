@@ -181,8 +181,8 @@ def test_localhost_redirect_uri_needs_the_region_to_allow_it() -> None:
             "mandatory",
             "web-app",
             "web-app: web.redirectUris[0] 'http://localhost:5000/signin-oidc' points at "
-            "localhost; only apps marked development (or the Secure Application Model app's "
-            "consent sign-in) may use localhost. " + REDIRECT_FIX,
+            "localhost; only apps marked development (or exactly 'http://localhost' on the Secure "
+            "Application Model app) may use localhost. " + REDIRECT_FIX,
         )
     ]
     config = region_config()
@@ -196,6 +196,12 @@ def test_localhost_redirect_uri_needs_the_region_to_allow_it() -> None:
     assert [f[0] for f in new_findings(records, config)] == [
         "azuread-application-redirect-uris-https"
     ]
+    # The Secure Application Model app may use exactly http://localhost, not a port or a path.
+    config["azuread-application-redirect-uris-https"] = {"samLoopbackApps": [name]}
+    (finding,) = new_findings(records, config)
+    assert "is not the Secure Application Model app's loopback redirect" in finding[3]
+    loopback = changed("web-app", "web.redirectUris", ["http://localhost"])
+    assert new_findings(loopback, config) == []
 
 
 def test_wildcard_redirect_uri_is_refused_in_any_block() -> None:

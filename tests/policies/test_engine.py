@@ -79,8 +79,9 @@ def test_config_defaults_apply_when_the_config_leaves_them_out() -> None:
         "minimumRetentionDays": 90
     }
     assert settings["azuread-application-redirect-uris-https"].properties == {
-        "allowLocalhost": False,
+        "allowLocalhost": False,  # the default: the region config leaves it out
         "allowLocalhostApps": [],
+        "samLoopbackApps": ["Contoso Secure Application Model"],
     }
     assert settings["azuread-application-multi-tenant"].enforcement == EnforcementLevel.MANDATORY
 
