@@ -20,6 +20,7 @@ run the same check).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Callable
@@ -124,7 +125,7 @@ def artifacts(root: Path = ROOT) -> dict[str, Callable[[], str]]:
     """Every generated file (relative path) and how to render it."""
     configs = policy_config.rendered_configs(root)
     rendered: dict[str, Callable[[], str]] = {
-        path: (lambda content=content: content) for path, content in configs.items()
+        path: functools.partial(str, content) for path, content in configs.items()
     }
     return {**ARTIFACTS, **rendered}
 
