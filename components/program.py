@@ -164,11 +164,16 @@ def build(settings: StackSettings) -> dict[str, Any]:
     return outputs
 
 
-def run(project_dir: Path = PROJECT_DIR) -> None:
-    """Entry point of the Pulumi program (``project_dir`` differs only in tests)."""
+def run(project_dir: Path = PROJECT_DIR) -> StackSettings:
+    """Entry point of the Pulumi program (``project_dir`` differs only in tests).
+
+    Returns the validated settings it built from, so the offline preview renders its plan from
+    exactly what the program used instead of validating the config a second time.
+    """
     try:
         settings = load_settings(project_dir)
     except ConfigError as error:
         raise pulumi.RunError(str(error)) from None
     for name, value in build(settings).items():
         pulumi.export(name, value)
+    return settings

@@ -312,3 +312,25 @@ def test_no_secret_value_in_any_artifact(
     for canary in (CANARY_PASSWORD, CANARY_TOKEN):
         leaks = [name for name, text in texts.items() if canary in text]
         assert leaks == [], f"{canary} leaked into {leaks}"
+
+
+def test_the_preview_validates_each_stack_once_in_the_program(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan is built from the settings the program validated, not from a second validation."""
+    from components import config, program
+    from tools import plan
+
+    calls: list[str] = []
+    real = config.validate
+
+    def counting(**kwargs: Any) -> config.StackSettings:
+        calls.append(kwargs["stack"])
+        return real(**kwargs)
+
+    # The program's edge imports validate by name; count every caller of it.
+    monkeypatch.setattr(program, "validate", counting)
+    monkeypatch.setattr(config, "validate", counting)
+    monkeypatch.setattr(plan, "validate", counting)
+    assert _preview(ROOT, tmp_path) == 0
+    assert sorted(calls) == sorted(STACKS), f"validations per stack: {calls}"

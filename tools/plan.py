@@ -7,6 +7,7 @@ secret value, so it can be committed, diffed and attached to a pull request.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,11 +38,20 @@ def settings_for(project_dir: Path, stack_file: StackFile) -> StackSettings:
 
 
 def run_stack(project_dir: Path, stack: str, **kwargs: Any) -> StackRun:
-    """Run the real program for ``Pulumi.<stack>.yaml`` under mocks."""
+    """Run the real program for ``Pulumi.<stack>.yaml`` under mocks.
+
+    The run carries the settings the program validated (``StackRun.settings``): the plan is
+    built from them, so the config is validated once, by the program, as under ``pulumi up``.
+    """
     stack_file = load_stack_file(project_dir / f"Pulumi.{stack}.yaml")
-    return run_program(
-        project_name(project_dir), stack_file, lambda: program.run(project_dir), **kwargs
+    validated: list[StackSettings] = []
+    run = run_program(
+        project_name(project_dir),
+        stack_file,
+        lambda: validated.append(program.run(project_dir)),
+        **kwargs,
     )
+    return dataclasses.replace(run, settings=validated[0] if validated else None)
 
 
 def _region_block(settings: StackSettings) -> dict[str, Any]:
