@@ -52,6 +52,8 @@ from .files import (
     read_yaml,
 )
 from .regions import CLOUDS, REGIONS, Cloud, region_of_location
+from .resolved import ResolvedApp, build_order, credential_end_date, resolve_app
+from .resolved import render as render_uri
 from .stackfiles import uniqueness_problems
 
 __all__ = [  # re-exported: callers import config names from one place
@@ -591,6 +593,10 @@ class StackSettings:
     region: RegionConfig
     apps: Mapping[str, AppDefinition]
     resolved_permissions: Mapping[str, tuple[ResolvedPermission, ...]]
+    # Each app's values in this region (URIs, credential end, authority), resolved once here.
+    resolved_apps: Mapping[str, ResolvedApp]
+    # Known clients before the apps that list them (registration order).
+    build_order: tuple[str, ...]
     refresh_tokens: Mapping[str, SecretStr] = field(default_factory=dict)
     certificates: Mapping[str, LoadedCertificate] = field(default_factory=dict)
 
@@ -726,10 +732,6 @@ def problems_from_validation(
 # --- Validation -----------------------------------------------------------------------------------
 
 
-def _render_uri(template: str, region: RegionConfig) -> str:
-    return template.replace("{region}", region.id)
-
-
 def _validate_region(raw_region: Any, stack: str, file: str) -> list[Problem]:
     """The single-region rules, on the raw values: they are reported even when another key of
     the region is broken, so a platform team sees every problem of the file at once."""
@@ -787,7 +789,7 @@ def _check_uris(key: str, app: AppDefinition, region: RegionConfig, file: str) -
     problems: list[Problem] = []
     base = f"apps.{key}"
     for index, uri in enumerate(app.redirect_uris):
-        rendered = _render_uri(uri, region)
+        rendered = render_uri(uri, region)
         issue = rules.redirect_uri_problem(
             rendered,
             allow_localhost=app.development,
@@ -796,7 +798,7 @@ def _check_uris(key: str, app: AppDefinition, region: RegionConfig, file: str) -
         if issue:
             problems.append(Problem(file, f"{base}.redirectUris[{index}]", f"{rendered!r} {issue}"))
     if app.homepage_url:
-        rendered = _render_uri(app.homepage_url, region)
+        rendered = render_uri(app.homepage_url, region)
         issue = rules.redirect_uri_problem(rendered, allow_localhost=app.development)
         if issue:
             problems.append(Problem(file, f"{base}.homepageUrl", f"{rendered!r} {issue}"))
@@ -807,7 +809,7 @@ def _check_uris(key: str, app: AppDefinition, region: RegionConfig, file: str) -
         )
     if app.identifier_uri in (None, "verified-domain", "api"):
         return problems
-    uri = _render_uri(app.identifier_uri, region)
+    uri = render_uri(app.identifier_uri, region)
     problem = rules.identifier_uri_problem(uri, region.verified_domains)
     if problem:
         problems.append(
@@ -936,7 +938,7 @@ def _load_certificate(  # noqa: PLR0917 - one call site; the values are the chec
 ) -> tuple[list[Problem], LoadedCertificate | None]:
     """The public certificate of a certificate credential, read and checked at the edge."""
     where = f"apps.{key}.credential.publicKeyFile"
-    relative = _render_uri(credential.public_key_file, region)
+    relative = render_uri(credential.public_key_file, region)
     if not relative or "\0" in relative:
         return [Problem(file, where, f"{relative!r} is not a file path")], None
     normalised = PurePosixPath(os.path.normpath(relative.replace("\\", "/")))
@@ -1021,7 +1023,7 @@ def _check_rotation_date(key: str, app: AppDefinition, today: date, file: str) -
     credential = app.credential
     if not isinstance(credential, PasswordCredential):
         return []
-    end = credential.rotation_date + timedelta(days=credential.lifetime_days)
+    end = credential_end_date(app, None)
     if end <= today:
         # Graph refuses a credential that ends in the past, and an existing one has expired: the
         # app cannot sign in either way. Rotating means a new rotationDate (today, say).
@@ -1221,12 +1223,18 @@ def validate(
         raise ConfigError(problems)
     if region is None or apps_file is None:  # unreachable: each None came with a problem
         raise ConfigError(problems)
+    apps = dict(apps_file.apps)
     return StackSettings(
         project=project,
         stack=stack,
         region=region,
-        apps=dict(apps_file.apps),
+        apps=apps,
         resolved_permissions=resolved,
+        resolved_apps={
+            key: resolve_app(key, app, region, certificates.get(key))
+            for key, app in sorted(apps.items())
+        },
+        build_order=build_order(apps),
         refresh_tokens=refresh_tokens,
         certificates=certificates,
     )
