@@ -1099,6 +1099,79 @@ def _check_known_client_cycles(apps: Mapping[str, AppDefinition], file: str) -> 
     return []
 
 
+def _stack_key_problems(config: Mapping[str, Any], stack_file: str) -> list[Problem]:
+    """Unknown keys, and default providers that are not disabled."""
+    problems: list[Problem] = []
+    for key in sorted(config):
+        if key not in KNOWN_STACK_KEYS:
+            # A key without a namespace is as silently ignored as a typo under partner-apps:.
+            hint = (
+                "default providers are disabled; region values go under partner-apps:region"
+                if ":" in key and not key.startswith(f"{NAMESPACE}:")
+                else f"allowed: {', '.join(KNOWN_STACK_KEYS)}"
+            )
+            problems.append(Problem(stack_file, key or '""', f"unknown key ({hint})"))
+    disabled = config.get(DISABLE_DEFAULT_PROVIDERS_KEY)
+    if not (isinstance(disabled, list) and "*" in disabled):
+        problems.append(
+            Problem(
+                stack_file,
+                DISABLE_DEFAULT_PROVIDERS_KEY,
+                'must be ["*"] so no resource can fall back to a default provider that might '
+                "reach another region's tenant",
+            )
+        )
+    return problems
+
+
+def _refresh_tokens(
+    config: Mapping[str, Any],
+    secret_keys: set[str],
+    apps_file: AppsFile | None,
+    stack_file: str,
+) -> tuple[list[Problem], dict[str, SecretStr]]:
+    """The Secure Application Model refresh tokens of the stack config (secrets only)."""
+    problems: list[Problem] = []
+    refresh_tokens: dict[str, SecretStr] = {}
+    raw_tokens = config.get(REFRESH_TOKENS_KEY)
+    if raw_tokens is not None:
+        if REFRESH_TOKENS_KEY not in secret_keys:
+            problems.append(
+                Problem(
+                    stack_file,
+                    REFRESH_TOKENS_KEY,
+                    "refresh tokens must be Pulumi secrets: pulumi config set --secret --path "
+                    "'refreshTokens.<app key>' <token> (remove the plain-text value and rotate it)",
+                )
+            )
+        elif not isinstance(raw_tokens, dict):
+            problems.append(
+                Problem(stack_file, REFRESH_TOKENS_KEY, "must map app keys to refresh tokens")
+            )
+        else:
+            for app_key, token in sorted(raw_tokens.items(), key=lambda item: str(item[0])):
+                path = f"{REFRESH_TOKENS_KEY}.{app_key}"
+                app = apps_file.apps.get(app_key) if apps_file else None
+                if apps_file is not None and app is None:
+                    problems.append(
+                        Problem(stack_file, path, f"{app_key!r} is not an app of {APPS_FILE}")
+                    )
+                elif app is not None and not app.secure_application_model:
+                    problems.append(
+                        Problem(
+                            stack_file,
+                            path,
+                            f"app {app_key!r} is not a Secure Application Model app "
+                            "(secureApplicationModel: true)",
+                        )
+                    )
+                elif not isinstance(token, str) or not token:
+                    problems.append(Problem(stack_file, path, "must be a non-empty string"))
+                else:
+                    refresh_tokens[app_key] = SecretStr(token)
+    return problems, refresh_tokens
+
+
 def validate(
     *,
     project: str,
@@ -1120,27 +1193,7 @@ def validate(
     for the single-region uniqueness rule.
     """
     stack_file = f"Pulumi.{stack}.yaml"
-    problems: list[Problem] = []
-
-    for key in sorted(config):
-        if key not in KNOWN_STACK_KEYS:
-            # A key without a namespace is as silently ignored as a typo under partner-apps:.
-            hint = (
-                "default providers are disabled; region values go under partner-apps:region"
-                if ":" in key and not key.startswith(f"{NAMESPACE}:")
-                else f"allowed: {', '.join(KNOWN_STACK_KEYS)}"
-            )
-            problems.append(Problem(stack_file, key or '""', f"unknown key ({hint})"))
-    disabled = config.get(DISABLE_DEFAULT_PROVIDERS_KEY)
-    if not (isinstance(disabled, list) and "*" in disabled):
-        problems.append(
-            Problem(
-                stack_file,
-                DISABLE_DEFAULT_PROVIDERS_KEY,
-                'must be ["*"] so no resource can fall back to a default provider that might '
-                "reach another region's tenant",
-            )
-        )
+    problems: list[Problem] = _stack_key_problems(config, stack_file)
 
     region: RegionConfig | None = None
     raw_region = config.get(REGION_KEY)
@@ -1181,43 +1234,8 @@ def validate(
         )
         problems.extend(app_problems)
 
-    refresh_tokens: dict[str, SecretStr] = {}
-    raw_tokens = config.get(REFRESH_TOKENS_KEY)
-    if raw_tokens is not None:
-        if REFRESH_TOKENS_KEY not in secret_keys:
-            problems.append(
-                Problem(
-                    stack_file,
-                    REFRESH_TOKENS_KEY,
-                    "refresh tokens must be Pulumi secrets: pulumi config set --secret --path "
-                    "'refreshTokens.<app key>' <token> (remove the plain-text value and rotate it)",
-                )
-            )
-        elif not isinstance(raw_tokens, dict):
-            problems.append(
-                Problem(stack_file, REFRESH_TOKENS_KEY, "must map app keys to refresh tokens")
-            )
-        else:
-            for app_key, token in sorted(raw_tokens.items(), key=lambda item: str(item[0])):
-                path = f"{REFRESH_TOKENS_KEY}.{app_key}"
-                app = apps_file.apps.get(app_key) if apps_file else None
-                if apps_file is not None and app is None:
-                    problems.append(
-                        Problem(stack_file, path, f"{app_key!r} is not an app of {APPS_FILE}")
-                    )
-                elif app is not None and not app.secure_application_model:
-                    problems.append(
-                        Problem(
-                            stack_file,
-                            path,
-                            f"app {app_key!r} is not a Secure Application Model app "
-                            "(secureApplicationModel: true)",
-                        )
-                    )
-                elif not isinstance(token, str) or not token:
-                    problems.append(Problem(stack_file, path, "must be a non-empty string"))
-                else:
-                    refresh_tokens[app_key] = SecretStr(token)
+    token_problems, refresh_tokens = _refresh_tokens(config, secret_keys, apps_file, stack_file)
+    problems.extend(token_problems)
 
     if problems:
         raise ConfigError(problems)

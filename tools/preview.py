@@ -37,7 +37,10 @@ from policies.partner_policies import PolicyConfigError, evaluate
 from . import audit, render
 from .harness import project_name
 from .plan import build_plan, dumps, effective_policies, run_stack
-from .plan_model import ERROR_SUFFIX, error_document
+from .plan_format import (
+    ERROR_SUFFIX,
+    error_document,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "build" / "preview"
