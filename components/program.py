@@ -68,6 +68,11 @@ def admin_agents_group_id(settings: StackSettings, providers: RegionProviders) -
     return group.object_id
 
 
+def app_component_name(stack: str, key: str) -> str:
+    """The name of an app's ``PartnerManagedApp`` component (its resources' names start with it)."""
+    return f"{stack}-{key}"
+
+
 def build(settings: StackSettings) -> dict[str, Any]:
     """Declare the region's providers, apps and vault; return the stack outputs."""
     stack = settings.stack
@@ -78,7 +83,7 @@ def build(settings: StackSettings) -> dict[str, Any]:
     for key in settings.build_order:
         definition = settings.apps[key]
         apps[key] = PartnerManagedApp(
-            f"{stack}-{key}",
+            app_component_name(stack, key),
             PartnerManagedAppArgs(
                 key=key,
                 definition=definition,

@@ -22,6 +22,7 @@ from policies.partner_policies.engine import reconcile_config
 from .harness import StackRun, project_name, run_program
 
 PLAN_VERSION = 1
+APP_COMPONENT_TYPE = "partner-apps:index:PartnerManagedApp"
 
 
 def settings_for(project_dir: Path, stack_file: StackFile) -> StackSettings:
@@ -119,6 +120,21 @@ def effective_policies(pack_config: Mapping[str, Any]) -> list[dict[str, str]]:
     )
 
 
+def _record_components(apps: dict[str, Any], run: StackRun) -> dict[str, Any]:
+    """Each app's component URN, as the program registered it, so reports need not infer the
+    app a resource belongs to from resource names."""
+    urns = {
+        record["name"]: record["urn"]
+        for record in run.resources
+        if record["type"] == APP_COMPONENT_TYPE
+    }
+    for key, block in apps.items():
+        urn = urns.get(program.app_component_name(run.stack, key))
+        if urn is not None:
+            block["componentUrn"] = urn
+    return apps
+
+
 def build_plan(
     run: StackRun,
     settings: StackSettings,
@@ -131,7 +147,7 @@ def build_plan(
         "project": run.project,
         "stack": run.stack,
         "region": _region_block(settings),
-        "apps": _apps_block(settings),
+        "apps": _record_components(_apps_block(settings), run),
         "resources": sorted(run.resources, key=lambda r: str(r["urn"])),
         "outputs": run.outputs,
         "violations": sorted(

@@ -270,6 +270,13 @@ class _Index:
             **dict(plan.apps),
         }
         self.stack = plan.stack
+        # Recorded by the offline preview (apps.<key>.componentUrn); a real preview's JSON has no
+        # apps block, so its app keys come from the component names.
+        self.key_by_component = {
+            as_str(config["componentUrn"]): key
+            for key, config in self.apps_config.items()
+            if config.get("componentUrn")
+        }
         keys = set(self.apps_config)
         for resource in self.all.values():
             key = self._component_key(resource.urn, resource.type)
@@ -289,7 +296,7 @@ class _Index:
     def _component_key(self, urn: str, type_: str) -> str | None:
         parsed = parse_urn(urn)
         if type_ == APP_COMPONENT and parsed:
-            return self._strip_stack(parsed.name)
+            return self.key_by_component.get(urn) or self._strip_stack(parsed.name)
         return None
 
     def owner(self, urn: str) -> str | None:
@@ -307,7 +314,7 @@ class _Index:
             if parsed is None:
                 return None
             if parsed.type == APP_COMPONENT:
-                return self._strip_stack(parsed.name)
+                return self.key_by_component.get(current) or self._strip_stack(parsed.name)
             resource = self.all.get(current)
             if resource is None:
                 break

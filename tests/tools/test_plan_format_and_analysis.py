@@ -308,3 +308,24 @@ def test_a_client_id_known_only_after_apply_is_matched_through_dependencies(
         if r.in_plan_api
     }
     assert found == expected
+
+
+def test_the_recorded_component_urn_names_the_app_not_the_resource_name(
+    catalog: pf.Catalog,
+) -> None:
+    """A component whose name does not follow ``<stack>-<key>`` (an aliased or renamed one)
+    still belongs to its app: the plan records each app's component URN."""
+    document = plan_document("us")
+    old = document["apps"]["partner-portal-api"]["componentUrn"]
+    assert old.endswith("::us-partner-portal-api"), old
+    new = old.removesuffix("us-partner-portal-api") + "legacy-portal-api"
+    text = json.dumps(document).replace(f'"{old}"', f'"{new}"')
+    renamed = json.loads(text)
+    assert renamed["apps"]["partner-portal-api"]["componentUrn"] == new
+    view = pa.analyze(pf.plan_from_document(renamed), catalog)
+    assert {app.key for app in view.apps} == set(document["apps"]), (
+        "apps.partner-portal-api.componentUrn: the app must be found by its recorded URN"
+    )
+    app = view.app("partner-portal-api")
+    assert app is not None
+    assert app.application_urn, "us/partner-portal-api: its application was not found"
