@@ -182,7 +182,9 @@ def test_a_policy_the_region_disables_is_recorded_rendered_and_diffed_as_disable
     base_plan = json.loads((tmp_path / "base" / "preview" / "eu.json").read_text("utf-8"))
     policies = base_plan["policies"]
     assert policies == sorted(policies, key=lambda p: p["name"])
-    assert all(sorted(p) == ["enforcementLevel", "name", "severity"] for p in policies)
+    assert all(
+        sorted(p) == ["enforcementLevel", "name", "properties", "severity"] for p in policies
+    )
     # Prefer a policy that reports something, so its findings disappearing shows too.
     name = next(
         (v["policy"] for v in base_plan["violations"]),
@@ -197,11 +199,9 @@ def test_a_policy_the_region_disables_is_recorded_rendered_and_diffed_as_disable
     assert _preview(project_copy, tmp_path / "head") == 0
     head = tmp_path / "head"
     plan = json.loads((head / "preview" / "eu.json").read_text(encoding="utf-8"))
-    assert {
-        "name": name,
-        "severity": _severity(policies, name),
-        "enforcementLevel": "disabled",
-    } in (plan["policies"])
+    (recorded,) = [p for p in plan["policies"] if p["name"] == name]
+    assert recorded["severity"] == _severity(policies, name)
+    assert recorded["enforcementLevel"] == "disabled"
     assert [v for v in plan["violations"] if v["policy"] == name] == []
     markdown = (head / "preview" / "eu.md").read_text(encoding="utf-8")
     row = next(line for line in markdown.splitlines() if line.startswith(f"| `{name}` |"))
@@ -224,7 +224,7 @@ def test_a_policy_the_region_disables_is_recorded_rendered_and_diffed_as_disable
         == 0
     )
     text = out.read_text(encoding="utf-8")
-    assert f"- `{name}` enforcement {before} → disabled in eu (**weaker**)" in text
+    assert f"- **eu**: `{name}` enforcement {before} → disabled (**weaker**)" in text
 
 
 def _severity(policies: list[dict[str, str]], name: str) -> str:

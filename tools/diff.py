@@ -25,6 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .diff_config import (
+    IdentityChange,
+    PolicyConfigChange,
+    identity_changes,
+    policy_config_changes,
+    policy_config_lines,
+    weakened_summary,
+)
 from .markdown import (
     code,
     format_unix,
@@ -255,6 +263,13 @@ class StackDiff:
     base_failure: str | None = None
     # Where the head's policy results come from when it is not a recorded plan ("" otherwise).
     violations_source: str = ""
+    # The region's identity (all of it for a new stack) and its policy config, as they change.
+    identity: list[IdentityChange] = field(default_factory=list)
+    policy_changes: list[PolicyConfigChange] = field(default_factory=list)
+
+    @property
+    def weakened(self) -> bool:
+        return any(change.weaker for change in self.policy_changes)
 
     def count(self, op: str) -> int:
         return sum(1 for c in self.changes if c.op == op)
@@ -965,6 +980,10 @@ def diff_stack(base: Plan | None, head: Plan | None, catalog: Catalog) -> StackD
         names=id_names([base_view, head_view]),
         base_policies=_listed_policies(base),
         head_policies=_listed_policies(head),
+        identity=identity_changes(base.region if base else None, head.region) if head else [],
+        policy_changes=policy_config_changes(
+            like.stack, _listed_policies(base), _listed_policies(head)
+        ),
     )
 
 
@@ -1039,40 +1058,10 @@ def _violation_line(stack: str, v: Violation, prefix: str = "") -> str:
     )
 
 
-ENFORCEMENT_ORDER: Mapping[str, int] = {
-    "disabled": 0,
-    "advisory": 1,
-    "remediate": 2,
-    "mandatory": 2,
-}
-
-
-def _enforcement_lines(diffs: Sequence[StackDiff]) -> list[str]:
-    """Policies whose effective enforcement changes in a region, gathered across regions."""
-    stacks_by_change: dict[tuple[str, str, str], set[str]] = {}
-    for diff in diffs:
-        if diff.base_policies is None or diff.head_policies is None:
-            continue
-        for name in sorted(set(diff.base_policies) | set(diff.head_policies)):
-            before, after = diff.base_policies.get(name), diff.head_policies.get(name)
-            old = before.enforcement_level if before else "(not in the pack)"
-            new = after.enforcement_level if after else "(not in the pack)"
-            if old != new:
-                stacks_by_change.setdefault((name, old, new), set()).add(diff.stack)
-    lines = []
-    for (name, old, new), stacks in sorted(stacks_by_change.items()):
-        weaker = ENFORCEMENT_ORDER.get(new, -1) < ENFORCEMENT_ORDER.get(old, -1)
-        lines.append(
-            f"- {code(name)} enforcement {old} → {new} in {join_words(sorted(stacks))}"
-            + (" (**weaker**)" if weaker else "")
-        )
-    return lines
-
-
 def _policy_lines(diffs: Sequence[StackDiff]) -> list[str]:
-    lines: list[str] = _enforcement_lines(diffs)
+    lines: list[str] = []
     unknown = [d.stack for d in diffs if d.head_violations is None]
-    changed = bool(lines)
+    changed = False
     sources = sorted(
         {(d.violations_source, d.stack) for d in diffs if d.violations_source},
     )
@@ -1160,11 +1149,20 @@ def _gathered(diffs: Sequence[StackDiff], section: str) -> list[str]:
     return lines
 
 
+def _identity_lines(diff: StackDiff) -> list[str]:
+    """The region's identity: all of it for a new stack, else what changes."""
+    if not diff.identity:
+        return []
+    title = "Stack identity" if diff.status == "added" else "⚠ Stack identity changes"
+    return ["", f"**{title}**", "", *(f"- {change.markdown()}" for change in diff.identity)]
+
+
 def _stack_lines(diff: StackDiff) -> list[str]:
     lines = [f"### {diff.stack}"]
     if diff.status == "failed":
         lines += ["", "Preview failed (see **⚠ Previews that failed** above): not compared."]
         return lines
+    lines += _identity_lines(diff)
     if diff.status == "added":
         lines += ["", "New stack: every resource is created."]
     elif diff.status == "base-failed":
@@ -1180,7 +1178,8 @@ def _stack_lines(diff: StackDiff) -> list[str]:
     if diff.notes:
         lines += ["", *(f"> {note}" for note in diff.notes)]
     if not diff.changes:
-        return [*lines, "", "No changes."]
+        config_only = diff.policy_changes or (diff.identity and diff.status == "changed")
+        return [*lines, "", "No resource changes." if config_only else "No changes."]
     for op, title in OP_TITLES:
         changes = [c for c in diff.changes if c.op == op]
         if not changes:
@@ -1209,6 +1208,23 @@ def _stack_lines(diff: StackDiff) -> list[str]:
     return lines
 
 
+def _region_config_lines(diffs: Sequence[StackDiff]) -> list[str]:
+    """The regions' policy config (loosening first) and stack identity changes."""
+    lines: list[str] = []
+    config_changes = [change for d in diffs for change in d.policy_changes]
+    if config_changes:
+        loosened = any(c.weaker for c in config_changes)
+        lines += ["", "## ⚠ Policy config loosened" if loosened else "## Policy config", ""]
+        if loosened:
+            lines += [f"{weakened_summary(config_changes)}; weaker changes first.", ""]
+        lines += policy_config_lines(config_changes)
+    moved = [d for d in diffs if d.identity and d.status == "changed"]
+    if moved:
+        lines += ["", "## ⚠ Stack identity changes", ""]
+        lines += [f"- **{d.stack}**: {change.markdown()}" for d in moved for change in d.identity]
+    return lines
+
+
 def render_diff(
     diffs: Sequence[StackDiff], *, title: str = "Plan changes", subtitle: str = ""
 ) -> str:
@@ -1229,12 +1245,17 @@ def render_diff(
         ]
         for diff in failed:
             lines += failure_lines(diff.stack, diff.failure or "")
-    if not failed and not any(d.changes for d in diffs) and not any(d.facts for d in diffs):
+    nothing = not any(
+        d.changes or d.facts or d.policy_changes or (d.identity and d.status != "added")
+        for d in diffs
+    )
+    if not failed and nothing:
         policy = _policy_lines(diffs)
         lines += ["", "**No changes.**"]
         if policy != ["No change in policy results."]:
             lines += ["", "## Policy results", "", *policy]
         return "\n".join(lines) + "\n"
+    lines += _region_config_lines(diffs)
     protected = _protected_lines(diffs)
     if protected:
         lines += ["", "## ⚠ Protected resources deleted or replaced", "", *protected]
@@ -1315,11 +1336,19 @@ def build_parser() -> argparse.ArgumentParser:
         "with status 4 when a head stack's preview failed (<stack>.error.json), since its "
         "protected resources cannot be checked",
     )
+    parser.add_argument(
+        "--fail-on-weakened",
+        action="store_true",
+        help="exit with status 5 when a region's policy config is loosened (a policy's "
+        "enforcement lowered, or a property changed in the direction the policy declares as "
+        "looser: an allow-list entry added, a high-privilege entry removed, a limit raised...)",
+    )
     return parser
 
 
 EXIT_PROTECTED = 3
 EXIT_PREVIEW_FAILED = 4
+EXIT_WEAKENED = 5
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1357,6 +1386,10 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_PREVIEW_FAILED
+    if args.fail_on_weakened and any(d.weakened for d in diffs):
+        changes = [change for d in diffs for change in d.policy_changes]
+        print(f"error: {weakened_summary(changes)}", file=sys.stderr)
+        return EXIT_WEAKENED
     return 0
 
 

@@ -67,6 +67,18 @@ def _region_block(settings: StackSettings) -> dict[str, Any]:
         "production": region.production,
         "protect": region.protect,
         "keyVault": region.key_vault.name,
+        # What else identifies the region's stack for a reviewer: who owns the apps, which group
+        # pre-consents them, and who may reach the vault over the network.
+        "owners": sorted(region.owners),
+        "adminAgents": (
+            {"objectId": region.admin_agents.object_id}
+            if region.admin_agents.object_id is not None
+            else {"displayName": region.admin_agents.lookup_name}
+        ),
+        "keyVaultNetwork": {
+            "publicNetworkAccess": region.key_vault.public_network_access,
+            "allowedIpRanges": sorted(region.key_vault.allowed_ip_ranges),
+        },
     }
 
 
@@ -99,7 +111,7 @@ def _apps_block(settings: StackSettings) -> dict[str, Any]:
     return apps
 
 
-def effective_policies(pack_config: Mapping[str, Any]) -> list[dict[str, str]]:
+def effective_policies(pack_config: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every policy of the pack with the enforcement the region's policy config gives it.
 
     Resolved by the engine's own reconciliation (schema defaults, ``"all"``, then per-policy
@@ -113,6 +125,9 @@ def effective_policies(pack_config: Mapping[str, Any]) -> list[dict[str, str]]:
                 "name": policy.name,
                 "severity": policy.severity.value if policy.severity else "",
                 "enforcementLevel": settings[policy.name].enforcement.value,
+                # The region's effective properties (allow-lists, limits, region values), so a
+                # diff sees a loosened policy config even when no resource changes.
+                "properties": settings[policy.name].properties,
             }
             for policy in ALL_POLICIES
         ),
@@ -139,7 +154,7 @@ def build_plan(
     run: StackRun,
     settings: StackSettings,
     violations: list[dict[str, Any]],
-    policies: list[dict[str, str]] | None = None,
+    policies: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The plan document; ``policies`` (from ``effective_policies``) is left out when None."""
     plan = {

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -332,6 +332,8 @@ class PolicyInfo:
     severity: str
     enforcement_level: str
     description: str
+    # The region's effective policy config properties, when the plan records them.
+    properties: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -415,6 +417,7 @@ def plan_from_document(document: Mapping[str, Any], source: str = "") -> Plan:
                         severity=as_str(entry.get("severity")) or "unspecified",
                         enforcement_level=as_str(entry.get("enforcementLevel")) or "advisory",
                         description=as_str(entry.get("description")),
+                        properties=dict(as_map(entry.get("properties"))),
                     )
                     for entry in policies_doc
                     if isinstance(entry, Mapping)

@@ -188,6 +188,7 @@ def password_lifetime_policy(evaluation_date: date | None = None) -> ResourceVal
                     "default": rules.MAX_SECRET_LIFETIME_DAYS,
                     "description": "Longest life of a client secret, in days from its start.",
                 },
+                loosens="increase",
             ),
             ConfigProperty(
                 "maxStartDaysAhead",
@@ -200,6 +201,7 @@ def password_lifetime_policy(evaluation_date: date | None = None) -> ResourceVal
                         "How many days after the evaluation date a secret's start may lie."
                     ),
                 },
+                loosens="increase",
             ),
             ConfigProperty(
                 EVALUATION_DATE,

@@ -610,6 +610,7 @@ def _provider_targets_policy() -> StackValidationPolicy:
                     "default": [],
                     "description": "Locations of the region's geography; location must be one.",
                 },
+                loosens="add",
             ),
             ConfigProperty(
                 "azureadEnvironment",
@@ -665,6 +666,7 @@ def _protected_policy() -> StackValidationPolicy:
                     "default": False,
                     "description": "The stack is production (the stack file's production flag).",
                 },
+                loosens="disable",
             ),
             ConfigProperty(
                 "protectedTypes",
@@ -674,6 +676,7 @@ def _protected_policy() -> StackValidationPolicy:
                     "default": list(PROTECTED_TYPES),
                     "description": "Resource types that must be protected in production.",
                 },
+                loosens="remove",
             ),
         ),
         tags=("stack", "production"),
