@@ -71,22 +71,28 @@ KNOWN_STACK_KEYS = (REGION_KEY, REFRESH_TOKENS_KEY, DISABLE_DEFAULT_PROVIDERS_KE
 # The longest secret lifetime Microsoft allows in the portal; the policy pack uses the same rule.
 MAX_CREDENTIAL_DAYS = rules.MAX_SECRET_LIFETIME_DAYS
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_APP_KEY = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+# Every pattern ends with \Z, not $: `$` also matches before a final newline, so "id\n" would pass.
+# The JSON Schema keeps `$` (ECMAScript's `$` matches only at the very end).
+_GUID_SCHEMA = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_DOMAIN = re.compile(r"^(?=.{4,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
+_APP_KEY = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
 # Key Vault names: 3-24 characters, letters, digits and hyphens, start with a letter, end with a
 # letter or digit, no consecutive hyphens (Azure's rule; the name is global across Azure).
-_VAULT_NAME = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
-_RESOURCE_GROUP = re.compile(r"^[-\w._()]{0,89}[-\w_()]$")
+_VAULT_NAME = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]\Z")
+_RESOURCE_GROUP = re.compile(r"^[-\w._()]{0,89}[-\w_()]\Z", re.ASCII)
 
 
 def _guid(value: str) -> str:
-    if not _GUID.match(value):
-        raise ValueError(f"{value!r} is not a GUID (expected 8-4-4-4-12 hexadecimal digits)")
+    problem = rules.guid_problem(value)
+    if problem:
+        raise ValueError(f"{value!r} {problem}")
     return value.lower()
 
 
 def _domain(value: str) -> str:
+    problem = rules.domain_problem(value)
+    if problem:
+        raise ValueError(f"{value!r} {problem}")
     if not _DOMAIN.match(value):
         raise ValueError(f"{value!r} is not a domain name (lower-case, like contoso.com)")
     return value
@@ -110,6 +116,9 @@ def _app_key(value: str) -> str:
 
 
 def _display_name(value: str) -> str:
+    problem = rules.surrounding_whitespace_problem(value) or rules.hidden_character_problem(value)
+    if problem:
+        raise ValueError(f"{value!r} {problem}")
     # prevent_duplicate_names makes the azuread provider look the name up with a Graph $filter
     # (displayName eq '<name>') that it does not escape: a quote breaks the preview.
     if "'" in value:
@@ -117,6 +126,20 @@ def _display_name(value: str) -> str:
             f"{value!r} contains an apostrophe ('): the provider's duplicate-name check builds an "
             "unescaped Graph filter from the display name and fails; use another character"
         )
+    return value
+
+
+def _text(value: str) -> str:
+    problem = rules.text_problem(value)
+    if problem:
+        raise ValueError(f"{value!r} {problem}")
+    return value
+
+
+def _reason(value: str) -> str:
+    problem = rules.reason_problem(value)
+    if problem:
+        raise ValueError(f"{value!r} {problem}")
     return value
 
 
@@ -152,6 +175,9 @@ def _cidr(value: str) -> str:
         raise ValueError(f"{value!r} is not an IPv4 address or CIDR range ({error})") from None
     if network.version != 4:
         raise ValueError(f"{value!r}: Key Vault network rules accept IPv4 only")
+    problem = rules.ip_rule_problem(str(network))
+    if problem:
+        raise ValueError(f"{value!r} {problem}")
     return str(network)
 
 
@@ -166,14 +192,15 @@ def _unique(values: Sequence[str]) -> Sequence[str]:
 
 # The pattern is for editors (JSON Schema); the validator gives the readable message.
 Guid = Annotated[
-    str, AfterValidator(_guid), WithJsonSchema({"type": "string", "pattern": _GUID.pattern})
+    str, AfterValidator(_guid), WithJsonSchema({"type": "string", "pattern": _GUID_SCHEMA})
 ]
 DomainName = Annotated[str, AfterValidator(_domain)]
 AppKey = Annotated[str, AfterValidator(_app_key)]
 VaultName = Annotated[str, AfterValidator(_vault_name)]
 ResourceGroupName = Annotated[str, AfterValidator(_resource_group)]
 IpRange = Annotated[str, AfterValidator(_cidr)]
-Text = Annotated[str, Field(min_length=1, max_length=1024)]
+Text = Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(_text)]
+Reason = Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(_reason)]
 DisplayName = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_display_name)]
 ScopeValue = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_scope_value)]
 
@@ -345,9 +372,8 @@ class PermissionRequest(Model):
     api: str = Field(description="API display name, e.g. 'Microsoft Graph'.")
     permission: str = Field(description="Permission value, e.g. 'Directory.Read.All'.")
     type: permissions.Kind = Field(description="delegated (Scope) or application (Role).")
-    reason: str | None = Field(
+    reason: Reason | None = Field(
         default=None,
-        min_length=1,
         description=(
             "Why the app needs it. Required for application permissions and for delegated "
             "permissions that need admin consent; reviewers and auditors read it."
@@ -360,7 +386,7 @@ class ScopeRequest(Model):
 
     app: AppKey = Field(description="Key of the app that exposes the scope.")
     scope: str = Field(description="Value of the scope, e.g. 'user_impersonation'.")
-    reason: str | None = Field(default=None, min_length=1, description="Why it is needed.")
+    reason: Reason | None = Field(default=None, description="Why it is needed.")
 
 
 class ScopeDefinition(Model):
@@ -404,7 +430,7 @@ class ImplicitGrant(Model):
 
     access_tokens: bool = Field(default=False, description="Issue access tokens implicitly.")
     id_tokens: bool = Field(default=False, description="Issue ID tokens implicitly.")
-    reason: str | None = Field(default=None, min_length=1, description="Why it is needed.")
+    reason: Reason | None = Field(default=None, description="Why it is needed.")
 
     @model_validator(mode="after")
     def _refused(self) -> ImplicitGrant:
@@ -717,6 +743,12 @@ def problems_from_validation(
             message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
         elif kind == "union_tag_invalid":
             message = "type must be 'password' or 'certificate'"
+        elif isinstance(item.get("input"), bool) and kind != "bool_type":
+            word = "true" if item.get("input") else "false"
+            message = (
+                f"is the boolean {word}, not text: YAML reads unquoted yes, no, on, off, true and "
+                f'false as booleans; quote the value ("no") if text is meant ({message})'
+            )
         elif kind == "date_from_datetime_parsing" or kind.startswith("date_"):
             message = f"{item.get('input')!r} is not a date (expected YYYY-MM-DD)"
         problems.append(Problem(file, _key_path(prefix, loc) or "(file)", message))
@@ -1048,17 +1080,19 @@ def _validate_apps(
     certificates: dict[str, LoadedCertificate] = {}
     display_names: dict[str, str] = {}
     for key, app in apps_file.apps.items():
-        other = display_names.get(app.display_name.lower())
+        # Entra compares display names ignoring case; spaces are the easiest difference to miss.
+        name = " ".join(app.display_name.split()).casefold()
+        other = display_names.get(name)
         if other:
             problems.append(
                 Problem(
                     file,
                     f"apps.{key}.displayName",
-                    f"{app.display_name!r} is also the display name of app {other!r}; "
-                    "display names must be unique in the tenant",
+                    f"{app.display_name!r} is also the display name of app {other!r} (ignoring "
+                    "case and spaces); display names must be unique in the tenant",
                 )
             )
-        display_names[app.display_name.lower()] = key
+        display_names[name] = key
         problems.extend(_check_uris(key, app, region, file))
         problems.extend(_check_links(key, app, apps_file.apps, file))
         problems.extend(_check_rotation_date(key, app, today, file))
