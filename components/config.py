@@ -877,10 +877,22 @@ def _check_links(
     if app.known_clients and not app.expose_api:
         problems.append(Problem(file, f"{base}.knownClients", "known clients need exposeApi: true"))
 
+    required: dict[tuple[str, str], int] = {}
     for index, wanted in enumerate(app.required_scopes):
         target = apps.get(wanted.app)
         path = f"{base}.requiredScopes[{index}]"
-        if wanted.app == key:
+        exposed = {scope.value: scope for scope in target.effective_scopes()} if target else {}
+        first = required.setdefault((wanted.app, wanted.scope), index)
+        if first != index:
+            problems.append(
+                Problem(
+                    file,
+                    path,
+                    f"scope {wanted.scope!r} of app {wanted.app!r} is listed twice (also "
+                    f"requiredScopes[{first}]); require each scope once",
+                )
+            )
+        elif wanted.app == key:
             problems.append(Problem(file, f"{path}.app", "an app cannot require its own scope"))
         elif target is None:
             problems.append(
@@ -891,14 +903,24 @@ def _check_links(
                     "apps of the same stack",
                 )
             )
-        elif wanted.scope not in {scope.value for scope in target.effective_scopes()}:
-            offered = ", ".join(scope.value for scope in target.effective_scopes()) or "none"
+        elif wanted.scope not in exposed:
+            offered = ", ".join(exposed) or "none"
             problems.append(
                 Problem(
                     file,
                     f"{path}.scope",
                     f"app {wanted.app!r} does not expose scope {wanted.scope!r} "
                     f"(it exposes: {offered})",
+                )
+            )
+        elif not exposed[wanted.scope].enabled:
+            problems.append(
+                Problem(
+                    file,
+                    f"{path}.scope",
+                    f"scope {wanted.scope!r} of app {wanted.app!r} is disabled (enabled: false): "
+                    "no client can be consented to it; move this client to an enabled scope "
+                    "before disabling one",
                 )
             )
     return problems
@@ -982,6 +1004,24 @@ def _load_certificate(  # noqa: PLR0917 - one call site; the values are the chec
             )
         ], None
     pem_path = project_dir / normalised
+    resolved = pem_path.resolve()
+    if not resolved.is_relative_to(project_dir.resolve()):
+        return [
+            Problem(
+                file,
+                where,
+                f"{relative!r} is a symbolic link (or lies under one) that leads outside the "
+                f"repository, to {str(resolved)!r}; commit the public certificate itself",
+            )
+        ], None
+    if pem_path.is_dir():
+        return [
+            Problem(
+                file,
+                where,
+                f"{relative!r} is a directory, not a file; name the PEM file in it",
+            )
+        ], None
     if not pem_path.is_file():
         return [Problem(file, where, f"{relative!r} does not exist")], None
     try:
