@@ -203,6 +203,16 @@ def raw(file: str, old: str, new: bytes) -> Edit:
     return edit
 
 
+def in_utf16(file: str) -> Edit:
+    """Save the file as UTF-16 (what some Windows editors call "Unicode")."""
+
+    def edit(project: Path) -> None:
+        path = project / file
+        path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16"))
+
+    return edit
+
+
 def line_of(file: str, fragment: str) -> int:
     """The line of the project's ``file`` where ``fragment`` starts."""
     content = (ROOT / file).read_text(encoding="utf-8")
@@ -1219,9 +1229,7 @@ CASES = [
     Case(
         "apps-yaml-in-utf-16",
         APPS,
-        lambda project: (project / APPS).write_bytes(
-            (ROOT / APPS).read_text(encoding="utf-8").encode("utf-16")
-        ),
+        in_utf16(APPS),
         "(file)",
         "is not UTF-8: it is UTF-16",
     ),
