@@ -1634,3 +1634,48 @@ def test_bad_input_is_refused_naming_key_and_rule(
     assert "Traceback" not in run.error
     assert _names_key_and_rule(run.error, case), run.error
     assert run.resources == []
+
+
+def _bom(file: str) -> Edit:
+    def edit(project: Path) -> None:
+        path = project / file
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+
+    return edit
+
+
+DISABLED_SCOPE = SCOPE | {"value": "reports.read", "enabled": False}
+LEGITIMATE = {
+    "api-and-permission-names-in-any-case": both(
+        a(f"{API}.permissions[0].api", "microsoft graph"),
+        a(f"{API}.permissions[0].permission", "directory.read.all"),
+        a(f"{WEB}.permissions[0].permission", "USER.READ"),
+    ),
+    "upper-case-guids": both(
+        r("tenantId", TENANT.upper()),
+        r("owners[1]", "0C1D2E3F-4A5B-4C6D-8E7F-9A0B1C2D3E41"),
+        r("keyVault.secretsUsers[0].principalId", "5B6C7D8E-9F0A-4B1C-8D2E-3F4A5B6C7D82"),
+    ),
+    "utf-8-byte-order-marks": both(_bom(APPS), _bom(US)),
+    "non-ascii-free-text": both(
+        a(f"{API}.description", "Back end — reads customer directories (Zürich, São Paulo)."),
+        a(f"{WEB}.displayName", "Contoso Partner Portal – Agents"),
+        a(f"{API}.permissions[0].reason", "Lists users for the portal's tenant overview.\n"),
+    ),
+    "a-disabled-scope-nobody-requires": append(APPS, f"{API}.scopes", DISABLED_SCOPE),
+    "a-redirect-uri-with-a-query-and-an-upper-case-host": a(
+        f"{WEB}.redirectUris[0]", "https://PORTAL.contoso-partner.example/signin-oidc?region=us"
+    ),
+    "a-narrow-public-vault-range": vault_ranges("203.0.113.0/24", "198.51.100.7", "20.30.0.0/16"),
+    "quoted-yes-as-text": sub(US, "      region: us\n", '      region: "no"\n'),
+}
+
+
+@pytest.mark.parametrize("edit", list(LEGITIMATE.values()), ids=list(LEGITIMATE))
+def test_legitimate_variants_are_accepted(edit: Edit, project_copy: Path, tmp_path: Path) -> None:
+    """What the classes above must not refuse: the same input written another valid way."""
+    edit(project_copy)
+    assert _preview(project_copy, tmp_path / "out") == 0
+    run = run_stack(project_copy, "us")
+    assert run.error is None
+    assert run.resources
