@@ -143,6 +143,13 @@ def _reason(value: str) -> str:
     return value
 
 
+def _name(value: str) -> str:
+    problem = rules.hygiene_problem(value, "a name Entra or Azure knows")
+    if problem:
+        raise ValueError(f"{value!r} {problem}")
+    return value
+
+
 def _scope_value(value: str) -> str:
     problem = rules.scope_value_problem(value)
     if problem:
@@ -200,6 +207,8 @@ VaultName = Annotated[str, AfterValidator(_vault_name)]
 ResourceGroupName = Annotated[str, AfterValidator(_resource_group)]
 IpRange = Annotated[str, AfterValidator(_cidr)]
 Text = Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(_text)]
+# API, permission, scope, location and region names: looked up by exact text, ASCII only.
+Name = Annotated[str, AfterValidator(_name)]
 Reason = Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(_reason)]
 DisplayName = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_display_name)]
 ScopeValue = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_scope_value)]
@@ -329,7 +338,7 @@ class RegionConfig(Model):
         description="Verified domains of the partner tenant; identifier URIs must use one.",
     )
     subscription_id: Guid = Field(description="Azure subscription that holds the Key Vault.")
-    location: str = Field(description="Azure location; must belong to the region's geography.")
+    location: Name = Field(description="Azure location; must belong to the region's geography.")
     production: bool = Field(
         default=False, description="Production stack: policies require protected resources."
     )
@@ -369,8 +378,8 @@ class RegionConfig(Model):
 class PermissionRequest(Model):
     """One permission an app requires on a Microsoft API, by name."""
 
-    api: str = Field(description="API display name, e.g. 'Microsoft Graph'.")
-    permission: str = Field(description="Permission value, e.g. 'Directory.Read.All'.")
+    api: Name = Field(description="API display name, e.g. 'Microsoft Graph'.")
+    permission: Name = Field(description="Permission value, e.g. 'Directory.Read.All'.")
     type: permissions.Kind = Field(description="delegated (Scope) or application (Role).")
     reason: Reason | None = Field(
         default=None,
@@ -385,7 +394,7 @@ class ScopeRequest(Model):
     """A delegated scope of another app of the same stack (multi-tier)."""
 
     app: AppKey = Field(description="Key of the app that exposes the scope.")
-    scope: str = Field(description="Value of the scope, e.g. 'user_impersonation'.")
+    scope: Name = Field(description="Value of the scope, e.g. 'user_impersonation'.")
     reason: Reason | None = Field(default=None, description="Why it is needed.")
 
 

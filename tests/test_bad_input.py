@@ -1415,6 +1415,27 @@ CASES = [
         f"{R}.keyVault.secretsUsers[0].principalId",
         "is a placeholder GUID",
     ),
+    Case(
+        "permission-name-with-a-trailing-space",
+        APPS,
+        a(f"{API}.permissions[0].permission", "Directory.Read.All "),
+        f"{API}.permissions[0].permission",
+        "ends with whitespace",
+    ),
+    Case(
+        "location-with-a-non-breaking-space",
+        US,
+        r("location", "east\u00a0us"),
+        f"{R}.location",
+        "(U+00A0 NO-BREAK SPACE)",
+    ),
+    Case(
+        "required-scope-with-a-soft-hyphen",
+        APPS,
+        a(f"{WEB}.requiredScopes[0].scope", "user_imper\u00adsonation"),
+        f"{WEB}.requiredScopes[0].scope",
+        "(U+00AD SOFT HYPHEN)",
+    ),
     # Redirect and homepage URIs (RFC 6749 section 3.1.2, Entra's reply-URL restrictions)
     Case(
         "redirect-uri-with-a-fragment",
