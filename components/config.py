@@ -739,6 +739,9 @@ def problems_from_validation(
     problems = []
     for item in error.errors(include_url=False):
         loc = _yaml_loc(item["loc"])
+        if item["loc"][-1:] == ("[key]",) and isinstance(item.get("input"), bool) and loc:
+            # A mapping key read as a boolean (an unquoted `on:`): pydantic reports it as 1 or 0.
+            loc[-1] = str(item["input"]).lower()
         kind = item["type"]
         message = str(item["msg"])
         if kind in ("model_type", "model_attributes_type"):

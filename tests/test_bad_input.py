@@ -1263,6 +1263,20 @@ CASES = [
         f"{API}.scopes[0].value",
         "is the boolean true, not text",
     ),
+    Case(
+        "app-key-on",
+        APPS,
+        sub(APPS, "  partner-center-sam:\n", "  on:\n"),
+        "apps.true",
+        "is the boolean true, not text",
+    ),
+    Case(
+        "cloud-off",
+        US,
+        sub(US, "    cloud: public\n", "    cloud: off\n"),
+        f"{R}.cloud",
+        "is the boolean false, not text",
+    ),
     # String hygiene: whitespace, invisible and non-ASCII characters, placeholders
     Case(
         "tenant-id-with-a-trailing-newline",
