@@ -795,7 +795,7 @@ CASES = [
         APPS,
         a(f"{API}.scopes[0].value", "user impersonation"),
         f"{API}.scopes[0].value",
-        "is not a scope value Graph accepts (' ')",
+        "is not a scope value Graph accepts (' ' (U+0020 SPACE))",
     ),
     # Graph's character set for scope values: ASCII letters, digits and some punctuation only.
     Case(
@@ -803,28 +803,28 @@ CASES = [
         APPS,
         a(f"{API}.scopes[0].value", 'user"impersonation'),
         f"{API}.scopes[0].value",
-        """is not a scope value Graph accepts ('"')""",
+        """is not a scope value Graph accepts ('"' (U+0022 QUOTATION MARK))""",
     ),
     Case(
         "scope-value-with-a-backslash",
         APPS,
         a(f"{API}.scopes[0].value", "user\\impersonation"),
         f"{API}.scopes[0].value",
-        "is not a scope value Graph accepts ('\\\\')",
+        "is not a scope value Graph accepts ('\\\\' (U+005C REVERSE SOLIDUS))",
     ),
     Case(
         "scope-value-not-ascii",
         APPS,
         a(f"{API}.scopes[0].value", "user_impersonatión"),
         f"{API}.scopes[0].value",
-        "is not a scope value Graph accepts ('ó')",
+        "is not a scope value Graph accepts ('ó' (U+00F3 LATIN SMALL LETTER O WITH ACUTE))",
     ),
     Case(
         "scope-value-with-a-trailing-newline",
         APPS,
         a(f"{API}.scopes[0].value", "user_impersonation\n"),
         f"{API}.scopes[0].value",
-        "is not a scope value Graph accepts ('\\n')",
+        "is not a scope value Graph accepts ('\\n' (U+000A))",
     ),
     Case(
         "scope-value-starting-with-a-dot",

@@ -333,7 +333,7 @@ def scope_value_problem(value: str) -> str | None:
         return "is empty; name the scope (clients request it by value)"
     bad = sorted({char for char in value if not _SCOPE_VALUE_CHAR.fullmatch(char)})
     if bad or value.startswith("."):
-        shown = ", ".join(repr(char) for char in bad) or "a leading '.'"
+        shown = ", ".join(describe_character(char) for char in bad) or "a leading '.'"
         return (
             f"is not a scope value Graph accepts ({shown}): ASCII letters, digits and "
             "!#$%&'()*+,-./:;<=>?@[]^_`{|}~ only, no spaces, not starting with '.'"

@@ -282,8 +282,9 @@ def test_scope_value_without_spaces() -> None:
             "mandatory",
             "api-app",
             "api-app: api.oauth2PermissionScopes[0].value 'user impersonation' is not a scope "
-            "value Graph accepts (' '): ASCII letters, digits and !#$%&'()*+,-./:;<=>?@[]^_`{|}~ "
-            "only, no spaces, not starting with '.'. " + SCOPE_VALUE_FIX,
+            "value Graph accepts (' ' (U+0020 SPACE)): ASCII letters, digits and "
+            "!#$%&'()*+,-./:;<=>?@[]^_`{|}~ only, no spaces, not starting with '.'. "
+            + SCOPE_VALUE_FIX,
         )
     ]
 
@@ -375,9 +376,9 @@ def test_permission_scope_resource_value_is_checked() -> None:
             "azuread-application-scope-values",
             "mandatory",
             "api-scope-manage",
-            "api-scope-manage: value 'Partner Manage' is not a scope value Graph accepts (' '): "
-            "ASCII letters, digits and !#$%&'()*+,-./:;<=>?@[]^_`{|}~ only, no spaces, not "
-            "starting with '.'. " + SCOPE_VALUE_FIX,
+            "api-scope-manage: value 'Partner Manage' is not a scope value Graph accepts "
+            "(' ' (U+0020 SPACE)): ASCII letters, digits and !#$%&'()*+,-./:;<=>?@[]^_`{|}~ "
+            "only, no spaces, not starting with '.'. " + SCOPE_VALUE_FIX,
         )
     ]
 
