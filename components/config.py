@@ -242,7 +242,7 @@ class PrincipalRef(Model):
 class AdminAgentsConfig(Model):
     """Where the tenant's AdminAgents group comes from."""
 
-    display_name: str | None = Field(
+    display_name: Annotated[str, AfterValidator(_display_name)] | None = Field(
         default=None,
         min_length=1,
         description="Display name to look the group up by (default AdminAgents).",
@@ -299,7 +299,10 @@ class KeyVaultConfig(Model):
     )
     allowed_ip_ranges: list[IpRange] = Field(
         default_factory=list,
-        description="IPv4 addresses or CIDR ranges admitted when publicNetworkAccess is Enabled.",
+        description=(
+            "Public IPv4 addresses or CIDR ranges, at most /16 wide, admitted when "
+            "publicNetworkAccess is Enabled (private, loopback and reserved ranges are refused)."
+        ),
     )
     secrets_officers: list[PrincipalRef] = Field(
         default_factory=list,

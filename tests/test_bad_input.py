@@ -10,8 +10,9 @@ Each case breaks a copy of the project (``project_copy``) in one way and checks
 Some problems reach the two paths differently; the ``program`` column says how (``Program``):
 
 * ``LOAD``: the harness loads ``Pulumi.us.yaml`` itself, as the CLI does, so a stack file that
-  cannot be read (YAML syntax, wrong shape, a mapping key that is not a string and so cannot be
-  passed to the program as JSON) stops it with a ``ConfigError``: the program never runs;
+  cannot be read (YAML syntax, wrong shape, a key defined twice, not UTF-8, a mapping key that is
+  not a string and so cannot be passed to the program as JSON) stops it with a ``ConfigError``:
+  the program never runs;
 * ``NOT_READ`` and ``PACK``: the program never reads ``policies/config``; ``pulumi up
   --policy-pack-config`` hands that file to the policy pack, which reports its own error when it
   is loaded, before the update. Those cases are the preview's alone: a file that cannot be read
@@ -1278,6 +1279,13 @@ CASES = [
         "is the boolean false, not text",
     ),
     # String hygiene: whitespace, invisible and non-ASCII characters, placeholders
+    Case(
+        "admin-agents-name-with-a-trailing-newline",
+        US,
+        r("adminAgents", {"displayName": "AdminAgents\n"}),
+        f"{R}.adminAgents.displayName",
+        "ends with whitespace",
+    ),
     Case(
         "tenant-id-with-a-trailing-newline",
         US,
