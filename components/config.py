@@ -129,6 +129,13 @@ def _display_name(value: str) -> str:
     return value
 
 
+def _group_name(value: str) -> str:
+    problem = rules.surrounding_whitespace_problem(value) or rules.hidden_character_problem(value)
+    if problem:
+        raise ValueError(f"{value!r} {problem}")
+    return value
+
+
 def _text(value: str) -> str:
     problem = rules.text_problem(value)
     if problem:
@@ -242,7 +249,7 @@ class PrincipalRef(Model):
 class AdminAgentsConfig(Model):
     """Where the tenant's AdminAgents group comes from."""
 
-    display_name: Annotated[str, AfterValidator(_display_name)] | None = Field(
+    display_name: Annotated[str, AfterValidator(_group_name)] | None = Field(
         default=None,
         min_length=1,
         description="Display name to look the group up by (default AdminAgents).",
