@@ -52,6 +52,8 @@ from .files import (
     read_yaml,
 )
 from .regions import CLOUDS, REGIONS, Cloud, region_of_location
+from .resolved import ResolvedApp, build_order, credential_end_date, resolve_app
+from .resolved import render as render_uri
 from .stackfiles import uniqueness_problems
 
 __all__ = [  # re-exported: callers import config names from one place
@@ -636,6 +638,10 @@ class StackSettings:
     region: RegionConfig
     apps: Mapping[str, AppDefinition]
     resolved_permissions: Mapping[str, tuple[ResolvedPermission, ...]]
+    # Each app's values in this region (URIs, credential end, authority), resolved once here.
+    resolved_apps: Mapping[str, ResolvedApp]
+    # Known clients before the apps that list them (registration order).
+    build_order: tuple[str, ...]
     refresh_tokens: Mapping[str, SecretStr] = field(default_factory=dict)
     certificates: Mapping[str, LoadedCertificate] = field(default_factory=dict)
 
@@ -780,10 +786,6 @@ def problems_from_validation(
 # --- Validation -----------------------------------------------------------------------------------
 
 
-def _render_uri(template: str, region: RegionConfig) -> str:
-    return template.replace("{region}", region.id)
-
-
 def _validate_region(raw_region: Any, stack: str, file: str) -> list[Problem]:
     """The single-region rules, on the raw values: they are reported even when another key of
     the region is broken, so a platform team sees every problem of the file at once."""
@@ -841,7 +843,7 @@ def _check_uris(key: str, app: AppDefinition, region: RegionConfig, file: str) -
     problems: list[Problem] = []
     base = f"apps.{key}"
     for index, uri in enumerate(app.redirect_uris):
-        rendered = _render_uri(uri, region)
+        rendered = render_uri(uri, region)
         issue = rules.redirect_uri_problem(
             rendered,
             allow_localhost=app.development,
@@ -850,7 +852,7 @@ def _check_uris(key: str, app: AppDefinition, region: RegionConfig, file: str) -
         if issue:
             problems.append(Problem(file, f"{base}.redirectUris[{index}]", f"{rendered!r} {issue}"))
     if app.homepage_url:
-        rendered = _render_uri(app.homepage_url, region)
+        rendered = render_uri(app.homepage_url, region)
         issue = rules.redirect_uri_problem(rendered, allow_localhost=app.development)
         if issue:
             problems.append(Problem(file, f"{base}.homepageUrl", f"{rendered!r} {issue}"))
@@ -861,7 +863,7 @@ def _check_uris(key: str, app: AppDefinition, region: RegionConfig, file: str) -
         )
     if app.identifier_uri in (None, "verified-domain", "api"):
         return problems
-    uri = _render_uri(app.identifier_uri, region)
+    uri = render_uri(app.identifier_uri, region)
     problem = rules.identifier_uri_problem(uri, region.verified_domains)
     if problem:
         problems.append(
@@ -1002,6 +1004,31 @@ def _resolve_permissions(
     return problems, tuple(resolved)
 
 
+def _certificate_path(relative: str, project_dir: Path) -> Path | str:
+    """The PEM file a ``publicKeyFile`` names, or why it cannot be used: it must be a file of
+    the repository, reached without leaving it (no ``..``, no symbolic link that leads out)."""
+    if not relative or "\0" in relative:
+        return f"{relative!r} is not a file path"
+    normalised = PurePosixPath(os.path.normpath(relative.replace("\\", "/")))
+    if normalised.is_absolute() or normalised.parts[:1] == ("..",):
+        return (
+            f"{relative!r} is outside the project; the certificate's public part must be a "
+            "file of the repository, relative to the project directory"
+        )
+    pem_path = project_dir / normalised
+    resolved = pem_path.resolve()
+    if not resolved.is_relative_to(project_dir.resolve()):
+        return (
+            f"{relative!r} is a symbolic link (or lies under one) that leads outside the "
+            f"repository, to {str(resolved)!r}; commit the public certificate itself"
+        )
+    if pem_path.is_dir():
+        return f"{relative!r} is a directory, not a file; name the PEM file in it"
+    if not pem_path.is_file():
+        return f"{relative!r} does not exist"
+    return pem_path
+
+
 def _load_certificate(  # noqa: PLR0917 - one call site; the values are the check's inputs
     key: str,
     credential: CertificateCredential,
@@ -1012,40 +1039,10 @@ def _load_certificate(  # noqa: PLR0917 - one call site; the values are the chec
 ) -> tuple[list[Problem], LoadedCertificate | None]:
     """The public certificate of a certificate credential, read and checked at the edge."""
     where = f"apps.{key}.credential.publicKeyFile"
-    relative = _render_uri(credential.public_key_file, region)
-    if not relative or "\0" in relative:
-        return [Problem(file, where, f"{relative!r} is not a file path")], None
-    normalised = PurePosixPath(os.path.normpath(relative.replace("\\", "/")))
-    if normalised.is_absolute() or normalised.parts[:1] == ("..",):
-        return [
-            Problem(
-                file,
-                where,
-                f"{relative!r} is outside the project; the certificate's public part must be a "
-                "file of the repository, relative to the project directory",
-            )
-        ], None
-    pem_path = project_dir / normalised
-    resolved = pem_path.resolve()
-    if not resolved.is_relative_to(project_dir.resolve()):
-        return [
-            Problem(
-                file,
-                where,
-                f"{relative!r} is a symbolic link (or lies under one) that leads outside the "
-                f"repository, to {str(resolved)!r}; commit the public certificate itself",
-            )
-        ], None
-    if pem_path.is_dir():
-        return [
-            Problem(
-                file,
-                where,
-                f"{relative!r} is a directory, not a file; name the PEM file in it",
-            )
-        ], None
-    if not pem_path.is_file():
-        return [Problem(file, where, f"{relative!r} does not exist")], None
+    relative = render_uri(credential.public_key_file, region)
+    pem_path = _certificate_path(relative, project_dir)
+    if isinstance(pem_path, str):
+        return [Problem(file, where, pem_path)], None
     try:
         data = pem_path.read_bytes()
     except OSError as error:
@@ -1115,7 +1112,7 @@ def _check_rotation_date(key: str, app: AppDefinition, today: date, file: str) -
     credential = app.credential
     if not isinstance(credential, PasswordCredential):
         return []
-    end = credential.rotation_date + timedelta(days=credential.lifetime_days)
+    end = credential_end_date(app, None)
     if end <= today:
         # Graph refuses a credential that ends in the past, and an existing one has expired: the
         # app cannot sign in either way. Rotating means a new rotationDate (today, say).
@@ -1193,6 +1190,79 @@ def _check_known_client_cycles(apps: Mapping[str, AppDefinition], file: str) -> 
     return []
 
 
+def _stack_key_problems(config: Mapping[str, Any], stack_file: str) -> list[Problem]:
+    """Unknown keys, and default providers that are not disabled."""
+    problems: list[Problem] = []
+    for key in sorted(config):
+        if key not in KNOWN_STACK_KEYS:
+            # A key without a namespace is as silently ignored as a typo under partner-apps:.
+            hint = (
+                "default providers are disabled; region values go under partner-apps:region"
+                if ":" in key and not key.startswith(f"{NAMESPACE}:")
+                else f"allowed: {', '.join(KNOWN_STACK_KEYS)}"
+            )
+            problems.append(Problem(stack_file, key or '""', f"unknown key ({hint})"))
+    disabled = config.get(DISABLE_DEFAULT_PROVIDERS_KEY)
+    if not (isinstance(disabled, list) and "*" in disabled):
+        problems.append(
+            Problem(
+                stack_file,
+                DISABLE_DEFAULT_PROVIDERS_KEY,
+                'must be ["*"] so no resource can fall back to a default provider that might '
+                "reach another region's tenant",
+            )
+        )
+    return problems
+
+
+def _refresh_tokens(
+    config: Mapping[str, Any],
+    secret_keys: set[str],
+    apps_file: AppsFile | None,
+    stack_file: str,
+) -> tuple[list[Problem], dict[str, SecretStr]]:
+    """The Secure Application Model refresh tokens of the stack config (secrets only)."""
+    problems: list[Problem] = []
+    refresh_tokens: dict[str, SecretStr] = {}
+    raw_tokens = config.get(REFRESH_TOKENS_KEY)
+    if raw_tokens is not None:
+        if REFRESH_TOKENS_KEY not in secret_keys:
+            problems.append(
+                Problem(
+                    stack_file,
+                    REFRESH_TOKENS_KEY,
+                    "refresh tokens must be Pulumi secrets: pulumi config set --secret --path "
+                    "'refreshTokens.<app key>' <token> (remove the plain-text value and rotate it)",
+                )
+            )
+        elif not isinstance(raw_tokens, dict):
+            problems.append(
+                Problem(stack_file, REFRESH_TOKENS_KEY, "must map app keys to refresh tokens")
+            )
+        else:
+            for app_key, token in sorted(raw_tokens.items(), key=lambda item: str(item[0])):
+                path = f"{REFRESH_TOKENS_KEY}.{app_key}"
+                app = apps_file.apps.get(app_key) if apps_file else None
+                if apps_file is not None and app is None:
+                    problems.append(
+                        Problem(stack_file, path, f"{app_key!r} is not an app of {APPS_FILE}")
+                    )
+                elif app is not None and not app.secure_application_model:
+                    problems.append(
+                        Problem(
+                            stack_file,
+                            path,
+                            f"app {app_key!r} is not a Secure Application Model app "
+                            "(secureApplicationModel: true)",
+                        )
+                    )
+                elif not isinstance(token, str) or not token:
+                    problems.append(Problem(stack_file, path, "must be a non-empty string"))
+                else:
+                    refresh_tokens[app_key] = SecretStr(token)
+    return problems, refresh_tokens
+
+
 def validate(
     *,
     project: str,
@@ -1214,27 +1284,7 @@ def validate(
     for the single-region uniqueness rule.
     """
     stack_file = f"Pulumi.{stack}.yaml"
-    problems: list[Problem] = []
-
-    for key in sorted(config):
-        if key not in KNOWN_STACK_KEYS:
-            # A key without a namespace is as silently ignored as a typo under partner-apps:.
-            hint = (
-                "default providers are disabled; region values go under partner-apps:region"
-                if ":" in key and not key.startswith(f"{NAMESPACE}:")
-                else f"allowed: {', '.join(KNOWN_STACK_KEYS)}"
-            )
-            problems.append(Problem(stack_file, key or '""', f"unknown key ({hint})"))
-    disabled = config.get(DISABLE_DEFAULT_PROVIDERS_KEY)
-    if not (isinstance(disabled, list) and "*" in disabled):
-        problems.append(
-            Problem(
-                stack_file,
-                DISABLE_DEFAULT_PROVIDERS_KEY,
-                'must be ["*"] so no resource can fall back to a default provider that might '
-                "reach another region's tenant",
-            )
-        )
+    problems: list[Problem] = _stack_key_problems(config, stack_file)
 
     region: RegionConfig | None = None
     raw_region = config.get(REGION_KEY)
@@ -1275,54 +1325,25 @@ def validate(
         )
         problems.extend(app_problems)
 
-    refresh_tokens: dict[str, SecretStr] = {}
-    raw_tokens = config.get(REFRESH_TOKENS_KEY)
-    if raw_tokens is not None:
-        if REFRESH_TOKENS_KEY not in secret_keys:
-            problems.append(
-                Problem(
-                    stack_file,
-                    REFRESH_TOKENS_KEY,
-                    "refresh tokens must be Pulumi secrets: pulumi config set --secret --path "
-                    "'refreshTokens.<app key>' <token> (remove the plain-text value and rotate it)",
-                )
-            )
-        elif not isinstance(raw_tokens, dict):
-            problems.append(
-                Problem(stack_file, REFRESH_TOKENS_KEY, "must map app keys to refresh tokens")
-            )
-        else:
-            for app_key, token in sorted(raw_tokens.items(), key=lambda item: str(item[0])):
-                path = f"{REFRESH_TOKENS_KEY}.{app_key}"
-                app = apps_file.apps.get(app_key) if apps_file else None
-                if apps_file is not None and app is None:
-                    problems.append(
-                        Problem(stack_file, path, f"{app_key!r} is not an app of {APPS_FILE}")
-                    )
-                elif app is not None and not app.secure_application_model:
-                    problems.append(
-                        Problem(
-                            stack_file,
-                            path,
-                            f"app {app_key!r} is not a Secure Application Model app "
-                            "(secureApplicationModel: true)",
-                        )
-                    )
-                elif not isinstance(token, str) or not token:
-                    problems.append(Problem(stack_file, path, "must be a non-empty string"))
-                else:
-                    refresh_tokens[app_key] = SecretStr(token)
+    token_problems, refresh_tokens = _refresh_tokens(config, secret_keys, apps_file, stack_file)
+    problems.extend(token_problems)
 
     if problems:
         raise ConfigError(problems)
     if region is None or apps_file is None:  # unreachable: each None came with a problem
         raise ConfigError(problems)
+    apps = dict(apps_file.apps)
     return StackSettings(
         project=project,
         stack=stack,
         region=region,
-        apps=dict(apps_file.apps),
+        apps=apps,
         resolved_permissions=resolved,
+        resolved_apps={
+            key: resolve_app(key, app, region, certificates.get(key))
+            for key, app in sorted(apps.items())
+        },
+        build_order=build_order(apps),
         refresh_tokens=refresh_tokens,
         certificates=certificates,
     )

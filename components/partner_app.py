@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pulumi
 import pulumi_azuread as azuread
@@ -30,7 +30,7 @@ from .config import (
     RegionConfig,
     ResolvedPermission,
 )
-from .regions import CLOUDS
+from .resolved import ResolvedApp
 
 
 @dataclass(frozen=True)
@@ -42,20 +42,12 @@ class PartnerManagedAppArgs:
     region: RegionConfig
     permissions: tuple[ResolvedPermission, ...]
     admin_agents_group_id: pulumi.Input[str]
+    # The app's URIs, credential end and authority in this region (resolved at the config edge).
+    resolved: ResolvedApp
     # Client ids of the apps of the same stack listed as known clients (multi-tier consent).
     known_client_ids: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
     # The checked public certificate of a certificate credential (config edge).
     certificate: LoadedCertificate | None = None
-
-
-def credential_end_date(definition: AppDefinition, certificate: LoadedCertificate | None) -> date:
-    """Last day of the credential: from the configured dates, never from today."""
-    credential = definition.credential
-    if isinstance(credential, PasswordCredential):
-        return credential.rotation_date + timedelta(days=credential.lifetime_days)
-    if certificate is None:
-        raise ValueError("a certificate credential needs its loaded certificate")
-    return certificate.end_date
 
 
 def _rfc3339(day: date) -> str:
@@ -87,7 +79,6 @@ class PartnerManagedApp(pulumi.ComponentResource):
         super().__init__("partner-apps:index:PartnerManagedApp", name, None, opts)
         self._name = name
         self._args = args
-        definition = args.definition
         protect = args.region.protect
         child = pulumi.ResourceOptions(parent=self)
         protected = pulumi.ResourceOptions(parent=self, protect=protect)
@@ -97,8 +88,7 @@ class PartnerManagedApp(pulumi.ComponentResource):
         self.application_id = self.application.id
         self.object_id = self.application.object_id
 
-        uses_api_uri = definition.expose_api and definition.identifier_uri == "api"
-        if uses_api_uri:
+        if args.resolved.client_id_identifier_uri:
             # api://<client id> needs the app's own client id: a second resource, not a cycle.
             uri = azuread.ApplicationIdentifierUri(
                 f"{name}-identifier-uri",
@@ -108,9 +98,9 @@ class PartnerManagedApp(pulumi.ComponentResource):
             )
             self.identifier_uris = pulumi.Output.all(uri.identifier_uri).apply(list)
         else:
-            self.identifier_uris = pulumi.Output.from_input(self._inline_identifier_uris())
+            self.identifier_uris = pulumi.Output.from_input(list(args.resolved.identifier_uris))
 
-        self.credential_end_date = credential_end_date(definition, args.certificate)
+        self.credential_end_date = args.resolved.credential_end_date
         self.password = None
         credential_resource = self._credential(name, args, child)
 
@@ -140,11 +130,9 @@ class PartnerManagedApp(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self._access_tail]),
         )
 
-        tenant = args.region.tenant_id
-        login = CLOUDS[args.region.cloud].login_host
-        self.authority = f"https://{login}/{tenant}"
+        self.authority = authority = args.resolved.authority
         self.admin_consent_url = self.application.client_id.apply(
-            lambda cid: f"https://{login}/{tenant}/adminconsent?client_id={cid}"
+            lambda cid: f"{authority}/adminconsent?client_id={cid}"
         )
         self.register_outputs(
             {
@@ -202,14 +190,6 @@ class PartnerManagedApp(pulumi.ComponentResource):
         """
         return pulumi.ResourceOptions(parent=self, depends_on=[self._access_tail])
 
-    def _inline_identifier_uris(self) -> list[str]:
-        definition = self._args.definition
-        if not definition.expose_api or definition.identifier_uri == "api":
-            return []
-        if definition.identifier_uri in (None, "verified-domain"):
-            return [f"https://{self._args.region.verified_domains[0]}/{self._args.key}"]
-        return [definition.identifier_uri.replace("{region}", self._args.region.id)]
-
     def _application(
         self, name: str, args: PartnerManagedAppArgs, opts: pulumi.ResourceOptions
     ) -> azuread.Application:
@@ -230,7 +210,7 @@ class PartnerManagedApp(pulumi.ComponentResource):
         ]
         implicit = definition.implicit_grant
         ignored = ["requiredResourceAccesses"]
-        if definition.expose_api and definition.identifier_uri == "api":
+        if args.resolved.client_id_identifier_uri:
             ignored.append("identifierUris")
         return azuread.Application(
             f"{name}-app",
@@ -240,17 +220,15 @@ class PartnerManagedApp(pulumi.ComponentResource):
             sign_in_audience="AzureADMultipleOrgs",
             owners=list(region.owners),
             prevent_duplicate_names=True,
-            identifier_uris=self._inline_identifier_uris(),
+            identifier_uris=list(args.resolved.identifier_uris),
             api=azuread.ApplicationApiArgs(
                 requested_access_token_version=2,
                 known_client_applications=list(args.known_client_ids),
                 oauth2_permission_scopes=scopes,
             ),
             web=azuread.ApplicationWebArgs(
-                homepage_url=(definition.homepage_url or "").replace("{region}", region.id) or None,
-                redirect_uris=[
-                    uri.replace("{region}", region.id) for uri in definition.redirect_uris
-                ],
+                homepage_url=args.resolved.homepage_url,
+                redirect_uris=list(args.resolved.redirect_uris),
                 implicit_grant=azuread.ApplicationWebImplicitGrantArgs(
                     access_token_issuance_enabled=implicit.access_tokens,
                     id_token_issuance_enabled=implicit.id_tokens,

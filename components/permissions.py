@@ -5,7 +5,8 @@ App definitions name a permission by API, value and kind (``Microsoft Graph`` /
 go into ``requiredResourceAccess``. This module is pure data plus lookups, standard library
 only, so the program, the tests and the policy pack can all share it. The policy pack reads
 the JSON rendering of it, ``policies/partner_policies/permission_catalog.json``, which
-``python -m components.permissions --write`` regenerates and ``--check`` verifies.
+``make generate`` (``tools/generate.py``, the project's one generator) writes and the tests
+check.
 
 What the catalog knows:
 
@@ -25,11 +26,9 @@ added here.
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import json
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal, get_args
@@ -779,37 +778,3 @@ def catalog_document() -> dict[str, object]:
 def render_catalog() -> str:
     """The exact text of ``permission_catalog.json``: sorted keys, indent 2, final newline."""
     return json.dumps(catalog_document(), sort_keys=True, indent=2) + "\n"
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``--write`` regenerates the catalog JSON; ``--check`` exits 1 if it is stale."""
-    parser = argparse.ArgumentParser(
-        prog="python -m components.permissions",
-        description="Write or check policies/partner_policies/permission_catalog.json.",
-    )
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--write", action="store_true", help="write the catalog JSON")
-    group.add_argument("--check", action="store_true", help="exit 1 if the JSON is stale")
-    args = parser.parse_args(argv)
-    expected = render_catalog()
-    if args.write:
-        CATALOG_JSON_PATH.parent.mkdir(parents=True, exist_ok=True)
-        CATALOG_JSON_PATH.write_text(expected, encoding="utf-8")
-        print(f"wrote {CATALOG_JSON_PATH} ({len(PERMISSIONS)} permissions)")
-        return
-    try:
-        current = CATALOG_JSON_PATH.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        current = None
-    if current != expected:
-        state = "missing" if current is None else "stale"
-        print(
-            f"{CATALOG_JSON_PATH} is {state}: run `python -m components.permissions --write`",
-            file=sys.stderr,
-        )
-        sys.exit(1)
-    print(f"{CATALOG_JSON_PATH} is up to date")
-
-
-if __name__ == "__main__":
-    main()

@@ -55,23 +55,6 @@ def load_settings(project_dir: Path = PROJECT_DIR) -> StackSettings:
     )
 
 
-def construction_order(settings: StackSettings) -> list[str]:
-    """Apps in an order where every known client exists before the app that lists it.
-
-    Config validation has already refused cycles; ties are broken by depth, then by key, so the
-    order (and so the registration order) is the same on every run.
-    """
-    depth: dict[str, int] = {}
-
-    def depth_of(key: str) -> int:
-        if key not in depth:
-            clients = settings.apps[key].known_clients
-            depth[key] = 1 + max((depth_of(client) for client in clients), default=-1)
-        return depth[key]
-
-    return sorted(settings.apps, key=lambda key: (depth_of(key), key))
-
-
 def admin_agents_group_id(settings: StackSettings, providers: RegionProviders) -> pulumi.Input[str]:
     """The AdminAgents group: pinned object id, or looked up by name in the region's tenant."""
     admin_agents = settings.region.admin_agents
@@ -85,18 +68,22 @@ def admin_agents_group_id(settings: StackSettings, providers: RegionProviders) -
     return group.object_id
 
 
+def app_component_name(stack: str, key: str) -> str:
+    """The name of an app's ``PartnerManagedApp`` component (its resources' names start with it)."""
+    return f"{stack}-{key}"
+
+
 def build(settings: StackSettings) -> dict[str, Any]:
     """Declare the region's providers, apps and vault; return the stack outputs."""
     stack = settings.stack
-    order = construction_order(settings)
     providers = region_providers(stack, settings.region)
     group_id = admin_agents_group_id(settings, providers)
 
     apps: dict[str, PartnerManagedApp] = {}
-    for key in order:
+    for key in settings.build_order:
         definition = settings.apps[key]
         apps[key] = PartnerManagedApp(
-            f"{stack}-{key}",
+            app_component_name(stack, key),
             PartnerManagedAppArgs(
                 key=key,
                 definition=definition,
@@ -104,6 +91,7 @@ def build(settings: StackSettings) -> dict[str, Any]:
                 permissions=settings.resolved_permissions.get(key, ()),
                 admin_agents_group_id=group_id,
                 known_client_ids=[apps[client].client_id for client in definition.known_clients],
+                resolved=settings.resolved_apps[key],
                 certificate=settings.certificates.get(key),
             ),
             opts=providers.options(),
@@ -164,11 +152,16 @@ def build(settings: StackSettings) -> dict[str, Any]:
     return outputs
 
 
-def run(project_dir: Path = PROJECT_DIR) -> None:
-    """Entry point of the Pulumi program (``project_dir`` differs only in tests)."""
+def run(project_dir: Path = PROJECT_DIR) -> StackSettings:
+    """Entry point of the Pulumi program (``project_dir`` differs only in tests).
+
+    Returns the validated settings it built from, so the offline preview renders its plan from
+    exactly what the program used instead of validating the config a second time.
+    """
     try:
         settings = load_settings(project_dir)
     except ConfigError as error:
         raise pulumi.RunError(str(error)) from None
     for name, value in build(settings).items():
         pulumi.export(name, value)
+    return settings

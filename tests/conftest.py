@@ -10,8 +10,13 @@ from typing import Any
 import pytest
 import yaml
 
+from components.stackfiles import stack_files, stack_name
+
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILES = ("Pulumi.yaml", "apps.yaml")
+# Every region stack of the project: a new region is one more Pulumi.<region>.yaml, and the
+# tests that run per stack pick it up with no other file touched.
+STACKS: tuple[str, ...] = tuple(stack_name(path) for path in stack_files(ROOT))
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from components import config
 from components.config import ConfigError
 from components.stackfiles import load_stack_file
 
-from .conftest import ROOT, load_yaml
+from .conftest import ROOT, STACKS, load_yaml
 
 Apps = dict[str, Any]
 
@@ -194,7 +194,7 @@ def test_identifier_uri_with_region_placeholder_works_in_every_region() -> None:
     def change(apps: Apps) -> None:
         apps["partner-portal-api"]["identifierUri"] = "https://{region}.contoso-partner.example/api"
 
-    for stack in ("us", "eu"):
+    for stack in STACKS:
         assert _validate(change, stack).apps["partner-portal-api"].identifier_uri
 
 

@@ -16,9 +16,8 @@ from components.config import REFRESH_TOKENS_KEY, REGION_KEY
 from tools.harness import SECRET, StackRun, mock_guid
 from tools.plan import run_stack
 
-from .conftest import ROOT, edit_yaml, load_yaml
+from .conftest import ROOT, STACKS, edit_yaml, load_yaml
 
-STACKS = ("us", "eu")
 GRAPH = "00000003-0000-0000-c000-000000000000"
 PARTNER_CENTER = "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd"
 AZURE_SERVICE_MANAGEMENT = "797f4846-ba00-4fd7-ba43-dac1f8f63013"

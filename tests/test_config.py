@@ -13,7 +13,7 @@ from components import config
 from components.config import ConfigError, RegionConfig
 from components.stackfiles import load_stack_file, other_regions
 
-from .conftest import ROOT, load_yaml
+from .conftest import ROOT, STACKS, load_yaml
 
 
 def _inputs(stack: str = "us") -> dict[str, Any]:
@@ -40,7 +40,7 @@ def _region(inputs: dict[str, Any]) -> dict[str, Any]:
     return region
 
 
-@pytest.mark.parametrize("stack", ["us", "eu"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_example_stacks_validate(stack: str) -> None:
     settings = config.validate(**_inputs(stack))
     assert settings.region.id == stack

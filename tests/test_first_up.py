@@ -20,9 +20,8 @@ from components.config import REGION_KEY
 from tools.harness import StackRun
 from tools.plan import run_stack
 
-from .conftest import ROOT, edit_yaml
+from .conftest import ROOT, STACKS, edit_yaml
 
-STACKS = ("us", "eu")
 API_ACCESS = "azuread:index/applicationApiAccess:ApplicationApiAccess"
 APPLICATION = "azuread:index/application:Application"
 CREDENTIAL_TYPES = (

@@ -17,14 +17,14 @@ import pytest
 from components.config import REFRESH_TOKENS_KEY
 from tools import audit, diff, preview
 
-from .conftest import ROOT, edit_yaml
+from .conftest import ROOT, STACKS, edit_yaml
 
 FIXTURE_PLANS = ROOT / "tests" / "fixtures" / "plans"
 CANARY_PASSWORD = "CANARY-client-secret-5d1e88a0"
 CANARY_TOKEN = "CANARY-refresh-token-9b27c4f3"
 
 
-def _preview(project: Path, out: Path, *, stacks: tuple[str, ...] = ("eu", "us")) -> int:
+def _preview(project: Path, out: Path, *, stacks: tuple[str, ...] = ()) -> int:
     return preview.main(
         [
             *stacks,
@@ -47,15 +47,11 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 
 # What `make preview` writes for the two example stacks.
-ARTIFACTS = [
-    "audit/audit.html",
-    "audit/audit.json",
-    "audit/audit.md",
-    "preview/eu.json",
-    "preview/eu.md",
-    "preview/us.json",
-    "preview/us.md",
-]
+# One plan (JSON and Markdown) per stack file, and one audit of them all.
+ARTIFACTS = sorted(
+    ["audit/audit.html", "audit/audit.json", "audit/audit.md"]
+    + [f"preview/{stack}.{ext}" for stack in STACKS for ext in ("json", "md")]
+)
 
 
 def test_preview_writes_plan_markdown_and_audit_for_every_stack(tmp_path: Path) -> None:
@@ -110,7 +106,9 @@ def test_diff_names_an_added_graph_permission_for_each_region(
     line = next(line for line in text.splitlines() if "adds `Directory.ReadWrite.All`" in line)
     assert "application" in line
     assert "high privilege" in line
-    assert line.rstrip(".").endswith("in eu and us") or "in eu and us." in line
+    # Every region stack, as the diff lists them: "in eu and us", "in eu, uk and us".
+    regions = f"{', '.join(STACKS[:-1])} and {STACKS[-1]}" if len(STACKS) > 1 else STACKS[0]
+    assert f"in {regions}." in line, line
 
 
 def test_broken_stack_file_exits_2_naming_the_key(
@@ -142,7 +140,8 @@ def test_a_failed_preview_replaces_the_old_plan_and_the_diff_says_so(
     )
     assert _preview(project_copy, out) == 2
     folder = out / "preview"
-    assert sorted(p.name for p in folder.iterdir()) == ["eu.json", "eu.md", "us.error.json"]
+    others = [f"{stack}.{ext}" for stack in STACKS if stack != "us" for ext in ("json", "md")]
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*others, "us.error.json"])
     error = json.loads((folder / "us.error.json").read_text(encoding="utf-8"))
     assert sorted(error) == ["error", "project", "stack"]
     assert error["project"] == "partner-apps"
@@ -171,7 +170,9 @@ def test_a_failed_preview_replaces_the_old_plan_and_the_diff_says_so(
         lambda doc: doc["config"]["partner-apps:region"].update(location="eastus"),
     )
     assert _preview(project_copy, out) == 0
-    assert sorted(p.name for p in folder.iterdir()) == ["eu.json", "eu.md", "us.json", "us.md"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        f"{stack}.{ext}" for stack in STACKS for ext in ("json", "md")
+    ]
 
 
 def test_a_policy_the_region_disables_is_recorded_rendered_and_diffed_as_disabled(
@@ -311,3 +312,25 @@ def test_no_secret_value_in_any_artifact(
     for canary in (CANARY_PASSWORD, CANARY_TOKEN):
         leaks = [name for name, text in texts.items() if canary in text]
         assert leaks == [], f"{canary} leaked into {leaks}"
+
+
+def test_the_preview_validates_each_stack_once_in_the_program(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan is built from the settings the program validated, not from a second validation."""
+    from components import config, program
+    from tools import plan
+
+    calls: list[str] = []
+    real = config.validate
+
+    def counting(**kwargs: Any) -> config.StackSettings:
+        calls.append(kwargs["stack"])
+        return real(**kwargs)
+
+    # The program's edge imports validate by name; count every caller of it.
+    monkeypatch.setattr(program, "validate", counting)
+    monkeypatch.setattr(config, "validate", counting)
+    monkeypatch.setattr(plan, "validate", counting)
+    assert _preview(ROOT, tmp_path) == 0
+    assert sorted(calls) == sorted(STACKS), f"validations per stack: {calls}"

@@ -17,9 +17,8 @@ from components.config import REGION_KEY
 from tools.harness import StackRun
 from tools.plan import run_stack
 
-from .conftest import ROOT, edit_yaml, load_yaml
+from .conftest import ROOT, STACKS, edit_yaml, load_yaml
 
-STACKS = ("us", "eu")
 APP_KEYS = ("partner-center-sam", "partner-portal-api", "partner-portal-web")
 
 

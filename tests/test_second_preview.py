@@ -22,7 +22,7 @@ from components.config import REGION_KEY
 from tools.harness import StackRun
 from tools.plan import run_stack
 
-from .conftest import ROOT, edit_yaml
+from .conftest import ROOT, STACKS, edit_yaml
 from .readback import ReadBackMocks, Step, plan
 
 CREATED = datetime(2026, 12, 2, 9, 41, 17, 180376, tzinfo=UTC)
@@ -67,7 +67,7 @@ def _certificate(project: Path) -> None:
         document["apps"]["partner-portal-api"]["identifierUri"] = "api"
 
     edit_yaml(project / "apps.yaml", apps)
-    for region in ("us", "eu"):
+    for region in STACKS:
         (project / "certs" / region).mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / "tests" / "certs" / "portal.pem", project / "certs" / region)
 
@@ -92,7 +92,7 @@ VARIANTS: dict[str, Callable[[Path], None]] = {
 
 @pytest.mark.parametrize("refreshed", [False, True], ids=["preview", "after-refresh"])
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-@pytest.mark.parametrize("stack", ["us", "eu"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_the_second_preview_is_empty(
     stack: str, variant: str, refreshed: bool, project_copy: Path
 ) -> None:

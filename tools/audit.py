@@ -26,22 +26,26 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .plan_model import (
+from .markdown import (
+    code,
+    join_words,
+    table,
+    write_text,
+)
+from .plan_analysis import (
+    StackView,
+    analyze,
+)
+from .plan_format import (
     Catalog,
     Plan,
     PreviewFailure,
-    StackView,
-    analyze,
     as_str,
-    code,
     failure_lines,
-    join_words,
     load_catalog,
     parse_urn,
     policy_status,
     stack_policies,
-    table,
-    write_text,
 )
 from .render import DEFAULT_PLANS, display_path, results_for_cli
 

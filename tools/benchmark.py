@@ -367,12 +367,15 @@ def bare_stack(project_dir: Path, project: str, stack: str) -> int:
     mocks = BareMocks()
     monitor = pulumi_mocks.MockMonitor(mocks)
 
+    def declare() -> None:
+        program.run(project_dir)
+
     def body() -> int:
         # As tools.harness.run_program does, without its recording monitor.
         pulumi.runtime.set_all_config(config, secret_keys)
         pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=True, monitor=monitor)
         pulumi_settings.ROOT.set(None)
-        _sync_await(run_in_stack(lambda: program.run(project_dir)))
+        _sync_await(run_in_stack(declare))
         return len(monitor.resources)
 
     # The same collector setting as the recording harness, so the ratio measures our layers.

@@ -25,7 +25,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .plan_model import (
+from .markdown import (
+    code,
+    format_unix,
+    join_words,
+    show_value,
+    table,
+    write_text,
+)
+from .plan_analysis import (
+    AppView,
+    ClientRef,
+    SecretRow,
+    StackView,
+    analyze,
+)
+from .plan_format import (
     API_ACCESS,
     APP_COMPONENT,
     CERTIFICATE,
@@ -42,29 +57,18 @@ from .plan_model import (
     SERVICE_PRINCIPAL,
     VAULT,
     VAULT_SECRET,
-    AppView,
     Catalog,
-    ClientRef,
     Plan,
     PlanError,
     PolicyInfo,
     PreviewFailure,
     Resource,
-    SecretRow,
-    StackView,
     Violation,
-    analyze,
     canonical,
-    code,
     failure_lines,
-    format_unix,
-    join_words,
     load_catalog,
     load_results,
     parse_urn,
-    show_value,
-    table,
-    write_text,
 )
 from .render import display_path
 
@@ -481,6 +485,15 @@ def _consent_facts(key: str, base: AppView | None, head: AppView | None) -> list
             )
         )
     facts += _scope_facts(key, base, head)
+    facts += _client_facts(key, base, head)
+    facts += _web_facts(key, base, head)
+    facts += _service_principal_facts(key, base, head)
+    return facts
+
+
+def _client_facts(key: str, base: AppView, head: AppView) -> list[Fact]:
+    """Known clients (multi-tier consent) and pre-authorized clients."""
+    facts: list[Fact] = []
     old_known, new_known = _refs(base.known_clients), _refs(head.known_clients)
     for client in sorted(set(new_known) - set(old_known)):
         facts.append(Fact("consent", key, f"adds known client {new_known[client].markdown()}"))
@@ -491,7 +504,12 @@ def _consent_facts(key: str, base: AppView | None, head: AppView | None) -> list
         facts.append(Fact("consent", key, f"pre-authorizes {new_pre[client].markdown()}"))
     for client in sorted(set(old_pre) - set(new_pre)):
         facts.append(Fact("consent", key, f"no longer pre-authorizes {old_pre[client].markdown()}"))
-    facts += _set_facts("consent", key, "redirect URI", base.redirect_uris, head.redirect_uris)
+    return facts
+
+
+def _web_facts(key: str, base: AppView, head: AppView) -> list[Fact]:
+    """Where tokens go: redirect, identifier and homepage URIs, and the implicit grant."""
+    facts = _set_facts("consent", key, "redirect URI", base.redirect_uris, head.redirect_uris)
     facts += _set_facts(
         "consent", key, "identifier URI", base.identifier_uris, head.identifier_uris
     )
@@ -517,6 +535,11 @@ def _consent_facts(key: str, base: AppView | None, head: AppView | None) -> list
                     "Keep implicit grant off unless a client needs it." if after else "",
                 )
             )
+    return facts
+
+
+def _service_principal_facts(key: str, base: AppView, head: AppView) -> list[Fact]:
+    facts: list[Fact] = []
     if base.app_role_assignment_required != head.app_role_assignment_required:
         facts.append(
             Fact(

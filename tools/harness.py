@@ -28,6 +28,7 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
+from components.config import StackSettings
 from components.files import read_yaml
 from components.stackfiles import StackFile, engine_config
 
@@ -289,6 +290,8 @@ class StackRun:
     outputs: dict[str, Any]
     invokes: list[dict[str, Any]]
     error: str | None = None
+    # The program's own validated settings (None when it refused its config).
+    settings: StackSettings | None = None
 
 
 def run_program(

@@ -7,6 +7,7 @@ secret value, so it can be committed, diffed and attached to a pull request.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +22,7 @@ from policies.partner_policies.engine import reconcile_config
 from .harness import StackRun, project_name, run_program
 
 PLAN_VERSION = 1
+APP_COMPONENT_TYPE = "partner-apps:index:PartnerManagedApp"
 
 
 def settings_for(project_dir: Path, stack_file: StackFile) -> StackSettings:
@@ -37,11 +39,20 @@ def settings_for(project_dir: Path, stack_file: StackFile) -> StackSettings:
 
 
 def run_stack(project_dir: Path, stack: str, **kwargs: Any) -> StackRun:
-    """Run the real program for ``Pulumi.<stack>.yaml`` under mocks."""
+    """Run the real program for ``Pulumi.<stack>.yaml`` under mocks.
+
+    The run carries the settings the program validated (``StackRun.settings``): the plan is
+    built from them, so the config is validated once, by the program, as under ``pulumi up``.
+    """
     stack_file = load_stack_file(project_dir / f"Pulumi.{stack}.yaml")
-    return run_program(
-        project_name(project_dir), stack_file, lambda: program.run(project_dir), **kwargs
+    validated: list[StackSettings] = []
+    run = run_program(
+        project_name(project_dir),
+        stack_file,
+        lambda: validated.append(program.run(project_dir)),
+        **kwargs,
     )
+    return dataclasses.replace(run, settings=validated[0] if validated else None)
 
 
 def _region_block(settings: StackSettings) -> dict[str, Any]:
@@ -109,6 +120,21 @@ def effective_policies(pack_config: Mapping[str, Any]) -> list[dict[str, str]]:
     )
 
 
+def _record_components(apps: dict[str, Any], run: StackRun) -> dict[str, Any]:
+    """Each app's component URN, as the program registered it, so reports need not infer the
+    app a resource belongs to from resource names."""
+    urns = {
+        record["name"]: record["urn"]
+        for record in run.resources
+        if record["type"] == APP_COMPONENT_TYPE
+    }
+    for key, block in apps.items():
+        urn = urns.get(program.app_component_name(run.stack, key))
+        if urn is not None:
+            block["componentUrn"] = urn
+    return apps
+
+
 def build_plan(
     run: StackRun,
     settings: StackSettings,
@@ -121,7 +147,7 @@ def build_plan(
         "project": run.project,
         "stack": run.stack,
         "region": _region_block(settings),
-        "apps": _apps_block(settings),
+        "apps": _record_components(_apps_block(settings), run),
         "resources": sorted(run.resources, key=lambda r: str(r["urn"])),
         "outputs": run.outputs,
         "violations": sorted(

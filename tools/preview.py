@@ -31,13 +31,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from components.config import ConfigError, Problem
-from components.stackfiles import load_stack_file, stack_files, stack_name
+from components.stackfiles import stack_files, stack_name
 from policies.partner_policies import PolicyConfigError, evaluate
 
 from . import audit, render
 from .harness import project_name
-from .plan import build_plan, dumps, effective_policies, run_stack, settings_for
-from .plan_model import ERROR_SUFFIX, error_document
+from .plan import build_plan, dumps, effective_policies, run_stack
+from .plan_format import (
+    ERROR_SUFFIX,
+    error_document,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "build" / "preview"
@@ -77,21 +80,21 @@ def preview_stack(
     """
     started = time.perf_counter()
     try:
-        stack_file = load_stack_file(project_dir / f"Pulumi.{stack}.yaml")
-        settings = settings_for(project_dir, stack_file)
         pack_config = policy_config(project_dir, stack)
+        # The stack file is read as the CLI reads it; the program validates it (once, the only
+        # validation) and refuses bad config before it registers anything.
+        run = run_stack(project_dir, stack, **dict(run_options or {}))
     except ConfigError as error:
-        print(f"✗ {stack}: {error}", file=stream)
-        print(f"  {stack}: nothing registered", file=stream)
-        record_failure(project_dir, stack, out_dir, str(error), stream)
-        return EXIT_CONFIG, None
-    run = run_stack(project_dir, stack, **dict(run_options or {}))
-    if run.error is not None:
-        # The program refused its config itself (same rules; reached only if they diverge).
-        print(f"✗ {stack}: {run.error}", file=stream)
-        print(f"  {stack}: {len(run.resources)} resources registered", file=stream)
-        record_failure(project_dir, stack, out_dir, run.error, stream)
-        return EXIT_CONFIG, None
+        return _config_failure(
+            project_dir, stack, out_dir, str(error), registered=0, stream=stream
+        ), None
+    if run.error is not None or run.settings is None:
+        message = run.error or "the program returned no settings"
+        failed = _config_failure(
+            project_dir, stack, out_dir, message, registered=len(run.resources), stream=stream
+        )
+        return failed, None
+    settings = run.settings
     try:
         violations = evaluate(run.resources, pack_config)
         policies = effective_policies(pack_config)
@@ -111,6 +114,17 @@ def preview_stack(
     _summary(plan, elapsed, out_dir, stream)
     mandatory = [v for v in plan["violations"] if v["enforcementLevel"] == "mandatory"]
     return (EXIT_POLICY if mandatory else EXIT_OK), plan
+
+
+def _config_failure(
+    project_dir: Path, stack: str, out_dir: Path, message: str, *, registered: int, stream: TextIO
+) -> int:
+    """Report a stack whose config was refused; its plan is replaced by the error."""
+    print(f"✗ {stack}: {message}", file=stream)
+    what = f"{registered} resources registered" if registered else "nothing registered"
+    print(f"  {stack}: {what}", file=stream)
+    record_failure(project_dir, stack, out_dir, message, stream)
+    return EXIT_CONFIG
 
 
 def error_path(out_dir: Path, stack: str) -> Path:

@@ -44,7 +44,14 @@ from .diff import (
     summary,
     top_key,
 )
-from .plan_model import (
+from .markdown import (
+    code,
+    write_text,
+)
+from .plan_analysis import (
+    analyze,
+)
+from .plan_format import (
     STACK_TYPE,
     Catalog,
     Plan,
@@ -52,17 +59,14 @@ from .plan_model import (
     PreviewFailure,
     Resource,
     Violation,
-    analyze,
     as_list,
     as_map,
     as_str,
-    code,
     load_catalog,
     load_results,
     parse_urn,
     resource_from_state,
     scrub_document,
-    write_text,
 )
 from .render import display_path
 

@@ -25,33 +25,37 @@ from typing import Any
 
 from policies.partner_policies import rules
 
-from .plan_model import (
-    AppView,
-    Catalog,
-    PermissionRow,
-    Plan,
-    PlanError,
-    PreviewFailure,
-    StackView,
-    VaultView,
-    analyze,
-    as_list,
-    as_str,
+from .markdown import (
     code,
     flatten,
     join_words,
-    load_catalog,
-    load_results,
     mermaid_label,
     node_id,
-    parse_urn,
-    plan_from_document,
-    policy_status,
     show_value,
-    stack_policies,
     table,
     write_text,
     yes_no,
+)
+from .plan_analysis import (
+    AppView,
+    PermissionRow,
+    StackView,
+    VaultView,
+    analyze,
+)
+from .plan_format import (
+    Catalog,
+    Plan,
+    PlanError,
+    PreviewFailure,
+    as_list,
+    as_str,
+    load_catalog,
+    load_results,
+    parse_urn,
+    plan_from_document,
+    policy_status,
+    stack_policies,
 )
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from components import permissions
-from tools import plan_model as pm
+from tools import plan_format as pf
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 PLANS = FIXTURES / "plans"
@@ -45,8 +45,8 @@ def owner(document: dict[str, Any], resource: dict[str, Any]) -> str | None:
     by_urn = {r["urn"]: r for r in document["resources"]}
     current = resource.get("parent")
     while current:
-        parsed = pm.parse_urn(current)
-        if parsed and parsed.type == pm.APP_COMPONENT:
+        parsed = pf.parse_urn(current)
+        if parsed and parsed.type == pf.APP_COMPONENT:
             prefix = f"{document['stack']}-"
             return parsed.name.removeprefix(prefix)
         parent = by_urn.get(current)
@@ -56,7 +56,7 @@ def owner(document: dict[str, Any], resource: dict[str, Any]) -> str | None:
 
 def graph_application_access(document: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """(app key, resource) of the first app with Graph application permissions."""
-    for resource in resources(document, pm.API_ACCESS):
+    for resource in resources(document, pf.API_ACCESS):
         if resource["inputs"].get("apiClientId") == GRAPH and resource["inputs"].get("roleIds"):
             key = owner(document, resource)
             assert key is not None
@@ -72,7 +72,7 @@ def write_plans(folder: Path, documents: dict[str, dict[str, Any]]) -> Path:
 
 
 @pytest.fixture
-def catalog() -> pm.Catalog:
+def catalog() -> pf.Catalog:
     """The project's real permission catalog."""
     return permissions
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tools import audit
-from tools import plan_model as pm
+from tools import plan_format as pf
 
 from .conftest import (
     DIRECTORY_READ_WRITE_ALL_ROLE,
@@ -24,14 +24,14 @@ from .conftest import (
 
 
 def _data(
-    catalog: pm.Catalog, documents: dict[str, dict[str, Any]], **kwargs: Any
+    catalog: pf.Catalog, documents: dict[str, dict[str, Any]], **kwargs: Any
 ) -> dict[str, Any]:
-    plans = [pm.plan_from_document(documents[s]) for s in sorted(documents)]
+    plans = [pf.plan_from_document(documents[s]) for s in sorted(documents)]
     return audit.audit_data(plans, catalog, **kwargs)
 
 
 def test_every_permission_of_every_app_in_every_region_has_a_row(
-    catalog: pm.Catalog, documents: dict[str, dict[str, Any]]
+    catalog: pf.Catalog, documents: dict[str, dict[str, Any]]
 ) -> None:
     data = _data(catalog, documents)
     rows = {(p["stack"], p["app"], p["permission"], p["type"]) for p in data["permissions"]}
@@ -44,10 +44,10 @@ def test_every_permission_of_every_app_in_every_region_has_a_row(
 
 
 def test_policies_by_stack_show_pass_and_fail(
-    catalog: pm.Catalog, documents: dict[str, dict[str, Any]]
+    catalog: pf.Catalog, documents: dict[str, dict[str, Any]]
 ) -> None:
     first = stacks()[0]
-    urn = resources(documents[first], pm.APPLICATION)[0]["urn"]
+    urn = resources(documents[first], pf.APPLICATION)[0]["urn"]
     documents[first]["violations"] = [
         {
             "policy": "azuread-application-redirect-uris-https",
@@ -74,7 +74,7 @@ def test_policies_by_stack_show_pass_and_fail(
 
 
 def test_a_plan_that_lists_its_policies_is_the_source_of_passes(
-    catalog: pm.Catalog, documents: dict[str, dict[str, Any]]
+    catalog: pf.Catalog, documents: dict[str, dict[str, Any]]
 ) -> None:
     for document in documents.values():
         document["policies"] = [
@@ -90,7 +90,7 @@ def test_a_plan_that_lists_its_policies_is_the_source_of_passes(
 
 
 def test_credentials_and_secrets_carry_expiry_dates_and_status(
-    catalog: pm.Catalog, documents: dict[str, dict[str, Any]]
+    catalog: pf.Catalog, documents: dict[str, dict[str, Any]]
 ) -> None:
     data = _data(catalog, documents, as_of=dt.date(2100, 1, 1))
     assert data["credentials"]
@@ -104,7 +104,7 @@ def test_credentials_and_secrets_carry_expiry_dates_and_status(
 
 
 def test_a_permission_only_one_region_has_is_listed_as_a_difference(
-    catalog: pm.Catalog, documents: dict[str, dict[str, Any]]
+    catalog: pf.Catalog, documents: dict[str, dict[str, Any]]
 ) -> None:
     first = stacks()[0]
     key, access = graph_application_access(documents[first])
@@ -134,7 +134,7 @@ def test_cli_writes_markdown_json_and_html_byte_identically(
 
 
 def test_html_escapes_what_the_plan_says(
-    catalog: pm.Catalog, documents: dict[str, dict[str, Any]]
+    catalog: pf.Catalog, documents: dict[str, dict[str, Any]]
 ) -> None:
     first = stacks()[0]
     key = next(iter(documents[first]["apps"]))
@@ -154,7 +154,7 @@ def test_mandatory_violations_can_fail_the_command(
             "policy": "stack-explicit-providers",
             "severity": "high",
             "enforcementLevel": "mandatory",
-            "urn": resources(document, pm.APPLICATION)[0]["urn"],
+            "urn": resources(document, pf.APPLICATION)[0]["urn"],
             "message": "default provider",
         }
     ]
@@ -180,7 +180,7 @@ def test_help_describes_the_command(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_a_disabled_policy_and_region_enforcement_come_from_each_plan(
-    catalog: pm.Catalog, documents: dict[str, dict[str, Any]]
+    catalog: pf.Catalog, documents: dict[str, dict[str, Any]]
 ) -> None:
     first, *rest = stacks()
     for document in documents.values():
@@ -213,8 +213,8 @@ def test_a_failed_preview_is_listed_and_fails_the_command(
 ) -> None:
     first, *rest = stacks()
     plans = write_plans(tmp_path / "plans", {s: plan_document(s) for s in rest})
-    error = pm.error_document("partner-apps", first, "invalid configuration (1 problem):\n  x: y")
-    (plans / f"{first}{pm.ERROR_SUFFIX}").write_text(json.dumps(error), encoding="utf-8")
+    error = pf.error_document("partner-apps", first, "invalid configuration (1 problem):\n  x: y")
+    (plans / f"{first}{pf.ERROR_SUFFIX}").write_text(json.dumps(error), encoding="utf-8")
     out = tmp_path / "audit"
     assert audit.main([str(plans), "--out-dir", str(out)]) == 0
     assert f"{first}: preview failed: invalid configuration" in capsys.readouterr().err

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from tools import diff
-from tools import plan_model as pm
+from tools import markdown as md
+from tools import plan_format as pf
 
 from .conftest import (
     DIRECTORY_READ_WRITE_ALL_ROLE,
@@ -68,7 +69,7 @@ def test_adding_a_high_privilege_graph_permission_names_it_for_every_region(
     assert "adds `Directory.ReadWrite.All`" in line
     assert "application" in line
     assert "high privilege" in line
-    assert f"in {pm.join_words(stacks())}" in line
+    assert f"in {md.join_words(stacks())}" in line
     # The per-region detail names the id too.
     assert "(Directory.ReadWrite.All, application)" in _section(text, "Changes by region")
 
@@ -81,7 +82,7 @@ def test_removing_a_protected_resource_comes_first_under_its_heading(
     def remove_vault(document: dict[str, Any]) -> None:
         if document["stack"] != stacks()[0]:
             return
-        vault = next(r for r in resources(document, pm.VAULT) if r["protect"])
+        vault = next(r for r in resources(document, pf.VAULT) if r["protect"])
         removed.append(vault["name"])
         document["resources"].remove(vault)
 
@@ -91,16 +92,16 @@ def test_removing_a_protected_resource_comes_first_under_its_heading(
     headings = [line for line in text.splitlines() if line.startswith("## ")]
     assert headings[0] == "## ⚠ Protected resources deleted or replaced"
     first = _section(text, "⚠ Protected resources deleted or replaced")
-    assert f"**{stacks()[0]}**: deletes protected `{pm.VAULT}` `{removed[0]}`" in first
+    assert f"**{stacks()[0]}**: deletes protected `{pf.VAULT}` `{removed[0]}`" in first
 
 
 def test_a_changed_credential_expiry_is_listed_under_secrets(
     plan_dirs: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def extend(document: dict[str, Any]) -> None:
-        for password in resources(document, pm.PASSWORD):
+        for password in resources(document, pf.PASSWORD):
             password["inputs"]["endDate"] = "2029-01-31T00:00:00Z"
-        for secret in resources(document, pm.VAULT_SECRET):
+        for secret in resources(document, pf.VAULT_SECRET):
             secret["inputs"]["properties"]["attributes"]["expires"] = 1864512000  # 2029-01-31
 
     base, head = plan_dirs(extend)
@@ -117,13 +118,13 @@ def test_scope_consent_path_and_redirect_changes_are_named(
     plan_dirs: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def change(document: dict[str, Any]) -> None:
-        for application in resources(document, pm.APPLICATION):
+        for application in resources(document, pf.APPLICATION):
             scopes = application["inputs"].get("api", {}).get("oauth2PermissionScopes", [])
             for scope in scopes:
                 scope["id"] = "00000000-0000-4000-8000-00000000beef"
             web = application["inputs"].setdefault("web", {})
             web["redirectUris"] = [*web.get("redirectUris", []), "https://new.example/callback"]
-        members = resources(document, pm.GROUP_MEMBER)
+        members = resources(document, pf.GROUP_MEMBER)
         document["resources"].remove(members[0])
 
     base, head = plan_dirs(change)
@@ -139,7 +140,7 @@ def test_new_and_resolved_policy_violations_are_reported(
     plan_dirs: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def violate(document: dict[str, Any]) -> None:
-        urn = resources(document, pm.APPLICATION)[0]["urn"]
+        urn = resources(document, pf.APPLICATION)[0]["urn"]
         document["violations"] = [
             {
                 "policy": "azuread-application-implicit-grant-disabled",
@@ -191,8 +192,8 @@ def test_property_changes_are_leaf_level_and_infer_replacement() -> None:
     new = {"endDate": "2028-10-01T00:00:00Z", "web": {"redirectUris": ["https://a", "https://b"]}}
     changes = diff.property_changes(old, new)
     assert [c.path for c in changes] == ["endDate", "web.redirectUris"]
-    assert diff.forces_replacement(pm.PASSWORD, "endDate")
-    assert not diff.forces_replacement(pm.APPLICATION, "web.redirectUris")
+    assert diff.forces_replacement(pf.PASSWORD, "endDate")
+    assert not diff.forces_replacement(pf.APPLICATION, "web.redirectUris")
     assert changes[1].describe() == "`web.redirectUris`: adds `https://b`"
 
 
@@ -226,20 +227,20 @@ def test_missing_plans_are_an_error(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_owner_helper_finds_the_app(plan_dirs: Any) -> None:
     # Guards the test helpers themselves against a plan shape they do not understand.
     base, _ = plan_dirs(lambda document: None)
-    document = pm.read_json(base / f"{stacks()[0]}.json")
-    assert owner(document, resources(document, pm.APPLICATION)[0]) in document["apps"]
+    document = pf.read_json(base / f"{stacks()[0]}.json")
+    assert owner(document, resources(document, pf.APPLICATION)[0]) in document["apps"]
 
 
 def _fail_head(head: Path, stack: str) -> None:
     """The head's preview of ``stack`` failed: an error file instead of its plan."""
     (head / f"{stack}.json").unlink()
-    document = pm.error_document(
+    document = pf.error_document(
         "partner-apps",
         stack,
         "invalid configuration (1 problem):\n"
         f"  Pulumi.{stack}.yaml: partner-apps:region.location: 'x' is outside region '{stack}'",
     )
-    (head / f"{stack}{pm.ERROR_SUFFIX}").write_text(json.dumps(document), encoding="utf-8")
+    (head / f"{stack}{pf.ERROR_SUFFIX}").write_text(json.dumps(document), encoding="utf-8")
 
 
 def test_a_stack_whose_head_preview_failed_is_reported_as_failed_not_deleted(
@@ -322,15 +323,15 @@ def test_a_replaced_client_secret_changes_the_key_vault_secret_value(
     rotated: list[str] = []
 
     def rotate(document: dict[str, Any]) -> None:
-        password = resources(document, pm.PASSWORD)[0]
+        password = resources(document, pf.PASSWORD)[0]
         password["inputs"]["displayName"] = "rotated"
         rotated.append(password["urn"])
 
     base, head = plan_dirs(rotate)
     _, text = _run(base, head, capsys)
-    document = pm.read_json(base / f"{stacks()[0]}.json")
+    document = pf.read_json(base / f"{stacks()[0]}.json")
     holder = next(
-        r for r in resources(document, pm.VAULT_SECRET) if rotated[0] in r["dependencies"]
+        r for r in resources(document, pf.VAULT_SECRET) if rotated[0] in r["dependencies"]
     )
     name = holder["inputs"]["secretName"]
     secrets = _section(text, "Credentials, secrets and Key Vault")
@@ -347,7 +348,7 @@ def test_a_replaced_client_secret_changes_the_key_vault_secret_value(
 def _scopes(document: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         scope
-        for application in resources(document, pm.APPLICATION)
+        for application in resources(document, pf.APPLICATION)
         for scope in application["inputs"].get("api", {}).get("oauth2PermissionScopes", [])
     ]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import plan_model as pm
+from tools import plan_format as pf
 from tools import preview_json as pj
 
 from .conftest import PLANS, PREVIEWS
@@ -24,9 +24,9 @@ REPLACEMENT_STEPS = PREVIEWS / "eu-replacement-steps.json"
 EVENTS = PREVIEWS / "us-events.ndjson"
 
 
-def _markdown(path: Path, catalog: pm.Catalog, *, with_plan: bool = True) -> str:
+def _markdown(path: Path, catalog: pf.Catalog, *, with_plan: bool = True) -> str:
     preview = pj.parse_preview(path.read_text(encoding="utf-8"), str(path))
-    contexts = {p.stack: p for p in pm.load_plans([PLANS])} if with_plan else {}
+    contexts = {p.stack: p for p in pf.load_plans([PLANS])} if with_plan else {}
     return pj.render_preview(preview, catalog, contexts)
 
 
@@ -34,19 +34,19 @@ def _section(text: str, heading: str) -> str:
     return text.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
 
 
-def test_the_digest_steps_become_create_update_replace_and_delete(catalog: pm.Catalog) -> None:
+def test_the_digest_steps_become_create_update_replace_and_delete(catalog: pf.Catalog) -> None:
     preview = pj.parse_preview(DIGEST.read_text(encoding="utf-8"))
     changes, _ = pj.resource_changes(preview.steps)
     ops = {c.op for c in changes}
     assert ops == {"create", "update", "replace", "delete"}
     # The root stack's "same" step is not a change.
-    assert all(c.type != pm.STACK_TYPE for c in changes)
+    assert all(c.type != pf.STACK_TYPE for c in changes)
     replaced = next(c for c in changes if c.op == "replace")
     assert replaced.replace_reasons
     assert not replaced.inferred
 
 
-def test_update_of_role_ids_names_the_permission(catalog: pm.Catalog) -> None:
+def test_update_of_role_ids_names_the_permission(catalog: pf.Catalog) -> None:
     text = _markdown(DIGEST, catalog)
     permissions = _section(text, "Permissions")
     line = next(line for line in permissions.splitlines() if "Directory.ReadWrite.All" in line)
@@ -57,7 +57,7 @@ def test_update_of_role_ids_names_the_permission(catalog: pm.Catalog) -> None:
 
 
 def test_update_of_inline_required_resource_accesses_flags_a_retired_api(
-    catalog: pm.Catalog,
+    catalog: pf.Catalog,
 ) -> None:
     text = _markdown(DIGEST, catalog)
     line = next(
@@ -69,7 +69,7 @@ def test_update_of_inline_required_resource_accesses_flags_a_retired_api(
     assert "`requiredResourceAccesses[2]`: added" in text
 
 
-def test_replace_and_delete_steps(catalog: pm.Catalog) -> None:
+def test_replace_and_delete_steps(catalog: pf.Catalog) -> None:
     text = _markdown(DIGEST, catalog)
     assert text.index("## ⚠ Protected resources deleted or replaced") < text.index("## Summary")
     protected = _section(text, "⚠ Protected resources deleted or replaced")
@@ -86,7 +86,7 @@ def test_replace_and_delete_steps(catalog: pm.Catalog) -> None:
     assert "`properties.value`: secret value changes" in text
 
 
-def test_replacement_steps_and_sames_collapse_to_one_replace(catalog: pm.Catalog) -> None:
+def test_replacement_steps_and_sames_collapse_to_one_replace(catalog: pf.Catalog) -> None:
     text = _markdown(REPLACEMENT_STEPS, catalog)
     protected = _section(text, "⚠ Protected resources deleted or replaced")
     assert "replaces protected `azure-native:keyvault:Vault`" in protected
@@ -98,7 +98,7 @@ def test_replacement_steps_and_sames_collapse_to_one_replace(catalog: pm.Catalog
 
 
 def test_policy_results_come_from_the_plan_or_are_said_to_be_missing(
-    catalog: pm.Catalog,
+    catalog: pf.Catalog,
 ) -> None:
     without_plan = _markdown(REPLACEMENT_STEPS, catalog, with_plan=False)
     assert "carries no policy results" in _section(without_plan, "Policy results")
@@ -112,7 +112,7 @@ def test_policy_results_come_from_the_plan_or_are_said_to_be_missing(
     assert "offline plan" not in _section(_markdown(EVENTS, catalog), "Policy results")
 
 
-def test_engine_events_carry_policy_violations(catalog: pm.Catalog) -> None:
+def test_engine_events_carry_policy_violations(catalog: pf.Catalog) -> None:
     text = _markdown(EVENTS, catalog, with_plan=False)
     policy = _section(text, "Policy results")
     assert "mandatory violation of `azuread-required-access-allow-list`" in policy
@@ -131,13 +131,13 @@ def test_detailed_diff_paths_are_split_like_the_engine() -> None:
     assert pj.split_path('tags["cost.center"]') == ["tags", "cost.center"]
 
 
-def test_a_raw_secret_in_a_state_never_reaches_the_markdown(catalog: pm.Catalog) -> None:
+def test_a_raw_secret_in_a_state_never_reaches_the_markdown(catalog: pf.Catalog) -> None:
     canary = "CANARY-preview-secret-9f8e7d"
     document = json.loads(DIGEST.read_text(encoding="utf-8"))
     for step in document["steps"]:
         for key in ("oldState", "newState"):
             state = step.get(key)
-            if state and state.get("type") == pm.PASSWORD:
+            if state and state.get("type") == pf.PASSWORD:
                 state["outputs"]["value"] = canary
                 state["additionalSecretOutputs"] = ["value"]
                 state["inputs"]["displayName"] = f"copy of {canary}"
@@ -146,9 +146,9 @@ def test_a_raw_secret_in_a_state_never_reaches_the_markdown(catalog: pm.Catalog)
 
 
 def test_not_a_preview_is_an_error() -> None:
-    with pytest.raises(pm.PlanError, match="neither"):
+    with pytest.raises(pf.PlanError, match="neither"):
         pj.parse_preview('{"resources": []}', "x.json")
-    with pytest.raises(pm.PlanError, match="not JSON"):
+    with pytest.raises(pf.PlanError, match="not JSON"):
         pj.parse_preview("{oops\n", "x.json")
 
 
@@ -177,8 +177,8 @@ def test_help_describes_the_command(capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_failed_offline_preview_in_plan_is_named(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    error = pm.error_document("partner-apps", "us", "invalid configuration (1 problem):\n  x: y")
-    (tmp_path / f"us{pm.ERROR_SUFFIX}").write_text(json.dumps(error), encoding="utf-8")
+    error = pf.error_document("partner-apps", "us", "invalid configuration (1 problem):\n  x: y")
+    (tmp_path / f"us{pf.ERROR_SUFFIX}").write_text(json.dumps(error), encoding="utf-8")
     assert pj.main([str(DIGEST), "--plan", str(tmp_path)]) == 0
     text = capsys.readouterr().out
     assert "The offline preview of us failed (`--plan`: invalid configuration (1 problem):)" in text

@@ -7,19 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from tools import plan_model as pm
+from tools import plan_format as pf
 from tools import render
 
 from .conftest import PLANS, plan_document, resources, stacks, write_plans
 
 
-def _markdown(stack: str, catalog: pm.Catalog) -> str:
+def _markdown(stack: str, catalog: pf.Catalog) -> str:
     return render.render_plan(plan_document(stack), catalog)
 
 
 @pytest.mark.parametrize("stack", stacks())
 def test_every_app_shows_its_permissions_with_reasons_and_settings(
-    stack: str, catalog: pm.Catalog
+    stack: str, catalog: pf.Catalog
 ) -> None:
     document = plan_document(stack)
     text = render.render_plan(document, catalog)
@@ -40,7 +40,7 @@ def test_every_app_shows_its_permissions_with_reasons_and_settings(
         assert "#### Credentials" in section
 
 
-def test_the_markdown_has_policy_results_key_vault_and_a_diagram(catalog: pm.Catalog) -> None:
+def test_the_markdown_has_policy_results_key_vault_and_a_diagram(catalog: pf.Catalog) -> None:
     text = _markdown(stacks()[0], catalog)
     headings = re.findall(r"^## (.+)$", text, flags=re.MULTILINE)
     assert headings[:4] == ["At a glance", "Policy results", "Apps", headings[3]]
@@ -53,9 +53,9 @@ def test_the_markdown_has_policy_results_key_vault_and_a_diagram(catalog: pm.Cat
     assert "-->|member of|" in diagram
 
 
-def test_violations_are_listed_with_their_policy_and_message(catalog: pm.Catalog) -> None:
+def test_violations_are_listed_with_their_policy_and_message(catalog: pf.Catalog) -> None:
     document = plan_document(stacks()[0])
-    urn = resources(document, pm.APPLICATION)[0]["urn"]
+    urn = resources(document, pf.APPLICATION)[0]["urn"]
     document["violations"] = [
         {
             "policy": "azuread-application-redirect-uris-https",
@@ -72,7 +72,7 @@ def test_violations_are_listed_with_their_policy_and_message(catalog: pm.Catalog
 
 
 def test_a_disabled_policy_shows_as_disabled_with_the_region_enforcement(
-    catalog: pm.Catalog,
+    catalog: pf.Catalog,
 ) -> None:
     document = plan_document(stacks()[0])
     document["violations"] = []
@@ -90,7 +90,7 @@ def test_a_disabled_policy_shows_as_disabled_with_the_region_enforcement(
 
 
 def test_output_is_byte_identical_and_independent_of_resource_order(
-    catalog: pm.Catalog,
+    catalog: pf.Catalog,
 ) -> None:
     document = plan_document(stacks()[0])
     first = render.render_plan(document, catalog)
@@ -99,22 +99,22 @@ def test_output_is_byte_identical_and_independent_of_resource_order(
     assert render.render_plan(document, catalog) == first
 
 
-def test_no_string_the_plan_marks_secret_reaches_the_markdown(catalog: pm.Catalog) -> None:
+def test_no_string_the_plan_marks_secret_reaches_the_markdown(catalog: pf.Catalog) -> None:
     document = plan_document(stacks()[0])
     canary = "CANARY-0123456789-secret"
-    for password in resources(document, pm.PASSWORD):
+    for password in resources(document, pf.PASSWORD):
         password["outputs"]["value"] = canary
         password["additionalSecretOutputs"] = ["value"]
-    for secret in resources(document, pm.VAULT_SECRET):
+    for secret in resources(document, pf.VAULT_SECRET):
         secret["inputs"]["properties"]["value"] = canary
-    document["outputs"]["token"] = {pm._SECRET_SIG_KEY: pm._SECRET_SIG, "value": canary}
+    document["outputs"]["token"] = {pf._SECRET_SIG_KEY: pf._SECRET_SIG, "value": canary}
     text = render.render_plan(document, catalog)
     assert canary not in text
 
 
-def test_an_unknown_permission_is_flagged_high_risk(catalog: pm.Catalog) -> None:
+def test_an_unknown_permission_is_flagged_high_risk(catalog: pf.Catalog) -> None:
     document = plan_document(stacks()[0])
-    access = resources(document, pm.API_ACCESS)[0]
+    access = resources(document, pf.API_ACCESS)[0]
     access["inputs"]["scopeIds"] = [
         *access["inputs"].get("scopeIds", []),
         "0badc0de-0000-4000-8000-000000000001",
@@ -156,10 +156,10 @@ def test_help_describes_the_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert "reviewer Markdown" in capsys.readouterr().out
 
 
-def test_wide_or_private_vault_ip_rules_are_shown_as_a_risk(catalog: pm.Catalog) -> None:
+def test_wide_or_private_vault_ip_rules_are_shown_as_a_risk(catalog: pf.Catalog) -> None:
     """Config and the network-access policy refuse these; a plan recorded anyway flags them."""
     document = plan_document(stacks()[0])
-    (vault,) = resources(document, pm.VAULT)
+    (vault,) = resources(document, pf.VAULT)
     properties = vault["inputs"]["properties"]
     properties["publicNetworkAccess"] = "Enabled"
     properties["networkAcls"] = {

@@ -1,0 +1,258 @@
+"""Config and policies give the same verdict on the same input: one owner per rule.
+
+Each rule the config edge and the policy pack share (``policies/partner_policies/rules.py``) is
+tried on inputs on both sides of its boundary, through the real paths:
+
+* the **config verdict**: ``apps.yaml`` changed in a copy of the project and the US stack
+  validated, as ``pulumi up`` does (``ConfigError`` naming the key, or accepted);
+* the **policy verdict**: when config accepts, the real program runs under mocks on that copy
+  and the pack evaluates its resources with the region's policy config *generated* from it
+  (``tools/policy_config.py``), so escape hatches such as localhost for development apps are
+  tried end to end; when config refuses, the program cannot run, so the same value is written
+  into the resource the accepted baseline registers, and the pack evaluates that.
+
+The five rules on which the two sides once disagreed are all here: implicit grant, localhost
+redirects, identifier URIs on subdomains, the secret lifetime and the rotation date.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+
+from components.config import ConfigError
+from components.stackfiles import load_stack_file
+from policies.partner_policies import evaluate
+from tools import policy_config
+from tools.harness import StackRun
+from tools.plan import run_stack, settings_for
+
+from .conftest import ROOT, edit_yaml
+
+# "Today" of every run here, so the date rules do not move with the calendar. The example
+# secrets rotated on 2026-10-01 for 365 days are current on this day.
+TODAY = date(2027, 1, 15)
+STACK = "us"
+APP = "azuread:index/application:Application"
+PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"
+
+Apps = dict[str, Any]
+Records = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One shared rule: how an input is written in apps.yaml and into a registered resource."""
+
+    policy: str  # the policy that owns the rule on the pack's side
+    app: str  # the apps.yaml key the input changes
+    to_config: Callable[[Apps, Any], None]
+    to_resources: Callable[[Records, str, Any], None]  # (records, display name, value)
+
+
+def _resource(records: Records, type_: str, display_name: str) -> dict[str, Any]:
+    for record in records:
+        if record["type"] != type_:
+            continue
+        name = record["inputs"].get("displayName", "")
+        if name == display_name or name.startswith(f"{STACK}-{display_name} "):
+            return record
+    raise AssertionError(f"no {type_} for {display_name!r} in the plan")
+
+
+def _set(record: dict[str, Any], path: str, value: Any) -> None:
+    for side in ("inputs", "outputs"):
+        node = record[side]
+        *parents, leaf = path.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = copy.deepcopy(value)
+
+
+def _redirect_to_config(apps: Apps, value: Any) -> None:
+    development, uri = value
+    apps["partner-portal-web"]["development"] = development
+    apps["partner-portal-web"]["redirectUris"].append(uri)
+
+
+def _redirect_to_resources(records: Records, display: str, value: Any) -> None:
+    record = _resource(records, APP, display)
+    uris = [*record["inputs"]["web"]["redirectUris"], value[1]]
+    _set(record, "web.redirectUris", uris)
+
+
+def _implicit_to_config(apps: Apps, value: Any) -> None:
+    apps["partner-portal-web"]["implicitGrant"] = {"idTokens": value, "reason": "legacy client"}
+
+
+def _implicit_to_resources(records: Records, display: str, value: Any) -> None:
+    _set(_resource(records, APP, display), "web.implicitGrant.idTokenIssuanceEnabled", value)
+
+
+def _identifier_to_config(apps: Apps, value: Any) -> None:
+    apps["partner-portal-api"]["identifierUri"] = value
+
+
+def _identifier_to_resources(records: Records, display: str, value: Any) -> None:
+    _set(_resource(records, APP, display), "identifierUris", [value])
+
+
+def _lifetime_to_config(apps: Apps, value: Any) -> None:
+    apps["partner-portal-api"]["credential"]["lifetimeDays"] = value
+
+
+def _lifetime_to_resources(records: Records, display: str, value: Any) -> None:
+    record = _resource(records, PASSWORD, "partner-portal-api")
+    start = date.fromisoformat(record["inputs"]["rotateWhenChanged"]["rotationDate"])
+    end = start.toordinal() + value
+    _set(record, "endDate", f"{date.fromordinal(end).isoformat()}T00:00:00Z")
+
+
+def _rotation_to_config(apps: Apps, value: Any) -> None:
+    apps["partner-portal-api"]["credential"]["rotationDate"] = date.fromisoformat(value)
+
+
+def _rotation_to_resources(records: Records, display: str, value: Any) -> None:
+    record = _resource(records, PASSWORD, "partner-portal-api")
+    _set(record, "rotateWhenChanged.rotationDate", value)
+    end = date.fromisoformat(value).toordinal() + 365
+    _set(record, "endDate", f"{date.fromordinal(end).isoformat()}T00:00:00Z")
+
+
+RULES = {
+    "implicit-grant": Rule(
+        "azuread-application-implicit-grant-disabled",
+        "partner-portal-web",
+        _implicit_to_config,
+        _implicit_to_resources,
+    ),
+    "redirect-localhost": Rule(
+        "azuread-application-redirect-uris-https",
+        "partner-portal-web",
+        _redirect_to_config,
+        _redirect_to_resources,
+    ),
+    "identifier-uri": Rule(
+        "azuread-application-identifier-uris",
+        "partner-portal-api",
+        _identifier_to_config,
+        _identifier_to_resources,
+    ),
+    "secret-lifetime": Rule(
+        "azuread-application-password-lifetime",
+        "partner-portal-api",
+        _lifetime_to_config,
+        _lifetime_to_resources,
+    ),
+    "rotation-date": Rule(
+        "azuread-application-password-lifetime",
+        "partner-portal-api",
+        _rotation_to_config,
+        _rotation_to_resources,
+    ),
+}
+
+# (rule, input, accepted by both sides)
+CASES = [
+    ("implicit-grant", False, True),
+    ("implicit-grant", True, False),
+    ("redirect-localhost", (True, "http://localhost:5000/signin-oidc"), True),
+    ("redirect-localhost", (False, "http://localhost:5000/signin-oidc"), False),
+    ("redirect-localhost", (False, "https://portal.contoso-partner.example/callback"), True),
+    ("identifier-uri", "https://api.us.contoso-partner.example/portal", True),
+    ("identifier-uri", "https://us.contoso-partner.example.attacker.example/api", False),
+    ("identifier-uri", "https://eu.contoso-partner.example/api", False),
+    ("secret-lifetime", 730, True),
+    ("secret-lifetime", 731, False),
+    ("rotation-date", TODAY.isoformat(), True),
+    ("rotation-date", date.fromordinal(TODAY.toordinal() + 1).isoformat(), False),
+]
+
+
+def _travel() -> Any:
+    return time_machine.travel(datetime(TODAY.year, TODAY.month, TODAY.day, 12, tzinfo=UTC))
+
+
+def _policy_config(project: Path) -> dict[str, Any]:
+    with _travel():
+        settings = settings_for(project, load_stack_file(project / f"Pulumi.{STACK}.yaml"))
+    document: dict[str, Any] = json.loads(policy_config.render(project, settings))
+    return document
+
+
+def _run(project: Path) -> StackRun:
+    with _travel():
+        run = run_stack(project, STACK)
+    assert run.error is None, run.error
+    return run
+
+
+def _refused_by_policy(records: Records, config: dict[str, Any], policy: str) -> list[str]:
+    return [
+        v["message"]
+        for v in evaluate(records, config, evaluation_date=TODAY)
+        if v["policy"] == policy and v["enforcementLevel"] == "mandatory"
+    ]
+
+
+@pytest.fixture
+def project(project_copy: Path) -> Path:
+    (project_copy / "policies" / "reviewed").mkdir(parents=True, exist_ok=True)
+    for path in (ROOT / "policies" / "reviewed").glob("*.json"):
+        (project_copy / "policies" / "reviewed" / path.name).write_bytes(path.read_bytes())
+    return project_copy
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "value", "accepted"),
+    CASES,
+    ids=[f"{rule}-{'accepted' if ok else 'refused'}-{i}" for i, (rule, _, ok) in enumerate(CASES)],
+)
+def test_config_and_policy_give_the_same_verdict(
+    project: Path, rule_id: str, value: Any, accepted: bool
+) -> None:
+    rule = RULES[rule_id]
+    baseline = _run(project)
+    baseline_config = _policy_config(project)
+    display = next(
+        r["inputs"]["displayName"]
+        for r in baseline.resources
+        if r["type"] == APP and r["name"] == f"{STACK}-{rule.app}-app"
+    )
+    assert _refused_by_policy(baseline.resources, baseline_config, rule.policy) == []
+
+    edit_yaml(project / "apps.yaml", lambda doc: rule.to_config(doc["apps"], value))
+    try:
+        _policy_config(project)
+    except ConfigError as error:
+        config_refuses: list[str] = [str(problem) for problem in error.problems]
+    else:
+        config_refuses = []
+
+    if config_refuses:
+        # The program cannot run on it: the same value in the resource the baseline registers.
+        records = copy.deepcopy(baseline.resources)
+        rule.to_resources(records, display, value)
+        policy_refuses = _refused_by_policy(records, baseline_config, rule.policy)
+    else:
+        # End to end: the program on the changed copy, the policy config generated from it.
+        run = _run(project)
+        policy_refuses = _refused_by_policy(run.resources, _policy_config(project), rule.policy)
+
+    assert bool(config_refuses) == (not accepted), (
+        f"apps.yaml: apps.{rule.app} ({rule_id} = {value!r}): config "
+        f"{'refuses' if config_refuses else 'accepts'} it: {config_refuses}"
+    )
+    assert bool(policy_refuses) == (not accepted), (
+        f"{rule.policy} on apps.{rule.app} ({rule_id} = {value!r}): the policy "
+        f"{'refuses' if policy_refuses else 'accepts'} it, config "
+        f"{'refuses' if config_refuses else 'accepts'} it: {policy_refuses}"
+    )
