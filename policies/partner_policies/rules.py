@@ -158,18 +158,23 @@ def domain_problem(host: str) -> str | None:
     return hygiene_problem(host, "a domain name")
 
 
-def text_problem(value: str, *, allow_newlines: bool = True) -> str | None:
+def text_problem(
+    value: str,
+    *,
+    allow_newlines: bool = True,
+    wanted: str = "the text reviewers and users will read",
+) -> str | None:
     """Free text (descriptions, consent texts): not blank, no invisible characters."""
     if not value.strip():
-        return "is blank; write the text reviewers and users will read"
+        return f"is blank; write {wanted}"
     return hidden_character_problem(value, allow_newlines=allow_newlines)
 
 
 def reason_problem(value: str) -> str | None:
     """A reason reviewers and auditors read: not blank, not a placeholder."""
-    problem = text_problem(value)
+    problem = text_problem(value, wanted="why it is needed")
     if problem:
-        return problem.replace("the text reviewers and users will read", "why it is needed")
+        return problem
     if value.strip().strip(".!").lower() in PLACEHOLDER_REASONS or value.strip() in {"...", "?"}:
         return f"{value.strip()!r} is a placeholder, not a reason; say why it is needed"
     return None
@@ -190,17 +195,21 @@ def ip_rule_problem(value: str, min_prefix: int = MIN_IP_RULE_PREFIX) -> str | N
         return None
     if network.prefixlen == 0:
         return "admits every IPv4 address (the whole internet); list the exact egress addresses"
-    for cidr, what in NON_PUBLIC_RANGES:
-        reserved = ipaddress.IPv4Network(cidr)
-        if network.subnet_of(reserved) or network.supernet_of(reserved):
-            return (
-                f"overlaps {cidr}, {what}: the Key Vault firewall sees only public addresses; "
-                "reach the vault privately through a private endpoint instead"
-            )
-    if network.prefixlen < min_prefix:
+    reserved = [(ipaddress.IPv4Network(cidr), what) for cidr, what in NON_PUBLIC_RANGES]
+    # Inside a non-public range first (10.0.0.0/8 is private before it is wide), then too wide
+    # (0.0.0.0/1 is wide before it contains 0.0.0.0/8), then any other overlap.
+    inside = [(cidr, what) for cidr, what in reserved if network.subnet_of(cidr)]
+    overlapping = inside or [(cidr, what) for cidr, what in reserved if network.supernet_of(cidr)]
+    if network.prefixlen < min_prefix and not inside:
         return (
             f"admits {network.num_addresses:,} addresses (/{network.prefixlen}), wider than "
             f"/{min_prefix}; list the exact egress addresses or a narrower range"
+        )
+    if overlapping:
+        cidr, what = overlapping[0]
+        return (
+            f"overlaps {cidr}, {what}: the Key Vault firewall sees only public addresses; "
+            "reach the vault privately through a private endpoint instead"
         )
     return None
 
