@@ -213,6 +213,8 @@ CASES = [
     ("identifier-uri", "https://api.us.contoso-partner.example/portal", True),
     ("identifier-uri", "https://us.contoso-partner.example.attacker.example/api", False),
     ("identifier-uri", "https://eu.contoso-partner.example/api", False),
+    ("identifier-uri", "https://us.c\u043entoso-partner.example/api", False),
+    ("identifier-uri", "https://us.contoso-partner.example/api\n", False),
     ("secret-lifetime", 730, True),
     ("secret-lifetime", 731, False),
     ("rotation-date", TODAY.isoformat(), True),
