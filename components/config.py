@@ -38,9 +38,9 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from policies.partner_policies import catalog as permissions
 from policies.partner_policies import rules
 
-from . import permissions
 from .files import (
     APPS_FILE,
     DISABLE_DEFAULT_PROVIDERS_KEY,

@@ -21,7 +21,9 @@ from datetime import UTC, date, datetime
 import pulumi
 import pulumi_azuread as azuread
 
-from . import ids, permissions
+from policies.partner_policies import catalog as permissions
+
+from . import ids
 from .config import (
     AppDefinition,
     CertificateCredential,

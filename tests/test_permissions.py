@@ -1,4 +1,4 @@
-"""Tests of the permission catalog (components/permissions.py) and its JSON rendering."""
+"""Tests of the permission catalog (policies/partner_policies/catalog.py), the one model of it."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from components import permissions
-from components.permissions import (
+from policies.partner_policies import catalog as permissions
+from policies.partner_policies.catalog import (
     AAD_GRAPH,
     APIS,
     AZURE_SERVICE_MANAGEMENT,
@@ -20,7 +20,6 @@ from components.permissions import (
     CatalogError,
     Permission,
     by_id,
-    catalog_document,
     check_allowed,
     find_api,
     lookup,
@@ -327,35 +326,11 @@ def test_descriptions_are_present() -> None:
         assert isinstance(p, Permission)
 
 
-def test_document_shape() -> None:
-    document = catalog_document()
-    assert document["source"] == "components/permissions.py"
-    apis = document["apis"]
-    assert isinstance(apis, list)
-    assert apis[0].keys() == {"name", "appId", "retired", "retiredNote"}
-    entries = document["permissions"]
-    assert isinstance(entries, list)
-    assert len(entries) == len(PERMISSIONS)
-    assert entries[0].keys() == {
-        "api",
-        "apiAppId",
-        "value",
-        "kind",
-        "id",
-        "family",
-        "cspAllowed",
-        "adminConsent",
-        "highPrivilege",
-        "risk",
-        "description",
-    }
-    assert document == json.loads(json.dumps(document))
-
-
-def test_committed_json_is_current() -> None:
-    path = permissions.CATALOG_JSON_PATH
-    hint = "run `make generate` and commit the result"
-    assert path.is_file(), f"{path} is missing: {hint}"
-    text = path.read_text(encoding="utf-8")
-    assert json.loads(text) == catalog_document(), f"{path} is stale: {hint}"
-    assert text == permissions.render_catalog(), f"{path} is not in canonical form: {hint}"
+def test_the_catalog_value_finds_what_the_lookups_find() -> None:
+    """The pack and the reports are handed ``CATALOG``; it agrees with the module's lookups."""
+    catalog = permissions.load_catalog()
+    for p in PERMISSIONS:
+        assert catalog.find(p.api.app_id.upper(), p.id.upper(), p.kind) is p, p.qualified
+        assert catalog.api(p.api.app_id) is p.api
+        assert p.qualified == f"{p.api.name}/{p.value}"
+    assert catalog.api("00000000-0000-0000-0000-000000000000") is None

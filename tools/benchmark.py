@@ -44,9 +44,10 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from components import permissions, program
+from components import program
 from components.regions import REGIONS, Region
 from components.stackfiles import engine_config, load_stack_file
+from policies.partner_policies import catalog as permissions
 
 from . import preview
 from .harness import collector_tuned, mock_guid, project_name

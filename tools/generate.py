@@ -3,8 +3,6 @@
 * ``schema/stack-config.schema.json`` — JSON Schema of ``Pulumi.<region>.yaml`` (editors validate
   the stack files with it through the ``yaml-language-server`` comment at their top);
 * ``schema/apps.schema.json`` — JSON Schema of ``apps.yaml``;
-* ``policies/partner_policies/permission_catalog.json`` — the permission catalog as the policy
-  pack reads it (the pack is published alone, so it cannot import ``components``);
 * ``docs/policy-catalog.md`` — the auditors' catalog of every policy;
 * the deploying identity's least-privilege tables in ``README.md`` (between the
   ``<!-- generated: deploying-identity -->`` markers), from ``components/deployer.py``;
@@ -27,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from components import deployer, permissions
+from components import deployer
 from components.config import (
     DISABLE_DEFAULT_PROVIDERS_KEY,
     REFRESH_TOKENS_KEY,
@@ -134,7 +132,6 @@ ARTIFACTS: dict[str, Callable[[], str]] = {
     "README.md": readme,
     "schema/stack-config.schema.json": lambda: _json(stack_schema()),
     "schema/apps.schema.json": lambda: _json(apps_schema()),
-    "policies/partner_policies/permission_catalog.json": permissions.render_catalog,
     "docs/policy-catalog.md": catalog_doc.current,
 }
 

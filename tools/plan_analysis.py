@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.permissions import Kind
+from policies.partner_policies.catalog import Kind
 
 from .markdown import (
     code,

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from components import permissions
-from components.permissions import Api, Kind, Permission
+from policies.partner_policies import catalog as permissions
+from policies.partner_policies.catalog import Api, Kind, Permission
 
 SECRET = "[secret]"
 # The string the Pulumi engine uses for a value not known until apply (preview, mocks).
@@ -77,12 +77,12 @@ class PlanError(Exception):
 
 
 # --------------------------------------------------------------------------------------------
-# Permission catalog (components/permissions.py), as this module uses it
+# Permission catalog (policies/partner_policies/catalog.py), as this module uses it
 # --------------------------------------------------------------------------------------------
 
 
 class Catalog(Protocol):
-    """What the reports use of ``components.permissions`` (the module itself satisfies it)."""
+    """What the reports use of the catalog module (the module itself satisfies it)."""
 
     def by_id(
         self, api_app_id: str, permission_id: str, kind: Kind | None = None

@@ -4,7 +4,8 @@ Per app: its permissions by API (name, delegated or application, admin consent, 
 from the app definitions), exposed scopes, known clients, AdminAgents membership, credentials and
 their expiry, Key Vault secrets, identifier and redirect URIs. Then the policy results, the Key
 Vault, a Mermaid diagram, the providers and every resource. Permission ids are named through the
-catalog (``components/permissions.py``); an id it does not know is shown raw, as high risk.
+catalog (``policies/partner_policies/catalog.py``); an id it does not know is shown raw, as high
+risk.
 
 Usage::
 

@@ -32,7 +32,7 @@ from ._framework import (
     items_of,
     resource_policy,
 )
-from .permissions import (
+from .catalog import (
     MICROSOFT_GRAPH,
     Kind,
     Permission,
@@ -208,7 +208,7 @@ def _csp_policy() -> ResourceValidationPolicy:
         enforcement=EnforcementLevel.MANDATORY,
         remediation=(
             "Request only Microsoft Graph permissions of the directory and Intune families listed "
-            "in the permission catalog (components/permissions.py); remove the others."
+            "in the permission catalog (partner_policies/catalog.py); remove the others."
         ),
         url=ref.CSP_GRAPH.url,
         references=(ref.CSP_GRAPH, ref.MS_LEAST_PRIVILEGE),

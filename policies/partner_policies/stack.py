@@ -44,7 +44,7 @@ from ._framework import (
     stack_policy,
     violation,
 )
-from .permissions import load_catalog
+from .catalog import load_catalog
 
 Finding = tuple[str, str | None]
 

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from policies.partner_policies import ALL_POLICIES
+from policies.partner_policies.catalog import load_catalog
 from policies.partner_policies.engine import reconcile_config
-from policies.partner_policies.permissions import load_catalog
 from tests.policies.fixtures import CONFIG_DIR, ROOT, region_config
 
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))

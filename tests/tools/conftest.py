@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from components import permissions
+from policies.partner_policies import catalog as permissions
 from tools import plan_format as pf
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -3,10 +3,9 @@
 App definitions name a permission by API, value and kind (``Microsoft Graph`` /
 ``Directory.Read.All`` / ``application``); the program resolves those names to the ids that
 go into ``requiredResourceAccess``. This module is pure data plus lookups, standard library
-only, so the program, the tests and the policy pack can all share it. The policy pack reads
-the JSON rendering of it, ``policies/partner_policies/permission_catalog.json``, which
-``make generate`` (``tools/generate.py``, the project's one generator) writes and the tests
-check.
+only, and it is the one model of the catalog: the program's config edge, the reports and the
+policy pack all use it. It lives in the pack because a published pack runs alone
+(``pulumi policy publish`` uploads only ``policies/``); the program imports it from here.
 
 What the catalog knows:
 
@@ -27,10 +26,8 @@ added here.
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Final, Literal, get_args
 
 Kind = Literal["delegated", "application"]
@@ -38,15 +35,6 @@ Risk = Literal["high", "medium", "low"]
 
 KINDS: Final[tuple[Kind, ...]] = get_args(Kind)
 
-CATALOG_JSON_PATH: Final = (
-    Path(__file__).resolve().parents[1]
-    / "policies"
-    / "partner_policies"
-    / "permission_catalog.json"
-)
-"""Where ``--write`` puts the JSON rendering of the catalog (inside the checkout)."""
-
-_SOURCE: Final = "components/permissions.py"
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -73,6 +61,15 @@ class Permission:
     admin_consent: bool
     high_privilege: bool
     description: str
+
+    @property
+    def api_app_id(self) -> str:
+        return self.api.app_id
+
+    @property
+    def qualified(self) -> str:
+        """``<API name>/<value>``: how allow-lists and messages name a permission."""
+        return f"{self.api.name}/{self.value}"
 
     @property
     def risk(self) -> Risk:
@@ -743,38 +740,36 @@ def by_id(api_app_id: str, permission_id: str, kind: Kind | None = None) -> Perm
     return None
 
 
-def catalog_document() -> dict[str, object]:
-    """The catalog as a JSON-ready document, in a deterministic order."""
-    return {
-        "source": _SOURCE,
-        "apis": [
-            {
-                "name": api.name,
-                "appId": api.app_id,
-                "retired": api.retired,
-                "retiredNote": api.retired_note,
-            }
-            for api in APIS
-        ],
-        "permissions": [
-            {
-                "api": p.api.name,
-                "apiAppId": p.api.app_id,
-                "value": p.value,
-                "kind": p.kind,
-                "id": p.id,
-                "family": p.family,
-                "cspAllowed": p.csp_allowed,
-                "adminConsent": p.admin_consent,
-                "highPrivilege": p.high_privilege,
-                "risk": p.risk,
-                "description": p.description,
-            }
-            for p in PERMISSIONS
-        ],
-    }
+@dataclass(frozen=True)
+class PermissionCatalog:
+    """The catalog as one value, for code that is handed a catalog (the policies, the reports;
+    tests hand them smaller ones)."""
+
+    apis: tuple[Api, ...]
+    permissions: tuple[Permission, ...]
+
+    def api(self, app_id: str) -> Api | None:
+        """The API with this app id (any case), or ``None``."""
+        wanted = app_id.strip().lower()
+        return next((api for api in self.apis if api.app_id.lower() == wanted), None)
+
+    def find(self, api_app_id: str, permission_id: str, kind: Kind) -> Permission | None:
+        """The permission with this API app id, permission id (any case) and kind."""
+        api_id, perm_id = api_app_id.strip().lower(), permission_id.strip().lower()
+        return next(
+            (
+                p
+                for p in self.permissions
+                if p.api.app_id.lower() == api_id and p.id.lower() == perm_id and p.kind == kind
+            ),
+            None,
+        )
 
 
-def render_catalog() -> str:
-    """The exact text of ``permission_catalog.json``: sorted keys, indent 2, final newline."""
-    return json.dumps(catalog_document(), sort_keys=True, indent=2) + "\n"
+CATALOG: Final = PermissionCatalog(apis=APIS, permissions=PERMISSIONS)
+MICROSOFT_GRAPH: Final = GRAPH.app_id
+
+
+def load_catalog() -> PermissionCatalog:
+    """The project's permission catalog."""
+    return CATALOG
