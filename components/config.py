@@ -73,22 +73,28 @@ KNOWN_STACK_KEYS = (REGION_KEY, REFRESH_TOKENS_KEY, DISABLE_DEFAULT_PROVIDERS_KE
 # The longest secret lifetime Microsoft allows in the portal; the policy pack uses the same rule.
 MAX_CREDENTIAL_DAYS = rules.MAX_SECRET_LIFETIME_DAYS
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_APP_KEY = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+# Every pattern ends with \Z, not $: `$` also matches before a final newline, so "id\n" would pass.
+# The JSON Schema keeps `$` (ECMAScript's `$` matches only at the very end).
+_GUID_SCHEMA = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_DOMAIN = re.compile(r"^(?=.{4,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
+_APP_KEY = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
 # Key Vault names: 3-24 characters, letters, digits and hyphens, start with a letter, end with a
 # letter or digit, no consecutive hyphens (Azure's rule; the name is global across Azure).
-_VAULT_NAME = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
-_RESOURCE_GROUP = re.compile(r"^[-\w._()]{0,89}[-\w_()]$")
+_VAULT_NAME = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]\Z")
+_RESOURCE_GROUP = re.compile(r"^[-\w._()]{0,89}[-\w_()]\Z", re.ASCII)
 
 
 def _guid(value: str) -> str:
-    if not _GUID.match(value):
-        raise ValueError(f"{value!r} is not a GUID (expected 8-4-4-4-12 hexadecimal digits)")
+    problem = rules.guid_problem(value)
+    if problem:
+        raise ValueError(f"{value!r} {problem}")
     return value.lower()
 
 
 def _domain(value: str) -> str:
+    problem = rules.domain_problem(value)
+    if problem:
+        raise ValueError(f"{value!r} {problem}")
     if not _DOMAIN.match(value):
         raise ValueError(f"{value!r} is not a domain name (lower-case, like contoso.com)")
     return value
@@ -112,6 +118,9 @@ def _app_key(value: str) -> str:
 
 
 def _display_name(value: str) -> str:
+    problem = rules.surrounding_whitespace_problem(value) or rules.hidden_character_problem(value)
+    if problem:
+        raise ValueError(f"{value!r} {problem}")
     # prevent_duplicate_names makes the azuread provider look the name up with a Graph $filter
     # (displayName eq '<name>') that it does not escape: a quote breaks the preview.
     if "'" in value:
@@ -119,6 +128,34 @@ def _display_name(value: str) -> str:
             f"{value!r} contains an apostrophe ('): the provider's duplicate-name check builds an "
             "unescaped Graph filter from the display name and fails; use another character"
         )
+    return value
+
+
+def _group_name(value: str) -> str:
+    problem = rules.surrounding_whitespace_problem(value) or rules.hidden_character_problem(value)
+    if problem:
+        raise ValueError(f"{value!r} {problem}")
+    return value
+
+
+def _text(value: str) -> str:
+    problem = rules.text_problem(value)
+    if problem:
+        raise ValueError(f"{value!r} {problem}")
+    return value
+
+
+def _reason(value: str) -> str:
+    problem = rules.reason_problem(value)
+    if problem:
+        raise ValueError(f"{value!r} {problem}")
+    return value
+
+
+def _name(value: str) -> str:
+    problem = rules.hygiene_problem(value, "a name Entra or Azure knows")
+    if problem:
+        raise ValueError(f"{value!r} {problem}")
     return value
 
 
@@ -154,6 +191,9 @@ def _cidr(value: str) -> str:
         raise ValueError(f"{value!r} is not an IPv4 address or CIDR range ({error})") from None
     if network.version != 4:
         raise ValueError(f"{value!r}: Key Vault network rules accept IPv4 only")
+    problem = rules.ip_rule_problem(str(network))
+    if problem:
+        raise ValueError(f"{value!r} {problem}")
     return str(network)
 
 
@@ -168,14 +208,17 @@ def _unique(values: Sequence[str]) -> Sequence[str]:
 
 # The pattern is for editors (JSON Schema); the validator gives the readable message.
 Guid = Annotated[
-    str, AfterValidator(_guid), WithJsonSchema({"type": "string", "pattern": _GUID.pattern})
+    str, AfterValidator(_guid), WithJsonSchema({"type": "string", "pattern": _GUID_SCHEMA})
 ]
 DomainName = Annotated[str, AfterValidator(_domain)]
 AppKey = Annotated[str, AfterValidator(_app_key)]
 VaultName = Annotated[str, AfterValidator(_vault_name)]
 ResourceGroupName = Annotated[str, AfterValidator(_resource_group)]
 IpRange = Annotated[str, AfterValidator(_cidr)]
-Text = Annotated[str, Field(min_length=1, max_length=1024)]
+Text = Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(_text)]
+# API, permission, scope, location and region names: looked up by exact text, ASCII only.
+Name = Annotated[str, AfterValidator(_name)]
+Reason = Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(_reason)]
 DisplayName = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_display_name)]
 ScopeValue = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_scope_value)]
 
@@ -208,7 +251,7 @@ class PrincipalRef(Model):
 class AdminAgentsConfig(Model):
     """Where the tenant's AdminAgents group comes from."""
 
-    display_name: str | None = Field(
+    display_name: Annotated[str, AfterValidator(_group_name)] | None = Field(
         default=None,
         min_length=1,
         description="Display name to look the group up by (default AdminAgents).",
@@ -265,7 +308,10 @@ class KeyVaultConfig(Model):
     )
     allowed_ip_ranges: list[IpRange] = Field(
         default_factory=list,
-        description="IPv4 addresses or CIDR ranges admitted when publicNetworkAccess is Enabled.",
+        description=(
+            "Public IPv4 addresses or CIDR ranges, at most /16 wide, admitted when "
+            "publicNetworkAccess is Enabled (private, loopback and reserved ranges are refused)."
+        ),
     )
     secrets_officers: list[PrincipalRef] = Field(
         default_factory=list,
@@ -304,7 +350,7 @@ class RegionConfig(Model):
         description="Verified domains of the partner tenant; identifier URIs must use one.",
     )
     subscription_id: Guid = Field(description="Azure subscription that holds the Key Vault.")
-    location: str = Field(description="Azure location; must belong to the region's geography.")
+    location: Name = Field(description="Azure location; must belong to the region's geography.")
     production: bool = Field(
         default=False, description="Production stack: policies require protected resources."
     )
@@ -344,12 +390,11 @@ class RegionConfig(Model):
 class PermissionRequest(Model):
     """One permission an app requires on a Microsoft API, by name."""
 
-    api: str = Field(description="API display name, e.g. 'Microsoft Graph'.")
-    permission: str = Field(description="Permission value, e.g. 'Directory.Read.All'.")
+    api: Name = Field(description="API display name, e.g. 'Microsoft Graph'.")
+    permission: Name = Field(description="Permission value, e.g. 'Directory.Read.All'.")
     type: permissions.Kind = Field(description="delegated (Scope) or application (Role).")
-    reason: str | None = Field(
+    reason: Reason | None = Field(
         default=None,
-        min_length=1,
         description=(
             "Why the app needs it. Required for application permissions and for delegated "
             "permissions that need admin consent; reviewers and auditors read it."
@@ -361,8 +406,8 @@ class ScopeRequest(Model):
     """A delegated scope of another app of the same stack (multi-tier)."""
 
     app: AppKey = Field(description="Key of the app that exposes the scope.")
-    scope: str = Field(description="Value of the scope, e.g. 'user_impersonation'.")
-    reason: str | None = Field(default=None, min_length=1, description="Why it is needed.")
+    scope: Name = Field(description="Value of the scope, e.g. 'user_impersonation'.")
+    reason: Reason | None = Field(default=None, description="Why it is needed.")
 
 
 class ScopeDefinition(Model):
@@ -406,7 +451,7 @@ class ImplicitGrant(Model):
 
     access_tokens: bool = Field(default=False, description="Issue access tokens implicitly.")
     id_tokens: bool = Field(default=False, description="Issue ID tokens implicitly.")
-    reason: str | None = Field(default=None, min_length=1, description="Why it is needed.")
+    reason: Reason | None = Field(default=None, description="Why it is needed.")
 
     @model_validator(mode="after")
     def _refused(self) -> ImplicitGrant:
@@ -710,6 +755,9 @@ def problems_from_validation(
     problems = []
     for item in error.errors(include_url=False):
         loc = _yaml_loc(item["loc"])
+        if item["loc"][-1:] == ("[key]",) and isinstance(item.get("input"), bool) and loc:
+            # A mapping key read as a boolean (an unquoted `on:`): pydantic reports it as 1 or 0.
+            loc[-1] = str(item["input"]).lower()
         kind = item["type"]
         message = str(item["msg"])
         if kind in ("model_type", "model_attributes_type"):
@@ -723,6 +771,12 @@ def problems_from_validation(
             message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
         elif kind == "union_tag_invalid":
             message = "type must be 'password' or 'certificate'"
+        elif isinstance(item.get("input"), bool) and kind != "bool_type":
+            word = "true" if item.get("input") else "false"
+            message = (
+                f"is the boolean {word}, not text: YAML reads unquoted yes, no, on, off, true and "
+                f'false as booleans; quote the value ("no") if text is meant ({message})'
+            )
         elif kind == "date_from_datetime_parsing" or kind.startswith("date_"):
             message = f"{item.get('input')!r} is not a date (expected YYYY-MM-DD)"
         problems.append(Problem(file, _key_path(prefix, loc) or "(file)", message))
@@ -847,10 +901,22 @@ def _check_links(
     if app.known_clients and not app.expose_api:
         problems.append(Problem(file, f"{base}.knownClients", "known clients need exposeApi: true"))
 
+    required: dict[tuple[str, str], int] = {}
     for index, wanted in enumerate(app.required_scopes):
         target = apps.get(wanted.app)
         path = f"{base}.requiredScopes[{index}]"
-        if wanted.app == key:
+        exposed = {scope.value: scope for scope in target.effective_scopes()} if target else {}
+        first = required.setdefault((wanted.app, wanted.scope), index)
+        if first != index:
+            problems.append(
+                Problem(
+                    file,
+                    path,
+                    f"scope {wanted.scope!r} of app {wanted.app!r} is listed twice (also "
+                    f"requiredScopes[{first}]); require each scope once",
+                )
+            )
+        elif wanted.app == key:
             problems.append(Problem(file, f"{path}.app", "an app cannot require its own scope"))
         elif target is None:
             problems.append(
@@ -861,14 +927,24 @@ def _check_links(
                     "apps of the same stack",
                 )
             )
-        elif wanted.scope not in {scope.value for scope in target.effective_scopes()}:
-            offered = ", ".join(scope.value for scope in target.effective_scopes()) or "none"
+        elif wanted.scope not in exposed:
+            offered = ", ".join(exposed) or "none"
             problems.append(
                 Problem(
                     file,
                     f"{path}.scope",
                     f"app {wanted.app!r} does not expose scope {wanted.scope!r} "
                     f"(it exposes: {offered})",
+                )
+            )
+        elif not exposed[wanted.scope].enabled:
+            problems.append(
+                Problem(
+                    file,
+                    f"{path}.scope",
+                    f"scope {wanted.scope!r} of app {wanted.app!r} is disabled (enabled: false): "
+                    "no client can be consented to it; move this client to an enabled scope "
+                    "before disabling one",
                 )
             )
     return problems
@@ -928,6 +1004,31 @@ def _resolve_permissions(
     return problems, tuple(resolved)
 
 
+def _certificate_path(relative: str, project_dir: Path) -> Path | str:
+    """The PEM file a ``publicKeyFile`` names, or why it cannot be used: it must be a file of
+    the repository, reached without leaving it (no ``..``, no symbolic link that leads out)."""
+    if not relative or "\0" in relative:
+        return f"{relative!r} is not a file path"
+    normalised = PurePosixPath(os.path.normpath(relative.replace("\\", "/")))
+    if normalised.is_absolute() or normalised.parts[:1] == ("..",):
+        return (
+            f"{relative!r} is outside the project; the certificate's public part must be a "
+            "file of the repository, relative to the project directory"
+        )
+    pem_path = project_dir / normalised
+    resolved = pem_path.resolve()
+    if not resolved.is_relative_to(project_dir.resolve()):
+        return (
+            f"{relative!r} is a symbolic link (or lies under one) that leads outside the "
+            f"repository, to {str(resolved)!r}; commit the public certificate itself"
+        )
+    if pem_path.is_dir():
+        return f"{relative!r} is a directory, not a file; name the PEM file in it"
+    if not pem_path.is_file():
+        return f"{relative!r} does not exist"
+    return pem_path
+
+
 def _load_certificate(  # noqa: PLR0917 - one call site; the values are the check's inputs
     key: str,
     credential: CertificateCredential,
@@ -939,21 +1040,9 @@ def _load_certificate(  # noqa: PLR0917 - one call site; the values are the chec
     """The public certificate of a certificate credential, read and checked at the edge."""
     where = f"apps.{key}.credential.publicKeyFile"
     relative = render_uri(credential.public_key_file, region)
-    if not relative or "\0" in relative:
-        return [Problem(file, where, f"{relative!r} is not a file path")], None
-    normalised = PurePosixPath(os.path.normpath(relative.replace("\\", "/")))
-    if normalised.is_absolute() or normalised.parts[:1] == ("..",):
-        return [
-            Problem(
-                file,
-                where,
-                f"{relative!r} is outside the project; the certificate's public part must be a "
-                "file of the repository, relative to the project directory",
-            )
-        ], None
-    pem_path = project_dir / normalised
-    if not pem_path.is_file():
-        return [Problem(file, where, f"{relative!r} does not exist")], None
+    pem_path = _certificate_path(relative, project_dir)
+    if isinstance(pem_path, str):
+        return [Problem(file, where, pem_path)], None
     try:
         data = pem_path.read_bytes()
     except OSError as error:
@@ -1050,17 +1139,19 @@ def _validate_apps(
     certificates: dict[str, LoadedCertificate] = {}
     display_names: dict[str, str] = {}
     for key, app in apps_file.apps.items():
-        other = display_names.get(app.display_name.lower())
+        # Entra compares display names ignoring case; spaces are the easiest difference to miss.
+        name = " ".join(app.display_name.split()).casefold()
+        other = display_names.get(name)
         if other:
             problems.append(
                 Problem(
                     file,
                     f"apps.{key}.displayName",
-                    f"{app.display_name!r} is also the display name of app {other!r}; "
-                    "display names must be unique in the tenant",
+                    f"{app.display_name!r} is also the display name of app {other!r} (ignoring "
+                    "case and spaces); display names must be unique in the tenant",
                 )
             )
-        display_names[app.display_name.lower()] = key
+        display_names[name] = key
         problems.extend(_check_uris(key, app, region, file))
         problems.extend(_check_links(key, app, apps_file.apps, file))
         problems.extend(_check_rotation_date(key, app, today, file))

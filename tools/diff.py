@@ -241,6 +241,10 @@ class Fact:
     text: str
     detail: str = ""
     app: bool = True
+    # Breaks every client that requires the scope (its consents name the old id): an enabled
+    # scope removed, renamed or renumbered in one step. Disable it first; --fail-on-protected
+    # refuses it (exit 5).
+    breaking: bool = False
 
 
 @dataclass
@@ -593,6 +597,7 @@ def _scope_facts(key: str, base: AppView, head: AppView) -> list[Fact]:
                 f"({code(old_values[value].id)} → {code(new_values[value].id)})",
                 "Clients that require the old id lose access, and Graph refuses to delete an "
                 "enabled scope (CannotDeleteOrUpdateEnabledEntitlement): disable it first.",
+                breaking=old_values[value].enabled,
             )
         )
     for scope_id in sorted(set(new) - set(old)):
@@ -607,10 +612,12 @@ def _scope_facts(key: str, base: AppView, head: AppView) -> list[Fact]:
                     "consent",
                     key,
                     f"stops exposing scope {code(scope.value)}",
-                    "Graph refuses to delete an enabled scope: disable it in one deployment, "
-                    "remove it in the next."
+                    "Graph refuses to delete an enabled scope, and every client that requires it "
+                    "loses access: disable it in one deployment (after moving its clients), "
+                    "remove or rename it in the next."
                     if scope.enabled
                     else "",
+                    breaking=scope.enabled,
                 )
             )
     for scope_id in sorted(set(old) & set(new)):
@@ -624,6 +631,7 @@ def _scope_facts(key: str, base: AppView, head: AppView) -> list[Fact]:
                     "Graph refuses to update an enabled scope: disable it first."
                     if before.enabled
                     else "",
+                    breaking=before.enabled,
                 )
             )
         if before.type != after.type:
@@ -1334,12 +1342,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit with status 3 when a protected resource would be deleted or replaced, and "
         "with status 4 when a head stack's preview failed (<stack>.error.json), since its "
-        "protected resources cannot be checked",
+        "protected resources cannot be checked, and with status 5 when an enabled scope is "
+        "removed, renamed or renumbered (disable it in one change, remove it in the next)",
     )
     parser.add_argument(
         "--fail-on-weakened",
         action="store_true",
-        help="exit with status 5 when a region's policy config is loosened (a policy's "
+        help="exit with status 6 when a region's policy config is loosened (a policy's "
         "enforcement lowered, or a property changed in the direction the policy declares as "
         "looser: an allow-list entry added, a high-privilege entry removed, a limit raised...)",
     )
@@ -1348,7 +1357,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 EXIT_PROTECTED = 3
 EXIT_PREVIEW_FAILED = 4
-EXIT_WEAKENED = 5
+EXIT_BREAKING_SCOPE = 5
+EXIT_WEAKENED = 6
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1386,6 +1396,17 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_PREVIEW_FAILED
+    breaking = sorted(
+        {f"{d.stack}: {f.subject} {f.text}" for d in diffs for f in d.facts if f.breaking}
+    )
+    if args.fail_on_protected and breaking:
+        print(
+            "error: an enabled scope would be removed or renamed in one step, breaking every "
+            "client and consent that uses its id; set enabled: false in one change and remove "
+            "or rename the scope in the next:\n  " + "\n  ".join(breaking),
+            file=sys.stderr,
+        )
+        return EXIT_BREAKING_SCOPE
     if args.fail_on_weakened and any(d.weakened for d in diffs):
         changes = [change for d in diffs for change in d.policy_changes]
         print(f"error: {weakened_summary(changes)}", file=sys.stderr)

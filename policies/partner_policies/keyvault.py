@@ -21,7 +21,7 @@ from pulumi_policy import (
 )
 
 from . import references as ref
-from . import tokens
+from . import rules, tokens
 from ._framework import (
     UNKNOWN,
     ConfigProperty,
@@ -31,6 +31,7 @@ from ._framework import (
     as_text,
     describe_value,
     get,
+    items_of,
     normalize_location,
     property_policy,
     resource_policy,
@@ -155,6 +156,18 @@ def _check_network(resource: ResourceContext) -> Iterable[str]:
     action_text = "Allow" if action is None else action
     disabled = isinstance(access_text, str) and access_text.strip().lower() == "disabled"
     denied = isinstance(action_text, str) and action_text.strip().lower() == "deny"
+    if not disabled and access is not UNKNOWN:
+        # The firewall's rules (config's allowedIpRanges, refused by the same rule).
+        ip_rules = items_of(get(resource.props, "properties", "networkAcls", "ipRules"))
+        for index, rule in enumerate(ip_rules):
+            value = rule.get("value") if isinstance(rule, Mapping) else None
+            problem = rules.ip_rule_problem(value) if isinstance(value, str) else None
+            if problem:
+                yield resource.violation(
+                    f"properties.networkAcls.ipRules[{index}].value {value!r} {problem}.",
+                    "admit only the public egress addresses that need the vault, each range at "
+                    f"most /{rules.MIN_IP_RULE_PREFIX} wide (or disable public network access).",
+                )
     if disabled or denied or UNKNOWN in (access, action):
         return
     yield resource.violation(

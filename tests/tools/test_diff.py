@@ -406,3 +406,51 @@ def test_a_replaced_client_secret_changes_the_key_vault_secret_value(
     assert detail.splitlines()[1].strip() == "- `properties.value`: secret value changes"
     summary = _section(text, "Summary")
     assert f"| {stacks()[0]} | 0 | 1 | 1 | 0 |" in summary
+
+
+def _scopes(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        scope
+        for application in resources(document, pf.APPLICATION)
+        for scope in application["inputs"].get("api", {}).get("oauth2PermissionScopes", [])
+    ]
+
+
+def _rename(document: dict[str, Any]) -> None:
+    """What a changed scope value does: its derived id changes, the old scope goes."""
+    for scope in _scopes(document):
+        scope["value"] = "portal.access"
+        scope["id"] = "00000000-0000-4000-8000-00000000beef"
+
+
+def test_renaming_an_enabled_scope_fails_the_diff(
+    plan_dirs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, head = plan_dirs(_rename)
+    status = diff.main([str(base), str(head), "--fail-on-protected"])
+    captured = capsys.readouterr()
+    assert status == diff.EXIT_BREAKING_SCOPE
+    assert "an enabled scope would be removed or renamed in one step" in captured.err
+    assert "stops exposing scope `user_impersonation`" in captured.err
+    consent = _section(captured.out, "Consent path and exposed API")
+    assert "every client that requires it loses access" in consent
+    # Without the flag the diff only reports it.
+    assert diff.main([str(base), str(head)]) == 0
+
+
+def test_disabling_a_scope_first_then_renaming_it_passes(
+    tmp_path: Path, documents: dict[str, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The deliberate two-step change: disable in one deployment, rename in the next."""
+    enabled = write_plans(tmp_path / "enabled", documents)
+    for document in documents.values():
+        for scope in _scopes(document):
+            scope["enabled"] = False
+    disabled = write_plans(tmp_path / "disabled", documents)
+    for document in documents.values():
+        _rename(document)
+    renamed = write_plans(tmp_path / "renamed", documents)
+    assert diff.main([str(enabled), str(disabled), "--fail-on-protected"]) == 0
+    assert "disables scope `user_impersonation`" in capsys.readouterr().out
+    assert diff.main([str(disabled), str(renamed), "--fail-on-protected"]) == 0
+    assert "stops exposing scope `user_impersonation`" in capsys.readouterr().out
