@@ -27,7 +27,10 @@ import pulumi_azure_native as azure_native
 from pydantic import SecretStr
 
 from . import ids
-from .config import PrincipalRef, RegionConfig
+from .models import (
+    PrincipalRef,
+    RegionConfig,
+)
 
 # Built-in Key Vault data-plane roles (stable ids, the same in every tenant).
 SECRETS_OFFICER_ROLE = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"

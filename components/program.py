@@ -15,7 +15,13 @@ import pulumi
 import pulumi_azuread as azuread
 from pulumi.runtime import config as runtime_config
 
-from .config import APPS_FILE, ConfigError, StackSettings, read_yaml, validate
+from .config import (
+    APPS_FILE,
+    ConfigError,
+    StackSettings,
+    read_yaml,
+    validate,
+)
 from .key_vault import AppSecrets, RegionalKeyVault, RegionalKeyVaultArgs
 from .partner_app import PartnerManagedApp, PartnerManagedAppArgs
 from .providers import RegionProviders, region_providers

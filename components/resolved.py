@@ -18,7 +18,13 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .config import AppDefinition, LoadedCertificate, RegionConfig
+    from .certificates import (
+        LoadedCertificate,
+    )
+from .models import (
+    AppDefinition,
+    RegionConfig,
+)
 
 REGION_PLACEHOLDER = "{region}"
 

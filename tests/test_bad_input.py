@@ -33,7 +33,9 @@ from typing import Any
 
 import pytest
 
-from components.config import ConfigError
+from components.config import (
+    ConfigError,
+)
 from tools import preview
 from tools.plan import run_stack
 

@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from components.config import REFRESH_TOKENS_KEY
+from components.config import (
+    REFRESH_TOKENS_KEY,
+)
 from tools import audit, diff, preview
 
 from .conftest import ROOT, STACKS, edit_yaml

@@ -31,7 +31,9 @@ from typing import Any
 import pytest
 import time_machine
 
-from components.config import ConfigError
+from components.config import (
+    ConfigError,
+)
 from components.stackfiles import load_stack_file
 from policies.partner_policies import evaluate
 from tools import policy_config

@@ -28,7 +28,9 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from components.config import StackSettings
+from components.config import (
+    StackSettings,
+)
 from components.files import read_yaml
 from components.stackfiles import StackFile, engine_config
 

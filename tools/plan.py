@@ -14,7 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from components import program
-from components.config import StackSettings, read_yaml, validate
+from components.config import (
+    StackSettings,
+    read_yaml,
+    validate,
+)
 from components.stackfiles import StackFile, load_stack_file, other_regions
 from policies.partner_policies import ALL_POLICIES, PACK_ENFORCEMENT_LEVEL
 from policies.partner_policies.engine import reconcile_config

@@ -332,7 +332,7 @@ def test_the_sdk_applies_the_remediation_only_at_level_remediate() -> None:
 def test_wide_or_non_public_ip_rules_are_refused_by_the_policy_and_config(
     value: str, rule: str
 ) -> None:
-    from components import config
+    from components import models
 
     records = changed("vault", "properties.publicNetworkAccess", "Enabled")
     set_prop(records, "vault", "properties.networkAcls.ipRules", [{"value": value}])
@@ -341,7 +341,7 @@ def test_wide_or_non_public_ip_rules_are_refused_by_the_policy_and_config(
     assert f"vault: properties.networkAcls.ipRules[0].value {value!r} " in finding[3]
     assert rule in finding[3]
     with pytest.raises(ValueError, match=re.escape(rule)):
-        config._cidr(value)  # the config edge's validator of allowedIpRanges
+        models._cidr(value)  # the config edge's validator of allowedIpRanges
 
 
 @pytest.mark.parametrize("value", ["203.0.113.7/32", "198.51.100.0/24", "20.30.0.0/16"])
