@@ -391,7 +391,33 @@ def _validate_apps(
             if loaded is not None:
                 certificates[key] = loaded
     problems.extend(_check_known_client_cycles(apps_file.apps, file))
+    problems.extend(_check_previous_keys(apps_file.apps, file))
     return problems, resolved, certificates
+
+
+def _check_previous_keys(apps: Mapping[str, AppDefinition], file: str) -> list[Problem]:
+    """A previous key names a key no app has now, and only one app had it."""
+    problems: list[Problem] = []
+    claimed: dict[str, str] = {}
+    for key in sorted(apps):
+        for index, old in enumerate(apps[key].previous_keys):
+            path = f"apps.{key}.previousKeys[{index}]"
+            if old in apps:
+                problems.append(
+                    Problem(
+                        file,
+                        path,
+                        f"{old!r} is the key of an app of this file; a previous key names what an "
+                        "app was called before a rename",
+                    )
+                )
+            elif old in claimed:
+                problems.append(
+                    Problem(file, path, f"{old!r} is also a previous key of app {claimed[old]!r}")
+                )
+            else:
+                claimed[old] = key
+    return problems
 
 
 def _check_known_client_cycles(apps: Mapping[str, AppDefinition], file: str) -> list[Problem]:

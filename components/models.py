@@ -512,6 +512,15 @@ class AppDefinition(Model):
         default_factory=list,
         description="Apps of this file consented together with this one (multi-tier).",
     )
+    previous_keys: Annotated[list[AppKey], AfterValidator(_unique)] = Field(
+        default_factory=list,
+        description=(
+            "Keys this app had before a rename, oldest first. The oldest keeps naming what "
+            "Pulumi, Entra and Key Vault see (resources, scope ids, the default identifier URI, "
+            "secret names), so a renamed key keeps the registration (client id) and every "
+            "consent of it."
+        ),
+    )
     permissions: list[PermissionRequest] = Field(
         default_factory=list, description="Required access to Microsoft APIs, by name."
     )

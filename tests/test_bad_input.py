@@ -901,6 +901,23 @@ CASES = [
         "is not the Secure Application Model app's loopback redirect",
     ),
     Case(
+        "previous-key-is-a-current-key",
+        APPS,
+        put(APPS, f"{API}.previousKeys", ["partner-portal-web"]),
+        f"{API}.previousKeys[0]",
+        "is the key of an app of this file",
+    ),
+    Case(
+        "previous-key-claimed-twice",
+        APPS,
+        both(
+            put(APPS, f"{API}.previousKeys", ["portal-api"]),
+            put(APPS, f"{WEB}.previousKeys", ["portal-api"]),
+        ),
+        f"{WEB}.previousKeys[0]",
+        "is also a previous key of app 'partner-portal-api'",
+    ),
+    Case(
         "redirect-uri-listed-twice",
         APPS,
         append(APPS, f"{WEB}.redirectUris", "https://PORTAL.contoso-partner.example/signin-oidc"),

@@ -336,3 +336,72 @@ def test_the_preview_validates_each_stack_once_in_the_program(
     monkeypatch.setattr(plan, "validate", counting)
     assert _preview(ROOT, tmp_path) == 0
     assert sorted(calls) == sorted(STACKS), f"validations per stack: {calls}"
+
+
+def _rename_api_key(document: dict[str, Any], *, alias: bool) -> None:
+    apps = document["apps"]
+    apps["portal-api"] = apps.pop("partner-portal-api")
+    if alias:
+        apps["portal-api"]["previousKeys"] = ["partner-portal-api"]
+    for app in apps.values():
+        for request in app.get("requiredScopes", []):
+            if request["app"] == "partner-portal-api":
+                request["app"] = "portal-api"
+        app["knownClients"] = [
+            "portal-api" if client == "partner-portal-api" else client
+            for client in app.get("knownClients", [])
+        ]
+
+
+def _diff(base: Path, head: Path, out: Path) -> tuple[int, str]:
+    status = diff.main([str(base), str(head), "--out", str(out), "--fail-on-protected"])
+    return status, out.read_text(encoding="utf-8")
+
+
+def test_a_renamed_app_key_without_an_alias_is_explained_with_the_alias_to_keep_it(
+    project_copy: Path, tmp_path: Path
+) -> None:
+    assert _preview(project_copy, tmp_path / "base") == 0
+    edit_yaml(project_copy / "apps.yaml", lambda doc: _rename_api_key(doc, alias=False))
+    assert _preview(project_copy, tmp_path / "head") == 0
+    status, text = _diff(
+        tmp_path / "base" / "preview", tmp_path / "head" / "preview", tmp_path / "d.md"
+    )
+    assert status == diff.EXIT_PROTECTED, "eu is production: the old registration is protected"
+    line = next(line for line in text.splitlines() if "looks like a rename" in line)
+    assert line.startswith("- `portal-api` looks like a rename of `partner-portal-api`"), line
+    assert "a new client id in this region" in line
+    assert "`previousKeys: [partner-portal-api]` under `apps.portal-api`" in line
+
+
+def test_a_renamed_app_key_with_previous_keys_keeps_its_resources(
+    project_copy: Path, tmp_path: Path
+) -> None:
+    assert _preview(project_copy, tmp_path / "base") == 0
+    edit_yaml(project_copy / "apps.yaml", lambda doc: _rename_api_key(doc, alias=True))
+    assert _preview(project_copy, tmp_path / "head") == 0
+    status, text = _diff(
+        tmp_path / "base" / "preview", tmp_path / "head" / "preview", tmp_path / "d.md"
+    )
+    assert status == 0, text
+    assert "- `portal-api` renamed from `partner-portal-api` in eu and us." in text
+    assert "same client id, every consent stays" in text
+    for heading in ("**Created", "**Deleted", "**Replaced", "**Updated"):
+        assert heading not in text, f"a rename with previousKeys changes no resource: {heading}"
+    assert "`Directory.Read.All`" not in text, "permissions follow the renamed key"
+
+
+def test_a_renamed_project_names_the_root_cause_instead_of_recreating_everything(
+    project_copy: Path, tmp_path: Path
+) -> None:
+    assert _preview(project_copy, tmp_path / "base") == 0
+    edit_yaml(project_copy / "Pulumi.yaml", lambda doc: doc.update(name="csp-partner-apps"))
+    assert _preview(project_copy, tmp_path / "head") == 0
+    status, text = _diff(
+        tmp_path / "base" / "preview", tmp_path / "head" / "preview", tmp_path / "d.md"
+    )
+    assert status == 0, text
+    assert "The Pulumi project name changes (`partner-apps` → `csp-partner-apps`" in text
+    assert "`pulumi stack rename <org>/csp-partner-apps/<stack>`" in text
+    assert "**Created" not in text
+    assert "**Deleted" not in text

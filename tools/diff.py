@@ -382,9 +382,38 @@ def effective(old: Resource, new: Resource) -> Resource:
     return dataclasses.replace(new, inputs=inputs)
 
 
+def alias_urns(head: Iterable[Resource]) -> dict[str, str]:
+    """Old URN -> new URN for the resources the program renamed with aliases.
+
+    As the engine does: a resource's alias name replaces its own name in its URN, and a child
+    whose name starts with its (aliased) parent's name inherits the alias by that prefix — so a
+    renamed app key keeps every resource of its component.
+    """
+    resources = list(head)
+    renamed: dict[str, str] = {}  # new component name -> old name
+    moved: dict[str, str] = {}
+    for resource in resources:
+        for old_name in resource.alias_names:
+            moved[_with_name(resource.urn, old_name)] = resource.urn
+            renamed[resource.name] = old_name
+    for resource in resources:
+        parent = parse_urn(resource.parent) if resource.parent else None
+        old_parent = renamed.get(parent.name) if parent else None
+        if parent and old_parent and resource.name.startswith(parent.name + "-"):
+            old_name = old_parent + resource.name[len(parent.name) :]
+            moved[_with_name(resource.urn, old_name)] = resource.urn
+    return moved
+
+
+def _with_name(urn: str, name: str) -> str:
+    return urn.rsplit("::", 1)[0] + "::" + name
+
+
 def diff_resources(base: Iterable[Resource], head: Iterable[Resource]) -> list[ResourceChange]:
-    """Resource changes between two recorded plans of one stack, by URN."""
-    old_by_urn = {r.urn: r for r in base}
+    """Resource changes between two recorded plans of one stack, by URN (aliases followed)."""
+    head = list(head)
+    moved = alias_urns(head)
+    old_by_urn = {moved.get(r.urn, r.urn): r for r in base}
     new_by_urn = {r.urn: r for r in head}
     changes: list[ResourceChange] = []
     for urn in sorted(set(old_by_urn) | set(new_by_urn)):
@@ -858,16 +887,26 @@ def _provider_facts(base: StackView | None, head: StackView | None) -> list[Fact
 
 
 def meaning(
-    base: StackView | None, head: StackView | None, changes: Sequence[ResourceChange]
+    base: StackView | None,
+    head: StackView | None,
+    changes: Sequence[ResourceChange],
+    renamed: Mapping[str, str] | None = None,
 ) -> list[Fact]:
-    """The facts a reviewer needs, from two analysed views of one stack."""
+    """The facts a reviewer needs, from two analysed views of one stack.
+
+    ``renamed`` maps old app keys to new ones (``previousKeys`` in apps.yaml): the app is
+    compared with itself under its old key.
+    """
     replaced = {c.urn for c in changes if c.op == "replace"}
+    aliased = dict(renamed or {})
     keys = sorted(
-        {a.key for a in (base.apps if base else ())} | {a.key for a in (head.apps if head else ())}
+        {aliased.get(a.key, a.key) for a in (base.apps if base else ())}
+        | {a.key for a in (head.apps if head else ())}
     )
-    facts: list[Fact] = []
+    previous = {new: old for old, new in aliased.items()}
+    facts: list[Fact] = _rename_facts(base, head, changes, aliased)
     for key in keys:
-        before = base.app(key) if base else None
+        before = base.app(previous.get(key, key)) if base else None
         after = head.app(key) if head else None
         if before is not None and not before.resources:
             before = None
@@ -894,6 +933,61 @@ def meaning(
     facts += _secret_value_facts(head or base, changes)
     facts += _vault_facts(base, head)
     facts += _provider_facts(base, head)
+    return facts
+
+
+def renamed_keys(base: Plan | None, head: Plan | None) -> dict[str, str]:
+    """Old app key -> new app key, for the head's apps whose previousKeys name a base app."""
+    if base is None or head is None:
+        return {}
+    found = {}
+    for key, block in sorted(head.apps.items()):
+        for old in block.get("previousKeys") or ():
+            if str(old) in base.apps and str(old) not in head.apps:
+                found[str(old)] = key
+    return found
+
+
+RENAME_WITH_ALIAS = (
+    "`previousKeys` keeps what Pulumi, Entra and Key Vault see under the oldest key (resources, "
+    "scope ids, identifier URI, secret names): same client id, every consent stays. Stack "
+    "outputs and routing use the new key."
+)
+
+
+def _rename_facts(
+    base: StackView | None,
+    head: StackView | None,
+    changes: Sequence[ResourceChange],
+    aliased: Mapping[str, str],
+) -> list[Fact]:
+    """Renamed app keys: kept by an alias, or (deleted + created, same display name) a rename
+    that would make a new registration."""
+    facts = [
+        Fact("apps", new, f"renamed from {code(old)}", RENAME_WITH_ALIAS)
+        for old, new in sorted(aliased.items())
+    ]
+    if base is None or head is None:
+        return facts
+    deleted = [a for a in base.apps if a.resources and _component_change(changes, a.key, "delete")]
+    created = [a for a in head.apps if a.resources and _component_change(changes, a.key, "create")]
+    for old in deleted:
+        for new in created:
+            if old.display_name and old.display_name == new.display_name:
+                facts.append(
+                    Fact(
+                        "apps",
+                        new.key,
+                        f"looks like a rename of {code(old.key)} (same display name "
+                        f"{code(new.display_name)})",
+                        "As written it deletes the registration and creates another: a new "
+                        "client id in this region, so the partner tenant's admin consent, every "
+                        "customer's consent and every client configured with the old id must be "
+                        "redone. To keep the app, add `previousKeys: ["
+                        f"{old.key}]` under `apps.{new.key}` in apps.yaml (the stack then "
+                        "aliases its resources).",
+                    )
+                )
     return facts
 
 
@@ -968,10 +1062,49 @@ def _listed_policies(plan: Plan | None) -> Mapping[str, PolicyInfo] | None:
     return {p.name: p for p in plan.policies} if plan and plan.policies is not None else None
 
 
+def _moved_project(plan: Plan, project: str) -> Plan:
+    """``plan`` with every URN in project ``project`` (a renamed Pulumi project)."""
+    old = f"::{plan.project}::"
+    new = f"::{project}::"
+
+    def urn(value: str | None) -> str | None:
+        return value.replace(old, new, 1) if value else value
+
+    resources = tuple(
+        dataclasses.replace(
+            r,
+            urn=urn(r.urn) or r.urn,
+            parent=urn(r.parent),
+            provider=urn(r.provider),
+            dependencies=tuple(urn(d) or d for d in r.dependencies),
+        )
+        for r in plan.resources
+    )
+    violations = tuple(dataclasses.replace(v, urn=urn(v.urn) or v.urn) for v in plan.violations)
+    return dataclasses.replace(plan, project=project, resources=resources, violations=violations)
+
+
+PROJECT_RENAMED = (
+    "The Pulumi project name changes ({old} → {new}, `name` in Pulumi.yaml): it is part of every "
+    "URN, so on its own this change makes Pulumi look for another stack, and its resources would "
+    "be created again. The changes below are compared as if the project had kept its name. To "
+    "rename it safely, move each stack with `pulumi stack rename <org>/{new_name}/<stack>` (it "
+    "rewrites the URNs in the state) before the next `pulumi up`."
+)
+
+
 def diff_stack(base: Plan | None, head: Plan | None, catalog: Catalog) -> StackDiff:
     """The diff of one stack between two recorded plans (either may be missing)."""
     like = head or base
     assert like is not None
+    notes = []
+    if base is not None and head is not None and base.project != head.project:
+        notes.append(
+            PROJECT_RENAMED.format(
+                old=code(base.project), new=code(head.project), new_name=head.project
+            )
+        )
+        base = _moved_project(base, head.project)
     base_plan = base or _empty_plan(like.stack, like)
     head_plan = _effective_head(base_plan, head) if head else _empty_plan(like.stack, like)
     changes = diff_resources(base_plan.resources, head_plan.resources)
@@ -981,13 +1114,14 @@ def diff_stack(base: Plan | None, head: Plan | None, catalog: Catalog) -> StackD
     return StackDiff(
         stack=like.stack,
         changes=changes,
-        facts=meaning(base_view, head_view, changes),
+        facts=meaning(base_view, head_view, changes, renamed_keys(base, head)),
         base_violations=base_plan.violations if base else (),
         head_violations=head_plan.violations if head else (),
         status="added" if base is None else "removed" if head is None else "changed",
         names=id_names([base_view, head_view]),
         base_policies=_listed_policies(base),
         head_policies=_listed_policies(head),
+        notes=notes,
         identity=identity_changes(base.region if base else None, head.region) if head else [],
         policy_changes=policy_config_changes(
             like.stack, _listed_policies(base), _listed_policies(head)
@@ -1254,7 +1388,7 @@ def render_diff(
         for diff in failed:
             lines += failure_lines(diff.stack, diff.failure or "")
     nothing = not any(
-        d.changes or d.facts or d.policy_changes or (d.identity and d.status != "added")
+        d.changes or d.facts or d.notes or d.policy_changes or (d.identity and d.status != "added")
         for d in diffs
     )
     if not failed and nothing:

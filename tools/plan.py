@@ -112,6 +112,8 @@ def _apps_block(settings: StackSettings) -> dict[str, Any]:
             ],
             "knownClients": list(app.known_clients),
         }
+        if app.previous_keys:
+            apps[key]["previousKeys"] = list(app.previous_keys)
     return apps
 
 
@@ -139,7 +141,9 @@ def effective_policies(pack_config: Mapping[str, Any]) -> list[dict[str, Any]]:
     )
 
 
-def _record_components(apps: dict[str, Any], run: StackRun) -> dict[str, Any]:
+def _record_components(
+    apps: dict[str, Any], run: StackRun, settings: StackSettings
+) -> dict[str, Any]:
     """Each app's component URN, as the program registered it, so reports need not infer the
     app a resource belongs to from resource names."""
     urns = {
@@ -148,7 +152,8 @@ def _record_components(apps: dict[str, Any], run: StackRun) -> dict[str, Any]:
         if record["type"] == APP_COMPONENT_TYPE
     }
     for key, block in apps.items():
-        urn = urns.get(program.app_component_name(run.stack, key))
+        identity = settings.resolved_apps[key].identity_key
+        urn = urns.get(program.app_component_name(run.stack, identity))
         if urn is not None:
             block["componentUrn"] = urn
     return apps
@@ -166,7 +171,7 @@ def build_plan(
         "project": run.project,
         "stack": run.stack,
         "region": _region_block(settings),
-        "apps": _record_components(_apps_block(settings), run),
+        "apps": _record_components(_apps_block(settings), run, settings),
         "resources": sorted(run.resources, key=lambda r: str(r["urn"])),
         "outputs": run.outputs,
         "violations": sorted(

@@ -297,6 +297,8 @@ class Resource:
     ignore_changes: tuple[str, ...] = ()
     additional_secret_outputs: tuple[str, ...] = ()
     retain_on_delete: bool = False
+    # Names this resource had before a rename (Pulumi aliases), as the program declared them.
+    alias_names: tuple[str, ...] = ()
 
     def prop(self, *path: str) -> Any:
         """An input, or the output of that name when the input is absent."""
@@ -378,6 +380,7 @@ def resource_from_state(state: Mapping[str, Any], found: set[str]) -> Resource:
         ignore_changes=str_list(state.get("ignoreChanges")),
         additional_secret_outputs=secret_outputs,
         retain_on_delete=bool(state.get("retainOnDelete")),
+        alias_names=str_list(state.get("aliasNames")),
     )
 
 
