@@ -642,7 +642,8 @@ def _check_protected(stack: StackContext) -> Iterable[Finding]:
                     resource.name,
                     "is not protected in a production stack; a mistaken `pulumi destroy` or "
                     "refactoring would delete it (and every customer's consent with an app).",
-                    "set protect=True on it (the region's `protect: true`).",
+                    "set `protect: true` under partner-apps:region in the region's stack file "
+                    "(the program then protects every app, service principal and the vault).",
                 ),
                 resource.urn,
             )
