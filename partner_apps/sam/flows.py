@@ -196,7 +196,10 @@ def _auth_code(
 ) -> dict[str, Any]:
     with LoopbackRedirect(rt.loopback_timeout) as loopback:
         flow = application.initiate_auth_code_flow(
-            [PARTNER_CENTER_SCOPE], redirect_uri=loopback.redirect_uri, prompt="login"
+            [PARTNER_CENTER_SCOPE],
+            redirect_uri=loopback.redirect_uri,
+            prompt="login",
+            response_mode="form_post",
         )
         # As Microsoft's SAM sample: insist on MFA in the sign-in itself.
         url = f"{flow['auth_uri']}&amr_values=mfa"
@@ -409,7 +412,7 @@ def status_of(rt: Runtime, stack: str, app: str | None, warn_days: int) -> Statu
         "expires": token.expires_on.isoformat(timespec="seconds") if token.expires_on else None,
     }
     if token.is_placeholder:
-        return report("placeholder", exitcodes.TOKEN_MISSING, consent_again, **details)
+        return report("placeholder", exitcodes.TOKEN_MISSING, consent_again, version=token.version)
     if not token.enabled:
         return report(
             "disabled",

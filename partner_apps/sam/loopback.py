@@ -2,7 +2,10 @@
 
 ``apps.yaml`` registers exactly ``http://localhost`` on the SAM app; Entra ignores the port of a
 localhost redirect, so a free port chosen now works. The listener binds 127.0.0.1 only, answers
-one redirect that carries ``code`` or ``error``, and gives up after ``timeout`` seconds.
+one answer that carries ``code`` or ``error``, and gives up after ``timeout`` seconds. The
+sign-in asks for ``response_mode=form_post`` (RFC 9700 4.3.1): the browser POSTs the code to the
+listener instead of putting it in a URL that lands in its history; a query-string redirect is
+accepted too.
 """
 
 from __future__ import annotations
@@ -23,7 +26,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server: _Server
 
     def do_GET(self) -> None:
-        query = {key: values[0] for key, values in parse_qs(urlsplit(self.path).query).items()}
+        self._answer(urlsplit(self.path).query)
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self._answer(self.rfile.read(length).decode("ascii", "replace") if length else "")
+
+    def _answer(self, form: str) -> None:
+        query = {key: values[0] for key, values in parse_qs(form).items()}
         if "code" not in query and "error" not in query:
             self.send_response(404)
             self.end_headers()

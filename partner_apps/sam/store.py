@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import (
@@ -69,7 +70,8 @@ def default_client(target: RegionTarget, credential: TokenCredential) -> SecretC
         credential,
         # The resource of the vault's 401 challenge must match the vault's host, which a loopback
         # vault cannot; only a non-default vault endpoint (the tests' fake) skips that check.
-        verify_challenge_resource=target.endpoints.vault_url_template.endswith(".vault.azure.net"),
+        verify_challenge_resource=urlsplit(target.vault_url).hostname is not None
+        and str(urlsplit(target.vault_url).hostname).endswith(".vault.azure.net"),
         retry_total=4,
     )
 

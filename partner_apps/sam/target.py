@@ -9,7 +9,9 @@ here, before anything talks to Entra or Key Vault.
 Endpoints are the real ones unless the environment says otherwise (the tests' loopback cloud):
 ``PARTNER_APPS_LOGIN_URL`` (default ``https://login.microsoftonline.com``),
 ``PARTNER_APPS_PARTNER_CENTER_URL`` (``https://api.partnercenter.microsoft.com``) and
-``PARTNER_APPS_VAULT_URL_TEMPLATE`` (``https://{name}.vault.azure.net``).
+``PARTNER_APPS_VAULT_URL_TEMPLATE`` (``https://{name}.vault.azure.net``), and
+``PARTNER_APPS_VAULT_URLS`` (a JSON object vault name -> URL, for vaults behind another host such
+as a private endpoint's or the fake's, which serves each vault on its own port).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import json
 import os
 import subprocess
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,7 @@ class Endpoints:
     login_url: str = DEFAULT_LOGIN_URL
     partner_center_url: str = DEFAULT_PARTNER_CENTER_URL
     vault_url_template: str = DEFAULT_VAULT_URL_TEMPLATE
+    vault_urls: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Endpoints:
@@ -70,6 +73,7 @@ class Endpoints:
             vault_url_template=env.get(
                 "PARTNER_APPS_VAULT_URL_TEMPLATE", DEFAULT_VAULT_URL_TEMPLATE
             ),
+            vault_urls=_vault_urls(env.get("PARTNER_APPS_VAULT_URLS", "")),
         )
 
     @property
@@ -77,7 +81,22 @@ class Endpoints:
         return self.login_url == DEFAULT_LOGIN_URL
 
     def vault_url(self, vault_name: str) -> str:
-        return self.vault_url_template.format(name=vault_name).rstrip("/")
+        url = self.vault_urls.get(vault_name) or self.vault_url_template.format(name=vault_name)
+        return url.rstrip("/")
+
+
+def _vault_urls(text: str) -> dict[str, str]:
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise SamError(
+            "PARTNER_APPS_VAULT_URLS must be a JSON object of vault name -> URL", exitcodes.CONFIG
+        )
+    return {str(key): str(url) for key, url in value.items()}
 
 
 @dataclass(frozen=True)
