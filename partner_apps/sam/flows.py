@@ -58,6 +58,22 @@ def default_credential(target: RegionTarget) -> TokenCredential:
     return DefaultAzureCredential(**options)
 
 
+class SamApplication(msal.ConfidentialClientApplication):  # type: ignore[misc]
+    """The SAM app as MSAL sees it: a confidential client that can also run the device flow.
+
+    MSAL offers the device flow only on ``PublicClientApplication``; its methods use nothing but
+    the shared ``ClientApplication`` machinery (the OAuth client, scopes, telemetry), so they are
+    borrowed here, and the token requests carry the app's client secret. The SAM app stays a
+    confidential client (no ``allowPublicClient``) and its refresh token stays bound to its
+    credential.
+    """
+
+    DEVICE_FLOW_CORRELATION_ID = msal.PublicClientApplication.DEVICE_FLOW_CORRELATION_ID
+    ACQUIRE_TOKEN_BY_DEVICE_FLOW_ID = msal.PublicClientApplication.ACQUIRE_TOKEN_BY_DEVICE_FLOW_ID
+    initiate_device_flow = msal.PublicClientApplication.initiate_device_flow
+    acquire_token_by_device_flow = msal.PublicClientApplication.acquire_token_by_device_flow
+
+
 @dataclass
 class Runtime:
     """What the commands reach the outside world through; the tests replace parts of it."""
@@ -87,9 +103,7 @@ class Runtime:
     def store(self, target: RegionTarget) -> TokenStore:
         return TokenStore(target, self.vault_client(target, self.credential(target)))
 
-    def msal_app(
-        self, target: RegionTarget, secret: SecretStr
-    ) -> msal.ConfidentialClientApplication:
+    def msal_app(self, target: RegionTarget, secret: SecretStr) -> SamApplication:
         options: dict[str, Any] = {}
         if not target.endpoints.is_default_cloud:
             # Instance discovery of a non-Microsoft host goes to the same (fake) login host.
@@ -97,7 +111,7 @@ class Runtime:
                 f"{target.endpoints.login_url}/common/discovery/instance"
             )
         try:
-            return msal.ConfidentialClientApplication(
+            return SamApplication(
                 target.client_id,
                 client_credential=secret.get_secret_value(),
                 authority=target.authority,
@@ -191,9 +205,7 @@ def consent(
     return exitcodes.OK
 
 
-def _auth_code(
-    rt: Runtime, target: RegionTarget, application: msal.ConfidentialClientApplication
-) -> dict[str, Any]:
+def _auth_code(rt: Runtime, target: RegionTarget, application: SamApplication) -> dict[str, Any]:
     with LoopbackRedirect(rt.loopback_timeout) as loopback:
         flow = application.initiate_auth_code_flow(
             [PARTNER_CENTER_SCOPE],
@@ -228,14 +240,12 @@ def _auth_code(
     return result
 
 
-def _device_code(
-    rt: Runtime, target: RegionTarget, application: msal.ConfidentialClientApplication
-) -> dict[str, Any]:
-    flow = application.initiate_device_flow(
+def _device_code(rt: Runtime, target: RegionTarget, application: SamApplication) -> dict[str, Any]:
+    flow: dict[str, Any] = application.initiate_device_flow(
         scopes=[PARTNER_CENTER_SCOPE], claims_challenge=MFA_CLAIMS
     )
     if "user_code" not in flow:
-        return dict(flow)
+        return flow
     print(f"{target.where()}: {flow['message']} (sign in with MFA)", file=rt.err, flush=True)
     result: dict[str, Any] = application.acquire_token_by_device_flow(
         flow, claims_challenge=MFA_CLAIMS
@@ -401,6 +411,7 @@ def status_of(rt: Runtime, stack: str, app: str | None, warn_days: int) -> Statu
     except SamError as error:
         return report("error", error.exit_code, error.message)
     consent_again = f"run `partner-apps sam consent --stack {stack}`"
+    consent_anew = f"run `partner-apps sam consent --stack {stack} --force`"
     if token is None:
         return report("missing", exitcodes.TOKEN_MISSING, consent_again)
     details: dict[str, Any] = {
@@ -423,9 +434,9 @@ def status_of(rt: Runtime, stack: str, app: str | None, warn_days: int) -> Statu
     if token.expires_on is None:
         return report("ok", exitcodes.OK, "no expiry set (not written by partner-apps)", **details)
     left = (token.expires_on - rt.now()).total_seconds() / 86400
-    details["days_left"] = int(left // 1)
+    details["days_left"] = int(left)
     if left <= 0:
-        return report("expired", exitcodes.TOKEN_EXPIRED, consent_again + " --force", **details)
+        return report("expired", exitcodes.TOKEN_EXPIRED, consent_anew, **details)
     if left <= warn_days:
         return report(
             "expiring",

@@ -64,7 +64,9 @@ class LoopbackRedirect:
         self._server.result = None
         self._server.received = threading.Event()
         self._server.timeout = 0.5
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def port(self) -> int:

@@ -78,6 +78,7 @@ def _redirect_allowed(registered: tuple[str, ...], redirect: str) -> bool:
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -89,7 +90,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         cloud = self.server.cloud
         service = self.server.service
         path = self.path
-        fault = cloud.take_fault(service, method, urlsplit(path).path)
+        fault = cloud.take_fault(service, method, urlsplit(path).path, body)
         if fault is not None and fault.action == "drop":
             cloud.requests.append(Request(service, method, path, 0))
             self.close_connection = True
@@ -224,7 +225,12 @@ class Login:
             return aad_error(400, "invalid_request", 50011, "Redirect URI mismatch.")
         signed_in = self.cloud.signed_in
         if signed_in is None or signed_in[0] != directory.tenant_id:
-            params = {"error": "access_denied", "error_codes": "50020", "state": query["state"]}
+            # As Entra: the browser comes back with an error and a description (no error_codes).
+            params = {
+                "error": "access_denied",
+                "error_description": "AADSTS50020: User account does not exist in tenant.",
+                "state": query["state"],
+            }
             return 302, {"Location": f"{redirect}?{urlencode(params)}"}, b""
         user = directory.users[signed_in[1]]
         asked = query.get("amr_values") == "mfa" or "mfa" in query.get("claims", "")
@@ -303,6 +309,7 @@ class Login:
                 return aad_error(400, "invalid_grant", 501481, "Code verifier mismatch.")
             grant: Grant = entry["grant"]
             nonce = entry["nonce"]
+            scope = scope or entry["scope"]
         elif grant_type == "urn:ietf:params:oauth:grant-type:device_code":
             entry = cloud.device_codes.get(form.get("device_code", ""))
             if entry is None:
@@ -312,6 +319,7 @@ class Login:
                 return aad_error(400, "authorization_pending", 70016, "Pending.")
             cloud.device_codes.pop(form["device_code"])
             grant, nonce = entry["grant"], None
+            scope = scope or entry["scope"]
         elif grant_type == "refresh_token":
             found = cloud.grants.get(form.get("refresh_token", ""))
             if found is None:
@@ -601,7 +609,7 @@ class FakeCloud:
         self.servers["partnercenter"].route = PartnerCenter(cloud)
         self.servers["graph"].route = Graph(cloud)
         for name, vault in sorted(cloud.vaults.items()):
-            server = _Server(cloud, "vault", context)
+            server = _Server(cloud, f"vault:{name}", context)
             vault.url = server.url
             server.route = KeyVault(cloud, vault)
             self.servers[f"vault:{name}"] = server

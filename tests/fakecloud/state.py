@@ -123,9 +123,10 @@ class Vault:
 class Fault:
     """A fault the next matching requests get: status (with headers), ``drop`` or ``stall``."""
 
-    service: str  # login, vault, partnercenter, graph
+    service: str  # login, vault (any vault) or vault:<name>, partnercenter, graph
     method: str | None = None
     path_contains: str = ""
+    body_contains: str = ""  # e.g. grant_type=refresh_token
     status: int = 503
     headers: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] | None = None
@@ -133,10 +134,11 @@ class Fault:
     times: int = 1
     stall_seconds: float = 2.0
 
-    def matches(self, service: str, method: str, path: str) -> bool:
+    def matches(self, service: str, method: str, path: str, body: bytes = b"") -> bool:
         return (
-            self.times > 0
-            and self.service == service
+            self.body_contains.encode() in body
+            and self.times > 0
+            and (service == self.service or service.startswith(f"{self.service}:"))
             and (self.method is None or self.method == method)
             and self.path_contains in path
         )
@@ -225,10 +227,10 @@ class Cloud:
             self.faults.append(fault)
         return fault
 
-    def take_fault(self, service: str, method: str, path: str) -> Fault | None:
+    def take_fault(self, service: str, method: str, path: str, body: bytes = b"") -> Fault | None:
         with self.lock:
             for fault in self.faults:
-                if fault.matches(service, method, path):
+                if fault.matches(service, method, path, body):
                     fault.times -= 1
                     return fault
         return None
