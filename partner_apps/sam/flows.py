@@ -9,6 +9,7 @@ write is a new secret version, so a failure at any step leaves the last good tok
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 import webbrowser
 from collections.abc import Callable, Mapping, Sequence
@@ -42,6 +43,10 @@ from .store import (
     default_client,
 )
 from .target import PARTNER_CENTER_SCOPE, Endpoints, OutputsSource, RegionTarget, resolve
+
+# MSAL's token cache logs each token request's form at DEBUG, authorization and device codes
+# included (tokens are masked, codes are not): that logger never goes below INFO here.
+logging.getLogger("msal.token_cache").setLevel(logging.INFO)
 
 # Asks Entra for MFA in the device-code flow (the browser flow adds amr_values=mfa).
 MFA_CLAIMS = json.dumps({"id_token": {"amr": {"essential": True, "values": ["mfa"]}}})
