@@ -19,6 +19,7 @@ TOKEN_REFUSED: Final = 8  # a token without MFA, or issued for another tenant or
 VAULT: Final = 9  # Key Vault could not be read or written (the stored token is unchanged)
 PARTNER_CENTER: Final = 10  # the new token did not work against Partner Center
 ALREADY_CONSENTED: Final = 11  # a token exists: consent again only with --force or confirmed
+UNREACHABLE: Final = 12  # Entra could not be reached or answered unexpectedly: nothing changed
 INTERRUPTED: Final = 130  # Ctrl-C: nothing half-written (the stored token is unchanged)
 
 TABLE: Final = (
@@ -34,6 +35,7 @@ TABLE: Final = (
     (VAULT, "Key Vault could not be read or written; the stored token is unchanged"),
     (PARTNER_CENTER, "the new token did not work against Partner Center"),
     (ALREADY_CONSENTED, "a token is already stored: use --force (or confirm) to replace it"),
+    (UNREACHABLE, "Entra could not be reached or answered unexpectedly; nothing changed"),
     (INTERRUPTED, "interrupted; the stored token is unchanged"),
 )
 

@@ -127,9 +127,21 @@ class Runtime:
         except (ValueError, requests.RequestException) as error:
             raise SamError(
                 f"{target.where()}: the authority {target.authority} could not be used "
-                f"({type(error).__name__})",
-                exitcodes.SIGN_IN,
+                f"({type(error).__name__}); nothing changed, retry later",
+                exitcodes.UNREACHABLE,
             ) from None
+
+    def entra(self, target: RegionTarget, doing: str, call: Callable[[], Any]) -> dict[str, Any]:
+        """One MSAL token call; a network failure or a non-JSON answer becomes exit 12."""
+        try:
+            result = call()
+        except (ValueError, requests.RequestException) as error:
+            raise SamError(
+                f"{target.where()}: {doing}: Entra could not be reached or answered "
+                f"unexpectedly ({type(error).__name__}); nothing changed, retry later",
+                exitcodes.UNREACHABLE,
+            ) from None
+        return dict(result)
 
 
 def _day(value: datetime | None) -> str:
@@ -234,28 +246,36 @@ def _auth_code(rt: Runtime, target: RegionTarget, application: SamApplication) -
             f"{rt.loopback_timeout:.0f} s; nothing stored. Run again, or use --device-code",
             exitcodes.SIGN_IN,
         )
-    try:
-        result: dict[str, Any] = application.acquire_token_by_auth_code_flow(flow, response)
-    except ValueError:
+    if response.get("state") != flow.get("state"):
+        # MSAL would refuse it too (ValueError); say what it means.
         raise SamError(
             f"{target.where()}: the sign-in response did not match this sign-in (state); "
             "nothing stored",
             exitcodes.SIGN_IN,
-        ) from None
-    return result
+        )
+    return rt.entra(
+        target,
+        "redeeming the sign-in",
+        lambda: application.acquire_token_by_auth_code_flow(flow, response),
+    )
 
 
 def _device_code(rt: Runtime, target: RegionTarget, application: SamApplication) -> dict[str, Any]:
-    flow: dict[str, Any] = application.initiate_device_flow(
-        scopes=[PARTNER_CENTER_SCOPE], claims_challenge=MFA_CLAIMS
+    flow = rt.entra(
+        target,
+        "starting the device-code sign-in",
+        lambda: application.initiate_device_flow(
+            scopes=[PARTNER_CENTER_SCOPE], claims_challenge=MFA_CLAIMS
+        ),
     )
     if "user_code" not in flow:
         return flow
     print(f"{target.where()}: {flow['message']} (sign in with MFA)", file=rt.err, flush=True)
-    result: dict[str, Any] = application.acquire_token_by_device_flow(
-        flow, claims_challenge=MFA_CLAIMS
+    return rt.entra(
+        target,
+        "the device-code sign-in",
+        lambda: application.acquire_token_by_device_flow(flow, claims_challenge=MFA_CLAIMS),
     )
-    return result
 
 
 def verify_partner_center(
@@ -300,6 +320,13 @@ def refresh(rt: Runtime, stack: str, *, app: str | None = None) -> int:
     store = rt.store(target)
     rt.step(target, f"reading {target.token_secret} from vault {target.vault_name}")
     current = store.current()
+    if current is not None and not current.enabled:
+        raise SamError(
+            f"{target.where()}: the newest version ({current.version}) of {target.token_secret} "
+            f"is disabled: re-enable it, or run `partner-apps sam consent --stack "
+            f"{target.stack}`",
+            exitcodes.TOKEN_MISSING,
+        )
     if current is None or current.is_placeholder:
         state = "missing" if current is None else "still the placeholder"
         raise SamError(
@@ -310,8 +337,12 @@ def refresh(rt: Runtime, stack: str, *, app: str | None = None) -> int:
     secret = store.client_secret()
     application = rt.msal_app(target, secret)
     rt.step(target, f"redeeming the stored token (version {current.version}) at {target.authority}")
-    result = application.acquire_token_by_refresh_token(
-        current.value.get_secret_value(), [PARTNER_CENTER_SCOPE]
+    result = rt.entra(
+        target,
+        "the refresh",
+        lambda: application.acquire_token_by_refresh_token(
+            current.value.get_secret_value(), [PARTNER_CENTER_SCOPE]
+        ),
     )
     if "error" in result:
         raise from_token_error(result, target.where(), target.stack, "the refresh")
@@ -346,8 +377,13 @@ def refresh(rt: Runtime, stack: str, *, app: str | None = None) -> int:
     # Proof: the version now in the vault is redeemed and used against Partner Center.
     rt.step(target, f"proving version {version} against Partner Center")
     stored = store.version(version)
-    proof = rt.msal_app(target, secret).acquire_token_by_refresh_token(
-        stored.get_secret_value(), [PARTNER_CENTER_SCOPE]
+    prover = rt.msal_app(target, secret)
+    proof = rt.entra(
+        target,
+        "redeeming the new token",
+        lambda: prover.acquire_token_by_refresh_token(
+            stored.get_secret_value(), [PARTNER_CENTER_SCOPE]
+        ),
     )
     if "error" in proof:
         failed = from_token_error(proof, target.where(), target.stack, "redeeming the new token")
@@ -427,15 +463,15 @@ def status_of(rt: Runtime, stack: str, app: str | None, warn_days: int) -> Statu
         or (token.created_on.isoformat(timespec="seconds") if token.created_on else None),
         "expires": token.expires_on.isoformat(timespec="seconds") if token.expires_on else None,
     }
-    if token.is_placeholder:
-        return report("placeholder", exitcodes.TOKEN_MISSING, consent_again, version=token.version)
     if not token.enabled:
         return report(
             "disabled",
             exitcodes.TOKEN_MISSING,
-            "the newest version is disabled: " + consent_again,
+            "the newest version is disabled: re-enable it or " + consent_again,
             **details,
         )
+    if token.is_placeholder:
+        return report("placeholder", exitcodes.TOKEN_MISSING, consent_again, version=token.version)
     if token.expires_on is None:
         return report("ok", exitcodes.OK, "no expiry set (not written by partner-apps)", **details)
     left = (token.expires_on - rt.now()).total_seconds() / 86400

@@ -61,6 +61,12 @@ class StoredToken:
         return self.value.get_secret_value() in ("", PLACEHOLDER)
 
 
+def _is_disabled(error: HttpResponseError) -> bool:
+    """Key Vault's answer to reading a disabled version: 403 with inner error SecretDisabled."""
+    inner = getattr(error.error, "innererror", None) or {}
+    return error.status_code == 403 and inner.get("code") == "SecretDisabled"
+
+
 ClientFactory = Callable[[RegionTarget, TokenCredential], SecretClient]
 
 
@@ -122,16 +128,40 @@ class TokenStore:
             raise SamError(f"{where}: {doing}: {hint}", exitcodes.VAULT) from None
 
     def current(self) -> StoredToken | None:
-        """The newest version, or None when there is no such secret."""
+        """The newest version, or None when there is no such secret. A disabled newest version
+        (Key Vault refuses to read it) comes back with ``enabled`` false and no value."""
         with self._vault("reading the refresh token"):
             try:
                 secret = self.client.get_secret(self.target.token_secret)
             except ResourceNotFoundError:
                 return None
+            except HttpResponseError as error:
+                if not _is_disabled(error):
+                    raise
+                return self._newest_properties()
         props = secret.properties
         return StoredToken(
             version=props.version or "",
             value=SecretStr(secret.value or ""),
+            enabled=bool(props.enabled),
+            created_on=props.created_on,
+            expires_on=props.expires_on,
+            content_type=props.content_type,
+            tags=dict(props.tags or {}),
+        )
+
+    def _newest_properties(self) -> StoredToken | None:
+        versions = [
+            props
+            for props in self.client.list_properties_of_secret_versions(self.target.token_secret)
+            if props.created_on is not None
+        ]
+        if not versions:
+            return None
+        props = max(versions, key=lambda item: (item.created_on, item.version or ""))
+        return StoredToken(
+            version=props.version or "",
+            value=SecretStr(""),
             enabled=bool(props.enabled),
             created_on=props.created_on,
             expires_on=props.expires_on,

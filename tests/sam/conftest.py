@@ -67,6 +67,7 @@ class World:
     browser_calls: int = 0
     texts: list[str] = field(default_factory=list)
     interrupt_on_sleep: bool = False
+    session_timeout: float = 5.0
 
     def now(self) -> datetime:
         return self.clock[0]
@@ -120,7 +121,9 @@ class World:
             out=out,
             err=err,
             credential=credential,
-            session=lambda: RetryingSession(sleep=self.sleep, timeout=(5.0, 5.0)),
+            session=lambda: RetryingSession(
+                sleep=self.sleep, timeout=(self.session_timeout, self.session_timeout)
+            ),
             now=self.now,
             open_browser=self.browser,
             confirm=confirm,

@@ -375,3 +375,40 @@ def test_clock_is_the_injected_one(world: World) -> None:
     world.clock[0] = datetime(2026, 3, 1, tzinfo=UTC)
     consent(world, "us")
     assert world.stored("us").tags["consentedAt"] == "2026-03-01T00:00:00+00:00"
+
+
+def test_entra_unreachable_is_exit_12_and_changes_nothing(world: World) -> None:
+    consent(world, "us")
+    good = world.stored("us")
+    world.cloud.inject(
+        Fault("login", body_contains="grant_type=refresh_token", action="drop", times=10)
+    )
+    result = world.run("sam", "refresh", "--stack", "us")
+    assert result.code == exitcodes.UNREACHABLE
+    assert "Entra could not be reached" in result.err
+    assert "region us, app partner-center-sam, vault kv-cspapps-us-01" in result.err
+    assert world.sleeps == [1.0, 2.0, 4.0]
+    assert world.stored("us").version == good.version
+
+
+def test_a_stalled_answer_times_out_and_is_retried(world: World) -> None:
+    consent(world, "eu")
+    world.session_timeout = 0.3
+    world.cloud.inject(Fault("partnercenter", action="stall", stall_seconds=1.0))
+    result = world.run("sam", "refresh", "--stack", "eu")
+    assert result.code == exitcodes.OK, result.err
+    assert world.sleeps == [1.0]
+
+
+def test_a_disabled_newest_version_is_reported(world: World) -> None:
+    consent(world, "us")
+    world.stored("us").enabled = False
+    status = world.run("sam", "status", "--stack", "us")
+    assert status.code == exitcodes.TOKEN_MISSING
+    assert ": disabled (" in status.out
+    refresh = world.run("sam", "refresh", "--stack", "us")
+    assert refresh.code == exitcodes.TOKEN_MISSING
+    assert "is disabled: re-enable it" in refresh.err
+    # A consent needs no --force over a disabled token.
+    sign_in(world, "us")
+    assert world.run("sam", "consent", "--stack", "us").code == exitcodes.OK
