@@ -141,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _runtime(args: argparse.Namespace, out: TextIO, err: TextIO) -> object:
+def _runtime(args: argparse.Namespace, out: TextIO, err: TextIO) -> flows.Runtime:
     project_dir: Path = args.project_dir.resolve()
     outputs = file_outputs(args.outputs) if args.outputs else pulumi_outputs(project_dir)
     interactive = sys.stdin.isatty() and err.isatty()
@@ -164,7 +164,8 @@ def _runtime(args: argparse.Namespace, out: TextIO, err: TextIO) -> object:
     return runtime
 
 
-RuntimeFactory = Callable[[argparse.Namespace, TextIO, TextIO], object]
+# Builds what the sam commands reach the world through (the tests pass their own).
+RuntimeFactory = Callable[[argparse.Namespace, TextIO, TextIO], flows.Runtime]
 
 
 def run_sam(
@@ -174,7 +175,6 @@ def run_sam(
     runtime_factory: RuntimeFactory = _runtime,
 ) -> int:
     runtime = runtime_factory(args, out, err)
-    assert isinstance(runtime, flows.Runtime)
     try:
         if args.verb == "consent":
             return flows.consent(

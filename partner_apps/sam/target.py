@@ -247,7 +247,8 @@ def resolve(
         except SamError:
             continue
         other_outputs = outputs(other)
-        if other_outputs is not None and other_outputs is not own:
+        # A single outputs file answers for every stack: only a different document counts.
+        if other_outputs is not None and other_outputs != own:
             others[other] = other_outputs
 
     def owner_of(value: str, pick: Callable[[Mapping[str, Any]], set[str]]) -> str | None:

@@ -53,6 +53,14 @@ def test_outputs_of_another_region_are_refused(world: World, verb: str, tmp_path
     )
 
 
+def test_an_outputs_file_of_the_stack_itself_is_accepted(world: World, tmp_path: Path) -> None:
+    own = tmp_path / "us-outputs.json"
+    own.write_text(json.dumps(_outputs(world, "us")), encoding="utf-8")
+    result = world.run("sam", "status", "--stack", "us", "--outputs", str(own))
+    assert result.code == exitcodes.TOKEN_MISSING, result.out  # the placeholder, not a refusal
+    assert "placeholder" in result.out
+
+
 def test_vault_of_another_region_is_refused(world: World) -> None:
     eu_vault = _outputs(world, "eu")["vaultUri"]
     _edit_outputs(world, "us", lambda doc: doc.update(vaultUri=eu_vault))
