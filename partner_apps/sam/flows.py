@@ -48,14 +48,16 @@ from .target import PARTNER_CENTER_SCOPE, Endpoints, OutputsSource, RegionTarget
 # included (tokens are masked, codes are not): that logger never goes below INFO here.
 logging.getLogger("msal.token_cache").setLevel(logging.INFO)
 
-# Asks Entra for MFA in the device-code flow (the browser flow adds amr_values=mfa).
+# Asks for MFA in the device-code flow (the browser flow adds amr_values=mfa). Whether Entra
+# honours an amr claims request is [unverified]; the amr check of claims.py is what enforces MFA.
 MFA_CLAIMS = json.dumps({"id_token": {"amr": {"essential": True, "values": ["mfa"]}}})
 DEFAULT_WARN_DAYS = 30
 
 
 def default_credential(target: RegionTarget) -> TokenCredential:
     """azure-identity's standard chain (environment, workload identity, managed identity, Azure
-    CLI, ...), allowed only the region's own tenant."""
+    CLI, ...). The vault's 401 challenge names its tenant; the region's is the one tenant the
+    credential may be asked for besides its own (they are the same for a job of that region)."""
     options: dict[str, Any] = {"additionally_allowed_tenants": [target.tenant_id]}
     if not target.endpoints.is_default_cloud:
         options["authority"] = target.endpoints.login_url

@@ -235,7 +235,8 @@ def resolve(
     if own is None:
         raise _fail(
             stack,
-            f"no stack outputs (run `pulumi up --stack {stack}` first, or pass --outputs)",
+            f"no stack outputs (`pulumi stack output --stack {stack}` shows why: not logged in "
+            f"to the backend, or no `pulumi up --stack {stack}` yet; or pass --outputs)",
         )
     others: dict[str, Mapping[str, Any]] = {}
     other_regions: dict[str, Mapping[str, Any]] = {}
