@@ -12,7 +12,7 @@ import requests
 
 from tests.fakecloud import Cloud, FakeCloud
 from tests.fakecloud.state import Grant
-from tests.sam.conftest import World
+from tests.sam.world import World
 
 
 def _token(world: World, stack: str, scope: str) -> str:
@@ -128,3 +128,12 @@ def test_graph_service_principals_grants_and_relationships(world: World) -> None
         timeout=10,
     )
     assert relationships.json() == {"value": []}
+
+
+def test_the_demo_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.sam import demo
+
+    assert demo.main() == 0
+    shown = capsys.readouterr().out
+    assert "$ partner-apps sam consent --stack us" in shown
+    assert "proven against Partner Center (Contoso EU)" in shown

@@ -15,7 +15,7 @@ import pytest
 from partner_apps import exitcodes
 from partner_apps.sam.store import CONTENT_TYPE
 from tests.fakecloud import Fault
-from tests.sam.conftest import SAM, STACKS, World
+from tests.sam.world import SAM, STACKS, World
 
 TOKEN_SECRET = f"{SAM}-sam-refresh-token"
 

@@ -21,7 +21,7 @@ from partner_apps.sam import claims
 from partner_apps.sam.errors import SamError, from_token_error, scrub
 from partner_apps.sam.target import Endpoints, RegionTarget
 from tests.fakecloud import Fault
-from tests.sam.conftest import SAM, World
+from tests.sam.world import SAM, World
 
 
 def _scenario(world: World) -> None:
