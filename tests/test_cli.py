@@ -105,3 +105,42 @@ def test_readme_documents_the_sam_commands_and_every_exit_code() -> None:
         assert re.search(rf"^\| `{code}` \|", section, re.MULTILINE), code
     assert "a separate process keeps it fresh" not in readme
     assert "let the consent process do it" not in readme
+
+
+def test_the_real_runtime_is_quiet_off_a_terminal(tmp_path: Path) -> None:
+    """Off a terminal: no progress lines, no confirmation prompt (a second consent is refused),
+    and --no-browser opens nothing; endpoints and outputs are the real defaults or --outputs."""
+    from azure.identity import DefaultAzureCredential
+
+    from partner_apps.sam import flows
+    from partner_apps.sam.target import Endpoints, RegionTarget
+
+    args = cli._parser().parse_args(
+        ["sam", "consent", "--stack", "us", "--no-browser", "--outputs", str(tmp_path)]
+    )
+    runtime = cli._runtime(args, io.StringIO(), io.StringIO())
+    assert runtime.progress is False
+    assert runtime.confirm is None
+    assert runtime.open_browser("https://example.invalid/") is None
+    assert runtime.outputs("us") is None  # no us.json in the folder
+    target = RegionTarget(
+        stack="us",
+        tenant_id="3f6b1c2d-4e5a-4b7c-8d9e-0a1b2c3d4e51",
+        app_key="partner-center-sam",
+        display_name="SAM",
+        client_id="client",
+        vault_name="kv-cspapps-us-01",
+        vault_url="https://kv-cspapps-us-01.vault.azure.net",
+        endpoints=Endpoints(),
+    )
+    assert isinstance(flows.default_credential(target), DefaultAzureCredential)
+
+
+def test_status_reports_a_region_it_cannot_resolve(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(
+        ["sam", "status", "--stack", "apac", "--outputs", str(tmp_path)], out=out, err=err
+    )
+    assert code == exitcodes.CONFIG
+    assert "region apac" in out.getvalue()
+    assert "no stack file Pulumi.apac.yaml" in out.getvalue()
