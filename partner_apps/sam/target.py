@@ -209,6 +209,119 @@ def _vault_name(region: Mapping[str, Any]) -> str:
     return str(vault.get("name", "")) if isinstance(vault, dict) else ""
 
 
+def _pick_app(stack: str, apps: Mapping[str, str], app_key: str | None) -> str:
+    if app_key is None:
+        if len(apps) != 1:
+            names = ", ".join(apps) or "none"
+            raise _fail(stack, f"pick the Secure Application Model app with --app ({names})")
+        return next(iter(apps))
+    if app_key not in apps:
+        raise _fail(stack, f"{app_key!r} is not a secureApplicationModel app of {APPS_FILE}")
+    return app_key
+
+
+@dataclass(frozen=True)
+class _OtherRegions:
+    """What the other region stacks own: their stack files' regions and, where the outputs
+    source has them, their outputs."""
+
+    regions: Mapping[str, Mapping[str, Any]]
+    outputs: Mapping[str, Mapping[str, Any]]
+
+    @classmethod
+    def of(
+        cls, project_dir: Path, stack: str, source: OutputsSource, own: Mapping[str, Any]
+    ) -> _OtherRegions:
+        regions: dict[str, Mapping[str, Any]] = {}
+        outputs: dict[str, Mapping[str, Any]] = {}
+        for other in region_stacks(project_dir):
+            if other == stack:
+                continue
+            try:
+                regions[other] = _region_of(project_dir, other)
+            except SamError:
+                continue
+            other_outputs = source(other)
+            # A single outputs file answers for every stack: only a different document counts.
+            if other_outputs is not None and other_outputs != own:
+                outputs[other] = other_outputs
+        return cls(regions, outputs)
+
+    def owner_of(self, value: str, pick: Callable[[Mapping[str, Any]], set[str]]) -> str | None:
+        """The other region whose stack file or outputs hold ``value``."""
+        for documents in (self.regions, self.outputs):
+            for other, document in sorted(documents.items()):
+                if value in pick(document):
+                    return other
+        return None
+
+
+def _client_ids(document: Mapping[str, Any]) -> set[str]:
+    return {
+        str(app.get("clientId", ""))
+        for app in (document.get("apps") or {}).values()
+        if isinstance(app, dict)
+    }
+
+
+def _check_tenant(
+    stack: str, own: Mapping[str, Any], tenant_id: str, others: _OtherRegions
+) -> None:
+    if own.get("region") not in (None, stack):
+        raise _fail(stack, f"the stack outputs are those of region {own.get('region')!r}")
+    out_tenant = str(own.get("tenantId", ""))
+    if out_tenant != tenant_id:
+        theirs = others.owner_of(out_tenant, lambda doc: {str(doc.get("tenantId", ""))})
+        extra = f" (the tenant of region {theirs})" if theirs else ""
+        raise _fail(
+            stack, f"the outputs name tenant {out_tenant}{extra}, the stack file {tenant_id}"
+        )
+
+
+def _check_vault(
+    stack: str,
+    own: Mapping[str, Any],
+    vault_name: str,
+    endpoints: Endpoints,
+    others: _OtherRegions,
+) -> str:
+    expected = endpoints.vault_url(vault_name)
+    out_vault = str(own.get("vaultUri", "")).rstrip("/")
+    if out_vault != expected:
+        theirs = others.owner_of(
+            out_vault,
+            lambda doc: {
+                endpoints.vault_url(_vault_name(doc)),
+                str(doc.get("vaultUri", "")).rstrip("/"),
+            },
+        )
+        extra = f", the vault of region {theirs}" if theirs else ""
+        raise _fail(
+            stack,
+            f"the outputs name vault {out_vault or '(none)'}{extra}; "
+            f"this region's vault is {vault_name} ({expected})",
+        )
+    return expected
+
+
+def _check_client_id(
+    stack: str, own: Mapping[str, Any], app_key: str, others: _OtherRegions
+) -> str:
+    app_outputs = (own.get("apps") or {}).get(app_key)
+    client_id = str(app_outputs.get("clientId", "")) if isinstance(app_outputs, dict) else ""
+    if not client_id:
+        raise _fail(stack, f"the outputs have no client id for app {app_key}")
+    routed = ((own.get("routing") or {}).get(stack) or {}).get(app_key)
+    if routed is not None and routed != client_id:
+        raise _fail(stack, f"app {app_key}: routing and apps outputs disagree on the client id")
+    theirs = others.owner_of(client_id, _client_ids)
+    if theirs is not None:
+        raise _fail(
+            stack, f"app {app_key}: client id {client_id} is the client id of region {theirs}"
+        )
+    return client_id
+
+
 def resolve(
     project_dir: Path,
     stack: str,
@@ -223,14 +336,7 @@ def resolve(
     tenant_id = str(region.get("tenantId", ""))
     vault_name = _vault_name(region)
     apps = sam_apps(project_dir)
-    if app_key is None:
-        if len(apps) != 1:
-            names = ", ".join(apps) or "none"
-            raise _fail(stack, f"pick the Secure Application Model app with --app ({names})")
-        app_key = next(iter(apps))
-    if app_key not in apps:
-        raise _fail(stack, f"{app_key!r} is not a secureApplicationModel app of {APPS_FILE}")
-
+    key = _pick_app(stack, apps, app_key)
     own = outputs(stack)
     if own is None:
         raise _fail(
@@ -238,82 +344,17 @@ def resolve(
             f"no stack outputs (`pulumi stack output --stack {stack}` shows why: not logged in "
             f"to the backend, or no `pulumi up --stack {stack}` yet; or pass --outputs)",
         )
-    others: dict[str, Mapping[str, Any]] = {}
-    other_regions: dict[str, Mapping[str, Any]] = {}
-    for other in region_stacks(project_dir):
-        if other == stack:
-            continue
-        try:
-            other_regions[other] = _region_of(project_dir, other)
-        except SamError:
-            continue
-        other_outputs = outputs(other)
-        # A single outputs file answers for every stack: only a different document counts.
-        if other_outputs is not None and other_outputs != own:
-            others[other] = other_outputs
-
-    def owner_of(value: str, pick: Callable[[Mapping[str, Any]], set[str]]) -> str | None:
-        for other, other_region in sorted(other_regions.items()):
-            if value in pick(other_region):
-                return other
-        for other, other_outputs in sorted(others.items()):
-            if value in pick(other_outputs):
-                return other
-        return None
-
-    if own.get("region") not in (None, stack):
-        raise _fail(stack, f"the stack outputs are those of region {own.get('region')!r}")
-    out_tenant = str(own.get("tenantId", ""))
-    if out_tenant != tenant_id:
-        theirs = owner_of(out_tenant, lambda doc: {str(doc.get("tenantId", ""))})
-        extra = f" (the tenant of region {theirs})" if theirs else ""
-        raise _fail(
-            stack,
-            f"the outputs name tenant {out_tenant}{extra}, the stack file {tenant_id}",
-        )
-
-    expected_vault = endpoints.vault_url(vault_name)
-    out_vault = str(own.get("vaultUri", "")).rstrip("/")
-    if out_vault != expected_vault:
-        theirs = owner_of(
-            out_vault,
-            lambda doc: {endpoints.vault_url(_vault_name(doc)), str(doc.get("vaultUri", ""))},
-        )
-        extra = f", the vault of region {theirs}" if theirs else ""
-        raise _fail(
-            stack,
-            f"the outputs name vault {out_vault or '(none)'}{extra}; "
-            f"this region's vault is {vault_name} ({expected_vault})",
-        )
-
-    app_outputs = (own.get("apps") or {}).get(app_key)
-    client_id = str(app_outputs.get("clientId", "")) if isinstance(app_outputs, dict) else ""
-    if not client_id:
-        raise _fail(stack, f"the outputs have no client id for app {app_key}")
-    routed = ((own.get("routing") or {}).get(stack) or {}).get(app_key)
-    if routed is not None and routed != client_id:
-        raise _fail(stack, f"app {app_key}: routing and apps outputs disagree on the client id")
-
-    def client_ids(doc: Mapping[str, Any]) -> set[str]:
-        return {
-            str(app.get("clientId", ""))
-            for app in (doc.get("apps") or {}).values()
-            if isinstance(app, dict)
-        }
-
-    theirs = owner_of(client_id, client_ids)
-    if theirs is not None:
-        raise _fail(
-            stack,
-            f"app {app_key}: client id {client_id} is the client id of region {theirs}",
-        )
+    others = _OtherRegions.of(project_dir, stack, outputs, own)
+    _check_tenant(stack, own, tenant_id, others)
+    vault_url = _check_vault(stack, own, vault_name, endpoints, others)
+    client_id = _check_client_id(stack, own, key, others)
     return RegionTarget(
         stack=stack,
         tenant_id=tenant_id,
-        app_key=app_key,
-        display_name=apps[app_key],
+        app_key=key,
+        display_name=apps[key],
         client_id=client_id,
         vault_name=vault_name,
-        vault_url=expected_vault,
+        vault_url=vault_url,
         endpoints=endpoints,
     )

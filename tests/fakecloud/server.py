@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -29,6 +30,7 @@ import trustme
 from .state import (
     PARTNER_CENTER,
     VAULT_RESOURCE,
+    App,
     Cloud,
     Directory,
     Grant,
@@ -283,8 +285,9 @@ class Login:
             },
         )
 
-    def token(self, directory: Directory, form: dict[str, str]) -> Response:
-        cloud = self.cloud
+    @staticmethod
+    def _client(directory: Directory, form: dict[str, str]) -> App | Response:
+        """The app a token request authenticates as (client id and secret in the form)."""
         app = directory.apps.get(form.get("client_id", ""))
         if app is None:
             return aad_error(400, "unauthorized_client", 700016, "Application not found.")
@@ -292,54 +295,83 @@ class Login:
             return aad_error(401, "invalid_client", 7000215, "Invalid client secret provided.")
         if app.secret_expired:
             return aad_error(401, "invalid_client", 7000222, "The client secret has expired.")
-        grant_type = form.get("grant_type")
-        scope = form.get("scope", "")
+        return app
+
+    def token(self, directory: Directory, form: dict[str, str]) -> Response:
+        cloud = self.cloud
+        app = self._client(directory, form)
+        if not isinstance(app, App):
+            return app
+        grant_type = form.get("grant_type", "")
         if grant_type == "client_credentials":
-            return _json(200, cloud.app_token(directory.tenant_id, app, scope))
+            return _json(200, cloud.app_token(directory.tenant_id, app, form.get("scope", "")))
         if app.client_id in cloud.blocked_by_ca:
             return aad_error(400, "invalid_grant", 53003, "Blocked by Conditional Access.")
-        if grant_type == "authorization_code":
-            entry = cloud.codes.pop(form.get("code", ""), None)
-            if entry is None:
-                return aad_error(400, "invalid_grant", 54005, "Code already redeemed.")
-            if entry["redirect_uri"] != form.get("redirect_uri"):
-                return aad_error(400, "invalid_grant", 50148, "Redirect URI differs.")
-            verifier = form.get("code_verifier", "")
-            if entry["challenge"] != _b64(hashlib.sha256(verifier.encode()).digest()):
-                return aad_error(400, "invalid_grant", 501481, "Code verifier mismatch.")
-            grant: Grant = entry["grant"]
-            nonce = entry["nonce"]
-            scope = scope or entry["scope"]
-        elif grant_type == "urn:ietf:params:oauth:grant-type:device_code":
-            entry = cloud.device_codes.get(form.get("device_code", ""))
-            if entry is None:
-                return aad_error(400, "expired_token", 70019, "Device code expired.")
-            if cloud.device_pending_polls > 0 or entry["grant"] is None:
-                cloud.device_pending_polls = max(0, cloud.device_pending_polls - 1)
-                return aad_error(400, "authorization_pending", 70016, "Pending.")
-            cloud.device_codes.pop(form["device_code"])
-            grant, nonce = entry["grant"], None
-            scope = scope or entry["scope"]
-        elif grant_type == "refresh_token":
-            found = cloud.grants.get(form.get("refresh_token", ""))
-            if found is None:
-                return aad_error(400, "invalid_grant", 9002313, "Invalid request.")
-            if found.revoked:
-                return aad_error(400, "invalid_grant", 50173, "The grant was revoked.")
-            if found.expired:
-                return aad_error(400, "invalid_grant", 700082, "Expired due to inactivity.")
-            if found.client_id != app.client_id:
-                return aad_error(400, "invalid_grant", 70000, "Grant is for another client.")
-            if found.tenant_id != directory.tenant_id:
-                return aad_error(400, "invalid_grant", 50020, "User not in tenant.")
-            grant, nonce = found, None
-        else:
+        redeem = {
+            "authorization_code": self._code_grant,
+            "urn:ietf:params:oauth:grant-type:device_code": self._device_grant,
+            "refresh_token": self._refresh_grant,
+        }.get(grant_type)
+        if redeem is None:
             return aad_error(400, "unsupported_grant_type", 70003, "Unsupported grant type.")
+        granted = redeem(directory, app, form)
+        if not isinstance(granted, _Granted):
+            return granted
         if app.client_id in cloud.mfa_required_again:
             return aad_error(400, "interaction_required", 50076, "MFA required.")
         if not app.consented:
             return aad_error(400, "invalid_grant", 65001, "No consent.")
-        return _json(200, cloud.issue(grant, scope, nonce=nonce))
+        scope = form.get("scope") or granted.scope
+        return _json(200, cloud.issue(granted.grant, scope, nonce=granted.nonce))
+
+    def _code_grant(self, directory: Directory, app: App, form: dict[str, str]) -> Granted:
+        entry = self.cloud.codes.pop(form.get("code", ""), None)
+        if entry is None:
+            return aad_error(400, "invalid_grant", 54005, "Code already redeemed.")
+        if entry["redirect_uri"] != form.get("redirect_uri"):
+            return aad_error(400, "invalid_grant", 50148, "Redirect URI differs.")
+        verifier = form.get("code_verifier", "")
+        if entry["challenge"] != _b64(hashlib.sha256(verifier.encode()).digest()):
+            return aad_error(400, "invalid_grant", 501481, "Code verifier mismatch.")
+        return _Granted(entry["grant"], entry["nonce"], entry["scope"])
+
+    def _device_grant(self, directory: Directory, app: App, form: dict[str, str]) -> Granted:
+        cloud = self.cloud
+        entry = cloud.device_codes.get(form.get("device_code", ""))
+        if entry is None:
+            return aad_error(400, "expired_token", 70019, "Device code expired.")
+        if cloud.device_pending_polls > 0 or entry["grant"] is None:
+            cloud.device_pending_polls = max(0, cloud.device_pending_polls - 1)
+            return aad_error(400, "authorization_pending", 70016, "Pending.")
+        cloud.device_codes.pop(form["device_code"])
+        return _Granted(entry["grant"], None, entry["scope"])
+
+    def _refresh_grant(self, directory: Directory, app: App, form: dict[str, str]) -> Granted:
+        found = self.cloud.grants.get(form.get("refresh_token", ""))
+        if found is None:
+            return aad_error(400, "invalid_grant", 9002313, "Invalid request.")
+        refused = (
+            (found.revoked, 50173, "The grant was revoked."),
+            (found.expired, 700082, "Expired due to inactivity."),
+            (found.client_id != app.client_id, 70000, "Grant is for another client."),
+            (found.tenant_id != directory.tenant_id, 50020, "User not in tenant."),
+        )
+        for applies, code, text in refused:
+            if applies:
+                return aad_error(400, "invalid_grant", code, text)
+        return _Granted(found, None, "")
+
+
+@dataclass(frozen=True)
+class _Granted:
+    """A grant an authorization code, device code or refresh token stands for."""
+
+    grant: Grant
+    nonce: str | None
+    scope: str
+
+
+Granted = _Granted | Response
 
 
 class KeyVault:
@@ -379,7 +411,8 @@ class KeyVault:
             error["innererror"] = {"code": inner}
         return _json(status, {"error": error})
 
-    def __call__(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
+    def _authorize(self, headers: dict[str, str]) -> Response | None:
+        """None for a caller with a vault token of the vault's tenant and a data-plane role."""
         vault = self.vault
         claims = _bearer(headers)
         if claims is None or claims.get("aud") != VAULT_RESOURCE:
@@ -401,92 +434,113 @@ class KeyVault:
             return self._error(401, "Unauthorized", "AKV10032: Invalid issuer.")
         if claims.get("oid") not in vault.officers:
             return self._error(403, "Forbidden", "Caller is not authorized.", "ForbiddenByRbac")
+        return None
+
+    def _not_found(self, name: str) -> Response:
+        return self._error(
+            404,
+            "SecretNotFound",
+            f"A secret with (name/id) {name} was not found in this key vault.",
+        )
+
+    def __call__(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
+        refused = self._authorize(headers)
+        if refused is not None:
+            return refused
         segments = [segment for segment in urlsplit(path).path.split("/") if segment]
         if not segments or segments[0] != "secrets":
             return self._error(404, "NotFound", "No such API.")
-        if len(segments) == 1 and method == "GET":
-            listed = [
-                self._bundle(name, versions[-1], value=False)
-                for name, versions in sorted(vault.secrets.items())
-            ]
-            for entry in listed:
-                entry["id"] = entry["id"].rsplit("/", 1)[0]
-            return _json(200, {"value": listed, "nextLink": None})
+        if len(segments) == 1:
+            return self._list() if method == "GET" else self._error(405, "NotAllowed", method)
+        return self._secret(method, segments, body)
+
+    def _secret(self, method: str, segments: list[str], body: bytes) -> Response:
+        """``/secrets/{name}``, ``/secrets/{name}/versions`` and ``/secrets/{name}/{version}``."""
         name = segments[1]
-        versions = vault.secrets.get(name) or []
-        if method == "PUT" and len(segments) == 2:
-            if name in vault.soft_deleted:
-                return self._error(
-                    409,
-                    "Conflict",
-                    f"Secret {name} is currently in a deleted but recoverable state, and its "
-                    "name cannot be reused; in this state, the secret can only be recovered or "
-                    "purged.",
-                    "ObjectIsDeletedButRecoverable",
-                )
-            document = json.loads(body or b"{}")
-            attributes = document.get("attributes") or {}
-            item = self.cloud.put_secret(
-                vault,
-                name,
-                str(document.get("value", "")),
-                content_type=document.get("contentType"),
-                enabled=attributes.get("enabled", True),
-                exp=attributes.get("exp"),
-                nbf=attributes.get("nbf"),
-                tags=document.get("tags"),
-            )
-            return _json(200, self._bundle(name, item, value=True))
-        if method == "DELETE" and len(segments) == 2:
-            if not versions:
-                return self._error(
-                    404,
-                    "SecretNotFound",
-                    f"A secret with (name/id) {name} was not found in this key vault.",
-                )
-            vault.secrets.pop(name)
-            vault.soft_deleted.add(name)
-            return _json(200, self._bundle(name, versions[-1], value=False))
+        if len(segments) == 2 and method == "PUT":
+            return self._put(name, body)
+        if len(segments) == 2 and method == "DELETE":
+            return self._delete(name)
+        versions = self.vault.secrets.get(name) or []
         if not versions:
-            return self._error(
-                404,
-                "SecretNotFound",
-                f"A secret with (name/id) {name} was not found in this key vault.",
-            )
-        if len(segments) == 3 and segments[2] == "versions" and method == "GET":
+            return self._not_found(name)
+        if segments[2:] == ["versions"] and method == "GET":
             items = [self._bundle(name, item, value=False) for item in versions]
             return _json(200, {"value": items, "nextLink": None})
         version = segments[2] if len(segments) == 3 else ""
-        found = (
-            versions[-1]
-            if not version
-            else next((item for item in versions if item.version == version), None)
-        )
+        found = next((item for item in versions if item.version == version), None)
+        if not version:
+            found = versions[-1]
         if found is None:
             return self._error(404, "SecretNotFound", f"Version {version} of {name} not found.")
         if method == "GET":
-            if not found.enabled:
-                return self._error(
-                    403,
-                    "Forbidden",
-                    "Operation get is not allowed on a disabled secret.",
-                    "SecretDisabled",
-                )
-            return _json(200, self._bundle(name, found, value=True))
+            return self._get(name, found)
         if method == "PATCH":
-            document = json.loads(body or b"{}")
-            attributes = document.get("attributes") or {}
-            if "enabled" in attributes:
-                found.enabled = bool(attributes["enabled"])
-            if "exp" in attributes:
-                found.exp = attributes["exp"]
-            if "tags" in document and document["tags"] is not None:
-                found.tags = dict(document["tags"])
-            if document.get("contentType") is not None:
-                found.content_type = document["contentType"]
-            found.updated = int(time.time())
-            return _json(200, self._bundle(name, found, value=False))
+            return self._patch(name, found, body)
         return self._error(405, "MethodNotAllowed", method)
+
+    def _list(self) -> Response:
+        listed = [
+            self._bundle(name, versions[-1], value=False)
+            for name, versions in sorted(self.vault.secrets.items())
+        ]
+        for entry in listed:
+            entry["id"] = entry["id"].rsplit("/", 1)[0]
+        return _json(200, {"value": listed, "nextLink": None})
+
+    def _put(self, name: str, body: bytes) -> Response:
+        if name in self.vault.soft_deleted:
+            return self._error(
+                409,
+                "Conflict",
+                f"Secret {name} is currently in a deleted but recoverable state, and its name "
+                "cannot be reused; in this state, the secret can only be recovered or purged.",
+                "ObjectIsDeletedButRecoverable",
+            )
+        document = json.loads(body or b"{}")
+        attributes = document.get("attributes") or {}
+        item = self.cloud.put_secret(
+            self.vault,
+            name,
+            str(document.get("value", "")),
+            content_type=document.get("contentType"),
+            enabled=attributes.get("enabled", True),
+            exp=attributes.get("exp"),
+            nbf=attributes.get("nbf"),
+            tags=document.get("tags"),
+        )
+        return _json(200, self._bundle(name, item, value=True))
+
+    def _delete(self, name: str) -> Response:
+        versions = self.vault.secrets.pop(name, None)
+        if not versions:
+            return self._not_found(name)
+        self.vault.soft_deleted.add(name)
+        return _json(200, self._bundle(name, versions[-1], value=False))
+
+    def _get(self, name: str, found: SecretVersion) -> Response:
+        if not found.enabled:
+            return self._error(
+                403,
+                "Forbidden",
+                "Operation get is not allowed on a disabled secret.",
+                "SecretDisabled",
+            )
+        return _json(200, self._bundle(name, found, value=True))
+
+    def _patch(self, name: str, found: SecretVersion, body: bytes) -> Response:
+        document = json.loads(body or b"{}")
+        attributes = document.get("attributes") or {}
+        if "enabled" in attributes:
+            found.enabled = bool(attributes["enabled"])
+        if "exp" in attributes:
+            found.exp = attributes["exp"]
+        if document.get("tags") is not None:
+            found.tags = dict(document["tags"])
+        if document.get("contentType") is not None:
+            found.content_type = document["contentType"]
+        found.updated = int(time.time())
+        return _json(200, self._bundle(name, found, value=False))
 
 
 class PartnerCenter:
@@ -523,27 +577,30 @@ class PartnerCenter:
                     "attributes": {"objectType": "Collection"},
                 },
             )
-        if (
-            len(segments) >= 4
-            and segments[:2] == ["v1", "customers"]
-            and segments[3] == ("applicationconsents")
-        ):
-            consents = partner.application_consents.setdefault(segments[2], [])
-            if method == "GET":
-                return _json(200, {"totalCount": len(consents), "items": consents})
-            if method == "POST":
-                document = json.loads(body or b"{}")
-                if any(c["applicationId"] == document.get("applicationId") for c in consents):
-                    return _json(
-                        409, {"code": 409, "description": "Permission entry already exists"}
-                    )
-                consents.append(document)
-                return _json(201, document)
-            if method == "DELETE" and len(segments) == 5:
-                partner.application_consents[segments[2]] = [
-                    c for c in consents if c.get("applicationId") != segments[4]
-                ]
-                return 204, {}, b""
+        if segments[:2] == ["v1", "customers"] and segments[3:4] == ["applicationconsents"]:
+            return self._consents(partner, method, segments, body)
+        return _json(404, {"code": 404, "description": "Not found"})
+
+    @staticmethod
+    def _consents(
+        partner: PartnerTenant, method: str, segments: list[str], body: bytes
+    ) -> Response:
+        """``/v1/customers/{customer}/applicationconsents[/{client id}]``."""
+        consents = partner.application_consents.setdefault(segments[2], [])
+        if method == "GET":
+            return _json(200, {"totalCount": len(consents), "items": consents})
+        if method == "POST":
+            document = json.loads(body or b"{}")
+            if any(c["applicationId"] == document.get("applicationId") for c in consents):
+                # What CIPP sees for an existing consent [unverified from Microsoft].
+                return _json(409, {"code": 409, "description": "Permission entry already exists"})
+            consents.append(document)
+            return _json(201, document)
+        if method == "DELETE" and len(segments) == 5:
+            partner.application_consents[segments[2]] = [
+                c for c in consents if c.get("applicationId") != segments[4]
+            ]
+            return 204, {}, b""
         return _json(404, {"code": 404, "description": "Not found"})
 
 
@@ -569,19 +626,7 @@ class Graph:
         if segments == ["v1.0", "tenantRelationships", "delegatedAdminRelationships"]:
             return _json(200, {"value": partner.relationships})
         if segments[:2] == ["v1.0", "servicePrincipals"]:
-            principals = partner.service_principals.setdefault(tenant, [])
-            if len(segments) == 2 and method == "GET":
-                wanted = query.get("$filter", "").split("'")[1:2]
-                found = [p for p in principals if not wanted or p["appId"] == wanted[0]]
-                return _json(200, {"value": found})
-            if len(segments) == 2 and method == "POST":
-                principal = {"id": str(uuid.uuid4()), "appId": document.get("appId")}
-                principals.append(principal)
-                return _json(201, principal)
-            if len(segments) == 4 and segments[3] == "appRoleAssignedTo" and method == "POST":
-                assignment = {"id": str(uuid.uuid4()), **document}
-                partner.app_role_assignments.setdefault(segments[2], []).append(assignment)
-                return _json(201, assignment)
+            return self._service_principals(partner, method, segments, query, document)
         if segments == ["v1.0", "oauth2PermissionGrants"]:
             grants = partner.grants.setdefault(tenant, [])
             if method == "POST":
@@ -589,6 +634,29 @@ class Graph:
                 grants.append(grant)
                 return _json(201, grant)
             return _json(200, {"value": grants})
+        return _json(404, {"error": {"code": "Request_ResourceNotFound"}})
+
+    @staticmethod
+    def _service_principals(
+        partner: PartnerTenant,
+        method: str,
+        segments: list[str],
+        query: dict[str, str],
+        document: dict[str, Any],
+    ) -> Response:
+        principals = partner.service_principals.setdefault(partner.tenant_id, [])
+        if len(segments) == 2 and method == "GET":
+            wanted = query.get("$filter", "").split("'")[1:2]
+            found = [p for p in principals if not wanted or p["appId"] == wanted[0]]
+            return _json(200, {"value": found})
+        if len(segments) == 2 and method == "POST":
+            principal = {"id": str(uuid.uuid4()), "appId": document.get("appId")}
+            principals.append(principal)
+            return _json(201, principal)
+        if len(segments) == 4 and segments[3] == "appRoleAssignedTo" and method == "POST":
+            assignment = {"id": str(uuid.uuid4()), **document}
+            partner.app_role_assignments.setdefault(segments[2], []).append(assignment)
+            return _json(201, assignment)
         return _json(404, {"error": {"code": "Request_ResourceNotFound"}})
 
 

@@ -53,13 +53,17 @@ def test_consent_refresh_status_end_to_end(world: World, stack: str) -> None:
     assert consented.enabled
     issued = world.now()
     assert consented.exp == int(issued.timestamp()) + 90 * 86400
-    assert consented.tags["consentedBy"] == region.admin.upn
-    assert consented.tags["consentedAt"] == issued.isoformat(timespec="seconds")
-    assert consented.tags["consentFlow"] == "authorization-code"
-    assert consented.tags["app"] == SAM
-    assert consented.tags["clientId"] == region.sam.client_id
-    assert consented.tags["tenantId"] == region.tenant_id
-    assert consented.tags["region"] == stack
+    assert consented.tags == {
+        "consentedBy": region.admin.upn,
+        "consentedAt": issued.isoformat(timespec="seconds"),
+        "consentFlow": "authorization-code",
+        "refreshedAt": issued.isoformat(timespec="seconds"),
+        "app": SAM,
+        "clientId": region.sam.client_id,
+        "tenantId": region.tenant_id,
+        "region": stack,
+        "writtenBy": "partner-apps sam",
+    }
     # The consent sign-in asked for MFA and used the registered loopback redirect.
     authorize = [path for path in requests_to(world, "login") if "/authorize" in path]
     assert len(authorize) == 1
