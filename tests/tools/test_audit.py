@@ -22,11 +22,22 @@ from .conftest import (
     write_plans,
 )
 
+AS_OF = dt.date(2026, 12, 1)
+PINNED = audit.Provenance(
+    commit="0123456789abcdef0123456789abcdef01234567",
+    dirty=False,
+    pack_name="csp-partner-apps",
+    pack_version="0.0.0-test",
+)
+
 
 def _data(
     catalog: pf.Catalog, documents: dict[str, dict[str, Any]], **kwargs: Any
 ) -> dict[str, Any]:
+    """The audit of ``documents``, dated and attributed deterministically unless told otherwise."""
     plans = [pf.plan_from_document(documents[s]) for s in sorted(documents)]
+    kwargs.setdefault("as_of", AS_OF)
+    kwargs.setdefault("provenance", PINNED)
     return audit.audit_data(plans, catalog, **kwargs)
 
 
@@ -90,7 +101,7 @@ def test_a_plan_that_lists_its_policies_is_the_source_of_passes(
 
 
 def test_credentials_and_secrets_carry_expiry_dates_and_status(
-    catalog: pf.Catalog, documents: dict[str, dict[str, Any]]
+    catalog: pf.Catalog, documents: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = _data(catalog, documents, as_of=dt.date(2100, 1, 1))
     assert data["credentials"]
@@ -99,8 +110,12 @@ def test_credentials_and_secrets_carry_expiry_dates_and_status(
         assert credential["endDate"][:4].isdigit()
         assert credential["status"] == "expired"
     assert all(s["expires"] for s in data["secrets"])
-    undated = _data(catalog, documents)
-    assert all(c["status"] is None for c in undated["credentials"])
+    assert all(s["status"] == "expired" for s in data["secrets"])
+    # Expiry status is on by default: without an evaluation date it is today (UTC).
+    monkeypatch.setattr(audit, "today_utc", lambda: dt.date(2100, 1, 1))
+    undated = _data(catalog, documents, as_of=None)
+    assert undated["asOf"] == "2100-01-01"
+    assert all(c["status"] == "expired" for c in undated["credentials"])
 
 
 def test_a_permission_only_one_region_has_is_listed_as_a_difference(
@@ -221,7 +236,7 @@ def test_a_failed_preview_is_listed_and_fails_the_command(
     markdown = (out / "audit.md").read_text(encoding="utf-8")
     section = markdown.split("## ⚠ Previews that failed\n", 1)[1].split("\n## ", 1)[0]
     assert f"- **{first}**: preview failed: invalid configuration (1 problem):" in section
-    assert f"| `{first}` | — | — | — | — | **preview failed** |" in markdown
+    assert f"| `{first}` | — | — | — | — | — | **preview failed** |" in markdown
     document = json.loads((out / "audit.json").read_text(encoding="utf-8"))
     entry = next(s for s in document["stacks"] if s["stack"] == first)
     assert entry["previewFailed"].startswith("invalid configuration")
