@@ -28,9 +28,12 @@ from .report_model import (
 
 TITLE = "Audit: partner-managed apps across regions"
 
-_POLICY_SOURCE_NOTES = {
-    "plan": "Every policy of the pack, with the enforcement each region's policy config "
-    "(`policies/config/<region>.json`) gives it; a disabled policy did not run there.",
+_POLICY_SOURCE_NOTES: dict[str, InlineLike] = {
+    "plan": text(
+        "Every policy of the pack, with the enforcement each region's policy config (",
+        code("policies/config/<region>.json"),
+        ") gives it; a disabled policy did not run there.",
+    ),
     "mixed": "From each plan's own list where it has one, else the policy pack's defaults "
     "(older plans do not list the policies that ran).",
     "pack": "Policy list and enforcement from the policy pack's defaults (the plans do not "
