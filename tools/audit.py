@@ -699,7 +699,8 @@ def main(argv: list[str] | None = None) -> int:
             + (f" ({len(failures)} more failed to preview)" if failures else "")
             + f", {len(data['permissions'])} permission grants, "
             f"{len(data['credentials'])} credentials, {len(data['secrets'])} secrets; "
-            f"{len(failing)} policies failing ({mandatory} mandatory violations)"
+            f"{len(failing)} policies failing ({mandatory} mandatory violations); "
+            f"as of {data['asOf']}: {audit_report.expiry_summary(data)}"
         )
     for failure in failures:
         print(f"{failure.stack}: {failure.text}", file=sys.stderr)

@@ -136,12 +136,26 @@ def _commit(data: Mapping[str, Any]) -> Inline:
     return text(code(commit), note)
 
 
+def expiry_summary(data: Mapping[str, Any]) -> str:
+    """``n expired, n expiring within N days, n ok`` over credentials and Key Vault secrets."""
+    statuses = [c["status"] for c in data["credentials"]] + [s["status"] for s in data["secrets"]]
+    expired = statuses.count("expired")
+    soon = sum(1 for s in statuses if s.startswith("expires in"))
+    others = len(statuses) - expired - soon - statuses.count("ok")
+    text_ = (
+        f"{expired} expired, {soon} expiring within {data['warnDays']} days, "
+        f"{statuses.count('ok')} ok (credentials and Key Vault secrets)"
+    )
+    return text_ + (f"; {others} without a usable expiry date" if others else "")
+
+
 def _provenance(data: Mapping[str, Any]) -> Section:
     pack = data["policyPack"]
     rerun = f"python -m tools.audit --as-of {data['asOf']} --warn-days {data['warnDays']}"
     rows: list[Sequence[InlineLike]] = [
         ["Evaluation date", f"{data['asOf']} (UTC); expiry status is relative to it"],
         ["Expiry warning", f"within {data['warnDays']} days"],
+        ["Expiry status", expiry_summary(data)],
         ["Commit", _commit(data)],
         ["Policy pack", text(code(pack["name"]), f" version {pack['version']}")],
         ["Reproduce", text(code(rerun), " on the same commit and plans")],
