@@ -468,10 +468,10 @@ def _network_values(values: Any, key: str) -> list[str]:
 
 
 def _vault_entry(view: StackView, vault: VaultView) -> dict[str, Any]:
-    resource = view.plan.by_urn().get(vault.urn)
+    by_urn = view.plan.by_urn()
+    resource = by_urn.get(vault.urn)
     properties = as_map(resource.prop("properties")) if resource else {}
     acls = as_map(properties.get("networkAcls"))
-    by_urn = view.plan.by_urn()
     return {
         "stack": view.stack,
         "vault": vault.name,
@@ -518,7 +518,7 @@ def load_consent_results(folder: Path) -> dict[str, Any]:
     listed as problems rather than failing the audit.
     """
     latest: dict[tuple[str, str, str], dict[str, str]] = {}
-    problems: list[str] = []
+    problems: list[str] = [] if folder.is_dir() else [f"{folder.name}: no such folder"]
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
@@ -534,8 +534,6 @@ def load_consent_results(folder: Path) -> dict[str, Any]:
             key = (entry["stack"], entry["customer"], entry["app"])
             if key not in latest or entry["checkedAt"] >= latest[key]["checkedAt"]:
                 latest[key] = entry
-    if not folder.is_dir():
-        problems.append(f"{folder.name}: no such folder")
     return {
         "given": True,
         "results": [latest[key] for key in sorted(latest)],
@@ -670,6 +668,9 @@ def main(argv: list[str] | None = None) -> int:
     if results is None:
         return 2
     plans, failures = results
+    if args.consent_results and not args.consent_results.is_dir():
+        print(f"error: --consent-results {args.consent_results}: no such folder", file=sys.stderr)
+        return 2
     data = audit_data(
         plans,
         load_catalog(),

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .markdown import cell
-from .markdown import code as md_code
 
 SpanKind = Literal["text", "code", "strong"]
 
@@ -121,16 +120,24 @@ def bullets(items: Iterable[InlineLike | ListItem]) -> BulletList:
 # --------------------------------------------------------------------------------------------
 
 
+def _md_code(value: str) -> str:
+    """A code span that survives backticks in the value (table cells escape ``|`` later)."""
+    fence = "``" if "`" in value else "`"
+    pad = " " if value.startswith("`") or value.endswith("`") else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
+
+
 def _md_inline(inline: Inline) -> str:
     parts = []
     for span in inline:
         if span.kind == "code":
-            parts.append(md_code(span.text))
+            parts.append(_md_code(span.text))
         elif span.kind == "strong":
             parts.append(f"**{span.text}**")
         else:
             parts.append(span.text)
-    return "".join(parts)
+    # One line: a newline in a value must not end a paragraph, list item or table row.
+    return " ".join("".join(parts).splitlines())
 
 
 def _md_detail(detail: str) -> list[str]:
@@ -178,7 +185,7 @@ CSS = (
     "body{font-family:system-ui,sans-serif;margin:2rem;color:#1b1f23;max-width:90rem}"
     "table{border-collapse:collapse;margin:0.5rem 0 1.5rem}"
     "th,td{border:1px solid #d0d7de;padding:0.3rem 0.6rem;text-align:left;vertical-align:top}"
-    "th{background:#f6f8fa}strong{color:#b42318}code{font-size:0.9em}"
+    "th{background:#f6f8fa}td strong,li strong{color:#b42318}code{font-size:0.9em}"
     "pre{background:#f6f8fa;padding:0.5rem}"
 )
 

@@ -559,3 +559,26 @@ def test_the_audit_of_the_recorded_plans_matches_its_golden_files(catalog: pf.Ca
     golden.check("audit/audit.md", audit.render_markdown(data))
     golden.check("audit/audit.html", audit.render_html(data))
     golden.check("audit/audit.json", audit.render_json(data))
+
+
+def test_a_missing_consent_results_folder_is_an_input_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = audit.main([str(PLANS), "--stdout", "--consent-results", str(tmp_path / "none")])
+    assert status == 2
+    assert "error: --consent-results" in capsys.readouterr().err
+
+
+def test_no_secret_value_reaches_the_audit(tmp_path: Path) -> None:
+    canary = "CANARY-audit-secret-7f3a1c"
+    documents = {s: plan_document(s) for s in stacks()}
+    for document in documents.values():
+        for secret in resources(document, pf.VAULT_SECRET):
+            secret["inputs"]["properties"]["value"] = canary
+        for password in resources(document, pf.PASSWORD):
+            password["outputs"]["value"] = canary
+    plans = write_plans(tmp_path / "plans", documents)
+    out = tmp_path / "audit"
+    assert audit.main([str(plans), "--out-dir", str(out), "--as-of", "2026-12-01"]) == 0
+    for name in ("audit.md", "audit.json", "audit.html"):
+        assert canary not in (out / name).read_text(encoding="utf-8"), name
