@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from .report_model import (
     Block,
@@ -421,7 +422,8 @@ def _region(data: Mapping[str, Any], entry: Mapping[str, Any]) -> Section:
             code(entry["tenantId"] or "?"),
             ", subscription ",
             code(entry.get("subscriptionId") or "?"),
-            f", location {entry['location'] or '?'}.",
+            f", location {entry['location'] or '?'}. ",
+            _region_summary(data, stack),
         )
     )
     return Section(
@@ -438,9 +440,45 @@ def _region(data: Mapping[str, Any], entry: Mapping[str, Any]) -> Section:
     )
 
 
+def _region_summary(data: Mapping[str, Any], stack: str) -> str:
+    """Counts for one region: apps, grants, credentials and secrets by status, policy results."""
+    permissions = [p for p in data["permissions"] if p["stack"] == stack]
+    high = sum(1 for p in permissions if p["risk"] == "high")
+    dated = [c["status"] for c in data["credentials"] if c["stack"] == stack]
+    dated += [s["status"] for s in data["secrets"] if s["stack"] == stack]
+    expired = dated.count("expired")
+    soon = sum(1 for status in dated if status.startswith("expires in"))
+    failing = sum(
+        1 for p in data["policies"] if p["results"].get(stack, {}).get("status") == "fail"
+    )
+    mandatory = sum(
+        1
+        for v in data["violations"]
+        if v["stack"] == stack and v["enforcementLevel"] == "mandatory"
+    )
+    apps = sum(1 for a in data["apps"] if a["stack"] == stack)
+    return (
+        f"{apps} apps, {len(permissions)} permission grants ({high} high risk), "
+        f"{len(dated)} credentials and secrets ({expired} expired, {soon} expiring within "
+        f"{data['warnDays']} days), {failing} policies failing ({mandatory} mandatory "
+        "violations)."
+    )
+
+
+def _admin_agents_groups(app: Mapping[str, Any]) -> InlineLike:
+    return _codes(app["adminAgentsGroups"]) if app["adminAgentsGroups"] else strong("none")
+
+
 def _owners(apps: Sequence[Mapping[str, Any]]) -> Section:
     table = make_table(
-        ("App", "Display name", "Client id", "Registration owners", "Service principal owners"),
+        (
+            "App",
+            "Display name",
+            "Client id",
+            "Registration owners",
+            "Service principal owners",
+            "AdminAgents group",
+        ),
         (
             [
                 code(a["app"]),
@@ -448,6 +486,7 @@ def _owners(apps: Sequence[Mapping[str, Any]]) -> Section:
                 code(a["clientId"] or ""),
                 _codes(a["owners"]),
                 _codes(a["servicePrincipalOwners"]),
+                _admin_agents_groups(a),
             ]
             for a in apps
         ),
@@ -490,12 +529,22 @@ def _known_clients(apps: Sequence[Mapping[str, Any]]) -> Section:
     )
 
 
+def _https(uri: str) -> InlineLike:
+    """yes, "no (loopback)" for http://localhost or 127.0.0.1, or **no**."""
+    lowered = uri.lower()
+    if lowered.startswith("https://"):
+        return "yes"
+    try:
+        host = urlsplit(lowered).hostname
+    except ValueError:
+        host = None
+    if lowered.startswith("http://") and host in ("localhost", "127.0.0.1", "::1"):
+        return "no (loopback)"
+    return strong("no")
+
+
 def _redirect_uris(apps: Sequence[Mapping[str, Any]]) -> Section:
-    rows = [
-        [code(a["app"]), code(u), "yes" if u.lower().startswith("https://") else strong("no")]
-        for a in apps
-        for u in a["redirectUris"]
-    ]
+    rows = [[code(a["app"]), code(u), _https(u)] for a in apps for u in a["redirectUris"]]
     table = make_table(("App", "Redirect URI", "HTTPS"), rows)
     return Section(
         "Redirect URIs", _or_none([table] if rows else [], "No app has redirect URIs."), level=3
