@@ -153,6 +153,8 @@ def expiry_summary(data: Mapping[str, Any]) -> str:
 def _provenance(data: Mapping[str, Any]) -> Section:
     pack = data["policyPack"]
     rerun = f"python -m tools.audit --as-of {data['asOf']} --warn-days {data['warnDays']}"
+    if data["consentResults"].get("given"):
+        rerun += " --consent-results DIR"
     rows: list[Sequence[InlineLike]] = [
         ["Evaluation date", f"{data['asOf']} (UTC); expiry status is relative to it"],
         ["Expiry warning", f"within {data['warnDays']} days"],
