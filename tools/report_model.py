@@ -140,8 +140,13 @@ def _md_inline(inline: Inline) -> str:
     return " ".join("".join(parts).splitlines())
 
 
+def _detail_lines(detail: str) -> list[str]:
+    """The lines of a list item's detail, trimmed, without blank ones."""
+    return [line.strip() for line in detail.splitlines() if line.strip()]
+
+
 def _md_detail(detail: str) -> list[str]:
-    body = [line.strip() for line in detail.splitlines() if line.strip()]
+    body = _detail_lines(detail)
     if not body:
         return []
     fence = "````" if any("```" in line for line in body) else "```"
@@ -217,7 +222,8 @@ def _html_block(block: Block) -> list[str]:
     if isinstance(block, BulletList):
         lines = ["<ul>"]
         for item in block.items:
-            detail = f"<pre>{html.escape(item.detail.strip())}</pre>" if item.detail.strip() else ""
+            body = "\n".join(_detail_lines(item.detail))
+            detail = f"<pre>{html.escape(body)}</pre>" if body else ""
             lines.append(f"<li>{_html_inline(item.content)}{detail}</li>")
         return [*lines, "</ul>"]
     level = min(block.level, 6)
