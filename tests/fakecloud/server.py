@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import trustme
+from azure.keyvault.secrets._shared import http_challenge_cache
 
 from .state import (
     PARTNER_CENTER,
@@ -706,6 +707,10 @@ class FakeCloud:
         }
 
     def __enter__(self) -> FakeCloud:
+        # azure-keyvault-secrets caches each vault's challenge (its tenant) per process, keyed
+        # by host:port. The OS reuses the ports of an earlier fake, so a US vault's cached
+        # challenge could answer for an EU vault now on that port: start each cloud with none.
+        http_challenge_cache.clear()
         for thread in self._threads:
             thread.start()
         self._timer.start()
@@ -715,6 +720,7 @@ class FakeCloud:
         if self._stopped:
             return
         self._stopped = True
+        http_challenge_cache.clear()
         for server in self.servers.values():
             server.stopping.set()
             server.shutdown()
