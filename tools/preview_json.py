@@ -3,10 +3,18 @@
 Where the Pulumi CLI can run (a workstation, CI with cloud credentials), ``pulumi preview --json``
 prints a ``PreviewDigest``: ``steps`` with ``op``, ``urn``, ``oldState``, ``newState``,
 ``diffReasons``, ``replaceReasons`` and ``detailedDiff`` (``{path: {kind, inputDiff}}``, kinds
-``add``/``delete``/``update`` and their ``-replace`` forms). Secrets there are already
-``"[secret]"``; policy violations are not in it. The engine's event stream (``--event-log`` or
-``PULUMI_ENABLE_STREAMING_JSON_PREVIEW``: one JSON event per line) is read too, and its
-``policyEvent`` lines do carry violations.
+``add``/``delete``/``update`` and their ``-replace`` forms), ``diagnostics`` (``{urn, message,
+severity}``, the ``error: ``/``warning: `` prefix folded into the message) and ``changeSummary``;
+every field is omitempty. Secrets there are already ``"[secret]"``. Policy violations are not in
+it: ``ShowPreviewDigest`` (pkg/backend/display/json.go in pulumi/pulumi) skips policy events, and a
+mandatory violation shows only as the engine's ``preview failed`` error diagnostic
+(``deploymentExecutor.reportExecResult``). The engine's event stream (``--event-log`` or
+``PULUMI_ENABLE_STREAMING_JSON_PREVIEW``: one JSON event per line) is read too; its
+``policyEvent`` lines carry the violations and its ``diagnosticEvent`` lines the errors.
+
+A preview with an error diagnostic or a mandatory violation (or an empty input: the CLI stopped
+before printing) is a **failed** preview: its errors head the Markdown, it never says "No
+changes.", and the exit status is 4 (see ``EXIT_CODES``).
 
 Steps become resource changes (the engine's op and replace reasons, not inferred ones), the old
 and new states become two partial views of the stack, and the same analysis as ``tools.diff`` names
@@ -46,6 +54,7 @@ from .diff import (
 )
 from .markdown import (
     code,
+    join_words,
     write_text,
 )
 from .plan_analysis import (
@@ -92,12 +101,40 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Diagnostic:
+    """One engine diagnostic: ``severity`` is ``error``, ``warning``, ``info`` or ``info#err``."""
+
+    severity: str
+    urn: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Preview:
     """What a preview file holds."""
 
     steps: tuple[Step, ...]
     violations: tuple[Violation, ...] | None  # None: the format carries no policy results
     change_summary: Mapping[str, int]
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity == "error")
+
+    @property
+    def mandatory_violations(self) -> tuple[Violation, ...]:
+        return tuple(v for v in self.violations or () if v.enforcement_level == "mandatory")
+
+    @property
+    def failed(self) -> bool:
+        """The engine failed the preview: an error diagnostic or a mandatory violation.
+
+        A mandatory violation sets the step generator's error flag, and the engine then reports
+        ``preview failed`` as an error diagnostic (pkg/resource/deploy/deployment_executor.go,
+        ``reportExecResult``); both are checked so a cut event log still counts as failed.
+        """
+        return bool(self.errors or self.mandatory_violations)
 
 
 # --------------------------------------------------------------------------------------------
@@ -124,6 +161,39 @@ def _step(entry: Mapping[str, Any]) -> Step:
     )
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+DIAGNOSTIC_SEVERITIES = ("error", "warning", "info", "info#err")
+
+
+def _diagnostic(entry: Mapping[str, Any]) -> Diagnostic | None:
+    """A digest ``PreviewDiagnostic`` or an engine ``diagnosticEvent``; None for debug ones.
+
+    The digest folds the prefix into the message (``colors.Never.Colorize(p.Prefix + p.Message)``
+    in pkg/backend/display/json.go), so ``"error: "`` is taken off either way.
+    """
+    severity = as_str(entry.get("severity")) or "info"
+    if severity not in DIAGNOSTIC_SEVERITIES or entry.get("ephemeral"):
+        return None
+    text = _ANSI.sub("", as_str(entry.get("prefix")) + as_str(entry.get("message")))
+    text = text.strip()
+    for label in ("error", "warning", "info"):
+        if text.lower().startswith(f"{label}: "):
+            text = text[len(label) + 2 :].lstrip()
+            break
+    return Diagnostic(severity=severity, urn=as_str(entry.get("urn")), message=text)
+
+
+def _diagnostics(entries: Iterable[Any]) -> tuple[Diagnostic, ...]:
+    found = (_diagnostic(e) for e in entries if isinstance(e, Mapping))
+    return tuple(d for d in found if d is not None)
+
+
+NOTHING_PRINTED = (
+    "`pulumi preview` printed nothing: it stopped before the engine ran (for example a login, "
+    "stack selection, plugin or policy pack error); its own error is on its standard error"
+)
+
+
 def _events(text: str) -> list[Mapping[str, Any]] | None:
     stripped = text.lstrip()
     if stripped.startswith("["):
@@ -140,32 +210,48 @@ def _events(text: str) -> list[Mapping[str, Any]] | None:
     return events
 
 
+# The digest's top-level keys (display.PreviewDigest; every one is omitempty, so a preview that
+# failed before any step has only "config" and "diagnostics").
+DIGEST_KEYS = frozenset({"steps", "changeSummary", "diagnostics"})
+EVENT_KEYS = frozenset({"resourcePreEvent", "policyEvent", "summaryEvent", "diagnosticEvent"})
+
+
 def parse_preview(text: str, source: str = "preview") -> Preview:
-    """Read a PreviewDigest (``--json``) or an engine event stream (JSON lines or array)."""
+    """Read a PreviewDigest (``--json``) or an engine event stream (JSON lines or array).
+
+    Empty input is a failed preview (the CLI printed nothing), not an error of this tool.
+    """
+    if not text.strip():
+        return Preview(
+            steps=(),
+            violations=None,
+            change_summary={},
+            diagnostics=(Diagnostic("error", "", NOTHING_PRINTED),),
+        )
     try:
         document: Any = json.loads(text)
     except json.JSONDecodeError:
         document = None
-    if isinstance(document, Mapping) and ("steps" in document or "changeSummary" in document):
+    if isinstance(document, Mapping) and DIGEST_KEYS & set(document):
         summary_doc = as_map(document.get("changeSummary"))
         return Preview(
             steps=tuple(_step(s) for s in as_list(document.get("steps")) if isinstance(s, Mapping)),
             violations=None,
             change_summary={str(k): int(v) for k, v in summary_doc.items() if isinstance(v, int)},
+            diagnostics=_diagnostics(as_list(document.get("diagnostics"))),
         )
     try:
         events = _events(text) if not isinstance(document, Mapping) else [document]
     except json.JSONDecodeError as error:
         raise PlanError(f"{source}: not JSON ({error.msg}, line {error.lineno})") from error
-    if events is None or not any(
-        "resourcePreEvent" in e or "policyEvent" in e or "summaryEvent" in e for e in events
-    ):
+    if events is None or not any(EVENT_KEYS & set(e) for e in events):
         raise PlanError(
             f"{source}: neither `pulumi preview --json` output (no 'steps') nor engine events"
         )
     steps = []
     violations = []
     change_summary: dict[str, int] = {}
+    diagnostics = _diagnostics(e.get("diagnosticEvent") for e in events)
     for event in events:
         pre = as_map(event.get("resourcePreEvent"))
         if pre:
@@ -190,6 +276,7 @@ def parse_preview(text: str, source: str = "preview") -> Preview:
         steps=tuple(steps),
         violations=tuple(sorted(violations, key=Violation.sort_key)),
         change_summary=change_summary,
+        diagnostics=diagnostics,
     )
 
 
@@ -386,23 +473,37 @@ def _partial_plan(stack: str, resources: Iterable[Resource], context: Plan | Non
     )
 
 
-def _scrubbed(steps: Sequence[Step]) -> list[Step]:
-    """Steps with any raw secret value (found at a secret-marked place) replaced everywhere."""
+def scrub_preview(preview: Preview) -> Preview:
+    """The preview with any raw secret value (found at a secret-marked place in a step's state)
+    replaced everywhere: in the states, the diagnostics and the policy messages."""
     found: set[str] = set()
-    for step in steps:
+    for step in preview.steps:
         for state in (step.old, step.new):
             if state:
                 resource_from_state(state, found)
     if not found:
-        return list(steps)
-    return [
-        dataclasses.replace(
-            step,
-            old=scrub_document(step.old, found) if step.old else None,
-            new=scrub_document(step.new, found) if step.new else None,
-        )
-        for step in steps
-    ]
+        return preview
+    return dataclasses.replace(
+        preview,
+        steps=tuple(
+            dataclasses.replace(
+                step,
+                old=scrub_document(step.old, found) if step.old else None,
+                new=scrub_document(step.new, found) if step.new else None,
+            )
+            for step in preview.steps
+        ),
+        diagnostics=tuple(
+            dataclasses.replace(d, message=scrub_document(d.message, found))
+            for d in preview.diagnostics
+        ),
+        violations=None
+        if preview.violations is None
+        else tuple(
+            dataclasses.replace(v, message=scrub_document(v.message, found))
+            for v in preview.violations
+        ),
+    )
 
 
 def _stack_of(urn: str) -> str:
@@ -420,7 +521,8 @@ def stack_diffs(
 
     ``failures``: stacks whose offline preview failed (``--plan`` holds ``<stack>.error.json``).
     """
-    steps = _scrubbed(preview.steps)
+    preview = scrub_preview(preview)
+    steps = preview.steps
     changes, other = resource_changes(steps)
     stacks = sorted({_stack_of(s.urn) for s in steps} - {""})
     diffs = []
@@ -469,6 +571,118 @@ def stack_diffs(
     return diffs
 
 
+def _fenced(first: str, rest: Sequence[str]) -> list[str]:
+    lines = [first]
+    body = [line.rstrip() for line in rest if line.strip()]
+    if body:
+        fence = "````" if any("```" in line for line in body) else "```"
+        lines += ["", f"  {fence}text", *(f"  {line}" for line in body), f"  {fence}"]
+    return lines
+
+
+def _preview_stacks(preview: Preview) -> list[str]:
+    urns = [s.urn for s in preview.steps] + [d.urn for d in preview.diagnostics]
+    return sorted({_stack_of(urn) for urn in urns} - {""})
+
+
+def _diagnostic_lines(preview: Preview, diagnostic: Diagnostic) -> list[str]:
+    stacks = _preview_stacks(preview)
+    stack = _stack_of(diagnostic.urn) or (stacks[0] if len(stacks) == 1 else "")
+    parsed = parse_urn(diagnostic.urn)
+    where = f"**{stack}**" if stack else "**(stack not named)**"
+    if parsed is not None and parsed.type != STACK_TYPE:
+        where += f" on {code(parsed.name)} ({code(parsed.type)})"
+    first, *rest = diagnostic.message.splitlines() or ["(no message)"]
+    return _fenced(f"- {where}: {first.strip() or '(no message)'}", rest)
+
+
+# A mandatory violation in a digest shows only as this engine error (the digest skips policy
+# events), so the Markdown says where to find the policy.
+GENERIC_FAILURE = "preview failed"
+
+
+def failure_section(preview: Preview) -> list[str]:
+    """``## ⚠ Preview failed`` with the engine's errors; empty when the preview passed."""
+    if not preview.failed:
+        return []
+    errors, mandatory = preview.errors, preview.mandatory_violations
+    counted = [
+        f"{len(errors)} error{'s' if len(errors) != 1 else ''}" if errors else "",
+        f"{len(mandatory)} mandatory policy violation{'s' if len(mandatory) != 1 else ''}"
+        if mandatory
+        else "",
+    ]
+    lines = [
+        "## ⚠ Preview failed",
+        "",
+        f"The engine reported {join_words([c for c in counted if c])}: the preview did not "
+        "pass, so `pulumi up` would fail too, and the changes below (if any) may be "
+        "incomplete. The preview must pass before this change is merged.",
+        "",
+    ]
+    for diagnostic in errors:
+        lines += _diagnostic_lines(preview, diagnostic)
+    if mandatory:
+        lines.append(
+            f"- {len(mandatory)} mandatory policy violation(s): see **Policy results** below."
+        )
+    if preview.violations is None and all(d.message == GENERIC_FAILURE for d in errors):
+        lines += [
+            "",
+            "`pulumi preview --json` leaves policy violations out (the CLI's JSON digest skips "
+            "policy events), so a mandatory violation shows here only as `preview failed`. "
+            "Run `pulumi preview` without `--json`, or pass its event log (`--event-log FILE`, "
+            "which this tool also reads), to see which policy failed.",
+        ]
+    return lines
+
+
+def warning_section(preview: Preview) -> list[str]:
+    warnings = [d for d in preview.diagnostics if d.severity == "warning"]
+    if not warnings:
+        return []
+    lines = ["## Warnings from the preview", ""]
+    for diagnostic in warnings:
+        lines += _diagnostic_lines(preview, diagnostic)
+    return lines
+
+
+def _insert_after_stacks(markdown: str, sections: Sequence[Sequence[str]]) -> str:
+    """``markdown`` (render_diff's) with ``sections`` after its "Stacks compared" line."""
+    extra = [line for section in sections if section for line in ["", *section]]
+    if not extra:
+        return markdown
+    lines = markdown.split("\n")
+    at = next((i for i, line in enumerate(lines) if line.startswith("Stacks compared:")), 0)
+    return "\n".join([*lines[: at + 1], *extra, *lines[at + 1 :]])
+
+
+NO_STEPS = (
+    "**Nothing is listed: the preview failed before the engine planned any change** "
+    "(see **⚠ Preview failed** above)."
+)
+NO_CHANGES_FAILED = (
+    "No changes listed, but the preview failed (see **⚠ Preview failed** above): what it "
+    "would change is not known."
+)
+
+
+def _unclaimed_no_changes(markdown: str, preview: Preview) -> str:
+    """A failed preview never says "No changes.": it says why nothing is listed."""
+    if not preview.failed:
+        return markdown
+    headline = NO_STEPS if not preview.steps else f"**{NO_CHANGES_FAILED}**"
+    lines = [
+        headline
+        if line == "**No changes.**"
+        else NO_CHANGES_FAILED
+        if line == "No changes."
+        else line
+        for line in markdown.split("\n")
+    ]
+    return "\n".join(lines)
+
+
 def render_preview(
     preview: Preview,
     catalog: Catalog,
@@ -476,13 +690,34 @@ def render_preview(
     failures: Mapping[str, PreviewFailure] | None = None,
 ) -> str:
     """The Markdown for a parsed preview."""
-    return render_diff(
+    preview = scrub_preview(preview)
+    markdown = render_diff(
         stack_diffs(preview, catalog, contexts, failures),
         title="Preview changes",
         subtitle="From `pulumi preview --json`"
         + (" (engine events)" if preview.violations is not None else "")
         + ".",
     )
+    markdown = _unclaimed_no_changes(markdown, preview)
+    return _insert_after_stacks(markdown, [failure_section(preview), warning_section(preview)])
+
+
+# Exit statuses (also in the README's reviewer section and in --help).
+EXIT_OK = 0
+EXIT_INPUT = 2  # the preview file cannot be read, or is neither a digest nor an event stream
+EXIT_PROTECTED = 3  # --fail-on-protected: a protected resource would be deleted or replaced
+EXIT_PREVIEW_FAILED = 4  # always: error diagnostics, a mandatory violation, or nothing printed
+EXIT_UNCOVERED = 5  # --fail-on-uncovered: the offline policy results miss preview changes
+
+EXIT_CODES = f"""exit status:
+  {EXIT_OK}  the preview passed (and no option below applies)
+  {EXIT_INPUT}  the input cannot be read or is not a preview
+  {EXIT_PROTECTED}  --fail-on-protected: a protected resource would be deleted or replaced
+  {EXIT_PREVIEW_FAILED}  the preview failed: the engine reported errors (shown at the top of the
+     Markdown), a mandatory policy violation, or `pulumi preview` printed nothing
+  {EXIT_UNCOVERED}  --fail-on-uncovered: the offline plan's policy results do not cover changes
+     in the preview
+The first that applies, in the order {EXIT_PREVIEW_FAILED}, {EXIT_PROTECTED}, {EXIT_UNCOVERED}."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -494,6 +729,8 @@ def build_parser() -> argparse.ArgumentParser:
             "replacements first, permissions and scopes by name, consent path, credentials and "
             "secrets, and every step's property changes."
         ),
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "preview",
@@ -536,8 +773,9 @@ def main(argv: list[str] | None = None) -> int:
         preview = parse_preview(text, source)
     except PlanError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return EXIT_INPUT
     catalog = load_catalog()
+    preview = scrub_preview(preview)
     diffs = stack_diffs(preview, catalog, contexts, failures)
     markdown = render_preview(preview, catalog, contexts, failures)
     if args.out:
@@ -546,9 +784,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"-> {display_path(args.out)}")
     else:
         sys.stdout.write(markdown)
+    return _status(args, preview, diffs)
+
+
+def _status(args: argparse.Namespace, preview: Preview, diffs: Sequence[StackDiff]) -> int:
+    if preview.failed:
+        first = preview.errors[0].message if preview.errors else "mandatory policy violation"
+        print(f"error: the preview failed: {(first.splitlines() or [''])[0]}", file=sys.stderr)
+        return EXIT_PREVIEW_FAILED
     if args.fail_on_protected and any(c.destroys_protected for d in diffs for c in d.changes):
-        return 3
-    return 0
+        return EXIT_PROTECTED
+    return EXIT_OK
 
 
 if __name__ == "__main__":

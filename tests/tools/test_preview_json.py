@@ -22,6 +22,9 @@ from .conftest import PLANS, PREVIEWS
 DIGEST = PREVIEWS / "us-digest.json"
 REPLACEMENT_STEPS = PREVIEWS / "eu-replacement-steps.json"
 EVENTS = PREVIEWS / "us-events.ndjson"
+PROGRAM_FAILED = PREVIEWS / "us-program-failed.json"
+MANDATORY = PREVIEWS / "us-mandatory-violation.json"
+NO_CHANGES = PREVIEWS / "us-no-changes.json"
 
 
 def _markdown(path: Path, catalog: pf.Catalog, *, with_plan: bool = True) -> str:
@@ -183,3 +186,138 @@ def test_a_failed_offline_preview_in_plan_is_named(
     text = capsys.readouterr().out
     assert "The offline preview of us failed (`--plan`: invalid configuration (1 problem):)" in text
     assert "No recorded plan given" not in text
+
+
+# --------------------------------------------------------------------------------------------
+# Failed previews: error diagnostics (pkg/backend/display/json.go keeps every non-debug,
+# non-ephemeral diagnostic as {urn, message (prefix folded in), severity})
+# --------------------------------------------------------------------------------------------
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = pj.main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_an_engine_error_with_no_steps_is_a_failed_preview(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, text, err = _run(capsys, str(PROGRAM_FAILED), "--plan", str(PLANS))
+    assert status == pj.EXIT_PREVIEW_FAILED == 4
+    assert "the preview failed: Program failed with an unhandled exception" in err
+    assert "No changes." not in text
+    assert "Nothing is listed: the preview failed before the engine planned any change" in text
+    failed = _section(text, "⚠ Preview failed")
+    assert "The engine reported 2 errors" in failed
+    # The message is shown without its "error: " prefix, its traceback fenced.
+    assert "- **us**: Program failed with an unhandled exception:" in failed
+    assert "partner-apps:region.adminAgentsGroup: required" in failed
+    assert "- **us**: preview failed" in failed
+    # The failure comes first, before any other section.
+    assert text.index("## ⚠ Preview failed") == text.index("\n## ") + 1
+    assert text.index("## ⚠ Preview failed") < text.index("**Nothing is listed")
+
+
+def test_a_mandatory_violation_in_a_digest_is_a_failed_preview_with_its_changes(
+    catalog: pf.Catalog, capsys: pytest.CaptureFixture[str]
+) -> None:
+    preview = pj.parse_preview(MANDATORY.read_text(encoding="utf-8"))
+    assert preview.failed
+    assert preview.violations is None
+    status, text, _ = _run(capsys, str(MANDATORY), "--plan", str(PLANS))
+    assert status == pj.EXIT_PREVIEW_FAILED
+    failed = _section(text, "⚠ Preview failed")
+    assert "- **us**: preview failed" in failed
+    # The digest has no policy events: the Markdown says where the failing policy is found.
+    assert "leaves policy violations out" in failed
+    assert "`--event-log FILE`" in failed
+    assert "adds `Directory.ReadWrite.All`" in _section(text, "Permissions")
+    warnings = _section(text, "Warnings from the preview")
+    assert "on `us-azuread`" in warnings
+    assert "deprecated setting" in warnings
+    assert "No changes." not in text
+
+
+def test_a_mandatory_policy_event_fails_the_preview(capsys: pytest.CaptureFixture[str]) -> None:
+    preview = pj.parse_preview(EVENTS.read_text(encoding="utf-8"))
+    assert [v.policy for v in preview.mandatory_violations] == [
+        "azuread-required-access-allow-list"
+    ]
+    assert [d.message for d in preview.errors] == ["preview failed"]
+    status, text, _ = _run(capsys, str(EVENTS))
+    assert status == pj.EXIT_PREVIEW_FAILED
+    failed = _section(text, "⚠ Preview failed")
+    assert "1 error and 1 mandatory policy violation" in failed
+    assert "see **Policy results** below" in failed
+    # The event log names the policy, so no hint about the digest leaving it out.
+    assert "leaves policy violations out" not in failed
+
+
+def test_a_preview_without_changes_or_errors_still_says_no_changes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, text, _ = _run(capsys, str(NO_CHANGES), "--plan", str(PLANS))
+    assert status == pj.EXIT_OK
+    assert "**No changes.**" in text
+    assert "Preview failed" not in text
+    bare = pj.parse_preview('{"changeSummary": {}, "duration": 1}')
+    assert not bare.steps
+    assert not bare.failed
+
+
+def test_empty_input_is_a_failed_preview_not_no_changes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "preview.json"
+    empty.write_text("", encoding="utf-8")
+    out = tmp_path / "preview.md"
+    status, _stdout, err = _run(capsys, str(empty), "--out", str(out))
+    assert status == pj.EXIT_PREVIEW_FAILED
+    text = out.read_text(encoding="utf-8")
+    assert "`pulumi preview` printed nothing" in _section(text, "⚠ Preview failed")
+    assert "No changes." not in text
+    assert "printed nothing" in err
+
+
+def test_warnings_alone_do_not_fail_the_preview() -> None:
+    document = json.loads(NO_CHANGES.read_text(encoding="utf-8"))
+    document["diagnostics"] = [
+        {"message": "warning: something to know\n", "severity": "warning"},
+        {"message": "stdout of the program\n", "severity": "info"},
+        {"message": "debug noise", "severity": "debug"},
+    ]
+    preview = pj.parse_preview(json.dumps(document))
+    assert not preview.failed
+    assert [(d.severity, d.message) for d in preview.diagnostics] == [
+        ("warning", "something to know"),
+        ("info", "stdout of the program"),
+    ]
+
+
+def test_a_raw_secret_in_an_error_message_never_reaches_the_markdown(
+    catalog: pf.Catalog,
+) -> None:
+    canary = "CANARY-diagnostic-secret-5c4b3a"
+    document = json.loads(DIGEST.read_text(encoding="utf-8"))
+    for step in document["steps"]:
+        state = step.get("newState")
+        if state and state.get("type") == pf.PASSWORD:
+            state["outputs"]["value"] = canary
+            state["additionalSecretOutputs"] = ["value"]
+    document["diagnostics"] = [
+        {"urn": step["urn"], "message": f"error: rejected value {canary}\n", "severity": "error"}
+    ]
+    preview = pj.parse_preview(json.dumps(document))
+    assert preview.failed
+    text = pj.render_preview(preview, catalog, {})
+    assert canary not in text
+    assert "rejected value [secret]" in text
+
+
+def test_help_lists_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        pj.main(["--help"])
+    out = capsys.readouterr().out
+    for code in ("2 ", "3 ", "4 ", "5 "):
+        assert f"  {code}" in out
