@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from policies.partner_policies.catalog import Kind
+
 from .diff import (
     MISSING,
     PropertyChange,
@@ -61,7 +63,12 @@ from .plan_analysis import (
     analyze,
 )
 from .plan_format import (
+    API_ACCESS,
+    APPLICATION,
+    APPLICATION_REGISTRATION,
+    SECRET,
     STACK_TYPE,
+    UNKNOWN,
     Catalog,
     Plan,
     PlanError,
@@ -71,6 +78,7 @@ from .plan_format import (
     as_list,
     as_map,
     as_str,
+    canonical,
     load_catalog,
     load_results,
     parse_urn,
@@ -571,6 +579,158 @@ def stack_diffs(
     return diffs
 
 
+# --------------------------------------------------------------------------------------------
+# Policy results coverage: which preview changes the offline plan's results never evaluated
+# --------------------------------------------------------------------------------------------
+
+PERMISSION_KEYS = frozenset({"roleIds", "scopeIds", "requiredResourceAccesses"})
+ACCESS_KINDS: Mapping[str, Kind] = {"role": "application", "scope": "delegated"}
+
+
+def granted(resource: Resource) -> set[tuple[str, str, Kind]]:
+    """(API app id, permission id, kind) a resource requests: an ApplicationApiAccess's role
+    and scope ids, or an application's inline ``requiredResourceAccesses``."""
+    found: set[tuple[str, str, Kind]] = set()
+    if resource.type == API_ACCESS:
+        api = as_str(resource.prop("apiClientId")).lower()
+        for key, access_type in (("roleIds", "role"), ("scopeIds", "scope")):
+            kind = ACCESS_KINDS[access_type]
+            found |= {(api, str(i).lower(), kind) for i in as_list(resource.prop(key)) if i}
+        return found
+    for entry in as_list(resource.prop("requiredResourceAccesses")):
+        api = as_str(as_map(entry).get("resourceAppId")).lower()
+        for access in as_list(as_map(entry).get("resourceAccesses")):
+            access_kind = ACCESS_KINDS.get(as_str(as_map(access).get("type")).lower())
+            permission_id = as_str(as_map(access).get("id")).lower()
+            if access_kind and permission_id:
+                found.add((api, permission_id, access_kind))
+    return found
+
+
+def _permission_text(catalog: Catalog, api: str, permission_id: str, kind: Kind) -> str:
+    permission = catalog.by_id(api, permission_id, kind)
+    if permission is not None:
+        return f"{code(permission.value)} ({permission.api.name}, {kind})"
+    known = catalog.find_api(api)
+    return f"{code(permission_id)} ({known.name if known else code(api)}, {kind})"
+
+
+def _comparable(value: Any) -> bool:
+    text = canonical(value)
+    return UNKNOWN not in text and SECRET not in text
+
+
+def _property_uncovered(change: ResourceChange, planned: Resource) -> list[str]:
+    found = []
+    for prop in change.properties:
+        if prop.path == "(protect)":
+            if change.new is not None and change.new.protect != planned.protect:
+                found.append("(protect)")
+            continue
+        if top_key(prop.path) in PERMISSION_KEYS or prop.new is MISSING:
+            continue
+        recorded = value_at(planned.inputs, split_path(prop.path))
+        if not _comparable(prop.new):
+            continue
+        if recorded is MISSING or canonical(recorded) != canonical(prop.new):
+            found.append(prop.path)
+    return found
+
+
+def _app_grants(plan: Plan) -> dict[str, set[tuple[str, str, Kind]]]:
+    """What the plan's resources request, by their parent (the app component): an app may
+    request a permission inline on its application or through an ApplicationApiAccess."""
+    grants: dict[str, set[tuple[str, str, Kind]]] = {}
+    for resource in plan.resources:
+        if resource.type in (API_ACCESS, APPLICATION, APPLICATION_REGISTRATION):
+            grants.setdefault(resource.parent or resource.urn, set()).update(granted(resource))
+    return grants
+
+
+def uncovered(
+    change: ResourceChange,
+    planned: Resource | None,
+    catalog: Catalog,
+    grants: Mapping[str, set[tuple[str, str, Kind]]],
+) -> list[str]:
+    """What of one created, updated or replaced resource the offline plan does not hold."""
+    if change.new is None or change.op == "delete":
+        return []
+    where = f"{code(change.name)} ({code(change.type)})"
+    planned_grants = grants.get(change.new.parent or change.urn, set())
+    lines = [
+        f"{where} requests {_permission_text(catalog, *item)}"
+        for item in sorted(granted(change.new) - planned_grants)
+    ]
+    if planned is None:
+        verb = {"create": "creates", "replace": "replaces", "update": "updates"}[change.op]
+        return [f"{verb} {where}, which is not in the offline plan", *lines]
+    paths = _property_uncovered(change, planned)
+    if paths:
+        lines.append(
+            f"{where} sets {', '.join(code(p) for p in paths)} to values the offline plan "
+            "does not have"
+        )
+    return lines
+
+
+def coverage(
+    preview: Preview, catalog: Catalog, contexts: Mapping[str, Plan]
+) -> dict[str, list[str]]:
+    """Per stack whose policy results come from the offline plan: the preview's changes that
+    plan does not contain (so no policy evaluated them). Empty when the preview carries its own
+    policy results (engine events): those are authoritative."""
+    if preview.violations is not None:
+        return {}
+    changes, _ = resource_changes(scrub_preview(preview).steps)
+    grants = {stack: _app_grants(plan) for stack, plan in contexts.items()}
+    found: dict[str, list[str]] = {}
+    for change in changes:
+        context = contexts.get(_stack_of(change.urn))
+        if context is None:
+            continue
+        planned = context.by_urn().get(change.urn)
+        missing = uncovered(change, planned, catalog, grants[context.stack])
+        if missing:
+            found.setdefault(context.stack, []).extend(missing)
+    return found
+
+
+def _changes(count: int) -> str:
+    return f"{count} change{'' if count == 1 else 's'}"
+
+
+def coverage_section(found: Mapping[str, Sequence[str]]) -> list[str]:
+    if not found:
+        return []
+    total = sum(len(items) for items in found.values())
+    lines = [
+        "## ⚠ Policy results do not cover this preview",
+        "",
+        f"The policy results below are the offline plan's (`--plan`), and {_changes(total)} of "
+        f"this preview {'is' if total == 1 else 'are'} not in that plan, so no policy evaluated "
+        f"{'it' if total == 1 else 'them'}. Record the plan from the same commit (`make "
+        "preview`), or run the real preview with the policy pack and read its event log "
+        "(`--event-log FILE`), whose policy results are the engine's own.",
+        "",
+    ]
+    for stack in sorted(found):
+        items = found[stack]
+        lines.append(f"- **{stack}**: policy results do not cover {_changes(len(items))}:")
+        lines += [f"  - {item}" for item in items]
+    return lines
+
+
+def _insert_before_policy(markdown: str, section: Sequence[str]) -> str:
+    if not section:
+        return markdown
+    lines = markdown.split("\n")
+    at = next((i for i, line in enumerate(lines) if line == "## Policy results"), None)
+    if at is None:
+        return markdown.rstrip("\n") + "\n\n" + "\n".join(section) + "\n"
+    return "\n".join([*lines[:at], *section, "", *lines[at:]])
+
+
 def _fenced(first: str, rest: Sequence[str]) -> list[str]:
     lines = [first]
     body = [line.rstrip() for line in rest if line.strip()]
@@ -699,6 +859,9 @@ def render_preview(
         + ".",
     )
     markdown = _unclaimed_no_changes(markdown, preview)
+    markdown = _insert_before_policy(
+        markdown, coverage_section(coverage(preview, catalog, contexts))
+    )
     return _insert_after_stacks(markdown, [failure_section(preview), warning_section(preview)])
 
 
@@ -752,6 +915,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit with status 3 when a protected resource would be deleted or replaced",
     )
+    parser.add_argument(
+        "--fail-on-uncovered",
+        action="store_true",
+        help="exit with status 5 when the policy results shown come from the offline plan and "
+        "the preview has changes (resources, permissions, properties) that plan does not hold",
+    )
     return parser
 
 
@@ -778,22 +947,37 @@ def main(argv: list[str] | None = None) -> int:
     preview = scrub_preview(preview)
     diffs = stack_diffs(preview, catalog, contexts, failures)
     markdown = render_preview(preview, catalog, contexts, failures)
+    not_covered = coverage(preview, catalog, contexts)
     if args.out:
         write_text(args.out, markdown)
         print(summary(diffs))
+        for stack in sorted(not_covered):
+            print(f"{stack}: policy results do not cover {_changes(len(not_covered[stack]))}")
         print(f"-> {display_path(args.out)}")
     else:
         sys.stdout.write(markdown)
-    return _status(args, preview, diffs)
+    return _status(args, preview, diffs, not_covered)
 
 
-def _status(args: argparse.Namespace, preview: Preview, diffs: Sequence[StackDiff]) -> int:
+def _status(
+    args: argparse.Namespace,
+    preview: Preview,
+    diffs: Sequence[StackDiff],
+    not_covered: Mapping[str, Sequence[str]],
+) -> int:
     if preview.failed:
         first = preview.errors[0].message if preview.errors else "mandatory policy violation"
         print(f"error: the preview failed: {(first.splitlines() or [''])[0]}", file=sys.stderr)
         return EXIT_PREVIEW_FAILED
     if args.fail_on_protected and any(c.destroys_protected for d in diffs for c in d.changes):
         return EXIT_PROTECTED
+    if args.fail_on_uncovered and not_covered:
+        print(
+            "error: the offline plan's policy results do not cover "
+            + join_words([f"{_changes(len(v))} in {k}" for k, v in sorted(not_covered.items())]),
+            file=sys.stderr,
+        )
+        return EXIT_UNCOVERED
     return EXIT_OK
 
 

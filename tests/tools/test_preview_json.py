@@ -8,6 +8,7 @@ metadata with ``diffKind``, ``policyEvent``).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -321,3 +322,72 @@ def test_help_lists_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for code in ("2 ", "3 ", "4 ", "5 "):
         assert f"  {code}" in out
+
+
+# --------------------------------------------------------------------------------------------
+# Policy results coverage
+# --------------------------------------------------------------------------------------------
+
+
+def test_changes_the_offline_plan_never_evaluated_are_named_with_a_count(
+    catalog: pf.Catalog,
+) -> None:
+    text = _markdown(DIGEST, catalog)
+    section = _section(text, "⚠ Policy results do not cover this preview")
+    assert text.index("## ⚠ Policy results do not cover") < text.index("## Policy results")
+    assert "- **us**: policy results do not cover 6 changes:" in section
+    lines = section.splitlines()
+    # Permissions by name: a new application role id, and an inline required access.
+    assert any(
+        "`us-partner-portal-api-access-microsoft-graph`" in line
+        and "requests `Directory.ReadWrite.All` (Microsoft Graph, application)" in line
+        for line in lines
+    )
+    assert any(
+        "`us-partner-center-sam-app`" in line and "requests `User.Read` (Windows Azure" in line
+        for line in lines
+    )
+    # A resource the plan does not have at all.
+    assert any(
+        "creates `us-partner-center-sam-access-microsoft-graph`" in line
+        and "not in the offline plan" in line
+        for line in lines
+    )
+    # Permissions the plan already requests (inline or by ApplicationApiAccess) are covered.
+    assert not any("user_impersonation" in line for line in lines)
+
+
+def test_a_plan_that_holds_the_preview_changes_covers_them(catalog: pf.Catalog) -> None:
+    preview = pj.parse_preview(DIGEST.read_text(encoding="utf-8"))
+    plan = next(p for p in pf.load_plans([PLANS]) if p.stack == "us")
+    changes, _ = pj.resource_changes(preview.steps)
+    # The plan recorded from the head: every changed resource as the preview's new state.
+    by_urn = plan.by_urn()
+    by_urn.update({c.urn: c.new for c in changes if c.new is not None})
+    head = dataclasses.replace(plan, resources=tuple(sorted(by_urn.values(), key=lambda r: r.urn)))
+    assert pj.coverage(preview, catalog, {"us": head}) == {}
+    assert "do not cover" not in pj.render_preview(preview, catalog, {"us": head})
+
+
+def test_the_previews_own_policy_results_are_authoritative(catalog: pf.Catalog) -> None:
+    preview = pj.parse_preview(EVENTS.read_text(encoding="utf-8"))
+    contexts = {p.stack: p for p in pf.load_plans([PLANS])}
+    assert pj.coverage(preview, catalog, contexts) == {}
+    text = pj.render_preview(preview, catalog, contexts)
+    assert "do not cover" not in text
+    assert "offline plan" not in _section(text, "Policy results")
+    assert "mandatory violation of `azuread-required-access-allow-list`" in text
+
+
+def test_fail_on_uncovered_exits_5(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status, _, err = _run(capsys, str(DIGEST), "--plan", str(PLANS), "--fail-on-uncovered")
+    assert status == pj.EXIT_UNCOVERED == 5
+    assert "do not cover 6 changes in us" in err
+    # Without the option the warning is shown and the exit status is unchanged.
+    status, text, _ = _run(capsys, str(DIGEST), "--plan", str(PLANS), "--out", str(tmp_path / "x"))
+    assert status == 0
+    assert "us: policy results do not cover 6 changes" in text
+    # Without a plan there are no offline results to cover anything.
+    assert _run(capsys, str(DIGEST), "--fail-on-uncovered")[0] == 0
+    # A failed preview is reported as failed first.
+    assert _run(capsys, str(MANDATORY), "--plan", str(PLANS), "--fail-on-uncovered")[0] == 4
