@@ -85,7 +85,7 @@ from .plan_format import (
     resource_from_state,
     scrub_document,
 )
-from .render import display_path
+from .render import GUID, display_path, label_assigned
 
 OFFLINE_PLAN_SOURCE = (
     "the offline plan (`--plan`: the policy pack as `make preview` evaluated it on the recorded "
@@ -843,6 +843,22 @@ def _unclaimed_no_changes(markdown: str, preview: Preview) -> str:
     return "\n".join(lines)
 
 
+def label_offline_ids(markdown: str, preview: Preview, contexts: Mapping[str, Plan]) -> str:
+    """Ids that only the offline plans made up (``assignedAtDeploy``) shown as assigned at
+    deploy; an id that the preview's own states hold is the engine's, and stays."""
+    assigned = set().union(*(plan.assigned_at_deploy for plan in contexts.values()))
+    if not assigned:
+        return markdown
+    in_preview = {
+        value.lower()
+        for step in preview.steps
+        for state in (step.old, step.new)
+        if state
+        for value in GUID.findall(json.dumps(state))
+    }
+    return label_assigned(markdown, assigned - in_preview)
+
+
 def render_preview(
     preview: Preview,
     catalog: Catalog,
@@ -858,7 +874,7 @@ def render_preview(
         + (" (engine events)" if preview.violations is not None else "")
         + ".",
     )
-    markdown = _unclaimed_no_changes(markdown, preview)
+    markdown = label_offline_ids(_unclaimed_no_changes(markdown, preview), preview, contexts)
     markdown = _insert_before_policy(
         markdown, coverage_section(coverage(preview, catalog, contexts))
     )

@@ -153,7 +153,7 @@ ASSIGNED_NOTE = (
     "Client, object and resource ids shown as *(assigned at deploy)* are not known yet: the "
     "offline preview made them up, and Entra ID and Azure assign the real ones at deploy."
 )
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def id_cell(plan: Plan, value: str | None, missing: str = "(known after apply)") -> str:
@@ -182,11 +182,11 @@ def label_assigned(markdown: str, assigned: Collection[str]) -> str:
 
     def label(line: str) -> str:
         line = re.sub(
-            r"`(" + _GUID.pattern + r")`",
+            r"`(" + GUID.pattern + r")`",
             lambda m: ASSIGNED if m.group(1).lower() in assigned else m.group(0),
             line,
         )
-        return _GUID.sub(replace, line)
+        return GUID.sub(replace, line)
 
     out, fenced = [], False
     for line in markdown.split("\n"):

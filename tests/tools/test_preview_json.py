@@ -391,3 +391,33 @@ def test_fail_on_uncovered_exits_5(capsys: pytest.CaptureFixture[str], tmp_path:
     assert _run(capsys, str(DIGEST), "--fail-on-uncovered")[0] == 0
     # A failed preview is reported as failed first.
     assert _run(capsys, str(MANDATORY), "--plan", str(PLANS), "--fail-on-uncovered")[0] == 4
+
+
+# --------------------------------------------------------------------------------------------
+# Ids of the offline plan (made up by its mocks) are labelled
+# --------------------------------------------------------------------------------------------
+
+
+def test_ids_only_the_offline_plan_made_up_are_labelled() -> None:
+    preview = pj.parse_preview(DIGEST.read_text(encoding="utf-8"))
+    plan = next(p for p in pf.load_plans([PLANS]) if p.stack == "us")
+    mock = sorted(plan.assigned_at_deploy)[0]
+    engine = "0000000a-000a-4000-8000-0000000a0001"  # an application id in the preview's states
+    both = dataclasses.replace(plan, assigned_at_deploy=plan.assigned_at_deploy | {engine})
+    markdown = f"- client `{mock}`\n- application `/applications/{engine}`\n"
+    labelled = pj.label_offline_ids(markdown, preview, {"us": both})
+    assert mock not in labelled
+    assert "- client (assigned at deploy)" in labelled
+    # The preview's own value is the engine's, not a mock: it stays.
+    assert f"`/applications/{engine}`" in labelled
+
+
+def test_the_preview_markdown_shows_no_id_the_offline_plan_made_up(catalog: pf.Catalog) -> None:
+    contexts = {p.stack: p for p in pf.load_plans([PLANS])}
+    assigned = set().union(*(p.assigned_at_deploy for p in contexts.values()))
+    assert assigned
+    for path in sorted(PREVIEWS.iterdir()):
+        text = pj.render_preview(
+            pj.parse_preview(path.read_text(encoding="utf-8")), catalog, contexts
+        )
+        assert not [guid for guid in assigned if guid in text.lower()], path.name
