@@ -615,12 +615,18 @@ def _permission_text(catalog: Catalog, api: str, permission_id: str, kind: Kind)
     return f"{code(permission_id)} ({known.name if known else code(api)}, {kind})"
 
 
-def _comparable(value: Any) -> bool:
+def _comparable(value: Any, assigned: frozenset[str] = frozenset()) -> bool:
+    """False for a value the comparison cannot judge: unknown until apply, a secret, or holding
+    an id the offline plan's mocks made up (the real preview has the real one there)."""
     text = canonical(value)
-    return UNKNOWN not in text and SECRET not in text
+    if UNKNOWN in text or SECRET in text:
+        return False
+    return not any(guid.lower() in assigned for guid in GUID.findall(text))
 
 
-def _property_uncovered(change: ResourceChange, planned: Resource) -> list[str]:
+def _property_uncovered(
+    change: ResourceChange, planned: Resource, assigned: frozenset[str]
+) -> list[str]:
     found = []
     for prop in change.properties:
         if prop.path == "(protect)":
@@ -632,7 +638,9 @@ def _property_uncovered(change: ResourceChange, planned: Resource) -> list[str]:
         recorded = value_at(planned.inputs, split_path(prop.path))
         if not _comparable(prop.new):
             continue
-        if recorded is MISSING or canonical(recorded) != canonical(prop.new):
+        if recorded is MISSING or (
+            _comparable(recorded, assigned) and canonical(recorded) != canonical(prop.new)
+        ):
             found.append(prop.path)
     return found
 
@@ -652,6 +660,7 @@ def uncovered(
     planned: Resource | None,
     catalog: Catalog,
     grants: Mapping[str, set[tuple[str, str, Kind]]],
+    assigned: frozenset[str] = frozenset(),
 ) -> list[str]:
     """What of one created, updated or replaced resource the offline plan does not hold."""
     if change.new is None or change.op == "delete":
@@ -665,7 +674,7 @@ def uncovered(
     if planned is None:
         verb = {"create": "creates", "replace": "replaces", "update": "updates"}[change.op]
         return [f"{verb} {where}, which is not in the offline plan", *lines]
-    paths = _property_uncovered(change, planned)
+    paths = _property_uncovered(change, planned, assigned)
     if paths:
         lines.append(
             f"{where} sets {', '.join(code(p) for p in paths)} to values the offline plan "
@@ -690,7 +699,9 @@ def coverage(
         if context is None:
             continue
         planned = context.by_urn().get(change.urn)
-        missing = uncovered(change, planned, catalog, grants[context.stack])
+        missing = uncovered(
+            change, planned, catalog, grants[context.stack], context.assigned_at_deploy
+        )
         if missing:
             found.setdefault(context.stack, []).extend(missing)
     return found

@@ -421,3 +421,24 @@ def test_the_preview_markdown_shows_no_id_the_offline_plan_made_up(catalog: pf.C
             pj.parse_preview(path.read_text(encoding="utf-8")), catalog, contexts
         )
         assert not [guid for guid in assigned if guid in text.lower()], path.name
+
+
+def test_a_value_holding_a_made_up_id_is_not_judged_against_the_real_one(
+    catalog: pf.Catalog,
+) -> None:
+    preview = pj.parse_preview(DIGEST.read_text(encoding="utf-8"))
+    plan = next(p for p in pf.load_plans([PLANS]) if p.stack == "us")
+    changes, _ = pj.resource_changes(preview.steps)
+    secret = next(c for c in changes if c.type == pf.VAULT_SECRET and c.op == "update")
+    planned = plan.by_urn()[secret.urn]
+    assert pj.uncovered(secret, planned, catalog, {}) != []
+    # The plan's value holds an id its mocks made up: the real preview's differs by nature.
+    recorded = pj.value_at(planned.inputs, ["properties", "attributes", "expires"])
+    mock = "2266bc0b-6de6-5b74-9757-97d035436cf8"
+    inputs = dict(planned.inputs)
+    inputs["properties"] = {
+        **inputs["properties"],
+        "attributes": {**inputs["properties"]["attributes"], "expires": f"{recorded} {mock}"},
+    }
+    masked = dataclasses.replace(planned, inputs=inputs)
+    assert pj.uncovered(secret, masked, catalog, {}, frozenset({mock})) == []
