@@ -587,9 +587,23 @@ PERMISSION_KEYS = frozenset({"roleIds", "scopeIds", "requiredResourceAccesses"})
 ACCESS_KINDS: Mapping[str, Kind] = {"role": "application", "scope": "delegated"}
 
 
-def granted(resource: Resource) -> set[tuple[str, str, Kind]]:
+OWN_API = "(own API)"
+
+
+def granted(resource: Resource, catalog: Catalog) -> set[tuple[str, str, Kind]]:
     """(API app id, permission id, kind) a resource requests: an ApplicationApiAccess's role
-    and scope ids, or an application's inline ``requiredResourceAccesses``."""
+    and scope ids, or an application's inline ``requiredResourceAccesses``.
+
+    An API not in the catalog is one of this project's apps: its client id is made up in the
+    offline plan and real in the preview, so it is compared as ``OWN_API`` (its scope and role
+    ids come from apps.yaml and are the same on both sides)."""
+    found: set[tuple[str, str, Kind]] = set()
+    for api, permission_id, kind in _requested(resource):
+        found.add((api if catalog.find_api(api) else OWN_API, permission_id, kind))
+    return found
+
+
+def _requested(resource: Resource) -> set[tuple[str, str, Kind]]:
     found: set[tuple[str, str, Kind]] = set()
     if resource.type == API_ACCESS:
         api = as_str(resource.prop("apiClientId")).lower()
@@ -608,6 +622,8 @@ def granted(resource: Resource) -> set[tuple[str, str, Kind]]:
 
 
 def _permission_text(catalog: Catalog, api: str, permission_id: str, kind: Kind) -> str:
+    if api == OWN_API:
+        return f"{code(permission_id)} (an API of this project, {kind})"
     permission = catalog.by_id(api, permission_id, kind)
     if permission is not None:
         return f"{code(permission.value)} ({permission.api.name}, {kind})"
@@ -645,13 +661,15 @@ def _property_uncovered(
     return found
 
 
-def _app_grants(plan: Plan) -> dict[str, set[tuple[str, str, Kind]]]:
+def app_grants(plan: Plan, catalog: Catalog) -> dict[str, set[tuple[str, str, Kind]]]:
     """What the plan's resources request, by their parent (the app component): an app may
     request a permission inline on its application or through an ApplicationApiAccess."""
     grants: dict[str, set[tuple[str, str, Kind]]] = {}
     for resource in plan.resources:
         if resource.type in (API_ACCESS, APPLICATION, APPLICATION_REGISTRATION):
-            grants.setdefault(resource.parent or resource.urn, set()).update(granted(resource))
+            grants.setdefault(resource.parent or resource.urn, set()).update(
+                granted(resource, catalog)
+            )
     return grants
 
 
@@ -669,7 +687,7 @@ def uncovered(
     planned_grants = grants.get(change.new.parent or change.urn, set())
     lines = [
         f"{where} requests {_permission_text(catalog, *item)}"
-        for item in sorted(granted(change.new) - planned_grants)
+        for item in sorted(granted(change.new, catalog) - planned_grants)
     ]
     if planned is None:
         verb = {"create": "creates", "replace": "replaces", "update": "updates"}[change.op]
@@ -692,7 +710,7 @@ def coverage(
     if preview.violations is not None:
         return {}
     changes, _ = resource_changes(scrub_preview(preview).steps)
-    grants = {stack: _app_grants(plan) for stack, plan in contexts.items()}
+    grants = {stack: app_grants(plan, catalog) for stack, plan in contexts.items()}
     found: dict[str, list[str]] = {}
     for change in changes:
         context = contexts.get(_stack_of(change.urn))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -442,3 +443,31 @@ def test_a_value_holding_a_made_up_id_is_not_judged_against_the_real_one(
     }
     masked = dataclasses.replace(planned, inputs=inputs)
     assert pj.uncovered(secret, masked, catalog, {}, frozenset({mock})) == []
+
+
+def test_access_to_an_own_api_is_compared_by_its_scope_ids_not_its_client_id(
+    catalog: pf.Catalog,
+) -> None:
+    plan = next(p for p in pf.load_plans([PLANS]) if p.stack == "us")
+    own = next(
+        r
+        for r in plan.resources
+        if r.type == pf.API_ACCESS and r.inputs["apiClientId"] in plan.assigned_at_deploy
+    )
+    # The real preview names the API by its real client id, which the plan cannot know.
+    real = dataclasses.replace(own, inputs={**own.inputs, "apiClientId": str(uuid.uuid4())})
+    change = pj.ResourceChange(urn=own.urn, op="update", old=own, new=real, inferred=False)
+    grants = pj.app_grants(plan, catalog)
+    assert pj.uncovered(change, own, catalog, grants, plan.assigned_at_deploy) == []
+    more = dataclasses.replace(
+        real,
+        inputs={
+            **real.inputs,
+            "scopeIds": [*real.inputs["scopeIds"], "1" * 8 + "-1111-4111-8111-" + "1" * 12],
+        },
+    )
+    change = dataclasses.replace(change, new=more)
+    assert pj.uncovered(change, own, catalog, grants, plan.assigned_at_deploy) == [
+        f"`{own.name}` (`{own.type}`) requests `11111111-1111-4111-8111-111111111111` "
+        "(an API of this project, delegated)"
+    ]
