@@ -18,6 +18,7 @@ import pytest
 
 from tools import plan_format as pf
 from tools import preview_json as pj
+from tools.diff import ResourceChange
 
 from .conftest import PLANS, PREVIEWS
 
@@ -456,7 +457,7 @@ def test_access_to_an_own_api_is_compared_by_its_scope_ids_not_its_client_id(
     )
     # The real preview names the API by its real client id, which the plan cannot know.
     real = dataclasses.replace(own, inputs={**own.inputs, "apiClientId": str(uuid.uuid4())})
-    change = pj.ResourceChange(urn=own.urn, op="update", old=own, new=real, inferred=False)
+    change = ResourceChange(urn=own.urn, op="update", old=own, new=real, inferred=False)
     grants = pj.app_grants(plan, catalog)
     assert pj.uncovered(change, own, catalog, grants, plan.assigned_at_deploy) == []
     more = dataclasses.replace(
