@@ -685,13 +685,15 @@ def uncovered(
         return []
     where = f"{code(change.name)} ({code(change.type)})"
     planned_grants = grants.get(change.new.parent or change.urn, set())
-    lines = [
-        f"{where} requests {_permission_text(catalog, *item)}"
+    requested = [
+        _permission_text(catalog, *item)
         for item in sorted(granted(change.new, catalog) - planned_grants)
     ]
     if planned is None:
         verb = {"create": "creates", "replace": "replaces", "update": "updates"}[change.op]
-        return [f"{verb} {where}, which is not in the offline plan", *lines]
+        also = f"; it requests {', '.join(requested)}" if requested else ""
+        return [f"{verb} {where}, which is not in the offline plan{also}"]
+    lines = [f"{where} requests {text}" for text in requested]
     paths = _property_uncovered(change, planned, assigned)
     if paths:
         lines.append(

@@ -337,7 +337,7 @@ def test_changes_the_offline_plan_never_evaluated_are_named_with_a_count(
     text = _markdown(DIGEST, catalog)
     section = _section(text, "⚠ Policy results do not cover this preview")
     assert text.index("## ⚠ Policy results do not cover") < text.index("## Policy results")
-    assert "- **us**: policy results do not cover 6 changes:" in section
+    assert "- **us**: policy results do not cover 5 changes:" in section
     lines = section.splitlines()
     # Permissions by name: a new application role id, and an inline required access.
     assert any(
@@ -352,7 +352,7 @@ def test_changes_the_offline_plan_never_evaluated_are_named_with_a_count(
     # A resource the plan does not have at all.
     assert any(
         "creates `us-partner-center-sam-access-microsoft-graph`" in line
-        and "not in the offline plan" in line
+        and "not in the offline plan; it requests `User.Read` (Microsoft Graph, delegated)" in line
         for line in lines
     )
     # Permissions the plan already requests (inline or by ApplicationApiAccess) are covered.
@@ -384,11 +384,11 @@ def test_the_previews_own_policy_results_are_authoritative(catalog: pf.Catalog) 
 def test_fail_on_uncovered_exits_5(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     status, _, err = _run(capsys, str(DIGEST), "--plan", str(PLANS), "--fail-on-uncovered")
     assert status == pj.EXIT_UNCOVERED == 5
-    assert "do not cover 6 changes in us" in err
+    assert "do not cover 5 changes in us" in err
     # Without the option the warning is shown and the exit status is unchanged.
     status, text, _ = _run(capsys, str(DIGEST), "--plan", str(PLANS), "--out", str(tmp_path / "x"))
     assert status == 0
-    assert "us: policy results do not cover 6 changes" in text
+    assert "us: policy results do not cover 5 changes" in text
     # Without a plan there are no offline results to cover anything.
     assert _run(capsys, str(DIGEST), "--fail-on-uncovered")[0] == 0
     # A failed preview is reported as failed first.
