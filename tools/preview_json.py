@@ -917,7 +917,7 @@ EXIT_OK = 0
 EXIT_INPUT = 2  # the preview file cannot be read, or is neither a digest nor an event stream
 EXIT_PROTECTED = 3  # --fail-on-protected: a protected resource would be deleted or replaced
 EXIT_PREVIEW_FAILED = 4  # always: error diagnostics, a mandatory violation, or nothing printed
-EXIT_UNCOVERED = 5  # --fail-on-uncovered: the offline policy results miss preview changes
+EXIT_UNCOVERED = 7  # --fail-on-uncovered: the offline policy results miss preview changes
 
 EXIT_CODES = f"""exit status:
   {EXIT_OK}  the preview passed (and no option below applies)
@@ -965,7 +965,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--fail-on-uncovered",
         action="store_true",
-        help="exit with status 5 when the policy results shown come from the offline plan and "
+        help="exit with status 7 when the policy results shown come from the offline plan and "
         "the preview has changes (resources, permissions, properties) that plan does not hold",
     )
     return parser

@@ -322,7 +322,7 @@ def test_help_lists_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         pj.main(["--help"])
     out = capsys.readouterr().out
-    for code in ("2 ", "3 ", "4 ", "5 "):
+    for code in ("2 ", "3 ", "4 ", "7 "):
         assert f"  {code}" in out
 
 
@@ -381,9 +381,9 @@ def test_the_previews_own_policy_results_are_authoritative(catalog: pf.Catalog) 
     assert "mandatory violation of `azuread-required-access-allow-list`" in text
 
 
-def test_fail_on_uncovered_exits_5(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_fail_on_uncovered_exits_7(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     status, _, err = _run(capsys, str(DIGEST), "--plan", str(PLANS), "--fail-on-uncovered")
-    assert status == pj.EXIT_UNCOVERED == 5
+    assert status == pj.EXIT_UNCOVERED == 7
     assert "do not cover 5 changes in us" in err
     # Without the option the warning is shown and the exit status is unchanged.
     status, text, _ = _run(capsys, str(DIGEST), "--plan", str(PLANS), "--out", str(tmp_path / "x"))
