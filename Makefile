@@ -6,11 +6,15 @@ STAMP := $(VENV)/.installed
 
 .PHONY: preview test lint typecheck unit generate audit lock clean benchmark
 
-$(STAMP): requirements.txt requirements-dev.txt
+# The hash-pinned dependencies, then the project's own package (the `partner-apps` command),
+# editable, built by the pinned flit_core installed just before: nothing else is downloaded.
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(f"Python >= 3.11 is needed; $(PYTHON) is {sys.version.split()[0]} (make PYTHON=python3.12 ...)") if sys.version_info < (3, 11) else None'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
 		-r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation \
+		--no-index -e .
 	touch $(STAMP)
 
 ## Offline preview of every region stack (no Pulumi CLI, no cloud).

@@ -1,4 +1,4 @@
-"""Typed configuration of a region stack: the models, and the one place config is read.
+"""The config edge of a region stack: the one place config is read, checked and resolved.
 
 Two files feed a stack:
 
@@ -7,40 +7,40 @@ Two files feed a stack:
   Secure Application Model refresh tokens under ``partner-apps:refreshTokens``;
 * ``apps.yaml`` holds the app definitions, shared by every region so a reviewer reads one diff.
 
-Everything is validated before the first resource is registered. Problems are collected, not
-raised one at a time, and each names the file, the key path and the rule, so a platform team fixes
-a broken stack file in one go. Components never see ``pulumi.Config``: they get these frozen models.
+``validate`` checks both before the first resource is registered: the file shapes
+(``components.models``), then the rules across fields and files (the single-region rule, URIs
+on the region's verified domains, links between apps, permissions through the catalog,
+certificates via ``components.certificates``, credential dates). Problems are collected, not
+raised one at a time, and each names the file, the key path and the rule
+(``components.config_errors``), so a platform team fixes a broken stack file in one go. The
+result, ``StackSettings``, carries the values resolved for the region
+(``components.resolved``); components never see ``pulumi.Config``.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import os
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from graphlib import CycleError, TopologicalSorter
-from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, Literal, get_args, get_origin
+from pathlib import Path
+from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
     SecretStr,
     ValidationError,
-    WithJsonSchema,
-    model_validator,
 )
-from pydantic.alias_generators import to_camel
 
 from policies.partner_policies import catalog as permissions
 from policies.partner_policies import rules
 
+from .certificates import (
+    LoadedCertificate,
+    load_certificate,
+)
+from .config_errors import (
+    problems_from_validation,
+)
 from .files import (
     APPS_FILE,
     DISABLE_DEFAULT_PROVIDERS_KEY,
@@ -51,7 +51,15 @@ from .files import (
     Problem,
     read_yaml,
 )
-from .regions import CLOUDS, REGIONS, Cloud, region_of_location
+from .models import (
+    AppDefinition,
+    AppsFile,
+    CertificateCredential,
+    PasswordCredential,
+    PermissionRequest,
+    RegionConfig,
+)
+from .regions import CLOUDS, REGIONS, region_of_location
 from .resolved import ResolvedApp, build_order, credential_end_date, resolve_app
 from .resolved import render as render_uri
 from .stackfiles import uniqueness_problems
@@ -70,492 +78,6 @@ __all__ = [  # re-exported: callers import config names from one place
 # Keys a stack file may carry. Anything else is a typo or a default-provider setting
 # (`azuread:tenantId`, `azure-native:location`) that would silently be ignored: both are errors.
 KNOWN_STACK_KEYS = (REGION_KEY, REFRESH_TOKENS_KEY, DISABLE_DEFAULT_PROVIDERS_KEY)
-# The longest secret lifetime Microsoft allows in the portal; the policy pack uses the same rule.
-MAX_CREDENTIAL_DAYS = rules.MAX_SECRET_LIFETIME_DAYS
-
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_APP_KEY = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-# Key Vault names: 3-24 characters, letters, digits and hyphens, start with a letter, end with a
-# letter or digit, no consecutive hyphens (Azure's rule; the name is global across Azure).
-_VAULT_NAME = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
-_RESOURCE_GROUP = re.compile(r"^[-\w._()]{0,89}[-\w_()]$")
-
-
-def _guid(value: str) -> str:
-    if not _GUID.match(value):
-        raise ValueError(f"{value!r} is not a GUID (expected 8-4-4-4-12 hexadecimal digits)")
-    return value.lower()
-
-
-def _domain(value: str) -> str:
-    if not _DOMAIN.match(value):
-        raise ValueError(f"{value!r} is not a domain name (lower-case, like contoso.com)")
-    return value
-
-
-def _app_key(value: str) -> str:
-    if not _APP_KEY.match(value) or len(value) > 40:
-        raise ValueError(
-            f"{value!r} is not an app key (lower-case letters, digits and single hyphens, "
-            "starting with a letter, at most 40 characters)"
-        )
-    # An app's access to an API and to another app are resources named after the API or the app
-    # key (`<app>-access-microsoft-graph`): an app keyed like an API would collide with them.
-    reserved = {permissions.api_slug(api) for api in permissions.APIS}
-    if value in reserved:
-        raise ValueError(
-            f"{value!r} is reserved: it names a Microsoft API in resource names "
-            f"({', '.join(sorted(reserved))})"
-        )
-    return value
-
-
-def _display_name(value: str) -> str:
-    # prevent_duplicate_names makes the azuread provider look the name up with a Graph $filter
-    # (displayName eq '<name>') that it does not escape: a quote breaks the preview.
-    if "'" in value:
-        raise ValueError(
-            f"{value!r} contains an apostrophe ('): the provider's duplicate-name check builds an "
-            "unescaped Graph filter from the display name and fails; use another character"
-        )
-    return value
-
-
-def _scope_value(value: str) -> str:
-    problem = rules.scope_value_problem(value)
-    if problem:
-        raise ValueError(f"{value!r} {problem}")
-    return value
-
-
-def _vault_name(value: str) -> str:
-    if not _VAULT_NAME.match(value):
-        raise ValueError(
-            f"{value!r} is not a valid Key Vault name (3-24 letters, digits and hyphens, "
-            "starting with a letter, ending with a letter or digit, no '--')"
-        )
-    return value
-
-
-def _resource_group(value: str) -> str:
-    if not _RESOURCE_GROUP.match(value):
-        raise ValueError(
-            f"{value!r} is not a valid resource group name (1-90 letters, digits, '-', '_', '.', "
-            "'(' or ')', not ending with '.')"
-        )
-    return value
-
-
-def _cidr(value: str) -> str:
-    try:
-        network = ipaddress.ip_network(value, strict=True)
-    except ValueError as error:
-        raise ValueError(f"{value!r} is not an IPv4 address or CIDR range ({error})") from None
-    if network.version != 4:
-        raise ValueError(f"{value!r}: Key Vault network rules accept IPv4 only")
-    return str(network)
-
-
-def _unique(values: Sequence[str]) -> Sequence[str]:
-    seen: set[str] = set()
-    for value in values:
-        if value.lower() in seen:
-            raise ValueError(f"{value!r} is listed twice")
-        seen.add(value.lower())
-    return values
-
-
-# The pattern is for editors (JSON Schema); the validator gives the readable message.
-Guid = Annotated[
-    str, AfterValidator(_guid), WithJsonSchema({"type": "string", "pattern": _GUID.pattern})
-]
-DomainName = Annotated[str, AfterValidator(_domain)]
-AppKey = Annotated[str, AfterValidator(_app_key)]
-VaultName = Annotated[str, AfterValidator(_vault_name)]
-ResourceGroupName = Annotated[str, AfterValidator(_resource_group)]
-IpRange = Annotated[str, AfterValidator(_cidr)]
-Text = Annotated[str, Field(min_length=1, max_length=1024)]
-DisplayName = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_display_name)]
-ScopeValue = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_scope_value)]
-
-
-class Model(BaseModel):
-    """Base of every config model: frozen, camelCase keys as in the YAML files, no unknown keys."""
-
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        alias_generator=to_camel,
-        populate_by_name=True,
-        use_attribute_docstrings=False,
-    )
-
-
-# --- Region (Pulumi.<stack>.yaml, key partner-apps:region) ------------------------------------
-
-
-class PrincipalRef(Model):
-    """An identity that gets a Key Vault data-plane role."""
-
-    principal_id: Guid = Field(description="Object id of the user, group or service principal.")
-    principal_type: Literal["ServicePrincipal", "User", "Group"] = Field(
-        description="Kind of principal (Azure needs it to assign a role before replication)."
-    )
-    description: Text = Field(description="Who this is and why it needs the role (for auditors).")
-
-
-class AdminAgentsConfig(Model):
-    """Where the tenant's AdminAgents group comes from."""
-
-    display_name: str | None = Field(
-        default=None,
-        min_length=1,
-        description="Display name to look the group up by (default AdminAgents).",
-    )
-    object_id: Guid | None = Field(
-        default=None,
-        description="Pinned object id of the AdminAgents group; no lookup when set.",
-    )
-
-    @model_validator(mode="after")
-    def _one_source(self) -> AdminAgentsConfig:
-        if self.display_name is not None and self.object_id is not None:
-            raise ValueError("set either displayName or objectId, not both")
-        return self
-
-    @property
-    def lookup_name(self) -> str:
-        return self.display_name or "AdminAgents"
-
-
-class KeyVaultConfig(Model):
-    """The regional Key Vault that holds the apps' secrets."""
-
-    name: VaultName = Field(description="Key Vault name (globally unique, 3-24 characters).")
-    resource_group_name: ResourceGroupName = Field(
-        description="Resource group of the vault, in the region's location."
-    )
-    create_resource_group: bool = Field(
-        default=True,
-        description=(
-            "Create the resource group (true) or use an existing one (false): with an existing "
-            "group, the deploying identity's role-assignment rights can be granted on that group "
-            "before the first pulumi up; azure-native never adopts an existing group."
-        ),
-    )
-    create_mode: Literal["default", "recover"] = Field(
-        default="default",
-        description=(
-            "recover: bring back this region's soft-deleted vault of the same name (vault names "
-            "are global and stay taken for the retention period under purge protection). Only "
-            "read when the vault is created; later changes are ignored."
-        ),
-    )
-    sku: Literal["standard", "premium"] = Field(default="standard", description="Vault SKU.")
-    soft_delete_retention_days: int = Field(
-        default=90, ge=7, le=90, description="Soft-delete retention in days (7-90)."
-    )
-    public_network_access: Literal["Disabled", "Enabled"] = Field(
-        default="Disabled",
-        description=(
-            "Disabled (recommended: secrets are written through ARM, the control plane) or "
-            "Enabled with default-deny network ACLs that admit only allowedIpRanges."
-        ),
-    )
-    allowed_ip_ranges: list[IpRange] = Field(
-        default_factory=list,
-        description="IPv4 addresses or CIDR ranges admitted when publicNetworkAccess is Enabled.",
-    )
-    secrets_officers: list[PrincipalRef] = Field(
-        default_factory=list,
-        description="Key Vault Secrets Officer: the deploying identity and the rotation job.",
-    )
-    secrets_users: list[PrincipalRef] = Field(
-        default_factory=list,
-        description="Key Vault Secrets User: the apps' runtime identities (read only).",
-    )
-
-    @model_validator(mode="after")
-    def _network(self) -> KeyVaultConfig:
-        if self.public_network_access == "Enabled" and not self.allowed_ip_ranges:
-            raise ValueError(
-                "publicNetworkAccess Enabled needs allowedIpRanges: the vault denies by default "
-                "and would otherwise be open to no one but still exposed"
-            )
-        if self.public_network_access == "Disabled" and self.allowed_ip_ranges:
-            raise ValueError(
-                "allowedIpRanges has no effect while publicNetworkAccess is Disabled; "
-                "remove it or set publicNetworkAccess: Enabled"
-            )
-        return self
-
-
-class RegionConfig(Model):
-    """Everything that differs between region stacks."""
-
-    id: str = Field(
-        description="Region id; must equal the stack name and be a row of the region table."
-    )
-    cloud: Cloud = Field(default="public", description="Azure cloud of the partner tenant.")
-    tenant_id: Guid = Field(description="Tenant id of this region's CSP partner tenant.")
-    verified_domains: Annotated[list[DomainName], AfterValidator(_unique)] = Field(
-        min_length=1,
-        description="Verified domains of the partner tenant; identifier URIs must use one.",
-    )
-    subscription_id: Guid = Field(description="Azure subscription that holds the Key Vault.")
-    location: str = Field(description="Azure location; must belong to the region's geography.")
-    production: bool = Field(
-        default=False, description="Production stack: policies require protected resources."
-    )
-    protect: bool = Field(
-        default=True,
-        description="Protect apps, service principals and the vault against deletion.",
-    )
-    owners: Annotated[list[Guid], AfterValidator(_unique)] = Field(
-        min_length=1,
-        description="Object ids of the owners of every app and service principal.",
-    )
-    admin_agents: AdminAgentsConfig = Field(
-        default_factory=AdminAgentsConfig,
-        description="The AdminAgents group whose members are pre-consented in every customer.",
-    )
-    key_vault: KeyVaultConfig = Field(description="The regional Key Vault.")
-    tags: dict[
-        Annotated[str, Field(min_length=1, max_length=512)], Annotated[str, Field(max_length=256)]
-    ] = Field(
-        default_factory=dict, description="Azure tags on the resource group, vault and secrets."
-    )
-
-    @property
-    def login_base(self) -> str:
-        """The cloud's sign-in endpoint (``https://login.microsoftonline.com``)."""
-        return f"https://{CLOUDS[self.cloud].login_host}"
-
-    @property
-    def authority(self) -> str:
-        """The partner tenant's authority (admin consent in the partner tenant, agents' home)."""
-        return f"{self.login_base}/{self.tenant_id}"
-
-
-# --- Apps (apps.yaml) ----------------------------------------------------------------------------
-
-
-class PermissionRequest(Model):
-    """One permission an app requires on a Microsoft API, by name."""
-
-    api: str = Field(description="API display name, e.g. 'Microsoft Graph'.")
-    permission: str = Field(description="Permission value, e.g. 'Directory.Read.All'.")
-    type: permissions.Kind = Field(description="delegated (Scope) or application (Role).")
-    reason: str | None = Field(
-        default=None,
-        min_length=1,
-        description=(
-            "Why the app needs it. Required for application permissions and for delegated "
-            "permissions that need admin consent; reviewers and auditors read it."
-        ),
-    )
-
-
-class ScopeRequest(Model):
-    """A delegated scope of another app of the same stack (multi-tier)."""
-
-    app: AppKey = Field(description="Key of the app that exposes the scope.")
-    scope: str = Field(description="Value of the scope, e.g. 'user_impersonation'.")
-    reason: str | None = Field(default=None, min_length=1, description="Why it is needed.")
-
-
-class ScopeDefinition(Model):
-    """An oauth2 permission scope the app exposes. Its id is derived, never configured."""
-
-    value: ScopeValue = Field(
-        description=(
-            "Scope value clients request: ASCII letters, digits and !#$%&'()*+,-./:;<=>?@[]^_`{|}~ "
-            "(Graph's rule), not starting with a dot."
-        )
-    )
-    type: Literal["User", "Admin"] = Field(
-        default="User", description="Who may consent: User (users and admins) or Admin only."
-    )
-    admin_consent_display_name: Text = Field(description="Title on the admin consent prompt.")
-    admin_consent_description: Text = Field(description="Text on the admin consent prompt.")
-    user_consent_display_name: Text | None = Field(
-        default=None, description="Title on the user consent prompt (required for type User)."
-    )
-    user_consent_description: Text | None = Field(
-        default=None, description="Text on the user consent prompt (required for type User)."
-    )
-    enabled: bool = Field(
-        default=True,
-        description="Disable before removing: Graph refuses to delete an enabled scope.",
-    )
-
-    @model_validator(mode="after")
-    def _user_texts(self) -> ScopeDefinition:
-        if self.type == "User" and not (
-            self.user_consent_display_name and self.user_consent_description
-        ):
-            raise ValueError(
-                "a scope of type User needs userConsentDisplayName and userConsentDescription"
-            )
-        return self
-
-
-class ImplicitGrant(Model):
-    """Implicit grant is off unless a definition asks for it and says why."""
-
-    access_tokens: bool = Field(default=False, description="Issue access tokens implicitly.")
-    id_tokens: bool = Field(default=False, description="Issue ID tokens implicitly.")
-    reason: str | None = Field(default=None, min_length=1, description="Why it is needed.")
-
-    @model_validator(mode="after")
-    def _refused(self) -> ImplicitGrant:
-        # Config and policy agree: no region relaxes the mandatory implicit-grant policy, so a
-        # reason cannot make it pass (an escape hatch that fails at preview is none).
-        if self.access_tokens or self.id_tokens:
-            raise ValueError(rules.IMPLICIT_GRANT_REFUSAL)
-        return self
-
-
-class PasswordCredential(Model):
-    """A client secret whose life starts on a configured date: rotate by changing the date."""
-
-    type: Literal["password"] = Field(description="Client secret.")
-    rotation_date: date = Field(
-        description=(
-            "Start of the current secret's life (YYYY-MM-DD). The end date is derived from it, "
-            "never from 'now', so a preview does not replace the secret. Change it to rotate."
-        )
-    )
-    lifetime_days: int = Field(
-        default=365,
-        ge=1,
-        description=f"Days the secret is valid from rotationDate (at most {MAX_CREDENTIAL_DAYS}).",
-    )
-
-    @model_validator(mode="after")
-    def _lifetime(self) -> PasswordCredential:
-        problem = rules.lifetime_days_problem(self.lifetime_days)
-        if problem:
-            raise ValueError(f"lifetimeDays {self.lifetime_days}: the secret {problem}")
-        if self.rotation_date > date.max - timedelta(days=self.lifetime_days):
-            raise ValueError(f"rotationDate {self.rotation_date.isoformat()} ends after 9999-12-31")
-        return self
-
-
-class CertificateCredential(Model):
-    """A certificate credential: only the public part is in the repository."""
-
-    type: Literal["certificate"] = Field(description="Certificate (recommended over secrets).")
-    public_key_file: str = Field(
-        description=(
-            "PEM file with the certificate's public part, relative to the project; "
-            "'{region}' is replaced by the region id."
-        )
-    )
-    end_date: date | None = Field(
-        default=None,
-        description=(
-            "Last day the credential is valid (YYYY-MM-DD); at most the certificate's own expiry, "
-            "which is the default."
-        ),
-    )
-
-
-Credential = Annotated[PasswordCredential | CertificateCredential, Field(discriminator="type")]
-
-
-class AppDefinition(Model):
-    """A partner-managed app, registered once in every region's partner tenant."""
-
-    display_name: DisplayName = Field(
-        description="Display name (unique in the tenant: duplicates are refused; no ')."
-    )
-    description: Text | None = Field(default=None, description="Shown on the app registration.")
-    notes: Text | None = Field(default=None, description="Notes for admins of the partner tenant.")
-    development: bool = Field(
-        default=False, description="Development app: http://localhost redirect URIs allowed."
-    )
-    homepage_url: str | None = Field(
-        default=None, description="Homepage (https; '{region}' is replaced by the region id)."
-    )
-    redirect_uris: Annotated[list[str], AfterValidator(_unique)] = Field(
-        default_factory=list,
-        description="Web redirect URIs: https, no wildcards; '{region}' is replaced.",
-    )
-    implicit_grant: ImplicitGrant = Field(
-        default_factory=ImplicitGrant, description="Implicit grant (off by default)."
-    )
-    identifier_uri: str | None = Field(
-        default=None,
-        description=(
-            "'verified-domain' for https://<first verified domain>/<app key>, 'api' for "
-            "api://<client id>, or an https URL on a verified domain ('{region}' is replaced). "
-            "Defaults to 'verified-domain' when the app exposes an API."
-        ),
-    )
-    expose_api: bool = Field(
-        default=False,
-        description="Expose an API; offers user_impersonation unless scopes are listed.",
-    )
-    scopes: list[ScopeDefinition] = Field(
-        default_factory=list, description="Delegated scopes the app exposes."
-    )
-    known_clients: Annotated[list[AppKey], AfterValidator(_unique)] = Field(
-        default_factory=list,
-        description="Apps of this file consented together with this one (multi-tier).",
-    )
-    permissions: list[PermissionRequest] = Field(
-        default_factory=list, description="Required access to Microsoft APIs, by name."
-    )
-    required_scopes: list[ScopeRequest] = Field(
-        default_factory=list, description="Delegated scopes of other apps of this file."
-    )
-    secure_application_model: bool = Field(
-        default=False,
-        description="Secure Application Model app: gets a refresh-token secret in the vault.",
-    )
-    credential: Credential = Field(description="The app's credential.")
-
-    @model_validator(mode="after")
-    def _scopes_unique(self) -> AppDefinition:
-        values = [scope.value for scope in self.scopes]
-        for value in values:
-            if values.count(value) > 1:
-                raise ValueError(f"scope value {value!r} is defined twice")
-        if self.scopes and not self.expose_api:
-            raise ValueError("scopes are listed but exposeApi is false")
-        return self
-
-    def effective_scopes(self) -> tuple[ScopeDefinition, ...]:
-        """The scopes to expose; user_impersonation is offered by default for an API."""
-        if not self.expose_api:
-            return ()
-        if self.scopes:
-            return tuple(self.scopes)
-        return (
-            ScopeDefinition(
-                value="user_impersonation",
-                type="User",
-                admin_consent_display_name=f"Access {self.display_name}",
-                admin_consent_description=(
-                    f"Allows the application to access {self.display_name} on behalf of the "
-                    "signed-in user."
-                ),
-                user_consent_display_name=f"Access {self.display_name}",
-                user_consent_description=(
-                    f"Allows the application to access {self.display_name} on your behalf."
-                ),
-            ),
-        )
-
-
-class AppsFile(Model):
-    """The shared app definitions file (apps.yaml)."""
-
-    apps: dict[AppKey, AppDefinition] = Field(
-        min_length=1, description="Partner-managed apps by key (used in resource names)."
-    )
 
 
 # --- Resolved settings handed to the program ------------------------------------------------------
@@ -567,21 +89,6 @@ class ResolvedPermission:
 
     request: PermissionRequest
     permission: permissions.Permission
-
-
-@dataclass(frozen=True)
-class LoadedCertificate:
-    """The public certificate of a certificate credential, read and checked at the edge."""
-
-    pem: str  # exactly one certificate, re-encoded: nothing else of the file reaches Entra
-    thumbprint: str  # SHA-1, upper-case hex, as Entra and the portal show it
-    not_before: datetime  # UTC, to the second: Entra refuses a key valid before the certificate
-    not_after: datetime  # UTC
-    end: datetime  # the credential's end: endDate (00:00 UTC), else the certificate's expiry
-
-    @property
-    def end_date(self) -> date:
-        return self.end.date()
 
 
 @dataclass(frozen=True)
@@ -599,134 +106,6 @@ class StackSettings:
     build_order: tuple[str, ...]
     refresh_tokens: Mapping[str, SecretStr] = field(default_factory=dict)
     certificates: Mapping[str, LoadedCertificate] = field(default_factory=dict)
-
-
-# --- Errors -------------------------------------------------------------------------------------
-
-
-def _key_path(prefix: str, loc: Sequence[int | str]) -> str:
-    path = prefix
-    for part in loc:
-        name = str(part) or '""'  # an empty YAML key
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif path:
-            path += f".{name}"
-        else:
-            path = name
-    return path
-
-
-def _strip(annotation: Any) -> Any:
-    """The model or container type behind Annotated[...] and Optional[...]."""
-    while True:
-        if get_origin(annotation) is Annotated:
-            annotation = get_args(annotation)[0]
-            continue
-        args = [arg for arg in get_args(annotation) if arg is not type(None)]
-        if get_origin(annotation) not in (list, dict) and len(args) == 1:
-            annotation = args[0]
-            continue
-        return annotation
-
-
-def _allowed_keys(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
-    """Aliases allowed at ``loc`` (the parent of an unknown key), for 'unknown key' messages."""
-    current: Any = model
-    for part in loc:
-        current = _strip(current)
-        if get_origin(current) in (list, dict):
-            current = get_args(current)[-1]  # the part is an index or a mapping key
-            continue
-        tagged = [
-            member
-            for member in get_args(current)
-            if isinstance(member, type)
-            and issubclass(member, BaseModel)
-            and "type" in member.model_fields
-            and get_args(member.model_fields["type"].annotation) == (part,)
-        ]
-        if tagged:  # the part is the tag of a discriminated union (credential type)
-            current = tagged[0]
-            continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return []
-        fields = {
-            info.alias or name: info.annotation for name, info in current.model_fields.items()
-        }
-        if part not in fields:
-            return []
-        current = fields[str(part)]
-    current = _strip(current)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return sorted(info.alias or name for name, info in current.model_fields.items())
-    return []
-
-
-# Loc parts pydantic adds that are not YAML keys: the tag of the credential union (only right
-# after `credential`: an app may be keyed `certificate`), validator labels such as
-# `function-after[_guid(), str]` (app keys never contain '['), and `[key]` for a mapping key.
-_CREDENTIAL_TAGS = ("password", "certificate")
-_VALIDATOR_LABEL = re.compile(r"^function-[a-z]+\[")
-
-
-def _yaml_loc(loc: Sequence[int | str], *, keep_tags: bool = False) -> list[int | str]:
-    result: list[int | str] = []
-    for part in loc:
-        if isinstance(part, str) and (
-            part == "[key]"
-            or _VALIDATOR_LABEL.match(part)
-            or (
-                not keep_tags
-                and part in _CREDENTIAL_TAGS
-                and len(result) == 3
-                and result[::2] == ["apps", "credential"]
-            )
-        ):
-            continue
-        result.append(part)
-    return result
-
-
-def _yaml_type(value: Any) -> str:
-    """How a YAML reader would name the type of a parsed value."""
-    if value is None:
-        return "empty (null)"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list | tuple):
-        return "a list"
-    return type(value).__name__
-
-
-def problems_from_validation(
-    error: ValidationError, file: str, prefix: str, model: type[BaseModel]
-) -> list[Problem]:
-    """Turn pydantic's errors into one readable line each."""
-    problems = []
-    for item in error.errors(include_url=False):
-        loc = _yaml_loc(item["loc"])
-        kind = item["type"]
-        message = str(item["msg"])
-        if kind in ("model_type", "model_attributes_type"):
-            message = f"must be a mapping of keys, not {_yaml_type(item.get('input'))}"
-        elif kind == "extra_forbidden":
-            allowed = _allowed_keys(model, _yaml_loc(item["loc"], keep_tags=True)[:-1])
-            message = "unknown key" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
-        elif kind == "missing":
-            message = "required key is missing"
-        elif kind in ("value_error", "assertion_error"):
-            message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
-        elif kind == "union_tag_invalid":
-            message = "type must be 'password' or 'certificate'"
-        elif kind == "date_from_datetime_parsing" or kind.startswith("date_"):
-            message = f"{item.get('input')!r} is not a date (expected YYYY-MM-DD)"
-        problems.append(Problem(file, _key_path(prefix, loc) or "(file)", message))
-    return problems
 
 
 # --- Validation -----------------------------------------------------------------------------------
@@ -847,10 +226,22 @@ def _check_links(
     if app.known_clients and not app.expose_api:
         problems.append(Problem(file, f"{base}.knownClients", "known clients need exposeApi: true"))
 
+    required: dict[tuple[str, str], int] = {}
     for index, wanted in enumerate(app.required_scopes):
         target = apps.get(wanted.app)
         path = f"{base}.requiredScopes[{index}]"
-        if wanted.app == key:
+        exposed = {scope.value: scope for scope in target.effective_scopes()} if target else {}
+        first = required.setdefault((wanted.app, wanted.scope), index)
+        if first != index:
+            problems.append(
+                Problem(
+                    file,
+                    path,
+                    f"scope {wanted.scope!r} of app {wanted.app!r} is listed twice (also "
+                    f"requiredScopes[{first}]); require each scope once",
+                )
+            )
+        elif wanted.app == key:
             problems.append(Problem(file, f"{path}.app", "an app cannot require its own scope"))
         elif target is None:
             problems.append(
@@ -861,14 +252,24 @@ def _check_links(
                     "apps of the same stack",
                 )
             )
-        elif wanted.scope not in {scope.value for scope in target.effective_scopes()}:
-            offered = ", ".join(scope.value for scope in target.effective_scopes()) or "none"
+        elif wanted.scope not in exposed:
+            offered = ", ".join(exposed) or "none"
             problems.append(
                 Problem(
                     file,
                     f"{path}.scope",
                     f"app {wanted.app!r} does not expose scope {wanted.scope!r} "
                     f"(it exposes: {offered})",
+                )
+            )
+        elif not exposed[wanted.scope].enabled:
+            problems.append(
+                Problem(
+                    file,
+                    f"{path}.scope",
+                    f"scope {wanted.scope!r} of app {wanted.app!r} is disabled (enabled: false): "
+                    "no client can be consented to it; move this client to an enabled scope "
+                    "before disabling one",
                 )
             )
     return problems
@@ -928,92 +329,6 @@ def _resolve_permissions(
     return problems, tuple(resolved)
 
 
-def _load_certificate(  # noqa: PLR0917 - one call site; the values are the check's inputs
-    key: str,
-    credential: CertificateCredential,
-    region: RegionConfig,
-    project_dir: Path,
-    file: str,
-    today: date,
-) -> tuple[list[Problem], LoadedCertificate | None]:
-    """The public certificate of a certificate credential, read and checked at the edge."""
-    where = f"apps.{key}.credential.publicKeyFile"
-    relative = render_uri(credential.public_key_file, region)
-    if not relative or "\0" in relative:
-        return [Problem(file, where, f"{relative!r} is not a file path")], None
-    normalised = PurePosixPath(os.path.normpath(relative.replace("\\", "/")))
-    if normalised.is_absolute() or normalised.parts[:1] == ("..",):
-        return [
-            Problem(
-                file,
-                where,
-                f"{relative!r} is outside the project; the certificate's public part must be a "
-                "file of the repository, relative to the project directory",
-            )
-        ], None
-    pem_path = project_dir / normalised
-    if not pem_path.is_file():
-        return [Problem(file, where, f"{relative!r} does not exist")], None
-    try:
-        data = pem_path.read_bytes()
-    except OSError as error:
-        return [Problem(file, where, f"{relative!r} cannot be read ({error.strerror})")], None
-    if b"PRIVATE KEY-----" in data:
-        # Never send (or commit) a private key: Entra needs only the public certificate.
-        return [
-            Problem(
-                file,
-                where,
-                f"{relative!r} contains a private key; commit only the public certificate "
-                "(openssl x509 -in <file> -out <public>.pem) and keep the key in Key Vault",
-            )
-        ], None
-    try:
-        certificate = x509.load_pem_x509_certificate(data)
-    except ValueError:
-        return [
-            Problem(
-                file,
-                where,
-                f"{relative!r} is not a PEM certificate (convert a DER file with "
-                "openssl x509 -inform der -outform pem)",
-            )
-        ], None
-    not_before = certificate.not_valid_before_utc
-    not_after = certificate.not_valid_after_utc
-    end = not_after
-    if credential.end_date is not None:
-        end = datetime.combine(credential.end_date, datetime.min.time(), tzinfo=UTC)
-    if not not_before < end <= not_after:
-        return [
-            Problem(
-                file,
-                f"apps.{key}.credential.endDate",
-                f"{end.date().isoformat()} is outside the certificate's validity "
-                f"({not_before.date().isoformat()} to {not_after.date().isoformat()})",
-            )
-        ], None
-    if end.date() <= today:
-        # Entra refuses a key credential that already ended; an existing one no longer signs in.
-        where_end = f"apps.{key}.credential.endDate" if credential.end_date else where
-        return [
-            Problem(
-                file,
-                where_end,
-                f"app {key!r}: the certificate credential ends on {end.date().isoformat()}, not "
-                f"after today ({today.isoformat()}); commit a renewed public certificate",
-            )
-        ], None
-    return [], LoadedCertificate(
-        pem=certificate.public_bytes(serialization.Encoding.PEM).decode("ascii"),
-        # SHA-1 is what Entra shows as the thumbprint: an identifier here, not a security check.
-        thumbprint=certificate.fingerprint(hashes.SHA1()).hex().upper(),
-        not_before=not_before,
-        not_after=not_after,
-        end=end,
-    )
-
-
 def _utc_today() -> date:
     return datetime.now(UTC).date()
 
@@ -1050,31 +365,59 @@ def _validate_apps(
     certificates: dict[str, LoadedCertificate] = {}
     display_names: dict[str, str] = {}
     for key, app in apps_file.apps.items():
-        other = display_names.get(app.display_name.lower())
+        # Entra compares display names ignoring case; spaces are the easiest difference to miss.
+        name = " ".join(app.display_name.split()).casefold()
+        other = display_names.get(name)
         if other:
             problems.append(
                 Problem(
                     file,
                     f"apps.{key}.displayName",
-                    f"{app.display_name!r} is also the display name of app {other!r}; "
-                    "display names must be unique in the tenant",
+                    f"{app.display_name!r} is also the display name of app {other!r} (ignoring "
+                    "case and spaces); display names must be unique in the tenant",
                 )
             )
-        display_names[app.display_name.lower()] = key
+        display_names[name] = key
         problems.extend(_check_uris(key, app, region, file))
         problems.extend(_check_links(key, app, apps_file.apps, file))
         problems.extend(_check_rotation_date(key, app, today, file))
         permission_problems, resolved[key] = _resolve_permissions(key, app, file)
         problems.extend(permission_problems)
         if isinstance(app.credential, CertificateCredential):
-            cert_problems, loaded = _load_certificate(
+            cert_problems, loaded = load_certificate(
                 key, app.credential, region, project_dir, file, today
             )
             problems.extend(cert_problems)
             if loaded is not None:
                 certificates[key] = loaded
     problems.extend(_check_known_client_cycles(apps_file.apps, file))
+    problems.extend(_check_previous_keys(apps_file.apps, file))
     return problems, resolved, certificates
+
+
+def _check_previous_keys(apps: Mapping[str, AppDefinition], file: str) -> list[Problem]:
+    """A previous key names a key no app has now, and only one app had it."""
+    problems: list[Problem] = []
+    claimed: dict[str, str] = {}
+    for key in sorted(apps):
+        for index, old in enumerate(apps[key].previous_keys):
+            path = f"apps.{key}.previousKeys[{index}]"
+            if old in apps:
+                problems.append(
+                    Problem(
+                        file,
+                        path,
+                        f"{old!r} is the key of an app of this file; a previous key names what an "
+                        "app was called before a rename",
+                    )
+                )
+            elif old in claimed:
+                problems.append(
+                    Problem(file, path, f"{old!r} is also a previous key of app {claimed[old]!r}")
+                )
+            else:
+                claimed[old] = key
+    return problems
 
 
 def _check_known_client_cycles(apps: Mapping[str, AppDefinition], file: str) -> list[Problem]:

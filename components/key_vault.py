@@ -12,7 +12,8 @@ forgets them instead; the README says how to delete and purge them from an allow
 Per app it holds the client secret (value from the app's ``ApplicationPassword``, always wrapped
 in ``Output.secret`` because ``keyvault.Secret`` does not mark its value secret) and, for Secure
 Application Model apps, the refresh token. The refresh token is created once and then left alone:
-a separate process refreshes it through the data plane, so this program must never write it again.
+``partner-apps sam`` (partner_apps/sam) replaces and refreshes it through the data plane, so this
+program must never write it again.
 """
 
 from __future__ import annotations
@@ -27,12 +28,15 @@ import pulumi_azure_native as azure_native
 from pydantic import SecretStr
 
 from . import ids
-from .config import PrincipalRef, RegionConfig
+from .models import (
+    PrincipalRef,
+    RegionConfig,
+)
 
 # Built-in Key Vault data-plane roles (stable ids, the same in every tenant).
 SECRETS_OFFICER_ROLE = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
 SECRETS_USER_ROLE = "4633458b-17de-408a-b874-0445c86b69e6"
-# Written when no refresh token is configured yet; the consent process replaces it.
+# Written when no refresh token is configured yet; `partner-apps sam consent` replaces it.
 REFRESH_TOKEN_PLACEHOLDER = "pending-consent"
 
 

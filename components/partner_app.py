@@ -24,13 +24,17 @@ import pulumi_azuread as azuread
 from policies.partner_policies import catalog as permissions
 
 from . import ids
+from .certificates import (
+    LoadedCertificate,
+)
 from .config import (
+    ResolvedPermission,
+)
+from .models import (
     AppDefinition,
     CertificateCredential,
-    LoadedCertificate,
     PasswordCredential,
     RegionConfig,
-    ResolvedPermission,
 )
 from .resolved import ResolvedApp
 

@@ -15,7 +15,13 @@ import pulumi
 import pulumi_azuread as azuread
 from pulumi.runtime import config as runtime_config
 
-from .config import APPS_FILE, ConfigError, StackSettings, read_yaml, validate
+from .config import (
+    APPS_FILE,
+    ConfigError,
+    StackSettings,
+    read_yaml,
+    validate,
+)
 from .key_vault import AppSecrets, RegionalKeyVault, RegionalKeyVaultArgs
 from .partner_app import PartnerManagedApp, PartnerManagedAppArgs
 from .providers import RegionProviders, region_providers
@@ -82,10 +88,13 @@ def build(settings: StackSettings) -> dict[str, Any]:
     apps: dict[str, PartnerManagedApp] = {}
     for key in settings.build_order:
         definition = settings.apps[key]
+        identity = settings.resolved_apps[key].identity_key
         apps[key] = PartnerManagedApp(
-            app_component_name(stack, key),
+            # A renamed key (previousKeys) keeps its oldest key here and in everything derived
+            # from it, so the rename changes no resource: no new client id, no lost consent.
+            app_component_name(stack, identity),
             PartnerManagedAppArgs(
-                key=key,
+                key=identity,
                 definition=definition,
                 region=settings.region,
                 permissions=settings.resolved_permissions.get(key, ()),
@@ -111,7 +120,7 @@ def build(settings: StackSettings) -> dict[str, Any]:
             region=settings.region,
             apps=[
                 AppSecrets(
-                    key=key,
+                    key=settings.resolved_apps[key].identity_key,
                     display_name=settings.apps[key].display_name,
                     expires=app.credential_end_date,
                     client_secret=app.password.value if app.password is not None else None,
@@ -141,7 +150,9 @@ def build(settings: StackSettings) -> dict[str, Any]:
                 "authority": app.authority,
                 "adminConsentUrl": app.admin_consent_url,
                 "credentialEndDate": app.credential_end_date.isoformat(),
-                "keyVaultSecretIds": vault.secret_ids.get(key, {}),
+                "keyVaultSecretIds": vault.secret_ids.get(
+                    settings.resolved_apps[key].identity_key, {}
+                ),
             }
             for key, app in sorted(apps.items())
         },

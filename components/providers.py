@@ -14,7 +14,9 @@ import pulumi
 import pulumi_azure_native as azure_native
 import pulumi_azuread as azuread
 
-from .config import RegionConfig
+from .models import (
+    RegionConfig,
+)
 from .regions import CLOUDS
 
 

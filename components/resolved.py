@@ -18,7 +18,13 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .config import AppDefinition, LoadedCertificate, RegionConfig
+    from .certificates import (
+        LoadedCertificate,
+    )
+from .models import (
+    AppDefinition,
+    RegionConfig,
+)
 
 REGION_PLACEHOLDER = "{region}"
 
@@ -28,6 +34,9 @@ class ResolvedApp:
     """One app as it is in one region: no template, no symbolic value left."""
 
     key: str
+    # The key that names what Pulumi, Entra and Key Vault see: the oldest previous key of a
+    # renamed app, else its key. A rename in apps.yaml then changes none of them.
+    identity_key: str
     redirect_uris: tuple[str, ...]
     homepage_url: str | None
     # The identifier URIs set on the Application itself. Empty for `identifierUri: api`: that
@@ -65,11 +74,13 @@ def credential_end_date(app: AppDefinition, certificate: LoadedCertificate | Non
 def resolve_app(
     key: str, app: AppDefinition, region: RegionConfig, certificate: LoadedCertificate | None
 ) -> ResolvedApp:
+    identity = app.previous_keys[0] if app.previous_keys else key
     return ResolvedApp(
         key=key,
+        identity_key=identity,
         redirect_uris=tuple(render(uri, region) for uri in app.redirect_uris),
         homepage_url=render(app.homepage_url, region) if app.homepage_url else None,
-        identifier_uris=identifier_uris(key, app, region),
+        identifier_uris=identifier_uris(identity, app, region),
         client_id_identifier_uri=bool(app.expose_api and app.identifier_uri == "api"),
         credential_end_date=credential_end_date(app, certificate),
         authority=region.authority,

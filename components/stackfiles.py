@@ -83,7 +83,7 @@ def stack_name(path: Path) -> str:
 
 
 def load_stack_file(path: Path) -> StackFile:
-    document = read_yaml(path)
+    document = read_yaml(path, under="config")
     if document is None:
         document = {}
     if not isinstance(document, dict):

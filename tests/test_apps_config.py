@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from components import config
-from components.config import ConfigError
+from components.config import (
+    ConfigError,
+)
 from components.stackfiles import load_stack_file
 
 from .conftest import ROOT, STACKS, load_yaml

@@ -10,8 +10,9 @@ Each case breaks a copy of the project (``project_copy``) in one way and checks
 Some problems reach the two paths differently; the ``program`` column says how (``Program``):
 
 * ``LOAD``: the harness loads ``Pulumi.us.yaml`` itself, as the CLI does, so a stack file that
-  cannot be read (YAML syntax, wrong shape, a mapping key that is not a string and so cannot be
-  passed to the program as JSON) stops it with a ``ConfigError``: the program never runs;
+  cannot be read (YAML syntax, wrong shape, a key defined twice, not UTF-8, a mapping key that is
+  not a string and so cannot be passed to the program as JSON) stops it with a ``ConfigError``:
+  the program never runs;
 * ``NOT_READ`` and ``PACK``: the program never reads ``policies/config``; ``pulumi up
   --policy-pack-config`` hands that file to the policy pack, which reports its own error when it
   is loaded, before the update. Those cases are the preview's alone: a file that cannot be read
@@ -32,7 +33,9 @@ from typing import Any
 
 import pytest
 
-from components.config import ConfigError
+from components.config import (
+    ConfigError,
+)
 from tools import preview
 from tools.plan import run_stack
 
@@ -191,6 +194,58 @@ def certificate(content: bytes | None, file: str = CERT_FILE) -> Edit:
     return edit
 
 
+def raw(file: str, old: str, new: bytes) -> Edit:
+    """Replace one fragment of the file's text by bytes (encodings other than UTF-8)."""
+
+    def edit(project: Path) -> None:
+        path = project / file
+        content = path.read_bytes()
+        assert old.encode() in content, f"{old!r} not in {file}"
+        path.write_bytes(content.replace(old.encode(), new, 1))
+
+    return edit
+
+
+def in_utf16(file: str) -> Edit:
+    """Save the file as UTF-16 (what some Windows editors call "Unicode")."""
+
+    def edit(project: Path) -> None:
+        path = project / file
+        path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16"))
+
+    return edit
+
+
+def line_of(file: str, fragment: str) -> int:
+    """The line of the project's ``file`` where ``fragment`` starts."""
+    content = (ROOT / file).read_text(encoding="utf-8")
+    return content[: content.index(fragment)].count("\n") + 1
+
+
+def certificate_directory(project: Path) -> None:
+    """publicKeyFile names the folder the PEM file is in."""
+    a(f"{WEB}.credential", {"type": "certificate", "publicKeyFile": "certs/{region}"})(project)
+    (project / "certs" / "us").mkdir(parents=True)
+
+
+def certificate_symlink_outside(project: Path) -> None:
+    """publicKeyFile is a symbolic link to a PEM file outside the repository."""
+    certificate(None)(project)
+    outside = project.parent / f"{project.name}-outside"
+    outside.mkdir(exist_ok=True)
+    (outside / "portal.pem").write_text(PEM, encoding="utf-8")
+    link = project / CERT_FILE.format(region="us")
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(outside / "portal.pem")
+
+
+def vault_ranges(*ranges: str) -> Edit:
+    """A vault open to the public network, admitting ``ranges``."""
+    return both(
+        r("keyVault.publicNetworkAccess", "Enabled"), r("keyVault.allowedIpRanges", list(ranges))
+    )
+
+
 def permission(api: str, value: str, kind: str, reason: str | None = "needed") -> dict[str, Any]:
     entry = {"api": api, "permission": value, "type": kind}
     return entry | ({"reason": reason} if reason else {})
@@ -206,6 +261,11 @@ SCOPE = {
 }
 PASSWORD = {"type": "password", "rotationDate": "2026-10-01"}
 SECURE = {"secure": "v1:AAAAbm90LWEtcmVhbC1jaXBoZXJ0ZXh0"}
+TENANT = "3f6b1c2d-4e5a-4b7c-8d9e-0a1b2c3d4e51"
+NIL = "00000000-0000-0000-0000-000000000000"
+WEB_LINE = line_of(APPS, "  partner-portal-web:\n")
+SAM_LINE = line_of(APPS, "  partner-center-sam:\n")
+TENANT_LINE = line_of(US, f"    tenantId: {TENANT}\n")
 
 
 # --- The cases ------------------------------------------------------------------------------------
@@ -738,7 +798,7 @@ CASES = [
         APPS,
         a(f"{API}.scopes[0].value", "user impersonation"),
         f"{API}.scopes[0].value",
-        "is not a scope value Graph accepts (' ')",
+        "is not a scope value Graph accepts (' ' (U+0020 SPACE))",
     ),
     # Graph's character set for scope values: ASCII letters, digits and some punctuation only.
     Case(
@@ -746,28 +806,28 @@ CASES = [
         APPS,
         a(f"{API}.scopes[0].value", 'user"impersonation'),
         f"{API}.scopes[0].value",
-        """is not a scope value Graph accepts ('"')""",
+        """is not a scope value Graph accepts ('"' (U+0022 QUOTATION MARK))""",
     ),
     Case(
         "scope-value-with-a-backslash",
         APPS,
         a(f"{API}.scopes[0].value", "user\\impersonation"),
         f"{API}.scopes[0].value",
-        "is not a scope value Graph accepts ('\\\\')",
+        "is not a scope value Graph accepts ('\\\\' (U+005C REVERSE SOLIDUS))",
     ),
     Case(
         "scope-value-not-ascii",
         APPS,
         a(f"{API}.scopes[0].value", "user_impersonatión"),
         f"{API}.scopes[0].value",
-        "is not a scope value Graph accepts ('ó')",
+        "is not a scope value Graph accepts ('ó' (U+00F3 LATIN SMALL LETTER O WITH ACUTE))",
     ),
     Case(
         "scope-value-with-a-trailing-newline",
         APPS,
         a(f"{API}.scopes[0].value", "user_impersonation\n"),
         f"{API}.scopes[0].value",
-        "is not a scope value Graph accepts ('\\n')",
+        "is not a scope value Graph accepts ('\\n' (U+000A))",
     ),
     Case(
         "scope-value-starting-with-a-dot",
@@ -839,6 +899,23 @@ CASES = [
         a(f"{SAM}.redirectUris[1]", "http://127.0.0.1/callback"),
         f"{SAM}.redirectUris[1]",
         "is not the Secure Application Model app's loopback redirect",
+    ),
+    Case(
+        "previous-key-is-a-current-key",
+        APPS,
+        put(APPS, f"{API}.previousKeys", ["partner-portal-web"]),
+        f"{API}.previousKeys[0]",
+        "is the key of an app of this file",
+    ),
+    Case(
+        "previous-key-claimed-twice",
+        APPS,
+        both(
+            put(APPS, f"{API}.previousKeys", ["portal-api"]),
+            put(APPS, f"{WEB}.previousKeys", ["portal-api"]),
+        ),
+        f"{WEB}.previousKeys[0]",
+        "is also a previous key of app 'partner-portal-api'",
     ),
     Case(
         "redirect-uri-listed-twice",
@@ -1135,6 +1212,378 @@ CASES = [
     ),
     Case("apps-yaml-missing", APPS, remove(APPS), "(file)", "file not found"),
     Case("apps-yaml-empty", APPS, text(APPS, ""), "(file)", "must be a mapping of keys, not empty"),
+    # YAML itself: keys defined twice, files that are not UTF-8, YAML 1.1 booleans
+    Case(
+        "apps-yaml-app-defined-twice",
+        APPS,
+        sub(APPS, "  partner-center-sam:\n", "  partner-portal-web:\n"),
+        WEB,
+        f"is defined twice (lines {WEB_LINE} and {SAM_LINE}); YAML keeps only the last one",
+    ),
+    Case(
+        "apps-yaml-key-defined-twice",
+        APPS,
+        sub(APPS, "    exposeApi: true\n", "    exposeApi: true\n    exposeApi: false\n"),
+        f"{API}.exposeApi",
+        "is defined twice (lines",
+    ),
+    Case(
+        "stack-file-tenant-id-defined-twice",
+        US,
+        sub(
+            US,
+            f"    tenantId: {TENANT}\n",
+            f"    tenantId: {TENANT}\n    tenantId: {EU['tenantId']}\n",
+        ),
+        f"{R}.tenantId",
+        f"is defined twice (lines {TENANT_LINE} and {TENANT_LINE + 1})",
+        Program.LOAD,
+    ),
+    Case(
+        "apps-yaml-in-latin-1",
+        APPS,
+        raw(APPS, "Owned by the CSP", "Owned by the CSP caf\u00e9".encode("latin-1")),
+        "(file)",
+        "is not UTF-8: byte 0xe9 at offset",
+    ),
+    Case(
+        "apps-yaml-in-utf-16",
+        APPS,
+        in_utf16(APPS),
+        "(file)",
+        "is not UTF-8: it is UTF-16",
+    ),
+    Case(
+        "stack-file-in-windows-1252",
+        US,
+        raw(US, "# US region stack", "# US region stack \u2013 cp1252".encode("cp1252")),
+        "(file)",
+        "is not UTF-8: byte 0x96 at offset 84 (line 2)",
+        Program.LOAD,
+    ),
+    Case(
+        "tag-value-norway-no",
+        US,
+        sub(US, "      region: us\n", "      region: no\n"),
+        f"{R}.tags.region",
+        "is the boolean false, not text: YAML reads unquoted yes, no, on, off",
+    ),
+    Case(
+        "display-name-yes",
+        APPS,
+        sub(APPS, "    displayName: Contoso Partner Portal\n", "    displayName: yes\n"),
+        f"{WEB}.displayName",
+        "is the boolean true, not text: YAML reads unquoted yes, no, on, off, true and false as "
+        'booleans; quote the value ("no")',
+    ),
+    Case(
+        "scope-value-on",
+        APPS,
+        sub(APPS, "      - value: user_impersonation\n", "      - value: on\n"),
+        f"{API}.scopes[0].value",
+        "is the boolean true, not text",
+    ),
+    Case(
+        "app-key-on",
+        APPS,
+        sub(APPS, "  partner-center-sam:\n", "  on:\n"),
+        "apps.true",
+        "is the boolean true, not text",
+    ),
+    Case(
+        "cloud-off",
+        US,
+        sub(US, "    cloud: public\n", "    cloud: off\n"),
+        f"{R}.cloud",
+        "is the boolean false, not text",
+    ),
+    # String hygiene: whitespace, invisible and non-ASCII characters, placeholders
+    Case(
+        "admin-agents-name-with-a-trailing-newline",
+        US,
+        r("adminAgents", {"displayName": "AdminAgents\n"}),
+        f"{R}.adminAgents.displayName",
+        "ends with whitespace",
+    ),
+    Case(
+        "tenant-id-with-a-trailing-newline",
+        US,
+        r("tenantId", f"{TENANT}\n"),
+        f"{R}.tenantId",
+        "ends with whitespace; remove it",
+    ),
+    Case(
+        "subscription-id-in-spaces",
+        US,
+        r("subscriptionId", " 7a1d2e3f-4b5c-4d6e-9f70-81a2b3c4d5e1 "),
+        f"{R}.subscriptionId",
+        "starts with whitespace",
+    ),
+    Case(
+        "owner-with-a-zero-width-space",
+        US,
+        r("owners[1]", "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e41\u200b"),
+        f"{R}.owners[1]",
+        "contains the invisible character '\\u200b' (U+200B ZERO WIDTH SPACE) at position 37",
+    ),
+    Case(
+        "tenant-id-with-a-full-width-digit",
+        US,
+        r("tenantId", "\uff13" + TENANT[1:]),
+        f"{R}.tenantId",
+        "contains the non-ASCII character '\uff13' (U+FF13 FULLWIDTH DIGIT THREE); a GUID must "
+        "be ASCII",
+    ),
+    Case(
+        "vault-name-with-a-trailing-newline",
+        US,
+        r("keyVault.name", "kv-cspapps-us-01\n"),
+        f"{R}.keyVault.name",
+        "is not a valid Key Vault name",
+    ),
+    Case(
+        "resource-group-not-ascii",
+        US,
+        r("keyVault.resourceGroupName", "rg-partner-apps-\u00fcs"),
+        f"{R}.keyVault.resourceGroupName",
+        "is not a valid resource group name",
+    ),
+    Case(
+        "verified-domain-with-a-cyrillic-o",
+        US,
+        r("verifiedDomains[0]", "us.c\u043entoso-partner.example"),
+        f"{R}.verifiedDomains[0]",
+        "contains the non-ASCII character '\u043e' (U+043E CYRILLIC SMALL LETTER O), which looks "
+        "like the ASCII 'o'; a domain name must be ASCII (write an internationalised domain in "
+        "its xn-- form)",
+    ),
+    Case(
+        "redirect-uri-host-with-a-greek-omicron",
+        APPS,
+        a(f"{WEB}.redirectUris[0]", "https://p\u03bfrtal.contoso-partner.example/signin-oidc"),
+        f"{WEB}.redirectUris[0]",
+        "(U+03BF GREEK SMALL LETTER OMICRON), which looks like the ASCII 'o'",
+    ),
+    Case(
+        "identifier-uri-with-a-cyrillic-a",
+        APPS,
+        a(f"{API}.identifierUri", "https://us.contoso-p\u0430rtner.example/api"),
+        f"{API}.identifierUri",
+        "(U+0430 CYRILLIC SMALL LETTER A), which looks like the ASCII 'a'",
+    ),
+    Case(
+        "redirect-uri-with-a-trailing-newline",
+        APPS,
+        a(f"{WEB}.redirectUris[0]", "https://portal.contoso-partner.example/signin-oidc\n"),
+        f"{WEB}.redirectUris[0]",
+        "ends with whitespace",
+    ),
+    Case(
+        "homepage-with-a-leading-space",
+        APPS,
+        a(f"{WEB}.homepageUrl", " https://portal.contoso-partner.example/"),
+        f"{WEB}.homepageUrl",
+        "starts with whitespace",
+    ),
+    Case(
+        "display-name-with-a-right-to-left-override",
+        APPS,
+        a(f"{WEB}.displayName", "Contoso Partner \u202elatroP"),
+        f"{WEB}.displayName",
+        "(U+202E RIGHT-TO-LEFT OVERRIDE)",
+    ),
+    Case(
+        "display-name-with-a-trailing-space",
+        APPS,
+        a(f"{WEB}.displayName", "Contoso Partner Portal "),
+        f"{WEB}.displayName",
+        "ends with whitespace",
+    ),
+    Case(
+        "display-names-differing-only-in-case-and-spaces",
+        APPS,
+        a(f"{WEB}.displayName", "CONTOSO  Partner Portal api"),
+        f"{WEB}.displayName",
+        "is also the display name of app 'partner-portal-api' (ignoring case and spaces)",
+    ),
+    Case(
+        "blank-permission-reason",
+        APPS,
+        a(f"{API}.permissions[0].reason", "   "),
+        f"{API}.permissions[0].reason",
+        "is blank; write why it is needed",
+    ),
+    Case(
+        "placeholder-permission-reason",
+        APPS,
+        a(f"{API}.permissions[1].reason", "TODO"),
+        f"{API}.permissions[1].reason",
+        "'TODO' is a placeholder, not a reason",
+    ),
+    Case(
+        "blank-required-scope-reason",
+        APPS,
+        a(f"{WEB}.requiredScopes[0].reason", "\n"),
+        f"{WEB}.requiredScopes[0].reason",
+        "is blank",
+    ),
+    Case(
+        "blank-consent-description",
+        APPS,
+        a(f"{API}.scopes[0].adminConsentDescription", " "),
+        f"{API}.scopes[0].adminConsentDescription",
+        "is blank",
+    ),
+    Case(
+        "blank-principal-description",
+        US,
+        r("keyVault.secretsOfficers[0].description", "\t"),
+        f"{R}.keyVault.secretsOfficers[0].description",
+        "is blank",
+    ),
+    Case("nil-tenant-id", US, r("tenantId", NIL), f"{R}.tenantId", "is a placeholder GUID"),
+    Case(
+        "nil-owner",
+        US,
+        r("owners[2]", NIL),
+        f"{R}.owners[2]",
+        "is a placeholder GUID, not a real id",
+    ),
+    Case(
+        "repeated-digit-secrets-user",
+        US,
+        r("keyVault.secretsUsers[0].principalId", "11111111-1111-1111-1111-111111111111"),
+        f"{R}.keyVault.secretsUsers[0].principalId",
+        "is a placeholder GUID",
+    ),
+    Case(
+        "permission-name-with-a-trailing-space",
+        APPS,
+        a(f"{API}.permissions[0].permission", "Directory.Read.All "),
+        f"{API}.permissions[0].permission",
+        "ends with whitespace",
+    ),
+    Case(
+        "location-with-a-non-breaking-space",
+        US,
+        r("location", "east\u00a0us"),
+        f"{R}.location",
+        "(U+00A0 NO-BREAK SPACE)",
+    ),
+    Case(
+        "required-scope-with-a-soft-hyphen",
+        APPS,
+        a(f"{WEB}.requiredScopes[0].scope", "user_imper\u00adsonation"),
+        f"{WEB}.requiredScopes[0].scope",
+        "(U+00AD SOFT HYPHEN)",
+    ),
+    # Redirect and homepage URIs (RFC 6749 section 3.1.2, Entra's reply-URL restrictions)
+    Case(
+        "redirect-uri-with-a-fragment",
+        APPS,
+        a(f"{WEB}.redirectUris[0]", "https://portal.contoso-partner.example/signin-oidc#done"),
+        f"{WEB}.redirectUris[0]",
+        "has a fragment ('#...'): RFC 6749 section 3.1.2 forbids one",
+    ),
+    Case(
+        "redirect-uri-with-userinfo",
+        APPS,
+        a(f"{WEB}.redirectUris[0]", "https://portal.contoso-partner.example@evil.example/cb"),
+        f"{WEB}.redirectUris[0]",
+        "has user information ('...@') before the host",
+    ),
+    Case(
+        "redirect-uri-with-characters-entra-refuses",
+        APPS,
+        a(f"{WEB}.redirectUris[0]", "https://portal.contoso-partner.example/sign-in(oidc),x"),
+        f"{WEB}.redirectUris[0]",
+        "contains '(', ')', ',': Entra does not support the characters ! $ ' ( ) , ;",
+    ),
+    Case(
+        "sam-loopback-redirect-with-a-fragment",
+        APPS,
+        a(f"{SAM}.redirectUris[1]", "http://localhost#consent"),
+        f"{SAM}.redirectUris[1]",
+        "has a fragment",
+    ),
+    Case(
+        "homepage-with-a-fragment",
+        APPS,
+        a(f"{WEB}.homepageUrl", "https://portal.contoso-partner.example/#home"),
+        f"{WEB}.homepageUrl",
+        "has a fragment",
+    ),
+    # Scope lifecycle
+    Case(
+        "required-scope-disabled",
+        APPS,
+        a(f"{API}.scopes[0].enabled", False),
+        f"{WEB}.requiredScopes[0].scope",
+        "scope 'user_impersonation' of app 'partner-portal-api' is disabled (enabled: false)",
+    ),
+    Case(
+        "required-scope-twice",
+        APPS,
+        append(
+            APPS,
+            f"{WEB}.requiredScopes",
+            {"app": "partner-portal-api", "scope": "user_impersonation"},
+        ),
+        f"{WEB}.requiredScopes[1]",
+        "is listed twice (also requiredScopes[0]); require each scope once",
+    ),
+    # Files
+    Case(
+        "certificate-path-a-directory",
+        APPS,
+        certificate_directory,
+        f"{WEB}.credential.publicKeyFile",
+        "'certs/us' is a directory, not a file",
+    ),
+    Case(
+        "certificate-symlink-out-of-the-repository",
+        APPS,
+        certificate_symlink_outside,
+        f"{WEB}.credential.publicKeyFile",
+        "'certs/us/portal.pem' is a symbolic link (or lies under one) that leads outside the "
+        "repository",
+    ),
+    # Network exposure of the vault
+    Case(
+        "vault-open-to-the-internet",
+        US,
+        vault_ranges("0.0.0.0/0"),
+        f"{R}.keyVault.allowedIpRanges[0]",
+        "admits every IPv4 address (the whole internet)",
+    ),
+    Case(
+        "vault-open-to-a-slash-8",
+        US,
+        vault_ranges("203.0.113.7", "20.0.0.0/8"),
+        f"{R}.keyVault.allowedIpRanges[1]",
+        "admits 16,777,216 addresses (/8), wider than /16",
+    ),
+    Case(
+        "vault-open-to-a-private-range",
+        US,
+        vault_ranges("10.20.0.0/16"),
+        f"{R}.keyVault.allowedIpRanges[0]",
+        "overlaps 10.0.0.0/8, a private range (RFC 1918): the Key Vault firewall sees only public",
+    ),
+    Case(
+        "vault-open-to-loopback",
+        US,
+        vault_ranges("127.0.0.1"),
+        f"{R}.keyVault.allowedIpRanges[0]",
+        "the loopback range",
+    ),
+    Case(
+        "vault-open-to-link-local",
+        US,
+        vault_ranges("169.254.169.254"),
+        f"{R}.keyVault.allowedIpRanges[0]",
+        "the link-local range",
+    ),
     # The region's policy config
     Case(
         "policy-config-missing",
@@ -1247,3 +1696,48 @@ def test_bad_input_is_refused_naming_key_and_rule(
     assert "Traceback" not in run.error
     assert _names_key_and_rule(run.error, case), run.error
     assert run.resources == []
+
+
+def _bom(file: str) -> Edit:
+    def edit(project: Path) -> None:
+        path = project / file
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+
+    return edit
+
+
+DISABLED_SCOPE = SCOPE | {"value": "reports.read", "enabled": False}
+LEGITIMATE = {
+    "api-and-permission-names-in-any-case": both(
+        a(f"{API}.permissions[0].api", "microsoft graph"),
+        a(f"{API}.permissions[0].permission", "directory.read.all"),
+        a(f"{WEB}.permissions[0].permission", "USER.READ"),
+    ),
+    "upper-case-guids": both(
+        r("tenantId", TENANT.upper()),
+        r("owners[1]", "0C1D2E3F-4A5B-4C6D-8E7F-9A0B1C2D3E41"),
+        r("keyVault.secretsUsers[0].principalId", "5B6C7D8E-9F0A-4B1C-8D2E-3F4A5B6C7D82"),
+    ),
+    "utf-8-byte-order-marks": both(_bom(APPS), _bom(US)),
+    "non-ascii-free-text": both(
+        a(f"{API}.description", "Back end — reads customer directories (Zürich, São Paulo)."),
+        a(f"{WEB}.displayName", "Contoso Partner Portal – Agents"),
+        a(f"{API}.permissions[0].reason", "Lists users for the portal's tenant overview.\n"),
+    ),
+    "a-disabled-scope-nobody-requires": append(APPS, f"{API}.scopes", DISABLED_SCOPE),
+    "a-redirect-uri-with-a-query-and-an-upper-case-host": a(
+        f"{WEB}.redirectUris[0]", "https://PORTAL.contoso-partner.example/signin-oidc?region=us"
+    ),
+    "a-narrow-public-vault-range": vault_ranges("203.0.113.0/24", "198.51.100.7", "20.30.0.0/16"),
+    "quoted-yes-as-text": sub(US, "      region: us\n", '      region: "no"\n'),
+}
+
+
+@pytest.mark.parametrize("edit", list(LEGITIMATE.values()), ids=list(LEGITIMATE))
+def test_legitimate_variants_are_accepted(edit: Edit, project_copy: Path, tmp_path: Path) -> None:
+    """What the classes above must not refuse: the same input written another valid way."""
+    edit(project_copy)
+    assert _preview(project_copy, tmp_path / "out") == 0
+    run = run_stack(project_copy, "us")
+    assert run.error is None
+    assert run.resources

@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 
 from components import ids
-from components.config import REFRESH_TOKENS_KEY, REGION_KEY
+from components.config import (
+    REFRESH_TOKENS_KEY,
+    REGION_KEY,
+)
 from tools.harness import SECRET, StackRun, mock_guid
 from tools.plan import run_stack
 

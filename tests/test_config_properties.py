@@ -37,7 +37,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from components import config
-from components.config import REFRESH_TOKENS_KEY, REGION_KEY, ConfigError, StackSettings
+from components.config import (
+    REFRESH_TOKENS_KEY,
+    REGION_KEY,
+    ConfigError,
+    StackSettings,
+)
 from components.stackfiles import OFFLINE_SECRET_PLACEHOLDER, load_stack_file, other_regions
 from tools.plan import run_stack, settings_for
 

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from components import deployer
-from components.config import REGION_KEY
+from components.config import (
+    REGION_KEY,
+)
 from tools.plan import run_stack
 
 from .conftest import ROOT, edit_yaml

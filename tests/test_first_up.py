@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from components.config import REGION_KEY
+from components.config import (
+    REGION_KEY,
+)
 from policies.partner_policies import catalog as permissions
 from tools.harness import StackRun
 from tools.plan import run_stack

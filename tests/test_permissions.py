@@ -23,6 +23,7 @@ from policies.partner_policies.catalog import (
     check_allowed,
     find_api,
     lookup,
+    risk_of,
 )
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "permission-ids.json"
@@ -282,14 +283,23 @@ def test_high_privilege(value: str, kind: permissions.Kind) -> None:
     assert p.risk == "high"
 
 
-def test_risk_property() -> None:
+def test_risk_is_what_the_permission_gives_over_every_customer_of_the_region() -> None:
+    # App-only access reaches every consenting customer with no user in the loop.
     assert lookup("Microsoft Graph", "Directory.ReadWrite.All", "application").risk == "high"
-    assert lookup("Microsoft Graph", "Directory.Read.All", "application").risk == "medium"
+    assert lookup("Microsoft Graph", "Directory.Read.All", "application").risk == "high"
+    # Delegated Partner Center / Azure Service Management act on every customer through GDAP.
+    assert lookup("Microsoft Partner Center", "user_impersonation", "delegated").risk == "high"
+    assert lookup("Azure Service Management", "user_impersonation", "delegated").risk == "high"
     assert lookup("Microsoft Graph", "User.Read.All", "delegated").risk == "medium"
     assert lookup("Microsoft Graph", "User.Read", "delegated").risk == "low"
     for p in PERMISSIONS:
-        expected = "high" if p.high_privilege else "medium" if p.admin_consent else "low"
-        assert p.risk == expected
+        risk, reason = risk_of(p)
+        assert (p.risk, p.risk_reason) == (risk, reason)
+        assert reason, p.qualified
+        if p.kind == "application" or p.high_privilege:
+            assert p.risk == "high", p.qualified
+        elif p.risk == "low":
+            assert not p.admin_consent, p.qualified
 
 
 def test_by_id() -> None:

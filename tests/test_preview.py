@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from components.config import REFRESH_TOKENS_KEY
+from components.config import (
+    REFRESH_TOKENS_KEY,
+)
 from tools import audit, diff, preview
 
 from .conftest import ROOT, STACKS, edit_yaml
@@ -182,7 +184,9 @@ def test_a_policy_the_region_disables_is_recorded_rendered_and_diffed_as_disable
     base_plan = json.loads((tmp_path / "base" / "preview" / "eu.json").read_text("utf-8"))
     policies = base_plan["policies"]
     assert policies == sorted(policies, key=lambda p: p["name"])
-    assert all(sorted(p) == ["enforcementLevel", "name", "severity"] for p in policies)
+    assert all(
+        sorted(p) == ["enforcementLevel", "name", "properties", "severity"] for p in policies
+    )
     # Prefer a policy that reports something, so its findings disappearing shows too.
     name = next(
         (v["policy"] for v in base_plan["violations"]),
@@ -197,11 +201,9 @@ def test_a_policy_the_region_disables_is_recorded_rendered_and_diffed_as_disable
     assert _preview(project_copy, tmp_path / "head") == 0
     head = tmp_path / "head"
     plan = json.loads((head / "preview" / "eu.json").read_text(encoding="utf-8"))
-    assert {
-        "name": name,
-        "severity": _severity(policies, name),
-        "enforcementLevel": "disabled",
-    } in (plan["policies"])
+    (recorded,) = [p for p in plan["policies"] if p["name"] == name]
+    assert recorded["severity"] == _severity(policies, name)
+    assert recorded["enforcementLevel"] == "disabled"
     assert [v for v in plan["violations"] if v["policy"] == name] == []
     markdown = (head / "preview" / "eu.md").read_text(encoding="utf-8")
     row = next(line for line in markdown.splitlines() if line.startswith(f"| `{name}` |"))
@@ -224,7 +226,7 @@ def test_a_policy_the_region_disables_is_recorded_rendered_and_diffed_as_disable
         == 0
     )
     text = out.read_text(encoding="utf-8")
-    assert f"- `{name}` enforcement {before} → disabled in eu (**weaker**)" in text
+    assert f"- **eu**: `{name}` enforcement {before} → disabled (**weaker**)" in text
 
 
 def _severity(policies: list[dict[str, str]], name: str) -> str:
@@ -334,3 +336,72 @@ def test_the_preview_validates_each_stack_once_in_the_program(
     monkeypatch.setattr(plan, "validate", counting)
     assert _preview(ROOT, tmp_path) == 0
     assert sorted(calls) == sorted(STACKS), f"validations per stack: {calls}"
+
+
+def _rename_api_key(document: dict[str, Any], *, alias: bool) -> None:
+    apps = document["apps"]
+    apps["portal-api"] = apps.pop("partner-portal-api")
+    if alias:
+        apps["portal-api"]["previousKeys"] = ["partner-portal-api"]
+    for app in apps.values():
+        for request in app.get("requiredScopes", []):
+            if request["app"] == "partner-portal-api":
+                request["app"] = "portal-api"
+        app["knownClients"] = [
+            "portal-api" if client == "partner-portal-api" else client
+            for client in app.get("knownClients", [])
+        ]
+
+
+def _diff(base: Path, head: Path, out: Path) -> tuple[int, str]:
+    status = diff.main([str(base), str(head), "--out", str(out), "--fail-on-protected"])
+    return status, out.read_text(encoding="utf-8")
+
+
+def test_a_renamed_app_key_without_an_alias_is_explained_with_the_alias_to_keep_it(
+    project_copy: Path, tmp_path: Path
+) -> None:
+    assert _preview(project_copy, tmp_path / "base") == 0
+    edit_yaml(project_copy / "apps.yaml", lambda doc: _rename_api_key(doc, alias=False))
+    assert _preview(project_copy, tmp_path / "head") == 0
+    status, text = _diff(
+        tmp_path / "base" / "preview", tmp_path / "head" / "preview", tmp_path / "d.md"
+    )
+    assert status == diff.EXIT_PROTECTED, "eu is production: the old registration is protected"
+    line = next(line for line in text.splitlines() if "looks like a rename" in line)
+    assert line.startswith("- `portal-api` looks like a rename of `partner-portal-api`"), line
+    assert "a new client id in this region" in line
+    assert "`previousKeys: [partner-portal-api]` under `apps.portal-api`" in line
+
+
+def test_a_renamed_app_key_with_previous_keys_keeps_its_resources(
+    project_copy: Path, tmp_path: Path
+) -> None:
+    assert _preview(project_copy, tmp_path / "base") == 0
+    edit_yaml(project_copy / "apps.yaml", lambda doc: _rename_api_key(doc, alias=True))
+    assert _preview(project_copy, tmp_path / "head") == 0
+    status, text = _diff(
+        tmp_path / "base" / "preview", tmp_path / "head" / "preview", tmp_path / "d.md"
+    )
+    assert status == 0, text
+    assert "- `portal-api` renamed from `partner-portal-api` in eu and us." in text
+    assert "same client id, every consent stays" in text
+    for heading in ("**Created", "**Deleted", "**Replaced", "**Updated"):
+        assert heading not in text, f"a rename with previousKeys changes no resource: {heading}"
+    assert "`Directory.Read.All`" not in text, "permissions follow the renamed key"
+
+
+def test_a_renamed_project_names_the_root_cause_instead_of_recreating_everything(
+    project_copy: Path, tmp_path: Path
+) -> None:
+    assert _preview(project_copy, tmp_path / "base") == 0
+    edit_yaml(project_copy / "Pulumi.yaml", lambda doc: doc.update(name="csp-partner-apps"))
+    assert _preview(project_copy, tmp_path / "head") == 0
+    status, text = _diff(
+        tmp_path / "base" / "preview", tmp_path / "head" / "preview", tmp_path / "d.md"
+    )
+    assert status == 0, text
+    assert "The Pulumi project name changes (`partner-apps` → `csp-partner-apps`" in text
+    assert "`pulumi stack rename <org>/csp-partner-apps/<stack>`" in text
+    assert "**Created" not in text
+    assert "**Deleted" not in text

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 import time_machine
 
-from components.config import REGION_KEY
+from components.config import (
+    REGION_KEY,
+)
 from tools.harness import StackRun
 from tools.plan import run_stack
 

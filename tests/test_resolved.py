@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from components.config import StackSettings
+from components.config import (
+    StackSettings,
+)
 
 from .conftest import STACKS
 from .test_apps_config import Apps, _validate

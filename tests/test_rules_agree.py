@@ -12,7 +12,10 @@ tried on inputs on both sides of its boundary, through the real paths:
   into the resource the accepted baseline registers, and the pack evaluates that.
 
 The five rules on which the two sides once disagreed are all here: implicit grant, localhost
-redirects, identifier URIs on subdomains, the secret lifetime and the rotation date.
+redirects, identifier URIs on subdomains, the secret lifetime and the rotation date; so are the
+bad-input rules both sides apply: a redirect URI's form (fragment, user information, characters
+Entra refuses, whitespace, look-alike letters) and the vault firewall's ip ranges (a region value
+of the stack file, not of ``apps.yaml``).
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from typing import Any
 import pytest
 import time_machine
 
-from components.config import ConfigError
+from components.config import (
+    ConfigError,
+)
 from components.stackfiles import load_stack_file
 from policies.partner_policies import evaluate
 from tools import policy_config
@@ -43,6 +48,7 @@ TODAY = date(2027, 1, 15)
 STACK = "us"
 APP = "azuread:index/application:Application"
 PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"
+VAULT = "azure-native:keyvault:Vault"
 
 Apps = dict[str, Any]
 Records = list[dict[str, Any]]
@@ -56,6 +62,7 @@ class Rule:
     app: str  # the apps.yaml key the input changes
     to_config: Callable[[Apps, Any], None]
     to_resources: Callable[[Records, str, Any], None]  # (records, display name, value)
+    file: str = "apps.yaml"  # the file to_config changes (its ``apps`` or stack ``config``)
 
 
 def _resource(records: Records, type_: str, display_name: str) -> dict[str, Any]:
@@ -87,6 +94,18 @@ def _redirect_to_resources(records: Records, display: str, value: Any) -> None:
     record = _resource(records, APP, display)
     uris = [*record["inputs"]["web"]["redirectUris"], value[1]]
     _set(record, "web.redirectUris", uris)
+
+
+def _vault_to_config(config: dict[str, Any], value: Any) -> None:
+    vault = config["partner-apps:region"]["keyVault"]
+    vault["publicNetworkAccess"] = "Enabled"
+    vault["allowedIpRanges"] = [value]
+
+
+def _vault_to_resources(records: Records, display: str, value: Any) -> None:
+    (record,) = [r for r in records if r["type"] == VAULT]
+    _set(record, "properties.publicNetworkAccess", "Enabled")
+    _set(record, "properties.networkAcls", {"defaultAction": "Deny", "ipRules": [{"value": value}]})
 
 
 def _implicit_to_config(apps: Apps, value: Any) -> None:
@@ -140,6 +159,19 @@ RULES = {
         _redirect_to_config,
         _redirect_to_resources,
     ),
+    "redirect-form": Rule(
+        "azuread-application-redirect-uris-https",
+        "partner-portal-web",
+        _redirect_to_config,
+        _redirect_to_resources,
+    ),
+    "vault-ip-rule": Rule(
+        "azure-native-keyvault-vault-network-access",
+        "partner-portal-web",  # (a region value; the app is only the baseline's anchor)
+        _vault_to_config,
+        _vault_to_resources,
+        file="Pulumi.us.yaml",
+    ),
     "identifier-uri": Rule(
         "azuread-application-identifier-uris",
         "partner-portal-api",
@@ -167,9 +199,24 @@ CASES = [
     ("redirect-localhost", (True, "http://localhost:5000/signin-oidc"), True),
     ("redirect-localhost", (False, "http://localhost:5000/signin-oidc"), False),
     ("redirect-localhost", (False, "https://portal.contoso-partner.example/callback"), True),
+    ("redirect-form", (False, "https://portal.contoso-partner.example/cb?tenant=us"), True),
+    ("redirect-form", (False, "https://portal.contoso-partner.example/cb#done"), False),
+    ("redirect-form", (False, "https://agent@portal.contoso-partner.example/cb"), False),
+    ("redirect-form", (False, "https://portal.contoso-partner.example/cb(1)"), False),
+    ("redirect-form", (False, "https://portal.contoso-partner.example/cb\n"), False),
+    ("redirect-form", (False, "https://p\u043ertal.contoso-partner.example/cb"), False),
+    ("redirect-form", (True, "http://localhost:5000/cb#x"), False),
+    ("vault-ip-rule", "203.0.113.0/24", True),
+    ("vault-ip-rule", "20.30.0.0/16", True),
+    ("vault-ip-rule", "20.30.0.0/15", False),
+    ("vault-ip-rule", "0.0.0.0/0", False),
+    ("vault-ip-rule", "10.0.0.0/16", False),
+    ("vault-ip-rule", "169.254.0.0/16", False),
     ("identifier-uri", "https://api.us.contoso-partner.example/portal", True),
     ("identifier-uri", "https://us.contoso-partner.example.attacker.example/api", False),
     ("identifier-uri", "https://eu.contoso-partner.example/api", False),
+    ("identifier-uri", "https://us.c\u043entoso-partner.example/api", False),
+    ("identifier-uri", "https://us.contoso-partner.example/api\n", False),
     ("secret-lifetime", 730, True),
     ("secret-lifetime", 731, False),
     ("rotation-date", TODAY.isoformat(), True),
@@ -229,7 +276,8 @@ def test_config_and_policy_give_the_same_verdict(
     )
     assert _refused_by_policy(baseline.resources, baseline_config, rule.policy) == []
 
-    edit_yaml(project / "apps.yaml", lambda doc: rule.to_config(doc["apps"], value))
+    root = "apps" if rule.file == "apps.yaml" else "config"
+    edit_yaml(project / rule.file, lambda doc: rule.to_config(doc[root], value))
     try:
         _policy_config(project)
     except ConfigError as error:

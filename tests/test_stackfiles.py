@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from components.config import REGION_KEY
+from components.config import (
+    REGION_KEY,
+)
 from components.stackfiles import check_all, load_stack_file
 
 from .conftest import ROOT, edit_yaml

@@ -1,58 +1,141 @@
-"""One audit report across every region stack: policies, permissions, credentials, secrets.
+"""One audit report across every region stack: evidence for auditors, dated and attributable.
 
 For auditors rather than reviewers of one change: which policies pass or fail in which region,
 every permission of every app in every region with its reason, AdminAgents membership, every
-credential and Key Vault secret with its expiry date, and where the regions differ. Written as
-Markdown, JSON (for tooling) and a standalone HTML page, all from the same data.
+credential and Key Vault secret with its expiry status, and where the regions differ; per region
+the owners of each app, its exposed scopes, known clients and redirect URIs, and the Key Vault's
+network rules and role assignments; the latest customer consent results when given.
+
+The audit is built once as data (``audit_data``: the JSON document), then as a report model
+(``tools.audit_report``: sections, paragraphs, tables) rendered to Markdown and HTML, so
+``audit.md`` and ``audit.html`` carry the same content by construction.
 
 Usage::
 
     python -m tools.audit                                  # plans in build/preview → build/audit
     python -m tools.audit build/preview --as-of 2026-11-21 --format md,json
 
-Without ``--as-of`` nothing depends on the day it runs: the output is byte-identical across runs.
-With it, each credential and secret also gets a status (expired, expiring within
-``--warn-days``, ok) relative to that date.
+The report states its evaluation date (``--as-of``, default today in UTC), the commit of the
+checkout (``git rev-parse HEAD``, "dirty" when the work tree has changes, "unknown" outside a git
+checkout) and the policy pack's name and version. Rerunning with ``--as-of`` set to the printed
+date on the same commit reproduces the report byte for byte.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import html
 import json
+import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .markdown import (
-    code,
-    join_words,
-    table,
-    write_text,
-)
+import yaml
+
+from . import audit_report
+from .markdown import write_text
 from .plan_analysis import (
+    AppView,
     StackView,
+    VaultView,
     analyze,
 )
 from .plan_format import (
+    APPLICATION,
+    APPLICATION_REGISTRATION,
+    SERVICE_PRINCIPAL,
     Catalog,
     Plan,
     PreviewFailure,
+    as_list,
+    as_map,
     as_str,
-    failure_lines,
+    is_unknown,
     load_catalog,
     parse_urn,
     policy_status,
     stack_policies,
+    str_list,
 )
 from .render import DEFAULT_PLANS, display_path, results_for_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "build" / "audit"
+PACK_FILE = ROOT / "policies" / "PulumiPolicy.yaml"
 FORMATS = ("md", "json", "html")
-AUDIT_VERSION = 1
+AUDIT_VERSION = 2
+DEFAULT_WARN_DAYS = 60
+UNKNOWN = "unknown"
+
+
+# --------------------------------------------------------------------------------------------
+# Provenance: the date, the commit and the policy pack
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What the audit was made from: the checkout's commit and the policy pack."""
+
+    commit: str
+    dirty: bool | None
+    pack_name: str
+    pack_version: str
+
+
+def today_utc() -> dt.date:
+    """Today's date in UTC (the default evaluation date; never reaches a resource input)."""
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _git(checkout: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(checkout), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def git_commit(checkout: Path) -> tuple[str, bool | None]:
+    """(commit, dirty) of a git checkout; ("unknown", None) when it is not one or git is absent."""
+    head = _git(checkout, "rev-parse", "--verify", "HEAD")
+    if not head or not head.strip():
+        return UNKNOWN, None
+    status = _git(checkout, "status", "--porcelain")
+    return head.strip(), (bool(status.strip()) if status is not None else None)
+
+
+def pack_version(path: Path = PACK_FILE) -> str:
+    """The ``version`` of the policy pack's PulumiPolicy.yaml, or "unknown"."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return UNKNOWN
+    version = document.get("version") if isinstance(document, Mapping) else None
+    return str(version) if version not in (None, "") else UNKNOWN
+
+
+def pack_name() -> str:
+    from policies.partner_policies import PACK_NAME  # noqa: PLC0415 - loads the pack on use
+
+    return str(PACK_NAME)
+
+
+def detect_provenance(checkout: Path = ROOT) -> Provenance:
+    """The commit of ``checkout`` and the policy pack of this repository."""
+    commit, dirty = git_commit(checkout)
+    return Provenance(
+        commit=commit, dirty=dirty, pack_name=pack_name(), pack_version=pack_version()
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -60,13 +143,12 @@ AUDIT_VERSION = 1
 # --------------------------------------------------------------------------------------------
 
 
-def _status(date_text: str, as_of: dt.date | None, warn_days: int) -> str | None:
-    if as_of is None:
-        return None
+def _status(date_text: str, as_of: dt.date, warn_days: int) -> str:
+    """expired, expires in N days (within ``warn_days``), ok, no expiry or unknown."""
     try:
         when = dt.date.fromisoformat(date_text[:10])
     except ValueError:
-        return "no expiry" if date_text in ("", "(none)") else "unknown"
+        return "no expiry" if date_text in ("", "(none)") else UNKNOWN
     if when < as_of:
         return "expired"
     left = (when - as_of).days
@@ -78,14 +160,20 @@ def audit_data(
     catalog: Catalog,
     *,
     as_of: dt.date | None = None,
-    warn_days: int = 60,
+    warn_days: int = DEFAULT_WARN_DAYS,
     failures: Sequence[PreviewFailure] = (),
+    provenance: Provenance | None = None,
+    consent: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The audit as one JSON-ready document (sorted lists, no timestamps).
+    """The audit as one JSON-ready document (sorted lists; the only date is the evaluation date).
 
-    ``failures``: stacks whose preview failed; they are listed with the error, and every policy
-    shows ``preview failed`` for them instead of a result.
+    ``as_of``: the evaluation date for expiry status (default: today in UTC). ``provenance``: the
+    commit and policy pack (default: detected from this checkout). ``consent``: customer consent
+    results (``load_consent_results``). ``failures``: stacks whose preview failed; they are
+    listed with the error, and every policy shows ``preview failed`` for them.
     """
+    as_of = as_of or today_utc()
+    provenance = provenance or detect_provenance()
     views = [analyze(plan, catalog) for plan in plans]
     stacks = [view.stack for view in views]
     policies, source = _policies(plans, failures)
@@ -93,32 +181,42 @@ def audit_data(
     return {
         "auditVersion": AUDIT_VERSION,
         "project": next((project for project in projects if project), ""),
-        "asOf": as_of.isoformat() if as_of else None,
+        "asOf": as_of.isoformat(),
+        "warnDays": warn_days,
+        "commit": provenance.commit,
+        "dirty": provenance.dirty,
+        "policyPack": {"name": provenance.pack_name, "version": provenance.pack_version},
         "stacks": sorted(
             [*(_stack_entry(view) for view in views), *(_failed_entry(f) for f in failures)],
             key=lambda entry: str(entry["stack"]),
         ),
         "policySource": source,
         "policies": policies,
-        "violations": [
-            {
-                "stack": plan.stack,
-                "policy": v.policy,
-                "severity": v.severity,
-                "enforcementLevel": v.enforcement_level,
-                "resource": _name(v.urn),
-                "urn": v.urn,
-                "message": v.message,
-            }
-            for plan in plans
-            for v in plan.violations
-        ],
+        "violations": _violations(plans),
         "apps": _apps(views),
         "permissions": _permissions(views),
         "regionDifferences": _differences(views, stacks),
         "credentials": _credentials(views, as_of, warn_days),
         "secrets": _secrets(views, as_of, warn_days),
+        "vaults": _vaults(views),
+        "consentResults": dict(consent) if consent is not None else {"given": False},
     }
+
+
+def _violations(plans: Sequence[Plan]) -> list[dict[str, Any]]:
+    return [
+        {
+            "stack": plan.stack,
+            "policy": v.policy,
+            "severity": v.severity,
+            "enforcementLevel": v.enforcement_level,
+            "resource": _name(v.urn),
+            "urn": v.urn,
+            "message": v.message,
+        }
+        for plan in plans
+        for v in plan.violations
+    ]
 
 
 def _policies(
@@ -166,6 +264,7 @@ def _failed_entry(failure: PreviewFailure) -> dict[str, Any]:
         "stack": failure.stack,
         "region": failure.stack,
         "tenantId": "",
+        "subscriptionId": "",
         "location": "",
         "production": None,
         "apps": 0,
@@ -186,6 +285,7 @@ def _stack_entry(view: StackView) -> dict[str, Any]:
         "stack": view.stack,
         "region": as_str(region.get("id")) or view.stack,
         "tenantId": as_str(region.get("tenantId")),
+        "subscriptionId": as_str(region.get("subscriptionId")),
         "location": as_str(region.get("location")),
         "production": region.get("production")
         if isinstance(region.get("production"), bool)
@@ -195,6 +295,15 @@ def _stack_entry(view: StackView) -> dict[str, Any]:
         "checks": list(view.notes),
         "previewFailed": None,
     }
+
+
+def _owners(app: AppView, *types: str) -> list[str]:
+    """The owners (object ids) the plan gives the app's registration or service principal."""
+    owners: set[str] = set()
+    for resource in app.resources:
+        if resource.type in types:
+            owners |= {o for o in str_list(resource.prop("owners")) if o}
+    return sorted(owners)
 
 
 def _apps(views: Sequence[StackView]) -> list[dict[str, Any]]:
@@ -207,13 +316,27 @@ def _apps(views: Sequence[StackView]) -> list[dict[str, Any]]:
                     "displayName": app.display_name,
                     "stack": view.stack,
                     "clientId": app.client_id,
+                    "servicePrincipalObjectId": app.service_principal_object_id,
                     "signInAudience": app.sign_in_audience,
+                    "owners": _owners(app, APPLICATION, APPLICATION_REGISTRATION),
+                    "servicePrincipalOwners": _owners(app, SERVICE_PRINCIPAL),
                     "adminAgents": app.in_admin_agents,
                     "adminAgentsGroups": list(app.admin_agents),
                     "identifierUris": list(app.identifier_uris),
                     "redirectUris": list(app.redirect_uris),
-                    "knownClients": [r.app or r.client_id for r in app.known_clients],
-                    "scopes": [s.value for s in app.scopes],
+                    "knownClients": [
+                        {"clientId": r.client_id, "app": r.app} for r in app.known_clients
+                    ],
+                    "scopes": [
+                        {
+                            "value": s.value,
+                            "id": s.id,
+                            "type": s.type,
+                            "enabled": s.enabled,
+                            "adminConsentDisplayName": s.admin_consent_display_name,
+                        }
+                        for s in app.scopes
+                    ],
                     "checks": list(app.notes),
                 }
             )
@@ -281,7 +404,7 @@ def _differences(views: Sequence[StackView], stacks: Sequence[str]) -> list[dict
 
 
 def _credentials(
-    views: Sequence[StackView], as_of: dt.date | None, warn_days: int
+    views: Sequence[StackView], as_of: dt.date, warn_days: int
 ) -> list[dict[str, Any]]:
     rows = [
         {
@@ -301,9 +424,7 @@ def _credentials(
     return sorted(rows, key=lambda r: (r["endDate"], r["app"], r["stack"], r["resource"]))
 
 
-def _secrets(
-    views: Sequence[StackView], as_of: dt.date | None, warn_days: int
-) -> list[dict[str, Any]]:
+def _secrets(views: Sequence[StackView], as_of: dt.date, warn_days: int) -> list[dict[str, Any]]:
     rows = []
     for view in views:
         seen = set()
@@ -318,7 +439,7 @@ def _secrets(
 
 
 def _secret_entry(
-    stack: str, vault: str, secret: Any, as_of: dt.date | None, warn_days: int
+    stack: str, vault: str, secret: Any, as_of: dt.date, warn_days: int
 ) -> dict[str, Any]:
     return {
         "stack": stack,
@@ -332,386 +453,117 @@ def _secret_entry(
     }
 
 
+def _vaults(views: Sequence[StackView]) -> list[dict[str, Any]]:
+    """Each Key Vault's network rules and role assignments, as the plan gives them."""
+    return sorted(
+        (_vault_entry(view, vault) for view in views for vault in view.vaults),
+        key=lambda v: (v["stack"], v["vault"]),
+    )
+
+
+def _network_values(values: Any, key: str) -> list[str]:
+    """IP or virtual network rules as text (``{"value": ...}`` / ``{"id": ...}`` or strings)."""
+    texts = [as_str(as_map(v).get(key)) if isinstance(v, Mapping) else as_str(v) for v in values]
+    return sorted(t for t in texts if t)
+
+
+def _vault_entry(view: StackView, vault: VaultView) -> dict[str, Any]:
+    by_urn = view.plan.by_urn()
+    resource = by_urn.get(vault.urn)
+    properties = as_map(resource.prop("properties")) if resource else {}
+    acls = as_map(properties.get("networkAcls"))
+    return {
+        "stack": view.stack,
+        "vault": vault.name,
+        "resourceGroup": vault.resource_group,
+        "publicNetworkAccess": _setting(properties.get("publicNetworkAccess")),
+        "defaultAction": _setting(acls.get("defaultAction")),
+        "bypass": _setting(acls.get("bypass")),
+        "ipRules": _network_values(as_list(acls.get("ipRules")), "value"),
+        "virtualNetworkRules": _network_values(as_list(acls.get("virtualNetworkRules")), "id"),
+        "roleAssignments": [
+            {
+                "principalId": r.principal_id,
+                "principalType": r.principal_type,
+                "role": r.role,
+                "scope": r.scope,
+                "description": as_str(by_urn[r.urn].inputs.get("description"))
+                if r.urn in by_urn
+                else "",
+            }
+            for r in vault.role_assignments
+        ],
+    }
+
+
+def _setting(value: Any) -> str:
+    """A vault setting as text: "(known after apply)" for unknowns, "(not set)" for nothing."""
+    if is_unknown(value):
+        return "(known after apply)"
+    return as_str(value) or "(not set)"
+
+
 # --------------------------------------------------------------------------------------------
-# Markdown
+# Customer consent results (issue "Customer consent": a hook until that is built)
 # --------------------------------------------------------------------------------------------
 
 
-def _yes(value: Any) -> str:
-    if value is None:
-        return "unknown"
-    return "yes" if value else "no"
+def load_consent_results(folder: Path) -> dict[str, Any]:
+    """The latest state per region, customer and app from ``<region>.json`` files in ``folder``.
+
+    Each file: ``{"stack": "<region>", "results": [{"customer": "<tenant id or name>", "app":
+    "<app key>", "state": "<consented|pending|...>", "checkedAt": "<ISO date-time>"}]}``
+    (``stack`` defaults to the file name; a result's ``checkedAt`` to the file's). Of several
+    results for one customer and app the one checked last wins. Files that cannot be read are
+    listed as problems rather than failing the audit.
+    """
+    latest: dict[tuple[str, str, str], dict[str, str]] = {}
+    problems: list[str] = [] if folder.is_dir() else [f"{folder.name}: no such folder"]
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            problems.append(f"{path.name}: not readable JSON ({error})")
+            continue
+        if not isinstance(document, Mapping):
+            problems.append(f"{path.name}: not a JSON object")
+            continue
+        stack = as_str(document.get("stack")) or path.stem
+        for item in as_list(document.get("results")):
+            entry = _consent_entry(stack, as_map(item), as_str(document.get("checkedAt")))
+            key = (entry["stack"], entry["customer"], entry["app"])
+            if key not in latest or entry["checkedAt"] >= latest[key]["checkedAt"]:
+                latest[key] = entry
+    return {
+        "given": True,
+        "results": [latest[key] for key in sorted(latest)],
+        "problems": problems,
+    }
+
+
+def _consent_entry(stack: str, item: Mapping[str, Any], checked_at: str) -> dict[str, str]:
+    return {
+        "stack": stack,
+        "customer": as_str(item.get("customer")) or as_str(item.get("tenantId")) or "?",
+        "app": as_str(item.get("app")) or "?",
+        "state": as_str(item.get("state")) or as_str(item.get("status")) or UNKNOWN,
+        "checkedAt": as_str(item.get("checkedAt")) or checked_at,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering: one report model, rendered to Markdown and HTML (tools.audit_report)
+# --------------------------------------------------------------------------------------------
 
 
 def render_markdown(data: Mapping[str, Any]) -> str:
     """The audit as Markdown."""
-    stacks = [s["stack"] for s in data["stacks"]]
-    lines = ["# Audit: partner-managed apps across regions", ""]
-    lines.append(
-        f"Project {code(data['project'] or '?')}; stacks {join_words([code(s) for s in stacks])}."
-        + (f" Expiry status as of {data['asOf']}." if data["asOf"] else "")
-    )
-    failed = [s for s in data["stacks"] if s.get("previewFailed")]
-    if failed:
-        lines += ["", "## ⚠ Previews that failed", ""]
-        lines += [
-            "Nothing below is known for these stacks: their config or policy config is invalid, "
-            "so no plan was recorded.",
-            "",
-        ]
-        for s in failed:
-            lines += failure_lines(s["stack"], s["previewFailed"])
-    lines += ["", "## Stacks", ""]
-    lines += table(
-        ("Stack", "Tenant", "Location", "Production", "Apps", "Resources"),
-        (
-            [code(s["stack"]), "—", "—", "—", "—", "**preview failed**"]
-            if s.get("previewFailed")
-            else [
-                code(s["stack"]),
-                code(s["tenantId"] or "?"),
-                s["location"] or "?",
-                _yes(s["production"]),
-                str(s["apps"]),
-                str(s["resources"]),
-            ]
-            for s in data["stacks"]
-        ),
-    )
-    checks = [f"- **{s['stack']}**: {c}" for s in data["stacks"] for c in s["checks"]]
-    checks += [
-        f"- **{a['stack']}** {code(a['app'])}: {c}" for a in data["apps"] for c in a["checks"]
-    ]
-    if checks:
-        lines += ["", "**Checks**", "", *checks]
-    lines += ["", "## Policies", ""]
-    source_note = {
-        "plan": "Every policy of the pack, with the enforcement each region's policy config "
-        "(`policies/config/<region>.json`) gives it; a disabled policy did not run there.",
-        "mixed": "From each plan's own list where it has one, else the policy pack's defaults "
-        "(older plans do not list the policies that ran).",
-        "pack": "Policy list and enforcement from the policy pack's defaults (the plans do not "
-        "list the policies that ran, so a region's policy config is not reflected).",
-        "violations": "Only policies with a violation somewhere are listed (the policy list is "
-        "not available).",
-        "none": "No stack has a plan, so no policy result is known.",
-    }[data["policySource"]]
-    lines += [source_note, ""]
-    lines += table(
-        ("Policy", "Severity", "Enforcement", *stacks),
-        (
-            [
-                code(p["policy"]),
-                p["severity"],
-                p["enforcementLevel"],
-                *(_result_text(p, s) for s in stacks),
-            ]
-            for p in data["policies"]
-        ),
-    )
-    if data["violations"]:
-        lines += ["", "**Violations**", ""]
-        lines += table(
-            ("Stack", "Enforcement", "Severity", "Policy", "Resource", "Message"),
-            (
-                [
-                    code(v["stack"]),
-                    v["enforcementLevel"],
-                    v["severity"],
-                    code(v["policy"]),
-                    code(v["resource"]),
-                    v["message"],
-                ]
-                for v in sorted(
-                    data["violations"], key=lambda v: (v["stack"], v["policy"], v["resource"])
-                )
-            ),
-        )
-    lines += ["", "## AdminAgents membership", ""]
-    by_app: dict[str, dict[str, bool]] = {}
-    for app in data["apps"]:
-        by_app.setdefault(app["app"], {})[app["stack"]] = app["adminAgents"]
-    lines += table(
-        ("App", *stacks),
-        (
-            [code(app), *("yes" if row.get(s) else ("**no**" if s in row else "—") for s in stacks)]
-            for app, row in sorted(by_app.items())
-        ),
-    )
-    lines += ["", "## Permissions", ""]
-    lines += table(
-        ("App", "Stack", "API", "Permission", "Type", "Admin consent", "Risk", "Reason"),
-        (
-            [
-                code(p["app"]),
-                p["stack"],
-                p["api"],
-                code(p["permission"]) + ("" if p["inCatalog"] else " (unknown, not in catalog)"),
-                p["type"],
-                _yes(p["adminConsent"]),
-                f"**{p['risk']}**" if p["risk"] == "high" else p["risk"],
-                p["reason"],
-            ]
-            for p in data["permissions"]
-        ),
-    )
-    lines += ["", "## Differences between regions", ""]
-    if data["regionDifferences"]:
-        lines += table(
-            ("App", "What", "Present in", "Missing in"),
-            (
-                [
-                    code(d["app"]),
-                    d["kind"]
-                    + (f": {d['api']} {code(d['permission'])}" if d["permission"] else ""),
-                    ", ".join(d["presentIn"]),
-                    ", ".join(d["missingIn"]),
-                ]
-                for d in data["regionDifferences"]
-            ),
-        )
-    else:
-        lines.append("Every region has the same apps, permissions and AdminAgents memberships.")
-    status = data["asOf"] is not None
-    lines += ["", "## Credentials", ""]
-    lines += table(
-        (
-            "Expires",
-            "App",
-            "Stack",
-            "Kind",
-            "Resource",
-            "Rotation date",
-            *(["Status"] if status else []),
-        ),
-        (
-            [
-                c["endDate"],
-                code(c["app"]),
-                c["stack"],
-                c["kind"],
-                code(c["resource"]),
-                c["rotationDate"] or "—",
-                *([_status_text(c["status"])] if status else []),
-            ]
-            for c in data["credentials"]
-        ),
-    )
-    lines += ["", "## Key Vault secrets", ""]
-    lines += table(
-        ("Expires", "Secret", "Stack", "Vault", "App", "Value", *(["Status"] if status else [])),
-        (
-            [
-                s["expires"],
-                code(s["secret"]),
-                s["stack"],
-                code(s["vault"] or "?"),
-                code(s["app"]) if s["app"] else "—",
-                "written by Pulumi" if s["valueManagedByPulumi"] else "kept outside Pulumi",
-                *([_status_text(s["status"])] if status else []),
-            ]
-            for s in data["secrets"]
-        ),
-    )
-    return "\n".join(lines) + "\n"
-
-
-def _result_text(policy: Mapping[str, Any], stack: str) -> str:
-    """One policy × stack cell: pass, **fail** (n), disabled, not run or preview failed.
-
-    When the regions enforce the policy differently, the stack's own level follows the result.
-    """
-    result = policy["results"].get(stack)
-    if result is None:
-        return "—"
-    status = result["status"]
-    if status == "fail":
-        text = f"**fail** ({result['violations']})"
-    elif status == "preview failed":
-        text = "**preview failed**"
-    else:
-        text = status
-    level = result.get("enforcementLevel")
-    if policy["enforcementLevel"] == "varies" and level and status not in ("disabled",):
-        text += f" ({level})"
-    return text
-
-
-def _status_text(status: str | None) -> str:
-    if status in (None, "ok"):
-        return status or "—"
-    return f"**{status}**"
-
-
-# --------------------------------------------------------------------------------------------
-# HTML
-# --------------------------------------------------------------------------------------------
-
-_CSS = (
-    "body{font-family:system-ui,sans-serif;margin:2rem;color:#1b1f23}"
-    "table{border-collapse:collapse;margin:0.5rem 0 1.5rem}"
-    "th,td{border:1px solid #d0d7de;padding:0.3rem 0.6rem;text-align:left;vertical-align:top}"
-    "th{background:#f6f8fa}.fail,.high{color:#b42318;font-weight:600}code{font-size:0.9em}"
-)
-
-
-def _html_table(headers: Sequence[str], rows: Sequence[Sequence[tuple[str, str]]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="{css}">{html.escape(text)}</td>'
-            if css
-            else f"<td>{html.escape(text)}</td>"
-            for text, css in row
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _c(text: Any, css: str = "") -> tuple[str, str]:
-    if text is None:
-        return ("—", css)
-    if isinstance(text, bool):
-        return ("yes" if text else "no", css)
-    return (str(text), css)
+    return audit_report.markdown(data)
 
 
 def render_html(data: Mapping[str, Any]) -> str:
     """The audit as one standalone HTML page (no scripts, no external files)."""
-    stacks = [s["stack"] for s in data["stacks"]]
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        "<title>Audit: partner-managed apps across regions</title>",
-        f"<style>{_CSS}</style></head><body>",
-        "<h1>Audit: partner-managed apps across regions</h1>",
-        f"<p>Project {html.escape(data['project'] or '?')}; "
-        f"stacks {html.escape(', '.join(stacks))}."
-        + (f" Expiry status as of {html.escape(data['asOf'])}." if data["asOf"] else "")
-        + "</p>",
-        *(
-            [
-                "<h2>Previews that failed</h2>",
-                "<ul>"
-                + "".join(
-                    f'<li class="fail">{html.escape(s["stack"])}: preview failed: '
-                    f"<pre>{html.escape(s['previewFailed'])}</pre></li>"
-                    for s in data["stacks"]
-                    if s.get("previewFailed")
-                )
-                + "</ul>",
-            ]
-            if any(s.get("previewFailed") for s in data["stacks"])
-            else []
-        ),
-        "<h2>Policies</h2>",
-        _html_table(
-            ["Policy", "Severity", "Enforcement", *stacks],
-            [
-                [
-                    _c(p["policy"]),
-                    _c(p["severity"]),
-                    _c(p["enforcementLevel"]),
-                    *(
-                        _c(
-                            _result_text(p, s).replace("**", ""),
-                            "fail"
-                            if p["results"].get(s, {}).get("status") in ("fail", "preview failed")
-                            else "",
-                        )
-                        for s in stacks
-                    ),
-                ]
-                for p in data["policies"]
-            ],
-        ),
-        "<h2>Violations</h2>",
-        _html_table(
-            ["Stack", "Enforcement", "Severity", "Policy", "Resource", "Message"],
-            [
-                [
-                    _c(v["stack"]),
-                    _c(v["enforcementLevel"]),
-                    _c(v["severity"]),
-                    _c(v["policy"]),
-                    _c(v["resource"]),
-                    _c(v["message"]),
-                ]
-                for v in sorted(
-                    data["violations"], key=lambda v: (v["stack"], v["policy"], v["resource"])
-                )
-            ],
-        ),
-        "<h2>Permissions</h2>",
-        _html_table(
-            ["App", "Stack", "API", "Permission", "Type", "Admin consent", "Risk", "Reason"],
-            [
-                [
-                    _c(p["app"]),
-                    _c(p["stack"]),
-                    _c(p["api"]),
-                    _c(p["permission"] + ("" if p["inCatalog"] else " (unknown, not in catalog)")),
-                    _c(p["type"]),
-                    _c(p["adminConsent"]),
-                    _c(p["risk"], "high" if p["risk"] == "high" else ""),
-                    _c(p["reason"]),
-                ]
-                for p in data["permissions"]
-            ],
-        ),
-        "<h2>Differences between regions</h2>",
-        _html_table(
-            ["App", "What", "API", "Permission", "Present in", "Missing in"],
-            [
-                [
-                    _c(d["app"]),
-                    _c(d["kind"]),
-                    _c(d["api"]),
-                    _c(d["permission"]),
-                    _c(", ".join(d["presentIn"])),
-                    _c(", ".join(d["missingIn"])),
-                ]
-                for d in data["regionDifferences"]
-            ],
-        ),
-        "<h2>Credentials</h2>",
-        _html_table(
-            ["Expires", "App", "Stack", "Kind", "Resource", "Rotation date", "Status"],
-            [
-                [
-                    _c(c["endDate"]),
-                    _c(c["app"]),
-                    _c(c["stack"]),
-                    _c(c["kind"]),
-                    _c(c["resource"]),
-                    _c(c["rotationDate"] or None),
-                    _c(c["status"], "fail" if c["status"] not in (None, "ok") else ""),
-                ]
-                for c in data["credentials"]
-            ],
-        ),
-        "<h2>Key Vault secrets</h2>",
-        _html_table(
-            ["Expires", "Secret", "Stack", "Vault", "App", "Value", "Status"],
-            [
-                [
-                    _c(s["expires"]),
-                    _c(s["secret"]),
-                    _c(s["stack"]),
-                    _c(s["vault"]),
-                    _c(s["app"]),
-                    _c("written by Pulumi" if s["valueManagedByPulumi"] else "kept outside Pulumi"),
-                    _c(s["status"], "fail" if s["status"] not in (None, "ok") else ""),
-                ]
-                for s in data["secrets"]
-            ],
-        ),
-        "</body></html>",
-    ]
-    return "\n".join(parts) + "\n"
+    return audit_report.html_page(data)
 
 
 def render_json(data: Mapping[str, Any]) -> str:
@@ -745,10 +597,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tools.audit",
         description=(
-            "One audit report across every region stack: policies x stacks pass/fail, every "
-            "permission of every app in every region with its reason, AdminAgents membership, "
-            "credentials and Key Vault secrets with their expiry, and differences between "
-            "regions. Written as Markdown, JSON and HTML."
+            "One audit report across every region stack, dated and naming the commit and policy "
+            "pack: policies x stacks pass/fail, every permission of every app in every region "
+            "with its reason, AdminAgents membership, credentials and Key Vault secrets with "
+            "their expiry status, differences between regions, and per region the owners, "
+            "scopes, known clients, redirect URIs and Key Vault network rules and role "
+            "assignments. Written as Markdown, JSON and HTML from one report model."
         ),
     )
     parser.add_argument(
@@ -776,13 +630,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--as-of",
         type=_date,
-        help="date (YYYY-MM-DD) to judge expiry against; without it the report has no status",
+        help="evaluation date (YYYY-MM-DD) for expiry status (default: today in UTC); the report "
+        "prints it, so a rerun with that date reproduces the report",
     )
     parser.add_argument(
         "--warn-days",
         type=int,
-        default=60,
-        help="with --as-of: flag what expires within this many days (default: %(default)s)",
+        default=DEFAULT_WARN_DAYS,
+        help="flag credentials and secrets that expire within this many days "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--checkout",
+        type=Path,
+        default=ROOT,
+        help="git checkout whose commit the report names (default: this repository)",
+    )
+    parser.add_argument(
+        "--consent-results",
+        type=Path,
+        metavar="DIR",
+        help="folder of customer consent results (<region>.json); their latest state per region "
+        "is shown",
     )
     parser.add_argument(
         "--fail-on-mandatory",
@@ -799,8 +668,17 @@ def main(argv: list[str] | None = None) -> int:
     if results is None:
         return 2
     plans, failures = results
+    if args.consent_results and not args.consent_results.is_dir():
+        print(f"error: --consent-results {args.consent_results}: no such folder", file=sys.stderr)
+        return 2
     data = audit_data(
-        plans, load_catalog(), as_of=args.as_of, warn_days=args.warn_days, failures=failures
+        plans,
+        load_catalog(),
+        as_of=args.as_of,
+        warn_days=args.warn_days,
+        failures=failures,
+        provenance=detect_provenance(args.checkout),
+        consent=load_consent_results(args.consent_results) if args.consent_results else None,
     )
     if args.stdout:
         sys.stdout.write(render_markdown(data))
@@ -822,7 +700,8 @@ def main(argv: list[str] | None = None) -> int:
             + (f" ({len(failures)} more failed to preview)" if failures else "")
             + f", {len(data['permissions'])} permission grants, "
             f"{len(data['credentials'])} credentials, {len(data['secrets'])} secrets; "
-            f"{len(failing)} policies failing ({mandatory} mandatory violations)"
+            f"{len(failing)} policies failing ({mandatory} mandatory violations); "
+            f"as of {data['asOf']}: {audit_report.expiry_summary(data)}"
         )
     for failure in failures:
         print(f"{failure.stack}: {failure.text}", file=sys.stderr)

@@ -25,6 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .diff_config import (
+    IdentityChange,
+    PolicyConfigChange,
+    identity_changes,
+    policy_config_changes,
+    policy_config_lines,
+    weakened_summary,
+)
 from .markdown import (
     code,
     format_unix,
@@ -233,6 +241,10 @@ class Fact:
     text: str
     detail: str = ""
     app: bool = True
+    # Breaks every client that requires the scope (its consents name the old id): an enabled
+    # scope removed, renamed or renumbered in one step. Disable it first; --fail-on-protected
+    # refuses it (exit 5).
+    breaking: bool = False
 
 
 @dataclass
@@ -255,6 +267,13 @@ class StackDiff:
     base_failure: str | None = None
     # Where the head's policy results come from when it is not a recorded plan ("" otherwise).
     violations_source: str = ""
+    # The region's identity (all of it for a new stack) and its policy config, as they change.
+    identity: list[IdentityChange] = field(default_factory=list)
+    policy_changes: list[PolicyConfigChange] = field(default_factory=list)
+
+    @property
+    def weakened(self) -> bool:
+        return any(change.weaker for change in self.policy_changes)
 
     def count(self, op: str) -> int:
         return sum(1 for c in self.changes if c.op == op)
@@ -363,9 +382,38 @@ def effective(old: Resource, new: Resource) -> Resource:
     return dataclasses.replace(new, inputs=inputs)
 
 
+def alias_urns(head: Iterable[Resource]) -> dict[str, str]:
+    """Old URN -> new URN for the resources the program renamed with aliases.
+
+    As the engine does: a resource's alias name replaces its own name in its URN, and a child
+    whose name starts with its (aliased) parent's name inherits the alias by that prefix — so a
+    renamed app key keeps every resource of its component.
+    """
+    resources = list(head)
+    renamed: dict[str, str] = {}  # new component name -> old name
+    moved: dict[str, str] = {}
+    for resource in resources:
+        for old_name in resource.alias_names:
+            moved[_with_name(resource.urn, old_name)] = resource.urn
+            renamed[resource.name] = old_name
+    for resource in resources:
+        parent = parse_urn(resource.parent) if resource.parent else None
+        old_parent = renamed.get(parent.name) if parent else None
+        if parent and old_parent and resource.name.startswith(parent.name + "-"):
+            old_name = old_parent + resource.name[len(parent.name) :]
+            moved[_with_name(resource.urn, old_name)] = resource.urn
+    return moved
+
+
+def _with_name(urn: str, name: str) -> str:
+    return urn.rsplit("::", 1)[0] + "::" + name
+
+
 def diff_resources(base: Iterable[Resource], head: Iterable[Resource]) -> list[ResourceChange]:
-    """Resource changes between two recorded plans of one stack, by URN."""
-    old_by_urn = {r.urn: r for r in base}
+    """Resource changes between two recorded plans of one stack, by URN (aliases followed)."""
+    head = list(head)
+    moved = alias_urns(head)
+    old_by_urn = {moved.get(r.urn, r.urn): r for r in base}
     new_by_urn = {r.urn: r for r in head}
     changes: list[ResourceChange] = []
     for urn in sorted(set(old_by_urn) | set(new_by_urn)):
@@ -578,6 +626,7 @@ def _scope_facts(key: str, base: AppView, head: AppView) -> list[Fact]:
                 f"({code(old_values[value].id)} → {code(new_values[value].id)})",
                 "Clients that require the old id lose access, and Graph refuses to delete an "
                 "enabled scope (CannotDeleteOrUpdateEnabledEntitlement): disable it first.",
+                breaking=old_values[value].enabled,
             )
         )
     for scope_id in sorted(set(new) - set(old)):
@@ -592,10 +641,12 @@ def _scope_facts(key: str, base: AppView, head: AppView) -> list[Fact]:
                     "consent",
                     key,
                     f"stops exposing scope {code(scope.value)}",
-                    "Graph refuses to delete an enabled scope: disable it in one deployment, "
-                    "remove it in the next."
+                    "Graph refuses to delete an enabled scope, and every client that requires it "
+                    "loses access: disable it in one deployment (after moving its clients), "
+                    "remove or rename it in the next."
                     if scope.enabled
                     else "",
+                    breaking=scope.enabled,
                 )
             )
     for scope_id in sorted(set(old) & set(new)):
@@ -609,6 +660,7 @@ def _scope_facts(key: str, base: AppView, head: AppView) -> list[Fact]:
                     "Graph refuses to update an enabled scope: disable it first."
                     if before.enabled
                     else "",
+                    breaking=before.enabled,
                 )
             )
         if before.type != after.type:
@@ -835,16 +887,26 @@ def _provider_facts(base: StackView | None, head: StackView | None) -> list[Fact
 
 
 def meaning(
-    base: StackView | None, head: StackView | None, changes: Sequence[ResourceChange]
+    base: StackView | None,
+    head: StackView | None,
+    changes: Sequence[ResourceChange],
+    renamed: Mapping[str, str] | None = None,
 ) -> list[Fact]:
-    """The facts a reviewer needs, from two analysed views of one stack."""
+    """The facts a reviewer needs, from two analysed views of one stack.
+
+    ``renamed`` maps old app keys to new ones (``previousKeys`` in apps.yaml): the app is
+    compared with itself under its old key.
+    """
     replaced = {c.urn for c in changes if c.op == "replace"}
+    aliased = dict(renamed or {})
     keys = sorted(
-        {a.key for a in (base.apps if base else ())} | {a.key for a in (head.apps if head else ())}
+        {aliased.get(a.key, a.key) for a in (base.apps if base else ())}
+        | {a.key for a in (head.apps if head else ())}
     )
-    facts: list[Fact] = []
+    previous = {new: old for old, new in aliased.items()}
+    facts: list[Fact] = _rename_facts(base, head, changes, aliased)
     for key in keys:
-        before = base.app(key) if base else None
+        before = base.app(previous.get(key, key)) if base else None
         after = head.app(key) if head else None
         if before is not None and not before.resources:
             before = None
@@ -871,6 +933,61 @@ def meaning(
     facts += _secret_value_facts(head or base, changes)
     facts += _vault_facts(base, head)
     facts += _provider_facts(base, head)
+    return facts
+
+
+def renamed_keys(base: Plan | None, head: Plan | None) -> dict[str, str]:
+    """Old app key -> new app key, for the head's apps whose previousKeys name a base app."""
+    if base is None or head is None:
+        return {}
+    found = {}
+    for key, block in sorted(head.apps.items()):
+        for old in block.get("previousKeys") or ():
+            if str(old) in base.apps and str(old) not in head.apps:
+                found[str(old)] = key
+    return found
+
+
+RENAME_WITH_ALIAS = (
+    "`previousKeys` keeps what Pulumi, Entra and Key Vault see under the oldest key (resources, "
+    "scope ids, identifier URI, secret names): same client id, every consent stays. Stack "
+    "outputs and routing use the new key."
+)
+
+
+def _rename_facts(
+    base: StackView | None,
+    head: StackView | None,
+    changes: Sequence[ResourceChange],
+    aliased: Mapping[str, str],
+) -> list[Fact]:
+    """Renamed app keys: kept by an alias, or (deleted + created, same display name) a rename
+    that would make a new registration."""
+    facts = [
+        Fact("apps", new, f"renamed from {code(old)}", RENAME_WITH_ALIAS)
+        for old, new in sorted(aliased.items())
+    ]
+    if base is None or head is None:
+        return facts
+    deleted = [a for a in base.apps if a.resources and _component_change(changes, a.key, "delete")]
+    created = [a for a in head.apps if a.resources and _component_change(changes, a.key, "create")]
+    for old in deleted:
+        for new in created:
+            if old.display_name and old.display_name == new.display_name:
+                facts.append(
+                    Fact(
+                        "apps",
+                        new.key,
+                        f"looks like a rename of {code(old.key)} (same display name "
+                        f"{code(new.display_name)})",
+                        "As written it deletes the registration and creates another: a new "
+                        "client id in this region, so the partner tenant's admin consent, every "
+                        "customer's consent and every client configured with the old id must be "
+                        "redone. To keep the app, add `previousKeys: ["
+                        f"{old.key}]` under `apps.{new.key}` in apps.yaml (the stack then "
+                        "aliases its resources).",
+                    )
+                )
     return facts
 
 
@@ -945,10 +1062,49 @@ def _listed_policies(plan: Plan | None) -> Mapping[str, PolicyInfo] | None:
     return {p.name: p for p in plan.policies} if plan and plan.policies is not None else None
 
 
+def _moved_project(plan: Plan, project: str) -> Plan:
+    """``plan`` with every URN in project ``project`` (a renamed Pulumi project)."""
+    old = f"::{plan.project}::"
+    new = f"::{project}::"
+
+    def urn(value: str | None) -> str | None:
+        return value.replace(old, new, 1) if value else value
+
+    resources = tuple(
+        dataclasses.replace(
+            r,
+            urn=urn(r.urn) or r.urn,
+            parent=urn(r.parent),
+            provider=urn(r.provider),
+            dependencies=tuple(urn(d) or d for d in r.dependencies),
+        )
+        for r in plan.resources
+    )
+    violations = tuple(dataclasses.replace(v, urn=urn(v.urn) or v.urn) for v in plan.violations)
+    return dataclasses.replace(plan, project=project, resources=resources, violations=violations)
+
+
+PROJECT_RENAMED = (
+    "The Pulumi project name changes ({old} → {new}, `name` in Pulumi.yaml): it is part of every "
+    "URN, so on its own this change makes Pulumi look for another stack, and its resources would "
+    "be created again. The changes below are compared as if the project had kept its name. To "
+    "rename it safely, move each stack with `pulumi stack rename <org>/{new_name}/<stack>` (it "
+    "rewrites the URNs in the state) before the next `pulumi up`."
+)
+
+
 def diff_stack(base: Plan | None, head: Plan | None, catalog: Catalog) -> StackDiff:
     """The diff of one stack between two recorded plans (either may be missing)."""
     like = head or base
     assert like is not None
+    notes = []
+    if base is not None and head is not None and base.project != head.project:
+        notes.append(
+            PROJECT_RENAMED.format(
+                old=code(base.project), new=code(head.project), new_name=head.project
+            )
+        )
+        base = _moved_project(base, head.project)
     base_plan = base or _empty_plan(like.stack, like)
     head_plan = _effective_head(base_plan, head) if head else _empty_plan(like.stack, like)
     changes = diff_resources(base_plan.resources, head_plan.resources)
@@ -958,13 +1114,18 @@ def diff_stack(base: Plan | None, head: Plan | None, catalog: Catalog) -> StackD
     return StackDiff(
         stack=like.stack,
         changes=changes,
-        facts=meaning(base_view, head_view, changes),
+        facts=meaning(base_view, head_view, changes, renamed_keys(base, head)),
         base_violations=base_plan.violations if base else (),
         head_violations=head_plan.violations if head else (),
         status="added" if base is None else "removed" if head is None else "changed",
         names=id_names([base_view, head_view]),
         base_policies=_listed_policies(base),
         head_policies=_listed_policies(head),
+        notes=notes,
+        identity=identity_changes(base.region if base else None, head.region) if head else [],
+        policy_changes=policy_config_changes(
+            like.stack, _listed_policies(base), _listed_policies(head)
+        ),
     )
 
 
@@ -1039,40 +1200,10 @@ def _violation_line(stack: str, v: Violation, prefix: str = "") -> str:
     )
 
 
-ENFORCEMENT_ORDER: Mapping[str, int] = {
-    "disabled": 0,
-    "advisory": 1,
-    "remediate": 2,
-    "mandatory": 2,
-}
-
-
-def _enforcement_lines(diffs: Sequence[StackDiff]) -> list[str]:
-    """Policies whose effective enforcement changes in a region, gathered across regions."""
-    stacks_by_change: dict[tuple[str, str, str], set[str]] = {}
-    for diff in diffs:
-        if diff.base_policies is None or diff.head_policies is None:
-            continue
-        for name in sorted(set(diff.base_policies) | set(diff.head_policies)):
-            before, after = diff.base_policies.get(name), diff.head_policies.get(name)
-            old = before.enforcement_level if before else "(not in the pack)"
-            new = after.enforcement_level if after else "(not in the pack)"
-            if old != new:
-                stacks_by_change.setdefault((name, old, new), set()).add(diff.stack)
-    lines = []
-    for (name, old, new), stacks in sorted(stacks_by_change.items()):
-        weaker = ENFORCEMENT_ORDER.get(new, -1) < ENFORCEMENT_ORDER.get(old, -1)
-        lines.append(
-            f"- {code(name)} enforcement {old} → {new} in {join_words(sorted(stacks))}"
-            + (" (**weaker**)" if weaker else "")
-        )
-    return lines
-
-
 def _policy_lines(diffs: Sequence[StackDiff]) -> list[str]:
-    lines: list[str] = _enforcement_lines(diffs)
+    lines: list[str] = []
     unknown = [d.stack for d in diffs if d.head_violations is None]
-    changed = bool(lines)
+    changed = False
     sources = sorted(
         {(d.violations_source, d.stack) for d in diffs if d.violations_source},
     )
@@ -1160,11 +1291,20 @@ def _gathered(diffs: Sequence[StackDiff], section: str) -> list[str]:
     return lines
 
 
+def _identity_lines(diff: StackDiff) -> list[str]:
+    """The region's identity: all of it for a new stack, else what changes."""
+    if not diff.identity:
+        return []
+    title = "Stack identity" if diff.status == "added" else "⚠ Stack identity changes"
+    return ["", f"**{title}**", "", *(f"- {change.markdown()}" for change in diff.identity)]
+
+
 def _stack_lines(diff: StackDiff) -> list[str]:
     lines = [f"### {diff.stack}"]
     if diff.status == "failed":
         lines += ["", "Preview failed (see **⚠ Previews that failed** above): not compared."]
         return lines
+    lines += _identity_lines(diff)
     if diff.status == "added":
         lines += ["", "New stack: every resource is created."]
     elif diff.status == "base-failed":
@@ -1180,7 +1320,8 @@ def _stack_lines(diff: StackDiff) -> list[str]:
     if diff.notes:
         lines += ["", *(f"> {note}" for note in diff.notes)]
     if not diff.changes:
-        return [*lines, "", "No changes."]
+        config_only = diff.policy_changes or (diff.identity and diff.status == "changed")
+        return [*lines, "", "No resource changes." if config_only else "No changes."]
     for op, title in OP_TITLES:
         changes = [c for c in diff.changes if c.op == op]
         if not changes:
@@ -1209,6 +1350,23 @@ def _stack_lines(diff: StackDiff) -> list[str]:
     return lines
 
 
+def _region_config_lines(diffs: Sequence[StackDiff]) -> list[str]:
+    """The regions' policy config (loosening first) and stack identity changes."""
+    lines: list[str] = []
+    config_changes = [change for d in diffs for change in d.policy_changes]
+    if config_changes:
+        loosened = any(c.weaker for c in config_changes)
+        lines += ["", "## ⚠ Policy config loosened" if loosened else "## Policy config", ""]
+        if loosened:
+            lines += [f"{weakened_summary(config_changes)}; weaker changes first.", ""]
+        lines += policy_config_lines(config_changes)
+    moved = [d for d in diffs if d.identity and d.status == "changed"]
+    if moved:
+        lines += ["", "## ⚠ Stack identity changes", ""]
+        lines += [f"- **{d.stack}**: {change.markdown()}" for d in moved for change in d.identity]
+    return lines
+
+
 def render_diff(
     diffs: Sequence[StackDiff], *, title: str = "Plan changes", subtitle: str = ""
 ) -> str:
@@ -1229,12 +1387,17 @@ def render_diff(
         ]
         for diff in failed:
             lines += failure_lines(diff.stack, diff.failure or "")
-    if not failed and not any(d.changes for d in diffs) and not any(d.facts for d in diffs):
+    nothing = not any(
+        d.changes or d.facts or d.notes or d.policy_changes or (d.identity and d.status != "added")
+        for d in diffs
+    )
+    if not failed and nothing:
         policy = _policy_lines(diffs)
         lines += ["", "**No changes.**"]
         if policy != ["No change in policy results."]:
             lines += ["", "## Policy results", "", *policy]
         return "\n".join(lines) + "\n"
+    lines += _region_config_lines(diffs)
     protected = _protected_lines(diffs)
     if protected:
         lines += ["", "## ⚠ Protected resources deleted or replaced", "", *protected]
@@ -1313,13 +1476,23 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit with status 3 when a protected resource would be deleted or replaced, and "
         "with status 4 when a head stack's preview failed (<stack>.error.json), since its "
-        "protected resources cannot be checked",
+        "protected resources cannot be checked, and with status 5 when an enabled scope is "
+        "removed, renamed or renumbered (disable it in one change, remove it in the next)",
+    )
+    parser.add_argument(
+        "--fail-on-weakened",
+        action="store_true",
+        help="exit with status 6 when a region's policy config is loosened (a policy's "
+        "enforcement lowered, or a property changed in the direction the policy declares as "
+        "looser: an allow-list entry added, a high-privilege entry removed, a limit raised...)",
     )
     return parser
 
 
 EXIT_PROTECTED = 3
 EXIT_PREVIEW_FAILED = 4
+EXIT_BREAKING_SCOPE = 5
+EXIT_WEAKENED = 6
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1357,6 +1530,21 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_PREVIEW_FAILED
+    breaking = sorted(
+        {f"{d.stack}: {f.subject} {f.text}" for d in diffs for f in d.facts if f.breaking}
+    )
+    if args.fail_on_protected and breaking:
+        print(
+            "error: an enabled scope would be removed or renamed in one step, breaking every "
+            "client and consent that uses its id; set enabled: false in one change and remove "
+            "or rename the scope in the next:\n  " + "\n  ".join(breaking),
+            file=sys.stderr,
+        )
+        return EXIT_BREAKING_SCOPE
+    if args.fail_on_weakened and any(d.weakened for d in diffs):
+        changes = [change for d in diffs for change in d.policy_changes]
+        print(f"error: {weakened_summary(changes)}", file=sys.stderr)
+        return EXIT_WEAKENED
     return 0
 
 

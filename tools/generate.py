@@ -30,8 +30,10 @@ from components.config import (
     DISABLE_DEFAULT_PROVIDERS_KEY,
     REFRESH_TOKENS_KEY,
     REGION_KEY,
-    AppsFile,
     ConfigError,
+)
+from components.models import (
+    AppsFile,
     RegionConfig,
 )
 from policies.partner_policies import catalog_doc

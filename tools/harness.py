@@ -28,7 +28,9 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from components.config import StackSettings
+from components.config import (
+    StackSettings,
+)
 from components.files import read_yaml
 from components.stackfiles import StackFile, engine_config
 
@@ -254,8 +256,19 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             if value == SECRET and key in outputs:
                 outputs[key] = SECRET
         self._ids[urn] = response.id
+        record: dict[str, Any] = {}
+        # Rename aliases (the SDK sends alias specs; the engine computes the old URNs, and
+        # children inherit their parent's alias by name prefix). The provider SDK's own aliases
+        # of older API versions' types rename nothing and are left out.
+        renamed = sorted(
+            {alias.spec.name for alias in request.aliases if alias.spec.name}
+            | {alias.name for alias in request.aliases if getattr(alias, "name", "")}
+        )
+        if renamed:
+            record["aliasNames"] = renamed
         self.records.append(
             {
+                **record,
                 "urn": urn,
                 "type": request.type,
                 "name": request.name,

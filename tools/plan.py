@@ -14,7 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from components import program
-from components.config import StackSettings, read_yaml, validate
+from components.config import (
+    StackSettings,
+    read_yaml,
+    validate,
+)
 from components.stackfiles import StackFile, load_stack_file, other_regions
 from policies.partner_policies import ALL_POLICIES, PACK_ENFORCEMENT_LEVEL
 from policies.partner_policies.engine import reconcile_config
@@ -67,6 +71,18 @@ def _region_block(settings: StackSettings) -> dict[str, Any]:
         "production": region.production,
         "protect": region.protect,
         "keyVault": region.key_vault.name,
+        # What else identifies the region's stack for a reviewer: who owns the apps, which group
+        # pre-consents them, and who may reach the vault over the network.
+        "owners": sorted(region.owners),
+        "adminAgents": (
+            {"objectId": region.admin_agents.object_id}
+            if region.admin_agents.object_id is not None
+            else {"displayName": region.admin_agents.lookup_name}
+        ),
+        "keyVaultNetwork": {
+            "publicNetworkAccess": region.key_vault.public_network_access,
+            "allowedIpRanges": sorted(region.key_vault.allowed_ip_ranges),
+        },
     }
 
 
@@ -96,10 +112,12 @@ def _apps_block(settings: StackSettings) -> dict[str, Any]:
             ],
             "knownClients": list(app.known_clients),
         }
+        if app.previous_keys:
+            apps[key]["previousKeys"] = list(app.previous_keys)
     return apps
 
 
-def effective_policies(pack_config: Mapping[str, Any]) -> list[dict[str, str]]:
+def effective_policies(pack_config: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every policy of the pack with the enforcement the region's policy config gives it.
 
     Resolved by the engine's own reconciliation (schema defaults, ``"all"``, then per-policy
@@ -113,6 +131,9 @@ def effective_policies(pack_config: Mapping[str, Any]) -> list[dict[str, str]]:
                 "name": policy.name,
                 "severity": policy.severity.value if policy.severity else "",
                 "enforcementLevel": settings[policy.name].enforcement.value,
+                # The region's effective properties (allow-lists, limits, region values), so a
+                # diff sees a loosened policy config even when no resource changes.
+                "properties": settings[policy.name].properties,
             }
             for policy in ALL_POLICIES
         ),
@@ -120,7 +141,9 @@ def effective_policies(pack_config: Mapping[str, Any]) -> list[dict[str, str]]:
     )
 
 
-def _record_components(apps: dict[str, Any], run: StackRun) -> dict[str, Any]:
+def _record_components(
+    apps: dict[str, Any], run: StackRun, settings: StackSettings
+) -> dict[str, Any]:
     """Each app's component URN, as the program registered it, so reports need not infer the
     app a resource belongs to from resource names."""
     urns = {
@@ -129,7 +152,8 @@ def _record_components(apps: dict[str, Any], run: StackRun) -> dict[str, Any]:
         if record["type"] == APP_COMPONENT_TYPE
     }
     for key, block in apps.items():
-        urn = urns.get(program.app_component_name(run.stack, key))
+        identity = settings.resolved_apps[key].identity_key
+        urn = urns.get(program.app_component_name(run.stack, identity))
         if urn is not None:
             block["componentUrn"] = urn
     return apps
@@ -139,7 +163,7 @@ def build_plan(
     run: StackRun,
     settings: StackSettings,
     violations: list[dict[str, Any]],
-    policies: list[dict[str, str]] | None = None,
+    policies: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The plan document; ``policies`` (from ``effective_policies``) is left out when None."""
     plan = {
@@ -147,7 +171,7 @@ def build_plan(
         "project": run.project,
         "stack": run.stack,
         "region": _region_block(settings),
-        "apps": _record_components(_apps_block(settings), run),
+        "apps": _record_components(_apps_block(settings), run, settings),
         "resources": sorted(run.resources, key=lambda r: str(r["urn"])),
         "outputs": run.outputs,
         "violations": sorted(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -297,6 +297,8 @@ class Resource:
     ignore_changes: tuple[str, ...] = ()
     additional_secret_outputs: tuple[str, ...] = ()
     retain_on_delete: bool = False
+    # Names this resource had before a rename (Pulumi aliases), as the program declared them.
+    alias_names: tuple[str, ...] = ()
 
     def prop(self, *path: str) -> Any:
         """An input, or the output of that name when the input is absent."""
@@ -332,6 +334,8 @@ class PolicyInfo:
     severity: str
     enforcement_level: str
     description: str
+    # The region's effective policy config properties, when the plan records them.
+    properties: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -378,6 +382,7 @@ def resource_from_state(state: Mapping[str, Any], found: set[str]) -> Resource:
         ignore_changes=str_list(state.get("ignoreChanges")),
         additional_secret_outputs=secret_outputs,
         retain_on_delete=bool(state.get("retainOnDelete")),
+        alias_names=str_list(state.get("aliasNames")),
     )
 
 
@@ -417,6 +422,7 @@ def plan_from_document(document: Mapping[str, Any], source: str = "") -> Plan:
                         severity=as_str(entry.get("severity")) or "unspecified",
                         enforcement_level=as_str(entry.get("enforcementLevel")) or "advisory",
                         description=as_str(entry.get("description")),
+                        properties=dict(as_map(entry.get("properties"))),
                     )
                     for entry in policies_doc
                     if isinstance(entry, Mapping)

@@ -24,7 +24,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from components.config import StackSettings
+from components.config import (
+    StackSettings,
+)
 from components.regions import REGIONS
 from components.stackfiles import load_stack_file, stack_files, stack_name
 

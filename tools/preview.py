@@ -30,7 +30,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from components.config import ConfigError, Problem
+from components.config import (
+    ConfigError,
+    Problem,
+)
 from components.stackfiles import stack_files, stack_name
 from policies.partner_policies import PolicyConfigError, evaluate
 

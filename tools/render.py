@@ -24,6 +24,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from policies.partner_policies import rules
+
 from .markdown import (
     code,
     flatten,
@@ -432,13 +434,29 @@ def _value_text(managed: bool) -> str:
     return "written by this program" if managed else "written once, then kept outside Pulumi"
 
 
+_IP_RULE = re.compile(r"^networkAcls\.ipRules\[\d+\]\.value\Z")
+
+
+def _network_risk(path: str, value: str, vault: VaultView) -> str:
+    """A network setting that exposes the vault, flagged where it is listed (the same rules as
+    the config edge and the vault network-access policy, which refuse them)."""
+    if _IP_RULE.match(path):
+        problem = rules.ip_rule_problem(value)
+        return f" **⚠ risk**: {problem}" if problem else ""
+    if path == "publicNetworkAccess" and value.lower() == "enabled":
+        settings = dict(vault.settings)
+        if settings.get("networkAcls.defaultAction", "Allow").lower() != "deny":
+            return " **⚠ risk**: reachable from any network (networkAcls.defaultAction is not Deny)"
+    return ""
+
+
 def _vault_lines(vault: VaultView) -> list[str]:
     lines = [f"## Key Vault {code(vault.name)}", ""]
     rows = [
         ["Resource group", code(vault.resource_group or "?")],
         ["Location", vault.location or "?"],
         ["Protected", yes_no(vault.protect)],
-        *([code(k), code(v)] for k, v in vault.settings),
+        *([code(k), code(v) + _network_risk(k, v, vault)] for k, v in vault.settings),
     ]
     lines += table(("Setting", "Value"), rows)
     if vault.role_assignments:

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Final, cast
+from typing import Any, Final, Literal, cast
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -186,6 +186,9 @@ class Reference:
         return f"{self.label()}: {self.title}"
 
 
+Loosening = Literal["add", "remove", "increase", "decrease", "enable", "disable"]
+
+
 @dataclass(frozen=True)
 class ConfigProperty:
     """One property of a policy's config (a standard policy config file sets it)."""
@@ -193,6 +196,11 @@ class ConfigProperty:
     name: str
     schema: Mapping[str, Any]
     required: bool = False
+    # Which change makes the policy accept more (the plan diff marks it "weaker" and
+    # `--fail-on-weakened` fails on it): "add" / "remove" for lists, "increase" / "decrease"
+    # for numbers, "enable" / "disable" for booleans. None: a value that identifies the region
+    # (tenant, subscription...) — any change is shown, with no direction.
+    loosens: Loosening | None = None
 
     @property
     def default(self) -> Any:

@@ -285,6 +285,7 @@ def _allow_list_policy() -> ResourceValidationPolicy:
                         "or the permission id."
                     ),
                 },
+                loosens="add",
             ),
             ConfigProperty(
                 "allowedAdminConsentPermissions",
@@ -295,6 +296,7 @@ def _allow_list_policy() -> ResourceValidationPolicy:
                         "like allowedApplicationPermissions."
                     ),
                 },
+                loosens="add",
             ),
         ),
         tags=("azuread", "permissions", "least-privilege"),
@@ -352,6 +354,7 @@ def _high_privilege_policy() -> ResourceValidationPolicy:
                         "catalog's highPrivilege flag counts too."
                     ),
                 },
+                loosens="remove",
             ),
         ),
         tags=("azuread", "permissions", "least-privilege"),

@@ -111,6 +111,7 @@ def _identifier_uris_policy() -> ResourceValidationPolicy:
                     "description": "Verified domains of the region's partner tenant.",
                 },
                 required=True,
+                loosens="add",
             ),
         ),
         tags=("azuread", "app-registration", "region"),
@@ -198,6 +199,7 @@ def _redirect_https_policy() -> ResourceValidationPolicy:
                     "default": False,
                     "description": "Accept http(s)://localhost redirect URIs on every app.",
                 },
+                loosens="enable",
             ),
             ConfigProperty(
                 "allowLocalhostApps",
@@ -210,6 +212,7 @@ def _redirect_https_policy() -> ResourceValidationPolicy:
                         "(generated from apps.yaml)."
                     ),
                 },
+                loosens="add",
             ),
             ConfigProperty(
                 "samLoopbackApps",
@@ -222,6 +225,7 @@ def _redirect_https_policy() -> ResourceValidationPolicy:
                         "exactly http://localhost (generated from apps.yaml)."
                     ),
                 },
+                loosens="add",
             ),
         ),
         tags=("azuread", "app-registration"),
@@ -481,6 +485,7 @@ def _owners_policy() -> ResourceValidationPolicy:
                     "default": 1,
                     "description": "Smallest number of owners an app or service principal has.",
                 },
+                loosens="decrease",
             ),
         ),
         tags=("azuread", "app-registration"),

@@ -73,17 +73,47 @@ class Permission:
 
     @property
     def risk(self) -> Risk:
-        """``high`` for tenant-takeover-class permissions, ``medium`` if admin consent."""
-        if self.high_privilege:
-            return "high"
-        if self.admin_consent:
-            return "medium"
-        return "low"
+        """What the permission gives over **every customer of the region**, not its consent type.
+
+        A partner-managed app is consented in each customer tenant of the region, so:
+
+        * ``high``: a tenant-takeover-class permission (``high_privilege``); any application
+          permission (app-only, no user in the loop: every consenting customer's data, around the
+          clock, for whoever holds the credential); or delegated access to Partner Center or
+          Azure Service Management (acts as the partner user on every customer's Partner Center
+          record or Azure subscriptions the user's GDAP roles reach);
+        * ``medium``: other delegated permissions an admin must consent (the signed-in agent's
+          access in each customer, bounded by their GDAP roles);
+        * ``low``: delegated sign-in and profile permissions a user may consent to.
+
+        docs/reviewing.md ("Risk") says the same for reviewers; every report shows this value.
+        """
+        return risk_of(self)[0]
+
+    @property
+    def risk_reason(self) -> str:
+        return risk_of(self)[1]
 
     @property
     def resource_access_type(self) -> Literal["Role", "Scope"]:
         """The ``type`` of this permission in ``requiredResourceAccess``."""
         return "Role" if self.kind == "application" else "Scope"
+
+
+def risk_of(permission: Permission) -> tuple[Risk, str]:
+    """The risk of a permission over all customers of the region, and why (one sentence)."""
+    if permission.high_privilege:
+        return "high", "can take over each customer's tenant (high privilege)"
+    if permission.kind == "application":
+        return "high", "app-only access to every consenting customer, with no user signed in"
+    if permission.api.app_id in _CUSTOMER_WIDE_APIS:
+        return "high", (
+            "acts as the partner user on every customer the user's GDAP roles reach "
+            f"({permission.api.name})"
+        )
+    if permission.admin_consent:
+        return "medium", "the signed-in agent's access in each customer, needs admin consent"
+    return "low", "sign-in and profile of the signed-in user"
 
 
 class CatalogError(ValueError):
@@ -107,6 +137,10 @@ AAD_GRAPH: Final = Api(
         "no longer grant anything; use the equivalent Microsoft Graph permission instead."
     ),
 )
+
+# Delegated access to these acts on customers through the partner (Partner Center's customer
+# records and consents, customers' Azure subscriptions through GDAP): one grant, every customer.
+_CUSTOMER_WIDE_APIS: Final = frozenset({PARTNER_CENTER.app_id, AZURE_SERVICE_MANAGEMENT.app_id})
 
 APIS: Final[tuple[Api, ...]] = tuple(
     sorted((GRAPH, PARTNER_CENTER, AZURE_SERVICE_MANAGEMENT, AAD_GRAPH), key=lambda a: a.name)

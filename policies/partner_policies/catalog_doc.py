@@ -39,10 +39,22 @@ def _config_rows(spec: PolicySpec) -> Iterable[str]:
     for prop in spec.config:
         default = "—" if prop.default is None else f"`{json.dumps(prop.default)}`"
         description = _cell(str(prop.schema.get("description", "")))
+        weaker = _LOOSENS.get(prop.loosens or "", "any change is shown (region value)")
         yield (
             f"| `{prop.name}` | {prop.schema.get('type', '')} | "
-            f"{'yes' if prop.required else 'no'} | {_cell(default)} | {description} |"
+            f"{'yes' if prop.required else 'no'} | {_cell(default)} | {description} | {weaker} |"
         )
+
+
+# How the plan diff reads ConfigProperty.loosens (the "Weaker when" column).
+_LOOSENS = {
+    "add": "an entry is added",
+    "remove": "an entry is removed",
+    "increase": "it increases",
+    "decrease": "it decreases",
+    "enable": "it is turned on",
+    "disable": "it is turned off",
+}
 
 
 def render(specs: Sequence[PolicySpec]) -> str:
@@ -93,7 +105,9 @@ def render(specs: Sequence[PolicySpec]) -> str:
     lines += ["", "## Configuration", ""]
     lines.append(
         "Properties each policy reads from the region's policy config. Required ones have no "
-        "default: the CLI refuses to run the pack without them."
+        "default: the CLI refuses to run the pack without them. *Weaker when* is the change "
+        "that makes the policy accept more: the plan diff marks it **weaker**, and "
+        "`python -m tools.diff --fail-on-weakened` fails on it."
     )
     for spec in ordered:
         if not spec.config:
@@ -102,8 +116,8 @@ def render(specs: Sequence[PolicySpec]) -> str:
             "",
             f"### `{spec.name}`",
             "",
-            "| Property | Type | Required | Default | Description |",
-            "|---|---|---|---|---|",
+            "| Property | Type | Required | Default | Description | Weaker when |",
+            "|---|---|---|---|---|---|",
             *_config_rows(spec),
         ]
     return "\n".join(lines) + "\n"

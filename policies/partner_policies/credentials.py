@@ -188,6 +188,7 @@ def password_lifetime_policy(evaluation_date: date | None = None) -> ResourceVal
                     "default": rules.MAX_SECRET_LIFETIME_DAYS,
                     "description": "Longest life of a client secret, in days from its start.",
                 },
+                loosens="increase",
             ),
             ConfigProperty(
                 "maxStartDaysAhead",
@@ -200,6 +201,7 @@ def password_lifetime_policy(evaluation_date: date | None = None) -> ResourceVal
                         "How many days after the evaluation date a secret's start may lie."
                     ),
                 },
+                loosens="increase",
             ),
             ConfigProperty(
                 EVALUATION_DATE,
@@ -225,16 +227,17 @@ def _check_prefer_certificate(resource: ResourceContext) -> Iterable[str]:
             yield resource.violation(
                 "uses a client secret (ServicePrincipalPassword) where a certificate could be "
                 "used.",
-                "register an azuread.ServicePrincipalCertificate (only the public key in the "
-                "program; the private key in Key Vault) and remove the password once clients use "
-                "it.",
+                "this program registers no service principal password: remove it, and give the app "
+                "a certificate in apps.yaml instead (`credential: {type: certificate, "
+                "publicKeyFile: ...}`; the private key stays in Key Vault).",
             )
             continue
         yield resource.violation(
             f"uses a client secret ({prefix or 'ApplicationPassword'}) where a certificate could "
             "be used.",
-            "register an azuread.ApplicationCertificate (only the public key in the program; the "
-            "private key in Key Vault) and remove the password once clients use it.",
+            "in apps.yaml give the app `credential: {type: certificate, publicKeyFile: "
+            "certs/{region}/<app>.pem}` (only the public key in the repository; the private key "
+            "in Key Vault) once its clients can use it.",
         )
 
 

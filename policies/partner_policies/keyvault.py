@@ -21,7 +21,7 @@ from pulumi_policy import (
 )
 
 from . import references as ref
-from . import tokens
+from . import rules, tokens
 from ._framework import (
     UNKNOWN,
     ConfigProperty,
@@ -31,6 +31,7 @@ from ._framework import (
     as_text,
     describe_value,
     get,
+    items_of,
     normalize_location,
     property_policy,
     resource_policy,
@@ -110,6 +111,7 @@ def _soft_delete() -> ResourceValidationPolicy:
                     "default": ARM_DEFAULT_RETENTION_DAYS,
                     "description": "Shortest soft-delete retention accepted, in days (7-90).",
                 },
+                loosens="decrease",
             ),
         ),
         tags=("keyvault",),
@@ -154,6 +156,18 @@ def _check_network(resource: ResourceContext) -> Iterable[str]:
     action_text = "Allow" if action is None else action
     disabled = isinstance(access_text, str) and access_text.strip().lower() == "disabled"
     denied = isinstance(action_text, str) and action_text.strip().lower() == "deny"
+    if not disabled and access is not UNKNOWN:
+        # The firewall's rules (config's allowedIpRanges, refused by the same rule).
+        ip_rules = items_of(get(resource.props, "properties", "networkAcls", "ipRules"))
+        for index, rule in enumerate(ip_rules):
+            value = rule.get("value") if isinstance(rule, Mapping) else None
+            problem = rules.ip_rule_problem(value) if isinstance(value, str) else None
+            if problem:
+                yield resource.violation(
+                    f"properties.networkAcls.ipRules[{index}].value {value!r} {problem}.",
+                    "admit only the public egress addresses that need the vault, each range at "
+                    f"most /{rules.MIN_IP_RULE_PREFIX} wide (or disable public network access).",
+                )
     if disabled or denied or UNKNOWN in (access, action):
         return
     yield resource.violation(
@@ -255,6 +269,7 @@ def _location() -> ResourceValidationPolicy:
                     "description": "Azure locations of the region's geography.",
                 },
                 required=True,
+                loosens="add",
             ),
         ),
         tags=("keyvault", "region"),
@@ -326,8 +341,9 @@ def _check_value_secret(resource: ResourceContext) -> Iterable[str]:
         "properties.value is not known to be secret: 'properties' is not in "
         "additionalSecretOutputs (azure-native does not mark the value secret, and "
         "policies cannot see Output.secret because pulumi-policy hands them plain values).",
-        "wrap the value in pulumi.Output.secret(...) and add "
-        "opts=pulumi.ResourceOptions(additional_secret_outputs=['properties']).",
+        "no setting fixes this: the program marks every secret value itself "
+        "(components/key_vault.py), so this secret did not come from it unchanged; remove it "
+        "or report the defect.",
     )
 
 

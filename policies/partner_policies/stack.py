@@ -610,6 +610,7 @@ def _provider_targets_policy() -> StackValidationPolicy:
                     "default": [],
                     "description": "Locations of the region's geography; location must be one.",
                 },
+                loosens="add",
             ),
             ConfigProperty(
                 "azureadEnvironment",
@@ -641,7 +642,8 @@ def _check_protected(stack: StackContext) -> Iterable[Finding]:
                     resource.name,
                     "is not protected in a production stack; a mistaken `pulumi destroy` or "
                     "refactoring would delete it (and every customer's consent with an app).",
-                    "set protect=True on it (the region's `protect: true`).",
+                    "set `protect: true` under partner-apps:region in the region's stack file "
+                    "(the program then protects every app, service principal and the vault).",
                 ),
                 resource.urn,
             )
@@ -665,6 +667,7 @@ def _protected_policy() -> StackValidationPolicy:
                     "default": False,
                     "description": "The stack is production (the stack file's production flag).",
                 },
+                loosens="disable",
             ),
             ConfigProperty(
                 "protectedTypes",
@@ -674,6 +677,7 @@ def _protected_policy() -> StackValidationPolicy:
                     "default": list(PROTECTED_TYPES),
                     "description": "Resource types that must be protected in production.",
                 },
+                loosens="remove",
             ),
         ),
         tags=("stack", "production"),

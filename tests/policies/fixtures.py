@@ -554,17 +554,18 @@ BASELINE_FINDINGS: list[Finding] = [
         "advisory",
         "api-secret",
         "api-secret: uses a client secret (ApplicationPassword) where a certificate could be "
-        "used. Fix: register an azuread.ApplicationCertificate (only the public key in the "
-        "program; the private key in Key Vault) and remove the password once clients use it.",
+        "used. Fix: in apps.yaml give the app `credential: {type: certificate, publicKeyFile: "
+        "certs/{region}/<app>.pem}` (only the public key in the repository; the private key "
+        "in Key Vault) once its clients can use it.",
     ),
     (
         "azuread-application-password-prefer-certificate",
         "advisory",
         "api-sp-secret",
         "api-sp-secret: uses a client secret (ServicePrincipalPassword) where a certificate "
-        "could be used. Fix: register an azuread.ServicePrincipalCertificate (only the public "
-        "key in the program; the private key in Key Vault) and remove the password once clients "
-        "use it.",
+        "could be used. Fix: this program registers no service principal password: remove it, "
+        "and give the app a certificate in apps.yaml instead (`credential: {type: certificate, "
+        "publicKeyFile: ...}`; the private key stays in Key Vault).",
     ),
 ]
 

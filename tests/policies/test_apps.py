@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from policies.partner_policies import rules
 from tests.policies.fixtures import (
     API_CLIENT_ID,
     API_SCOPE_ID,
@@ -281,8 +282,9 @@ def test_scope_value_without_spaces() -> None:
             "mandatory",
             "api-app",
             "api-app: api.oauth2PermissionScopes[0].value 'user impersonation' is not a scope "
-            "value Graph accepts (' '): ASCII letters, digits and !#$%&'()*+,-./:;<=>?@[]^_`{|}~ "
-            "only, no spaces, not starting with '.'. " + SCOPE_VALUE_FIX,
+            "value Graph accepts (' ' (U+0020 SPACE)): ASCII letters, digits and "
+            "!#$%&'()*+,-./:;<=>?@[]^_`{|}~ only, no spaces, not starting with '.'. "
+            + SCOPE_VALUE_FIX,
         )
     ]
 
@@ -374,9 +376,9 @@ def test_permission_scope_resource_value_is_checked() -> None:
             "azuread-application-scope-values",
             "mandatory",
             "api-scope-manage",
-            "api-scope-manage: value 'Partner Manage' is not a scope value Graph accepts (' '): "
-            "ASCII letters, digits and !#$%&'()*+,-./:;<=>?@[]^_`{|}~ only, no spaces, not "
-            "starting with '.'. " + SCOPE_VALUE_FIX,
+            "api-scope-manage: value 'Partner Manage' is not a scope value Graph accepts "
+            "(' ' (U+0020 SPACE)): ASCII letters, digits and !#$%&'()*+,-./:;<=>?@[]^_`{|}~ "
+            "only, no spaces, not starting with '.'. " + SCOPE_VALUE_FIX,
         )
     ]
 
@@ -393,3 +395,37 @@ def test_permission_scope_resource_needs_admin_consent_texts() -> None:
             "consenting.",
         )
     ]
+
+
+# RFC 6749 section 3.1.2 and Entra's reply-URL restrictions: the same rule as the config edge
+# (rules.redirect_scheme_problem), so both give the same verdict on the same URI.
+@pytest.mark.parametrize(
+    ("uri", "rule"),
+    [
+        ("https://portal.contoso-partner.example/signin-oidc#done", "has a fragment"),
+        ("https://agent@portal.contoso-partner.example/signin-oidc", "has user information"),
+        ("https://portal.contoso-partner.example/signin(oidc)", "Entra does not support"),
+        ("https://portal.contoso-partner.example/signin-oidc;x", "contains ';'"),
+        ("https://portal.contoso-partner.example/signin-oidc\n", "ends with whitespace"),
+        ("https://portal.contoso-partner.example/sign\u200bin", "U+200B ZERO WIDTH SPACE"),
+        ("https://p\u043ertal.contoso-partner.example/cb", "U+043E CYRILLIC SMALL LETTER O"),
+        ("http://localhost/cb#x", "has a fragment"),
+    ],
+)
+def test_redirect_uri_form_is_refused_by_the_policy_and_config_alike(uri: str, rule: str) -> None:
+    config = region_config()
+    config["azuread-application-redirect-uris-https"] = {"allowLocalhost": True}
+    records = changed("web-app", "web.redirectUris", [uri])
+    (finding,) = new_findings(records, config)
+    assert finding[0] == "azuread-application-redirect-uris-https"
+    assert rule in finding[3]
+    problem = rules.redirect_uri_problem(uri, allow_localhost=True)
+    assert problem is not None
+    assert rule in problem
+
+
+def test_an_upper_case_host_and_a_query_are_still_accepted() -> None:
+    records = changed(
+        "web-app", "web.redirectUris", ["https://PORTAL.contoso-partner.example/cb?tenant=us"]
+    )
+    assert new_findings(records) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -198,8 +199,9 @@ def test_secret_value_must_be_kept_secret_by_the_engine() -> None:
             "api-client-secret: properties.value is not known to be secret: 'properties' is not "
             "in additionalSecretOutputs (azure-native does not mark the value secret, and "
             "policies cannot see Output.secret because pulumi-policy hands them plain values). "
-            "Fix: wrap the value in pulumi.Output.secret(...) and add "
-            "opts=pulumi.ResourceOptions(additional_secret_outputs=['properties']).",
+            "Fix: no setting fixes this: the program marks every secret value itself "
+            "(components/key_vault.py), so this secret did not come from it unchanged; remove it "
+            "or report the defect.",
         )
     ]
 
@@ -312,3 +314,39 @@ def test_the_sdk_applies_the_remediation_only_at_level_remediate() -> None:
     assert not _servicer(EnforcementLevel.MANDATORY).Remediate(request, None).remediations
     already = _remediate_request(_secret_inputs("[secret]"))
     assert not _servicer(EnforcementLevel.REMEDIATE).Remediate(already, None).remediations
+
+
+# The vault firewall's ip rules: the same rule as config's allowedIpRanges (rules.ip_rule_problem).
+@pytest.mark.parametrize(
+    ("value", "rule"),
+    [
+        ("0.0.0.0/0", "admits every IPv4 address"),
+        ("8.0.0.0/8", "admits 16,777,216 addresses (/8), wider than /16"),
+        ("198.18.0.0/15", "wider than /16"),
+        ("10.20.0.0/16", "a private range (RFC 1918)"),
+        ("192.168.1.10/32", "a private range (RFC 1918)"),
+        ("127.0.0.1/32", "the loopback range"),
+        ("169.254.169.254/32", "the link-local range"),
+        ("100.64.0.0/10", "carrier-grade NAT"),
+    ],
+)
+def test_wide_or_non_public_ip_rules_are_refused_by_the_policy_and_config(
+    value: str, rule: str
+) -> None:
+    from components import models
+
+    records = changed("vault", "properties.publicNetworkAccess", "Enabled")
+    set_prop(records, "vault", "properties.networkAcls.ipRules", [{"value": value}])
+    (finding,) = new_findings(records)
+    assert finding[:3] == ("azure-native-keyvault-vault-network-access", "mandatory", "vault")
+    assert f"vault: properties.networkAcls.ipRules[0].value {value!r} " in finding[3]
+    assert rule in finding[3]
+    with pytest.raises(ValueError, match=re.escape(rule)):
+        models._cidr(value)  # the config edge's validator of allowedIpRanges
+
+
+@pytest.mark.parametrize("value", ["203.0.113.7/32", "198.51.100.0/24", "20.30.0.0/16"])
+def test_narrow_public_ip_rules_pass(value: str) -> None:
+    records = changed("vault", "properties.publicNetworkAccess", "Enabled")
+    set_prop(records, "vault", "properties.networkAcls.ipRules", [{"value": value}])
+    assert new_findings(records) == []

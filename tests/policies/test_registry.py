@@ -94,3 +94,16 @@ def test_importing_the_package_does_not_build_a_policy_pack() -> None:
     import policies.partner_policies as package
 
     assert not hasattr(package, "PolicyPack")
+
+
+def test_every_list_number_and_switch_property_says_which_change_loosens_it() -> None:
+    """The plan diff marks a loosened policy config from ``ConfigProperty.loosens``: a property
+    without it could be relaxed in a pull request with no "weaker" mark."""
+    from policies.partner_policies import POLICY_SPECS
+
+    for spec in POLICY_SPECS.values():
+        for prop in spec.config:
+            if prop.schema.get("type") in ("array", "integer", "number", "boolean"):
+                assert prop.loosens is not None, f"{spec.name}.{prop.name}: set loosens"
+            else:  # a region value (tenant, subscription...) or a date: shown, not ranked
+                assert prop.loosens is None, f"{spec.name}.{prop.name}"

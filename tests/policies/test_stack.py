@@ -416,7 +416,8 @@ def test_unprotected_vault_in_production_is_refused() -> None:
             "vault",
             "vault: is not protected in a production stack; a mistaken `pulumi destroy` or "
             "refactoring would delete it (and every customer's consent with an app). Fix: set "
-            "protect=True on it (the region's `protect: true`).",
+            "`protect: true` under partner-apps:region in the region's stack file (the program "
+            "then protects every app, service principal and the vault).",
         )
     ]
 

@@ -306,15 +306,78 @@ def test_an_enforcement_level_change_is_reported_per_region(
     head = write_plans(tmp_path / "head", documents)
     status, text = _run(base, head, capsys)
     assert status == 0
-    policy = _section(text, "Policy results")
+    assert "**No changes.**" not in text, "a disabled policy is a change"
+    policy = _section(text, "⚠ Policy config loosened")
     assert (
-        f"- `azuread-application-password-prefer-certificate` enforcement advisory → disabled "
-        f"in {changed} (**weaker**)"
+        f"- **{changed}**: `azuread-application-password-prefer-certificate` enforcement "
+        "advisory → disabled (**weaker**)"
     ) in policy
     assert "`other`" not in policy
-    _, reverse = _run(head, base, capsys)
-    assert "enforcement disabled → advisory" in reverse
-    assert "weaker" not in _section(reverse, "Policy results")
+    assert _run(base, head, capsys, "--fail-on-weakened")[0] == diff.EXIT_WEAKENED
+    reverse_status, reverse = _run(head, base, capsys, "--fail-on-weakened")
+    assert reverse_status == 0, "a stronger enforcement is no weakening"
+    assert "enforcement disabled → advisory" in _section(reverse, "Policy config")
+    assert "weaker" not in reverse
+
+
+def _set_property(document: dict[str, Any], policy: str, prop: str, value: Any) -> None:
+    for entry in document["policies"]:
+        if entry["name"] == policy:
+            entry.setdefault("properties", {})[prop] = value
+            return
+    raise AssertionError(f"{policy} is not in the plan's policies")
+
+
+def test_a_loosened_allow_list_is_a_change_even_when_no_resource_changes(
+    documents: dict[str, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The PR that allow-lists RoleManagement.ReadWrite.Directory and drops it from the
+    high-privilege list changes no resource, and must not read as "No changes."."""
+    base = write_plans(tmp_path / "base", documents)
+    changed = stacks()[-1]
+    allow, high = "azuread-required-access-allow-list", "azuread-required-access-high-privilege"
+    permission = "Microsoft Graph/RoleManagement.ReadWrite.Directory"
+    document = documents[changed]
+    policies = {entry["name"]: entry for entry in document["policies"]}
+    allowed = list(policies[allow]["properties"]["allowedApplicationPermissions"])
+    _set_property(document, allow, "allowedApplicationPermissions", [*allowed, permission])
+    listed = policies[high]["properties"]["highPrivilegePermissions"]
+    _set_property(
+        document, high, "highPrivilegePermissions", [p for p in listed if p != permission]
+    )
+    head = write_plans(tmp_path / "head", documents)
+
+    status, text = _run(base, head, capsys, "--fail-on-weakened")
+    assert status == diff.EXIT_WEAKENED, text
+    assert "**No changes.**" not in text
+    section = _section(text, "⚠ Policy config loosened")
+    assert (
+        f"- **{changed}**: `{allow}` `allowedApplicationPermissions` adds `{permission}` "
+        "(**weaker**)"
+    ) in section
+    assert (
+        f"- **{changed}**: `{high}` `highPrivilegePermissions` removes `{permission}` (**weaker**)"
+    ) in section
+
+
+def test_a_changed_tenant_or_owner_is_shown_at_the_top_of_the_region(
+    documents: dict[str, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = write_plans(tmp_path / "base", documents)
+    changed = stacks()[-1]
+    region = documents[changed]["region"]
+    old_owner = region["owners"][-1]
+    region["owners"] = [*region["owners"][:-1], "0f0e0d0c-0b0a-4909-8807-060504030201"]
+    head = write_plans(tmp_path / "head", documents)
+    status, text = _run(base, head, capsys)
+    assert status == 0
+    assert "**No changes.**" not in text
+    section = _section(text, "⚠ Stack identity changes")
+    assert f"- **{changed}**: owners: " in section
+    assert f"`{old_owner}`" in section
+    assert "`0f0e0d0c-0b0a-4909-8807-060504030201`" in section
+    region_part = text.split(f"### {changed}\n", 1)[1]
+    assert region_part.lstrip().startswith("**⚠ Stack identity changes**"), region_part[:200]
 
 
 def test_a_replaced_client_secret_changes_the_key_vault_secret_value(
@@ -343,3 +406,51 @@ def test_a_replaced_client_secret_changes_the_key_vault_secret_value(
     assert detail.splitlines()[1].strip() == "- `properties.value`: secret value changes"
     summary = _section(text, "Summary")
     assert f"| {stacks()[0]} | 0 | 1 | 1 | 0 |" in summary
+
+
+def _scopes(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        scope
+        for application in resources(document, pf.APPLICATION)
+        for scope in application["inputs"].get("api", {}).get("oauth2PermissionScopes", [])
+    ]
+
+
+def _rename(document: dict[str, Any]) -> None:
+    """What a changed scope value does: its derived id changes, the old scope goes."""
+    for scope in _scopes(document):
+        scope["value"] = "portal.access"
+        scope["id"] = "00000000-0000-4000-8000-00000000beef"
+
+
+def test_renaming_an_enabled_scope_fails_the_diff(
+    plan_dirs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, head = plan_dirs(_rename)
+    status = diff.main([str(base), str(head), "--fail-on-protected"])
+    captured = capsys.readouterr()
+    assert status == diff.EXIT_BREAKING_SCOPE
+    assert "an enabled scope would be removed or renamed in one step" in captured.err
+    assert "stops exposing scope `user_impersonation`" in captured.err
+    consent = _section(captured.out, "Consent path and exposed API")
+    assert "every client that requires it loses access" in consent
+    # Without the flag the diff only reports it.
+    assert diff.main([str(base), str(head)]) == 0
+
+
+def test_disabling_a_scope_first_then_renaming_it_passes(
+    tmp_path: Path, documents: dict[str, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The deliberate two-step change: disable in one deployment, rename in the next."""
+    enabled = write_plans(tmp_path / "enabled", documents)
+    for document in documents.values():
+        for scope in _scopes(document):
+            scope["enabled"] = False
+    disabled = write_plans(tmp_path / "disabled", documents)
+    for document in documents.values():
+        _rename(document)
+    renamed = write_plans(tmp_path / "renamed", documents)
+    assert diff.main([str(enabled), str(disabled), "--fail-on-protected"]) == 0
+    assert "disables scope `user_impersonation`" in capsys.readouterr().out
+    assert diff.main([str(disabled), str(renamed), "--fail-on-protected"]) == 0
+    assert "stops exposing scope `user_impersonation`" in capsys.readouterr().out

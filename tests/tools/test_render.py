@@ -221,3 +221,23 @@ def test_label_assigned_replaces_code_spans_and_text_but_not_fences() -> None:
         f"```\n{guid}\n```\n"
     )
     assert render.label_assigned(markdown, set()) == markdown
+
+
+def test_wide_or_private_vault_ip_rules_are_shown_as_a_risk(catalog: pf.Catalog) -> None:
+    """Config and the network-access policy refuse these; a plan recorded anyway flags them."""
+    document = plan_document(stacks()[0])
+    (vault,) = resources(document, pf.VAULT)
+    properties = vault["inputs"]["properties"]
+    properties["publicNetworkAccess"] = "Enabled"
+    properties["networkAcls"] = {
+        "defaultAction": "Deny",
+        "ipRules": [{"value": "0.0.0.0/0"}, {"value": "10.0.0.0/8"}, {"value": "203.0.113.7/32"}],
+    }
+    text = render.render_plan(document, catalog)
+    rows = {line.split(" | ")[0]: line for line in text.splitlines() if "ipRules[" in line}
+    assert "**⚠ risk**: admits every IPv4 address" in rows["| `networkAcls.ipRules[0].value`"]
+    assert "a private range (RFC 1918)" in rows["| `networkAcls.ipRules[1].value`"]
+    assert "risk" not in rows["| `networkAcls.ipRules[2].value`"]
+    properties["networkAcls"]["defaultAction"] = "Allow"
+    text = render.render_plan(document, catalog)
+    assert "**⚠ risk**: reachable from any network" in text

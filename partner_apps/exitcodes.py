@@ -1,0 +1,47 @@
+"""Exit codes of ``partner-apps``: one table, documented in the README and in ``--help``.
+
+The tool subcommands (preview, diff, ...) keep the exit codes of ``python -m tools.X``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+OK: Final = 0
+ERROR: Final = 1  # unexpected failure (a bug): the message says where
+USAGE: Final = 2  # bad command line (argparse)
+CONFIG: Final = 3  # stack file or stack outputs missing or unreadable, or of another region
+TOKEN_MISSING: Final = 4  # no refresh token in the vault, or still the placeholder
+TOKEN_EXPIRING: Final = 5  # the token expires within the warning threshold
+TOKEN_EXPIRED: Final = 6  # the token has expired
+SIGN_IN: Final = 7  # Entra refused: an admin must act (consent, MFA, Conditional Access, secret)
+TOKEN_REFUSED: Final = 8  # a token without MFA, or issued for another tenant or app
+VAULT: Final = 9  # Key Vault could not be read or written (the stored token is unchanged)
+PARTNER_CENTER: Final = 10  # the new token did not work against Partner Center
+ALREADY_CONSENTED: Final = 11  # a token exists: consent again only with --force or confirmed
+UNREACHABLE: Final = 12  # Entra could not be reached or answered unexpectedly: nothing changed
+INTERRUPTED: Final = 130  # Ctrl-C: nothing half-written (the stored token is unchanged)
+
+TABLE: Final = (
+    (OK, "success"),
+    (ERROR, "unexpected failure"),
+    (USAGE, "bad command line"),
+    (CONFIG, "stack file or outputs missing, unreadable or of another region"),
+    (TOKEN_MISSING, "no refresh token in the vault, or only the placeholder"),
+    (TOKEN_EXPIRING, "the refresh token expires within the warning threshold"),
+    (TOKEN_EXPIRED, "the refresh token has expired"),
+    (SIGN_IN, "Entra refused the sign-in or refresh: an admin must act (message says what)"),
+    (TOKEN_REFUSED, "a token without MFA, or for another tenant or app, was refused"),
+    (VAULT, "Key Vault could not be read or written; the stored token is unchanged"),
+    (PARTNER_CENTER, "the new token did not work against Partner Center"),
+    (ALREADY_CONSENTED, "a token is already stored: use --force (or confirm) to replace it"),
+    (UNREACHABLE, "Entra could not be reached or answered unexpectedly; nothing changed"),
+    (INTERRUPTED, "interrupted; the stored token is unchanged"),
+)
+
+
+def epilog() -> str:
+    """The exit-code table as ``--help`` shows it."""
+    lines = ["exit codes:"]
+    lines += [f"  {code:>3}  {meaning}" for code, meaning in TABLE]
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""The Secure Application Model token of each region stack: consent, refresh, status."""

@@ -1,0 +1,125 @@
+"""What went wrong, as the admin must act on it.
+
+Entra's answers are mapped from ``error_codes`` (the AADSTS numbers), never from
+``error_description``: the description is free text that changes, may be localized, and can echo
+request details. The message names region, app and vault, and what to do next; it never carries
+token material.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from partner_apps import exitcodes
+
+
+class SamError(Exception):
+    """A failure with the exit code the command returns and a message for the admin."""
+
+    def __init__(self, message: str, exit_code: int = exitcodes.ERROR) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
+class Advice:
+    what: str
+    action: str
+    exit_code: int = exitcodes.SIGN_IN
+
+
+CONSENT_AGAIN = "a partner admin must run `partner-apps sam consent --stack {stack} --force`"
+
+# AADSTS number -> what happened and what to do. Codes from Microsoft's error reference.
+AADSTS: Mapping[int, Advice] = {
+    700082: Advice("the refresh token expired after 90 days without use", CONSENT_AGAIN),
+    50173: Advice(
+        "the grant was revoked (password reset or sessions revoked)",
+        CONSENT_AGAIN,
+    ),
+    70008: Advice(
+        "the refresh token or authorization code has expired or was revoked", CONSENT_AGAIN
+    ),
+    54005: Advice("the authorization code was already redeemed", "run the consent again"),
+    65001: Advice(
+        "the app has no consent for Partner Center in the partner tenant",
+        "an admin grants admin consent to the app (its adminConsentUrl stack output), then "
+        + CONSENT_AGAIN,
+    ),
+    50076: Advice(
+        "multi-factor authentication is required",
+        "sign in again with MFA: " + CONSENT_AGAIN,
+    ),
+    50078: Advice("the MFA of the sign-in has expired", "sign in again with MFA: " + CONSENT_AGAIN),
+    50079: Advice(
+        "the user must enrol in multi-factor authentication",
+        "enrol the admin in MFA, then " + CONSENT_AGAIN,
+    ),
+    70043: Advice(
+        "a sign-in frequency policy ended the session",
+        "exclude the SAM app from sign-in frequency or " + CONSENT_AGAIN,
+    ),
+    53003: Advice(
+        "Conditional Access blocked the request",
+        "allow this job's network or identity in the Conditional Access policy of the partner "
+        "tenant (its sign-in log names the policy)",
+    ),
+    50020: Advice(
+        "the user is not a member of this region's partner tenant",
+        "sign in with an admin of this region's partner tenant",
+    ),
+    7000222: Advice(
+        "the app's client secret has expired",
+        "rotate it (change credential.rotationDate in apps.yaml and run pulumi up), then retry",
+    ),
+    7000215: Advice(
+        "the app's client secret is invalid",
+        "check the <app>-client-secret secret in the vault against the app, then retry",
+    ),
+    90099: Advice(
+        "the app is not authorised for partner admins in this tenant",
+        "check the app's AdminAgents membership and Partner Center consent",
+    ),
+    700016: Advice(
+        "the app was not found in the tenant",
+        "check that the stack outputs are this region's and that pulumi up has run",
+        exitcodes.CONFIG,
+    ),
+}
+
+
+def codes_of(result: Mapping[str, Any]) -> list[int]:
+    raw = result.get("error_codes") or []
+    return [code for code in raw if isinstance(code, int)] if isinstance(raw, list) else []
+
+
+def from_token_error(result: Mapping[str, Any], where: str, stack: str, doing: str) -> SamError:
+    """A SamError for an MSAL error result, from its ``error_codes`` only."""
+    codes = codes_of(result)
+    for code in codes:
+        advice = AADSTS.get(code)
+        if advice is not None:
+            return SamError(
+                f"{where}: {doing} failed: AADSTS{code}: {advice.what}; "
+                f"{advice.action.format(stack=stack)}",
+                advice.exit_code,
+            )
+    label = ", ".join(f"AADSTS{code}" for code in codes) or str(result.get("error", "unknown"))
+    trace = result.get("correlation_id")
+    trace_text = f" (correlation id {trace})" if isinstance(trace, str) else ""
+    return SamError(
+        f"{where}: {doing} failed: {label}{trace_text}; look it up in the sign-in logs of the "
+        "partner tenant",
+        exitcodes.SIGN_IN,
+    )
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` without any of ``secrets`` (a last line of defence for unexpected errors)."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return text

@@ -1,0 +1,11 @@
+"""A loopback Microsoft cloud for the tests: Entra, Key Vault, Partner Center and Graph over TLS.
+
+Not part of the product (the Pulumi program and ``partner_apps`` never import it). The product's
+real clients (MSAL, azure-identity, azure-keyvault-secrets, requests) talk to it unchanged,
+trusting its throw-away test CA; faults are injected by the tests (``Cloud.inject``).
+"""
+
+from .server import FakeCloud
+from .state import Cloud, Fault
+
+__all__ = ["Cloud", "FakeCloud", "Fault"]

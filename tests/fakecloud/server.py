@@ -1,0 +1,730 @@
+"""The wire side of the loopback Microsoft cloud: TLS servers on 127.0.0.1, one per service.
+
+Entra (login), Partner Center, Graph, and one server per Key Vault (a vault's URL is its host,
+and the Key Vault SDK parses secret ids as ``https://<host>/secrets/<name>/<version>``). Each
+speaks the documented REST shape the real clients expect (MSAL, azure-identity,
+azure-keyvault-secrets, requests), with the test CA from trustme. The servers run on daemon
+threads, stop when the context manager exits, and stop by themselves after ``lifetime`` seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import http.server
+import json
+import socket
+import ssl
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import trustme
+
+from .state import (
+    PARTNER_CENTER,
+    VAULT_RESOURCE,
+    App,
+    Cloud,
+    Directory,
+    Grant,
+    PartnerTenant,
+    Request,
+    SecretVersion,
+    Vault,
+    _b64,
+    read_jwt,
+)
+
+Response = tuple[int, dict[str, str], bytes]
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return (
+        status,
+        {"Content-Type": "application/json", **(headers or {})},
+        json.dumps(body).encode(),
+    )
+
+
+def aad_error(status: int, error: str, code: int, text: str) -> Response:
+    trace = str(uuid.uuid4())
+    return _json(
+        status,
+        {
+            "error": error,
+            "error_description": f"AADSTS{code}: {text} Trace ID: {trace}",
+            "error_codes": [code],
+            "timestamp": time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime()),
+            "trace_id": trace,
+            "correlation_id": str(uuid.uuid4()),
+        },
+    )
+
+
+def _redirect_allowed(registered: tuple[str, ...], redirect: str) -> bool:
+    if redirect in registered:
+        return True
+    parts = urlsplit(redirect)
+    # Entra ignores the port of a localhost redirect URI.
+    if parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1"):
+        return f"http://{parts.hostname}{parts.path.rstrip('/')}" in registered
+    return False
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the tests read ``Cloud.requests`` instead."""
+
+    def _serve(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        cloud = self.server.cloud
+        service = self.server.service
+        path = self.path
+        fault = cloud.take_fault(service, method, urlsplit(path).path, body)
+        if fault is not None and fault.action == "drop":
+            cloud.requests.append(Request(service, method, path, 0))
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if fault is not None and fault.action == "stall":
+            self.server.stopping.wait(fault.stall_seconds)
+            fault = None
+        if fault is not None:
+            status, headers, payload = _json(
+                fault.status, fault.body or {"error": {"code": "Injected"}}, fault.headers
+            )
+        else:
+            try:
+                with cloud.lock:
+                    status, headers, payload = self.server.route(
+                        method, path, dict(self.headers.items()), body
+                    )
+            except Exception as error:  # a bug in the fake: answer 500 and say so
+                status, headers, payload = _json(500, {"error": f"fake: {error!r}"})
+        cloud.requests.append(Request(service, method, path, status))
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_PUT(self) -> None:
+        self._serve("PUT")
+
+    def do_PATCH(self) -> None:
+        self._serve("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
+
+Route = Callable[[str, str, dict[str, str], bytes], Response]
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, cloud: Cloud, service: str, context: ssl.SSLContext) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.socket = context.wrap_socket(self.socket, server_side=True)
+        self.cloud = cloud
+        self.service = service
+        self.stopping = threading.Event()
+        self.route: Route = lambda *_: _json(404, {})
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.server_address[1]}"
+
+
+def _bearer(headers: dict[str, str]) -> dict[str, Any] | None:
+    value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    if not value.startswith("Bearer "):
+        return None
+    return read_jwt(value.removeprefix("Bearer "))
+
+
+class Login:
+    """Entra: discovery, authorize, token and device-code endpoints."""
+
+    def __init__(self, cloud: Cloud, base: str) -> None:
+        self.cloud = cloud
+        self.base = base
+
+    def __call__(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
+        parts = urlsplit(path)
+        query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+        segments = [segment for segment in parts.path.split("/") if segment]
+        if segments[:3] == ["common", "discovery", "instance"]:
+            tenant = urlsplit(query.get("authorization_endpoint", "")).path.split("/")[1]
+            return _json(
+                200,
+                {
+                    "tenant_discovery_endpoint": (
+                        f"{self.base}/{tenant}/v2.0/.well-known/openid-configuration"
+                    ),
+                    "api-version": "1.1",
+                    "metadata": [],
+                },
+            )
+        if not segments:
+            return _json(404, {})
+        tenant_id, rest = segments[0], segments[1:]
+        directory = self.cloud.directories.get(tenant_id)
+        if directory is None:
+            return aad_error(400, "invalid_tenant", 90002, f"Tenant '{tenant_id}' not found.")
+        if rest == ["v2.0", ".well-known", "openid-configuration"]:
+            root = f"{self.base}/{tenant_id}"
+            return _json(
+                200,
+                {
+                    "issuer": f"{root}/v2.0",
+                    "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
+                    "token_endpoint": f"{root}/oauth2/v2.0/token",
+                    "device_authorization_endpoint": f"{root}/oauth2/v2.0/devicecode",
+                    "jwks_uri": f"{root}/discovery/v2.0/keys",
+                    "response_types_supported": ["code", "id_token", "code id_token"],
+                    "tenant_region_scope": "NA",
+                },
+            )
+        form = {key: values[0] for key, values in parse_qs(body.decode()).items()}
+        if rest == ["oauth2", "v2.0", "authorize"] and method == "GET":
+            return self.authorize(directory, query)
+        if rest == ["oauth2", "v2.0", "devicecode"] and method == "POST":
+            return self.devicecode(directory, form)
+        if rest == ["oauth2", "v2.0", "token"] and method == "POST":
+            return self.token(directory, form)
+        return _json(404, {})
+
+    def _amr(self, upn_user: Any, asked: bool) -> tuple[str, ...]:
+        return ("pwd", "mfa") if asked and upn_user.performs_mfa else ("pwd",)
+
+    def authorize(self, directory: Directory, query: dict[str, str]) -> Response:
+        app = directory.apps.get(query.get("client_id", ""))
+        redirect = query.get("redirect_uri", "")
+        if app is None:
+            return aad_error(400, "unauthorized_client", 700016, "Application not found.")
+        if not _redirect_allowed(app.redirect_uris, redirect):
+            return aad_error(400, "invalid_request", 50011, "Redirect URI mismatch.")
+        signed_in = self.cloud.signed_in
+        if signed_in is None or signed_in[0] != directory.tenant_id:
+            # As Entra: the browser comes back with an error and a description (no error_codes).
+            params = {
+                "error": "access_denied",
+                "error_description": "AADSTS50020: User account does not exist in tenant.",
+                "state": query["state"],
+            }
+            return 302, {"Location": f"{redirect}?{urlencode(params)}"}, b""
+        user = directory.users[signed_in[1]]
+        asked = query.get("amr_values") == "mfa" or "mfa" in query.get("claims", "")
+        code = self.cloud.secret("auth-code")
+        self.cloud.codes[code] = {
+            "grant": Grant(directory.tenant_id, app.client_id, user, self._amr(user, asked)),
+            "redirect_uri": redirect,
+            "challenge": query.get("code_challenge"),
+            "nonce": query.get("nonce"),
+            "scope": query.get("scope", ""),
+        }
+        params = {"code": code, "state": query.get("state", ""), "session_state": "fake"}
+        if query.get("response_mode") == "form_post":
+            fields = "".join(
+                f'<input type="hidden" name="{key}" value="{html.escape(value)}">'
+                for key, value in params.items()
+            )
+            page = (
+                f'<html><body onload="document.forms[0].submit()"><form method="post" '
+                f'action="{html.escape(redirect)}">{fields}</form></body></html>'
+            )
+            return 200, {"Content-Type": "text/html"}, page.encode()
+        return 302, {"Location": f"{redirect}?{urlencode(params)}"}, b""
+
+    def devicecode(self, directory: Directory, form: dict[str, str]) -> Response:
+        app = directory.apps.get(form.get("client_id", ""))
+        if app is None:
+            return aad_error(400, "unauthorized_client", 700016, "Application not found.")
+        device = self.cloud.secret("device-code")
+        signed_in = self.cloud.signed_in
+        user = directory.users.get(signed_in[1]) if signed_in else None
+        asked = "mfa" in form.get("claims", "")
+        self.cloud.device_codes[device] = {
+            "client_id": app.client_id,
+            "grant": Grant(directory.tenant_id, app.client_id, user, self._amr(user, asked))
+            if user
+            else None,
+            "scope": form.get("scope", ""),
+        }
+        return _json(
+            200,
+            {
+                "device_code": device,
+                "user_code": "FAKE-CODE",
+                "verification_uri": "https://microsoft.com/devicelogin",
+                "expires_in": 900,
+                "interval": 0,
+                "message": "To sign in, open https://microsoft.com/devicelogin and enter the "
+                "code FAKE-CODE to authenticate.",
+            },
+        )
+
+    @staticmethod
+    def _client(directory: Directory, form: dict[str, str]) -> App | Response:
+        """The app a token request authenticates as (client id and secret in the form)."""
+        app = directory.apps.get(form.get("client_id", ""))
+        if app is None:
+            return aad_error(400, "unauthorized_client", 700016, "Application not found.")
+        if form.get("client_secret") != app.secret:
+            return aad_error(401, "invalid_client", 7000215, "Invalid client secret provided.")
+        if app.secret_expired:
+            return aad_error(401, "invalid_client", 7000222, "The client secret has expired.")
+        return app
+
+    def token(self, directory: Directory, form: dict[str, str]) -> Response:
+        cloud = self.cloud
+        app = self._client(directory, form)
+        if not isinstance(app, App):
+            return app
+        grant_type = form.get("grant_type", "")
+        if grant_type == "client_credentials":
+            return _json(200, cloud.app_token(directory.tenant_id, app, form.get("scope", "")))
+        if app.client_id in cloud.blocked_by_ca:
+            return aad_error(400, "invalid_grant", 53003, "Blocked by Conditional Access.")
+        redeem = {
+            "authorization_code": self._code_grant,
+            "urn:ietf:params:oauth:grant-type:device_code": self._device_grant,
+            "refresh_token": self._refresh_grant,
+        }.get(grant_type)
+        if redeem is None:
+            return aad_error(400, "unsupported_grant_type", 70003, "Unsupported grant type.")
+        granted = redeem(directory, app, form)
+        if not isinstance(granted, _Granted):
+            return granted
+        if app.client_id in cloud.mfa_required_again:
+            return aad_error(400, "interaction_required", 50076, "MFA required.")
+        if not app.consented:
+            return aad_error(400, "invalid_grant", 65001, "No consent.")
+        scope = form.get("scope") or granted.scope
+        return _json(200, cloud.issue(granted.grant, scope, nonce=granted.nonce))
+
+    def _code_grant(self, directory: Directory, app: App, form: dict[str, str]) -> Granted:
+        entry = self.cloud.codes.pop(form.get("code", ""), None)
+        if entry is None:
+            return aad_error(400, "invalid_grant", 54005, "Code already redeemed.")
+        if entry["redirect_uri"] != form.get("redirect_uri"):
+            return aad_error(400, "invalid_grant", 50148, "Redirect URI differs.")
+        verifier = form.get("code_verifier", "")
+        if entry["challenge"] != _b64(hashlib.sha256(verifier.encode()).digest()):
+            return aad_error(400, "invalid_grant", 501481, "Code verifier mismatch.")
+        return _Granted(entry["grant"], entry["nonce"], entry["scope"])
+
+    def _device_grant(self, directory: Directory, app: App, form: dict[str, str]) -> Granted:
+        cloud = self.cloud
+        entry = cloud.device_codes.get(form.get("device_code", ""))
+        if entry is None:
+            return aad_error(400, "expired_token", 70019, "Device code expired.")
+        if cloud.device_pending_polls > 0 or entry["grant"] is None:
+            cloud.device_pending_polls = max(0, cloud.device_pending_polls - 1)
+            return aad_error(400, "authorization_pending", 70016, "Pending.")
+        cloud.device_codes.pop(form["device_code"])
+        return _Granted(entry["grant"], None, entry["scope"])
+
+    def _refresh_grant(self, directory: Directory, app: App, form: dict[str, str]) -> Granted:
+        found = self.cloud.grants.get(form.get("refresh_token", ""))
+        if found is None:
+            return aad_error(400, "invalid_grant", 9002313, "Invalid request.")
+        refused = (
+            (found.revoked, 50173, "The grant was revoked."),
+            (found.expired, 700082, "Expired due to inactivity."),
+            (found.client_id != app.client_id, 70000, "Grant is for another client."),
+            (found.tenant_id != directory.tenant_id, 50020, "User not in tenant."),
+        )
+        for applies, code, text in refused:
+            if applies:
+                return aad_error(400, "invalid_grant", code, text)
+        return _Granted(found, None, "")
+
+
+@dataclass(frozen=True)
+class _Granted:
+    """A grant an authorization code, device code or refresh token stands for."""
+
+    grant: Grant
+    nonce: str | None
+    scope: str
+
+
+Granted = _Granted | Response
+
+
+class KeyVault:
+    """One vault's secrets REST API (the subset the SDK's SecretClient calls)."""
+
+    def __init__(self, cloud: Cloud, vault: Vault) -> None:
+        self.cloud = cloud
+        self.vault = vault
+
+    def _bundle(self, name: str, item: SecretVersion, *, value: bool) -> dict[str, Any]:
+        attributes: dict[str, Any] = {
+            "enabled": item.enabled,
+            "created": item.created,
+            "updated": item.updated,
+            "recoveryLevel": "Recoverable",
+            "recoverableDays": 90,
+        }
+        if item.exp is not None:
+            attributes["exp"] = item.exp
+        if item.nbf is not None:
+            attributes["nbf"] = item.nbf
+        bundle: dict[str, Any] = {
+            "id": f"{self.vault.url}/secrets/{name}/{item.version}",
+            "attributes": attributes,
+            "tags": dict(item.tags),
+        }
+        if item.content_type is not None:
+            bundle["contentType"] = item.content_type
+        if value:
+            bundle["value"] = item.value
+        return bundle
+
+    @staticmethod
+    def _error(status: int, code: str, message: str, inner: str | None = None) -> Response:
+        error: dict[str, Any] = {"code": code, "message": message}
+        if inner:
+            error["innererror"] = {"code": inner}
+        return _json(status, {"error": error})
+
+    def _authorize(self, headers: dict[str, str]) -> Response | None:
+        """None for a caller with a vault token of the vault's tenant and a data-plane role."""
+        vault = self.vault
+        claims = _bearer(headers)
+        if claims is None or claims.get("aud") != VAULT_RESOURCE:
+            challenge = (
+                f'Bearer authorization="https://login.microsoftonline.com/{vault.tenant_id}", '
+                f'resource="{VAULT_RESOURCE}"'
+            )
+            return _json(
+                401,
+                {
+                    "error": {
+                        "code": "Unauthorized",
+                        "message": "AKV10000: Request is missing a Bearer or PoP token.",
+                    }
+                },
+                {"WWW-Authenticate": challenge},
+            )
+        if claims.get("tid") != vault.tenant_id:
+            return self._error(401, "Unauthorized", "AKV10032: Invalid issuer.")
+        if claims.get("oid") not in vault.officers:
+            return self._error(403, "Forbidden", "Caller is not authorized.", "ForbiddenByRbac")
+        return None
+
+    def _not_found(self, name: str) -> Response:
+        return self._error(
+            404,
+            "SecretNotFound",
+            f"A secret with (name/id) {name} was not found in this key vault.",
+        )
+
+    def __call__(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
+        refused = self._authorize(headers)
+        if refused is not None:
+            return refused
+        segments = [segment for segment in urlsplit(path).path.split("/") if segment]
+        if not segments or segments[0] != "secrets":
+            return self._error(404, "NotFound", "No such API.")
+        if len(segments) == 1:
+            return self._list() if method == "GET" else self._error(405, "NotAllowed", method)
+        return self._secret(method, segments, body)
+
+    def _secret(self, method: str, segments: list[str], body: bytes) -> Response:
+        """``/secrets/{name}``, ``/secrets/{name}/versions`` and ``/secrets/{name}/{version}``."""
+        name = segments[1]
+        if len(segments) == 2 and method == "PUT":
+            return self._put(name, body)
+        if len(segments) == 2 and method == "DELETE":
+            return self._delete(name)
+        versions = self.vault.secrets.get(name) or []
+        if not versions:
+            return self._not_found(name)
+        if segments[2:] == ["versions"] and method == "GET":
+            items = [self._bundle(name, item, value=False) for item in versions]
+            return _json(200, {"value": items, "nextLink": None})
+        version = segments[2] if len(segments) == 3 else ""
+        found = next((item for item in versions if item.version == version), None)
+        if not version:
+            found = versions[-1]
+        if found is None:
+            return self._error(404, "SecretNotFound", f"Version {version} of {name} not found.")
+        if method == "GET":
+            return self._get(name, found)
+        if method == "PATCH":
+            return self._patch(name, found, body)
+        return self._error(405, "MethodNotAllowed", method)
+
+    def _list(self) -> Response:
+        listed = [
+            self._bundle(name, versions[-1], value=False)
+            for name, versions in sorted(self.vault.secrets.items())
+        ]
+        for entry in listed:
+            entry["id"] = entry["id"].rsplit("/", 1)[0]
+        return _json(200, {"value": listed, "nextLink": None})
+
+    def _put(self, name: str, body: bytes) -> Response:
+        if name in self.vault.soft_deleted:
+            return self._error(
+                409,
+                "Conflict",
+                f"Secret {name} is currently in a deleted but recoverable state, and its name "
+                "cannot be reused; in this state, the secret can only be recovered or purged.",
+                "ObjectIsDeletedButRecoverable",
+            )
+        document = json.loads(body or b"{}")
+        attributes = document.get("attributes") or {}
+        item = self.cloud.put_secret(
+            self.vault,
+            name,
+            str(document.get("value", "")),
+            content_type=document.get("contentType"),
+            enabled=attributes.get("enabled", True),
+            exp=attributes.get("exp"),
+            nbf=attributes.get("nbf"),
+            tags=document.get("tags"),
+        )
+        return _json(200, self._bundle(name, item, value=True))
+
+    def _delete(self, name: str) -> Response:
+        versions = self.vault.secrets.pop(name, None)
+        if not versions:
+            return self._not_found(name)
+        self.vault.soft_deleted.add(name)
+        return _json(200, self._bundle(name, versions[-1], value=False))
+
+    def _get(self, name: str, found: SecretVersion) -> Response:
+        if not found.enabled:
+            return self._error(
+                403,
+                "Forbidden",
+                "Operation get is not allowed on a disabled secret.",
+                "SecretDisabled",
+            )
+        return _json(200, self._bundle(name, found, value=True))
+
+    def _patch(self, name: str, found: SecretVersion, body: bytes) -> Response:
+        document = json.loads(body or b"{}")
+        attributes = document.get("attributes") or {}
+        if "enabled" in attributes:
+            found.enabled = bool(attributes["enabled"])
+        if "exp" in attributes:
+            found.exp = attributes["exp"]
+        if document.get("tags") is not None:
+            found.tags = dict(document["tags"])
+        if document.get("contentType") is not None:
+            found.content_type = document["contentType"]
+        found.updated = int(time.time())
+        return _json(200, self._bundle(name, found, value=False))
+
+
+class PartnerCenter:
+    """Partner Center: the partner's profile, customers and application consents."""
+
+    def __init__(self, cloud: Cloud) -> None:
+        self.cloud = cloud
+
+    def __call__(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
+        claims = _bearer(headers)
+        if claims is None or str(claims.get("aud", "")).rstrip("/") != PARTNER_CENTER:
+            return _json(401, {"code": 401, "description": "Unauthorized", "errorName": "Auth"})
+        if "mfa" not in (claims.get("amr") or []):
+            return _json(401, {"code": 900419, "description": "MFA is required"})
+        partner = self.cloud.partners.get(str(claims.get("tid")))
+        if partner is None:
+            return _json(403, {"code": 403, "description": "Not a partner tenant"})
+        segments = [segment for segment in urlsplit(path).path.split("/") if segment]
+        if segments == ["v1", "profiles", "organization"] and method == "GET":
+            return _json(
+                200,
+                {
+                    "id": partner.tenant_id,
+                    "companyName": partner.company_name,
+                    "attributes": {"objectType": "OrganizationProfile"},
+                },
+            )
+        if segments == ["v1", "customers"] and method == "GET":
+            return _json(
+                200,
+                {
+                    "totalCount": len(partner.customers),
+                    "items": partner.customers,
+                    "attributes": {"objectType": "Collection"},
+                },
+            )
+        if segments[:2] == ["v1", "customers"] and segments[3:4] == ["applicationconsents"]:
+            return self._consents(partner, method, segments, body)
+        return _json(404, {"code": 404, "description": "Not found"})
+
+    @staticmethod
+    def _consents(
+        partner: PartnerTenant, method: str, segments: list[str], body: bytes
+    ) -> Response:
+        """``/v1/customers/{customer}/applicationconsents[/{client id}]``."""
+        consents = partner.application_consents.setdefault(segments[2], [])
+        if method == "GET":
+            return _json(200, {"totalCount": len(consents), "items": consents})
+        if method == "POST":
+            document = json.loads(body or b"{}")
+            if any(c["applicationId"] == document.get("applicationId") for c in consents):
+                # What CIPP sees for an existing consent [unverified from Microsoft].
+                return _json(409, {"code": 409, "description": "Permission entry already exists"})
+            consents.append(document)
+            return _json(201, document)
+        if method == "DELETE" and len(segments) == 5:
+            partner.application_consents[segments[2]] = [
+                c for c in consents if c.get("applicationId") != segments[4]
+            ]
+            return 204, {}, b""
+        return _json(404, {"code": 404, "description": "Not found"})
+
+
+class Graph:
+    """Graph in a customer (or partner) tenant: organization, service principals, grants,
+    app role assignments, GDAP relationships."""
+
+    def __init__(self, cloud: Cloud) -> None:
+        self.cloud = cloud
+
+    def __call__(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
+        claims = _bearer(headers)
+        if claims is None or claims.get("aud") != "https://graph.microsoft.com":
+            return _json(401, {"error": {"code": "InvalidAuthenticationToken"}})
+        tenant = str(claims.get("tid"))
+        partner = self.cloud.partners.setdefault(tenant, PartnerTenant(tenant, "customer"))
+        parts = urlsplit(path)
+        segments = [segment for segment in parts.path.split("/") if segment]
+        query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+        document = json.loads(body or b"{}") if body else {}
+        if segments == ["v1.0", "organization"]:
+            return _json(200, {"value": [{"id": tenant}]})
+        if segments == ["v1.0", "tenantRelationships", "delegatedAdminRelationships"]:
+            return _json(200, {"value": partner.relationships})
+        if segments[:2] == ["v1.0", "servicePrincipals"]:
+            return self._service_principals(partner, method, segments, query, document)
+        if segments == ["v1.0", "oauth2PermissionGrants"]:
+            grants = partner.grants.setdefault(tenant, [])
+            if method == "POST":
+                grant = {"id": str(uuid.uuid4()), **document}
+                grants.append(grant)
+                return _json(201, grant)
+            return _json(200, {"value": grants})
+        return _json(404, {"error": {"code": "Request_ResourceNotFound"}})
+
+    @staticmethod
+    def _service_principals(
+        partner: PartnerTenant,
+        method: str,
+        segments: list[str],
+        query: dict[str, str],
+        document: dict[str, Any],
+    ) -> Response:
+        principals = partner.service_principals.setdefault(partner.tenant_id, [])
+        if len(segments) == 2 and method == "GET":
+            wanted = query.get("$filter", "").split("'")[1:2]
+            found = [p for p in principals if not wanted or p["appId"] == wanted[0]]
+            return _json(200, {"value": found})
+        if len(segments) == 2 and method == "POST":
+            principal = {"id": str(uuid.uuid4()), "appId": document.get("appId")}
+            principals.append(principal)
+            return _json(201, principal)
+        if len(segments) == 4 and segments[3] == "appRoleAssignedTo" and method == "POST":
+            assignment = {"id": str(uuid.uuid4()), **document}
+            partner.app_role_assignments.setdefault(segments[2], []).append(assignment)
+            return _json(201, assignment)
+        return _json(404, {"error": {"code": "Request_ResourceNotFound"}})
+
+
+class FakeCloud:
+    """Context manager: the servers, their test CA, and the environment pointing clients at them."""
+
+    def __init__(self, cloud: Cloud, ca_dir: Path, *, lifetime: float = 300.0) -> None:
+        self.cloud = cloud
+        self.ca = trustme.CA()
+        self.ca_file = ca_dir / "fake-cloud-ca.pem"
+        self.ca.cert_pem.write_to_path(str(self.ca_file))
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+        self.servers: dict[str, _Server] = {}
+        for service in ("login", "partnercenter", "graph"):
+            self.servers[service] = _Server(cloud, service, context)
+        self.servers["login"].route = Login(cloud, self.servers["login"].url)
+        self.servers["partnercenter"].route = PartnerCenter(cloud)
+        self.servers["graph"].route = Graph(cloud)
+        for name, vault in sorted(cloud.vaults.items()):
+            server = _Server(cloud, f"vault:{name}", context)
+            vault.url = server.url
+            server.route = KeyVault(cloud, vault)
+            self.servers[f"vault:{name}"] = server
+        self._threads = [
+            threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            )
+            for server in self.servers.values()
+        ]
+        self._timer = threading.Timer(lifetime, self.stop)
+        self._timer.daemon = True
+        self._stopped = False
+
+    def url(self, service: str) -> str:
+        return self.servers[service].url
+
+    def env(self) -> dict[str, str]:
+        vaults = {name: vault.url for name, vault in self.cloud.vaults.items()}
+        return {
+            "REQUESTS_CA_BUNDLE": str(self.ca_file),
+            "SSL_CERT_FILE": str(self.ca_file),
+            "NO_PROXY": "127.0.0.1,localhost",
+            "PARTNER_APPS_LOGIN_URL": self.url("login"),
+            "PARTNER_APPS_PARTNER_CENTER_URL": self.url("partnercenter"),
+            "PARTNER_APPS_VAULT_URLS": json.dumps(vaults, sort_keys=True),
+        }
+
+    def __enter__(self) -> FakeCloud:
+        for thread in self._threads:
+            thread.start()
+        self._timer.start()
+        return self
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        for server in self.servers.values():
+            server.stopping.set()
+            server.shutdown()
+            server.server_close()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._timer.cancel()
+        self.stop()

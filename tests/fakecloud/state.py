@@ -1,0 +1,355 @@
+"""In-memory state of the loopback Microsoft cloud: tenants, apps, users, grants, vaults.
+
+One backend per service, as moto does: Entra (``Directory``), Key Vault (``Vault``), Partner
+Center and Graph (``PartnerTenant``). The HTTP layer (``server.py``) only translates requests.
+Every secret value the fake mints (client secrets, codes, refresh and access tokens) is recorded
+in ``Cloud.minted`` so tests can scan everything the product wrote for any of them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+SIGNING_KEY = secrets.token_bytes(32)
+PARTNER_CENTER = "https://api.partnercenter.microsoft.com"
+VAULT_RESOURCE = "https://vault.azure.net"
+GRAPH = "https://graph.microsoft.com"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def mint_jwt(claims: dict[str, Any]) -> str:
+    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "fake"}).encode())
+    body = _b64(json.dumps(claims, sort_keys=True).encode())
+    signature = hmac.new(SIGNING_KEY, f"{header}.{body}".encode(), hashlib.sha256).digest()
+    return f"{header}.{body}.{_b64(signature)}"
+
+
+def read_jwt(token: str) -> dict[str, Any] | None:
+    """The claims of a token this fake signed and that has not expired, else None."""
+    try:
+        header, body, signature = token.split(".")
+    except ValueError:
+        return None
+    expected = hmac.new(SIGNING_KEY, f"{header}.{body}".encode(), hashlib.sha256).digest()
+    if not hmac.compare_digest(_b64(expected), signature):
+        return None
+    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    if claims.get("exp", 0) < time.time():
+        return None
+    return claims
+
+
+@dataclass
+class App:
+    """An app registration (or a service principal with a secret, such as the job identity)."""
+
+    client_id: str
+    secret: str
+    object_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    redirect_uris: tuple[str, ...] = ()
+    # Admin consent for Partner Center user_impersonation in the partner tenant.
+    consented: bool = True
+    secret_expired: bool = False
+
+
+@dataclass
+class User:
+    upn: str
+    object_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # False: the user "signs in" without performing MFA even when asked (a misconfigured tenant).
+    performs_mfa: bool = True
+
+
+@dataclass
+class Grant:
+    """What a refresh token stands for: a user's sign-in to a client."""
+
+    tenant_id: str
+    client_id: str
+    user: User
+    amr: tuple[str, ...]
+    revoked: bool = False
+    expired: bool = False
+
+
+@dataclass
+class Directory:
+    """One Entra tenant."""
+
+    tenant_id: str
+    apps: dict[str, App] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+
+
+@dataclass
+class SecretVersion:
+    version: str
+    value: str
+    content_type: str | None
+    enabled: bool
+    created: int
+    updated: int
+    exp: int | None
+    nbf: int | None
+    tags: dict[str, str]
+
+
+@dataclass
+class Vault:
+    """One Key Vault: RBAC by principal object id, versions per secret, soft-deleted names."""
+
+    name: str
+    tenant_id: str
+    officers: set[str] = field(default_factory=set)
+    secrets: dict[str, list[SecretVersion]] = field(default_factory=dict)
+    soft_deleted: set[str] = field(default_factory=set)
+    url: str = ""
+
+
+@dataclass
+class Fault:
+    """A fault the next matching requests get: status (with headers), ``drop`` or ``stall``."""
+
+    service: str  # login, vault (any vault) or vault:<name>, partnercenter, graph
+    method: str | None = None
+    path_contains: str = ""
+    body_contains: str = ""  # e.g. grant_type=refresh_token
+    status: int = 503
+    headers: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] | None = None
+    action: str = "status"  # status, drop (close without answer), stall (answer late)
+    times: int = 1
+    stall_seconds: float = 2.0
+
+    def matches(self, service: str, method: str, path: str, body: bytes = b"") -> bool:
+        return (
+            self.body_contains.encode() in body
+            and self.times > 0
+            and (service == self.service or service.startswith(f"{self.service}:"))
+            and (self.method is None or self.method == method)
+            and self.path_contains in path
+        )
+
+
+@dataclass
+class PartnerTenant:
+    """Partner Center and Graph view of one partner tenant: its profile and its customers."""
+
+    tenant_id: str
+    company_name: str
+    customers: list[dict[str, Any]] = field(default_factory=list)
+    application_consents: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    service_principals: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    grants: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    app_role_assignments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    relationships: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Request:
+    service: str
+    method: str
+    path: str
+    status: int
+
+
+class Cloud:
+    """All state, guarded by one lock (the servers are threaded)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.directories: dict[str, Directory] = {}
+        self.vaults: dict[str, Vault] = {}
+        self.partners: dict[str, PartnerTenant] = {}
+        self.grants: dict[str, Grant] = {}
+        self.codes: dict[str, dict[str, Any]] = {}
+        self.device_codes: dict[str, dict[str, Any]] = {}
+        self.faults: list[Fault] = []
+        self.requests: list[Request] = []
+        self.minted: set[str] = set()
+        # Who signs in at the authorize endpoint and the device-code page.
+        self.signed_in: tuple[str, str] | None = None  # (tenant id, upn)
+        # Conditional Access blocks every token request of these client ids; MFA demanded anew.
+        self.blocked_by_ca: set[str] = set()
+        self.mfa_required_again: set[str] = set()
+        self.device_pending_polls = 0
+        self._versions = itertools.count(1)
+
+    # -- setup ---------------------------------------------------------------------------------
+
+    def secret(self, label: str) -> str:
+        value = f"CANARY-{label}-{secrets.token_hex(12)}"
+        self.minted.add(value)
+        return value
+
+    def tenant(self, tenant_id: str, company: str = "Contoso") -> Directory:
+        with self.lock:
+            directory = self.directories.setdefault(tenant_id, Directory(tenant_id))
+            self.partners.setdefault(tenant_id, PartnerTenant(tenant_id, company))
+            return directory
+
+    def add_app(
+        self, tenant_id: str, *, client_id: str | None = None, redirect_uris: tuple[str, ...] = ()
+    ) -> App:
+        app = App(client_id or str(uuid.uuid4()), self.secret("client-secret"))
+        app.redirect_uris = redirect_uris
+        self.tenant(tenant_id).apps[app.client_id] = app
+        return app
+
+    def add_user(self, tenant_id: str, upn: str) -> User:
+        user = User(upn)
+        self.tenant(tenant_id).users[upn] = user
+        return user
+
+    def add_vault(self, name: str, tenant_id: str, officers: set[str]) -> Vault:
+        vault = Vault(name, tenant_id, set(officers))
+        self.vaults[name] = vault
+        return vault
+
+    def sign_in_as(self, tenant_id: str, upn: str) -> None:
+        self.signed_in = (tenant_id, upn)
+
+    def inject(self, fault: Fault) -> Fault:
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def take_fault(self, service: str, method: str, path: str, body: bytes = b"") -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.matches(service, method, path, body):
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def put_secret(
+        self,
+        vault: Vault,
+        name: str,
+        value: str,
+        *,
+        content_type: str | None = None,
+        enabled: bool = True,
+        exp: int | None = None,
+        nbf: int | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> SecretVersion:
+        with self.lock:
+            now = int(time.time())
+            version = SecretVersion(
+                version=f"{next(self._versions):08d}{secrets.token_hex(12)}",
+                value=value,
+                content_type=content_type,
+                enabled=enabled,
+                created=now,
+                updated=now,
+                exp=exp,
+                nbf=nbf,
+                tags=dict(tags or {}),
+            )
+            vault.secrets.setdefault(name, []).append(version)
+            return version
+
+    def latest(self, vault_name: str, name: str) -> SecretVersion | None:
+        versions = self.vaults[vault_name].secrets.get(name) or []
+        return versions[-1] if versions else None
+
+    # -- tokens --------------------------------------------------------------------------------
+
+    def issue(
+        self,
+        grant: Grant,
+        scope: str,
+        *,
+        nonce: str | None = None,
+        with_refresh: bool = True,
+    ) -> dict[str, Any]:
+        """A token response for ``grant``: access token for the scope's resource, ID token and a
+        new refresh token (the old one stays valid, as in Entra)."""
+        resources = [item for item in scope.split() if "://" in item]
+        resource = resources[0].rsplit("/", 1)[0] if resources else GRAPH
+        now = int(time.time())
+        common = {"tid": grant.tenant_id, "iat": now, "nbf": now, "exp": now + 3600}
+        user = grant.user
+        access = mint_jwt(
+            {
+                **common,
+                "aud": resource,
+                "iss": f"https://sts.windows.net/{grant.tenant_id}/",
+                "appid": grant.client_id,
+                "azp": grant.client_id,
+                "oid": user.object_id,
+                "upn": user.upn,
+                "amr": list(grant.amr),
+                "scp": "user_impersonation",
+                "jti": secrets.token_hex(8),
+            }
+        )
+        identity = mint_jwt(
+            {
+                **common,
+                "aud": grant.client_id,
+                "iss": f"https://login.fake/{grant.tenant_id}/v2.0",
+                "sub": user.object_id,
+                "oid": user.object_id,
+                "preferred_username": user.upn,
+                "name": user.upn.split("@")[0],
+                "amr": list(grant.amr),
+                **({"nonce": nonce} if nonce else {}),
+            }
+        )
+        self.minted.add(access)
+        result: dict[str, Any] = {
+            "token_type": "Bearer",
+            "scope": scope,
+            "expires_in": 3600,
+            "ext_expires_in": 3600,
+            "access_token": access,
+            "id_token": identity,
+            "client_info": _b64(
+                json.dumps({"uid": user.object_id, "utid": grant.tenant_id}).encode()
+            ),
+        }
+        if with_refresh:
+            refresh = self.secret("refresh-token")
+            self.grants[refresh] = grant
+            result["refresh_token"] = refresh
+        return result
+
+    def app_token(self, tenant_id: str, app: App, scope: str) -> dict[str, Any]:
+        resource = scope.removesuffix("/.default")
+        now = int(time.time())
+        access = mint_jwt(
+            {
+                "aud": resource,
+                "tid": tenant_id,
+                "iss": f"https://sts.windows.net/{tenant_id}/",
+                "appid": app.client_id,
+                "azp": app.client_id,
+                "oid": app.object_id,
+                "idtyp": "app",
+                "iat": now,
+                "nbf": now,
+                "exp": now + 3600,
+            }
+        )
+        self.minted.add(access)
+        return {
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "ext_expires_in": 3600,
+            "access_token": access,
+        }

@@ -1,0 +1,139 @@
+"""The loopback cloud itself: loopback only, TLS with the test CA, stops by itself, and the
+Partner Center and Graph endpoints that customer consent will call next."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.fakecloud import Cloud, FakeCloud
+from tests.fakecloud.state import Grant
+from tests.sam.world import World
+
+
+def _token(world: World, stack: str, scope: str) -> str:
+    region = world.regions[stack]
+    grant = Grant(region.tenant_id, region.sam.client_id, region.admin, ("pwd", "mfa"))
+    token: str = world.cloud.issue(grant, scope, with_refresh=False)["access_token"]
+    return token
+
+
+def test_listens_on_loopback_with_tls_only(world: World) -> None:
+    for server in world.fake.servers.values():
+        assert server.server_address[0] == "127.0.0.1"
+    port = int(world.fake.url("login").rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as raw:
+        raw.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        raw.settimeout(5)
+        try:
+            answer = raw.recv(100)
+        except (ConnectionError, TimeoutError):
+            answer = b""
+    assert not answer.startswith(b"HTTP/")  # plain HTTP is not served
+    context = ssl.create_default_context(cafile=str(world.fake.ca_file))
+    with (
+        socket.create_connection(("127.0.0.1", port)) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        assert tls.version() is not None
+
+
+def test_stops_by_itself(tmp_path: Path) -> None:
+    fake = FakeCloud(Cloud(), tmp_path, lifetime=0.05)
+    with fake:
+        fake._timer.join()
+        port = int(fake.url("login").rsplit(":", 1)[1])
+        with (
+            pytest.raises(ConnectionRefusedError),
+            socket.create_connection(("127.0.0.1", port), timeout=2),
+        ):
+            pass
+
+
+def test_partner_center_profile_customers_and_application_consents(world: World) -> None:
+    base = world.fake.url("partnercenter")
+    token = _token(world, "us", "https://api.partnercenter.microsoft.com/user_impersonation")
+    headers = {"Authorization": f"Bearer {token}"}
+    partner = world.cloud.partners[world.regions["us"].tenant_id]
+    partner.customers.append({"id": "c-1", "companyProfile": {"tenantId": "c-1"}})
+    profile = requests.get(f"{base}/v1/profiles/organization", headers=headers, timeout=10)
+    assert profile.json()["companyName"] == "Contoso US"
+    assert (
+        requests.get(f"{base}/v1/customers", headers=headers, timeout=10).json()["totalCount"] == 1
+    )
+    consent = {
+        "applicationId": "app-1",
+        "displayName": "app",
+        "applicationGrants": [{"enterpriseApplicationId": "graph", "scope": "A,B"}],
+    }
+    url = f"{base}/v1/customers/c-1/applicationconsents"
+    assert requests.post(url, json=consent, headers=headers, timeout=10).status_code == 201
+    assert requests.post(url, json=consent, headers=headers, timeout=10).status_code == 409
+    assert requests.delete(f"{url}/app-1", headers=headers, timeout=10).status_code == 204
+    assert requests.get(url, headers=headers, timeout=10).json()["totalCount"] == 0
+    assert requests.get(f"{base}/v1/customers", timeout=10).status_code == 401
+
+
+def test_partner_center_requires_mfa(world: World) -> None:
+    region = world.regions["eu"]
+    grant = Grant(region.tenant_id, region.sam.client_id, region.admin, ("pwd",))
+    token = world.cloud.issue(
+        grant, "https://api.partnercenter.microsoft.com/user_impersonation", with_refresh=False
+    )["access_token"]
+    answer = requests.get(
+        f"{world.fake.url('partnercenter')}/v1/profiles/organization",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert answer.status_code == 401
+
+
+def test_graph_service_principals_grants_and_relationships(world: World) -> None:
+    base = world.fake.url("graph")
+    headers = {
+        "Authorization": f"Bearer {_token(world, 'us', 'https://graph.microsoft.com/.default')}"
+    }
+    tenant = world.regions["us"].tenant_id
+    assert requests.get(f"{base}/v1.0/organization", headers=headers, timeout=10).json() == {
+        "value": [{"id": tenant}]
+    }
+    created = requests.post(
+        f"{base}/v1.0/servicePrincipals", json={"appId": "app-1"}, headers=headers, timeout=10
+    ).json()
+    found = requests.get(
+        f"{base}/v1.0/servicePrincipals?$filter=appId eq 'app-1'", headers=headers, timeout=10
+    ).json()["value"]
+    assert found == [created]
+    grant = {"clientId": created["id"], "consentType": "AllPrincipals", "scope": "User.Read"}
+    assert (
+        requests.post(
+            f"{base}/v1.0/oauth2PermissionGrants", json=grant, headers=headers, timeout=10
+        ).status_code
+        == 201
+    )
+    assignment = requests.post(
+        f"{base}/v1.0/servicePrincipals/{created['id']}/appRoleAssignedTo",
+        json={"principalId": created["id"], "appRoleId": "role-1"},
+        headers=headers,
+        timeout=10,
+    )
+    assert assignment.status_code == 201
+    relationships = requests.get(
+        f"{base}/v1.0/tenantRelationships/delegatedAdminRelationships",
+        headers=headers,
+        timeout=10,
+    )
+    assert relationships.json() == {"value": []}
+
+
+def test_the_demo_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.sam import demo
+
+    assert demo.main() == 0
+    shown = capsys.readouterr().out
+    assert "$ partner-apps sam consent --stack us" in shown
+    assert "proven against Partner Center (Contoso EU)" in shown

@@ -1,0 +1,146 @@
+"""``partner-apps``: one entry point, ``--help`` on every level, tools as subcommands."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from partner_apps import cli, exitcodes
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBCOMMANDS = ("preview", "diff", "audit", "preview-json", "benchmark", "generate", "sam")
+SAM_VERBS = ("consent", "refresh", "status")
+
+
+def _help(*argv: str) -> str:
+    """What ``--help`` prints (argparse writes it to sys.stdout); it must exit 0."""
+    out = io.StringIO()
+    original = sys.stdout
+    sys.stdout = out
+    try:
+        code = cli.main([*argv, "--help"])
+    except SystemExit as stop:  # a tool's own parser exits itself
+        code = stop.code if isinstance(stop.code, int) else 1
+    finally:
+        sys.stdout = original
+    assert code == 0
+    return out.getvalue()
+
+
+def test_top_level_help_lists_every_subcommand_and_exit_code() -> None:
+    text = _help()
+    for name in SUBCOMMANDS:
+        assert re.search(rf"^\s+{re.escape(name)}\b", text, re.MULTILINE), name
+    for code, _ in exitcodes.TABLE:
+        assert re.search(rf"^\s+{code}\s", text, re.MULTILINE), code
+
+
+def test_sam_help_on_every_level() -> None:
+    sam = _help("sam")
+    for verb in SAM_VERBS:
+        assert verb in sam
+    assert "vault refuses public traffic" in sam
+    assert "--device-code" in _help("sam", "consent")
+    assert "--force" in _help("sam", "consent")
+    assert "--stack" in _help("sam", "refresh")
+    assert "--warn-days" in _help("sam", "status")
+
+
+@pytest.mark.parametrize(("name", "module"), [(k, v[0]) for k, v in cli.TOOLS.items()])
+def test_tools_are_subcommands(name: str, module: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+
+    def fake_main(argv: list[str] | None = None) -> int:
+        seen.append(list(argv or []))
+        return 3
+
+    monkeypatch.setattr(f"{module}.main", fake_main)
+    assert cli.main([name, "--some", "arg"]) == 3
+    assert seen == [["--some", "arg"]]
+
+
+def test_tool_help_is_the_tools_own() -> None:
+    assert "python -m tools.diff" in _help("diff")
+
+
+def test_usage_errors_exit_2() -> None:
+    err = io.StringIO()
+    original = sys.stderr
+    sys.stderr = err
+    try:
+        assert cli.main(["sam", "refresh"]) == exitcodes.USAGE  # --stack is required
+        assert cli.main(["nonsense"]) == exitcodes.USAGE
+    finally:
+        sys.stderr = original
+    assert "--stack" in err.getvalue()
+
+
+def test_console_script_and_module_entry_points() -> None:
+    scripts = {ep.name: ep.value for ep in metadata.entry_points(group="console_scripts")}
+    assert scripts.get("partner-apps") == "partner_apps.cli:main"
+    done = subprocess.run(
+        [sys.executable, "-m", "partner_apps", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert "sam" in done.stdout
+
+
+def test_readme_documents_the_sam_commands_and_every_exit_code() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## Secure Application Model token")
+    section = readme[start : readme.index("## Reviewer and auditor output")]
+    for verb in SAM_VERBS:
+        assert f"partner-apps sam {verb}" in section
+    for code, _ in exitcodes.TABLE:
+        assert re.search(rf"^\| `{code}` \|", section, re.MULTILINE), code
+    assert "a separate process keeps it fresh" not in readme
+    assert "let the consent process do it" not in readme
+
+
+def test_the_real_runtime_is_quiet_off_a_terminal(tmp_path: Path) -> None:
+    """Off a terminal: no progress lines, no confirmation prompt (a second consent is refused),
+    and --no-browser opens nothing; endpoints and outputs are the real defaults or --outputs."""
+    from azure.identity import DefaultAzureCredential
+
+    from partner_apps.sam import flows
+    from partner_apps.sam.target import Endpoints, RegionTarget
+
+    args = cli._parser().parse_args(
+        ["sam", "consent", "--stack", "us", "--no-browser", "--outputs", str(tmp_path)]
+    )
+    runtime = cli._runtime(args, io.StringIO(), io.StringIO())
+    assert runtime.progress is False
+    assert runtime.confirm is None
+    assert runtime.open_browser("https://example.invalid/") is None
+    assert runtime.outputs("us") is None  # no us.json in the folder
+    target = RegionTarget(
+        stack="us",
+        tenant_id="3f6b1c2d-4e5a-4b7c-8d9e-0a1b2c3d4e51",
+        app_key="partner-center-sam",
+        display_name="SAM",
+        client_id="client",
+        vault_name="kv-cspapps-us-01",
+        vault_url="https://kv-cspapps-us-01.vault.azure.net",
+        endpoints=Endpoints(),
+    )
+    assert isinstance(flows.default_credential(target), DefaultAzureCredential)
+
+
+def test_status_reports_a_region_it_cannot_resolve(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(
+        ["sam", "status", "--stack", "apac", "--outputs", str(tmp_path)], out=out, err=err
+    )
+    assert code == exitcodes.CONFIG
+    assert "region apac" in out.getvalue()
+    assert "no stack file Pulumi.apac.yaml" in out.getvalue()
