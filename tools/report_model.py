@@ -14,6 +14,7 @@ Usage::
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -195,6 +196,9 @@ CSS = (
 )
 
 
+_BACKTICKED = re.compile(r"`([^`]+)`")
+
+
 def _html_inline(inline: Inline) -> str:
     parts = []
     for span in inline:
@@ -204,7 +208,9 @@ def _html_inline(inline: Inline) -> str:
         elif span.kind == "strong":
             parts.append(f"<strong>{escaped}</strong>")
         else:
-            parts.append(escaped)
+            # Plain text may carry Markdown code marks (policy messages do, as the CLI and the
+            # Markdown reports show them): render them as code, so both renderers agree.
+            parts.append(_BACKTICKED.sub(r"<code>\1</code>", escaped))
     return "".join(parts)
 
 
