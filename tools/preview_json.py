@@ -863,13 +863,19 @@ def _unclaimed_no_changes(markdown: str, preview: Preview) -> str:
     if not preview.failed:
         return markdown
     headline = NO_STEPS if not preview.steps else f"**{NO_CHANGES_FAILED}**"
+    stacks = _preview_stacks(preview)
+    named = f"Stacks compared: {join_words(stacks)} (the preview failed)." if stacks else ""
+    lines = [
+        named if named and line == "Stacks compared: (none)." else line
+        for line in markdown.split("\n")
+    ]
     lines = [
         headline
         if line == "**No changes.**"
         else NO_CHANGES_FAILED
         if line == "No changes."
         else line
-        for line in markdown.split("\n")
+        for line in lines
     ]
     return "\n".join(lines)
 

@@ -211,6 +211,7 @@ def test_an_engine_error_with_no_steps_is_a_failed_preview(
     assert "the preview failed: Program failed with an unhandled exception" in err
     assert "No changes." not in text
     assert "Nothing is listed: the preview failed before the engine planned any change" in text
+    assert "Stacks compared: us (the preview failed)." in text
     failed = _section(text, "⚠ Preview failed")
     assert "The engine reported 2 errors" in failed
     # The message is shown without its "error: " prefix, its traceback fenced.
