@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from .markdown import (
 )
 from .plan_analysis import (
     AppView,
+    ClientRef,
     PermissionRow,
     StackView,
     VaultView,
@@ -145,11 +146,65 @@ def earliest_expiry(app: AppView) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+# --------------------------------------------------------------------------------------------
+# Ids the offline preview's mocks made up (the plan's ``assignedAtDeploy``)
+# --------------------------------------------------------------------------------------------
+
+ASSIGNED = "(assigned at deploy)"
+ASSIGNED_NOTE = (
+    "Client, object and resource ids shown as *(assigned at deploy)* are not known yet: the "
+    "offline preview made them up, and Entra ID and Azure assign the real ones at deploy."
+)
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def id_cell(plan: Plan, value: str | None, missing: str = "(known after apply)") -> str:
+    """An id as Markdown: ``(assigned at deploy)`` for one the offline preview made up."""
+    if value and value.lower() in plan.assigned_at_deploy:
+        return ASSIGNED
+    return code(value or missing)
+
+
+def client_text(plan: Plan, ref: ClientRef) -> str:
+    """A client application; one of ours whose client id the mocks made up says so."""
+    if ref.client_id.lower() in plan.assigned_at_deploy:
+        return f"{code(ref.app)} (client id assigned at deploy)" if ref.app else ASSIGNED
+    return ref.markdown()
+
+
+def label_assigned(markdown: str, assigned: Collection[str]) -> str:
+    """``markdown`` with every made-up id (``assigned``, lower case) labelled: a code span that is
+    only such an id becomes ``(assigned at deploy)``, any other occurrence is replaced in place.
+    Fenced blocks (the Mermaid diagram) are left alone: ids there are node names, not shown."""
+    if not assigned:
+        return markdown
+
+    def replace(match: re.Match[str]) -> str:
+        return ASSIGNED if match.group(0).lower() in assigned else match.group(0)
+
+    def label(line: str) -> str:
+        line = re.sub(
+            r"`(" + GUID.pattern + r")`",
+            lambda m: ASSIGNED if m.group(1).lower() in assigned else m.group(0),
+            line,
+        )
+        return GUID.sub(replace, line)
+
+    out, fenced = [], False
+    for line in markdown.split("\n"):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        out.append(line if fenced or line.lstrip().startswith("```") else label(line))
+    return "\n".join(out)
+
+
 def render_stack(view: StackView) -> str:
     """The reviewer Markdown of one analysed stack."""
     plan = view.plan
     lines: list[str] = [f"# Stack `{plan.stack}`" + (f" — {plan.project}" if plan.project else "")]
     lines += ["", *_region_lines(plan)]
+    if plan.assigned_at_deploy:
+        lines += ["", ASSIGNED_NOTE]
     lines += ["", "## At a glance", "", *_glance(view)]
     if view.notes:
         lines += ["", *(f"> **Check:** {note}" for note in view.notes)]
@@ -169,7 +224,7 @@ def render_stack(view: StackView) -> str:
         lines += ["", "## Stack outputs", "", "<details><summary>Outputs</summary>", ""]
         lines += table(("Output", "Value"), ([code(p), code(show_value(v))] for p, v in outputs))
         lines += ["", "</details>"]
-    return "\n".join(lines).rstrip() + "\n"
+    return label_assigned("\n".join(lines).rstrip() + "\n", plan.assigned_at_deploy)
 
 
 def _region_lines(plan: Plan) -> list[str]:
@@ -288,14 +343,15 @@ def _app_lines(view: StackView, app: AppView) -> list[str]:
         if app.admin_agents
         else "**no** (not pre-consented for customers)"
     )
+    sp_id = id_cell(view.plan, app.service_principal_object_id, "(unknown)")
     sp = (
-        f"{code(app.service_principal_object_id or '(unknown)')}"
+        f"{'object id assigned at deploy' if sp_id == ASSIGNED else sp_id}"
         f" (app role assignment required: {yes_no(app.app_role_assignment_required)})"
         if app.service_principal_urn
         else "**none**"
     )
     settings = [
-        ["Client id", code(app.client_id or "(known after apply)")],
+        ["Client id", id_cell(view.plan, app.client_id)],
         ["Sign-in audience", code(app.sign_in_audience or "(not set)")],
         ["Identifier URIs", _uri_list(app.identifier_uris)],
         ["Redirect URIs", _uri_list(app.redirect_uris)],
@@ -303,12 +359,18 @@ def _app_lines(view: StackView, app: AppView) -> list[str]:
         ["Implicit grant", implicit],
         ["Service principal", sp],
         ["AdminAgents member", admin],
-        ["Known client apps", ", ".join(c.markdown() for c in app.known_clients) or "—"],
+        [
+            "Known client apps",
+            ", ".join(client_text(view.plan, c) for c in app.known_clients) or "—",
+        ],
         ["Protected", yes_no(app.protected)],
     ]
     if app.pre_authorized:
         settings.append(
-            ["Pre-authorized clients", ", ".join(c.markdown() for c in app.pre_authorized)]
+            [
+                "Pre-authorized clients",
+                ", ".join(client_text(view.plan, c) for c in app.pre_authorized),
+            ]
         )
     lines += table(("Setting", "Value"), settings)
     lines += ["", "#### Permissions", ""]
