@@ -261,27 +261,56 @@ def _policies(data: Mapping[str, Any]) -> Section:
         ),
     ]
     if data["violations"]:
-        violations = sorted(
-            data["violations"], key=lambda v: (v["stack"], v["policy"], v["resource"])
-        )
         blocks += [
-            Paragraph(text(strong("Violations"))),
+            Paragraph(
+                text(
+                    strong("Violations"),
+                    " (the same finding on several resources of a stack is one row; "
+                    "audit.json lists each)",
+                )
+            ),
             make_table(
-                ("Stack", "Enforcement", "Severity", "Policy", "Resource", "Message"),
+                ("Stack", "Enforcement", "Severity", "Policy", "Resources", "Message"),
                 (
                     [
-                        code(v["stack"]),
-                        v["enforcementLevel"],
-                        v["severity"],
-                        code(v["policy"]),
-                        code(v["resource"]),
-                        v["message"],
+                        code(stack),
+                        level,
+                        severity,
+                        code(policy),
+                        text(*_names(resources)),
+                        message,
                     ]
-                    for v in violations
+                    for (stack, policy, level, severity, message), resources in _grouped(
+                        data["violations"]
+                    )
                 ),
             ),
         ]
     return Section("Policies", tuple(blocks))
+
+
+def _grouped(
+    violations: Sequence[Mapping[str, Any]],
+) -> list[tuple[tuple[str, str, str, str, str], list[str]]]:
+    """Violations of a stack that say the same thing (the message without its leading resource
+    name), with the resources they concern; sorted."""
+    groups: dict[tuple[str, str, str, str, str], list[str]] = {}
+    for v in violations:
+        message = str(v["message"]).removeprefix(f"{v['resource']}: ")
+        key = (v["stack"], v["policy"], v["enforcementLevel"], v["severity"], message)
+        groups.setdefault(key, []).append(str(v["resource"]))
+    return [(key, sorted(names)) for key, names in sorted(groups.items())]
+
+
+def _names(resources: Sequence[str]) -> list[InlineLike]:
+    parts: list[InlineLike] = []
+    for index, name in enumerate(resources):
+        if index:
+            parts.append(", ")
+        parts.append(code(name))
+    if len(resources) > 1:
+        parts.append(f" ({len(resources)} resources)")
+    return parts
 
 
 def _admin_agents(data: Mapping[str, Any]) -> Section:

@@ -47,6 +47,7 @@ from .plan_analysis import (
     SecretRow,
     StackView,
     analyze,
+    group_violations,
 )
 from .plan_format import (
     API_ACCESS,
@@ -1192,12 +1193,19 @@ def _violation_key(v: Violation) -> tuple[str, str, str]:
     return (v.policy, parsed.type + "::" + parsed.name if parsed else v.urn, v.message)
 
 
-def _violation_line(stack: str, v: Violation, prefix: str = "") -> str:
-    severity = f" ({v.severity})" if v.severity != "unspecified" else ""
-    return (
-        f"- **{stack}**: {prefix}{v.enforcement_level} violation of {code(v.policy)}{severity} "
-        f"on {code(_name(v.urn))}: {v.message}"
-    )
+def _grouped_lines(stack: str, violations: Sequence[Violation], prefix: str = "") -> list[str]:
+    """One line per finding; the same finding on several resources once, with a count."""
+    lines = []
+    for group in group_violations(violations):
+        severity = f" ({group.severity})" if group.severity != "unspecified" else ""
+        where = ", ".join(code(name) for name in group.resources)
+        if group.count > 1:
+            where = f"{group.count} resources ({where})"
+        lines.append(
+            f"- **{stack}**: {prefix}{group.enforcement_level} violation of "
+            f"{code(group.policy)}{severity} on {where}: {group.message}"
+        )
+    return lines
 
 
 def _policy_lines(diffs: Sequence[StackDiff]) -> list[str]:
@@ -1216,15 +1224,16 @@ def _policy_lines(diffs: Sequence[StackDiff]) -> list[str]:
             continue
         if diff.base_violations is None:
             # A preview: no "before" results, so show what holds now.
-            lines += [_violation_line(diff.stack, v) for v in diff.head_violations]
+            lines += _grouped_lines(diff.stack, diff.head_violations)
             if not diff.head_violations:
                 lines.append(f"- **{diff.stack}**: no policy violation.")
             changed = True
             continue
         old = {_violation_key(v): v for v in diff.base_violations}
         new = {_violation_key(v): v for v in diff.head_violations}
-        for key in sorted(set(new) - set(old)):
-            lines.append(_violation_line(diff.stack, new[key], "new "))
+        lines += _grouped_lines(
+            diff.stack, [new[key] for key in sorted(set(new) - set(old))], "new "
+        )
         for key in sorted(set(old) - set(new)):
             v = old[key]
             now = (diff.head_policies or {}).get(v.policy)

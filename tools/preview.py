@@ -182,12 +182,16 @@ def _summary(plan: dict[str, Any], elapsed: float, out_dir: Path, stream: TextIO
     by_type = Counter(str(r["type"]) for r in managed)
     for typ in sorted(by_type):
         print(f"    {by_type[typ]:3d} × {typ}", file=stream)
+    # The same finding on several resources is printed once, with its resources.
+    grouped: dict[tuple[str, str, str], list[str]] = {}
     for violation in plan["violations"]:
-        level = violation["enforcementLevel"]
+        level = str(violation["enforcementLevel"])
         if level in ("mandatory", "advisory"):
             name = str(violation["urn"]).split("::")[-1]
             message = str(violation["message"]).removeprefix(f"{name}: ")
-            print(f"    {level}: {violation['policy']} — {name}: {message}", file=stream)
+            grouped.setdefault((level, str(violation["policy"]), message), []).append(name)
+    for (level, policy, message), names in grouped.items():
+        print(f"    {level}: {policy} — {', '.join(names)}: {message}", file=stream)
     print(f"    wrote {out_dir / (stack + '.json')} and {stack}.md", file=stream)
 
 

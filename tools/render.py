@@ -44,6 +44,7 @@ from .plan_analysis import (
     StackView,
     VaultView,
     analyze,
+    group_violations,
 )
 from .plan_format import (
     Catalog,
@@ -115,18 +116,22 @@ PERMISSION_HEADERS = ("API", "Permission", "Type", "Admin consent", "Risk", "Rea
 
 
 def violation_rows(view: StackView) -> list[list[str]]:
-    """Policy violations: enforcement, severity, policy, resource, message (mandatory first)."""
+    """Policy violations: enforcement, severity, policy, resources, message (mandatory first).
+
+    The same finding on several resources is one row, with its resources and their count.
+    """
     return [
         [
-            f"**{v.enforcement_level}**"
-            if v.enforcement_level == "mandatory"
-            else v.enforcement_level,
-            v.severity,
-            code(v.policy),
-            code(_short_urn(v.urn)),
-            v.message,
+            f"**{g.enforcement_level}**"
+            if g.enforcement_level == "mandatory"
+            else g.enforcement_level,
+            g.severity,
+            code(g.policy),
+            ", ".join(code(name) for name in g.resources)
+            + (f" ({g.count} resources)" if g.count > 1 else ""),
+            g.message,
         ]
-        for v in view.plan.violations
+        for g in group_violations(view.plan.violations)
     ]
 
 

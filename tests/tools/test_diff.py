@@ -454,3 +454,21 @@ def test_disabling_a_scope_first_then_renaming_it_passes(
     assert "disables scope `user_impersonation`" in capsys.readouterr().out
     assert diff.main([str(disabled), str(renamed), "--fail-on-protected"]) == 0
     assert "stops exposing scope `user_impersonation`" in capsys.readouterr().out
+
+
+def test_a_new_finding_on_several_resources_is_one_line_with_a_count(
+    documents: dict[str, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = stacks()[0]
+    findings = list(documents[stack]["violations"])
+    assert len(findings) == 3
+    documents[stack]["violations"] = []
+    base = write_plans(tmp_path / "base", documents)
+    documents[stack]["violations"] = findings
+    head = write_plans(tmp_path / "head", documents)
+    _, text = _run(base, head, capsys)
+    lines = [line for line in _section(text, "Policy results").splitlines() if "new " in line]
+    assert len(lines) == 1, lines
+    assert f"- **{stack}**: new advisory violation of " in lines[0]
+    assert " on 3 resources (" in lines[0]
+    assert lines[0].count("uses a client secret") == 1

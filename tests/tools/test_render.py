@@ -71,6 +71,29 @@ def test_violations_are_listed_with_their_policy_and_message(catalog: pf.Catalog
     assert "1 mandatory policy violation(s) block this stack" in text
 
 
+def test_the_same_finding_on_several_resources_is_one_row_with_a_count(
+    catalog: pf.Catalog,
+) -> None:
+    document = plan_document(stacks()[0])
+    findings = [
+        v
+        for v in document["violations"]
+        if v["policy"] == "azuread-application-password-prefer-certificate"
+    ]
+    assert len(findings) == 3, "the recorded plans have one client-secret advisory per app"
+    text = render.render_plan(document, catalog)
+    rows = [
+        line
+        for line in text.splitlines()
+        if line.startswith("| advisory |") and "prefer-certificate" in line
+    ]
+    assert len(rows) == 1, rows
+    assert "(3 resources)" in rows[0]
+    assert rows[0].count("uses a client secret") == 1
+    for finding in findings:
+        assert f"`{finding['urn'].rsplit('::', 1)[-1]}`" in rows[0]
+
+
 def test_a_disabled_policy_shows_as_disabled_with_the_region_enforcement(
     catalog: pf.Catalog,
 ) -> None:
