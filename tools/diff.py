@@ -1376,10 +1376,41 @@ def _region_config_lines(diffs: Sequence[StackDiff]) -> list[str]:
     return lines
 
 
-def render_diff(
-    diffs: Sequence[StackDiff], *, title: str = "Plan changes", subtitle: str = ""
+# A summary keeps this many lines of each list; the full report has the rest.
+SUMMARY_LINES = 25
+
+
+def _capped(lines: list[str], cap: int | None, full_report: str) -> list[str]:
+    """``lines`` cut to ``cap`` items (None: all), saying how many more the full report has."""
+    if cap is None or len(lines) <= cap:
+        return lines
+    where = f"[the full report]({full_report})" if full_report else "the full report"
+    return [*lines[:cap], f"- … and {len(lines) - cap} more in {where}."]
+
+
+def render_summary(
+    diffs: Sequence[StackDiff],
+    *,
+    title: str = "Plan changes",
+    subtitle: str = "",
+    full_report: str = "",
 ) -> str:
-    """The reviewer Markdown of a set of stack diffs."""
+    """The diff cut for a pull-request comment: every heading, counts and warnings, each list
+    capped at SUMMARY_LINES, no per-resource section; ``full_report`` links the whole diff."""
+    return render_diff(
+        diffs, title=title, subtitle=subtitle, cap=SUMMARY_LINES, full_report=full_report
+    )
+
+
+def render_diff(
+    diffs: Sequence[StackDiff],
+    *,
+    title: str = "Plan changes",
+    subtitle: str = "",
+    cap: int | None = None,
+    full_report: str = "",
+) -> str:
+    """The reviewer Markdown of a set of stack diffs (``cap``: see ``render_summary``)."""
     lines = [f"# {title}"]
     if subtitle:
         lines += ["", subtitle]
@@ -1407,7 +1438,7 @@ def render_diff(
             lines += ["", "## Policy results", "", *policy]
         return "\n".join(lines) + "\n"
     lines += _region_config_lines(diffs)
-    protected = _protected_lines(diffs)
+    protected = _capped(_protected_lines(diffs), cap, full_report)
     if protected:
         lines += ["", "## ⚠ Protected resources deleted or replaced", "", *protected]
     lines += ["", "## Summary", ""]
@@ -1429,8 +1460,11 @@ def render_diff(
     for section, heading in SECTIONS:
         gathered = _gathered(diffs, section)
         if gathered:
-            lines += ["", f"## {heading}", "", *gathered]
-    lines += ["", "## Policy results", "", *_policy_lines(diffs)]
+            lines += ["", f"## {heading}", "", *_capped(gathered, cap, full_report)]
+    lines += ["", "## Policy results", "", *_capped(_policy_lines(diffs), cap, full_report)]
+    if cap is not None:
+        where = f"[the full report]({full_report})" if full_report else "the full report"
+        return "\n".join([*lines, "", f"Every resource change by region is in {where}."]) + "\n"
     lines += ["", "## Changes by region"]
     for diff in diffs:
         lines += ["", *_stack_lines(diff)]
@@ -1489,6 +1523,17 @@ def build_parser() -> argparse.ArgumentParser:
         "removed, renamed or renumbered (disable it in one change, remove it in the next)",
     )
     parser.add_argument(
+        "--summary-out",
+        type=Path,
+        help=f"also write a summary for a pull-request comment (each list cut to {SUMMARY_LINES} "
+        "lines, no per-resource changes; warnings, counts and headings all kept)",
+    )
+    parser.add_argument(
+        "--full-report-url",
+        default="",
+        help="where the full diff can be read (linked from the summary)",
+    )
+    parser.add_argument(
         "--fail-on-weakened",
         action="store_true",
         help="exit with status 6 when a region's policy config is loosened (a policy's "
@@ -1523,6 +1568,16 @@ def main(argv: list[str] | None = None) -> int:
         title=args.title,
         subtitle=f"From **{args.base_label}** to **{args.head_label}**.",
     )
+    if args.summary_out:
+        write_text(
+            args.summary_out,
+            render_summary(
+                diffs,
+                title=args.title,
+                subtitle=f"From **{args.base_label}** to **{args.head_label}**.",
+                full_report=args.full_report_url,
+            ),
+        )
     if args.out:
         write_text(args.out, text)
         print(summary(diffs))
