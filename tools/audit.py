@@ -60,7 +60,7 @@ from .plan_format import (
     stack_policies,
     str_list,
 )
-from .render import DEFAULT_PLANS, display_path, results_for_cli
+from .render import ASSIGNED, DEFAULT_PLANS, display_path, results_for_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "build" / "audit"
@@ -306,6 +306,14 @@ def _owners(app: AppView, *types: str) -> list[str]:
     return sorted(owners)
 
 
+def _real(view: StackView, value: str | None) -> str | None:
+    """An id as the audit may state it: one the offline preview made up is not evidence, so it
+    is shown as assigned at deploy (the plan records which ids those are)."""
+    if value and value.lower() in view.plan.assigned_at_deploy:
+        return ASSIGNED
+    return value
+
+
 def _apps(views: Sequence[StackView]) -> list[dict[str, Any]]:
     rows = []
     for view in views:
@@ -315,8 +323,8 @@ def _apps(views: Sequence[StackView]) -> list[dict[str, Any]]:
                     "app": app.key,
                     "displayName": app.display_name,
                     "stack": view.stack,
-                    "clientId": app.client_id,
-                    "servicePrincipalObjectId": app.service_principal_object_id,
+                    "clientId": _real(view, app.client_id),
+                    "servicePrincipalObjectId": _real(view, app.service_principal_object_id),
                     "signInAudience": app.sign_in_audience,
                     "owners": _owners(app, APPLICATION, APPLICATION_REGISTRATION),
                     "servicePrincipalOwners": _owners(app, SERVICE_PRINCIPAL),
@@ -325,7 +333,8 @@ def _apps(views: Sequence[StackView]) -> list[dict[str, Any]]:
                     "identifierUris": list(app.identifier_uris),
                     "redirectUris": list(app.redirect_uris),
                     "knownClients": [
-                        {"clientId": r.client_id, "app": r.app} for r in app.known_clients
+                        {"clientId": _real(view, r.client_id), "app": r.app}
+                        for r in app.known_clients
                     ],
                     "scopes": [
                         {
