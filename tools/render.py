@@ -33,7 +33,6 @@ from .markdown import (
     mermaid_label,
     node_id,
     show_value,
-    table,
     write_text,
     yes_no,
 )
@@ -59,6 +58,23 @@ from .plan_format import (
     plan_from_document,
     policy_status,
     stack_policies,
+)
+from .report_model import (
+    Block,
+    CodeBlock,
+    Details,
+    Inline,
+    Paragraph,
+    Quote,
+    Report,
+    Section,
+    Table,
+    bullets,
+    make_table,
+    parse_inline,
+    text,
+    to_html,
+    to_markdown,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -203,54 +219,80 @@ def label_assigned(markdown: str, assigned: Collection[str]) -> str:
     return "\n".join(out)
 
 
-def render_stack(view: StackView) -> str:
-    """The reviewer Markdown of one analysed stack."""
+def stack_report(view: StackView) -> Report:
+    """The reviewer report of one analysed stack, as data: ``render_stack`` writes it as
+    Markdown and ``render_stack_html`` as HTML, so the two cannot drift."""
     plan = view.plan
-    lines: list[str] = [f"# Stack `{plan.stack}`" + (f" — {plan.project}" if plan.project else "")]
-    lines += ["", *_region_lines(plan)]
+    cells = _Cells(plan.assigned_at_deploy)
+    title = f"Stack `{plan.stack}`" + (f" — {plan.project}" if plan.project else "")
+    blocks: list[Block] = [bullets(cells.inline(line) for line in _region_items(plan))]
     if plan.assigned_at_deploy:
-        lines += ["", ASSIGNED_NOTE]
-    lines += ["", "## At a glance", "", *_glance(view)]
-    if view.notes:
-        lines += ["", *(f"> **Check:** {note}" for note in view.notes)]
-    lines += ["", "## Policy results", "", *_policy_lines(view)]
-    lines += ["", "## Apps"]
-    for app in view.apps:
-        lines += ["", *_app_lines(view, app)]
+        blocks.append(Paragraph(cells.inline(ASSIGNED_NOTE)))
+    glance: list[Block] = [*_glance(view, cells)]
+    glance += [Quote(cells.inline(f"**Check:** {note}")) for note in view.notes]
+    blocks.append(Section("At a glance", tuple(glance)))
+    blocks.append(Section("Policy results", tuple(_policy_blocks(view, cells))))
+    apps: list[Block] = [Section(*_app_section(view, app, cells), level=3) for app in view.apps]
     if not view.apps:
-        lines += ["", "This stack declares no partner-managed app."]
-    for vault in view.vaults:
-        lines += ["", *_vault_lines(vault)]
-    lines += ["", "## Diagram", "", *mermaid(view)]
-    lines += ["", "## Providers", "", *_provider_lines(view)]
-    lines += ["", "## Resources", "", *_resource_lines(view)]
+        apps.append(Paragraph(text("This stack declares no partner-managed app.")))
+    blocks.append(Section("Apps", tuple(apps)))
+    blocks += [Section(*_vault_section(vault, cells)) for vault in view.vaults]
+    blocks.append(Section("Diagram", (CodeBlock("mermaid", "\n".join(mermaid(view)[1:-1])),)))
+    blocks.append(Section("Providers", (_provider_block(view, cells),)))
+    blocks.append(Section("Resources", (_resource_block(view, cells),)))
     outputs = list(flatten(dict(plan.outputs)))
     if outputs and any(path for path, _ in outputs):
-        lines += ["", "## Stack outputs", "", "<details><summary>Outputs</summary>", ""]
-        lines += table(("Output", "Value"), ([code(p), code(show_value(v))] for p, v in outputs))
-        lines += ["", "</details>"]
-    return label_assigned("\n".join(lines).rstrip() + "\n", plan.assigned_at_deploy)
+        rows = ([code(p), code(show_value(v))] for p, v in outputs)
+        details = Details("Outputs", (cells.table(("Output", "Value"), rows),))
+        blocks.append(Section("Stack outputs", (details,)))
+    return Report(title, tuple(blocks))
 
 
-def _region_lines(plan: Plan) -> list[str]:
+def render_stack(view: StackView) -> str:
+    """The reviewer Markdown of one analysed stack."""
+    return to_markdown(stack_report(view))
+
+
+def render_stack_html(view: StackView) -> str:
+    """The same report as one standalone HTML page."""
+    return to_html(stack_report(view))
+
+
+class _Cells:
+    """Markdown-written cell text to the report model, with made-up ids labelled."""
+
+    def __init__(self, assigned: Collection[str]) -> None:
+        self.assigned = assigned
+
+    def inline(self, markdown: str) -> Inline:
+        return parse_inline(label_assigned(markdown, self.assigned))
+
+    def table(self, headers: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:
+        return make_table(headers, ([self.inline(c) for c in row] for row in rows))
+
+    def paragraph(self, markdown: str) -> Paragraph:
+        return Paragraph(self.inline(markdown))
+
+
+def _region_items(plan: Plan) -> list[str]:
     region = plan.region
     domains = [code(d) for d in as_list(region.get("verifiedDomains")) if isinstance(d, str)]
     production = region.get("production")
     lines = [
-        f"- **Region:** {code(as_str(region.get('id')) or plan.stack)}",
-        f"- **Partner tenant:** {code(as_str(region.get('tenantId')) or '(not recorded)')}",
+        f"**Region:** {code(as_str(region.get('id')) or plan.stack)}",
+        f"**Partner tenant:** {code(as_str(region.get('tenantId')) or '(not recorded)')}",
     ]
     if as_str(region.get("subscriptionId")):
-        lines.append(f"- **Subscription:** {code(as_str(region.get('subscriptionId')))}")
+        lines.append(f"**Subscription:** {code(as_str(region.get('subscriptionId')))}")
     lines += [
-        f"- **Location:** {as_str(region.get('location')) or '(not recorded)'}",
-        f"- **Production:** {yes_no(production if isinstance(production, bool) else None)}",
-        f"- **Verified domains:** {', '.join(domains) or '(none recorded)'}",
+        f"**Location:** {as_str(region.get('location')) or '(not recorded)'}",
+        f"**Production:** {yes_no(production if isinstance(production, bool) else None)}",
+        f"**Verified domains:** {', '.join(domains) or '(none recorded)'}",
     ]
     return lines
 
 
-def _glance(view: StackView) -> list[str]:
+def _glance(view: StackView, cells: _Cells) -> list[Block]:
     rows = []
     for app in view.apps:
         kinds = sorted({r.kind for r in app.permissions})
@@ -266,7 +308,7 @@ def _glance(view: StackView) -> list[str]:
                 earliest_expiry(app) or "—",
             ]
         )
-    lines = table(
+    glance = cells.table(
         (
             "App",
             "Permissions",
@@ -286,10 +328,10 @@ def _glance(view: StackView) -> list[str]:
         verdict = f"No mandatory policy violation; {other} advisory."
     else:
         verdict = "No policy violations."
-    return [*lines, "", verdict]
+    return [glance, cells.paragraph(verdict)]
 
 
-def _policy_lines(view: StackView) -> list[str]:
+def _policy_blocks(view: StackView, cells: _Cells) -> list[Block]:
     plan = view.plan
     listed, source = stack_policies(plan)
     policies = list(listed.values())
@@ -297,7 +339,7 @@ def _policy_lines(view: StackView) -> list[str]:
     for v in plan.violations:
         failed[v.policy] = failed.get(v.policy, 0) + 1
     status = {p.name: policy_status(p, failed.get(p.name, 0)) for p in policies}
-    lines: list[str] = []
+    blocks: list[Block] = []
     if source != "violations":
         disabled = sum(1 for s in status.values() if s == "disabled")
         passed = sum(1 for s in status.values() if s == "pass")
@@ -306,16 +348,17 @@ def _policy_lines(view: StackView) -> list[str]:
             text += f"; {disabled} disabled by the region's policy config"
         if source == "pack":
             text += " (policy list and enforcement from the policy pack's defaults)"
-        lines += [text + ".", ""]
+        blocks.append(cells.paragraph(text + "."))
     if plan.violations:
-        lines += table(
-            ("Enforcement", "Severity", "Policy", "Resource", "Message"), violation_rows(view)
+        blocks.append(
+            cells.table(
+                ("Enforcement", "Severity", "Policy", "Resource", "Message"), violation_rows(view)
+            )
         )
     else:
-        lines.append("No policy violations.")
+        blocks.append(cells.paragraph("No policy violations."))
     if source != "violations":
-        lines += ["", "<details><summary>Every policy</summary>", ""]
-        lines += table(
+        every = cells.table(
             ("Policy", "Severity", "Enforcement", "Result"),
             (
                 [
@@ -327,16 +370,16 @@ def _policy_lines(view: StackView) -> list[str]:
                 for p in policies
             ),
         )
-        lines += ["", "</details>"]
-    return lines
+        blocks.append(Details("Every policy", (every,)))
+    return blocks
 
 
 def _uri_list(values: Sequence[str]) -> str:
     return ", ".join(code(v) for v in values) if values else "—"
 
 
-def _app_lines(view: StackView, app: AppView) -> list[str]:
-    lines = [f"### {code(app.key)} — {app.display_name}", ""]
+def _app_section(view: StackView, app: AppView, cells: _Cells) -> tuple[str, tuple[Block, ...]]:
+    """The title and blocks of one app's section."""
     implicit = (
         "not set"
         if app.implicit_access_tokens is None and app.implicit_id_tokens is None
@@ -377,14 +420,14 @@ def _app_lines(view: StackView, app: AppView) -> list[str]:
                 ", ".join(client_text(view.plan, c) for c in app.pre_authorized),
             ]
         )
-    lines += table(("Setting", "Value"), settings)
-    lines += ["", "#### Permissions", ""]
-    if app.permissions:
-        lines += table(PERMISSION_HEADERS, permission_rows(app.permissions))
-    else:
-        lines.append("No API permissions.")
+    blocks: list[Block] = [cells.table(("Setting", "Value"), settings)]
+    permissions: Block = (
+        cells.table(PERMISSION_HEADERS, permission_rows(app.permissions))
+        if app.permissions
+        else cells.paragraph("No API permissions.")
+    )
+    blocks.append(Section("Permissions", (permissions,), level=4))
     if app.scopes or app.app_roles:
-        lines += ["", "#### Exposed scopes and roles", ""]
         rows = [
             [code(s.value), f"scope ({s.type})", yes_no(s.enabled), code(s.id)] for s in app.scopes
         ]
@@ -397,10 +440,11 @@ def _app_lines(view: StackView, app: AppView) -> list[str]:
             ]
             for r in app.app_roles
         ]
-        lines += table(("Value", "Kind", "Enabled", "Id"), rows)
-    lines += ["", "#### Credentials", ""]
+        scopes = cells.table(("Value", "Kind", "Enabled", "Id"), rows)
+        blocks.append(Section("Exposed scopes and roles", (scopes,), level=4))
+    credentials: Block = cells.paragraph("No credential.")
     if app.credentials:
-        lines += table(
+        credentials = cells.table(
             ("Kind", "Resource", "Display name", "Expires", "Rotation date", "Protected"),
             (
                 [
@@ -414,11 +458,9 @@ def _app_lines(view: StackView, app: AppView) -> list[str]:
                 for c in app.credentials
             ),
         )
-    else:
-        lines.append("No credential.")
+    blocks.append(Section("Credentials", (credentials,), level=4))
     if app.secrets:
-        lines += ["", "#### Key Vault secrets", ""]
-        lines += table(
+        secrets = cells.table(
             ("Secret", "Vault", "Expires", "Value"),
             (
                 [
@@ -430,9 +472,9 @@ def _app_lines(view: StackView, app: AppView) -> list[str]:
                 for s in app.secrets
             ),
         )
-    if app.notes:
-        lines += ["", *(f"> **Check:** {note}" for note in app.notes)]
-    return lines
+        blocks.append(Section("Key Vault secrets", (secrets,), level=4))
+    blocks += [Quote(cells.inline(f"**Check:** {note}")) for note in app.notes]
+    return f"{code(app.key)} — {app.display_name}", tuple(blocks)
 
 
 def _value_text(managed: bool) -> str:
@@ -455,41 +497,45 @@ def _network_risk(path: str, value: str, vault: VaultView) -> str:
     return ""
 
 
-def _vault_lines(vault: VaultView) -> list[str]:
-    lines = [f"## Key Vault {code(vault.name)}", ""]
+def _vault_section(vault: VaultView, cells: _Cells) -> tuple[str, tuple[Block, ...]]:
+    """The title and blocks of one vault's section."""
     rows = [
         ["Resource group", code(vault.resource_group or "?")],
         ["Location", vault.location or "?"],
         ["Protected", yes_no(vault.protect)],
         *([code(k), code(v) + _network_risk(k, v, vault)] for k, v in vault.settings),
     ]
-    lines += table(("Setting", "Value"), rows)
+    blocks: list[Block] = [cells.table(("Setting", "Value"), rows)]
     if vault.role_assignments:
-        lines += ["", "**Role assignments**", ""]
-        lines += table(
-            ("Role", "Principal", "Principal type"),
-            (
-                [r.role, code(r.principal_id), r.principal_type or "—"]
-                for r in vault.role_assignments
-            ),
+        blocks.append(cells.paragraph("**Role assignments**"))
+        blocks.append(
+            cells.table(
+                ("Role", "Principal", "Principal type"),
+                (
+                    [r.role, code(r.principal_id), r.principal_type or "—"]
+                    for r in vault.role_assignments
+                ),
+            )
         )
     secrets = sorted(vault.secrets, key=lambda s: s.secret_name)
     if secrets:
-        lines += ["", "**Secrets**", ""]
-        lines += table(
-            ("Secret", "App", "Content type", "Expires", "Value"),
-            (
-                [
-                    code(s.secret_name),
-                    code(s.app) if s.app else "—",
-                    s.content_type or "—",
-                    s.expires,
-                    _value_text(s.value_managed),
-                ]
-                for s in secrets
-            ),
+        blocks.append(cells.paragraph("**Secrets**"))
+        blocks.append(
+            cells.table(
+                ("Secret", "App", "Content type", "Expires", "Value"),
+                (
+                    [
+                        code(s.secret_name),
+                        code(s.app) if s.app else "—",
+                        s.content_type or "—",
+                        s.expires,
+                        _value_text(s.value_managed),
+                    ]
+                    for s in secrets
+                ),
+            )
         )
-    return lines
+    return f"Key Vault {code(vault.name)}", tuple(blocks)
 
 
 def mermaid(view: StackView) -> list[str]:
@@ -529,10 +575,10 @@ def _edge_label(text: str) -> str:
     return "".join(ch for ch in text if ch.isalnum() or ch in "._-") or "scope"
 
 
-def _provider_lines(view: StackView) -> list[str]:
+def _provider_block(view: StackView, cells: _Cells) -> Block:
     if not view.providers:
-        return ["No explicit provider (default providers)."]
-    return table(
+        return cells.paragraph("No explicit provider (default providers).")
+    return cells.table(
         ("Provider", "Package", "Tenant", "Settings"),
         (
             [
@@ -546,16 +592,11 @@ def _provider_lines(view: StackView) -> list[str]:
     )
 
 
-def _resource_lines(view: StackView) -> list[str]:
+def _resource_block(view: StackView, cells: _Cells) -> Block:
     resources = sorted(view.plan.resources, key=lambda r: (r.type, r.name))
     custom = sum(1 for r in resources if r.custom)
     protected = sum(1 for r in resources if r.protect)
-    lines = [
-        f"<details><summary>{len(resources)} resources ({custom} managed, "
-        f"{protected} protected)</summary>",
-        "",
-    ]
-    lines += table(
+    listing = cells.table(
         ("Type", "Name", "Protected", "Ignored changes"),
         (
             [
@@ -567,7 +608,8 @@ def _resource_lines(view: StackView) -> list[str]:
             for r in resources
         ),
     )
-    return [*lines, "", "</details>"]
+    summary = f"{len(resources)} resources ({custom} managed, {protected} protected)"
+    return Details(summary, (listing,))
 
 
 # --------------------------------------------------------------------------------------------
@@ -579,6 +621,12 @@ def render_plan(document: Mapping[str, Any] | Plan, catalog: Catalog | None = No
     """The reviewer Markdown of one plan (a recorded plan document or a loaded Plan)."""
     plan = document if isinstance(document, Plan) else plan_from_document(document)
     return render_stack(analyze(plan, catalog or load_catalog()))
+
+
+def render_plan_html(document: Mapping[str, Any] | Plan, catalog: Catalog | None = None) -> str:
+    """The same report as one standalone HTML page (from the same report model)."""
+    plan = document if isinstance(document, Plan) else plan_from_document(document)
+    return render_stack_html(analyze(plan, catalog or load_catalog()))
 
 
 def summary_line(view: StackView, target: str) -> str:

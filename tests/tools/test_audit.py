@@ -465,13 +465,16 @@ def _markdown_outline(markdown: str) -> dict[str, list[Any]]:
             fenced = not fenced
         elif fenced or not stripped or re.fullmatch(r"\|(---\|)+", stripped):
             continue
+        elif stripped.startswith(("<details>", "</details>")):
+            continue  # a fold: <details> in both renderers, its summary is not content
         elif heading := re.match(r"(#+) (.*)", line):
-            outline["headings"].append((len(heading.group(1)), heading.group(2)))
+            outline["headings"].append((len(heading.group(1)), _md_plain(heading.group(2))))
         elif stripped.startswith("|"):
             cells = _CELL_SPLIT.split(stripped)[1:-1]
             outline["rows"].append([_md_plain(c) for c in cells])
         else:
-            outline["text"].append(_md_plain(stripped.removeprefix("- ")))
+            item = stripped.removeprefix("- ").removeprefix("> ")
+            outline["text"].append(_md_plain(item))
     return outline
 
 
@@ -485,7 +488,7 @@ class _Outline(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append(tag)
-        if tag in ("th", "td", "p", "li", "h1", "h2", "h3", "h4"):
+        if tag in ("th", "td", "p", "li", "blockquote", "h1", "h2", "h3", "h4"):
             self.buffer = ""
         elif tag == "tr":
             self.row = []
@@ -496,7 +499,7 @@ class _Outline(HTMLParser):
             self.row.append(self.buffer.strip())
         elif tag == "tr":
             self.outline["rows"].append(self.row)
-        elif tag in ("p", "li") and "pre" not in self.tags:
+        elif tag in ("p", "li", "blockquote") and "pre" not in self.tags:
             self.outline["text"].append(self.buffer.strip())
         elif tag in ("h1", "h2", "h3", "h4"):
             self.outline["headings"].append((int(tag[1]), self.buffer.strip()))

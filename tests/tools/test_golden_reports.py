@@ -23,6 +23,21 @@ from .conftest import GRAPH, plan_document, resources, stacks, write_plans
 @pytest.mark.parametrize("stack", stacks())
 def test_the_stack_markdown_matches_its_golden_file(stack: str, catalog: pf.Catalog) -> None:
     golden.check(f"render/{stack}.md", render.render_plan(plan_document(stack), catalog))
+    golden.check(f"render/{stack}.html", render.render_plan_html(plan_document(stack), catalog))
+
+
+@pytest.mark.parametrize("stack", stacks())
+def test_the_stack_markdown_and_html_carry_the_same_content(
+    stack: str, catalog: pf.Catalog
+) -> None:
+    """One report model, two renderers: the same headings, table cells and text."""
+    from .test_audit import _html_outline, _markdown_outline
+
+    markdown = _markdown_outline(render.render_plan(plan_document(stack), catalog))
+    page = _html_outline(render.render_plan_html(plan_document(stack), catalog))
+    assert markdown["headings"] == page["headings"]
+    assert markdown["rows"] == page["rows"]
+    assert markdown["text"] == page["text"]
 
 
 def _reviewed_change(document: dict[str, Any]) -> None:
