@@ -76,10 +76,12 @@ class Table:
 
 @dataclass(frozen=True)
 class ListItem:
-    """A list item; ``detail`` (several lines) follows it preformatted."""
+    """A list item; ``detail`` (several lines) follows it preformatted; ``children`` are the
+    items of a list nested under it."""
 
     content: Inline
     detail: str = ""
+    children: tuple[Inline, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,7 @@ def _md_block(block: Block) -> list[str]:
         lines = []
         for item in block.items:
             lines += [f"- {_md_inline(item.content)}", *_md_detail(item.detail)]
+            lines += [f"  - {_md_inline(child)}" for child in item.children]
         return lines
     if isinstance(block, Quote):
         return [f"> {_md_inline(block.content)}"]
@@ -284,7 +287,9 @@ def _html_block(block: Block) -> list[str]:
         for item in block.items:
             body = "\n".join(_detail_lines(item.detail))
             detail = f"<pre>{html.escape(body)}</pre>" if body else ""
-            lines.append(f"<li>{_html_inline(item.content)}{detail}</li>")
+            nested = "".join(f"<li>{_html_inline(child)}</li>" for child in item.children)
+            children = f"<ul>{nested}</ul>" if nested else ""
+            lines.append(f"<li>{_html_inline(item.content)}{detail}{children}</li>")
         return [*lines, "</ul>"]
     if isinstance(block, Quote):
         return [f"<blockquote>{_html_inline(block.content)}</blockquote>"]

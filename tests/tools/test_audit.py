@@ -487,6 +487,9 @@ class _Outline(HTMLParser):
         self.row: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "li" and "li" in self.tags and self.buffer.strip():
+            # A nested list: its parent item's own text comes first, as in the Markdown.
+            self.outline["text"].append(self.buffer.strip())
         self.tags.append(tag)
         if tag in ("th", "td", "p", "li", "blockquote", "h1", "h2", "h3", "h4"):
             self.buffer = ""
@@ -500,7 +503,9 @@ class _Outline(HTMLParser):
         elif tag == "tr":
             self.outline["rows"].append(self.row)
         elif tag in ("p", "li", "blockquote") and "pre" not in self.tags:
-            self.outline["text"].append(self.buffer.strip())
+            if self.buffer.strip():
+                self.outline["text"].append(self.buffer.strip())
+            self.buffer = ""
         elif tag in ("h1", "h2", "h3", "h4"):
             self.outline["headings"].append((int(tag[1]), self.buffer.strip()))
 

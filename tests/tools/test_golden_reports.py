@@ -18,6 +18,7 @@ from tools import diff, render
 from tools import plan_format as pf
 
 from .conftest import GRAPH, plan_document, resources, stacks, write_plans
+from .test_audit import _html_outline, _markdown_outline
 
 
 @pytest.mark.parametrize("stack", stacks())
@@ -31,8 +32,6 @@ def test_the_stack_markdown_and_html_carry_the_same_content(
     stack: str, catalog: pf.Catalog
 ) -> None:
     """One report model, two renderers: the same headings, table cells and text."""
-    from .test_audit import _html_outline, _markdown_outline
-
     markdown = _markdown_outline(render.render_plan(plan_document(stack), catalog))
     page = _html_outline(render.render_plan_html(plan_document(stack), catalog))
     assert markdown["headings"] == page["headings"]
@@ -68,7 +67,7 @@ def test_the_plan_diff_matches_its_golden_file(
     for document in documents.values():
         _reviewed_change(document)
     head = write_plans(tmp_path / "head", documents)
-    out, summary = tmp_path / "diff.md", tmp_path / "summary.md"
+    out, summary, page = tmp_path / "diff.md", tmp_path / "summary.md", tmp_path / "diff.html"
     status = diff.main(
         [
             str(base),
@@ -77,6 +76,8 @@ def test_the_plan_diff_matches_its_golden_file(
             str(out),
             "--summary-out",
             str(summary),
+            "--html-out",
+            str(page),
             "--fail-on-weakened",
             "--base-label",
             "main",
@@ -88,3 +89,10 @@ def test_the_plan_diff_matches_its_golden_file(
     assert status == diff.EXIT_WEAKENED
     golden.check("diff/diff.md", out.read_text(encoding="utf-8"))
     golden.check("diff/summary.md", summary.read_text(encoding="utf-8"))
+    golden.check("diff/diff.html", page.read_text(encoding="utf-8"))
+    # One report model, two renderers: the same headings, table cells and text.
+    markdown = _markdown_outline(out.read_text(encoding="utf-8"))
+    html = _html_outline(page.read_text(encoding="utf-8"))
+    assert markdown["headings"] == html["headings"]
+    assert markdown["rows"] == html["rows"]
+    assert markdown["text"] == html["text"]
