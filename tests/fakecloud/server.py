@@ -93,7 +93,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         service = self.server.service
         path = self.path
         fault = cloud.take_fault(service, method, urlsplit(path).path, body)
-        if fault is not None and fault.action == "drop":
+        if fault is not None and fault.action == "lose":
+            # The request is served, its answer lost: the client cannot know it was done.
+            with cloud.lock:
+                self.server.route(method, path, dict(self.headers.items()), body)
+        if fault is not None and fault.action in ("drop", "lose"):
             cloud.requests.append(Request(service, method, path, 0))
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)

@@ -130,7 +130,9 @@ class Fault:
     status: int = 503
     headers: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] | None = None
-    action: str = "status"  # status, drop (close without answer), stall (answer late)
+    # status, drop (close without answer), lose (serve, then close without answer), stall
+    # (answer late)
+    action: str = "status"
     times: int = 1
     stall_seconds: float = 2.0
 
