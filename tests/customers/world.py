@@ -122,7 +122,7 @@ def _register_apps(world: World, stack: str, index: int) -> dict[str, str]:
     vault = cloud.vaults[region.vault_name]
     ids: dict[str, str] = {}
     for number, key in enumerate(APPS):
-        app = cloud.add_app(region.tenant_id, client_id=_uuid("a%d%d" % (index, number), 1))
+        app = cloud.add_app(region.tenant_id, client_id=_uuid(f"a{index}{number}", 1))
         cloud.put_secret(vault, f"{key}-client-secret", app.secret, content_type="client secret")
         ids[key] = app.client_id
     # The SAM token: what `partner-apps sam consent` stored.
@@ -143,7 +143,7 @@ def _outputs(world: World, stack: str, ids: dict[str, str]) -> None:
 
 def add_customer(world: World, stack: str, index: int, *, activated: str | None = None) -> str:
     region = world.regions[stack]
-    tenant = _uuid("c%s" % ("1" if stack == "us" else "2"), index)
+    tenant = _uuid("c1" if stack == "us" else "c2", index)
     name = f"Customer {stack.upper()} {index:04d}"
     world.cloud.add_customer(
         region.tenant_id,
