@@ -180,7 +180,8 @@ class _Customer:
             return
         self.record(action, "failed", request_id, status=status)
         cause = f"Partner Center answered HTTP {status} to the consent of app {app.key}"
-        raise RemoteError(cause, PARTNER_CENTER_FIX if status in (401, 403) else "retry later")
+        fix = PARTNER_CENTER_FIX if status in (401, 403) else "retry later: the next run continues"
+        raise RemoteError(cause, fix)
 
 
 def apply(

@@ -80,7 +80,7 @@ def make_plan(rt: Runtime, region: Region, args: argparse.Namespace) -> Plan:
         generated_at=_now(rt).isoformat(timespec="seconds"),
         apps=region.apps,
         customers=plans,
-        excluded=[e["tenantId"] for e in left],
+        excluded=left,
         prune=args.prune,
     )
 

@@ -64,7 +64,7 @@ def _body(response: requests.Response, doing: str) -> Any:
         )
     raise RemoteError(
         f"Graph answered HTTP {response.status_code} {code} to {doing}".strip(),
-        "retry later",
+        "retry later: the next run picks up where this one stopped",
         status=response.status_code,
     )
 

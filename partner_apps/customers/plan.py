@@ -120,7 +120,7 @@ class Plan:
     generated_at: str
     apps: tuple[DesiredApp, ...]
     customers: list[CustomerPlan]
-    excluded: list[str] = field(default_factory=list)
+    excluded: list[dict[str, str]] = field(default_factory=list)  # tenantId, name, reason
     prune: bool = False
     requests: int = 0
 

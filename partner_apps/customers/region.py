@@ -298,5 +298,6 @@ def open_region(
     secret = store.client_secret()
     http = Http(rt.endpoints, sleep=rt.sleep, timeout=timeout, session_factory=requests.Session)
     tokens = Tokens(http, target.client_id, secret, token.value)
-    api = Api(http, tokens, Pacer(rate, sleep=rt.sleep))
+    # The pacer keeps time on the runtime's clock, the one its sleep advances (tests inject both).
+    api = Api(http, tokens, Pacer(rate, clock=lambda: rt.now().timestamp(), sleep=rt.sleep))
     return Region(rt, stack, target, apps, http, api, tokens)

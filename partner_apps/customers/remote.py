@@ -194,7 +194,8 @@ class Http:
                 last = None
             if attempt == self.attempts:
                 break
-            self.sleep(delay)
+            if delay > 0:
+                self.sleep(delay)
             if recheck is not None and (last is not None or method != "GET"):
                 done = recheck()
                 if done is not None:

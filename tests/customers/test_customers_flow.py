@@ -1,8 +1,9 @@
-"""plan → apply → verify → plan, per region, against the loopback cloud: what a scheduled run does."""
+"""plan → apply → verify → plan per region against the loopback cloud, as a scheduled run does."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -10,7 +11,7 @@ from partner_apps import exitcodes
 from tests.customers.world import GRAPH, CustomerWorld
 
 
-def _plan(cw: CustomerWorld, stack: str) -> tuple[int, dict]:
+def _plan(cw: CustomerWorld, stack: str) -> tuple[int, dict[str, Any]]:
     result = cw.run("customers", "plan", "--stack", stack, "--output", "json")
     return result.code, json.loads(result.out)
 
@@ -125,9 +126,8 @@ def test_prune_removes_only_what_the_plan_lists(cw: CustomerWorld) -> None:
         }
     )
     assert _plan(cw, "us")[0] == exitcodes.OK  # without --prune: nothing to do
-    code, plan = (lambda r: (r.code, json.loads(r.out)))(
-        cw.run("customers", "plan", "--stack", "us", "--prune", "--output", "json")
-    )
+    pruning = cw.run("customers", "plan", "--stack", "us", "--prune", "--output", "json")
+    code, plan = pruning.code, json.loads(pruning.out)
     assert code == exitcodes.CHANGES
     removals = [a for c in plan["customers"] for a in c["actions"]]
     assert [(a["action"], a["values"]) for a in removals] == [

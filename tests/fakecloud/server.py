@@ -854,9 +854,10 @@ class Graph:
             wanted = query.get("$filter", "").split("'")[1:2]
             found = [g for g in grants if not wanted or g.get("clientId") == wanted[0]]
             return _json(200, {"value": found})
-        grant = next((g for g in grants if g["id"] == segments[2]), None)
-        if grant is None:
+        found_grant = [g for g in grants if g["id"] == segments[2]]
+        if not found_grant:
             return _json(404, {"error": {"code": "Request_ResourceNotFound"}})
+        grant = found_grant[0]
         if method == "PATCH":
             grant.update({k: v for k, v in document.items() if k == "scope"})
             return 204, {}, b""
