@@ -16,7 +16,7 @@ from typing import Any
 
 from .desired import DesiredApp
 from .graph import AppState, CustomerGraph, Principal
-from .plan import Action, CustomerPlan, diff, read_customer
+from .plan import Action, CustomerPlan, diff, read_app, read_customer
 from .region import AuditLog, Region
 from .remote import PARTNER_CENTER_RESOURCE, RemoteError, new_request_id
 
@@ -50,6 +50,7 @@ class _Customer:
         self.region = region
         self.customer = planned.customer
         self.planned = planned.actions
+        self.observed = planned.observed
         self.audit = audit
         self.prune = prune
         self.graph = CustomerGraph(region.api, self.customer.tenant_id)
@@ -77,7 +78,9 @@ class _Customer:
         if not self.planned:
             return self.outcome
         try:
-            resources, states = read_customer(self.graph, self.region.apps)
+            # The plan's read of this run, or a new one.
+            observed = self.observed or read_customer(self.graph, self.region.apps, self.prune)
+            resources, states = observed
             for app in self.region.apps:
                 todo = self.allowed(diff(app, states[app.key], resources, self.prune))
                 resources = self._resources(todo, resources)
@@ -108,7 +111,7 @@ class _Customer:
         if consent is not None:
             self._consent(app, consent, resources)
             # What the consent granted is not written again: read, and recompute.
-            state = self.graph.app_state(app.client_id)
+            state = read_app(self.graph, app, self.prune)
             if state.principal is None:
                 raise RemoteError(
                     f"app {app.key}: the consent succeeded but no service principal is visible yet",
@@ -135,7 +138,9 @@ class _Customer:
         if action.kind == "grant-delegated":
             result = self.graph.ensure_grant(client, principal.id, set(action.values))
         elif action.kind == "assign-app-role":
-            result = self.graph.ensure_assignment(client, principal.id, action.role_id)
+            result = self.graph.ensure_assignment(
+                client, principal.id, action.role_id, just_read=True
+            )
         elif action.kind == "remove-delegated":
             result = self.graph.narrow_grant(action.object_id, set(action.keep))
         else:

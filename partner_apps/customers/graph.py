@@ -102,17 +102,24 @@ class CustomerGraph:
         found = self._get(f"/servicePrincipals?$filter={query}", "reading service principals")
         return Principal(str(found[0]["id"]), app_id) if found else None
 
-    def app_state(self, app_id: str) -> AppState:
+    def app_state(self, app_id: str, *, grants: bool = True, assignments: bool = True) -> AppState:
+        """The app's service principal and, when asked, its delegated grants and app role
+        assignments (an app with no permission of a kind has nothing of it to compare)."""
         principal = self.principal(app_id)
         if principal is None:
             return AppState(None)
-        grants = self._get(
-            f"/servicePrincipals/{principal.id}/oauth2PermissionGrants", "reading delegated grants"
-        )
-        assignments = self._get(
-            f"/servicePrincipals/{principal.id}/appRoleAssignments", "reading app role assignments"
-        )
-        return AppState(principal, grants, assignments)
+        state = AppState(principal)
+        if grants:
+            state.grants = self._get(
+                f"/servicePrincipals/{principal.id}/oauth2PermissionGrants",
+                "reading delegated grants",
+            )
+        if assignments:
+            state.assignments = self._get(
+                f"/servicePrincipals/{principal.id}/appRoleAssignments",
+                "reading app role assignments",
+            )
+        return state
 
     def ensure_principal(self, app_id: str) -> tuple[Principal, bool]:
         """The resource's service principal, created when missing; (principal, created)."""
@@ -201,8 +208,12 @@ class CustomerGraph:
             None,
         )
 
-    def ensure_assignment(self, client_sp: str, resource_sp: str, role_id: str) -> str:
-        if self._assignment(client_sp, resource_sp, role_id) is not None:
+    def ensure_assignment(
+        self, client_sp: str, resource_sp: str, role_id: str, *, just_read: bool = False
+    ) -> str:
+        """Assign the app role unless assigned; ``just_read``: the caller read the assignments a
+        moment ago (no second look before the first POST; a retry still looks first)."""
+        if not just_read and self._assignment(client_sp, resource_sp, role_id) is not None:
             return "already"
 
         def recheck() -> Answer | None:

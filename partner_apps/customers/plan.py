@@ -27,6 +27,8 @@ ORDER = (
     "remove-app-role",
 )
 
+Observed = tuple[dict[str, Principal | None], dict[str, AppState]]
+
 
 @dataclass(frozen=True)
 class Customer:
@@ -98,6 +100,8 @@ class CustomerPlan:
     actions: list[Action] = field(default_factory=list)
     cause: str | None = None
     fix: str | None = None
+    # What the plan read (this run only, never serialized): apply starts from it.
+    observed: Observed | None = field(default=None, repr=False, compare=False)
 
     @property
     def failed(self) -> bool:
@@ -255,14 +259,20 @@ def diff(
     return sorted(actions, key=lambda a: (ORDER.index(a.kind), a.app, a.resource_app_id, a.values))
 
 
-def read_customer(
-    graph: CustomerGraph, apps: tuple[DesiredApp, ...]
-) -> tuple[dict[str, Principal | None], dict[str, AppState]]:
+def read_app(graph: CustomerGraph, app: DesiredApp, prune: bool) -> AppState:
+    return graph.app_state(
+        app.client_id,
+        grants=prune or bool(app.delegated()),
+        assignments=prune or bool(app.application()),
+    )
+
+
+def read_customer(graph: CustomerGraph, apps: tuple[DesiredApp, ...], prune: bool) -> Observed:
     resources = {
         resource: graph.principal(resource)
         for resource in sorted({r for app in apps for r in app.resources()})
     }
-    states = {app.key: graph.app_state(app.client_id) for app in apps}
+    states = {app.key: read_app(graph, app, prune) for app in apps}
     return resources, states
 
 
@@ -270,8 +280,8 @@ def plan_customer(
     graph: CustomerGraph, customer: Customer, apps: tuple[DesiredApp, ...], prune: bool
 ) -> CustomerPlan:
     try:
-        resources, states = read_customer(graph, apps)
+        resources, states = read_customer(graph, apps, prune)
     except RemoteError as error:
         return CustomerPlan(customer, cause=error.cause, fix=error.fix)
     actions = [a for app in apps for a in diff(app, states[app.key], resources, prune)]
-    return CustomerPlan(customer, actions)
+    return CustomerPlan(customer, actions, observed=(resources, states))
