@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -167,3 +169,23 @@ def test_exit_codes_without_a_sam_token(cw: CustomerWorld, verb: str) -> None:
     result = cw.run("customers", verb, "--stack", "us")
     assert result.code == exitcodes.TOKEN_MISSING
     assert "partner-apps sam consent --stack us" in result.err
+
+
+def test_the_verify_matrix_feeds_the_cross_region_audit(cw: CustomerWorld, tmp_path: Path) -> None:
+    from tools import audit
+
+    folder = tmp_path / "customers"
+    for stack in ("us", "eu"):
+        cw.run("customers", "plan", "--stack", stack, "--out-dir", str(folder))
+        cw.run("customers", "apply", "--stack", stack, "--out-dir", str(folder))
+    cw.cloud.graph_refused.add(cw.customers["eu"][0])
+    cw.cloud.late_tokens[cw.customers["eu"][0]] = 10
+    for stack in ("us", "eu"):
+        cw.run("customers", "verify", "--stack", stack, "--out-dir", str(folder))
+    consent = audit.load_consent_results(folder)
+    assert consent["problems"] == []
+    states = Counter((r["stack"], r["state"]) for r in consent["results"])
+    assert states == {("us", "verified"): 6, ("eu", "verified"): 2, ("eu", "failed"): 2}
+    assert consent["auditLogs"]["us"].endswith("us-audit.jsonl")
+    failed = [r for r in consent["results"] if r["state"] == "failed"]
+    assert all("customers apply" in r["failure"] for r in failed)
