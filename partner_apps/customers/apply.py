@@ -16,7 +16,7 @@ from typing import Any
 
 from .desired import DesiredApp
 from .graph import AppState, CustomerGraph, Principal
-from .plan import Action, CustomerPlan, diff, read_app, read_customer
+from .plan import Action, Customer, CustomerPlan, diff, read_app, read_customer
 from .region import AuditLog, Region
 from .remote import PARTNER_CENTER_RESOURCE, RemoteError, new_request_id
 
@@ -191,25 +191,34 @@ class _Customer:
 
 def apply(
     region: Region,
-    plans: list[CustomerPlan],
+    customers: list[Customer],
+    planner: Callable[[Customer], CustomerPlan],
     audit: AuditLog,
     *,
     prune: bool,
     workers: int,
     on_done: Callable[[Outcome], None] | None = None,
-) -> list[Outcome]:
-    outcomes: list[Outcome] = []
-    todo = [p for p in plans if p.actions and not p.failed]
+) -> list[tuple[CustomerPlan, Outcome]]:
+    """Per customer, in one worker: its plan (``planner``), then that plan applied, so that the
+    first consents start while later customers are still being read."""
+
+    def one(customer: Customer) -> tuple[CustomerPlan, Outcome]:
+        planned = planner(customer)
+        if planned.failed:
+            outcome = Outcome(customer.tenant_id, customer.name, [], planned.cause, planned.fix)
+        else:
+            outcome = _Customer(region, planned, audit, prune).run()
+        if on_done is not None:
+            on_done(outcome)
+        return planned, outcome
+
+    results: list[tuple[CustomerPlan, Outcome]] = []
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = [pool.submit(_Customer(region, p, audit, prune).run) for p in todo]
+        futures = [pool.submit(one, customer) for customer in customers]
         try:
-            for future in futures:
-                outcome = future.result()
-                outcomes.append(outcome)
-                if on_done is not None:
-                    on_done(outcome)
+            results = [future.result() for future in futures]
         except BaseException:
             for future in futures:
                 future.cancel()
             raise
-    return outcomes
+    return results

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +24,7 @@ from partner_apps.sam.target import region_stacks
 from . import report
 from .apply import Outcome, apply
 from .graph import CustomerGraph
-from .plan import Action, CustomerPlan, Plan, plan_customer
+from .plan import Action, Customer, CustomerPlan, Plan, plan_customer
 from .region import AuditLog, Region, check_single_region, load_selection, open_region
 from .verify import Verifier, verify
 
@@ -55,25 +56,31 @@ def _region(rt: Runtime, args: argparse.Namespace) -> Region:
     )
 
 
-def make_plan(rt: Runtime, region: Region, args: argparse.Namespace) -> Plan:
+def _customers(
+    rt: Runtime, region: Region, *, refuse: str = "refused before any write"
+) -> tuple[list[Customer], list[dict[str, str]]]:
+    """The region's selected customers, after the single-region checks."""
     selection = load_selection(rt.project_dir, region.stack)
     rt.step(region.target, "listing the region's customers (Partner Center, GDAP)")
     customers, left = region.customers(selection)
     problems = check_single_region(rt.project_dir, region.stack, customers, selection)
     if problems:
         raise SamError(
-            f"region {region.stack}: refused before any write (single-region rule): "
-            + "; ".join(problems),
+            f"region {region.stack}: {refuse} (single-region rule): " + "; ".join(problems),
             exitcodes.CONFIG,
         )
-    rt.step(region.target, f"reading {len(customers)} customer tenant(s)")
+    return customers, left
 
-    def one(customer: Any) -> CustomerPlan:
+
+def _planner(region: Region, args: argparse.Namespace) -> Callable[[Customer], CustomerPlan]:
+    def one(customer: Customer) -> CustomerPlan:
         graph = CustomerGraph(region.api, customer.tenant_id)
         return plan_customer(graph, customer, region.apps, args.prune)
 
-    with ThreadPoolExecutor(max_workers=max(1, args.workers)) as pool:
-        plans = list(pool.map(one, customers))
+    return one
+
+
+def _plan(rt: Runtime, region: Region, plans: list[CustomerPlan], left: Any, prune: bool) -> Plan:
     return Plan(
         region=region.stack,
         partner_tenant=region.partner_tenant,
@@ -81,8 +88,16 @@ def make_plan(rt: Runtime, region: Region, args: argparse.Namespace) -> Plan:
         apps=region.apps,
         customers=plans,
         excluded=left,
-        prune=args.prune,
+        prune=prune,
     )
+
+
+def make_plan(rt: Runtime, region: Region, args: argparse.Namespace) -> Plan:
+    customers, left = _customers(rt, region)
+    rt.step(region.target, f"reading {len(customers)} customer tenant(s)")
+    with ThreadPoolExecutor(max_workers=max(1, args.workers)) as pool:
+        plans = list(pool.map(_planner(region, args), customers))
+    return _plan(rt, region, plans, left, args.prune)
 
 
 def plan_command(rt: Runtime, args: argparse.Namespace) -> int:
@@ -96,25 +111,22 @@ def plan_command(rt: Runtime, args: argparse.Namespace) -> int:
     return exitcodes.CHANGES if plan.changes else exitcodes.OK
 
 
-def _reviewed(path: Path, plan: Plan) -> None:
-    """Restrict ``plan`` to what the reviewed plan file lists (per customer)."""
+def _reviewed(path: Path, region: str, prune: bool) -> dict[str, list[Action]]:
+    """Tenant id -> the actions a reviewed plan file lists."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
         raise SamError(f"--plan {path}: not readable ({error})", exitcodes.CONFIG) from None
-    if document.get("region") != plan.region or document.get("prune") != plan.prune:
+    if document.get("region") != region or document.get("prune") != prune:
         raise SamError(
             f"--plan {path}: a plan of region {document.get('region')} (prune "
             f"{document.get('prune')}), not of this run",
             exitcodes.CONFIG,
         )
-    listed = {
+    return {
         str(c.get("tenantId")): [Action.from_json(a) for a in c.get("actions") or []]
         for c in document.get("customers") or []
     }
-    for customer in plan.customers:
-        reviewed = listed.get(customer.customer.tenant_id, [])
-        customer.actions = [a for a in customer.actions if any(a.covered_by(r) for r in reviewed)]
 
 
 def _audit(rt: Runtime, region: Region, args: argparse.Namespace) -> AuditLog:
@@ -126,54 +138,49 @@ def _audit(rt: Runtime, region: Region, args: argparse.Namespace) -> AuditLog:
 
 def apply_command(rt: Runtime, args: argparse.Namespace) -> int:
     region = _region(rt, args)
-    plan = make_plan(rt, region, args)
-    if args.plan is not None:
-        _reviewed(args.plan, plan)
+    reviewed = _reviewed(args.plan, region.stack, args.prune) if args.plan else None
+    customers, left = _customers(rt, region)
     audit = _audit(rt, region, args)
-    rt.step(region.target, f"applying {plan.changes} change(s)")
+    planner = _planner(region, args)
+
+    def planned(customer: Customer) -> CustomerPlan:
+        plan = planner(customer)
+        if reviewed is not None:  # only what the reviewed plan lists
+            listed = reviewed.get(customer.tenant_id, [])
+            plan.actions = [a for a in plan.actions if any(a.covered_by(r) for r in listed)]
+        return plan
 
     def progress(outcome: Outcome) -> None:
         state = "failed: " + str(outcome.cause) if outcome.cause else "done"
         rt.step(region.target, f"{outcome.name} ({outcome.tenant_id}): {state}")
 
-    outcomes = apply(
-        region, plan.customers, audit, prune=args.prune, workers=args.workers, on_done=progress
+    rt.step(region.target, f"planning and applying {len(customers)} customer(s)")
+    results = apply(
+        region,
+        customers,
+        planned,
+        audit,
+        prune=args.prune,
+        workers=args.workers,
+        on_done=progress,
     )
-    failed = [c for c in plan.customers if c.failed]
+    plan = _plan(rt, region, [p for p, _ in results], left, args.prune)
     document = {
         "kind": "customers-apply",
         "region": region.stack,
         "appliedAt": _now(rt).isoformat(timespec="seconds"),
         "auditLog": str(audit.path) if audit.path else None,
-        "customers": [o.as_json() for o in outcomes]
-        + [
-            {
-                "tenantId": c.customer.tenant_id,
-                "name": c.customer.name,
-                "writes": [],
-                "cause": c.cause,
-                "fix": c.fix,
-            }
-            for c in failed
-        ],
+        "plan": plan.as_json(),
+        "customers": [o.as_json() for _, o in results if o.done or o.cause],
         "requests": region.http.requests_made,
     }
     _emit(rt, args, f"{region.stack}-apply", document, report.apply_markdown(document))
-    if failed or any(o.cause for o in outcomes):
-        return exitcodes.CUSTOMERS_FAILED
-    return exitcodes.OK
+    return exitcodes.CUSTOMERS_FAILED if any(o.cause for _, o in results) else exitcodes.OK
 
 
 def verify_command(rt: Runtime, args: argparse.Namespace) -> int:
     region = _region(rt, args)
-    selection = load_selection(rt.project_dir, region.stack)
-    customers, _ = region.customers(selection)
-    problems = check_single_region(rt.project_dir, region.stack, customers, selection)
-    if problems:
-        raise SamError(
-            f"region {region.stack}: refused (single-region rule): " + "; ".join(problems),
-            exitcodes.CONFIG,
-        )
+    customers, _ = _customers(rt, region, refuse="refused")
     recent = timedelta(minutes=args.recent_minutes)
     audit = _audit(rt, region, args)
     secrets = {app.key: region.app_secret(app).client_secret() for app in region.apps}

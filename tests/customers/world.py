@@ -15,11 +15,12 @@ import argparse
 import dataclasses
 import io
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -51,6 +52,9 @@ class CustomerWorld:
     sleeps: list[float] = field(default_factory=list)
     project_dir: Path = ROOT
     interrupt_after_sleeps: int | None = None
+    # The benchmark runs on the real clock (the pacer must really wait); the tests never do.
+    real_time: bool = False
+    timeout: str = "2"
 
     @property
     def cloud(self) -> Any:
@@ -67,13 +71,21 @@ class CustomerWorld:
 
     def runtime(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> flows.Runtime:
         base = self.world.runtime(args, out, err)
+        if self.real_time:
+            return dataclasses.replace(
+                base,
+                project_dir=self.project_dir,
+                sleep=time.sleep,
+                now=lambda: datetime.now(UTC),
+                progress=False,
+            )
         return dataclasses.replace(base, project_dir=self.project_dir, sleep=self.sleep)
 
     def run(self, *argv: str) -> Result:
         out, err = io.StringIO(), io.StringIO()
         extra: list[str] = []
         if argv and argv[0] == "customers" and argv[1] != "export-routing":
-            extra = ["--timeout", "2", "--audit-log", str(self.audit_log(argv))]
+            extra = ["--timeout", self.timeout, "--audit-log", str(self.audit_log(argv))]
         code = cli.main([*argv, *extra], out=out, err=err, runtime_factory=self.runtime)
         result = Result(code, out.getvalue(), err.getvalue())
         self.world.texts += [result.out, result.err]
@@ -116,12 +128,14 @@ def _graph_resource(cloud: Any) -> None:
     cloud.add_resource(GRAPH, "Microsoft Graph", roles, scopes)
 
 
-def _register_apps(world: World, stack: str, index: int) -> dict[str, str]:
+def _register_apps(
+    world: World, stack: str, index: int, apps: tuple[str, ...] = APPS
+) -> dict[str, str]:
     region = world.regions[stack]
     cloud = world.cloud
     vault = cloud.vaults[region.vault_name]
     ids: dict[str, str] = {}
-    for number, key in enumerate(APPS):
+    for number, key in enumerate(apps):
         app = cloud.add_app(region.tenant_id, client_id=_uuid(f"a{index}{number}", 1))
         cloud.put_secret(vault, f"{key}-client-secret", app.secret, content_type="client secret")
         ids[key] = app.client_id
@@ -156,13 +170,15 @@ def add_customer(world: World, stack: str, index: int, *, activated: str | None 
 
 
 @contextmanager
-def open_customer_world(directory: Path, *, us: int = 3, eu: int = 2) -> Iterator[CustomerWorld]:
+def open_customer_world(
+    directory: Path, *, us: int = 3, eu: int = 2, apps: tuple[str, ...] = APPS
+) -> Iterator[CustomerWorld]:
     with open_world(directory) as world:
         _graph_resource(world.cloud)
         customers: dict[str, list[str]] = {}
         client_ids: dict[str, dict[str, str]] = {}
         for index, (stack, count) in enumerate((("us", us), ("eu", eu))):
-            client_ids[stack] = _register_apps(world, stack, index)
+            client_ids[stack] = _register_apps(world, stack, index, apps)
             _outputs(world, stack, client_ids[stack])
             customers[stack] = [add_customer(world, stack, n) for n in range(1, count + 1)]
         audit_dir = directory / "audit"
