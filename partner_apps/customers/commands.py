@@ -183,7 +183,7 @@ def verify_command(rt: Runtime, args: argparse.Namespace) -> int:
     customers, _ = _customers(rt, region, refuse="refused")
     recent = timedelta(minutes=args.recent_minutes)
     audit = _audit(rt, region, args)
-    secrets = {app.key: region.app_secret(app).client_secret() for app in region.apps}
+    secrets = {app.key: region.app_secret(app) for app in region.apps}
     verifier = Verifier(
         region,
         secrets,
@@ -196,6 +196,7 @@ def verify_command(rt: Runtime, args: argparse.Namespace) -> int:
     document = {
         "kind": "customers-verify",
         "stack": region.stack,
+        "region": region.stack,
         "checkedAt": _now(rt).isoformat(timespec="seconds"),
         "auditLog": str(audit.path) if audit.path else None,
         "results": [check.as_json() for check in checks],

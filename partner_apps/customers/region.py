@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import requests
 import yaml
+from pydantic import SecretStr
 
 from partner_apps import exitcodes
 from partner_apps.sam.errors import SamError
@@ -182,10 +183,11 @@ class Region:
     def partner_tenant(self) -> str:
         return self.target.tenant_id
 
-    def app_secret(self, app: DesiredApp) -> Any:
+    def app_secret(self, app: DesiredApp) -> SecretStr:
         """The app's own client secret (``<app>-client-secret`` in the region's vault)."""
         target = replace(self.target, app_key=app.key, client_id=app.client_id)
-        return TokenStore(target, self.rt.vault_client(target, self.rt.credential(target)))
+        store = TokenStore(target, self.rt.vault_client(target, self.rt.credential(target)))
+        return store.client_secret()
 
     def who(self) -> str:
         try:

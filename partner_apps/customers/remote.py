@@ -225,8 +225,9 @@ class Tokens:
     client_id: str
     client_secret: SecretStr
     refresh_token: SecretStr
-    _cache: dict[tuple[str, str], str] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Access tokens: never in a repr (tracebacks, logs) nor anywhere but memory.
+    _cache: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     issued: int = 0
 
     def get(self, tenant: str, resource: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -189,3 +190,31 @@ def test_the_verify_matrix_feeds_the_cross_region_audit(cw: CustomerWorld, tmp_p
     assert consent["auditLogs"]["us"].endswith("us-audit.jsonl")
     failed = [r for r in consent["results"] if r["state"] == "failed"]
     assert all("customers apply" in r["failure"] for r in failed)
+
+
+def test_a_reviewed_plan_of_another_region_is_refused(cw: CustomerWorld, tmp_path: Path) -> None:
+    out = tmp_path / "plans"
+    cw.run("customers", "plan", "--stack", "eu", "--out-dir", str(out))
+    result = cw.run("customers", "apply", "--stack", "us", "--plan", str(out / "eu-plan.json"))
+    assert result.code == exitcodes.CONFIG
+    assert "a plan of region eu" in result.err
+    assert cw.cloud.consent_posts == []
+
+
+def test_nothing_token_like_is_in_a_repr_of_the_clients(cw: CustomerWorld) -> None:
+    import argparse
+    import dataclasses
+    import io
+
+    from partner_apps.customers.region import open_region
+    from partner_apps.customers.remote import GRAPH_RESOURCE, PARTNER_CENTER_RESOURCE
+
+    args = argparse.Namespace(outputs=None, project_dir=cw.project_dir)
+    # The world's bound methods would show the world (test state) in a repr: plain ones here.
+    rt = dataclasses.replace(cw.runtime(args, io.StringIO(), io.StringIO()), sleep=time.sleep)
+    region = open_region(rt, "us")
+    region.tokens.get(cw.customers["us"][0], GRAPH_RESOURCE)
+    region.tokens.get(region.partner_tenant, PARTNER_CENTER_RESOURCE)
+    shown = repr((region.http, region.api, region.tokens, region.target, region.apps))
+    assert "**********" in shown  # the SAM secret and refresh token, masked
+    assert not [secret for secret in cw.cloud.minted if secret in shown]
