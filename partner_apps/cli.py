@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from . import __version__, exitcodes, routing
 from .customers.commands import VERBS
+from .customers.remote import RemoteError
 from .sam import flows
 from .sam.errors import SamError
 from .sam.target import Endpoints, file_outputs, pulumi_outputs, region_stacks
@@ -256,6 +257,14 @@ def run_customers(
     except SamError as error:
         print(f"partner-apps customers {args.verb}: {error.message}", file=err)
         return error.exit_code
+    except RemoteError as error:
+        # The partner tenant itself (SAM token, customer list) failed: nothing was written.
+        where = getattr(args, "stack", None) or "-"
+        print(
+            f"partner-apps customers {args.verb}: region {where}: {error.cause}; {error.fix}",
+            file=err,
+        )
+        return exitcodes.SIGN_IN if error.code else exitcodes.UNREACHABLE
     except KeyboardInterrupt:
         print(
             f"partner-apps customers {args.verb}: interrupted; every write done so far is in the "

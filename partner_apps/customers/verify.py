@@ -109,7 +109,11 @@ class Verifier:
             raise _RetryableError(
                 f"Graph refused GET /organization (HTTP {response.status_code})", fix
             )
-        ids = [str(o.get("id", "")).lower() for o in (response.json().get("value") or [])]
+        try:
+            body = response.json()
+            ids = [str(o.get("id", "")).lower() for o in (body.get("value") or [])]
+        except (ValueError, AttributeError):
+            ids = []
         if response.status_code != 200 or ids != [customer.tenant_id]:
             raise RemoteError(
                 f"GET /organization answered HTTP {response.status_code} {ids}",

@@ -218,3 +218,14 @@ def test_nothing_token_like_is_in_a_repr_of_the_clients(cw: CustomerWorld) -> No
     shown = repr((region.http, region.api, region.tokens, region.target, region.apps))
     assert "**********" in shown  # the SAM secret and refresh token, masked
     assert not [secret for secret in cw.cloud.minted if secret in shown]
+
+
+def test_a_revoked_sam_token_stops_before_any_customer_with_the_fix(cw: CustomerWorld) -> None:
+    for grant in cw.cloud.grants.values():
+        grant.revoked = True
+    for verb in ("plan", "apply"):
+        result = cw.run("customers", verb, "--stack", "us")
+        assert result.code == exitcodes.SIGN_IN
+        assert "revoked" in result.err
+        assert "partner-apps sam consent --force" in result.err
+    assert cw.cloud.consent_posts == []
