@@ -22,6 +22,27 @@ ACTION_TEXT = {
 }
 
 
+# A job summary takes at most 1 MiB per step: longer tables are cut, the JSON has every row.
+MAX_ROWS = 300
+
+
+def _limited(headers: Sequence[str], rows: list[list[Any]], json_name: str) -> list[str]:
+    lines = table(headers, rows[:MAX_ROWS])
+    if len(rows) > MAX_ROWS:
+        lines += ["", f"… and {len(rows) - MAX_ROWS} more rows: every row is in {code(json_name)}."]
+    return lines
+
+
+def _by_change(plan: Mapping[str, Any]) -> list[str]:
+    counts: dict[tuple[str, str], int] = {}
+    for customer in plan["customers"]:
+        for action in customer["actions"]:
+            key = (str(action["app"]), action_text(action))
+            counts[key] = counts.get(key, 0) + 1
+    rows = [[code(app), text, count] for (app, text), count in sorted(counts.items())]
+    return table(("App", "Change", "Customers"), rows)
+
+
 def action_text(action: Mapping[str, Any]) -> str:
     template = ACTION_TEXT.get(str(action.get("action")), str(action.get("action")))
     return template.format(
@@ -70,7 +91,11 @@ def plan_markdown(plan: Mapping[str, Any]) -> str:
         for action in customer["actions"]
     ]
     lines += ["### Changes", ""]
-    lines += table(("Customer", "Tenant", "App", "Change"), changes) if changes else ["None."]
+    if changes:
+        lines += [*_by_change(plan), "", "Per customer:", ""]
+        lines += _limited(("Customer", "Tenant", "App", "Change"), changes, f"{region}-plan.json")
+    else:
+        lines.append("None.")
     lines += ["", *_failures(plan["customers"], with_app=False)]
     if plan.get("excluded"):
         lines += ["### Not touched", ""]
@@ -122,7 +147,8 @@ def apply_markdown(document: Mapping[str, Any]) -> str:
         "",
     ]
     if writes:
-        lines += table(("Customer", "Tenant", "App", "Write", "Result", "Request id"), writes)
+        headers = ("Customer", "Tenant", "App", "Write", "Result", "Request id")
+        lines += _limited(headers, writes, f"{document['region']}-apply.json")
         lines.append("")
     lines += _failures(outcomes, with_app=False)
     return "\n".join(lines)

@@ -229,3 +229,17 @@ def test_a_revoked_sam_token_stops_before_any_customer_with_the_fix(cw: Customer
         assert "revoked" in result.err
         assert "partner-apps sam consent --force" in result.err
     assert cw.cloud.consent_posts == []
+
+
+def test_a_large_plan_summarises_by_change_and_stays_within_a_job_summary(tmp_path: Path) -> None:
+    from partner_apps.customers import report
+    from tests.customers.world import open_customer_world
+
+    with open_customer_world(tmp_path, us=120, eu=0) as big:
+        result = big.run("customers", "plan", "--stack", "us")
+    assert result.code == exitcodes.CHANGES
+    assert "| `partner-portal-api` | Partner Center consent (" in result.out
+    assert "| 120 |" in result.out
+    assert "more rows: every row is in `us-plan.json`" in result.out
+    assert result.out.count("\n| Customer US") == report.MAX_ROWS
+    assert len(result.out.encode()) < 1024 * 1024
