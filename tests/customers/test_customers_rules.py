@@ -191,3 +191,27 @@ def test_routing_module_is_standard_library_only() -> None:
     import sys
 
     assert imported - {"__future__"} <= set(sys.stdlib_module_names)
+
+
+def test_verify_checks_the_roles_claim_against_the_application_permissions(
+    cw: CustomerWorld,
+) -> None:
+    assert cw.run("customers", "apply", "--stack", "us").code == exitcodes.OK
+    tenant = cw.customers["us"][0]
+    state = cw.tenant(tenant)
+    for resource, assignments in state.app_role_assignments.items():
+        state.app_role_assignments[resource] = assignments[1:]  # one role lost (drift)
+    cw.sleeps.clear()
+    result = cw.run(
+        "customers", "verify", "--stack", "us", "--output", "json", "--recent-minutes", "0"
+    )
+    assert result.code == exitcodes.CUSTOMERS_FAILED
+    failed = [r for r in json.loads(result.out)["results"] if r["state"] == "failed"]
+    assert [(r["tenantId"], r["app"], r["attempts"]) for r in failed] == [
+        (tenant, "partner-portal-api", 1)
+    ]
+    assert failed[0]["cause"].startswith("the token lacks the roles ")
+    assert "customers apply --stack us" in failed[0]["fix"]
+    assert cw.sleeps == []  # not recent: no wait
+    plan = cw.run("customers", "plan", "--stack", "us", "--output", "json")
+    assert plan.code == exitcodes.CHANGES  # and the plan puts it back
