@@ -645,7 +645,7 @@ def _consent(data: Mapping[str, Any]) -> Section:
     blocks: list[Block] = []
     for stack in _stack_names(data):
         results = [r for r in consent["results"] if r["stack"] == stack]
-        blocks.append(_consent_region(stack, results))
+        blocks.append(_consent_region(stack, results, consent.get("auditLogs", {}).get(stack, "")))
     others = sorted({r["stack"] for r in consent["results"]} - set(_stack_names(data)))
     if others:
         blocks.append(
@@ -656,7 +656,7 @@ def _consent(data: Mapping[str, Any]) -> Section:
     return Section(title, tuple(blocks))
 
 
-def _consent_region(stack: str, results: Sequence[Mapping[str, Any]]) -> Section:
+def _consent_region(stack: str, results: Sequence[Mapping[str, Any]], log: str = "") -> Section:
     if not results:
         return Section(
             f"Consent in {stack}", (Paragraph(text("No consent results for this region.")),), 3
@@ -665,18 +665,26 @@ def _consent_region(stack: str, results: Sequence[Mapping[str, Any]]) -> Section
     for result in results:
         states[result["state"]] = states.get(result["state"], 0) + 1
     summary = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
+    last = max((r["checkedAt"] for r in results if r["checkedAt"]), default="—")
+    tied = f" Last verified {last}; writes in the audit log {log}." if log else ""
+    good = ("consented", "verified")
     table = make_table(
-        ("Customer", "App", "State", "Checked at"),
+        ("Customer", "App", "State", "Checked at", "Tenant", "Roles", "Failure and fix"),
         (
             [
                 code(r["customer"]),
                 code(r["app"]),
-                r["state"] if r["state"] == "consented" else strong(r["state"]),
+                r["state"] if r["state"] in good else strong(r["state"]),
                 r["checkedAt"] or "—",
+                code(r["tenantId"]) if r.get("tenantId") else "—",
+                r.get("roles") or "—",
+                r.get("failure") or "—",
             ]
             for r in results
         ),
     )
     return Section(
-        f"Consent in {stack}", (Paragraph(text(f"Latest state: {summary}.")), table), level=3
+        f"Consent in {stack}",
+        (Paragraph(text(f"Latest state: {summary}.{tied}")), table),
+        level=3,
     )

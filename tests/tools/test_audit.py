@@ -433,7 +433,8 @@ def test_consent_results_show_their_latest_state_per_region(
     markdown = audit.render_markdown(_data(catalog, documents, consent=consent))
     section = markdown.split("\n## Customer consent results\n", 1)[1]
     assert "### Consent in eu" in section
-    assert "Latest state: 2 consented, 1 missing." in section
+    assert "Latest state: 2 consented, 1 failed, 1 missing, 1 verified." in section
+    assert "→ run `partner-apps customers apply --stack eu`" in section
     assert "| `contoso-customer-b.example` | `partner-portal-api` | **missing** |" in section
     assert "No consent results for this region." in section.split("### Consent in us", 1)[1]
     assert "broken.json" in section
