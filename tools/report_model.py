@@ -21,7 +21,7 @@ from typing import Literal
 
 from .markdown import cell
 
-SpanKind = Literal["text", "code", "strong"]
+SpanKind = Literal["text", "code", "strong", "em"]
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,9 @@ class Report:
     blocks: tuple[Block, ...] = field(default=())
 
 
-_MD_SPAN = re.compile(r"``\s?(.+?)\s?``|`([^`]+)`|\*\*(.+?)\*\*")
+_MD_SPAN = re.compile(
+    r"``\s?(.+?)\s?``|`([^`]+)`|\*\*(.+?)\*\*|(?<![\w*])\*([^*\s][^*]*)\*(?![\w*])"
+)
 
 
 def parse_inline(markdown: str) -> Inline:
@@ -143,6 +145,8 @@ def parse_inline(markdown: str) -> Inline:
             spans.append(Span("text", markdown[position : match.start()].replace("\\|", "|")))
         if match.group(3) is not None:
             spans.append(Span("strong", match.group(3).replace("\\|", "|")))
+        elif match.group(4) is not None:
+            spans.append(Span("em", match.group(4).replace("\\|", "|")))
         else:
             value = match.group(1) if match.group(1) is not None else match.group(2)
             spans.append(Span("code", value.replace("\\|", "|")))
@@ -182,6 +186,8 @@ def _md_inline(inline: Inline) -> str:
             parts.append(_md_code(span.text))
         elif span.kind == "strong":
             parts.append(f"**{span.text}**")
+        elif span.kind == "em":
+            parts.append(f"*{span.text}*")
         else:
             parts.append(span.text)
     # One line: a newline in a value must not end a paragraph, list item or table row.
@@ -264,6 +270,8 @@ def _html_inline(inline: Inline) -> str:
             parts.append(f"<code>{escaped}</code>")
         elif span.kind == "strong":
             parts.append(f"<strong>{escaped}</strong>")
+        elif span.kind == "em":
+            parts.append(f"<em>{escaped}</em>")
         else:
             # Plain text may carry Markdown code marks (policy messages do, as the CLI and the
             # Markdown reports show them): render them as code, so both renderers agree.

@@ -453,8 +453,12 @@ _CODE = re.compile(r"(`+) ?(.*?) ?\1")
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 
 
+_EMPHASIS = re.compile(r"(?<![\w*])\*([^*\s][^*]*)\*(?![\w*])")
+
+
 def _md_plain(text: str) -> str:
-    return _CODE.sub(r"\2", text).replace("**", "").replace("\\|", "|").strip()
+    plain = _CODE.sub(r"\2", text).replace("**", "")
+    return _EMPHASIS.sub(r"\1", plain).replace("\\|", "|").strip()
 
 
 def _markdown_outline(markdown: str) -> dict[str, list[Any]]:
