@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: preview test lint typecheck unit generate audit lock clean benchmark
+.PHONY: preview test lint typecheck unit generate audit lock clean benchmark benchmark-setup
 
 # Python writes the byte code of what it imports the first time it runs, into __pycache__ folders
 # (ignored by git) in .venv and the work tree, and reads it back on every later run; nothing is
@@ -60,6 +60,11 @@ unit: $(STAMP)
 ## Scale benchmark: offline preview against bare registration (see docs/benchmark.md).
 benchmark: $(STAMP)
 	$(PY) -m tools.benchmark
+
+## Set-up benchmark: venv, install, first preview, lint, mypy, pytest in fresh clones of HEAD with
+## empty package caches, median of 3 (docs/benchmark.md). Runs with the machine's Python.
+benchmark-setup:
+	$(PYTHON) -m tools.benchmark_setup --python $(PYTHON)
 
 ## Regenerate committed artifacts (JSON Schemas, permission catalog JSON, policy catalog).
 generate: $(STAMP)
