@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from . import __version__, exitcodes
+from . import __version__, exitcodes, routing
+from .customers.commands import VERBS
+from .customers.remote import RemoteError
 from .sam import flows
 from .sam.errors import SamError
 from .sam.target import Endpoints, file_outputs, pulumi_outputs, region_stacks
@@ -138,7 +141,137 @@ def _parser() -> argparse.ArgumentParser:
     common(status, stack_required=False)
     status.add_argument("--warn-days", type=int, default=30, help="alert threshold (default 30)")
     status.add_argument("--output", choices=("text", "json"), default="text")
+    _customers_parser(commands, common)
+    _route_parser(commands)
     return parser
+
+
+CUSTOMERS_HELP = """\
+Per-customer consent of the region's partner-managed apps (GDAP: AdminAgents membership alone
+gives an app no access to a customer tenant). Desired state from apps.yaml, client ids from the
+stack outputs, customers from the region's partner tenant (Partner Center customers with an active
+GDAP relationship), selected by customers/<stack>.yaml (include / exclude lists of tenant ids).
+Tokens: the SAM refresh token of the region's vault (`partner-apps sam consent` first).
+"""
+
+
+def _customers_parser(commands: Any, common: Callable[..., None]) -> None:
+    formatter = argparse.RawDescriptionHelpFormatter
+    customers = commands.add_parser(
+        "customers",
+        help="plan, apply and verify the apps' consent in every customer tenant of a region",
+        description=CUSTOMERS_HELP,
+        epilog=exitcodes.epilog(),
+        formatter_class=formatter,
+    )
+    verbs = customers.add_subparsers(dest="verb", metavar="VERB", required=True)
+    helps = {
+        "plan": "what apply would do per customer and app (exit 0 none, 20 changes, 21 failed)",
+        "apply": "make exactly the plan: consents, then Graph grants; resumable; audited",
+        "verify": "prove access per customer and app with a new app-only token (matrix)",
+    }
+    for verb, summary in helps.items():
+        sub = verbs.add_parser(
+            verb,
+            help=summary,
+            description=summary,
+            epilog=exitcodes.epilog(),
+            formatter_class=formatter,
+        )
+        common(sub)
+        sub.add_argument(
+            "--only-app", action="append", help="limit to this app of apps.yaml (repeatable)"
+        )
+        sub.add_argument("--output", choices=("markdown", "json"), default="markdown")
+        sub.add_argument("--out-dir", type=Path, help="also write the report as JSON and Markdown")
+        sub.add_argument("--workers", type=int, default=16, help="customers in parallel (16)")
+        sub.add_argument("--timeout", type=float, default=30.0, help="seconds per request (30)")
+        sub.add_argument("--prune", action="store_true", help="also remove what is not wanted")
+        sub.add_argument("--audit-log", type=Path, help="JSON lines audit log (default build/)")
+    apply_parser = verbs.choices["apply"]
+    apply_parser.add_argument("--plan", type=Path, help="a reviewed plan JSON: apply only it")
+    verify_parser = verbs.choices["verify"]
+    verify_parser.add_argument(
+        "--recent-minutes",
+        type=float,
+        default=60.0,
+        help="relationships or consents this recent get the wait rule (60)",
+    )
+    verify_parser.add_argument("--attempts", type=int, default=5, help="tries when recent (5)")
+    export = verbs.add_parser(
+        "export-routing",
+        help="the routing table (tenant -> region -> client id) from every region's customers",
+        description="Writes the routing table JSON that `partner-apps route` and apps read.",
+        epilog=exitcodes.epilog(),
+        formatter_class=formatter,
+    )
+    common(export, stack_required=False)
+    export.add_argument("--stack", dest="stack_list", action="append", help="a region stack")
+    export.add_argument("--file", type=Path, help="write here (default stdout)")
+    export.add_argument("--timeout", type=float, default=30.0)
+
+
+def _route_parser(commands: Any) -> None:
+    route = commands.add_parser(
+        "route",
+        help="the region and client id for a sign-in name, before sign-in",
+        description=(
+            "domain -> tenant id (OpenID configuration), tenant -> region (the routing table of "
+            "`partner-apps customers export-routing`), region -> the app's client id. "
+            "tenant_region_scope is shown as a hint only."
+        ),
+        epilog=exitcodes.epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    route.add_argument("user", help="user@customer.example")
+    route.add_argument("--table", type=Path, required=True, help="the routing table JSON")
+    route.add_argument("--app", default="partner-portal-web", help="app key (partner-portal-web)")
+    route.add_argument("--output", choices=("text", "json"), default="text")
+
+
+def run_route(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    login = Endpoints.from_env().login_url
+    try:
+        router = routing.Router(routing.RoutingTable.load(args.table), login_url=login)
+        found = router.route(args.user, args.app)
+    except routing.RoutingError as error:
+        print(f"partner-apps route: {error}", file=err)
+        return exitcodes.UNROUTABLE
+    if args.output == "json":
+        print(json.dumps(found.as_json(), indent=2, sort_keys=True), file=out)
+    else:
+        print(
+            f"{found.user}: tenant {found.tenant_id}, region {found.region}, app {found.app}, "
+            f"client id {found.client_id}, authority {found.authority}",
+            file=out,
+        )
+    return exitcodes.OK
+
+
+def run_customers(
+    args: argparse.Namespace, out: TextIO, err: TextIO, runtime_factory: RuntimeFactory
+) -> int:
+    runtime = runtime_factory(args, out, err)
+    try:
+        return VERBS[args.verb](runtime, args)
+    except SamError as error:
+        print(f"partner-apps customers {args.verb}: {error.message}", file=err)
+        return error.exit_code
+    except RemoteError as error:
+        # The partner tenant itself (SAM token, customer list) failed: nothing was written.
+        where = getattr(args, "stack", None) or "-"
+        print(
+            f"partner-apps customers {args.verb}: region {where}: {error.cause}; {error.fix}",
+            file=err,
+        )
+        return exitcodes.SIGN_IN if error.code else exitcodes.UNREACHABLE
+    except KeyboardInterrupt:
+        print(
+            f"partner-apps customers {args.verb}: interrupted; every write done so far is in the "
+            "audit log and each write is checked before it is made: run the command again",
+            file=err,
+        )
+        return exitcodes.INTERRUPTED
 
 
 def _runtime(args: argparse.Namespace, out: TextIO, err: TextIO) -> flows.Runtime:
@@ -219,5 +352,9 @@ def main(
         return int(stop.code or 0) if isinstance(stop.code, int) else exitcodes.USAGE
     if args.command == "sam":
         return run_sam(args, out, err, runtime_factory)
+    if args.command == "customers":
+        return run_customers(args, out, err, runtime_factory)
+    if args.command == "route":
+        return run_route(args, out, err)
     parser.print_help(err)  # pragma: no cover - argparse requires a command
     return exitcodes.USAGE  # pragma: no cover

@@ -20,6 +20,9 @@ VAULT: Final = 9  # Key Vault could not be read or written (the stored token is 
 PARTNER_CENTER: Final = 10  # the new token did not work against Partner Center
 ALREADY_CONSENTED: Final = 11  # a token exists: consent again only with --force or confirmed
 UNREACHABLE: Final = 12  # Entra could not be reached or answered unexpectedly: nothing changed
+CHANGES: Final = 20  # customers plan: there are changes to apply
+CUSTOMERS_FAILED: Final = 21  # customers: some customers failed (the others were done)
+UNROUTABLE: Final = 22  # route: the domain, tenant or app could not be routed
 INTERRUPTED: Final = 130  # Ctrl-C: nothing half-written (the stored token is unchanged)
 
 TABLE: Final = (
@@ -36,7 +39,10 @@ TABLE: Final = (
     (PARTNER_CENTER, "the new token did not work against Partner Center"),
     (ALREADY_CONSENTED, "a token is already stored: use --force (or confirm) to replace it"),
     (UNREACHABLE, "Entra could not be reached or answered unexpectedly; nothing changed"),
-    (INTERRUPTED, "interrupted; the stored token is unchanged"),
+    (CHANGES, "customers plan: changes to apply (0: none)"),
+    (CUSTOMERS_FAILED, "customers: some customers failed; the others were done (see report)"),
+    (UNROUTABLE, "route: unknown domain, tenant of no region, or app not deployed there"),
+    (INTERRUPTED, "interrupted; run the command again (nothing is half-written)"),
 )
 
 

@@ -52,7 +52,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 # One plan (JSON and Markdown) per stack file, and one audit of them all.
 ARTIFACTS = sorted(
     ["audit/audit.html", "audit/audit.json", "audit/audit.md"]
-    + [f"preview/{stack}.{ext}" for stack in STACKS for ext in ("json", "md")]
+    + [f"preview/{stack}.{ext}" for stack in STACKS for ext in ("html", "json", "md")]
 )
 
 
@@ -142,7 +142,9 @@ def test_a_failed_preview_replaces_the_old_plan_and_the_diff_says_so(
     )
     assert _preview(project_copy, out) == 2
     folder = out / "preview"
-    others = [f"{stack}.{ext}" for stack in STACKS if stack != "us" for ext in ("json", "md")]
+    others = [
+        f"{stack}.{ext}" for stack in STACKS if stack != "us" for ext in ("html", "json", "md")
+    ]
     assert sorted(p.name for p in folder.iterdir()) == sorted([*others, "us.error.json"])
     error = json.loads((folder / "us.error.json").read_text(encoding="utf-8"))
     assert sorted(error) == ["error", "project", "stack"]
@@ -173,7 +175,7 @@ def test_a_failed_preview_replaces_the_old_plan_and_the_diff_says_so(
     )
     assert _preview(project_copy, out) == 0
     assert sorted(p.name for p in folder.iterdir()) == [
-        f"{stack}.{ext}" for stack in STACKS for ext in ("json", "md")
+        f"{stack}.{ext}" for stack in STACKS for ext in ("html", "json", "md")
     ]
 
 

@@ -60,7 +60,7 @@ from .plan_format import (
     stack_policies,
     str_list,
 )
-from .render import DEFAULT_PLANS, display_path, results_for_cli
+from .render import ASSIGNED, DEFAULT_PLANS, display_path, results_for_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "build" / "audit"
@@ -306,6 +306,14 @@ def _owners(app: AppView, *types: str) -> list[str]:
     return sorted(owners)
 
 
+def _real(view: StackView, value: str | None) -> str | None:
+    """An id as the audit may state it: one the offline preview made up is not evidence, so it
+    is shown as assigned at deploy (the plan records which ids those are)."""
+    if value and value.lower() in view.plan.assigned_at_deploy:
+        return ASSIGNED
+    return value
+
+
 def _apps(views: Sequence[StackView]) -> list[dict[str, Any]]:
     rows = []
     for view in views:
@@ -315,8 +323,8 @@ def _apps(views: Sequence[StackView]) -> list[dict[str, Any]]:
                     "app": app.key,
                     "displayName": app.display_name,
                     "stack": view.stack,
-                    "clientId": app.client_id,
-                    "servicePrincipalObjectId": app.service_principal_object_id,
+                    "clientId": _real(view, app.client_id),
+                    "servicePrincipalObjectId": _real(view, app.service_principal_object_id),
                     "signInAudience": app.sign_in_audience,
                     "owners": _owners(app, APPLICATION, APPLICATION_REGISTRATION),
                     "servicePrincipalOwners": _owners(app, SERVICE_PRINCIPAL),
@@ -325,7 +333,8 @@ def _apps(views: Sequence[StackView]) -> list[dict[str, Any]]:
                     "identifierUris": list(app.identifier_uris),
                     "redirectUris": list(app.redirect_uris),
                     "knownClients": [
-                        {"clientId": r.client_id, "app": r.app} for r in app.known_clients
+                        {"clientId": _real(view, r.client_id), "app": r.app}
+                        for r in app.known_clients
                     ],
                     "scopes": [
                         {
@@ -511,13 +520,18 @@ def _setting(value: Any) -> str:
 def load_consent_results(folder: Path) -> dict[str, Any]:
     """The latest state per region, customer and app from ``<region>.json`` files in ``folder``.
 
-    Each file: ``{"stack": "<region>", "results": [{"customer": "<tenant id or name>", "app":
-    "<app key>", "state": "<consented|pending|...>", "checkedAt": "<ISO date-time>"}]}``
-    (``stack`` defaults to the file name; a result's ``checkedAt`` to the file's). Of several
-    results for one customer and app the one checked last wins. Files that cannot be read are
-    listed as problems rather than failing the audit.
+    Each file is what ``partner-apps customers verify --out-dir DIR`` writes (``<region>.json``):
+    ``{"kind": "customers-verify", "stack": "<region>", "checkedAt": "<ISO date-time>",
+    "auditLog": "<path of the apply audit log>", "results": [{"customer": "<name>", "tenantId":
+    "<tenant id>", "app": "<app key>", "state": "<verified|failed|...>", "roles": [...],
+    "checkedAt": "<ISO date-time>", "cause": ..., "fix": ...}]}`` (``stack`` defaults to the file
+    name; a result's ``checkedAt`` to the file's; only ``customer``, ``app`` and ``state`` are
+    needed). Other documents of that folder (the plan and apply reports, whose ``kind`` differs)
+    are skipped. Of several results for one customer and app the one checked last wins. Files
+    that cannot be read are listed as problems rather than failing the audit.
     """
     latest: dict[tuple[str, str, str], dict[str, str]] = {}
+    logs: dict[str, str] = {}
     problems: list[str] = [] if folder.is_dir() else [f"{folder.name}: no such folder"]
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
@@ -528,7 +542,11 @@ def load_consent_results(folder: Path) -> dict[str, Any]:
         if not isinstance(document, Mapping):
             problems.append(f"{path.name}: not a JSON object")
             continue
+        if as_str(document.get("kind")) not in ("", "customers-verify"):
+            continue
         stack = as_str(document.get("stack")) or path.stem
+        if as_str(document.get("auditLog")):
+            logs[stack] = as_str(document.get("auditLog"))
         for item in as_list(document.get("results")):
             entry = _consent_entry(stack, as_map(item), as_str(document.get("checkedAt")))
             key = (entry["stack"], entry["customer"], entry["app"])
@@ -537,17 +555,22 @@ def load_consent_results(folder: Path) -> dict[str, Any]:
     return {
         "given": True,
         "results": [latest[key] for key in sorted(latest)],
+        "auditLogs": dict(sorted(logs.items())),
         "problems": problems,
     }
 
 
 def _consent_entry(stack: str, item: Mapping[str, Any], checked_at: str) -> dict[str, str]:
+    cause, fix = as_str(item.get("cause")), as_str(item.get("fix"))
     return {
         "stack": stack,
         "customer": as_str(item.get("customer")) or as_str(item.get("tenantId")) or "?",
+        "tenantId": as_str(item.get("tenantId")),
         "app": as_str(item.get("app")) or "?",
         "state": as_str(item.get("state")) or as_str(item.get("status")) or UNKNOWN,
         "checkedAt": as_str(item.get("checkedAt")) or checked_at,
+        "roles": ", ".join(as_str(role) for role in as_list(item.get("roles"))),
+        "failure": f"{cause} → {fix}" if cause and fix else cause,
     }
 
 

@@ -261,27 +261,56 @@ def _policies(data: Mapping[str, Any]) -> Section:
         ),
     ]
     if data["violations"]:
-        violations = sorted(
-            data["violations"], key=lambda v: (v["stack"], v["policy"], v["resource"])
-        )
         blocks += [
-            Paragraph(text(strong("Violations"))),
+            Paragraph(
+                text(
+                    strong("Violations"),
+                    " (the same finding on several resources of a stack is one row; "
+                    "audit.json lists each)",
+                )
+            ),
             make_table(
-                ("Stack", "Enforcement", "Severity", "Policy", "Resource", "Message"),
+                ("Stack", "Enforcement", "Severity", "Policy", "Resources", "Message"),
                 (
                     [
-                        code(v["stack"]),
-                        v["enforcementLevel"],
-                        v["severity"],
-                        code(v["policy"]),
-                        code(v["resource"]),
-                        v["message"],
+                        code(stack),
+                        level,
+                        severity,
+                        code(policy),
+                        text(*_names(resources)),
+                        message,
                     ]
-                    for v in violations
+                    for (stack, policy, level, severity, message), resources in _grouped(
+                        data["violations"]
+                    )
                 ),
             ),
         ]
     return Section("Policies", tuple(blocks))
+
+
+def _grouped(
+    violations: Sequence[Mapping[str, Any]],
+) -> list[tuple[tuple[str, str, str, str, str], list[str]]]:
+    """Violations of a stack that say the same thing (the message without its leading resource
+    name), with the resources they concern; sorted."""
+    groups: dict[tuple[str, str, str, str, str], list[str]] = {}
+    for v in violations:
+        message = str(v["message"]).removeprefix(f"{v['resource']}: ")
+        key = (v["stack"], v["policy"], v["enforcementLevel"], v["severity"], message)
+        groups.setdefault(key, []).append(str(v["resource"]))
+    return [(key, sorted(names)) for key, names in sorted(groups.items())]
+
+
+def _names(resources: Sequence[str]) -> list[InlineLike]:
+    parts: list[InlineLike] = []
+    for index, name in enumerate(resources):
+        if index:
+            parts.append(", ")
+        parts.append(code(name))
+    if len(resources) > 1:
+        parts.append(f" ({len(resources)} resources)")
+    return parts
 
 
 def _admin_agents(data: Mapping[str, Any]) -> Section:
@@ -616,7 +645,7 @@ def _consent(data: Mapping[str, Any]) -> Section:
     blocks: list[Block] = []
     for stack in _stack_names(data):
         results = [r for r in consent["results"] if r["stack"] == stack]
-        blocks.append(_consent_region(stack, results))
+        blocks.append(_consent_region(stack, results, consent.get("auditLogs", {}).get(stack, "")))
     others = sorted({r["stack"] for r in consent["results"]} - set(_stack_names(data)))
     if others:
         blocks.append(
@@ -627,7 +656,7 @@ def _consent(data: Mapping[str, Any]) -> Section:
     return Section(title, tuple(blocks))
 
 
-def _consent_region(stack: str, results: Sequence[Mapping[str, Any]]) -> Section:
+def _consent_region(stack: str, results: Sequence[Mapping[str, Any]], log: str = "") -> Section:
     if not results:
         return Section(
             f"Consent in {stack}", (Paragraph(text("No consent results for this region.")),), 3
@@ -636,18 +665,26 @@ def _consent_region(stack: str, results: Sequence[Mapping[str, Any]]) -> Section
     for result in results:
         states[result["state"]] = states.get(result["state"], 0) + 1
     summary = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
+    last = max((r["checkedAt"] for r in results if r["checkedAt"]), default="—")
+    tied = f" Last verified {last}; writes in the audit log {log}." if log else ""
+    good = ("consented", "verified")
     table = make_table(
-        ("Customer", "App", "State", "Checked at"),
+        ("Customer", "App", "State", "Checked at", "Tenant", "Roles", "Failure and fix"),
         (
             [
                 code(r["customer"]),
                 code(r["app"]),
-                r["state"] if r["state"] == "consented" else strong(r["state"]),
+                r["state"] if r["state"] in good else strong(r["state"]),
                 r["checkedAt"] or "—",
+                code(r["tenantId"]) if r.get("tenantId") else "—",
+                r.get("roles") or "—",
+                r.get("failure") or "—",
             ]
             for r in results
         ),
     )
     return Section(
-        f"Consent in {stack}", (Paragraph(text(f"Latest state: {summary}.")), table), level=3
+        f"Consent in {stack}",
+        (Paragraph(text(f"Latest state: {summary}.{tied}")), table),
+        level=3,
     )

@@ -38,7 +38,6 @@ from .markdown import (
     format_unix,
     join_words,
     show_value,
-    table,
     write_text,
 )
 from .plan_analysis import (
@@ -47,6 +46,7 @@ from .plan_analysis import (
     SecretRow,
     StackView,
     analyze,
+    group_violations,
 )
 from .plan_format import (
     API_ACCESS,
@@ -73,12 +73,27 @@ from .plan_format import (
     Resource,
     Violation,
     canonical,
-    failure_lines,
     load_catalog,
     load_results,
     parse_urn,
 )
 from .render import display_path
+from .report_model import (
+    Block,
+    BulletList,
+    ListItem,
+    Paragraph,
+    Quote,
+    Report,
+    Section,
+    Table,
+    make_table,
+    parse_inline,
+    strong,
+    text,
+    to_html,
+    to_markdown,
+)
 
 # Top-level inputs a provider cannot change in place ("*": every input).
 REPLACE_ON: Mapping[str, frozenset[str]] = {
@@ -1192,12 +1207,19 @@ def _violation_key(v: Violation) -> tuple[str, str, str]:
     return (v.policy, parsed.type + "::" + parsed.name if parsed else v.urn, v.message)
 
 
-def _violation_line(stack: str, v: Violation, prefix: str = "") -> str:
-    severity = f" ({v.severity})" if v.severity != "unspecified" else ""
-    return (
-        f"- **{stack}**: {prefix}{v.enforcement_level} violation of {code(v.policy)}{severity} "
-        f"on {code(_name(v.urn))}: {v.message}"
-    )
+def _grouped_lines(stack: str, violations: Sequence[Violation], prefix: str = "") -> list[str]:
+    """One line per finding; the same finding on several resources once, with a count."""
+    lines = []
+    for group in group_violations(violations):
+        severity = f" ({group.severity})" if group.severity != "unspecified" else ""
+        where = ", ".join(code(name) for name in group.resources)
+        if group.count > 1:
+            where = f"{group.count} resources ({where})"
+        lines.append(
+            f"- **{stack}**: {prefix}{group.enforcement_level} violation of "
+            f"{code(group.policy)}{severity} on {where}: {group.message}"
+        )
+    return lines
 
 
 def _policy_lines(diffs: Sequence[StackDiff]) -> list[str]:
@@ -1216,15 +1238,16 @@ def _policy_lines(diffs: Sequence[StackDiff]) -> list[str]:
             continue
         if diff.base_violations is None:
             # A preview: no "before" results, so show what holds now.
-            lines += [_violation_line(diff.stack, v) for v in diff.head_violations]
+            lines += _grouped_lines(diff.stack, diff.head_violations)
             if not diff.head_violations:
                 lines.append(f"- **{diff.stack}**: no policy violation.")
             changed = True
             continue
         old = {_violation_key(v): v for v in diff.base_violations}
         new = {_violation_key(v): v for v in diff.head_violations}
-        for key in sorted(set(new) - set(old)):
-            lines.append(_violation_line(diff.stack, new[key], "new "))
+        lines += _grouped_lines(
+            diff.stack, [new[key] for key in sorted(set(new) - set(old))], "new "
+        )
         for key in sorted(set(old) - set(new)):
             v = old[key]
             now = (diff.head_policies or {}).get(v.policy)
@@ -1284,60 +1307,109 @@ def _gathered(diffs: Sequence[StackDiff], section: str) -> list[str]:
                 key = (not fact.app, fact.subject, fact.text, fact.detail)
                 stacks_by_fact.setdefault(key, set()).add(diff.stack)
     lines = []
-    for (not_app, subject, text, detail), stacks in sorted(stacks_by_fact.items()):
+    for (not_app, subject, said, detail), stacks in sorted(stacks_by_fact.items()):
         where = join_words(sorted(stacks))
-        line = f"- {subject if not_app else code(subject)} {text} in {where}"
+        line = f"- {subject if not_app else code(subject)} {said} in {where}"
         lines.append(line + (f". {detail}" if detail else ""))
     return lines
 
 
-def _identity_lines(diff: StackDiff) -> list[str]:
+def _item(markdown: str) -> ListItem:
+    return ListItem(parse_inline(markdown))
+
+
+def _line_blocks(lines: Sequence[str]) -> list[Block]:
+    """The reviewer lines of a part of the diff as blocks: "- " items make lists (an item's
+    "  - " lines its children), "> " lines call-outs, any other line a paragraph."""
+    blocks: list[Block] = []
+    items: list[ListItem] = []
+
+    def close() -> None:
+        if items:
+            blocks.append(BulletList(tuple(items)))
+            items.clear()
+
+    for line in lines:
+        if line.startswith("  - ") and items:
+            last = items[-1]
+            items[-1] = ListItem(
+                last.content, last.detail, (*last.children, parse_inline(line[4:]))
+            )
+        elif line.startswith("- "):
+            items.append(_item(line[2:]))
+        elif not line.strip():
+            continue
+        else:
+            close()
+            if line.startswith("> "):
+                blocks.append(Quote(parse_inline(line[2:])))
+            else:
+                blocks.append(Paragraph(parse_inline(line)))
+    close()
+    return blocks
+
+
+def _failure_item(stack: str, error: str) -> ListItem:
+    first, *rest = error.strip().splitlines() or ["(no message)"]
+    return ListItem(
+        parse_inline(f"**{stack}**: preview failed: {first.strip()}"), detail="\n".join(rest)
+    )
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:
+    return make_table(headers, ([parse_inline(c) for c in row] for row in rows))
+
+
+def _identity_blocks(diff: StackDiff) -> list[Block]:
     """The region's identity: all of it for a new stack, else what changes."""
     if not diff.identity:
         return []
     title = "Stack identity" if diff.status == "added" else "⚠ Stack identity changes"
-    return ["", f"**{title}**", "", *(f"- {change.markdown()}" for change in diff.identity)]
+    return [
+        Paragraph(text(strong(title))),
+        BulletList(tuple(_item(change.markdown()) for change in diff.identity)),
+    ]
 
 
-def _stack_lines(diff: StackDiff) -> list[str]:
-    lines = [f"### {diff.stack}"]
-    if diff.status == "failed":
-        lines += ["", "Preview failed (see **⚠ Previews that failed** above): not compared."]
-        return lines
-    lines += _identity_lines(diff)
+def _status_blocks(diff: StackDiff) -> list[Block]:
     if diff.status == "added":
-        lines += ["", "New stack: every resource is created."]
-    elif diff.status == "base-failed":
-        lines += [
-            "",
-            "The base's preview failed, so there is nothing to compare with: every resource is "
-            "listed as created.",
-            "",
-            *failure_lines(f"{diff.stack} (base)", diff.base_failure or ""),
+        return [Paragraph(text("New stack: every resource is created."))]
+    if diff.status == "base-failed":
+        return [
+            Paragraph(
+                text(
+                    "The base's preview failed, so there is nothing to compare with: every "
+                    "resource is listed as created."
+                )
+            ),
+            BulletList((_failure_item(f"{diff.stack} (base)", diff.base_failure or ""),)),
         ]
-    elif diff.status == "removed":
-        lines += ["", "Stack removed: every resource is deleted."]
-    if diff.notes:
-        lines += ["", *(f"> {note}" for note in diff.notes)]
-    if not diff.changes:
-        config_only = diff.policy_changes or (diff.identity and diff.status == "changed")
-        return [*lines, "", "No resource changes." if config_only else "No changes."]
+    if diff.status == "removed":
+        return [Paragraph(text("Stack removed: every resource is deleted."))]
+    return []
+
+
+def _change_blocks(diff: StackDiff) -> list[Block]:
+    blocks: list[Block] = []
     for op, title in OP_TITLES:
-        changes = [c for c in diff.changes if c.op == op]
+        changes = sorted((c for c in diff.changes if c.op == op), key=lambda c: (c.type, c.name))
         if not changes:
             continue
-        lines += ["", f"**{title} ({len(changes)})**", ""]
+        blocks.append(Paragraph(text(strong(f"{title} ({len(changes)})"))))
         if op in ("create", "delete"):
-            lines += table(
-                ("Resource", "Type", "Protected"),
-                (
-                    [code(c.name), code(c.type), "**yes**" if c.resource.protect else "no"]
-                    for c in sorted(changes, key=lambda c: (c.type, c.name))
-                ),
+            blocks.append(
+                _table(
+                    ("Resource", "Type", "Protected"),
+                    (
+                        [code(c.name), code(c.type), "**yes**" if c.resource.protect else "no"]
+                        for c in changes
+                    ),
+                )
             )
             continue
-        for change in sorted(changes, key=lambda c: (c.type, c.name)):
-            head = f"- {code(change.name)} ({code(change.type)})"
+        items = []
+        for change in changes:
+            head = f"{code(change.name)} ({code(change.type)})"
             if change.op == "replace" and change.replace_reasons:
                 head += (
                     " — replaced because "
@@ -1345,64 +1417,60 @@ def _stack_lines(diff: StackDiff) -> list[str]:
                     + " changes"
                     + (" (inferred)" if change.inferred else "")
                 )
-            lines.append(head)
-            lines += [f"  - {p.describe(diff.names)}" for p in change.properties]
-    return lines
+            children = tuple(parse_inline(p.describe(diff.names)) for p in change.properties)
+            items.append(ListItem(parse_inline(head), children=children))
+        blocks.append(BulletList(tuple(items)))
+    return blocks
 
 
-def _region_config_lines(diffs: Sequence[StackDiff]) -> list[str]:
+def _stack_section(diff: StackDiff) -> Section:
+    if diff.status == "failed":
+        failed = "Preview failed (see **⚠ Previews that failed** above): not compared."
+        return Section(diff.stack, (Paragraph(parse_inline(failed)),), level=3)
+    blocks = [*_identity_blocks(diff), *_status_blocks(diff)]
+    blocks += [Quote(parse_inline(note)) for note in diff.notes]
+    if not diff.changes:
+        config_only = diff.policy_changes or (diff.identity and diff.status == "changed")
+        blocks.append(Paragraph(text("No resource changes." if config_only else "No changes.")))
+    blocks += _change_blocks(diff)
+    return Section(diff.stack, tuple(blocks), level=3)
+
+
+def _region_config_sections(diffs: Sequence[StackDiff]) -> list[Block]:
     """The regions' policy config (loosening first) and stack identity changes."""
-    lines: list[str] = []
+    sections: list[Block] = []
     config_changes = [change for d in diffs for change in d.policy_changes]
     if config_changes:
         loosened = any(c.weaker for c in config_changes)
-        lines += ["", "## ⚠ Policy config loosened" if loosened else "## Policy config", ""]
+        blocks: list[Block] = []
         if loosened:
-            lines += [f"{weakened_summary(config_changes)}; weaker changes first.", ""]
-        lines += policy_config_lines(config_changes)
+            blocks.append(
+                Paragraph(text(f"{weakened_summary(config_changes)}; weaker changes first."))
+            )
+        blocks += _line_blocks(policy_config_lines(config_changes))
+        title = "⚠ Policy config loosened" if loosened else "Policy config"
+        sections.append(Section(title, tuple(blocks)))
     moved = [d for d in diffs if d.identity and d.status == "changed"]
     if moved:
-        lines += ["", "## ⚠ Stack identity changes", ""]
-        lines += [f"- **{d.stack}**: {change.markdown()}" for d in moved for change in d.identity]
-    return lines
+        lines = [f"- **{d.stack}**: {change.markdown()}" for d in moved for change in d.identity]
+        sections.append(Section("⚠ Stack identity changes", tuple(_line_blocks(lines))))
+    return sections
 
 
-def render_diff(
-    diffs: Sequence[StackDiff], *, title: str = "Plan changes", subtitle: str = ""
-) -> str:
-    """The reviewer Markdown of a set of stack diffs."""
-    lines = [f"# {title}"]
-    if subtitle:
-        lines += ["", subtitle]
-    stacks = [d.stack for d in diffs]
-    lines += ["", f"Stacks compared: {join_words(stacks) or '(none)'}."]
-    failed = [d for d in diffs if d.status == "failed"]
-    if failed:
-        lines += ["", "## ⚠ Previews that failed", ""]
-        lines += [
-            "These stacks have no plan on the head side: their config or policy config is "
-            "invalid. Nothing is known about what they would change (including protected "
-            "resources), so they are not compared.",
-            "",
-        ]
-        for diff in failed:
-            lines += failure_lines(diff.stack, diff.failure or "")
-    nothing = not any(
-        d.changes or d.facts or d.notes or d.policy_changes or (d.identity and d.status != "added")
-        for d in diffs
-    )
-    if not failed and nothing:
-        policy = _policy_lines(diffs)
-        lines += ["", "**No changes.**"]
-        if policy != ["No change in policy results."]:
-            lines += ["", "## Policy results", "", *policy]
-        return "\n".join(lines) + "\n"
-    lines += _region_config_lines(diffs)
-    protected = _protected_lines(diffs)
-    if protected:
-        lines += ["", "## ⚠ Protected resources deleted or replaced", "", *protected]
-    lines += ["", "## Summary", ""]
-    lines += table(
+# A summary keeps this many lines of each list; the full report has the rest.
+SUMMARY_LINES = 25
+
+
+def _capped(lines: list[str], cap: int | None, full_report: str) -> list[str]:
+    """``lines`` cut to ``cap`` items (None: all), saying how many more the full report has."""
+    if cap is None or len(lines) <= cap:
+        return lines
+    where = f"[the full report]({full_report})" if full_report else "the full report"
+    return [*lines[:cap], f"- … and {len(lines) - cap} more in {where}."]
+
+
+def _counts_table(diffs: Sequence[StackDiff]) -> Table:
+    return _table(
         ("Stack", "Created", "Updated", "Replaced", "Deleted"),
         (
             [f"{d.stack} (**preview failed**)", "—", "—", "—", "—"]
@@ -1417,15 +1485,101 @@ def render_diff(
             for d in diffs
         ),
     )
+
+
+def _failed_section(failed: Sequence[StackDiff]) -> Section:
+    explanation = (
+        "These stacks have no plan on the head side: their config or policy config is "
+        "invalid. Nothing is known about what they would change (including protected "
+        "resources), so they are not compared."
+    )
+    items = tuple(_failure_item(d.stack, d.failure or "") for d in failed)
+    return Section("⚠ Previews that failed", (Paragraph(text(explanation)), BulletList(items)))
+
+
+def diff_report(
+    diffs: Sequence[StackDiff],
+    *,
+    title: str = "Plan changes",
+    subtitle: str = "",
+    cap: int | None = None,
+    full_report: str = "",
+) -> Report:
+    """The diff of a set of stacks as data (``cap``: see ``render_summary``); ``render_diff``
+    writes it as Markdown, ``render_diff_html`` as HTML."""
+    blocks: list[Block] = [Paragraph(parse_inline(subtitle))] if subtitle else []
+    stacks = join_words([d.stack for d in diffs]) or "(none)"
+    blocks.append(Paragraph(text(f"Stacks compared: {stacks}.")))
+    failed = [d for d in diffs if d.status == "failed"]
+    if failed:
+        blocks.append(_failed_section(failed))
+    nothing = not any(
+        d.changes or d.facts or d.notes or d.policy_changes or (d.identity and d.status != "added")
+        for d in diffs
+    )
+    if not failed and nothing:
+        blocks.append(Paragraph(text(strong("No changes."))))
+        policy = _policy_lines(diffs)
+        if policy != ["No change in policy results."]:
+            blocks.append(Section("Policy results", tuple(_line_blocks(policy))))
+        return Report(title, tuple(blocks))
+    blocks += _region_config_sections(diffs)
+    protected = _capped(_protected_lines(diffs), cap, full_report)
+    if protected:
+        blocks.append(
+            Section("⚠ Protected resources deleted or replaced", tuple(_line_blocks(protected)))
+        )
+    blocks.append(Section("Summary", (_counts_table(diffs),)))
     for section, heading in SECTIONS:
         gathered = _gathered(diffs, section)
         if gathered:
-            lines += ["", f"## {heading}", "", *gathered]
-    lines += ["", "## Policy results", "", *_policy_lines(diffs)]
-    lines += ["", "## Changes by region"]
-    for diff in diffs:
-        lines += ["", *_stack_lines(diff)]
-    return "\n".join(lines) + "\n"
+            blocks.append(
+                Section(heading, tuple(_line_blocks(_capped(gathered, cap, full_report))))
+            )
+    policy = _capped(_policy_lines(diffs), cap, full_report)
+    blocks.append(Section("Policy results", tuple(_line_blocks(policy))))
+    if cap is not None:
+        where = f"[the full report]({full_report})" if full_report else "the full report"
+        blocks.append(Paragraph(parse_inline(f"Every resource change by region is in {where}.")))
+        return Report(title, tuple(blocks))
+    regions = tuple(_stack_section(diff) for diff in diffs)
+    blocks.append(Section("Changes by region", regions))
+    return Report(title, tuple(blocks))
+
+
+def render_summary(
+    diffs: Sequence[StackDiff],
+    *,
+    title: str = "Plan changes",
+    subtitle: str = "",
+    full_report: str = "",
+) -> str:
+    """The diff cut for a pull-request comment: every heading, counts and warnings, each list
+    capped at SUMMARY_LINES, no per-resource section; ``full_report`` links the whole diff."""
+    report = diff_report(
+        diffs, title=title, subtitle=subtitle, cap=SUMMARY_LINES, full_report=full_report
+    )
+    return to_markdown(report)
+
+
+def render_diff(
+    diffs: Sequence[StackDiff],
+    *,
+    title: str = "Plan changes",
+    subtitle: str = "",
+    cap: int | None = None,
+    full_report: str = "",
+) -> str:
+    """The reviewer Markdown of a set of stack diffs (``cap``: see ``render_summary``)."""
+    report = diff_report(diffs, title=title, subtitle=subtitle, cap=cap, full_report=full_report)
+    return to_markdown(report)
+
+
+def render_diff_html(
+    diffs: Sequence[StackDiff], *, title: str = "Plan changes", subtitle: str = ""
+) -> str:
+    """The same diff as one standalone HTML page, from the same report model."""
+    return to_html(diff_report(diffs, title=title, subtitle=subtitle))
 
 
 def summary(diffs: Sequence[StackDiff]) -> str:
@@ -1480,6 +1634,22 @@ def build_parser() -> argparse.ArgumentParser:
         "removed, renamed or renumbered (disable it in one change, remove it in the next)",
     )
     parser.add_argument(
+        "--html-out",
+        type=Path,
+        help="also write the diff as one HTML page (the same report model as the Markdown)",
+    )
+    parser.add_argument(
+        "--summary-out",
+        type=Path,
+        help=f"also write a summary for a pull-request comment (each list cut to {SUMMARY_LINES} "
+        "lines, no per-resource changes; warnings, counts and headings all kept)",
+    )
+    parser.add_argument(
+        "--full-report-url",
+        default="",
+        help="where the full diff can be read (linked from the summary)",
+    )
+    parser.add_argument(
         "--fail-on-weakened",
         action="store_true",
         help="exit with status 6 when a region's policy config is loosened (a policy's "
@@ -1514,6 +1684,25 @@ def main(argv: list[str] | None = None) -> int:
         title=args.title,
         subtitle=f"From **{args.base_label}** to **{args.head_label}**.",
     )
+    if args.html_out:
+        write_text(
+            args.html_out,
+            render_diff_html(
+                diffs,
+                title=args.title,
+                subtitle=f"From **{args.base_label}** to **{args.head_label}**.",
+            ),
+        )
+    if args.summary_out:
+        write_text(
+            args.summary_out,
+            render_summary(
+                diffs,
+                title=args.title,
+                subtitle=f"From **{args.base_label}** to **{args.head_label}**.",
+                full_report=args.full_report_url,
+            ),
+        )
     if args.out:
         write_text(args.out, text)
         print(summary(diffs))

@@ -127,8 +127,24 @@ class PlanMocks(pulumi_mocks.Mocks):
         # ARM ids carry the subscription of the provider that manages the resource, as in Azure:
         # provider id (a reference is "<urn>::<id>") -> its subscriptionId input.
         self._subscriptions: dict[str, str] = {}
+        # Every id these mocks made up and returned (resource ids, client and object ids, key
+        # ids, looked-up group ids): the plan records them (``assignedAtDeploy``) so reports
+        # label them as assigned at deploy instead of showing a mock GUID as if it were real.
+        self.assigned: set[str] = set()
 
     def new_resource(
+        self, args: pulumi_mocks.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
+        resource_id, outputs = self._new_resource(args)
+        made_up = (
+            mock_guid(self.stack, args.typ, args.name),
+            mock_guid(self.stack, args.name, "client-id"),
+        )
+        returned = [resource_id or "", *(v for v in outputs.values() if isinstance(v, str))]
+        self.assigned.update(guid for guid in made_up if any(guid in v for v in returned))
+        return resource_id, outputs
+
+    def _new_resource(
         self, args: pulumi_mocks.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
         inputs = unwrap_secrets(dict(args.inputs))
@@ -196,6 +212,7 @@ class PlanMocks(pulumi_mocks.Mocks):
         if args.token == "azuread:index/getGroup:getGroup":
             name = str(args.args.get("displayName", ""))
             object_id = mock_guid(self.stack, "group", name)
+            self.assigned.add(object_id)
             return {
                 "id": object_id,
                 "objectId": object_id,
@@ -305,6 +322,8 @@ class StackRun:
     error: str | None = None
     # The program's own validated settings (None when it refused its config).
     settings: StackSettings | None = None
+    # The ids the mocks made up (PlanMocks.assigned): real ones are assigned at deploy.
+    assigned: frozenset[str] = frozenset()
 
 
 def run_program(
@@ -347,6 +366,7 @@ def run_program(
             outputs=dict(monitor.stack_outputs),
             invokes=list(monitor.invokes),
             error=error,
+            assigned=frozenset(getattr(monitor.mocks, "assigned", ())),
         )
 
     with collector_tuned():

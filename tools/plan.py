@@ -177,6 +177,9 @@ def build_plan(
         "violations": sorted(
             violations, key=lambda v: (str(v["urn"]), str(v["policy"]), str(v["message"]))
         ),
+        # Ids the mocks made up (client, object, resource ids): reports show them as assigned
+        # at deploy, never as real values.
+        "assignedAtDeploy": sorted(run.assigned),
     }
     if policies is not None:
         plan["policies"] = sorted(policies, key=lambda entry: entry["name"])

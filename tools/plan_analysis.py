@@ -44,6 +44,7 @@ from .plan_format import (
     Catalog,
     Plan,
     Resource,
+    Violation,
     as_list,
     as_map,
     as_str,
@@ -898,3 +899,42 @@ def _app_view(
         notes=tuple(sorted(notes)),
         protected=any(r.protect for r in own),
     )
+
+
+@dataclass(frozen=True)
+class ViolationGroup:
+    """Violations of one policy that say the same thing about several resources, counted once.
+
+    Policy messages start with the resource's name (``<name>: <problem> Fix: <fix>``); with the
+    name taken off, identical messages (three apps on client secrets, say) become one finding
+    with the list of resources, so a report does not repeat the same fix text.
+    """
+
+    policy: str
+    enforcement_level: str
+    severity: str
+    message: str  # without the leading "<resource>: "
+    resources: tuple[str, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.resources)
+
+
+def _resource_name(urn: str) -> str:
+    parsed = parse_urn(urn)
+    return parsed.name if parsed else urn or "(stack)"
+
+
+def group_violations(violations: Iterable[Violation]) -> list[ViolationGroup]:
+    """Violations grouped by policy, enforcement, severity and message; in first-seen order."""
+    groups: dict[tuple[str, str, str, str], list[str]] = {}
+    for violation in violations:
+        name = _resource_name(violation.urn)
+        message = violation.message.removeprefix(f"{name}: ")
+        key = (violation.policy, violation.enforcement_level, violation.severity, message)
+        groups.setdefault(key, []).append(name)
+    return [
+        ViolationGroup(policy, level, severity, message, tuple(names))
+        for (policy, level, severity, message), names in groups.items()
+    ]

@@ -351,6 +351,8 @@ class Plan:
     violations: tuple[Violation, ...]
     policies: tuple[PolicyInfo, ...] | None = None
     source: str = ""
+    # Ids the offline preview's mocks made up (the plan's ``assignedAtDeploy``), lower case.
+    assigned_at_deploy: frozenset[str] = frozenset()
 
     def by_urn(self) -> dict[str, Resource]:
         return {resource.urn: resource for resource in self.resources}
@@ -450,6 +452,9 @@ def plan_from_document(document: Mapping[str, Any], source: str = "") -> Plan:
         ),
         policies=policies,
         source=source,
+        assigned_at_deploy=frozenset(
+            v.lower() for v in as_list(document.get("assignedAtDeploy")) if isinstance(v, str)
+        ),
     )
     return scrub_plan(plan, found)
 
@@ -496,6 +501,7 @@ def scrub_plan(plan: Plan, found: set[str]) -> Plan:
         violations=violations,
         policies=plan.policies,
         source=plan.source,
+        assigned_at_deploy=plan.assigned_at_deploy,
     )
 
 

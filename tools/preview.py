@@ -112,6 +112,7 @@ def preview_stack(
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / f"{stack}.json").write_text(dumps(plan), encoding="utf-8")
     (out_dir / f"{stack}.md").write_text(render.render_plan(plan), encoding="utf-8")
+    (out_dir / f"{stack}.html").write_text(render.render_plan_html(plan), encoding="utf-8")
     error_path(out_dir, stack).unlink(missing_ok=True)
 
     elapsed = time.perf_counter() - started
@@ -150,7 +151,7 @@ def record_failure(
     except (ConfigError, OSError, KeyError, TypeError):
         project = ""
     out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in (out_dir / f"{stack}.json", out_dir / f"{stack}.md"):
+    for stale in (out_dir / f"{stack}.{ext}" for ext in ("json", "md", "html")):
         stale.unlink(missing_ok=True)
     target = error_path(out_dir, stack)
     target.write_text(dumps(error_document(project, stack, message)), encoding="utf-8")
@@ -183,13 +184,17 @@ def _summary(plan: dict[str, Any], elapsed: float, out_dir: Path, stream: TextIO
     by_type = Counter(str(r["type"]) for r in managed)
     for typ in sorted(by_type):
         print(f"    {by_type[typ]:3d} × {typ}", file=stream)
+    # The same finding on several resources is printed once, with its resources.
+    grouped: dict[tuple[str, str, str], list[str]] = {}
     for violation in plan["violations"]:
-        level = violation["enforcementLevel"]
+        level = str(violation["enforcementLevel"])
         if level in ("mandatory", "advisory"):
             name = str(violation["urn"]).split("::")[-1]
             message = str(violation["message"]).removeprefix(f"{name}: ")
-            print(f"    {level}: {violation['policy']} — {name}: {message}", file=stream)
-    print(f"    wrote {out_dir / (stack + '.json')} and {stack}.md", file=stream)
+            grouped.setdefault((level, str(violation["policy"]), message), []).append(name)
+    for (level, policy, message), names in grouped.items():
+        print(f"    {level}: {policy} — {', '.join(names)}: {message}", file=stream)
+    print(f"    wrote {out_dir / (stack + '.json')}, {stack}.md and {stack}.html", file=stream)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,16 +33,17 @@ from .markdown import (
     mermaid_label,
     node_id,
     show_value,
-    table,
     write_text,
     yes_no,
 )
 from .plan_analysis import (
     AppView,
+    ClientRef,
     PermissionRow,
     StackView,
     VaultView,
     analyze,
+    group_violations,
 )
 from .plan_format import (
     Catalog,
@@ -57,6 +58,23 @@ from .plan_format import (
     plan_from_document,
     policy_status,
     stack_policies,
+)
+from .report_model import (
+    Block,
+    CodeBlock,
+    Details,
+    Inline,
+    Paragraph,
+    Quote,
+    Report,
+    Section,
+    Table,
+    bullets,
+    make_table,
+    parse_inline,
+    text,
+    to_html,
+    to_markdown,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,18 +132,22 @@ PERMISSION_HEADERS = ("API", "Permission", "Type", "Admin consent", "Risk", "Rea
 
 
 def violation_rows(view: StackView) -> list[list[str]]:
-    """Policy violations: enforcement, severity, policy, resource, message (mandatory first)."""
+    """Policy violations: enforcement, severity, policy, resources, message (mandatory first).
+
+    The same finding on several resources is one row, with its resources and their count.
+    """
     return [
         [
-            f"**{v.enforcement_level}**"
-            if v.enforcement_level == "mandatory"
-            else v.enforcement_level,
-            v.severity,
-            code(v.policy),
-            code(_short_urn(v.urn)),
-            v.message,
+            f"**{g.enforcement_level}**"
+            if g.enforcement_level == "mandatory"
+            else g.enforcement_level,
+            g.severity,
+            code(g.policy),
+            ", ".join(code(name) for name in g.resources)
+            + (f" ({g.count} resources)" if g.count > 1 else ""),
+            g.message,
         ]
-        for v in view.plan.violations
+        for g in group_violations(view.plan.violations)
     ]
 
 
@@ -145,52 +167,132 @@ def earliest_expiry(app: AppView) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def render_stack(view: StackView) -> str:
-    """The reviewer Markdown of one analysed stack."""
+# --------------------------------------------------------------------------------------------
+# Ids the offline preview's mocks made up (the plan's ``assignedAtDeploy``)
+# --------------------------------------------------------------------------------------------
+
+ASSIGNED = "(assigned at deploy)"
+ASSIGNED_NOTE = (
+    "Client, object and resource ids shown as *(assigned at deploy)* are not known yet: the "
+    "offline preview made them up, and Entra ID and Azure assign the real ones at deploy."
+)
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def id_cell(plan: Plan, value: str | None, missing: str = "(known after apply)") -> str:
+    """An id as Markdown: ``(assigned at deploy)`` for one the offline preview made up."""
+    if value and value.lower() in plan.assigned_at_deploy:
+        return ASSIGNED
+    return code(value or missing)
+
+
+def client_text(plan: Plan, ref: ClientRef) -> str:
+    """A client application; one of ours whose client id the mocks made up says so."""
+    if ref.client_id.lower() in plan.assigned_at_deploy:
+        return f"{code(ref.app)} (client id assigned at deploy)" if ref.app else ASSIGNED
+    return ref.markdown()
+
+
+def label_assigned(markdown: str, assigned: Collection[str]) -> str:
+    """``markdown`` with every made-up id (``assigned``, lower case) labelled: a code span that is
+    only such an id becomes ``(assigned at deploy)``, any other occurrence is replaced in place.
+    Fenced blocks (the Mermaid diagram) are left alone: ids there are node names, not shown."""
+    if not assigned:
+        return markdown
+
+    def replace(match: re.Match[str]) -> str:
+        return ASSIGNED if match.group(0).lower() in assigned else match.group(0)
+
+    def label(line: str) -> str:
+        line = re.sub(
+            r"`(" + GUID.pattern + r")`",
+            lambda m: ASSIGNED if m.group(1).lower() in assigned else m.group(0),
+            line,
+        )
+        return GUID.sub(replace, line)
+
+    out, fenced = [], False
+    for line in markdown.split("\n"):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        out.append(line if fenced or line.lstrip().startswith("```") else label(line))
+    return "\n".join(out)
+
+
+def stack_report(view: StackView) -> Report:
+    """The reviewer report of one analysed stack, as data: ``render_stack`` writes it as
+    Markdown and ``render_stack_html`` as HTML, so the two cannot drift."""
     plan = view.plan
-    lines: list[str] = [f"# Stack `{plan.stack}`" + (f" — {plan.project}" if plan.project else "")]
-    lines += ["", *_region_lines(plan)]
-    lines += ["", "## At a glance", "", *_glance(view)]
-    if view.notes:
-        lines += ["", *(f"> **Check:** {note}" for note in view.notes)]
-    lines += ["", "## Policy results", "", *_policy_lines(view)]
-    lines += ["", "## Apps"]
-    for app in view.apps:
-        lines += ["", *_app_lines(view, app)]
+    cells = _Cells(plan.assigned_at_deploy)
+    title = f"Stack `{plan.stack}`" + (f" — {plan.project}" if plan.project else "")
+    blocks: list[Block] = [bullets(cells.inline(line) for line in _region_items(plan))]
+    if plan.assigned_at_deploy:
+        blocks.append(Paragraph(cells.inline(ASSIGNED_NOTE)))
+    glance: list[Block] = [*_glance(view, cells)]
+    glance += [Quote(cells.inline(f"**Check:** {note}")) for note in view.notes]
+    blocks.append(Section("At a glance", tuple(glance)))
+    blocks.append(Section("Policy results", tuple(_policy_blocks(view, cells))))
+    apps: list[Block] = [Section(*_app_section(view, app, cells), level=3) for app in view.apps]
     if not view.apps:
-        lines += ["", "This stack declares no partner-managed app."]
-    for vault in view.vaults:
-        lines += ["", *_vault_lines(vault)]
-    lines += ["", "## Diagram", "", *mermaid(view)]
-    lines += ["", "## Providers", "", *_provider_lines(view)]
-    lines += ["", "## Resources", "", *_resource_lines(view)]
+        apps.append(Paragraph(text("This stack declares no partner-managed app.")))
+    blocks.append(Section("Apps", tuple(apps)))
+    blocks += [Section(*_vault_section(vault, cells)) for vault in view.vaults]
+    blocks.append(Section("Diagram", (CodeBlock("mermaid", "\n".join(mermaid(view)[1:-1])),)))
+    blocks.append(Section("Providers", (_provider_block(view, cells),)))
+    blocks.append(Section("Resources", (_resource_block(view, cells),)))
     outputs = list(flatten(dict(plan.outputs)))
     if outputs and any(path for path, _ in outputs):
-        lines += ["", "## Stack outputs", "", "<details><summary>Outputs</summary>", ""]
-        lines += table(("Output", "Value"), ([code(p), code(show_value(v))] for p, v in outputs))
-        lines += ["", "</details>"]
-    return "\n".join(lines).rstrip() + "\n"
+        rows = ([code(p), code(show_value(v))] for p, v in outputs)
+        details = Details("Outputs", (cells.table(("Output", "Value"), rows),))
+        blocks.append(Section("Stack outputs", (details,)))
+    return Report(title, tuple(blocks))
 
 
-def _region_lines(plan: Plan) -> list[str]:
+def render_stack(view: StackView) -> str:
+    """The reviewer Markdown of one analysed stack."""
+    return to_markdown(stack_report(view))
+
+
+def render_stack_html(view: StackView) -> str:
+    """The same report as one standalone HTML page."""
+    return to_html(stack_report(view))
+
+
+class _Cells:
+    """Markdown-written cell text to the report model, with made-up ids labelled."""
+
+    def __init__(self, assigned: Collection[str]) -> None:
+        self.assigned = assigned
+
+    def inline(self, markdown: str) -> Inline:
+        return parse_inline(label_assigned(markdown, self.assigned))
+
+    def table(self, headers: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:
+        return make_table(headers, ([self.inline(c) for c in row] for row in rows))
+
+    def paragraph(self, markdown: str) -> Paragraph:
+        return Paragraph(self.inline(markdown))
+
+
+def _region_items(plan: Plan) -> list[str]:
     region = plan.region
     domains = [code(d) for d in as_list(region.get("verifiedDomains")) if isinstance(d, str)]
     production = region.get("production")
     lines = [
-        f"- **Region:** {code(as_str(region.get('id')) or plan.stack)}",
-        f"- **Partner tenant:** {code(as_str(region.get('tenantId')) or '(not recorded)')}",
+        f"**Region:** {code(as_str(region.get('id')) or plan.stack)}",
+        f"**Partner tenant:** {code(as_str(region.get('tenantId')) or '(not recorded)')}",
     ]
     if as_str(region.get("subscriptionId")):
-        lines.append(f"- **Subscription:** {code(as_str(region.get('subscriptionId')))}")
+        lines.append(f"**Subscription:** {code(as_str(region.get('subscriptionId')))}")
     lines += [
-        f"- **Location:** {as_str(region.get('location')) or '(not recorded)'}",
-        f"- **Production:** {yes_no(production if isinstance(production, bool) else None)}",
-        f"- **Verified domains:** {', '.join(domains) or '(none recorded)'}",
+        f"**Location:** {as_str(region.get('location')) or '(not recorded)'}",
+        f"**Production:** {yes_no(production if isinstance(production, bool) else None)}",
+        f"**Verified domains:** {', '.join(domains) or '(none recorded)'}",
     ]
     return lines
 
 
-def _glance(view: StackView) -> list[str]:
+def _glance(view: StackView, cells: _Cells) -> list[Block]:
     rows = []
     for app in view.apps:
         kinds = sorted({r.kind for r in app.permissions})
@@ -206,7 +308,7 @@ def _glance(view: StackView) -> list[str]:
                 earliest_expiry(app) or "—",
             ]
         )
-    lines = table(
+    glance = cells.table(
         (
             "App",
             "Permissions",
@@ -226,10 +328,10 @@ def _glance(view: StackView) -> list[str]:
         verdict = f"No mandatory policy violation; {other} advisory."
     else:
         verdict = "No policy violations."
-    return [*lines, "", verdict]
+    return [glance, cells.paragraph(verdict)]
 
 
-def _policy_lines(view: StackView) -> list[str]:
+def _policy_blocks(view: StackView, cells: _Cells) -> list[Block]:
     plan = view.plan
     listed, source = stack_policies(plan)
     policies = list(listed.values())
@@ -237,7 +339,7 @@ def _policy_lines(view: StackView) -> list[str]:
     for v in plan.violations:
         failed[v.policy] = failed.get(v.policy, 0) + 1
     status = {p.name: policy_status(p, failed.get(p.name, 0)) for p in policies}
-    lines: list[str] = []
+    blocks: list[Block] = []
     if source != "violations":
         disabled = sum(1 for s in status.values() if s == "disabled")
         passed = sum(1 for s in status.values() if s == "pass")
@@ -246,16 +348,17 @@ def _policy_lines(view: StackView) -> list[str]:
             text += f"; {disabled} disabled by the region's policy config"
         if source == "pack":
             text += " (policy list and enforcement from the policy pack's defaults)"
-        lines += [text + ".", ""]
+        blocks.append(cells.paragraph(text + "."))
     if plan.violations:
-        lines += table(
-            ("Enforcement", "Severity", "Policy", "Resource", "Message"), violation_rows(view)
+        blocks.append(
+            cells.table(
+                ("Enforcement", "Severity", "Policy", "Resource", "Message"), violation_rows(view)
+            )
         )
     else:
-        lines.append("No policy violations.")
+        blocks.append(cells.paragraph("No policy violations."))
     if source != "violations":
-        lines += ["", "<details><summary>Every policy</summary>", ""]
-        lines += table(
+        every = cells.table(
             ("Policy", "Severity", "Enforcement", "Result"),
             (
                 [
@@ -267,16 +370,16 @@ def _policy_lines(view: StackView) -> list[str]:
                 for p in policies
             ),
         )
-        lines += ["", "</details>"]
-    return lines
+        blocks.append(Details("Every policy", (every,)))
+    return blocks
 
 
 def _uri_list(values: Sequence[str]) -> str:
     return ", ".join(code(v) for v in values) if values else "—"
 
 
-def _app_lines(view: StackView, app: AppView) -> list[str]:
-    lines = [f"### {code(app.key)} — {app.display_name}", ""]
+def _app_section(view: StackView, app: AppView, cells: _Cells) -> tuple[str, tuple[Block, ...]]:
+    """The title and blocks of one app's section."""
     implicit = (
         "not set"
         if app.implicit_access_tokens is None and app.implicit_id_tokens is None
@@ -288,14 +391,15 @@ def _app_lines(view: StackView, app: AppView) -> list[str]:
         if app.admin_agents
         else "**no** (not pre-consented for customers)"
     )
+    sp_id = id_cell(view.plan, app.service_principal_object_id, "(unknown)")
     sp = (
-        f"{code(app.service_principal_object_id or '(unknown)')}"
+        f"{'object id assigned at deploy' if sp_id == ASSIGNED else sp_id}"
         f" (app role assignment required: {yes_no(app.app_role_assignment_required)})"
         if app.service_principal_urn
         else "**none**"
     )
     settings = [
-        ["Client id", code(app.client_id or "(known after apply)")],
+        ["Client id", id_cell(view.plan, app.client_id)],
         ["Sign-in audience", code(app.sign_in_audience or "(not set)")],
         ["Identifier URIs", _uri_list(app.identifier_uris)],
         ["Redirect URIs", _uri_list(app.redirect_uris)],
@@ -303,21 +407,27 @@ def _app_lines(view: StackView, app: AppView) -> list[str]:
         ["Implicit grant", implicit],
         ["Service principal", sp],
         ["AdminAgents member", admin],
-        ["Known client apps", ", ".join(c.markdown() for c in app.known_clients) or "—"],
+        [
+            "Known client apps",
+            ", ".join(client_text(view.plan, c) for c in app.known_clients) or "—",
+        ],
         ["Protected", yes_no(app.protected)],
     ]
     if app.pre_authorized:
         settings.append(
-            ["Pre-authorized clients", ", ".join(c.markdown() for c in app.pre_authorized)]
+            [
+                "Pre-authorized clients",
+                ", ".join(client_text(view.plan, c) for c in app.pre_authorized),
+            ]
         )
-    lines += table(("Setting", "Value"), settings)
-    lines += ["", "#### Permissions", ""]
-    if app.permissions:
-        lines += table(PERMISSION_HEADERS, permission_rows(app.permissions))
-    else:
-        lines.append("No API permissions.")
+    blocks: list[Block] = [cells.table(("Setting", "Value"), settings)]
+    permissions: Block = (
+        cells.table(PERMISSION_HEADERS, permission_rows(app.permissions))
+        if app.permissions
+        else cells.paragraph("No API permissions.")
+    )
+    blocks.append(Section("Permissions", (permissions,), level=4))
     if app.scopes or app.app_roles:
-        lines += ["", "#### Exposed scopes and roles", ""]
         rows = [
             [code(s.value), f"scope ({s.type})", yes_no(s.enabled), code(s.id)] for s in app.scopes
         ]
@@ -330,10 +440,11 @@ def _app_lines(view: StackView, app: AppView) -> list[str]:
             ]
             for r in app.app_roles
         ]
-        lines += table(("Value", "Kind", "Enabled", "Id"), rows)
-    lines += ["", "#### Credentials", ""]
+        scopes = cells.table(("Value", "Kind", "Enabled", "Id"), rows)
+        blocks.append(Section("Exposed scopes and roles", (scopes,), level=4))
+    credentials: Block = cells.paragraph("No credential.")
     if app.credentials:
-        lines += table(
+        credentials = cells.table(
             ("Kind", "Resource", "Display name", "Expires", "Rotation date", "Protected"),
             (
                 [
@@ -347,11 +458,9 @@ def _app_lines(view: StackView, app: AppView) -> list[str]:
                 for c in app.credentials
             ),
         )
-    else:
-        lines.append("No credential.")
+    blocks.append(Section("Credentials", (credentials,), level=4))
     if app.secrets:
-        lines += ["", "#### Key Vault secrets", ""]
-        lines += table(
+        secrets = cells.table(
             ("Secret", "Vault", "Expires", "Value"),
             (
                 [
@@ -363,9 +472,9 @@ def _app_lines(view: StackView, app: AppView) -> list[str]:
                 for s in app.secrets
             ),
         )
-    if app.notes:
-        lines += ["", *(f"> **Check:** {note}" for note in app.notes)]
-    return lines
+        blocks.append(Section("Key Vault secrets", (secrets,), level=4))
+    blocks += [Quote(cells.inline(f"**Check:** {note}")) for note in app.notes]
+    return f"{code(app.key)} — {app.display_name}", tuple(blocks)
 
 
 def _value_text(managed: bool) -> str:
@@ -388,41 +497,45 @@ def _network_risk(path: str, value: str, vault: VaultView) -> str:
     return ""
 
 
-def _vault_lines(vault: VaultView) -> list[str]:
-    lines = [f"## Key Vault {code(vault.name)}", ""]
+def _vault_section(vault: VaultView, cells: _Cells) -> tuple[str, tuple[Block, ...]]:
+    """The title and blocks of one vault's section."""
     rows = [
         ["Resource group", code(vault.resource_group or "?")],
         ["Location", vault.location or "?"],
         ["Protected", yes_no(vault.protect)],
         *([code(k), code(v) + _network_risk(k, v, vault)] for k, v in vault.settings),
     ]
-    lines += table(("Setting", "Value"), rows)
+    blocks: list[Block] = [cells.table(("Setting", "Value"), rows)]
     if vault.role_assignments:
-        lines += ["", "**Role assignments**", ""]
-        lines += table(
-            ("Role", "Principal", "Principal type"),
-            (
-                [r.role, code(r.principal_id), r.principal_type or "—"]
-                for r in vault.role_assignments
-            ),
+        blocks.append(cells.paragraph("**Role assignments**"))
+        blocks.append(
+            cells.table(
+                ("Role", "Principal", "Principal type"),
+                (
+                    [r.role, code(r.principal_id), r.principal_type or "—"]
+                    for r in vault.role_assignments
+                ),
+            )
         )
     secrets = sorted(vault.secrets, key=lambda s: s.secret_name)
     if secrets:
-        lines += ["", "**Secrets**", ""]
-        lines += table(
-            ("Secret", "App", "Content type", "Expires", "Value"),
-            (
-                [
-                    code(s.secret_name),
-                    code(s.app) if s.app else "—",
-                    s.content_type or "—",
-                    s.expires,
-                    _value_text(s.value_managed),
-                ]
-                for s in secrets
-            ),
+        blocks.append(cells.paragraph("**Secrets**"))
+        blocks.append(
+            cells.table(
+                ("Secret", "App", "Content type", "Expires", "Value"),
+                (
+                    [
+                        code(s.secret_name),
+                        code(s.app) if s.app else "—",
+                        s.content_type or "—",
+                        s.expires,
+                        _value_text(s.value_managed),
+                    ]
+                    for s in secrets
+                ),
+            )
         )
-    return lines
+    return f"Key Vault {code(vault.name)}", tuple(blocks)
 
 
 def mermaid(view: StackView) -> list[str]:
@@ -462,10 +575,10 @@ def _edge_label(text: str) -> str:
     return "".join(ch for ch in text if ch.isalnum() or ch in "._-") or "scope"
 
 
-def _provider_lines(view: StackView) -> list[str]:
+def _provider_block(view: StackView, cells: _Cells) -> Block:
     if not view.providers:
-        return ["No explicit provider (default providers)."]
-    return table(
+        return cells.paragraph("No explicit provider (default providers).")
+    return cells.table(
         ("Provider", "Package", "Tenant", "Settings"),
         (
             [
@@ -479,16 +592,11 @@ def _provider_lines(view: StackView) -> list[str]:
     )
 
 
-def _resource_lines(view: StackView) -> list[str]:
+def _resource_block(view: StackView, cells: _Cells) -> Block:
     resources = sorted(view.plan.resources, key=lambda r: (r.type, r.name))
     custom = sum(1 for r in resources if r.custom)
     protected = sum(1 for r in resources if r.protect)
-    lines = [
-        f"<details><summary>{len(resources)} resources ({custom} managed, "
-        f"{protected} protected)</summary>",
-        "",
-    ]
-    lines += table(
+    listing = cells.table(
         ("Type", "Name", "Protected", "Ignored changes"),
         (
             [
@@ -500,7 +608,8 @@ def _resource_lines(view: StackView) -> list[str]:
             for r in resources
         ),
     )
-    return [*lines, "", "</details>"]
+    summary = f"{len(resources)} resources ({custom} managed, {protected} protected)"
+    return Details(summary, (listing,))
 
 
 # --------------------------------------------------------------------------------------------
@@ -512,6 +621,12 @@ def render_plan(document: Mapping[str, Any] | Plan, catalog: Catalog | None = No
     """The reviewer Markdown of one plan (a recorded plan document or a loaded Plan)."""
     plan = document if isinstance(document, Plan) else plan_from_document(document)
     return render_stack(analyze(plan, catalog or load_catalog()))
+
+
+def render_plan_html(document: Mapping[str, Any] | Plan, catalog: Catalog | None = None) -> str:
+    """The same report as one standalone HTML page (from the same report model)."""
+    plan = document if isinstance(document, Plan) else plan_from_document(document)
+    return render_stack_html(analyze(plan, catalog or load_catalog()))
 
 
 def summary_line(view: StackView, target: str) -> str:

@@ -76,15 +76,40 @@ class Table:
 
 @dataclass(frozen=True)
 class ListItem:
-    """A list item; ``detail`` (several lines) follows it preformatted."""
+    """A list item; ``detail`` (several lines) follows it preformatted; ``children`` are the
+    items of a list nested under it."""
 
     content: Inline
     detail: str = ""
+    children: tuple[Inline, ...] = ()
 
 
 @dataclass(frozen=True)
 class BulletList:
     items: tuple[ListItem, ...]
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A call-out (``> ...``)."""
+
+    content: Inline
+
+
+@dataclass(frozen=True)
+class CodeBlock:
+    """Preformatted text (a Mermaid diagram, say), shown as is."""
+
+    language: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Details:
+    """Blocks folded under a summary line (``<details>`` in both renderers)."""
+
+    summary: str
+    blocks: tuple[Block, ...]
 
 
 @dataclass(frozen=True)
@@ -96,13 +121,35 @@ class Section:
     level: int = 2
 
 
-Block = Paragraph | Table | BulletList | Section
+Block = Paragraph | Table | BulletList | Quote | CodeBlock | Details | Section
 
 
 @dataclass(frozen=True)
 class Report:
     title: str
     blocks: tuple[Block, ...] = field(default=())
+
+
+_MD_SPAN = re.compile(r"``\s?(.+?)\s?``|`([^`]+)`|\*\*(.+?)\*\*")
+
+
+def parse_inline(markdown: str) -> Inline:
+    """Inline text from the Markdown the report helpers write: `code`, ``code``, **strong**
+    and plain text (a table cell's escaped ``\\|`` is a plain ``|`` again)."""
+    spans: list[Span] = []
+    position = 0
+    for match in _MD_SPAN.finditer(markdown):
+        if match.start() > position:
+            spans.append(Span("text", markdown[position : match.start()].replace("\\|", "|")))
+        if match.group(3) is not None:
+            spans.append(Span("strong", match.group(3).replace("\\|", "|")))
+        else:
+            value = match.group(1) if match.group(1) is not None else match.group(2)
+            spans.append(Span("code", value.replace("\\|", "|")))
+        position = match.end()
+    if position < len(markdown):
+        spans.append(Span("text", markdown[position:].replace("\\|", "|")))
+    return tuple(spans)
 
 
 def make_table(headers: Sequence[str], rows: Iterable[Sequence[InlineLike]]) -> Table:
@@ -168,7 +215,17 @@ def _md_block(block: Block) -> list[str]:
         lines = []
         for item in block.items:
             lines += [f"- {_md_inline(item.content)}", *_md_detail(item.detail)]
+            lines += [f"  - {_md_inline(child)}" for child in item.children]
         return lines
+    if isinstance(block, Quote):
+        return [f"> {_md_inline(block.content)}"]
+    if isinstance(block, CodeBlock):
+        return [f"```{block.language}", *block.text.splitlines(), "```"]
+    if isinstance(block, Details):
+        lines = [f"<details><summary>{block.summary}</summary>"]
+        for child in block.blocks:
+            lines += ["", *_md_block(child)]
+        return [*lines, "", "</details>"]
     lines = ["#" * block.level + " " + block.title]
     for child in block.blocks:
         lines += ["", *_md_block(child)]
@@ -230,10 +287,22 @@ def _html_block(block: Block) -> list[str]:
         for item in block.items:
             body = "\n".join(_detail_lines(item.detail))
             detail = f"<pre>{html.escape(body)}</pre>" if body else ""
-            lines.append(f"<li>{_html_inline(item.content)}{detail}</li>")
+            nested = "".join(f"<li>{_html_inline(child)}</li>" for child in item.children)
+            children = f"<ul>{nested}</ul>" if nested else ""
+            lines.append(f"<li>{_html_inline(item.content)}{detail}{children}</li>")
         return [*lines, "</ul>"]
+    if isinstance(block, Quote):
+        return [f"<blockquote>{_html_inline(block.content)}</blockquote>"]
+    if isinstance(block, CodeBlock):
+        language = html.escape(block.language)
+        return [f'<pre><code class="language-{language}">{html.escape(block.text)}</code></pre>']
+    if isinstance(block, Details):
+        lines = [f"<details><summary>{html.escape(block.summary)}</summary>"]
+        for child in block.blocks:
+            lines += _html_block(child)
+        return [*lines, "</details>"]
     level = min(block.level, 6)
-    lines = [f"<section><h{level}>{html.escape(block.title)}</h{level}>"]
+    lines = [f"<section><h{level}>{_html_inline(parse_inline(block.title))}</h{level}>"]
     for child in block.blocks:
         lines += _html_block(child)
     return [*lines, "</section>"]
@@ -241,13 +310,13 @@ def _html_block(block: Block) -> list[str]:
 
 def to_html(report: Report, css: str = CSS) -> str:
     """The report as one standalone HTML page (no scripts, no external files)."""
-    title = html.escape(report.title)
+    title = html.escape(plain(parse_inline(report.title)))
     lines = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{title}</title>",
         f"<style>{css}</style></head><body>",
-        f"<h1>{title}</h1>",
+        f"<h1>{_html_inline(parse_inline(report.title))}</h1>",
     ]
     for block in report.blocks:
         lines += _html_block(block)

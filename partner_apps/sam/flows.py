@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 import webbrowser
 from collections.abc import Callable, Mapping, Sequence
@@ -98,6 +99,8 @@ class Runtime:
     confirm: Callable[[str], bool] | None = None
     loopback_timeout: float = 300.0
     progress: bool = False
+    # The customer commands wait (propagation, throttling) through this; the tests inject it.
+    sleep: Callable[[float], None] = time.sleep
 
     def step(self, target: RegionTarget, text: str) -> None:
         """Progress on stderr, only for a person at a terminal."""

@@ -8,7 +8,8 @@ here, before anything talks to Entra or Key Vault.
 
 Endpoints are the real ones unless the environment says otherwise (the tests' loopback cloud):
 ``PARTNER_APPS_LOGIN_URL`` (default ``https://login.microsoftonline.com``),
-``PARTNER_APPS_PARTNER_CENTER_URL`` (``https://api.partnercenter.microsoft.com``) and
+``PARTNER_APPS_PARTNER_CENTER_URL`` (``https://api.partnercenter.microsoft.com``),
+``PARTNER_APPS_GRAPH_URL`` (``https://graph.microsoft.com``) and
 ``PARTNER_APPS_VAULT_URL_TEMPLATE`` (``https://{name}.vault.azure.net``), and
 ``PARTNER_APPS_VAULT_URLS`` (a JSON object vault name -> URL, for vaults behind another host such
 as a private endpoint's or the fake's, which serves each vault on its own port).
@@ -34,6 +35,7 @@ from .errors import SamError
 
 DEFAULT_LOGIN_URL = "https://login.microsoftonline.com"
 DEFAULT_PARTNER_CENTER_URL = "https://api.partnercenter.microsoft.com"
+DEFAULT_GRAPH_URL = "https://graph.microsoft.com"
 DEFAULT_VAULT_URL_TEMPLATE = "https://{name}.vault.azure.net"
 # The resource a SAM token is redeemed for; its identifier, not where requests go.
 PARTNER_CENTER_RESOURCE = "https://api.partnercenter.microsoft.com"
@@ -61,6 +63,7 @@ class Endpoints:
     partner_center_url: str = DEFAULT_PARTNER_CENTER_URL
     vault_url_template: str = DEFAULT_VAULT_URL_TEMPLATE
     vault_urls: Mapping[str, str] = field(default_factory=dict)
+    graph_url: str = DEFAULT_GRAPH_URL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Endpoints:
@@ -74,6 +77,7 @@ class Endpoints:
                 "PARTNER_APPS_VAULT_URL_TEMPLATE", DEFAULT_VAULT_URL_TEMPLATE
             ),
             vault_urls=_vault_urls(env.get("PARTNER_APPS_VAULT_URLS", "")),
+            graph_url=env.get("PARTNER_APPS_GRAPH_URL", DEFAULT_GRAPH_URL).rstrip("/"),
         )
 
     @property

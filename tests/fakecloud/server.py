@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import trustme
+from azure.keyvault.secrets._shared import http_challenge_cache
 
 from .state import (
     PARTNER_CENTER,
@@ -93,7 +94,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         service = self.server.service
         path = self.path
         fault = cloud.take_fault(service, method, urlsplit(path).path, body)
-        if fault is not None and fault.action == "drop":
+        if fault is not None and fault.action == "lose":
+            # The request is served, its answer lost: the client cannot know it was done.
+            with cloud.lock:
+                self.server.route(method, path, dict(self.headers.items()), body)
+        if fault is not None and fault.action in ("drop", "lose"):
             cloud.requests.append(Request(service, method, path, 0))
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -188,7 +193,7 @@ class Login:
             )
         if not segments:
             return _json(404, {})
-        tenant_id, rest = segments[0], segments[1:]
+        tenant_id, rest = self.cloud.domains.get(segments[0], segments[0]), segments[1:]
         directory = self.cloud.directories.get(tenant_id)
         if directory is None:
             return aad_error(400, "invalid_tenant", 90002, f"Tenant '{tenant_id}' not found.")
@@ -203,7 +208,7 @@ class Login:
                     "device_authorization_endpoint": f"{root}/oauth2/v2.0/devicecode",
                     "jwks_uri": f"{root}/discovery/v2.0/keys",
                     "response_types_supported": ["code", "id_token", "code id_token"],
-                    "tenant_region_scope": "NA",
+                    "tenant_region_scope": self.cloud.region_scope.get(tenant_id, "NA"),
                 },
             )
         form = {key: values[0] for key, values in parse_qs(body.decode()).items()}
@@ -285,10 +290,11 @@ class Login:
             },
         )
 
-    @staticmethod
-    def _client(directory: Directory, form: dict[str, str]) -> App | Response:
-        """The app a token request authenticates as (client id and secret in the form)."""
-        app = directory.apps.get(form.get("client_id", ""))
+    def _client(self, directory: Directory, form: dict[str, str]) -> App | Response:
+        """The app a token request authenticates as (client id and secret in the form); a
+        multi-tenant app of another tenant authenticates too (what it may get is checked later)."""
+        client_id = form.get("client_id", "")
+        app = directory.apps.get(client_id) or self.cloud.find_app(client_id)
         if app is None:
             return aad_error(400, "unauthorized_client", 700016, "Application not found.")
         if form.get("client_secret") != app.secret:
@@ -304,7 +310,7 @@ class Login:
             return app
         grant_type = form.get("grant_type", "")
         if grant_type == "client_credentials":
-            return _json(200, cloud.app_token(directory.tenant_id, app, form.get("scope", "")))
+            return self._client_credentials(directory, app, form)
         if app.client_id in cloud.blocked_by_ca:
             return aad_error(400, "invalid_grant", 53003, "Blocked by Conditional Access.")
         redeem = {
@@ -322,7 +328,34 @@ class Login:
         if not app.consented:
             return aad_error(400, "invalid_grant", 65001, "No consent.")
         scope = form.get("scope") or granted.scope
-        return _json(200, cloud.issue(granted.grant, scope, nonce=granted.nonce))
+        issued = cloud.issue(granted.grant, scope, nonce=granted.nonce, tenant_id=granted.tenant_id)
+        return _json(200, issued)
+
+    def _client_credentials(self, directory: Directory, app: App, form: dict[str, str]) -> Response:
+        """App-only token: in its home tenant always; in another tenant only once the app has a
+        service principal there (consent), carrying the app roles assigned to it."""
+        cloud = self.cloud
+        tenant = directory.tenant_id
+        scope = form.get("scope", "")
+        if app.client_id in directory.apps:
+            return _json(200, cloud.app_token(tenant, app, scope))
+        if cloud.late_tokens.get(tenant, 0) > 0:
+            cloud.late_tokens[tenant] -= 1
+            return aad_error(
+                400,
+                "unauthorized_client",
+                7000229,
+                "The client application is missing service principal in the tenant.",
+            )
+        roles = cloud.roles_of(tenant, app.client_id)
+        if roles is None:
+            return aad_error(
+                400,
+                "unauthorized_client",
+                7000229,
+                "The client application is missing service principal in the tenant.",
+            )
+        return _json(200, cloud.app_token(tenant, app, scope, roles))
 
     def _code_grant(self, directory: Directory, app: App, form: dict[str, str]) -> Granted:
         entry = self.cloud.codes.pop(form.get("code", ""), None)
@@ -350,16 +383,19 @@ class Login:
         found = self.cloud.grants.get(form.get("refresh_token", ""))
         if found is None:
             return aad_error(400, "invalid_grant", 9002313, "Invalid request.")
+        # A partner admin reaches a customer tenant through GDAP (the customer's partner).
+        foreign = found.tenant_id != directory.tenant_id
+        through_gdap = foreign and self.cloud.partner_of(directory.tenant_id) == found.tenant_id
         refused = (
             (found.revoked, 50173, "The grant was revoked."),
             (found.expired, 700082, "Expired due to inactivity."),
             (found.client_id != app.client_id, 70000, "Grant is for another client."),
-            (found.tenant_id != directory.tenant_id, 50020, "User not in tenant."),
+            (foreign and not through_gdap, 50020, "User not in tenant."),
         )
         for applies, code, text in refused:
             if applies:
                 return aad_error(400, "invalid_grant", code, text)
-        return _Granted(found, None, "")
+        return _Granted(found, None, "", directory.tenant_id if through_gdap else None)
 
 
 @dataclass(frozen=True)
@@ -369,6 +405,7 @@ class _Granted:
     grant: Grant
     nonce: str | None
     scope: str
+    tenant_id: str | None = None  # a customer tenant reached through GDAP
 
 
 Granted = _Granted | Response
@@ -544,7 +581,12 @@ class KeyVault:
 
 
 class PartnerCenter:
-    """Partner Center: the partner's profile, customers and application consents."""
+    """Partner Center: the partner's profile, customers (paged) and application consents.
+
+    A consent creates the app's service principal in the customer tenant and the tenant-wide
+    delegated grants of its scopes (what the resource app defines as delegated scopes); app role
+    assignments only with ``Cloud.consent_assigns_app_roles``. With ``Cloud.consent_rate_limit``
+    the consents of one applicationId are limited per second (429 with Retry-After)."""
 
     def __init__(self, cloud: Cloud) -> None:
         self.cloud = cloud
@@ -558,7 +600,8 @@ class PartnerCenter:
         partner = self.cloud.partners.get(str(claims.get("tid")))
         if partner is None:
             return _json(403, {"code": 403, "description": "Not a partner tenant"})
-        segments = [segment for segment in urlsplit(path).path.split("/") if segment]
+        parts = urlsplit(path)
+        segments = [segment for segment in parts.path.split("/") if segment]
         if segments == ["v1", "profiles", "organization"] and method == "GET":
             return _json(
                 200,
@@ -569,21 +612,57 @@ class PartnerCenter:
                 },
             )
         if segments == ["v1", "customers"] and method == "GET":
-            return _json(
-                200,
-                {
-                    "totalCount": len(partner.customers),
-                    "items": partner.customers,
-                    "attributes": {"objectType": "Collection"},
-                },
-            )
+            query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+            return self._customers(partner, query, headers)
         if segments[:2] == ["v1", "customers"] and segments[3:4] == ["applicationconsents"]:
-            return self._consents(partner, method, segments, body)
+            return self._consents(partner, method, segments, headers, body)
         return _json(404, {"code": 404, "description": "Not found"})
 
     @staticmethod
+    def _customers(
+        partner: PartnerTenant, query: dict[str, str], headers: dict[str, str]
+    ) -> Response:
+        """``GET /v1/customers?size=N``; the next page ``seekOperation=Next`` with the
+        continuation token in the ``MS-ContinuationToken`` header."""
+        size = int(query.get("size", "0") or 0) or len(partner.customers) or 1
+        start = 0
+        if query.get("seekOperation") == "Next":
+            token = next((v for k, v in headers.items() if k.lower() == "ms-continuationtoken"), "")
+            if not token.startswith("ct-"):
+                return _json(400, {"code": 400, "description": "Bad continuation token"})
+            start = int(token.removeprefix("ct-"))
+        page = partner.customers[start : start + size]
+        document: dict[str, Any] = {
+            "totalCount": len(page),
+            "items": page,
+            "attributes": {"objectType": "Collection"},
+        }
+        if start + size < len(partner.customers):
+            document["continuationToken"] = f"ct-{start + size}"
+            document["links"] = {"next": {"uri": f"/customers?size={size}&seekOperation=Next"}}
+        return _json(200, document)
+
+    def _throttled(self, application_id: str) -> bool:
+        cloud = self.cloud
+        if cloud.consent_rate_limit is None:
+            return False
+        now = time.monotonic() * cloud.clock_scale
+        window = [t for t in cloud.consent_windows.get(application_id, []) if t > now - 1.0]
+        if len(window) >= cloud.consent_rate_limit:
+            cloud.consent_windows[application_id] = window
+            cloud.throttled += 1
+            return True
+        window.append(now)
+        cloud.consent_windows[application_id] = window
+        return False
+
     def _consents(
-        partner: PartnerTenant, method: str, segments: list[str], body: bytes
+        self,
+        partner: PartnerTenant,
+        method: str,
+        segments: list[str],
+        headers: dict[str, str],
+        body: bytes,
     ) -> Response:
         """``/v1/customers/{customer}/applicationconsents[/{client id}]``."""
         consents = partner.application_consents.setdefault(segments[2], [])
@@ -591,10 +670,18 @@ class PartnerCenter:
             return _json(200, {"totalCount": len(consents), "items": consents})
         if method == "POST":
             document = json.loads(body or b"{}")
-            if any(c["applicationId"] == document.get("applicationId") for c in consents):
+            application_id = str(document.get("applicationId", ""))
+            if self._throttled(application_id):
+                return _json(
+                    429, {"code": 429, "description": "Too many requests"}, {"Retry-After": "1"}
+                )
+            request_id = next((v for k, v in headers.items() if k.lower() == "ms-requestid"), "")
+            self.cloud.consent_posts.append((segments[2], application_id, request_id))
+            if any(c["applicationId"] == application_id for c in consents):
                 # What CIPP sees for an existing consent [unverified from Microsoft].
                 return _json(409, {"code": 409, "description": "Permission entry already exists"})
             consents.append(document)
+            self._grant(segments[2], document)
             return _json(201, document)
         if method == "DELETE" and len(segments) == 5:
             partner.application_consents[segments[2]] = [
@@ -603,38 +690,109 @@ class PartnerCenter:
             return 204, {}, b""
         return _json(404, {"code": 404, "description": "Not found"})
 
+    def _grant(self, customer: str, document: dict[str, Any]) -> None:
+        """What the consent creates in the customer tenant."""
+        cloud = self.cloud
+        state = cloud.partners.setdefault(customer, PartnerTenant(customer, "customer"))
+        principals = state.service_principals.setdefault(customer, [])
+        client_id = str(document.get("applicationId", ""))
+        own = next((p for p in principals if p.get("appId") == client_id), None)
+        if own is None:
+            own = {"id": str(uuid.uuid4()), "appId": client_id, "appRoles": []}
+            principals.append(own)
+        for item in document.get("applicationGrants") or []:
+            resource = next(
+                (p for p in principals if p.get("appId") == item.get("enterpriseApplicationId")),
+                None,
+            )
+            if resource is None:
+                continue
+            asked = {value.strip() for value in str(item.get("scope", "")).split(",")}
+            scopes = sorted(
+                s["value"]
+                for s in resource.get("oauth2PermissionScopes", [])
+                if s["value"] in asked
+            )
+            if scopes:
+                state.grants.setdefault(customer, []).append(
+                    {
+                        "id": str(uuid.uuid4()),
+                        "clientId": own["id"],
+                        "consentType": "AllPrincipals",
+                        "principalId": None,
+                        "resourceId": resource["id"],
+                        "scope": " ".join(scopes),
+                    }
+                )
+            if cloud.consent_assigns_app_roles:
+                for role in resource.get("appRoles", []):
+                    if role["value"] in asked:
+                        state.app_role_assignments.setdefault(resource["id"], []).append(
+                            {
+                                "id": str(uuid.uuid4()),
+                                "principalId": own["id"],
+                                "resourceId": resource["id"],
+                                "appRoleId": role["id"],
+                            }
+                        )
+
 
 class Graph:
-    """Graph in a customer (or partner) tenant: organization, service principals, grants,
-    app role assignments, GDAP relationships."""
+    """Graph in a customer (or partner) tenant: organization, service principals, delegated
+    grants, app role assignments, GDAP relationships (paged)."""
 
-    def __init__(self, cloud: Cloud) -> None:
+    def __init__(self, cloud: Cloud, base: str = "") -> None:
         self.cloud = cloud
+        self.base = base
 
     def __call__(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
         claims = _bearer(headers)
         if claims is None or claims.get("aud") != "https://graph.microsoft.com":
             return _json(401, {"error": {"code": "InvalidAuthenticationToken"}})
         tenant = str(claims.get("tid"))
+        if tenant in self.cloud.graph_refused:
+            return _json(
+                403,
+                {
+                    "error": {
+                        "code": "Authorization_RequestDenied",
+                        "message": "Insufficient privileges",
+                    }
+                },
+            )
         partner = self.cloud.partners.setdefault(tenant, PartnerTenant(tenant, "customer"))
         parts = urlsplit(path)
         segments = [segment for segment in parts.path.split("/") if segment]
         query = {key: values[0] for key, values in parse_qs(parts.query).items()}
         document = json.loads(body or b"{}") if body else {}
         if segments == ["v1.0", "organization"]:
+            if claims.get("idtyp") == "app" and not claims.get("roles"):
+                return _json(403, {"error": {"code": "Authorization_RequestDenied"}})
             return _json(200, {"value": [{"id": tenant}]})
         if segments == ["v1.0", "tenantRelationships", "delegatedAdminRelationships"]:
-            return _json(200, {"value": partner.relationships})
+            return self._relationships(partner, query)
         if segments[:2] == ["v1.0", "servicePrincipals"]:
             return self._service_principals(partner, method, segments, query, document)
-        if segments == ["v1.0", "oauth2PermissionGrants"]:
-            grants = partner.grants.setdefault(tenant, [])
-            if method == "POST":
-                grant = {"id": str(uuid.uuid4()), **document}
-                grants.append(grant)
-                return _json(201, grant)
-            return _json(200, {"value": grants})
+        if segments[:2] == ["v1.0", "oauth2PermissionGrants"]:
+            return self._grants(partner, method, segments, query, document)
         return _json(404, {"error": {"code": "Request_ResourceNotFound"}})
+
+    def _relationships(self, partner: PartnerTenant, query: dict[str, str]) -> Response:
+        wanted = query.get("$filter", "")
+        items = [
+            r
+            for r in partner.relationships
+            if "status eq 'active'" not in wanted or r.get("status") == "active"
+        ]
+        top = min(int(query.get("$top", "300") or 300), 300)
+        start = int(query.get("$skiptoken", "0") or 0)
+        document: dict[str, Any] = {"value": items[start : start + top]}
+        if start + top < len(items):
+            document["@odata.nextLink"] = (
+                f"{self.base}/v1.0/tenantRelationships/delegatedAdminRelationships?"
+                + urlencode({"$top": top, "$skiptoken": start + top, "$filter": wanted})
+            )
+        return _json(200, document)
 
     @staticmethod
     def _service_principals(
@@ -653,11 +811,61 @@ class Graph:
             principal = {"id": str(uuid.uuid4()), "appId": document.get("appId")}
             principals.append(principal)
             return _json(201, principal)
-        if len(segments) == 4 and segments[3] == "appRoleAssignedTo" and method == "POST":
-            assignment = {"id": str(uuid.uuid4()), **document}
-            partner.app_role_assignments.setdefault(segments[2], []).append(assignment)
-            return _json(201, assignment)
+        if len(segments) < 4:
+            return _json(404, {"error": {"code": "Request_ResourceNotFound"}})
+        owner, relation = segments[2], segments[3]
+        if relation == "appRoleAssignedTo":
+            assignments = partner.app_role_assignments.setdefault(owner, [])
+            if method == "POST" and len(segments) == 4:
+                assignment = {"id": str(uuid.uuid4()), "resourceId": owner, **document}
+                assignments.append(assignment)
+                return _json(201, assignment)
+            if method == "DELETE" and len(segments) == 5:
+                partner.app_role_assignments[owner] = [
+                    a for a in assignments if a["id"] != segments[4]
+                ]
+                return 204, {}, b""
+        if relation == "appRoleAssignments" and method == "GET":
+            found = [
+                {"resourceId": resource, **a}
+                for resource, items in sorted(partner.app_role_assignments.items())
+                for a in items
+                if a.get("principalId") == owner
+            ]
+            return _json(200, {"value": found})
+        if relation == "oauth2PermissionGrants" and method == "GET":
+            grants = partner.grants.get(partner.tenant_id, [])
+            return _json(200, {"value": [g for g in grants if g.get("clientId") == owner]})
         return _json(404, {"error": {"code": "Request_ResourceNotFound"}})
+
+    @staticmethod
+    def _grants(
+        partner: PartnerTenant,
+        method: str,
+        segments: list[str],
+        query: dict[str, str],
+        document: dict[str, Any],
+    ) -> Response:
+        grants = partner.grants.setdefault(partner.tenant_id, [])
+        if len(segments) == 2 and method == "POST":
+            grant = {"id": str(uuid.uuid4()), **document}
+            grants.append(grant)
+            return _json(201, grant)
+        if len(segments) == 2:
+            wanted = query.get("$filter", "").split("'")[1:2]
+            found = [g for g in grants if not wanted or g.get("clientId") == wanted[0]]
+            return _json(200, {"value": found})
+        found_grant = [g for g in grants if g["id"] == segments[2]]
+        if not found_grant:
+            return _json(404, {"error": {"code": "Request_ResourceNotFound"}})
+        grant = found_grant[0]
+        if method == "PATCH":
+            grant.update({k: v for k, v in document.items() if k == "scope"})
+            return 204, {}, b""
+        if method == "DELETE":
+            grants.remove(grant)
+            return 204, {}, b""
+        return _json(405, {"error": {"code": "MethodNotAllowed"}})
 
 
 class FakeCloud:
@@ -675,7 +883,7 @@ class FakeCloud:
             self.servers[service] = _Server(cloud, service, context)
         self.servers["login"].route = Login(cloud, self.servers["login"].url)
         self.servers["partnercenter"].route = PartnerCenter(cloud)
-        self.servers["graph"].route = Graph(cloud)
+        self.servers["graph"].route = Graph(cloud, self.servers["graph"].url)
         for name, vault in sorted(cloud.vaults.items()):
             server = _Server(cloud, f"vault:{name}", context)
             vault.url = server.url
@@ -702,10 +910,15 @@ class FakeCloud:
             "NO_PROXY": "127.0.0.1,localhost",
             "PARTNER_APPS_LOGIN_URL": self.url("login"),
             "PARTNER_APPS_PARTNER_CENTER_URL": self.url("partnercenter"),
+            "PARTNER_APPS_GRAPH_URL": self.url("graph"),
             "PARTNER_APPS_VAULT_URLS": json.dumps(vaults, sort_keys=True),
         }
 
     def __enter__(self) -> FakeCloud:
+        # azure-keyvault-secrets caches each vault's challenge (its tenant) per process, keyed
+        # by host:port. The OS reuses the ports of an earlier fake, so a US vault's cached
+        # challenge could answer for an EU vault now on that port: start each cloud with none.
+        http_challenge_cache.clear()
         for thread in self._threads:
             thread.start()
         self._timer.start()
@@ -715,6 +928,7 @@ class FakeCloud:
         if self._stopped:
             return
         self._stopped = True
+        http_challenge_cache.clear()
         for server in self.servers.values():
             server.stopping.set()
             server.shutdown()

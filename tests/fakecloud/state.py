@@ -130,7 +130,9 @@ class Fault:
     status: int = 503
     headers: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] | None = None
-    action: str = "status"  # status, drop (close without answer), stall (answer late)
+    # status, drop (close without answer), lose (serve, then close without answer), stall
+    # (answer late)
+    action: str = "status"
     times: int = 1
     stall_seconds: float = 2.0
 
@@ -187,6 +189,29 @@ class Cloud:
         self.mfa_required_again: set[str] = set()
         self.device_pending_polls = 0
         self._versions = itertools.count(1)
+        # -- customer tenants (issue 12) --
+        # Resource apps every customer tenant has a service principal of (Microsoft Graph):
+        # app id -> {"displayName", "appRoles": [{id, value}], "scopes": [{id, value}]}.
+        self.resources: dict[str, dict[str, Any]] = {}
+        # Domain -> tenant id, for the OpenID configuration of a domain (routing).
+        self.domains: dict[str, str] = {}
+        self.region_scope: dict[str, str] = {}
+        # Propagation: the next N client-credentials requests in this tenant answer AADSTS7000229
+        # (the service principal is not visible yet), as after a new GDAP relationship.
+        self.late_tokens: dict[str, int] = {}
+        # Graph refuses every call in these tenants (403 Authorization_RequestDenied).
+        self.graph_refused: set[str] = set()
+        # Partner Center's limit of requests per second per applicationId (None: no limit); the
+        # window is measured on time.monotonic() * clock_scale (the benchmark may scale it).
+        self.consent_rate_limit: float | None = None
+        self.clock_scale: float = 1.0
+        self.consent_windows: dict[str, list[float]] = {}
+        self.throttled = 0
+        # Whether a Partner Center consent also assigns the app roles (application permissions).
+        # [unverified]: the product re-reads after the consent, so either answer works.
+        self.consent_assigns_app_roles = False
+        # (customer, applicationId, MS-RequestId) of every consent POST that reached the backend.
+        self.consent_posts: list[tuple[str, str, str]] = []
 
     # -- setup ---------------------------------------------------------------------------------
 
@@ -218,6 +243,100 @@ class Cloud:
         vault = Vault(name, tenant_id, set(officers))
         self.vaults[name] = vault
         return vault
+
+    def find_app(self, client_id: str) -> App | None:
+        """A (multi-tenant) app registration by client id, in whichever tenant it lives."""
+        for directory in self.directories.values():
+            if client_id in directory.apps:
+                return directory.apps[client_id]
+        return None
+
+    def partner_of(self, tenant_id: str) -> str | None:
+        """The partner tenant that has ``tenant_id`` as an active customer (GDAP)."""
+        for partner in self.partners.values():
+            if any(_customer_id(item) == tenant_id for item in partner.customers):
+                return partner.tenant_id
+        return None
+
+    def add_resource(
+        self, app_id: str, name: str, roles: dict[str, str], scopes: dict[str, str]
+    ) -> None:
+        """A resource app (value -> id of its app roles and delegated scopes)."""
+        self.resources[app_id] = {
+            "displayName": name,
+            "appRoles": [{"id": i, "value": v} for v, i in sorted(roles.items())],
+            "scopes": [{"id": i, "value": v} for v, i in sorted(scopes.items())],
+        }
+
+    def add_customer(
+        self,
+        partner_tenant: str,
+        tenant_id: str,
+        name: str,
+        domain: str,
+        *,
+        activated: str = "2026-01-01T00:00:00Z",
+    ) -> None:
+        """A customer of ``partner_tenant``: its directory with the resource service principals,
+        its Partner Center record, an active GDAP relationship and its domain."""
+        with self.lock:
+            self.tenant(tenant_id, company=name)
+            partner = self.partners[partner_tenant]
+            partner.customers.append(
+                {
+                    "id": tenant_id,
+                    "companyProfile": {
+                        "tenantId": tenant_id,
+                        "companyName": name,
+                        "domain": domain,
+                    },
+                    "relationshipToPartner": "reseller",
+                    "attributes": {"objectType": "Customer"},
+                }
+            )
+            partner.relationships.append(
+                {
+                    "id": str(uuid.uuid4()),
+                    "displayName": f"gdap-{name}",
+                    "status": "active",
+                    "customer": {"tenantId": tenant_id, "displayName": name},
+                    "activatedDateTime": activated,
+                }
+            )
+            self.domains[domain] = tenant_id
+            principals = self.partners[tenant_id].service_principals.setdefault(tenant_id, [])
+            for app_id, resource in sorted(self.resources.items()):
+                principals.append(
+                    {
+                        "id": str(uuid.uuid4()),
+                        "appId": app_id,
+                        "displayName": resource["displayName"],
+                        "appRoles": resource["appRoles"],
+                        "oauth2PermissionScopes": resource["scopes"],
+                    }
+                )
+
+    def roles_of(self, tenant_id: str, client_id: str) -> list[str] | None:
+        """The app role values assigned to ``client_id``'s service principal in ``tenant_id``,
+        or None when it has no service principal there."""
+        state = self.partners.get(tenant_id)
+        if state is None:
+            return None
+        principals = state.service_principals.get(tenant_id, [])
+        own = next((p for p in principals if p.get("appId") == client_id), None)
+        if own is None:
+            return None
+        by_id = {p["id"]: p for p in principals}
+        roles: list[str] = []
+        for resource_id, assignments in state.app_role_assignments.items():
+            resource = by_id.get(resource_id, {})
+            values = {r["id"]: r["value"] for r in resource.get("appRoles", [])}
+            roles += [
+                values[a["appRoleId"]]
+                for a in assignments
+                if a.get("principalId") == own["id"] and a.get("appRoleId") in values
+            ]
+        return sorted(roles)
 
     def sign_in_as(self, tenant_id: str, upn: str) -> None:
         self.signed_in = (tenant_id, upn)
@@ -276,19 +395,21 @@ class Cloud:
         *,
         nonce: str | None = None,
         with_refresh: bool = True,
+        tenant_id: str | None = None,
     ) -> dict[str, Any]:
         """A token response for ``grant``: access token for the scope's resource, ID token and a
         new refresh token (the old one stays valid, as in Entra)."""
         resources = [item for item in scope.split() if "://" in item]
         resource = resources[0].rsplit("/", 1)[0] if resources else GRAPH
         now = int(time.time())
-        common = {"tid": grant.tenant_id, "iat": now, "nbf": now, "exp": now + 3600}
+        tid = tenant_id or grant.tenant_id
+        common = {"tid": tid, "iat": now, "nbf": now, "exp": now + 3600}
         user = grant.user
         access = mint_jwt(
             {
                 **common,
                 "aud": resource,
-                "iss": f"https://sts.windows.net/{grant.tenant_id}/",
+                "iss": f"https://sts.windows.net/{tid}/",
                 "appid": grant.client_id,
                 "azp": grant.client_id,
                 "oid": user.object_id,
@@ -329,11 +450,14 @@ class Cloud:
             result["refresh_token"] = refresh
         return result
 
-    def app_token(self, tenant_id: str, app: App, scope: str) -> dict[str, Any]:
+    def app_token(
+        self, tenant_id: str, app: App, scope: str, roles: list[str] | None = None
+    ) -> dict[str, Any]:
         resource = scope.removesuffix("/.default")
         now = int(time.time())
         access = mint_jwt(
             {
+                **({"roles": roles} if roles else {}),
                 "aud": resource,
                 "tid": tenant_id,
                 "iss": f"https://sts.windows.net/{tenant_id}/",
@@ -353,3 +477,8 @@ class Cloud:
             "ext_expires_in": 3600,
             "access_token": access,
         }
+
+
+def _customer_id(item: dict[str, Any]) -> str:
+    profile = item.get("companyProfile") or {}
+    return str(profile.get("tenantId") or item.get("id") or "")

@@ -433,7 +433,8 @@ def test_consent_results_show_their_latest_state_per_region(
     markdown = audit.render_markdown(_data(catalog, documents, consent=consent))
     section = markdown.split("\n## Customer consent results\n", 1)[1]
     assert "### Consent in eu" in section
-    assert "Latest state: 2 consented, 1 missing." in section
+    assert "Latest state: 2 consented, 1 failed, 1 missing, 1 verified." in section
+    assert "→ run `partner-apps customers apply --stack eu`" in section
     assert "| `contoso-customer-b.example` | `partner-portal-api` | **missing** |" in section
     assert "No consent results for this region." in section.split("### Consent in us", 1)[1]
     assert "broken.json" in section
@@ -465,13 +466,16 @@ def _markdown_outline(markdown: str) -> dict[str, list[Any]]:
             fenced = not fenced
         elif fenced or not stripped or re.fullmatch(r"\|(---\|)+", stripped):
             continue
+        elif stripped.startswith(("<details>", "</details>")):
+            continue  # a fold: <details> in both renderers, its summary is not content
         elif heading := re.match(r"(#+) (.*)", line):
-            outline["headings"].append((len(heading.group(1)), heading.group(2)))
+            outline["headings"].append((len(heading.group(1)), _md_plain(heading.group(2))))
         elif stripped.startswith("|"):
             cells = _CELL_SPLIT.split(stripped)[1:-1]
             outline["rows"].append([_md_plain(c) for c in cells])
         else:
-            outline["text"].append(_md_plain(stripped.removeprefix("- ")))
+            item = stripped.removeprefix("- ").removeprefix("> ")
+            outline["text"].append(_md_plain(item))
     return outline
 
 
@@ -484,8 +488,11 @@ class _Outline(HTMLParser):
         self.row: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "li" and "li" in self.tags and self.buffer.strip():
+            # A nested list: its parent item's own text comes first, as in the Markdown.
+            self.outline["text"].append(self.buffer.strip())
         self.tags.append(tag)
-        if tag in ("th", "td", "p", "li", "h1", "h2", "h3", "h4"):
+        if tag in ("th", "td", "p", "li", "blockquote", "h1", "h2", "h3", "h4"):
             self.buffer = ""
         elif tag == "tr":
             self.row = []
@@ -496,8 +503,10 @@ class _Outline(HTMLParser):
             self.row.append(self.buffer.strip())
         elif tag == "tr":
             self.outline["rows"].append(self.row)
-        elif tag in ("p", "li") and "pre" not in self.tags:
-            self.outline["text"].append(self.buffer.strip())
+        elif tag in ("p", "li", "blockquote") and "pre" not in self.tags:
+            if self.buffer.strip():
+                self.outline["text"].append(self.buffer.strip())
+            self.buffer = ""
         elif tag in ("h1", "h2", "h3", "h4"):
             self.outline["headings"].append((int(tag[1]), self.buffer.strip()))
 

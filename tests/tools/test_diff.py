@@ -454,3 +454,85 @@ def test_disabling_a_scope_first_then_renaming_it_passes(
     assert "disables scope `user_impersonation`" in capsys.readouterr().out
     assert diff.main([str(disabled), str(renamed), "--fail-on-protected"]) == 0
     assert "stops exposing scope `user_impersonation`" in capsys.readouterr().out
+
+
+def test_a_new_finding_on_several_resources_is_one_line_with_a_count(
+    documents: dict[str, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = stacks()[0]
+    findings = list(documents[stack]["violations"])
+    assert len(findings) == 3
+    documents[stack]["violations"] = []
+    base = write_plans(tmp_path / "base", documents)
+    documents[stack]["violations"] = findings
+    head = write_plans(tmp_path / "head", documents)
+    _, text = _run(base, head, capsys)
+    lines = [line for line in _section(text, "Policy results").splitlines() if "new " in line]
+    assert len(lines) == 1, lines
+    assert f"- **{stack}**: new advisory violation of " in lines[0]
+    assert " on 3 resources (" in lines[0]
+    assert lines[0].count("uses a client secret") == 1
+
+
+def _many_new_apps(document: dict[str, Any], count: int) -> None:
+    stack, project = document["stack"], document["project"]
+    for index in range(count):
+        name = f"{stack}-bulk-app-{index:03d}"
+        component = f"urn:pulumi:{stack}::{project}::{pf.APP_COMPONENT}::{name}"
+        application = (
+            f"urn:pulumi:{stack}::{project}::{pf.APP_COMPONENT}${pf.APPLICATION}::{name}-app"
+        )
+        document["resources"] += [
+            {
+                "urn": component,
+                "type": pf.APP_COMPONENT,
+                "name": name,
+                "custom": False,
+                "inputs": {},
+                "outputs": {},
+            },
+            {
+                "urn": application,
+                "type": pf.APPLICATION,
+                "name": f"{name}-app",
+                "custom": True,
+                "parent": component,
+                "inputs": {"displayName": f"Bulk app {index}"},
+                "outputs": {},
+            },
+        ]
+
+
+def test_the_summary_of_a_400_app_change_fits_a_pull_request_comment(
+    documents: dict[str, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = write_plans(tmp_path / "base", documents)
+    for document in documents.values():
+        _many_new_apps(document, 400)
+    head = write_plans(tmp_path / "head", documents)
+    summary_path = tmp_path / "summary.md"
+    status, _ = _run(
+        base,
+        head,
+        capsys,
+        "--out",
+        str(tmp_path / "diff.md"),
+        "--summary-out",
+        str(summary_path),
+        "--full-report-url",
+        "https://ci.example/run/1",
+    )
+    assert status == 0
+    full = (tmp_path / "diff.md").read_text(encoding="utf-8")
+    summary = summary_path.read_text(encoding="utf-8")
+    assert len(full) > 60_000, "the full diff of 800 new apps is beyond a PR comment"
+    assert len(summary) < 20_000, f"summary.md is {len(summary)} characters"
+    assert "## Summary" in summary
+    counts = _section(summary, "Summary")
+    for stack in stacks():
+        assert f"| {stack} | 800 |" in counts, counts
+    apps = _section(summary, "Apps added or removed")
+    assert apps.count("\n- ") <= diff.SUMMARY_LINES + 1
+    assert "more in [the full report](https://ci.example/run/1)." in apps
+    assert "## Changes by region" not in summary
+    assert "[the full report](https://ci.example/run/1)" in summary.rsplit("\n\n", 1)[-1]

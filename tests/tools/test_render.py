@@ -71,6 +71,29 @@ def test_violations_are_listed_with_their_policy_and_message(catalog: pf.Catalog
     assert "1 mandatory policy violation(s) block this stack" in text
 
 
+def test_the_same_finding_on_several_resources_is_one_row_with_a_count(
+    catalog: pf.Catalog,
+) -> None:
+    document = plan_document(stacks()[0])
+    findings = [
+        v
+        for v in document["violations"]
+        if v["policy"] == "azuread-application-password-prefer-certificate"
+    ]
+    assert len(findings) == 3, "the recorded plans have one client-secret advisory per app"
+    text = render.render_plan(document, catalog)
+    rows = [
+        line
+        for line in text.splitlines()
+        if line.startswith("| advisory |") and "prefer-certificate" in line
+    ]
+    assert len(rows) == 1, rows
+    assert "(3 resources)" in rows[0]
+    assert rows[0].count("uses a client secret") == 1
+    for finding in findings:
+        assert f"`{finding['urn'].rsplit('::', 1)[-1]}`" in rows[0]
+
+
 def test_a_disabled_policy_shows_as_disabled_with_the_region_enforcement(
     catalog: pf.Catalog,
 ) -> None:
@@ -154,6 +177,73 @@ def test_help_describes_the_command(capsys: pytest.CaptureFixture[str]) -> None:
         render.main(["--help"])
     assert exit_info.value.code == 0
     assert "reviewer Markdown" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------------------------
+# Ids the offline preview made up are labelled, never shown as if real
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", stacks())
+def test_the_plan_records_the_ids_the_mocks_made_up(stack: str) -> None:
+    document = plan_document(stack)
+    assigned = set(document["assignedAtDeploy"])
+    for resource in resources(document, pf.APPLICATION):
+        assert resource["outputs"]["clientId"] in assigned
+        assert resource["outputs"]["objectId"] in assigned
+    for resource in resources(document, pf.SERVICE_PRINCIPAL):
+        assert resource["outputs"]["objectId"] in assigned
+    # Values from the config or the program are not made up: the tenant, the pinned AdminAgents
+    # group, scope ids, API and permission ids.
+    assert document["region"]["tenantId"] not in assigned
+    for resource in resources(document, pf.GROUP_MEMBER):
+        assert resource["inputs"]["groupObjectId"] not in assigned
+        assert resource["inputs"]["memberObjectId"] in assigned
+    for resource in resources(document, pf.PERMISSION_SCOPE):
+        assert resource["inputs"].get("scopeId") not in assigned
+    own = {r["outputs"]["clientId"] for r in resources(document, pf.APPLICATION)}
+    for resource in resources(document, pf.API_ACCESS):
+        # Access to one of our own APIs names its made-up client id; Microsoft's are real.
+        api = resource["inputs"]["apiClientId"]
+        assert (api in assigned) == (api in own)
+        assert not set(resource["inputs"].get("roleIds", [])) & assigned
+
+
+@pytest.mark.parametrize("stack", stacks())
+def test_made_up_ids_are_labelled_as_assigned_at_deploy(stack: str, catalog: pf.Catalog) -> None:
+    document = plan_document(stack)
+    text = render.render_plan(document, catalog)
+    diagram = text.split("```mermaid", 1)[1].split("```", 1)[0]
+    outside = text.replace(diagram, "")
+    for guid in document["assignedAtDeploy"]:
+        assert guid not in outside, guid
+    assert render.ASSIGNED_NOTE in text
+    assert "| Client id | (assigned at deploy) |" in text
+    assert "| Service principal | object id assigned at deploy (app role" in text
+    # Known clients that are our own apps name the app, not a made-up client id.
+    if "(client id assigned at deploy)" not in text:
+        assert "| Known client apps | — |" in text
+    # Ids that are real stay: the partner tenant and the API app ids of permissions.
+    assert document["region"]["tenantId"] in text
+
+
+def test_a_plan_without_the_record_shows_ids_as_they_are(catalog: pf.Catalog) -> None:
+    document = plan_document(stacks()[0])
+    del document["assignedAtDeploy"]
+    text = render.render_plan(document, catalog)
+    client_id = resources(document, pf.APPLICATION)[0]["outputs"]["clientId"]
+    assert f"`{client_id}`" in text
+    assert render.ASSIGNED_NOTE not in text
+
+
+def test_label_assigned_replaces_code_spans_and_text_but_not_fences() -> None:
+    guid = "2266bc0b-6de6-5b74-9757-97d035436cf8"
+    markdown = f"a `{guid}` b `/applications/{guid}` c {guid.upper()}\n```\n{guid}\n```\n"
+    assert render.label_assigned(markdown, {guid}) == (
+        "a (assigned at deploy) b `/applications/(assigned at deploy)` c (assigned at deploy)\n"
+        f"```\n{guid}\n```\n"
+    )
+    assert render.label_assigned(markdown, set()) == markdown
 
 
 def test_wide_or_private_vault_ip_rules_are_shown_as_a_risk(catalog: pf.Catalog) -> None:

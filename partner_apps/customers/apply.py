@@ -1,0 +1,224 @@
+"""``customers apply``: exactly the plan, resumable, audited.
+
+Per customer (bounded concurrency, one worker per customer): read the tenant again, recompute the
+actions, keep those the plan lists, do them in order — resource service principals, the Partner
+Center consent (409 "already exists" is success; one ``MS-RequestId`` per consent, reused on its
+retries), then read again and write through Graph only what the consent did not grant. A failure
+stops that customer only. Every write is one line of the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from .desired import DesiredApp
+from .graph import AppState, CustomerGraph, Principal
+from .plan import Action, Customer, CustomerPlan, diff, read_app, read_customer
+from .region import AuditLog, Region
+from .remote import PARTNER_CENTER_RESOURCE, RemoteError, new_request_id
+
+PARTNER_CENTER_FIX = (
+    "the consenting partner admin must be in AdminAgents and in a security group assigned "
+    "Cloud application administrator (or higher) through this customer's GDAP relationship; "
+    "Partner Center requires MFA"
+)
+
+
+@dataclass
+class Outcome:
+    tenant_id: str
+    name: str
+    done: list[dict[str, Any]] = field(default_factory=list)
+    cause: str | None = None
+    fix: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        document: dict[str, Any] = {"tenantId": self.tenant_id, "name": self.name}
+        document["writes"] = self.done
+        if self.cause:
+            document |= {"cause": self.cause, "fix": self.fix}
+        return document
+
+
+class _Customer:
+    """One customer's apply."""
+
+    def __init__(self, region: Region, planned: CustomerPlan, audit: AuditLog, prune: bool) -> None:
+        self.region = region
+        self.customer = planned.customer
+        self.planned = planned.actions
+        self.observed = planned.observed
+        self.audit = audit
+        self.prune = prune
+        self.graph = CustomerGraph(region.api, self.customer.tenant_id)
+        self.outcome = Outcome(self.customer.tenant_id, self.customer.name)
+
+    def allowed(self, actions: list[Action]) -> list[Action]:
+        return [a for a in actions if any(a.covered_by(p) for p in self.planned)]
+
+    def record(self, action: Action, result: str, request_id: str = "", **extra: Any) -> None:
+        line = {
+            "customer": self.customer.name,
+            "tenantId": self.customer.tenant_id,
+            "app": action.app,
+            "action": action.kind,
+            "api": action.api,
+            "grants": list(action.values),
+            "result": result,
+            "requestId": request_id,
+            **extra,
+        }
+        self.audit.write(line)
+        self.outcome.done.append({k: v for k, v in line.items() if k not in ("customer",)})
+
+    def run(self) -> Outcome:
+        if not self.planned:
+            return self.outcome
+        try:
+            # The plan's read of this run, or a new one.
+            observed = self.observed or read_customer(self.graph, self.region.apps, self.prune)
+            resources, states = observed
+            for app in self.region.apps:
+                todo = self.allowed(diff(app, states[app.key], resources, self.prune))
+                resources = self._resources(todo, resources)
+                self._app(app, todo, states[app.key], resources)
+        except RemoteError as error:
+            self.outcome.cause, self.outcome.fix = error.cause, error.fix
+        return self.outcome
+
+    def _resources(
+        self, todo: list[Action], resources: dict[str, Principal | None]
+    ) -> dict[str, Principal | None]:
+        for action in todo:
+            if action.kind != "create-resource-principal" or resources.get(action.resource_app_id):
+                continue
+            principal, created = self.graph.ensure_principal(action.resource_app_id)
+            resources = {**resources, action.resource_app_id: principal}
+            self.record(action, "created" if created else "already", objectId=principal.id)
+        return resources
+
+    def _app(
+        self,
+        app: DesiredApp,
+        todo: list[Action],
+        state: AppState,
+        resources: dict[str, Principal | None],
+    ) -> None:
+        consent = next((a for a in todo if a.kind == "consent"), None)
+        if consent is not None:
+            self._consent(app, consent, resources)
+            # What the consent granted is not written again: read, and recompute.
+            state = read_app(self.graph, app, self.prune)
+            if state.principal is None:
+                raise RemoteError(
+                    f"app {app.key}: the consent succeeded but no service principal is visible yet",
+                    "run apply again in a few minutes (it continues from here)",
+                )
+            todo = self.allowed(diff(app, state, resources, self.prune))
+        assert state.principal is not None or not todo
+        for action in todo:
+            if action.kind in ("consent", "create-resource-principal"):
+                continue
+            self._graph_write(action, state, resources)
+
+    def _graph_write(
+        self, action: Action, state: AppState, resources: dict[str, Principal | None]
+    ) -> None:
+        assert state.principal is not None
+        principal = resources.get(action.resource_app_id)
+        if principal is None:
+            raise RemoteError(
+                f"app {action.app}: no service principal of {action.api} in the tenant",
+                "run apply again",
+            )
+        client = state.principal.id
+        if action.kind == "grant-delegated":
+            result = self.graph.ensure_grant(client, principal.id, set(action.values))
+        elif action.kind == "assign-app-role":
+            result = self.graph.ensure_assignment(
+                client, principal.id, action.role_id, just_read=True
+            )
+        elif action.kind == "remove-delegated":
+            result = self.graph.narrow_grant(action.object_id, set(action.keep))
+        else:
+            result = self.graph.remove_assignment(principal.id, action.object_id)
+        self.record(action, "done" if result not in ("already",) else "already", detail=result)
+
+    def _consent(
+        self, app: DesiredApp, action: Action, resources: dict[str, Principal | None]
+    ) -> None:
+        grants = [
+            {
+                "enterpriseApplicationId": resource,
+                "scope": ",".join(
+                    sorted({g.value for g in app.grants if g.resource_app_id == resource})
+                ),
+            }
+            for resource in app.resources()
+        ]
+        request_id = new_request_id()
+        endpoints = self.region.target.endpoints
+        customer = self.customer.tenant_id
+        url = f"{endpoints.partner_center_url}/v1/customers/{customer}/applicationconsents"
+        response = self.region.api.call(
+            "POST",
+            url,
+            self.region.partner_tenant,
+            PARTNER_CENTER_RESOURCE,
+            json_body={
+                "applicationId": app.client_id,
+                "displayName": app.display_name,
+                "applicationGrants": grants,
+            },
+            headers={"MS-RequestId": request_id, "MS-CorrelationId": self.region.run_id},
+            pace=app.client_id,
+        )
+        status = response.status_code
+        if status in (200, 201):
+            self.record(action, "created", request_id)
+            return
+        if status == 409:
+            self.record(action, "already", request_id)
+            return
+        self.record(action, "failed", request_id, status=status)
+        cause = f"Partner Center answered HTTP {status} to the consent of app {app.key}"
+        fix = PARTNER_CENTER_FIX if status in (401, 403) else "retry later: the next run continues"
+        raise RemoteError(cause, fix)
+
+
+def apply(
+    region: Region,
+    customers: list[Customer],
+    planner: Callable[[Customer], CustomerPlan],
+    audit: AuditLog,
+    *,
+    prune: bool,
+    workers: int,
+    on_done: Callable[[Outcome], None] | None = None,
+) -> list[tuple[CustomerPlan, Outcome]]:
+    """Per customer, in one worker: its plan (``planner``), then that plan applied, so that the
+    first consents start while later customers are still being read."""
+
+    def one(customer: Customer) -> tuple[CustomerPlan, Outcome]:
+        planned = planner(customer)
+        if planned.failed:
+            outcome = Outcome(customer.tenant_id, customer.name, [], planned.cause, planned.fix)
+        else:
+            outcome = _Customer(region, planned, audit, prune).run()
+        if on_done is not None:
+            on_done(outcome)
+        return planned, outcome
+
+    results: list[tuple[CustomerPlan, Outcome]] = []
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = [pool.submit(one, customer) for customer in customers]
+        try:
+            results = [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return results

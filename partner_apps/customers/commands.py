@@ -1,0 +1,247 @@
+"""The ``customers`` verbs of one region stack: plan, apply, verify, export-routing.
+
+Order of every verb: the region's target checked from its stack file and outputs (no request),
+the SAM token and secret from the region's vault, the region's customers from its partner tenant,
+the single-region checks, and only then the customer tenants. Progress goes to stderr; the
+report (Markdown or JSON) to stdout, and with ``--out-dir`` to files for a job summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from partner_apps import exitcodes, routing
+from partner_apps.sam.errors import SamError
+from partner_apps.sam.flows import Runtime
+from partner_apps.sam.target import region_stacks
+
+from . import report
+from .apply import Outcome, apply
+from .graph import CustomerGraph
+from .plan import Action, Customer, CustomerPlan, Plan, plan_customer
+from .region import AuditLog, Region, check_single_region, load_selection, open_region
+from .verify import Verifier, verify
+
+
+def _now(rt: Runtime) -> datetime:
+    return rt.now().astimezone(UTC)
+
+
+def _emit(
+    rt: Runtime, args: argparse.Namespace, name: str, document: dict[str, Any], markdown: str
+) -> None:
+    if args.output == "json":
+        json.dump(document, rt.out, indent=2, sort_keys=True)
+        rt.out.write("\n")
+    else:
+        rt.out.write(markdown + "\n")
+    if args.out_dir is not None:
+        folder: Path = args.out_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.json").write_text(
+            json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        (folder / f"{name}.md").write_text(markdown + "\n", encoding="utf-8")
+
+
+def _region(rt: Runtime, args: argparse.Namespace) -> Region:
+    return open_region(
+        rt, args.stack, sam_app=args.app, only_apps=args.only_app, timeout=args.timeout
+    )
+
+
+def _customers(
+    rt: Runtime, region: Region, *, refuse: str = "refused before any write"
+) -> tuple[list[Customer], list[dict[str, str]]]:
+    """The region's selected customers, after the single-region checks."""
+    selection = load_selection(rt.project_dir, region.stack)
+    rt.step(region.target, "listing the region's customers (Partner Center, GDAP)")
+    customers, left = region.customers(selection)
+    problems = check_single_region(rt.project_dir, region.stack, customers, selection)
+    if problems:
+        raise SamError(
+            f"region {region.stack}: {refuse} (single-region rule): " + "; ".join(problems),
+            exitcodes.CONFIG,
+        )
+    return customers, left
+
+
+def _planner(region: Region, args: argparse.Namespace) -> Callable[[Customer], CustomerPlan]:
+    def one(customer: Customer) -> CustomerPlan:
+        graph = CustomerGraph(region.api, customer.tenant_id)
+        return plan_customer(graph, customer, region.apps, args.prune)
+
+    return one
+
+
+def _plan(rt: Runtime, region: Region, plans: list[CustomerPlan], left: Any, prune: bool) -> Plan:
+    return Plan(
+        region=region.stack,
+        partner_tenant=region.partner_tenant,
+        generated_at=_now(rt).isoformat(timespec="seconds"),
+        apps=region.apps,
+        customers=plans,
+        excluded=left,
+        prune=prune,
+    )
+
+
+def make_plan(rt: Runtime, region: Region, args: argparse.Namespace) -> Plan:
+    customers, left = _customers(rt, region)
+    rt.step(region.target, f"reading {len(customers)} customer tenant(s)")
+    with ThreadPoolExecutor(max_workers=max(1, args.workers)) as pool:
+        plans = list(pool.map(_planner(region, args), customers))
+    return _plan(rt, region, plans, left, args.prune)
+
+
+def plan_command(rt: Runtime, args: argparse.Namespace) -> int:
+    region = _region(rt, args)
+    plan = make_plan(rt, region, args)
+    document = plan.as_json()
+    document["requests"] = region.http.requests_made
+    _emit(rt, args, f"{region.stack}-plan", document, report.plan_markdown(document))
+    if plan.failures:
+        return exitcodes.CUSTOMERS_FAILED
+    return exitcodes.CHANGES if plan.changes else exitcodes.OK
+
+
+def _reviewed(path: Path, region: str, prune: bool) -> dict[str, list[Action]]:
+    """Tenant id -> the actions a reviewed plan file lists."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise SamError(f"--plan {path}: not readable ({error})", exitcodes.CONFIG) from None
+    if document.get("region") != region or document.get("prune") != prune:
+        raise SamError(
+            f"--plan {path}: a plan of region {document.get('region')} (prune "
+            f"{document.get('prune')}), not of this run",
+            exitcodes.CONFIG,
+        )
+    return {
+        str(c.get("tenantId")): [Action.from_json(a) for a in c.get("actions") or []]
+        for c in document.get("customers") or []
+    }
+
+
+def _audit(rt: Runtime, region: Region, args: argparse.Namespace) -> AuditLog:
+    path: Path | None = args.audit_log
+    if path is None:
+        path = rt.project_dir / "build" / "customers" / f"{region.stack}-audit.jsonl"
+    return AuditLog(path, region.stack, region.who(), lambda: _now(rt))
+
+
+def apply_command(rt: Runtime, args: argparse.Namespace) -> int:
+    region = _region(rt, args)
+    reviewed = _reviewed(args.plan, region.stack, args.prune) if args.plan else None
+    customers, left = _customers(rt, region)
+    audit = _audit(rt, region, args)
+    planner = _planner(region, args)
+
+    def planned(customer: Customer) -> CustomerPlan:
+        plan = planner(customer)
+        if reviewed is not None:  # only what the reviewed plan lists
+            listed = reviewed.get(customer.tenant_id, [])
+            plan.actions = [a for a in plan.actions if any(a.covered_by(r) for r in listed)]
+        return plan
+
+    def progress(outcome: Outcome) -> None:
+        state = "failed: " + str(outcome.cause) if outcome.cause else "done"
+        rt.step(region.target, f"{outcome.name} ({outcome.tenant_id}): {state}")
+
+    rt.step(region.target, f"planning and applying {len(customers)} customer(s)")
+    results = apply(
+        region,
+        customers,
+        planned,
+        audit,
+        prune=args.prune,
+        workers=args.workers,
+        on_done=progress,
+    )
+    plan = _plan(rt, region, [p for p, _ in results], left, args.prune)
+    document = {
+        "kind": "customers-apply",
+        "region": region.stack,
+        "appliedAt": _now(rt).isoformat(timespec="seconds"),
+        "auditLog": str(audit.path) if audit.path else None,
+        "plan": plan.as_json(),
+        "customers": [o.as_json() for _, o in results if o.done or o.cause],
+        "requests": region.http.requests_made,
+    }
+    _emit(rt, args, f"{region.stack}-apply", document, report.apply_markdown(document))
+    return exitcodes.CUSTOMERS_FAILED if any(o.cause for _, o in results) else exitcodes.OK
+
+
+def verify_command(rt: Runtime, args: argparse.Namespace) -> int:
+    region = _region(rt, args)
+    customers, _ = _customers(rt, region, refuse="refused")
+    recent = timedelta(minutes=args.recent_minutes)
+    audit = _audit(rt, region, args)
+    secrets = {app.key: region.app_secret(app) for app in region.apps}
+    verifier = Verifier(
+        region,
+        secrets,
+        audit.recent(_now(rt) - recent),
+        attempts=args.attempts,
+        now=lambda: _now(rt),
+    )
+    rt.step(region.target, f"verifying {len(customers)} customer(s) × {len(region.apps)} app(s)")
+    checks = verify(verifier, customers, recent=recent, workers=args.workers)
+    document = {
+        "kind": "customers-verify",
+        "stack": region.stack,
+        "region": region.stack,
+        "checkedAt": _now(rt).isoformat(timespec="seconds"),
+        "auditLog": str(audit.path) if audit.path else None,
+        "results": [check.as_json() for check in checks],
+    }
+    _emit(rt, args, region.stack, document, report.verify_markdown(document))
+    return (
+        exitcodes.OK if all(c.state == "verified" for c in checks) else exitcodes.CUSTOMERS_FAILED
+    )
+
+
+def export_routing_command(rt: Runtime, args: argparse.Namespace) -> int:
+    stacks = args.stack_list or region_stacks(rt.project_dir)
+    tenants: dict[str, str] = {}
+    client_ids: dict[str, dict[str, str]] = {}
+    for stack in stacks:
+        region = open_region(rt, stack, sam_app=args.app, timeout=args.timeout)
+        customers, _ = region.customers(load_selection(rt.project_dir, stack))
+        for customer in customers:
+            owner = tenants.setdefault(customer.tenant_id, stack)
+            if owner != stack:
+                raise SamError(
+                    f"tenant {customer.tenant_id} is a customer of regions {owner} and {stack}",
+                    exitcodes.CONFIG,
+                )
+        outputs = rt.outputs(stack) or {}
+        routed = (outputs.get("routing") or {}).get(stack) or {}
+        client_ids[stack] = {str(k): str(v) for k, v in sorted(routed.items())}
+    table = routing.RoutingTable(
+        tenants=dict(sorted(tenants.items())),
+        client_ids=client_ids,
+        generated_at=_now(rt).isoformat(timespec="seconds"),
+    )
+    text = json.dumps(table.as_json(), indent=2, sort_keys=True) + "\n"
+    if args.file is not None:
+        args.file.parent.mkdir(parents=True, exist_ok=True)
+        args.file.write_text(text, encoding="utf-8")
+        print(f"routing table of {len(tenants)} tenant(s) written to {args.file}", file=rt.err)
+    else:
+        rt.out.write(text)
+    return exitcodes.OK
+
+
+VERBS = {
+    "plan": plan_command,
+    "apply": apply_command,
+    "verify": verify_command,
+    "export-routing": export_routing_command,
+}

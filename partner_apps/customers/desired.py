@@ -1,0 +1,141 @@
+"""What every customer tenant of a region needs, decided once from what is already reviewed.
+
+``apps.yaml`` names each app's permissions; the permission catalog resolves them to ids, kind and
+risk; the region stack's outputs give each app's client id (never typed by hand). Delegated
+permissions become one tenant-wide delegated grant per resource (``oauth2PermissionGrants``,
+``consentType: AllPrincipals``); application permissions become app role assignments. The Secure
+Application Model app is left out: it works in the partner tenant only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.files import APPS_FILE
+from partner_apps import exitcodes
+from partner_apps.sam.errors import SamError
+from policies.partner_policies import catalog
+
+
+@dataclass(frozen=True)
+class DesiredGrant:
+    """One permission an app needs in every customer tenant."""
+
+    api: str  # the API's display name (Microsoft Graph)
+    resource_app_id: str
+    value: str  # User.Read, Directory.Read.All
+    kind: str  # delegated or application
+    permission_id: str
+    risk: str
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "api": self.api,
+            "resourceAppId": self.resource_app_id,
+            "permission": self.value,
+            "kind": self.kind,
+            "id": self.permission_id,
+            "risk": self.risk,
+        }
+
+
+@dataclass(frozen=True)
+class DesiredApp:
+    key: str
+    display_name: str
+    client_id: str
+    grants: tuple[DesiredGrant, ...]
+
+    def delegated(self) -> dict[str, frozenset[str]]:
+        """Resource app id -> the delegated scopes of its one tenant-wide grant."""
+        result: dict[str, set[str]] = {}
+        for grant in self.grants:
+            if grant.kind == "delegated":
+                result.setdefault(grant.resource_app_id, set()).add(grant.value)
+        return {key: frozenset(values) for key, values in sorted(result.items())}
+
+    def application(self) -> tuple[DesiredGrant, ...]:
+        return tuple(grant for grant in self.grants if grant.kind == "application")
+
+    def resources(self) -> list[str]:
+        return sorted({grant.resource_app_id for grant in self.grants})
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "app": self.key,
+            "displayName": self.display_name,
+            "clientId": self.client_id,
+            "grants": [grant.as_json() for grant in self.grants],
+        }
+
+
+def _fail(stack: str, message: str) -> SamError:
+    return SamError(f"region {stack}: {message}", exitcodes.CONFIG)
+
+
+def _grants(stack: str, key: str, permissions: list[Any]) -> tuple[DesiredGrant, ...]:
+    grants: list[DesiredGrant] = []
+    for item in permissions:
+        if not isinstance(item, dict):
+            continue
+        try:
+            found = catalog.lookup(
+                str(item.get("api")), str(item.get("permission")), item.get("type", "delegated")
+            )
+        except catalog.CatalogError as error:
+            raise _fail(stack, f"{APPS_FILE}: app {key}: {error}") from None
+        grants.append(
+            DesiredGrant(
+                api=found.api.name,
+                resource_app_id=found.api_app_id,
+                value=found.value,
+                kind=found.kind,
+                permission_id=found.id,
+                risk=found.risk,
+            )
+        )
+    return tuple(sorted(grants, key=lambda g: (g.api, g.kind, g.value)))
+
+
+def load_apps_file(project_dir: Path) -> Mapping[str, Any]:
+    try:
+        document = yaml.safe_load((project_dir / APPS_FILE).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise SamError(
+            f"{APPS_FILE}: cannot be read ({type(error).__name__})", exitcodes.CONFIG
+        ) from None
+    apps = document.get("apps") if isinstance(document, dict) else None
+    return apps if isinstance(apps, dict) else {}
+
+
+def desired_apps(
+    stack: str, apps: Mapping[str, Any], outputs: Mapping[str, Any], only: list[str] | None = None
+) -> tuple[DesiredApp, ...]:
+    """The apps to consent in the region's customer tenants, with the client ids of ``outputs``."""
+    out_apps = outputs.get("apps") or {}
+    result: list[DesiredApp] = []
+    for key, definition in sorted(apps.items()):
+        if not isinstance(definition, dict) or definition.get("secureApplicationModel") is True:
+            continue
+        if only and key not in only:
+            continue
+        permissions = definition.get("permissions") or []
+        if not permissions:
+            continue
+        app_outputs = out_apps.get(key) if isinstance(out_apps, dict) else None
+        client_id = str(app_outputs.get("clientId", "")) if isinstance(app_outputs, dict) else ""
+        if not client_id:
+            raise _fail(stack, f"the stack outputs have no client id for app {key} (pulumi up?)")
+        grants = _grants(stack, str(key), list(permissions))
+        result.append(
+            DesiredApp(str(key), str(definition.get("displayName", key)), client_id, grants)
+        )
+    unknown = sorted(set(only or ()) - {app.key for app in result})
+    if unknown:
+        raise _fail(stack, f"--app {', '.join(unknown)}: not an app to consent in customers")
+    return tuple(result)

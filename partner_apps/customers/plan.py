@@ -1,0 +1,287 @@
+"""The customer consent plan: per customer and app, what ``apply`` would do.
+
+One data model (``Plan``), rendered as JSON (``as_json``) and Markdown (``report.py``). ``apply``
+recomputes each customer's actions from a fresh read and does only those the plan lists (matched
+by ``Action.key``), so a reviewed plan is exactly what is applied, and a second run finds nothing
+left: that is also what makes an interrupted apply resumable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from policies.partner_policies import catalog
+
+from .desired import DesiredApp
+from .graph import AppState, CustomerGraph, Principal
+from .remote import RemoteError
+
+# In the order apply performs them.
+ORDER = (
+    "create-resource-principal",
+    "consent",
+    "grant-delegated",
+    "assign-app-role",
+    "remove-delegated",
+    "remove-app-role",
+)
+
+Observed = tuple[dict[str, Principal | None], dict[str, AppState]]
+
+
+@dataclass(frozen=True)
+class Customer:
+    tenant_id: str
+    name: str
+    domain: str = ""
+    activated: str | None = None  # the GDAP relationship's activatedDateTime
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "tenantId": self.tenant_id,
+            "name": self.name,
+            "domain": self.domain,
+            "activated": self.activated,
+        }
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str
+    app: str
+    api: str = ""
+    resource_app_id: str = ""
+    values: tuple[str, ...] = ()  # scopes, or the one app role's value
+    role_id: str = ""
+    object_id: str = ""  # the grant or assignment a change or removal applies to
+    keep: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.kind, self.app, self.resource_app_id, self.role_id)
+
+    def covered_by(self, planned: Action) -> bool:
+        """Whether doing this is within what ``planned`` (the reviewed action) says."""
+        return self.key == planned.key and set(self.values) <= set(planned.values)
+
+    def as_json(self) -> dict[str, Any]:
+        document: dict[str, Any] = {"action": self.kind, "app": self.app}
+        if self.resource_app_id:
+            document |= {"api": self.api, "resourceAppId": self.resource_app_id}
+        if self.values:
+            document["values"] = list(self.values)
+        for name, value in (
+            ("roleId", self.role_id),
+            ("objectId", self.object_id),
+            ("keep", list(self.keep)),
+        ):
+            if value:
+                document[name] = value
+        return document
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> Action:
+        return cls(
+            kind=str(document.get("action", "")),
+            app=str(document.get("app", "")),
+            api=str(document.get("api", "")),
+            resource_app_id=str(document.get("resourceAppId", "")),
+            values=tuple(str(v) for v in document.get("values") or ()),
+            role_id=str(document.get("roleId", "")),
+            object_id=str(document.get("objectId", "")),
+            keep=tuple(str(v) for v in document.get("keep") or ()),
+        )
+
+
+@dataclass
+class CustomerPlan:
+    customer: Customer
+    actions: list[Action] = field(default_factory=list)
+    cause: str | None = None
+    fix: str | None = None
+    # What the plan read (this run only, never serialized): apply starts from it.
+    observed: Observed | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def failed(self) -> bool:
+        return self.cause is not None
+
+    def as_json(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            **self.customer.as_json(),
+            "actions": [action.as_json() for action in self.actions],
+        }
+        if self.cause is not None:
+            document |= {"cause": self.cause, "fix": self.fix}
+        return document
+
+
+@dataclass
+class Plan:
+    region: str
+    partner_tenant: str
+    generated_at: str
+    apps: tuple[DesiredApp, ...]
+    customers: list[CustomerPlan]
+    excluded: list[dict[str, str]] = field(default_factory=list)  # tenantId, name, reason
+    prune: bool = False
+    requests: int = 0
+
+    @property
+    def changes(self) -> int:
+        return sum(len(c.actions) for c in self.customers)
+
+    @property
+    def failures(self) -> int:
+        return sum(1 for c in self.customers if c.failed)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": "customers-plan",
+            "region": self.region,
+            "partnerTenantId": self.partner_tenant,
+            "generatedAt": self.generated_at,
+            "prune": self.prune,
+            "apps": [app.as_json() for app in self.apps],
+            "customers": [c.as_json() for c in self.customers],
+            "excluded": list(self.excluded),
+            "summary": {
+                "customers": len(self.customers),
+                "changes": self.changes,
+                "failed": self.failures,
+                "unchanged": sum(1 for c in self.customers if not c.actions and not c.failed),
+            },
+        }
+
+
+def _grant_of(state: AppState, resource_sp: str) -> dict[str, Any] | None:
+    return next(
+        (
+            g
+            for g in state.grants
+            if g.get("resourceId") == resource_sp and g.get("consentType") == "AllPrincipals"
+        ),
+        None,
+    )
+
+
+def _delegated(
+    app: DesiredApp, state: AppState, resources: dict[str, Principal | None], prune: bool
+) -> list[Action]:
+    actions: list[Action] = []
+    names = {g.resource_app_id: g.api for g in app.grants}
+    for resource, scopes in app.delegated().items():
+        principal = resources.get(resource)
+        grant = _grant_of(state, principal.id) if principal is not None else None
+        have = set(str(grant.get("scope", "")).split()) if grant else set()
+        missing = tuple(sorted(scopes - have))
+        if missing:
+            grant_id = str(grant["id"]) if grant else ""
+            actions.append(
+                Action("grant-delegated", app.key, names[resource], resource, missing, "", grant_id)
+            )
+        extra = tuple(sorted(have - scopes))
+        if prune and extra and grant is not None:
+            actions.append(
+                Action(
+                    "remove-delegated",
+                    app.key,
+                    names[resource],
+                    resource,
+                    extra,
+                    "",
+                    str(grant["id"]),
+                    tuple(sorted(have & scopes)),
+                )
+            )
+    return actions
+
+
+def _application(
+    app: DesiredApp, state: AppState, resources: dict[str, Principal | None], prune: bool
+) -> list[Action]:
+    actions: list[Action] = []
+    wanted: set[tuple[str, str]] = set()
+    for grant in app.application():
+        principal = resources.get(grant.resource_app_id)
+        wanted.add((principal.id if principal else "", grant.permission_id))
+        has = principal is not None and any(
+            a.get("resourceId") == principal.id and a.get("appRoleId") == grant.permission_id
+            for a in state.assignments
+        )
+        if not has:
+            actions.append(
+                Action(
+                    "assign-app-role",
+                    app.key,
+                    grant.api,
+                    grant.resource_app_id,
+                    (grant.value,),
+                    grant.permission_id,
+                )
+            )
+    if prune:
+        by_sp = {p.id: p.app_id for p in resources.values() if p is not None}
+        for assignment in state.assignments:
+            pair = (str(assignment.get("resourceId")), str(assignment.get("appRoleId")))
+            if pair in wanted or pair[0] not in by_sp:
+                continue
+            known = catalog.by_id(by_sp[pair[0]], pair[1], "application")
+            actions.append(
+                Action(
+                    "remove-app-role",
+                    app.key,
+                    known.api.name if known else by_sp[pair[0]],
+                    by_sp[pair[0]],
+                    (known.value if known else pair[1],),
+                    pair[1],
+                    str(assignment.get("id", "")),
+                )
+            )
+    return actions
+
+
+def diff(
+    app: DesiredApp, state: AppState, resources: dict[str, Principal | None], prune: bool
+) -> list[Action]:
+    """What makes ``state`` what ``app`` needs (and with ``prune``, no more)."""
+    actions: list[Action] = []
+    names = {g.resource_app_id: g.api for g in app.grants}
+    for resource in app.resources():
+        if resources.get(resource) is None:
+            actions.append(Action("create-resource-principal", app.key, names[resource], resource))
+    if state.principal is None:
+        values = tuple(sorted({g.value for g in app.grants}))
+        actions.append(Action("consent", app.key, values=values))
+    actions += _delegated(app, state, resources, prune and state.principal is not None)
+    actions += _application(app, state, resources, prune and state.principal is not None)
+    return sorted(actions, key=lambda a: (ORDER.index(a.kind), a.app, a.resource_app_id, a.values))
+
+
+def read_app(graph: CustomerGraph, app: DesiredApp, prune: bool) -> AppState:
+    return graph.app_state(
+        app.client_id,
+        grants=prune or bool(app.delegated()),
+        assignments=prune or bool(app.application()),
+    )
+
+
+def read_customer(graph: CustomerGraph, apps: tuple[DesiredApp, ...], prune: bool) -> Observed:
+    resources = {
+        resource: graph.principal(resource)
+        for resource in sorted({r for app in apps for r in app.resources()})
+    }
+    states = {app.key: read_app(graph, app, prune) for app in apps}
+    return resources, states
+
+
+def plan_customer(
+    graph: CustomerGraph, customer: Customer, apps: tuple[DesiredApp, ...], prune: bool
+) -> CustomerPlan:
+    try:
+        resources, states = read_customer(graph, apps, prune)
+    except RemoteError as error:
+        return CustomerPlan(customer, cause=error.cause, fix=error.fix)
+    actions = [a for app in apps for a in diff(app, states[app.key], resources, prune)]
+    return CustomerPlan(customer, actions, observed=(resources, states))

@@ -1,0 +1,305 @@
+"""One region's run: its checked target, tokens, clients, customers and their selection.
+
+The single-region rule, before any write: only customers of this region's partner tenant (its
+Partner Center customer list, with an active GDAP relationship) are ever touched; a tenant id that
+the include list names but that is not this partner's customer, or that another region's
+``customers/<region>.yaml`` lists, or that is a region's partner tenant, stops the run.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import requests
+import yaml
+from pydantic import SecretStr
+
+from partner_apps import exitcodes
+from partner_apps.sam.errors import SamError
+from partner_apps.sam.flows import Runtime
+from partner_apps.sam.store import TokenStore
+from partner_apps.sam.target import RegionTarget, region_stacks
+
+from .desired import DesiredApp, desired_apps, load_apps_file
+from .plan import Customer
+from .remote import (
+    GRAPH_RESOURCE,
+    PARTNER_CENTER_LIMIT,
+    PARTNER_CENTER_RESOURCE,
+    Api,
+    Http,
+    Pacer,
+    RemoteError,
+    Tokens,
+    claims_of,
+)
+
+CUSTOMERS_DIR = "customers"
+PAGE_SIZE = 500
+ACTIVE = "status eq 'active'"
+
+
+@dataclass(frozen=True)
+class Selection:
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+def selection_path(project_dir: Path, stack: str) -> Path:
+    return project_dir / CUSTOMERS_DIR / f"{stack}.yaml"
+
+
+def load_selection(project_dir: Path, stack: str) -> Selection:
+    """``customers/<stack>.yaml``: optional ``include`` and ``exclude`` lists of tenant ids."""
+    path = selection_path(project_dir, stack)
+    if not path.is_file():
+        return Selection()
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise SamError(
+            f"region {stack}: {path.name} cannot be read ({type(error).__name__})",
+            exitcodes.CONFIG,
+        ) from None
+    if not isinstance(document, dict) or set(document) - {"include", "exclude"}:
+        raise SamError(
+            f"region {stack}: {CUSTOMERS_DIR}/{path.name} may hold only include and exclude "
+            "lists of tenant ids",
+            exitcodes.CONFIG,
+        )
+    return Selection(
+        tuple(str(item).lower() for item in document.get("include") or ()),
+        tuple(str(item).lower() for item in document.get("exclude") or ()),
+    )
+
+
+def _partner_tenants(project_dir: Path) -> dict[str, str]:
+    tenants: dict[str, str] = {}
+    for stack in region_stacks(project_dir):
+        path = project_dir / f"Pulumi.{stack}.yaml"
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            region = (document.get("config") or {}).get("partner-apps:region") or {}
+            tenants[str(region.get("tenantId", "")).lower()] = stack
+        except (OSError, yaml.YAMLError, AttributeError):
+            continue
+    return tenants
+
+
+def check_single_region(
+    project_dir: Path, stack: str, customers: list[Customer], selection: Selection
+) -> list[str]:
+    """Refuse (exit 3) what another region owns or what is not this partner's customer; return
+    the problems found (empty: fine)."""
+    own = {c.tenant_id.lower() for c in customers}
+    problems = [
+        f"{tenant} is in {CUSTOMERS_DIR}/{stack}.yaml include but not a customer of this "
+        "region's partner tenant"
+        for tenant in selection.include
+        if tenant not in own
+    ]
+    for other in region_stacks(project_dir):
+        if other == stack:
+            continue
+        theirs = load_selection(project_dir, other)
+        for tenant in sorted(set(theirs.include) & (own | set(selection.include))):
+            problems.append(f"{tenant} is listed by region {other} ({CUSTOMERS_DIR}/{other}.yaml)")
+    partners = _partner_tenants(project_dir)
+    problems += [
+        f"{tenant} is the partner tenant of region {partners[tenant]}"
+        for tenant in sorted(own & set(partners))
+    ]
+    return problems
+
+
+@dataclass
+class AuditLog:
+    """Append-only JSON lines: one per write (when, who, region, customer, app, grants, result,
+    request id). No token material: nothing here ever holds a token."""
+
+    path: Path | None
+    region: str
+    who: str
+    now: Callable[[], datetime]
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        line = {
+            "when": self.now().isoformat(timespec="seconds"),
+            "who": self.who,
+            "region": self.region,
+            **record,
+        }
+        if self.path is None:
+            return
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(line, sort_keys=True) + "\n")
+
+    def recent(self, since: datetime) -> dict[tuple[str, str], datetime]:
+        """(tenant id, app) -> the last successful write at or after ``since``."""
+        found: dict[tuple[str, str], datetime] = {}
+        if self.path is None or not self.path.is_file():
+            return found
+        for text in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                line = json.loads(text)
+                when = datetime.fromisoformat(str(line["when"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+            if line.get("region") != self.region or line.get("result") not in ("created", "done"):
+                continue
+            key = (str(line.get("tenantId")), str(line.get("app")))
+            if when >= since and (key not in found or when > found[key]):
+                found[key] = when
+        return found
+
+
+@dataclass
+class Region:
+    """Everything one region's customer commands use."""
+
+    rt: Runtime
+    stack: str
+    target: RegionTarget
+    apps: tuple[DesiredApp, ...]
+    http: Http
+    api: Api
+    tokens: Tokens
+    run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def partner_tenant(self) -> str:
+        return self.target.tenant_id
+
+    def app_secret(self, app: DesiredApp) -> SecretStr:
+        """The app's own client secret (``<app>-client-secret`` in the region's vault)."""
+        target = replace(self.target, app_key=app.key, client_id=app.client_id)
+        store = TokenStore(target, self.rt.vault_client(target, self.rt.credential(target)))
+        return store.client_secret()
+
+    def who(self) -> str:
+        try:
+            token = self.tokens.get(self.partner_tenant, PARTNER_CENTER_RESOURCE)
+        except RemoteError:
+            token = ""
+        claims = claims_of(token)
+        user = claims.get("upn") or claims.get("preferred_username") or "unknown"
+        runner = os.environ.get("GITHUB_ACTOR") or getpass.getuser()
+        return f"{user} (run by {runner})"
+
+    def partner_center(self, path: str, headers: Mapping[str, str] | None = None) -> Any:
+        url = f"{self.target.endpoints.partner_center_url}{path}"
+        response = self.api.call(
+            "GET", url, self.partner_tenant, PARTNER_CENTER_RESOURCE, headers=headers
+        )
+        if response.status_code != 200:
+            raise SamError(
+                f"region {self.stack}: Partner Center answered HTTP {response.status_code} to "
+                f"{path.split('?', maxsplit=1)[0]}",
+                exitcodes.PARTNER_CENTER,
+            )
+        return response.json()
+
+    def _partner_center_customers(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        page = self.partner_center(f"/v1/customers?size={PAGE_SIZE}")
+        while True:
+            items += [item for item in page.get("items") or [] if isinstance(item, dict)]
+            token = page.get("continuationToken")
+            if not token:
+                return items
+            page = self.partner_center(
+                f"/v1/customers?size={PAGE_SIZE}&seekOperation=Next",
+                {"MS-ContinuationToken": str(token)},
+            )
+
+    def _relationships(self) -> dict[str, str]:
+        """Customer tenant id -> the newest activation of its active GDAP relationships."""
+        base = self.target.endpoints.graph_url
+        url: str | None = (
+            f"{base}/v1.0/tenantRelationships/delegatedAdminRelationships?"
+            f"$filter={quote(ACTIVE)}&$top=300"
+        )
+        found: dict[str, str] = {}
+        while url:
+            response = self.api.call("GET", url, self.partner_tenant, GRAPH_RESOURCE)
+            if response.status_code != 200:
+                raise SamError(
+                    f"region {self.stack}: Graph answered HTTP {response.status_code} to the GDAP "
+                    "relationships (the SAM app needs DelegatedAdminRelationship.Read.All)",
+                    exitcodes.PARTNER_CENTER,
+                )
+            body = response.json()
+            for item in body.get("value") or []:
+                # CIPP's rule: MLT_ relationships are Microsoft-led transition leftovers.
+                if str(item.get("displayName", "")).startswith("MLT_"):
+                    continue
+                tenant = str((item.get("customer") or {}).get("tenantId", "")).lower()
+                activated = str(item.get("activatedDateTime") or "")
+                found[tenant] = max(found.get(tenant, ""), activated)
+            url = body.get("@odata.nextLink")
+        return found
+
+    def customers(self, selection: Selection) -> tuple[list[Customer], list[dict[str, str]]]:
+        """This partner's customers with an active GDAP relationship, selected; and the ones
+        left out with why."""
+        relationships = self._relationships()
+        chosen: list[Customer] = []
+        left: list[dict[str, str]] = []
+        for item in self._partner_center_customers():
+            profile = item.get("companyProfile") or {}
+            tenant = str(profile.get("tenantId") or item.get("id") or "").lower()
+            name = str(profile.get("companyName") or tenant)
+            customer = Customer(tenant, name, str(profile.get("domain") or ""))
+            if selection.include and tenant not in selection.include:
+                continue
+            if tenant in selection.exclude:
+                left.append({"tenantId": tenant, "name": name, "reason": "excluded"})
+            elif tenant not in relationships:
+                left.append(
+                    {"tenantId": tenant, "name": name, "reason": "no active GDAP relationship"}
+                )
+            else:
+                chosen.append(replace(customer, activated=relationships[tenant] or None))
+        return sorted(chosen, key=lambda c: (c.name.lower(), c.tenant_id)), left
+
+
+def open_region(
+    rt: Runtime,
+    stack: str,
+    *,
+    sam_app: str | None = None,
+    only_apps: list[str] | None = None,
+    timeout: float = 30.0,
+    rate: float = PARTNER_CENTER_LIMIT * 0.95,
+) -> Region:
+    """Check the target, read the SAM token and secret from the vault, build the clients."""
+    target = rt.target(stack, sam_app)
+    outputs = rt.outputs(stack) or {}
+    apps = desired_apps(stack, load_apps_file(rt.project_dir), outputs, only_apps)
+    store = rt.store(target)
+    token = store.current()
+    if token is None or token.is_placeholder or not token.enabled:
+        raise SamError(
+            f"{target.where()}: no SAM refresh token: a partner admin runs `partner-apps sam "
+            f"consent --stack {stack}` first",
+            exitcodes.TOKEN_MISSING,
+        )
+    secret = store.client_secret()
+    http = Http(rt.endpoints, sleep=rt.sleep, timeout=timeout, session_factory=requests.Session)
+    tokens = Tokens(http, target.client_id, secret, token.value)
+    # The pacer keeps time on the runtime's clock, the one its sleep advances (tests inject both).
+    api = Api(http, tokens, Pacer(rate, clock=lambda: rt.now().timestamp(), sleep=rt.sleep))
+    return Region(rt, stack, target, apps, http, api, tokens)

@@ -1,0 +1,179 @@
+"""Markdown of the customer plan, the apply results and the verify matrix, from their JSON.
+
+The JSON is the one model (``Plan.as_json``, the verify document); this module only renders it,
+in the reviewer style of the stack plans: permission names, delegated or application, risk,
+region. Nothing here sees a token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tools.markdown import code, table
+
+ACTION_TEXT = {
+    "create-resource-principal": "create the service principal of {api}",
+    "consent": "Partner Center consent ({values})",
+    "grant-delegated": "add delegated {api} {values} (tenant-wide)",
+    "assign-app-role": "assign application permission {api} {values}",
+    "remove-delegated": "remove delegated {api} {values}",
+    "remove-app-role": "remove application permission {api} {values}",
+}
+
+
+# A job summary takes at most 1 MiB per step: longer tables are cut, the JSON has every row.
+MAX_ROWS = 300
+
+
+def _limited(headers: Sequence[str], rows: list[list[Any]], json_name: str) -> list[str]:
+    lines = table(headers, rows[:MAX_ROWS])
+    if len(rows) > MAX_ROWS:
+        lines += ["", f"… and {len(rows) - MAX_ROWS} more rows: every row is in {code(json_name)}."]
+    return lines
+
+
+def _by_change(plan: Mapping[str, Any]) -> list[str]:
+    counts: dict[tuple[str, str], int] = {}
+    for customer in plan["customers"]:
+        for action in customer["actions"]:
+            key = (str(action["app"]), action_text(action))
+            counts[key] = counts.get(key, 0) + 1
+    rows = [[code(app), text, count] for (app, text), count in sorted(counts.items())]
+    return table(("App", "Change", "Customers"), rows)
+
+
+def action_text(action: Mapping[str, Any]) -> str:
+    template = ACTION_TEXT.get(str(action.get("action")), str(action.get("action")))
+    return template.format(
+        api=action.get("api", ""), values=", ".join(action.get("values") or []) or "—"
+    )
+
+
+def _apps(plan: Mapping[str, Any]) -> list[str]:
+    rows = [
+        [
+            code(app["app"]),
+            code(app["clientId"]),
+            grant["api"],
+            code(grant["permission"]),
+            grant["kind"],
+            f"**{grant['risk']}**" if grant["risk"] == "high" else grant["risk"],
+        ]
+        for app in plan["apps"]
+        for grant in app["grants"]
+    ]
+    return table(("App", "Client id", "API", "Permission", "Type", "Risk"), rows)
+
+
+def plan_markdown(plan: Mapping[str, Any]) -> str:
+    summary = plan["summary"]
+    region = plan["region"]
+    lines = [
+        f"## Customer consent plan: region {region}",
+        "",
+        f"Partner tenant {code(plan['partnerTenantId'])}, generated {plan['generatedAt']}: "
+        f"**{summary['changes']}** change(s) in {summary['customers']} customer(s), "
+        f"{summary['unchanged']} unchanged, {summary['failed']} failed"
+        + (" (with `--prune`: removals listed)." if plan.get("prune") else "."),
+        "",
+        "### What every customer tenant gets",
+        "",
+        "Delegated permissions: one tenant-wide grant (`AllPrincipals`) per API; application "
+        "permissions: app role assignments (app-only, every customer: high risk).",
+        "",
+        *_apps(plan),
+        "",
+    ]
+    changes = [
+        [customer["name"], code(customer["tenantId"]), code(action["app"]), action_text(action)]
+        for customer in plan["customers"]
+        for action in customer["actions"]
+    ]
+    lines += ["### Changes", ""]
+    if changes:
+        lines += [*_by_change(plan), "", "Per customer:", ""]
+        lines += _limited(("Customer", "Tenant", "App", "Change"), changes, f"{region}-plan.json")
+    else:
+        lines.append("None.")
+    lines += ["", *_failures(plan["customers"], with_app=False)]
+    if plan.get("excluded"):
+        lines += ["### Not touched", ""]
+        lines += table(
+            ("Customer", "Tenant", "Why"),
+            ([e["name"], code(e["tenantId"]), e["reason"]] for e in plan["excluded"]),
+        )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _failures(items: Sequence[Mapping[str, Any]], *, with_app: bool) -> list[str]:
+    failed = [item for item in items if item.get("cause")]
+    if not failed:
+        return []
+    headers = ("Customer", "Tenant", *(("App",) if with_app else ()), "Cause", "Fix")
+    rows = [
+        [
+            item.get("customer") or item.get("name"),
+            code(item["tenantId"]),
+            *((code(item["app"]),) if with_app else ()),
+            item["cause"],
+            item["fix"],
+        ]
+        for item in failed
+    ]
+    return ["### Failed", "", *table(headers, rows), ""]
+
+
+def apply_markdown(document: Mapping[str, Any]) -> str:
+    outcomes = document["customers"]
+    writes = [
+        [
+            o["name"],
+            code(o["tenantId"]),
+            code(w["app"]),
+            w["action"],
+            w["result"],
+            code(w["requestId"]),
+        ]
+        for o in outcomes
+        for w in o["writes"]
+    ]
+    lines = [
+        f"## Customer consent apply: region {document['region']}",
+        "",
+        f"{len(writes)} write(s) in {len(outcomes)} customer(s); audit log "
+        f"{code(document.get('auditLog') or '(none)')}.",
+        "",
+    ]
+    if writes:
+        headers = ("Customer", "Tenant", "App", "Write", "Result", "Request id")
+        lines += _limited(headers, writes, f"{document['region']}-apply.json")
+        lines.append("")
+    lines += _failures(outcomes, with_app=False)
+    return "\n".join(lines)
+
+
+def verify_markdown(document: Mapping[str, Any]) -> str:
+    results = document["results"]
+    apps = sorted({r["app"] for r in results})
+    by_customer: dict[tuple[str, str], dict[str, str]] = {}
+    for r in results:
+        mark = "verified" if r["state"] == "verified" else "**failed**"
+        by_customer.setdefault((r["customer"], r["tenantId"]), {})[r["app"]] = mark
+    rows = [
+        [name, code(tenant), *(cells.get(app, "—") for app in apps)]
+        for (name, tenant), cells in sorted(by_customer.items())
+    ]
+    verified = sum(1 for r in results if r["state"] == "verified")
+    lines = [
+        f"## Customer access: region {document['stack']}",
+        "",
+        f"Checked {document['checkedAt']}: {verified} of {len(results)} customer × app "
+        "verified (a new app-only token each, its roles, then GET /organization).",
+        "",
+        *table(("Customer", "Tenant", *(code(a) for a in apps)), rows),
+        "",
+        *_failures(results, with_app=True),
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,156 @@
+"""Faults survived with nothing lost and nothing doubled; secrets never shown."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from partner_apps import exitcodes
+from tests.customers.world import CustomerWorld
+from tests.fakecloud import Fault
+
+
+def _assert_exactly_once(cw: CustomerWorld, stack: str) -> None:
+    """Every customer of ``stack`` has each app once, one grant, each role once."""
+    api = cw.client_ids[stack]["partner-portal-api"]
+    web = cw.client_ids[stack]["partner-portal-web"]
+    for tenant in cw.customers[stack]:
+        assert len(cw.principals(tenant, api)) == 1, tenant
+        assert len(cw.principals(tenant, web)) == 1, tenant
+        assert len(cw.grants(tenant)) == 1, tenant
+        pairs = Counter((a["principalId"], a["appRoleId"]) for a in cw.assignments(tenant))
+        assert sorted(pairs.values()) == [1, 1], tenant
+        assert len(cw.tenant(cw.world.regions[stack].tenant_id).application_consents[tenant]) == 2
+
+
+def _clean_plan(cw: CustomerWorld, stack: str) -> None:
+    result = cw.run("customers", "plan", "--stack", stack)
+    assert result.code == exitcodes.OK, result.out
+
+
+def test_429_storm_and_5xx_are_waited_out_and_the_request_id_is_reused(cw: CustomerWorld) -> None:
+    cw.cloud.inject(
+        Fault(
+            "partnercenter",
+            "POST",
+            "applicationconsents",
+            status=429,
+            headers={"Retry-After": "2"},
+            times=4,
+        )
+    )
+    cw.cloud.inject(Fault("partnercenter", "POST", "applicationconsents", status=503, times=1))
+    cw.cloud.inject(Fault("graph", "POST", "appRoleAssignedTo", status=502, times=2))
+    cw.cloud.inject(Fault("graph", "GET", "servicePrincipals", status=500, times=2))
+    result = cw.run("customers", "apply", "--stack", "us", "--workers", "1")
+    assert result.code == exitcodes.OK, result.out + result.err
+    assert 2.0 in cw.sleeps  # Retry-After honoured
+    _assert_exactly_once(cw, "us")
+    # The consent retried after 429 and 503 kept its MS-RequestId: all posts of one customer and
+    # app carry one id.
+    ids: dict[tuple[str, str], set[str]] = {}
+    for customer, app, request_id in cw.cloud.consent_posts:
+        ids.setdefault((customer, app), set()).add(request_id)
+    assert all(len(found) == 1 for found in ids.values())
+    _clean_plan(cw, "us")
+
+
+def test_lost_answers_and_timeouts_do_not_double_writes(cw: CustomerWorld) -> None:
+    # Served but the answer lost: the client must look before it sends again.
+    cw.cloud.inject(Fault("graph", "POST", "appRoleAssignedTo", action="lose", times=2))
+    cw.cloud.inject(Fault("partnercenter", "POST", "applicationconsents", action="lose", times=1))
+    cw.cloud.inject(
+        Fault("graph", "GET", "appRoleAssignments", action="stall", stall_seconds=3, times=1)
+    )
+    result = cw.run("customers", "apply", "--stack", "us", "--workers", "2")
+    assert result.code == exitcodes.OK, result.out + result.err
+    _assert_exactly_once(cw, "us")
+    _clean_plan(cw, "us")
+
+
+def test_a_token_expiring_mid_run_is_fetched_anew(cw: CustomerWorld) -> None:
+    expired = {"error": {"code": "InvalidAuthenticationToken", "message": "Lifetime validation"}}
+    cw.cloud.inject(Fault("graph", "GET", "oauth2PermissionGrants", status=401, body=expired))
+    cw.cloud.inject(Fault("partnercenter", "POST", "applicationconsents", status=401))
+    start = len(cw.cloud.requests)
+    result = cw.run("customers", "apply", "--stack", "us", "--workers", "1")
+    assert result.code == exitcodes.OK, result.out
+    # A new token after each 401: one more for the partner tenant, one more for one customer.
+    partner = cw.world.regions["us"].tenant_id
+    tokens = Counter(
+        r.path.split("/")[1]
+        for r in cw.cloud.requests[start:]
+        if r.service == "login" and r.path.endswith("/token")
+    )
+    # Key Vault (the job identity), Partner Center, Graph (GDAP list), Partner Center after the 401.
+    assert tokens[partner] == 4
+    assert sorted(tokens[t] for t in cw.customers["us"]) == [1, 1, 2]
+    _assert_exactly_once(cw, "us")
+    _clean_plan(cw, "us")
+
+
+def test_an_interrupted_apply_resumes_and_finishes(cw: CustomerWorld) -> None:
+    cw.cloud.inject(Fault("graph", "POST", "appRoleAssignedTo", status=503, times=3))
+    cw.interrupt_after_sleeps = 0  # Ctrl-C during the first wait
+    interrupted = cw.run("customers", "apply", "--stack", "us", "--workers", "1")
+    assert interrupted.code == exitcodes.INTERRUPTED
+    assert "run the command again" in interrupted.err
+    cw.interrupt_after_sleeps = None
+    partial = cw.run("customers", "plan", "--stack", "us", "--output", "json")
+    assert partial.code == exitcodes.CHANGES
+    resumed = cw.run("customers", "apply", "--stack", "us")
+    assert resumed.code == exitcodes.OK, resumed.out
+    _assert_exactly_once(cw, "us")
+    _clean_plan(cw, "us")
+    log = (cw.audit_dir / "us-audit.jsonl").read_text().splitlines()
+    done = Counter(
+        (line["tenantId"], line["app"], line["action"], tuple(line["grants"]))
+        for line in map(json.loads, log)
+        if line["result"] in ("created", "done")
+    )
+    assert set(done.values()) == {1}  # nothing applied twice across both runs
+
+
+def test_graph_refusing_one_customer_does_not_stop_the_others(cw: CustomerWorld) -> None:
+    refused = cw.customers["us"][1]
+    cw.cloud.graph_refused.add(refused)
+    result = cw.run("customers", "apply", "--stack", "us", "--output", "json")
+    assert result.code == exitcodes.CUSTOMERS_FAILED
+    document = json.loads(result.out)
+    failed = [c for c in document["customers"] if c.get("cause")]
+    assert [c["tenantId"] for c in failed] == [refused]
+    assert "GDAP" in failed[0]["fix"]
+    for tenant in cw.customers["us"]:
+        client = cw.client_ids["us"]["partner-portal-api"]
+        assert len(cw.principals(tenant, client)) == (0 if tenant == refused else 1)
+    cw.cloud.graph_refused.clear()
+    assert cw.run("customers", "apply", "--stack", "us").code == exitcodes.OK
+    _assert_exactly_once(cw, "us")
+
+
+def test_retries_exhausted_fail_that_customer_and_the_next_run_finishes(cw: CustomerWorld) -> None:
+    first = cw.customers["us"][0]
+    cw.cloud.inject(Fault("graph", "POST", "appRoleAssignedTo", status=503, times=6))
+    result = cw.run("customers", "apply", "--stack", "us", "--workers", "1", "--output", "json")
+    assert result.code == exitcodes.CUSTOMERS_FAILED
+    failed = [c for c in json.loads(result.out)["customers"] if c.get("cause")]
+    assert [c["tenantId"] for c in failed] == [first]
+    assert "next run picks up" in failed[0]["fix"]
+    assert cw.run("customers", "apply", "--stack", "us").code == exitcodes.OK
+    _assert_exactly_once(cw, "us")
+
+
+def test_canary_secrets_never_appear(cw: CustomerWorld, tmp_path) -> None:
+    reports = tmp_path / "reports"
+    cw.cloud.inject(Fault("login", "POST", "token", status=503, times=1))
+    cw.cloud.graph_refused.add(cw.customers["eu"][0])
+    for stack in ("us", "eu"):
+        for verb in ("plan", "apply", "verify", "plan"):
+            cw.run("customers", verb, "--stack", stack, "--out-dir", str(reports))
+    cw.run("customers", "export-routing", "--file", str(reports / "routing.json"))
+    written = [path.read_text() for path in [*reports.iterdir(), *cw.audit_dir.iterdir()]]
+    shown = "\n".join(cw.world.texts + written)
+    assert shown
+    leaked = [secret for secret in cw.cloud.minted if secret in shown]
+    assert leaked == []
+    assert "CANARY-" not in shown

@@ -1,0 +1,217 @@
+"""The single-region rule, customer selection, propagation waits and routing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import yaml
+
+from partner_apps import exitcodes
+from tests.conftest import ROOT
+from tests.customers.world import CustomerWorld, add_customer
+
+
+def _project(
+    cw: CustomerWorld, tmp_path: Path, selections: dict[str, dict[str, list[str]]]
+) -> Path:
+    project = tmp_path / "project"
+    project.mkdir()
+    for path in [ROOT / "apps.yaml", ROOT / "Pulumi.yaml", *ROOT.glob("Pulumi.*.yaml")]:
+        shutil.copy(path, project / path.name)
+    (project / "customers").mkdir()
+    for stack, selection in selections.items():
+        (project / "customers" / f"{stack}.yaml").write_text(yaml.safe_dump(selection))
+    cw.project_dir = project
+    return project
+
+
+def test_a_tenant_another_region_lists_is_refused_before_any_write(
+    cw: CustomerWorld, tmp_path: Path
+) -> None:
+    us_customer = cw.customers["us"][0]
+    _project(cw, tmp_path, {"eu": {"include": [us_customer]}})
+    for verb in ("plan", "apply", "verify"):
+        result = cw.run("customers", verb, "--stack", "us")
+        assert result.code == exitcodes.CONFIG, result.err
+        assert f"{us_customer} is listed by region eu" in result.err
+    assert cw.cloud.consent_posts == []
+    assert not [
+        r for r in cw.cloud.requests if r.method in ("POST", "PATCH") and r.service == "graph"
+    ]
+
+
+def test_an_included_tenant_that_is_not_this_partners_customer_is_refused(
+    cw: CustomerWorld, tmp_path: Path
+) -> None:
+    eu_customer = cw.customers["eu"][0]
+    _project(cw, tmp_path, {"us": {"include": [eu_customer]}})
+    result = cw.run("customers", "apply", "--stack", "us")
+    assert result.code == exitcodes.CONFIG
+    assert "not a customer of this region's partner tenant" in result.err
+    assert cw.cloud.consent_posts == []
+
+
+def test_exclude_leaves_a_customer_untouched_and_says_so(cw: CustomerWorld, tmp_path: Path) -> None:
+    skipped = cw.customers["us"][1]
+    _project(cw, tmp_path, {"us": {"exclude": [skipped]}})
+    assert cw.run("customers", "apply", "--stack", "us").code == exitcodes.OK
+    assert cw.principals(skipped, cw.client_ids["us"]["partner-portal-api"]) == []
+    plan = cw.run("customers", "plan", "--stack", "us")
+    assert plan.code == exitcodes.OK
+    assert f"`{skipped}` | excluded" in plan.out
+
+
+def test_a_customer_without_an_active_gdap_relationship_is_not_touched(cw: CustomerWorld) -> None:
+    partner = cw.tenant(cw.world.regions["us"].tenant_id)
+    gone = cw.customers["us"][2]
+    for relationship in partner.relationships:
+        if relationship["customer"]["tenantId"] == gone:
+            relationship["status"] = "terminated"
+    result = cw.run("customers", "plan", "--stack", "us", "--output", "json")
+    plan = json.loads(result.out)
+    assert gone not in {c["tenantId"] for c in plan["customers"]}
+    assert [(e["tenantId"], e["reason"]) for e in plan["excluded"]] == [
+        (gone, "no active GDAP relationship")
+    ]
+
+
+def test_customers_and_relationships_are_read_page_by_page(tmp_path: Path) -> None:
+    from tests.customers.world import open_customer_world
+
+    with open_customer_world(tmp_path, us=620, eu=0) as cw:
+        result = cw.run("customers", "plan", "--stack", "us", "--output", "json")
+        assert len(json.loads(result.out)["customers"]) == 620
+        pages = [
+            r for r in cw.cloud.requests if r.service == "partnercenter" and "customers" in r.path
+        ]
+        assert len(pages) == 2
+        relationships = [r for r in cw.cloud.requests if "delegatedAdminRelationships" in r.path]
+        assert len(relationships) == 3
+
+
+def test_late_relationship_is_verified_after_the_waits_with_a_new_token_each_try(
+    cw: CustomerWorld,
+) -> None:
+    now = cw.world.now()
+    fresh = add_customer(
+        cw.world,
+        "us",
+        50,
+        activated=(now - timedelta(seconds=20)).isoformat().replace("+00:00", "Z"),
+    )
+    assert cw.run("customers", "apply", "--stack", "us").code == exitcodes.OK
+    cw.sleeps.clear()
+    cw.cloud.late_tokens[fresh] = 4  # the first four tokens asked for in that tenant fail
+    start = len(cw.cloud.requests)
+    result = cw.run("customers", "verify", "--stack", "us", "--output", "json", "--workers", "1")
+    assert result.code == exitcodes.OK, result.out
+    checks = [r for r in json.loads(result.out)["results"] if r["tenantId"] == fresh]
+    assert {c["state"] for c in checks} == {"verified"}
+    assert {c["app"]: c["attempts"] for c in checks} == {
+        "partner-portal-api": 5,
+        "partner-portal-web": 1,
+    }
+    token_requests = [
+        r for r in cw.cloud.requests[start:] if r.service == "login" and fresh in r.path
+    ]
+    assert len(token_requests) == sum(c["attempts"] for c in checks)
+    # One wait until 3 minutes have passed since the consent apply just wrote (the clock is
+    # the world's: waited, not slept), then 60 s before each new token; bounded.
+    assert 170 < cw.sleeps[0] <= 180
+    assert cw.sleeps[1:] == [60.0] * 4
+
+
+def test_verify_gives_up_in_bounded_tries_with_cause_and_fix(cw: CustomerWorld) -> None:
+    now = cw.world.now()
+    fresh = add_customer(
+        cw.world,
+        "us",
+        51,
+        activated=(now - timedelta(seconds=5)).isoformat().replace("+00:00", "Z"),
+    )
+    assert cw.run("customers", "apply", "--stack", "us").code == exitcodes.OK
+    cw.cloud.late_tokens[fresh] = 1000
+    result = cw.run("customers", "verify", "--stack", "us", "--attempts", "3")
+    assert result.code == exitcodes.CUSTOMERS_FAILED
+    assert "no service principal in the customer tenant" in result.out
+    assert "still after 3 tries" in result.out
+    assert "partner-apps customers apply" in result.out
+
+
+def test_verify_of_a_customer_never_consented_fails_at_once_with_the_fix(cw: CustomerWorld) -> None:
+    result = cw.run("customers", "verify", "--stack", "eu", "--output", "json")
+    assert result.code == exitcodes.CUSTOMERS_FAILED
+    results = json.loads(result.out)["results"]
+    assert all(r["attempts"] == 1 and r["state"] == "failed" for r in results)
+    assert all("customers apply" in r["fix"] for r in results)
+    assert cw.sleeps == []
+
+
+def test_export_routing_and_route(cw: CustomerWorld, tmp_path: Path) -> None:
+    table = tmp_path / "routing.json"
+    assert cw.run("customers", "export-routing", "--file", str(table)).code == exitcodes.OK
+    document = json.loads(table.read_text())
+    assert document["tenants"] == {
+        **dict.fromkeys(cw.customers["us"], "us"),
+        **dict.fromkeys(cw.customers["eu"], "eu"),
+    }
+    eu_tenant = cw.customers["eu"][0]
+    cw.cloud.region_scope[eu_tenant] = "NA"  # a hint that would point elsewhere
+    result = cw.run(
+        "route", "anna@c1.eu.customer.example", "--table", str(table), "--output", "json"
+    )
+    assert result.code == exitcodes.OK, result.err
+    route = json.loads(result.out)
+    assert route["region"] == "eu"
+    assert route["tenantId"] == eu_tenant
+    assert route["clientId"] == cw.client_ids["eu"]["partner-portal-web"]
+    assert route["tenantRegionScopeHint"] == "NA"
+    unknown = cw.run("route", "bob@nowhere.example", "--table", str(table))
+    assert unknown.code == exitcodes.UNROUTABLE
+    assert "AADSTS90002" in unknown.err
+    partner = cw.run("route", "admin@us.contoso-partner.example", "--table", str(table))
+    assert partner.code == exitcodes.UNROUTABLE  # no domain of the partner tenant in the fake
+
+
+def test_routing_module_is_standard_library_only() -> None:
+    import ast
+
+    source = (ROOT / "partner_apps" / "routing.py").read_text()
+    imported = {
+        (node.module or "").split(".")[0]
+        if isinstance(node, ast.ImportFrom)
+        else alias.name.split(".")[0]
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    import sys
+
+    assert imported - {"__future__"} <= set(sys.stdlib_module_names)
+
+
+def test_verify_checks_the_roles_claim_against_the_application_permissions(
+    cw: CustomerWorld,
+) -> None:
+    assert cw.run("customers", "apply", "--stack", "us").code == exitcodes.OK
+    tenant = cw.customers["us"][0]
+    state = cw.tenant(tenant)
+    for resource, assignments in state.app_role_assignments.items():
+        state.app_role_assignments[resource] = assignments[1:]  # one role lost (drift)
+    cw.sleeps.clear()
+    result = cw.run(
+        "customers", "verify", "--stack", "us", "--output", "json", "--recent-minutes", "0"
+    )
+    assert result.code == exitcodes.CUSTOMERS_FAILED
+    failed = [r for r in json.loads(result.out)["results"] if r["state"] == "failed"]
+    assert [(r["tenantId"], r["app"], r["attempts"]) for r in failed] == [
+        (tenant, "partner-portal-api", 1)
+    ]
+    assert failed[0]["cause"].startswith("the token lacks the roles ")
+    assert "customers apply --stack us" in failed[0]["fix"]
+    assert cw.sleeps == []  # not recent: no wait
+    plan = cw.run("customers", "plan", "--stack", "us", "--output", "json")
+    assert plan.code == exitcodes.CHANGES  # and the plan puts it back
