@@ -4,17 +4,37 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: preview test lint typecheck unit generate audit lock clean benchmark
+.PHONY: preview test lint typecheck unit generate audit lock clean benchmark benchmark-setup
+
+# Python writes the byte code of what it imports the first time it runs, into __pycache__ folders
+# (ignored by git) in .venv and the work tree, and reads it back on every later run; nothing is
+# compiled at install (most of pulumi-azure-native is never imported). Where
+# PYTHONDONTWRITEBYTECODE is set (CI machines here) every run would compile everything again.
+unexport PYTHONDONTWRITEBYTECODE
+
+# The installer: uv, hash-pinned in requirements-bootstrap.txt and installed into the venv by pip;
+# it installs the same hash-pinned set with --require-hashes, about ten times faster than pip.
+# `make INSTALLER=pip ...` uses pip alone (a platform without a uv wheel).
+INSTALLER ?= uv
 
 # The hash-pinned dependencies, then the project's own package (the `partner-apps` command),
 # editable, built by the pinned flit_core installed just before: nothing else is downloaded.
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-bootstrap.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(f"Python >= 3.11 is needed; $(PYTHON) is {sys.version.split()[0]} (make PYTHON=python3.12 ...)") if sys.version_info < (3, 11) else None'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+ifeq ($(INSTALLER),uv)
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		-r requirements-bootstrap.txt
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --require-hashes --no-deps \
 		-r requirements.txt -r requirements-dev.txt
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps --no-build-isolation \
+		--no-index -e .
+else
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		--no-compile -r requirements.txt -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation \
 		--no-index -e .
+endif
 	touch $(STAMP)
 
 ## Offline preview of every region stack (no Pulumi CLI, no cloud).
@@ -31,12 +51,23 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
+# The tests run on every core (pytest-xdist): each works in its own tmp_path and none depends on
+# another having run (docs/benchmark.md, "Fresh set-up", says how that was checked). One worker a
+# core: a worker more (3 on 2 cores) was 0.87 of the time, but the loopback clouds' 2 s client
+# timeouts in tests/customers then fired on a loaded machine. Idle workers take tests from busy
+# ones (--dist worksteal: 0.93 of the default's time, paired). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(os.cpu_count() or 1)')
 unit: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 ## Scale benchmark: offline preview against bare registration (see docs/benchmark.md).
 benchmark: $(STAMP)
 	$(PY) -m tools.benchmark
+
+## Set-up benchmark: venv, install, first preview, lint, mypy, pytest in fresh clones of HEAD with
+## empty package caches, median of 3 (docs/benchmark.md). Runs with the machine's Python.
+benchmark-setup:
+	$(PYTHON) -m tools.benchmark_setup --python $(PYTHON)
 
 ## Regenerate committed artifacts (JSON Schemas, permission catalog JSON, policy catalog).
 generate: $(STAMP)
@@ -49,6 +80,8 @@ lock: $(STAMP)
 		--allow-unsafe --strip-extras -o requirements.txt requirements.in
 	$(VENV)/bin/pip-compile --quiet --generate-hashes --no-emit-index-url --no-emit-find-links \
 		--allow-unsafe --strip-extras -o requirements-dev.txt requirements-dev.in
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --no-emit-index-url --no-emit-find-links \
+		--allow-unsafe --strip-extras -o requirements-bootstrap.txt requirements-bootstrap.in
 	cd policies && ../$(VENV)/bin/pip-compile --quiet --generate-hashes --no-emit-index-url \
 		--no-emit-find-links --allow-unsafe --strip-extras -o requirements.txt requirements.in
 

@@ -24,7 +24,10 @@ from dataclasses import dataclass
 from datetime import date
 
 import pulumi
-import pulumi_azure_native as azure_native
+
+# Subpackages by name, never attributes of the package itself: its __init__ imports all ~260
+# subpackages for type checkers, and mypy is told not to follow it (pyproject.toml).
+from pulumi_azure_native import authorization, keyvault, resources
 from pydantic import SecretStr
 
 from . import ids
@@ -93,7 +96,7 @@ class RegionalKeyVault(pulumi.ComponentResource):
         # that pre-creates it can grant the role-assignment rights on it before the first up.
         group_name: pulumi.Input[str] = settings.resource_group_name
         if settings.create_resource_group:
-            group_name = azure_native.resources.ResourceGroup(
+            group_name = resources.ResourceGroup(
                 f"{name}-rg",
                 resource_group_name=settings.resource_group_name,
                 location=region.location,
@@ -101,30 +104,27 @@ class RegionalKeyVault(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, protect=region.protect),
             ).name
         public = settings.public_network_access == "Enabled"
-        self.vault = azure_native.keyvault.Vault(
+        self.vault = keyvault.Vault(
             f"{name}-vault",
             vault_name=settings.name,
             resource_group_name=group_name,
             location=region.location,
-            properties=azure_native.keyvault.VaultPropertiesArgs(
+            properties=keyvault.VaultPropertiesArgs(
                 # Vault names are global and stay taken while soft-deleted (purge protection):
                 # recover brings this region's own vault back instead of failing on the name.
-                create_mode=azure_native.keyvault.CreateMode(settings.create_mode),
+                create_mode=keyvault.CreateMode(settings.create_mode),
                 tenant_id=region.tenant_id,
-                sku=azure_native.keyvault.SkuArgs(
-                    family="A", name=azure_native.keyvault.SkuName(settings.sku)
-                ),
+                sku=keyvault.SkuArgs(family="A", name=keyvault.SkuName(settings.sku)),
                 enable_rbac_authorization=True,
                 enable_soft_delete=True,
                 soft_delete_retention_in_days=settings.soft_delete_retention_days,
                 enable_purge_protection=True,
                 public_network_access="Enabled" if public else "Disabled",
-                network_acls=azure_native.keyvault.NetworkRuleSetArgs(
+                network_acls=keyvault.NetworkRuleSetArgs(
                     default_action="Deny",
                     bypass="None",
                     ip_rules=[
-                        azure_native.keyvault.IPRuleArgs(value=ip)
-                        for ip in sorted(settings.allowed_ip_ranges)
+                        keyvault.IPRuleArgs(value=ip) for ip in sorted(settings.allowed_ip_ranges)
                     ],
                 ),
             ),
@@ -167,15 +167,15 @@ class RegionalKeyVault(pulumi.ComponentResource):
         for app in sorted(args.apps, key=lambda a: a.key):
             ids_for_app: dict[str, pulumi.Output[str]] = {}
             if app.client_secret is not None:
-                secret = azure_native.keyvault.Secret(
+                secret = keyvault.Secret(
                     f"{name}-{app.key}-client-secret",
                     secret_name=client_secret_name(app.key),
                     vault_name=self.vault.name,
                     resource_group_name=group_name,
-                    properties=azure_native.keyvault.SecretPropertiesArgs(
+                    properties=keyvault.SecretPropertiesArgs(
                         value=pulumi.Output.secret(app.client_secret),
                         content_type=f"client secret of {app.display_name}",
-                        attributes=azure_native.keyvault.SecretAttributesArgs(
+                        attributes=keyvault.SecretAttributesArgs(
                             enabled=True, expires=_unix(app.expires)
                         ),
                     ),
@@ -195,17 +195,17 @@ class RegionalKeyVault(pulumi.ComponentResource):
                     if app.refresh_token is not None
                     else REFRESH_TOKEN_PLACEHOLDER
                 )
-                secret = azure_native.keyvault.Secret(
+                secret = keyvault.Secret(
                     f"{name}-{app.key}-sam-refresh-token",
                     secret_name=refresh_token_secret_name(app.key),
                     vault_name=self.vault.name,
                     resource_group_name=group_name,
-                    properties=azure_native.keyvault.SecretPropertiesArgs(
+                    properties=keyvault.SecretPropertiesArgs(
                         value=pulumi.Output.secret(token),
                         content_type=(
                             f"Secure Application Model refresh token of {app.display_name}"
                         ),
-                        attributes=azure_native.keyvault.SecretAttributesArgs(
+                        attributes=keyvault.SecretAttributesArgs(
                             enabled=True, expires=_unix(app.expires)
                         ),
                     ),
@@ -240,7 +240,7 @@ class RegionalKeyVault(pulumi.ComponentResource):
             f"Microsoft.Authorization/roleDefinitions/{role}"
         )
         for principal in sorted(principals, key=lambda p: p.principal_id):
-            azure_native.authorization.RoleAssignment(
+            authorization.RoleAssignment(
                 f"{name}-{label}-{principal.principal_id}",
                 role_assignment_name=ids.role_assignment_name(scope, role, principal.principal_id),
                 principal_id=principal.principal_id,

@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_azure_native as azure_native
 import pulumi_azuread as azuread
+
+# The provider module by name, not the package's __init__ (see components/key_vault.py).
+from pulumi_azure_native import provider as azure_native_provider
 
 from .models import (
     RegionConfig,
@@ -25,7 +27,7 @@ class RegionProviders:
     """The providers every resource of one region stack is registered with."""
 
     azuread: azuread.Provider
-    azure_native: azure_native.Provider
+    azure_native: azure_native_provider.Provider
 
     def options(self) -> pulumi.ResourceOptions:
         """Options that hand both providers to a component; its children inherit them."""
@@ -40,7 +42,7 @@ def region_providers(stack: str, region: RegionConfig) -> RegionProviders:
             tenant_id=region.tenant_id,
             environment=cloud.azuread_environment,
         ),
-        azure_native=azure_native.Provider(
+        azure_native=azure_native_provider.Provider(
             f"{stack}-azure-native",
             tenant_id=region.tenant_id,
             subscription_id=region.subscription_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,22 @@ PROJECT_FILES = ("Pulumi.yaml", "apps.yaml")
 # Every region stack of the project: a new region is one more Pulumi.<region>.yaml, and the
 # tests that run per stack pick it up with no other file touched.
 STACKS: tuple[str, ...] = tuple(stack_name(path) for path in stack_files(ROOT))
+
+
+# azure-keyvault-secrets remembers each vault's authentication challenge (its tenant) per
+# scheme://host:port for the life of the process. The loopback vaults of tests/sam listen on
+# ports the system hands out, and a later test's vault can get the port an earlier test's vault
+# of another tenant had: the stale challenge then asks for a token of the wrong tenant. How often
+# that happens depends on which tests ran before in the same process, so with tests spread over
+# several processes (pytest-xdist) it showed up as a rare failure; every test starts without.
+_CHALLENGE_CACHE = "azure.keyvault.secrets._shared.http_challenge_cache"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_key_vault_challenges() -> None:
+    cache = sys.modules.get(_CHALLENGE_CACHE)
+    if cache is not None:
+        cache.clear()
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ from __future__ import annotations
 import copy
 import datetime
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -178,15 +177,22 @@ VALUES = st.recursive(
 )
 
 
-def _nodes(value: Any, path: Node = ()) -> Iterator[tuple[Node, Any]]:
-    """Every node of a document with its path (mapping keys and list indexes)."""
-    yield path, value
+def _nodes(value: Any, path: Node = ()) -> list[tuple[Node, Any]]:
+    """Every node of a document with its path (mapping keys and list indexes), depth first."""
+    found: list[tuple[Node, Any]] = []
+    _collect_nodes(value, path, found)
+    return found
+
+
+def _collect_nodes(value: Any, path: Node, found: list[tuple[Node, Any]]) -> None:
+    # One list for the whole walk: nested generators cost most of the examples' generation.
+    found.append((path, value))
     if isinstance(value, dict):
         for key, item in value.items():
-            yield from _nodes(item, (*path, key))
+            _collect_nodes(item, (*path, key), found)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _nodes(item, (*path, index))
+            _collect_nodes(item, (*path, index), found)
 
 
 def _parent(document: Any, path: Node) -> Any:
@@ -194,6 +200,10 @@ def _parent(document: Any, path: Node) -> Any:
     for part in path[:-1]:
         node = node[part]
     return node
+
+
+_MUTATION_COUNTS = st.integers(1, 4)
+_OPERATIONS = st.sampled_from(["replace", "replace", "delete", "add"])
 
 
 @st.composite
@@ -204,10 +214,12 @@ def mutated(draw: st.DrawFn) -> dict[str, Any]:
     which only gains keys; below it, and in the apps document, anything YAML can hold.
     """
     document = {"config": copy.deepcopy(RAW_STACK["config"]), "apps": copy.deepcopy(RAW_APPS)}
-    for _ in range(draw(st.integers(1, 4))):
+    for _ in range(draw(_MUTATION_COUNTS)):
         nodes = [(path, value) for path, value in _nodes(document) if path != ()]
-        path, value = draw(st.sampled_from(nodes))
-        operation = draw(st.sampled_from(["replace", "replace", "delete", "add"]))
+        # A uniform pick by index: the same choice as sampled_from(nodes), without building (and
+        # hashing every node of) a new strategy for each draw, which cost most of the test's time.
+        path, value = nodes[draw(st.integers(0, len(nodes) - 1))]
+        operation = draw(_OPERATIONS)
         if path == ("config",):
             operation = "add"
         parent = _parent(document, path)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -245,5 +246,17 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
+def _exit_now(status: int) -> None:
+    """Exit with ``status`` without tearing the heap down (about a third of a warm preview).
+
+    Every file the preview writes is written and closed by ``Path.write_text`` before this runs;
+    only the standard streams are still open, and they are flushed first. Nothing else is left to
+    finalise: the SDK's mock monitor holds no open files or connections.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _exit_now(main())

@@ -1,0 +1,42 @@
+"""The set-up benchmark's pieces (a real run clones and installs: `make benchmark-setup`)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.conftest import ROOT
+from tools import benchmark_setup
+
+
+def test_every_phase_is_a_makefile_target_or_the_venv() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    targets = set(re.findall(r"^([\w-]+):", makefile, re.MULTILINE))
+    assert "STAMP := $(VENV)/.installed" in makefile
+    assert "$(STAMP): " in makefile
+    targets.add(".venv/.installed")
+    for phase, command in benchmark_setup.PHASES:
+        if command[0] == "make":
+            assert command[-1] in targets, phase
+        else:
+            assert command[1:] == ("-m", "venv", ".venv"), phase
+
+
+def test_the_installers_caches_point_into_the_given_folder(tmp_path: Path) -> None:
+    env = benchmark_setup._environment(tmp_path)
+    for name in ("UV_CACHE_DIR", "PIP_CACHE_DIR", "XDG_CACHE_HOME"):
+        assert Path(env[name]).parent == tmp_path
+    assert "VIRTUAL_ENV" not in env
+
+
+def test_the_table_has_the_median_of_each_phase_and_the_targets() -> None:
+    names = [phase for phase, _ in benchmark_setup.PHASES]
+    names += ["fresh make preview", benchmark_setup.FRESH_TEST]
+    rounds = [benchmark_setup.Round(dict.fromkeys(names, value)) for value in (3.0, 1.0, 2.0)]
+    text = benchmark_setup.table(rounds)
+    assert (
+        text.splitlines()[0] == "| phase (seconds, wall; 3 rounds) | median | min | max | target |"
+    )
+    assert "| install | 2.00 | 1.00 | 3.00 |  |" in text
+    assert "| **fresh make test** | 2.00 | 1.00 | 3.00 | ≤ 45 |" in text
+    assert "| **warm make preview** | 2.00 | 1.00 | 3.00 | ≤ 1.2 |" in text
