@@ -56,6 +56,7 @@ def test_429_storm_and_5xx_are_waited_out_and_the_request_id_is_reused(cw: Custo
 
 
 def test_lost_answers_and_timeouts_do_not_double_writes(cw: CustomerWorld) -> None:
+    cw.timeout = "2"  # the stalled answer below (3 s) must time out
     # Served but the answer lost: the client must look before it sends again.
     cw.cloud.inject(Fault("graph", "POST", "appRoleAssignedTo", action="lose", times=2))
     cw.cloud.inject(Fault("partnercenter", "POST", "applicationconsents", action="lose", times=1))

@@ -120,8 +120,11 @@ def test_late_relationship_is_verified_after_the_waits_with_a_new_token_each_try
     assert len(token_requests) == sum(c["attempts"] for c in checks)
     # One wait until 3 minutes have passed since the consent apply just wrote (the clock is
     # the world's: waited, not slept), then 60 s before each new token; bounded.
-    assert 170 < cw.sleeps[0] <= 180
-    assert cw.sleeps[1:] == [60.0] * 4
+    # (A retry's short backoff, should the loaded machine drop a connection, is no such wait.)
+    waits = [s for s in cw.sleeps if s >= 30]
+    assert 170 < waits[0] <= 180, cw.sleeps
+    assert waits[1:] == [60.0] * 4, cw.sleeps
+    assert all(s <= 8 for s in cw.sleeps if s < 30), cw.sleeps
 
 
 def test_verify_gives_up_in_bounded_tries_with_cause_and_fix(cw: CustomerWorld) -> None:

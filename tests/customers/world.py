@@ -54,7 +54,9 @@ class CustomerWorld:
     interrupt_after_sleeps: int | None = None
     # The benchmark runs on the real clock (the pacer must really wait); the tests never do.
     real_time: bool = False
-    timeout: str = "2"
+    # Generous, so a loaded CI machine (parallel workers) never times a healthy answer out and
+    # adds a retry's backoff to the recorded sleeps; the stall test sets a short one itself.
+    timeout: str = "15"
 
     @property
     def cloud(self) -> Any:

@@ -147,6 +147,9 @@ Route = Callable[[str, str, dict[str, str], bytes], Response]
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default listen backlog is 5: parallel clients on a loaded machine could
+    # then see refused connections (and retries the tests did not ask for). Entra's is larger.
+    request_queue_size = 128
 
     def __init__(self, cloud: Cloud, service: str, context: ssl.SSLContext) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
