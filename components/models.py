@@ -46,17 +46,19 @@ _VAULT_NAME = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]\Z")
 _RESOURCE_GROUP = re.compile(r"^[-\w._()]{0,89}[-\w_()]\Z", re.ASCII)
 
 
-def _guid(value: str) -> str:
-    problem = rules.guid_problem(value)
+def _refuse(value: str, problem: str | None) -> None:
+    """A field validator's refusal: the value, then the shared rule's words (rules.py)."""
     if problem:
         raise ValueError(f"{value!r} {problem}")
+
+
+def _guid(value: str) -> str:
+    _refuse(value, rules.guid_problem(value))
     return value.lower()
 
 
 def _domain(value: str) -> str:
-    problem = rules.domain_problem(value)
-    if problem:
-        raise ValueError(f"{value!r} {problem}")
+    _refuse(value, rules.domain_problem(value))
     if not _DOMAIN.match(value):
         raise ValueError(f"{value!r} is not a domain name (lower-case, like contoso.com)")
     return value
@@ -80,9 +82,9 @@ def _app_key(value: str) -> str:
 
 
 def _display_name(value: str) -> str:
-    problem = rules.surrounding_whitespace_problem(value) or rules.hidden_character_problem(value)
-    if problem:
-        raise ValueError(f"{value!r} {problem}")
+    _refuse(
+        value, rules.surrounding_whitespace_problem(value) or rules.hidden_character_problem(value)
+    )
     # prevent_duplicate_names makes the azuread provider look the name up with a Graph $filter
     # (displayName eq '<name>') that it does not escape: a quote breaks the preview.
     if "'" in value:
@@ -94,37 +96,29 @@ def _display_name(value: str) -> str:
 
 
 def _group_name(value: str) -> str:
-    problem = rules.surrounding_whitespace_problem(value) or rules.hidden_character_problem(value)
-    if problem:
-        raise ValueError(f"{value!r} {problem}")
+    _refuse(
+        value, rules.surrounding_whitespace_problem(value) or rules.hidden_character_problem(value)
+    )
     return value
 
 
 def _text(value: str) -> str:
-    problem = rules.text_problem(value)
-    if problem:
-        raise ValueError(f"{value!r} {problem}")
+    _refuse(value, rules.text_problem(value))
     return value
 
 
 def _reason(value: str) -> str:
-    problem = rules.reason_problem(value)
-    if problem:
-        raise ValueError(f"{value!r} {problem}")
+    _refuse(value, rules.reason_problem(value))
     return value
 
 
 def _name(value: str) -> str:
-    problem = rules.hygiene_problem(value, "a name Entra or Azure knows")
-    if problem:
-        raise ValueError(f"{value!r} {problem}")
+    _refuse(value, rules.hygiene_problem(value, "a name Entra or Azure knows"))
     return value
 
 
 def _scope_value(value: str) -> str:
-    problem = rules.scope_value_problem(value)
-    if problem:
-        raise ValueError(f"{value!r} {problem}")
+    _refuse(value, rules.scope_value_problem(value))
     return value
 
 
@@ -153,9 +147,7 @@ def _cidr(value: str) -> str:
         raise ValueError(f"{value!r} is not an IPv4 address or CIDR range ({error})") from None
     if network.version != 4:
         raise ValueError(f"{value!r}: Key Vault network rules accept IPv4 only")
-    problem = rules.ip_rule_problem(str(network))
-    if problem:
-        raise ValueError(f"{value!r} {problem}")
+    _refuse(value, rules.ip_rule_problem(str(network)))
     return str(network)
 
 

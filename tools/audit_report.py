@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from .plan_analysis import group_by_message
 from .report_model import (
     Block,
     Inline,
@@ -294,12 +295,19 @@ def _grouped(
 ) -> list[tuple[tuple[str, str, str, str, str], list[str]]]:
     """Violations of a stack that say the same thing (the message without its leading resource
     name), with the resources they concern; sorted."""
-    groups: dict[tuple[str, str, str, str, str], list[str]] = {}
-    for v in violations:
-        message = str(v["message"]).removeprefix(f"{v['resource']}: ")
-        key = (v["stack"], v["policy"], v["enforcementLevel"], v["severity"], message)
-        groups.setdefault(key, []).append(str(v["resource"]))
-    return [(key, sorted(names)) for key, names in sorted(groups.items())]
+    findings = (
+        (
+            (str(v["stack"]), str(v["policy"]), str(v["enforcementLevel"]), str(v["severity"])),
+            str(v["resource"]),
+            str(v["message"]),
+        )
+        for v in violations
+    )
+    grouped = [
+        ((stack, policy, level, severity, message), sorted(names))
+        for (stack, policy, level, severity), message, names in group_by_message(findings)
+    ]
+    return sorted(grouped)
 
 
 def _names(resources: Sequence[str]) -> list[InlineLike]:

@@ -926,15 +926,25 @@ def _resource_name(urn: str) -> str:
     return parsed.name if parsed else urn or "(stack)"
 
 
+def group_by_message(
+    findings: Iterable[tuple[tuple[str, ...], str, str]],
+) -> list[tuple[tuple[str, ...], str, list[str]]]:
+    """Findings ``(key, resource name, message)`` that say the same thing, once: grouped by key
+    and by the message without its leading ``"<resource>: "``, with their resource names, in
+    first-seen order. The one grouping rule of every report (Markdown, diff, audit, terminal)."""
+    groups: dict[tuple[tuple[str, ...], str], list[str]] = {}
+    for key, name, message in findings:
+        groups.setdefault((key, message.removeprefix(f"{name}: ")), []).append(name)
+    return [(key, message, names) for (key, message), names in groups.items()]
+
+
 def group_violations(violations: Iterable[Violation]) -> list[ViolationGroup]:
     """Violations grouped by policy, enforcement, severity and message; in first-seen order."""
-    groups: dict[tuple[str, str, str, str], list[str]] = {}
-    for violation in violations:
-        name = _resource_name(violation.urn)
-        message = violation.message.removeprefix(f"{name}: ")
-        key = (violation.policy, violation.enforcement_level, violation.severity, message)
-        groups.setdefault(key, []).append(name)
+    findings = (
+        ((v.policy, v.enforcement_level, v.severity), _resource_name(v.urn), v.message)
+        for v in violations
+    )
     return [
         ViolationGroup(policy, level, severity, message, tuple(names))
-        for (policy, level, severity, message), names in groups.items()
+        for (policy, level, severity), message, names in group_by_message(findings)
     ]

@@ -41,6 +41,7 @@ from policies.partner_policies import PolicyConfigError, evaluate
 from . import audit, render
 from .harness import project_name
 from .plan import build_plan, dumps, effective_policies, run_stack
+from .plan_analysis import group_by_message
 from .plan_format import (
     ERROR_SUFFIX,
     error_document,
@@ -185,14 +186,16 @@ def _summary(plan: dict[str, Any], elapsed: float, out_dir: Path, stream: TextIO
     for typ in sorted(by_type):
         print(f"    {by_type[typ]:3d} × {typ}", file=stream)
     # The same finding on several resources is printed once, with its resources.
-    grouped: dict[tuple[str, str, str], list[str]] = {}
-    for violation in plan["violations"]:
-        level = str(violation["enforcementLevel"])
-        if level in ("mandatory", "advisory"):
-            name = str(violation["urn"]).split("::")[-1]
-            message = str(violation["message"]).removeprefix(f"{name}: ")
-            grouped.setdefault((level, str(violation["policy"]), message), []).append(name)
-    for (level, policy, message), names in grouped.items():
+    findings = (
+        (
+            (str(v["enforcementLevel"]), str(v["policy"])),
+            str(v["urn"]).split("::")[-1],
+            str(v["message"]),
+        )
+        for v in plan["violations"]
+        if v["enforcementLevel"] in ("mandatory", "advisory")
+    )
+    for (level, policy), message, names in group_by_message(findings):
         print(f"    {level}: {policy} — {', '.join(names)}: {message}", file=stream)
     print(f"    wrote {out_dir / (stack + '.json')}, {stack}.md and {stack}.html", file=stream)
 
