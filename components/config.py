@@ -178,7 +178,9 @@ def _check_uris(key: str, app: AppDefinition, region: RegionConfig, file: str) -
             problems.append(Problem(file, f"{base}.redirectUris[{index}]", f"{rendered!r} {issue}"))
     if app.homepage_url:
         rendered = render_uri(app.homepage_url, region)
-        issue = rules.redirect_uri_problem(rendered, allow_localhost=app.development)
+        issue = rules.redirect_uri_problem(
+            rendered, allow_localhost=app.development, redirect=False
+        )
         if issue:
             problems.append(Problem(file, f"{base}.homepageUrl", f"{rendered!r} {issue}"))
 

@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
         help="the one interactive step: a partner admin signs in with MFA",
         description=(
             "A partner admin of the region's partner tenant signs in with MFA (authorization "
-            "code with a loopback redirect http://localhost:<free port>, or --device-code); the "
+            "code with a loopback redirect http://localhost:<free port>/, or --device-code); the "
             "refresh token is stored as a new version in the region's vault. A stored token is "
             "replaced only with --force or when confirmed at a terminal."
         ),

@@ -889,9 +889,16 @@ CASES = [
     Case(
         "sam-loopback-redirect-with-a-port",
         APPS,
-        append(APPS, f"{SAM}.redirectUris", "http://localhost:8400"),
+        append(APPS, f"{SAM}.redirectUris", "http://localhost:8400/"),
         f"{SAM}.redirectUris[2]",
-        "may use exactly 'http://localhost'",
+        "may use exactly 'http://localhost/'",
+    ),
+    Case(
+        "redirect-uri-without-a-path",
+        APPS,
+        a(f"{WEB}.redirectUris[0]", "https://portal.contoso-partner.example"),
+        f"{WEB}.redirectUris[0]",
+        "has no path: the azuread provider refuses a redirect URI without one",
     ),
     Case(
         "sam-loopback-redirect-with-a-path",

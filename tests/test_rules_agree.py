@@ -199,6 +199,8 @@ CASES = [
     ("redirect-localhost", (True, "http://localhost:5000/signin-oidc"), True),
     ("redirect-localhost", (False, "http://localhost:5000/signin-oidc"), False),
     ("redirect-localhost", (False, "https://portal.contoso-partner.example/callback"), True),
+    # The azuread provider refuses a redirect URI without a path (IsRedirectUriFunc).
+    ("redirect-localhost", (False, "https://portal.contoso-partner.example"), False),
     ("redirect-form", (False, "https://portal.contoso-partner.example/cb?tenant=us"), True),
     ("redirect-form", (False, "https://portal.contoso-partner.example/cb#done"), False),
     ("redirect-form", (False, "https://agent@portal.contoso-partner.example/cb"), False),

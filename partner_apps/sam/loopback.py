@@ -1,6 +1,6 @@
 """The loopback redirect of the consent sign-in: ``http://localhost:<free port>``.
 
-``apps.yaml`` registers exactly ``http://localhost`` on the SAM app; Entra ignores the port of a
+``apps.yaml`` registers exactly ``http://localhost/`` on the SAM app; Entra ignores the port of a
 localhost redirect, so a free port chosen now works. The listener binds 127.0.0.1 only, answers
 one answer that carries ``code`` or ``error``, and gives up after ``timeout`` seconds. The
 sign-in asks for ``response_mode=form_post`` (RFC 9700 4.3.1): the browser POSTs the code to the
@@ -74,7 +74,7 @@ class LoopbackRedirect:
 
     @property
     def redirect_uri(self) -> str:
-        return f"http://localhost:{self.port}"
+        return f"http://localhost:{self.port}/"
 
     def __enter__(self) -> LoopbackRedirect:
         self._thread.start()

@@ -27,7 +27,10 @@ LOCAL_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 # consent` signs the admin in through msal's loopback redirect (http://localhost:<free port>),
 # and Entra ignores the port of a localhost redirect URI when it matches one (reply-url docs,
 # "Localhost exceptions"), so this single entry covers every port and nothing else.
-SAM_LOOPBACK_REDIRECTS: Final = frozenset({"http://localhost", "http://localhost/"})
+SAM_LOOPBACK_REDIRECTS: Final = frozenset({"http://localhost/"})
+# terraform-provider-azuread validates every redirect URI with IsRedirectUriFunc, which calls
+# IsUriFunc(..., forceTrailingSlash=true): a URI without a path segment ("https://host") is
+# refused at preview ("URI must have a trailing slash when there is no path segment").
 # Entra refuses longer redirect URIs.
 MAX_REDIRECT_URI_LENGTH: Final = 256
 # The longest client-secret life Microsoft's portal offers, and the one both sides allow.
@@ -287,17 +290,23 @@ def uri_form_problem(uri: str) -> str | None:
 
 
 def redirect_scheme_problem(
-    uri: str, *, allow_localhost: bool, sam_loopback: bool = False
+    uri: str, *, allow_localhost: bool, sam_loopback: bool = False, redirect: bool = True
 ) -> str | None:
     """https, or http(s) on localhost where allowed; a well-formed URL of Entra's length.
 
     ``allow_localhost``: any localhost URI (development apps). ``sam_loopback``: exactly
-    ``http://localhost`` (the Secure Application Model app's consent sign-in), no other.
+    ``http://localhost/`` (the Secure Application Model app's consent sign-in), no other.
+    ``redirect``: a redirect URI (a homepage is not): it needs a path, "/" at least.
     """
     problem = uri_form_problem(uri)
     if problem:
         return problem
     parts = urlsplit(uri)
+    if redirect and parts.netloc and not parts.path:
+        return (
+            'has no path: the azuread provider refuses a redirect URI without one ("URI must '
+            "have a trailing slash when there is no path segment\"); end it with '/'"
+        )
     host = (parts.hostname or "").lower()
     if host in LOCAL_HOSTS:
         if allow_localhost:
@@ -306,13 +315,13 @@ def redirect_scheme_problem(
             if uri not in SAM_LOOPBACK_REDIRECTS:
                 return (
                     "is not the Secure Application Model app's loopback redirect: it may use "
-                    "exactly 'http://localhost' (no port, no path; Entra ignores the port of a "
-                    "localhost redirect, so this covers the consent sign-in on any port)"
+                    "exactly 'http://localhost/' (no port, no other path; Entra ignores the port "
+                    "of a localhost redirect, so this covers the consent sign-in on any port)"
                 )
         else:
             return (
                 "points at localhost; only apps marked development (or exactly "
-                "'http://localhost' on the Secure Application Model app) may use localhost"
+                "'http://localhost/' on the Secure Application Model app) may use localhost"
             )
     elif parts.scheme.lower() != "https":
         return "is not https; Entra ID sends tokens to it"
@@ -328,11 +337,11 @@ def redirect_scheme_problem(
 
 
 def redirect_uri_problem(
-    uri: str, *, allow_localhost: bool, sam_loopback: bool = False
+    uri: str, *, allow_localhost: bool, sam_loopback: bool = False, redirect: bool = True
 ) -> str | None:
     """Why Entra should not send tokens to this redirect (or homepage) URI, or ``None``."""
     return redirect_wildcard_problem(uri) or redirect_scheme_problem(
-        uri, allow_localhost=allow_localhost, sam_loopback=sam_loopback
+        uri, allow_localhost=allow_localhost, sam_loopback=sam_loopback, redirect=redirect
     )
 
 

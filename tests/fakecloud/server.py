@@ -73,9 +73,9 @@ def _redirect_allowed(registered: tuple[str, ...], redirect: str) -> bool:
     if redirect in registered:
         return True
     parts = urlsplit(redirect)
-    # Entra ignores the port of a localhost redirect URI.
+    # Entra ignores the port of a localhost redirect URI; the path must still match.
     if parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1"):
-        return f"http://{parts.hostname}{parts.path.rstrip('/')}" in registered
+        return f"http://{parts.hostname}{parts.path}" in registered
     return False
 
 

@@ -182,7 +182,7 @@ def test_localhost_redirect_uri_needs_the_region_to_allow_it() -> None:
             "mandatory",
             "web-app",
             "web-app: web.redirectUris[0] 'http://localhost:5000/signin-oidc' points at "
-            "localhost; only apps marked development (or exactly 'http://localhost' on the Secure "
+            "localhost; only apps marked development (or exactly 'http://localhost/' on the Secure "
             "Application Model app) may use localhost. " + REDIRECT_FIX,
         )
     ]
@@ -201,7 +201,7 @@ def test_localhost_redirect_uri_needs_the_region_to_allow_it() -> None:
     config["azuread-application-redirect-uris-https"] = {"samLoopbackApps": [name]}
     (finding,) = new_findings(records, config)
     assert "is not the Secure Application Model app's loopback redirect" in finding[3]
-    loopback = changed("web-app", "web.redirectUris", ["http://localhost"])
+    loopback = changed("web-app", "web.redirectUris", ["http://localhost/"])
     assert new_findings(loopback, config) == []
 
 
