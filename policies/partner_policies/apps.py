@@ -154,7 +154,7 @@ def _allows_localhost(resource: ResourceContext) -> bool:
 
 def _is_sam_app(resource: ResourceContext) -> bool:
     """This app's display name in samLoopbackApps (generated from apps.yaml's
-    secureApplicationModel apps): exactly http://localhost is accepted for it."""
+    secureApplicationModel apps): exactly http://localhost/ is accepted for it."""
     apps = resource.config.get("samLoopbackApps") or []
     name = get(resource.props, "displayName")
     return isinstance(name, str) and name in [str(app) for app in apps]
@@ -185,7 +185,7 @@ def _redirect_https_policy() -> ResourceValidationPolicy:
         remediation=(
             "Change every redirect URI to https:// (at most 256 characters). Localhost URIs are "
             "accepted only for the apps listed in allowLocalhostApps (generated from apps.yaml's "
-            "development apps) or where allowLocalhost is set; exactly http://localhost for the "
+            "development apps) or where allowLocalhost is set; exactly http://localhost/ for the "
             "apps in samLoopbackApps (the Secure Application Model app's consent sign-in)."
         ),
         url=ref.MS_REDIRECT_URIS.url,
@@ -222,7 +222,7 @@ def _redirect_https_policy() -> ResourceValidationPolicy:
                     "default": [],
                     "description": (
                         "Display names of the Secure Application Model apps, which may use "
-                        "exactly http://localhost (generated from apps.yaml)."
+                        "exactly http://localhost/ (generated from apps.yaml)."
                     ),
                 },
                 loosens="add",
