@@ -25,6 +25,7 @@ from .config import (
 from .key_vault import AppSecrets, RegionalKeyVault, RegionalKeyVaultArgs
 from .partner_app import PartnerManagedApp, PartnerManagedAppArgs
 from .providers import RegionProviders, region_providers
+from .resolved import app_component_name
 from .stackfiles import other_regions
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -72,11 +73,6 @@ def admin_agents_group_id(settings: StackSettings, providers: RegionProviders) -
         opts=pulumi.InvokeOutputOptions(provider=providers.azuread),
     )
     return group.object_id
-
-
-def app_component_name(stack: str, key: str) -> str:
-    """The name of an app's ``PartnerManagedApp`` component (its resources' names start with it)."""
-    return f"{stack}-{key}"
 
 
 def build(settings: StackSettings) -> dict[str, Any]:

@@ -102,3 +102,9 @@ def build_order(apps: Mapping[str, AppDefinition]) -> tuple[str, ...]:
         return depth[key]
 
     return tuple(sorted(apps, key=lambda key: (depth_of(key), key)))
+
+
+def app_component_name(stack: str, key: str) -> str:
+    """The name of an app's ``PartnerManagedApp`` component (its resources' names start with it);
+    ``key`` is the app's identity key (its oldest key, see ``previousKeys``)."""
+    return f"{stack}-{key}"

@@ -78,9 +78,14 @@ def test_permissions_resolve_to_catalog_ids() -> None:
         (item.permission.api.app_id, item.permission.id)
         for item in settings.resolved_permissions["partner-center-sam"]
     }
+    graph = "00000003-0000-0000-c000-000000000000"
     assert sam == {
         ("fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd", "1cebfa2a-fb4d-419e-b5f9-839b4383e05a"),
         ("797f4846-ba00-4fd7-ba43-dac1f8f63013", "41094075-9dad-400e-a0bd-54e686782033"),
+        (graph, "bdfbf15f-ee85-4955-8675-146e8e5296b5"),  # Application.ReadWrite.All
+        (graph, "84bccea3-f856-4a8a-967b-dbe0a3d53a64"),  # AppRoleAssignment.ReadWrite.All
+        (graph, "41ce6ca6-6826-4807-84f1-1c82854f7ee5"),  # DelegatedPermissionGrant.ReadWrite.All
+        (graph, "0c0064ea-477b-4130-82a5-4c2cc4ff68aa"),  # DelegatedAdminRelationship.Read.All
     }
 
 
@@ -118,7 +123,7 @@ def test_retired_aad_graph_is_refused_with_the_reason() -> None:
 
     (problem,) = _problems(change)
     assert problem.startswith(
-        "apps.yaml: apps.partner-center-sam.permissions[2]: app 'partner-center-sam'"
+        "apps.yaml: apps.partner-center-sam.permissions[6]: app 'partner-center-sam'"
     )
     assert "retired on 2025-08-31" in problem
 

@@ -739,7 +739,7 @@ CASES = [
             f"{SAM}.permissions",
             permission("Windows Azure Active Directory", "User.Read", "delegated"),
         ),
-        f"{SAM}.permissions[2]",
+        f"{SAM}.permissions[6]",
         "retired on 2025-08-31",
     ),
     Case(

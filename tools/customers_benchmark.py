@@ -2,7 +2,8 @@
 
 Not a timed test: run by hand (``.venv/bin/python -m tools.customers_benchmark``) and record one
 run's figures in docs/benchmark.md. One region (us) with ``--customers`` customers and three apps
-(``apps.yaml``'s two plus a copy of ``partner-portal-api`` as ``partner-portal-worker``), the fake
+(``apps.yaml``'s two plus a copy of ``partner-portal-api`` as ``partner-portal-worker``) besides
+the Secure Application Model app, whose own consent comes first in each customer, the fake
 enforcing Partner Center's limit of ``--rate`` consents per second per application (429 with
 ``Retry-After`` past it), on the real clock. It prints, for the first plan, the apply and the
 second plan (nothing left to do): seconds and requests; for the apply also the consents per app,
@@ -103,7 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("plan (after apply)", figures["again"]),
     )
     print(
-        f"{figures['customers']} customers × {figures['apps']} apps, fake limit "
+        f"{figures['customers']} customers × {figures['apps']} apps (and the SAM app's own "
+        f"consent), fake limit "
         f"{figures['rate']:g} consents/s per app, {figures['workers']} workers"
     )
     print(f"{'step':<20} {'exit':>4} {'seconds':>8} {'requests':>9}")

@@ -19,6 +19,7 @@ from components.config import (
     read_yaml,
     validate,
 )
+from components.resolved import app_component_name
 from components.stackfiles import StackFile, load_stack_file, other_regions
 from policies.partner_policies import ALL_POLICIES, PACK_ENFORCEMENT_LEVEL
 from policies.partner_policies.engine import reconcile_config
@@ -153,7 +154,7 @@ def _record_components(
     }
     for key, block in apps.items():
         identity = settings.resolved_apps[key].identity_key
-        urn = urns.get(program.app_component_name(run.stack, identity))
+        urn = urns.get(app_component_name(run.stack, identity))
         if urn is not None:
             block["componentUrn"] = urn
     return apps

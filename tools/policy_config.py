@@ -28,6 +28,7 @@ from components.config import (
     StackSettings,
 )
 from components.regions import REGIONS
+from components.resolved import app_component_name
 from components.stackfiles import load_stack_file, stack_files, stack_name
 
 from .plan import settings_for
@@ -58,6 +59,15 @@ def region_values(settings: StackSettings) -> dict[str, dict[str, Any]]:
             "samLoopbackApps": sorted(
                 app.display_name for app in settings.apps.values() if app.secure_application_model
             ),
+        },
+        # The components of the Secure Application Model apps: only their resources may request
+        # the reviewed samAdminConsentPermissions.
+        "azuread-required-access-allow-list": {
+            "secureApplicationModelComponents": sorted(
+                app_component_name(settings.stack, settings.resolved_apps[key].identity_key)
+                for key, app in settings.apps.items()
+                if app.secure_application_model
+            )
         },
         "stack-production-resources-protected": {"production": region.production},
         "stack-providers-single-region": {

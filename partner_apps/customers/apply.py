@@ -16,7 +16,16 @@ from typing import Any
 
 from .desired import DesiredApp
 from .graph import AppState, CustomerGraph, Principal
-from .plan import Action, Customer, CustomerPlan, diff, read_app, read_customer
+from .plan import (
+    Action,
+    Customer,
+    CustomerPlan,
+    Observed,
+    diff,
+    read_app,
+    read_customer,
+    sam_not_consented,
+)
 from .region import AuditLog, Region
 from .remote import PARTNER_CENTER_RESOURCE, RemoteError, new_request_id
 
@@ -51,6 +60,7 @@ class _Customer:
         self.customer = planned.customer
         self.planned = planned.actions
         self.observed = planned.observed
+        self.read = planned.read
         self.audit = audit
         self.prune = prune
         self.graph = CustomerGraph(region.api, self.customer.tenant_id)
@@ -79,7 +89,7 @@ class _Customer:
             return self.outcome
         try:
             # The plan's read of this run, or a new one.
-            observed = self.observed or read_customer(self.graph, self.region.apps, self.prune)
+            observed = self.observed or self._read()
             resources, states = observed
             for app in self.region.apps:
                 todo = self.allowed(diff(app, states[app.key], resources, self.prune))
@@ -88,6 +98,35 @@ class _Customer:
         except RemoteError as error:
             self.outcome.cause, self.outcome.fix = error.cause, error.fix
         return self.outcome
+
+    def _read(self) -> Observed:
+        """Read the tenant; when the SAM app is not in it yet, make its consent first (Partner
+        Center needs no access to the tenant), then read."""
+        apps = self.region.apps
+        if self.read:  # a reviewed plan's customer, read then: read now
+            try:
+                return read_customer(self.graph, apps, self.prune)
+            except RemoteError as error:
+                if not sam_not_consented(error, apps):
+                    raise
+        sam = next(app for app in apps if app.bootstrap)
+        consent = next((a for a in self.planned if a.kind == "consent" and a.app == sam.key), None)
+        if consent is None:
+            raise RemoteError(
+                f"app {sam.key} has no consent in this tenant and the plan does not list it",
+                "run `partner-apps customers plan` again and apply that plan",
+            )
+        self._consent(sam, consent)
+        try:
+            return read_customer(self.graph, apps, self.prune)
+        except RemoteError as error:
+            if not sam_not_consented(error, apps):
+                raise
+            raise RemoteError(
+                f"app {sam.key}: the consent succeeded but the tenant does not accept its token "
+                "yet",
+                "run apply again in a few minutes (it continues from here)",
+            ) from None
 
     def _resources(
         self, todo: list[Action], resources: dict[str, Principal | None]
@@ -109,7 +148,7 @@ class _Customer:
     ) -> None:
         consent = next((a for a in todo if a.kind == "consent"), None)
         if consent is not None:
-            self._consent(app, consent, resources)
+            self._consent(app, consent)
             # What the consent granted is not written again: read, and recompute.
             state = read_app(self.graph, app, self.prune)
             if state.principal is None:
@@ -147,9 +186,7 @@ class _Customer:
             result = self.graph.remove_assignment(principal.id, action.object_id)
         self.record(action, "done" if result not in ("already",) else "already", detail=result)
 
-    def _consent(
-        self, app: DesiredApp, action: Action, resources: dict[str, Principal | None]
-    ) -> None:
+    def _consent(self, app: DesiredApp, action: Action) -> None:
         grants = [
             {
                 "enterpriseApplicationId": resource,

@@ -3,8 +3,13 @@
 ``apps.yaml`` names each app's permissions; the permission catalog resolves them to ids, kind and
 risk; the region stack's outputs give each app's client id (never typed by hand). Delegated
 permissions become one tenant-wide delegated grant per resource (``oauth2PermissionGrants``,
-``consentType: AllPrincipals``); application permissions become app role assignments. The Secure
-Application Model app is left out: it works in the partner tenant only.
+``consentType: AllPrincipals``); application permissions become app role assignments.
+
+The Secure Application Model app comes first: its own consent (with its customer-tenant grants:
+Graph's consent-writing permissions, Azure Service Management) is what lets the partner admin's
+delegated token read and write in the customer tenant at all, so ``apply`` makes it before any
+Graph call there. Permissions that only work in the partner tenant (Partner Center itself, the
+partner's GDAP relationships: ``Permission.customer_tenant``) are never granted in a customer.
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ class DesiredApp:
     display_name: str
     client_id: str
     grants: tuple[DesiredGrant, ...]
+    # The Secure Application Model app: the commands' own access to the customer tenant.
+    bootstrap: bool = False
 
     def delegated(self) -> dict[str, frozenset[str]]:
         """Resource app id -> the delegated scopes of its one tenant-wide grant."""
@@ -71,6 +78,7 @@ class DesiredApp:
             "displayName": self.display_name,
             "clientId": self.client_id,
             "grants": [grant.as_json() for grant in self.grants],
+            **({"secureApplicationModel": True} if self.bootstrap else {}),
         }
 
 
@@ -89,6 +97,8 @@ def _grants(stack: str, key: str, permissions: list[Any]) -> tuple[DesiredGrant,
             )
         except catalog.CatalogError as error:
             raise _fail(stack, f"{APPS_FILE}: app {key}: {error}") from None
+        if not found.customer_tenant:
+            continue
         grants.append(
             DesiredGrant(
                 api=found.api.name,
@@ -120,9 +130,12 @@ def desired_apps(
     out_apps = outputs.get("apps") or {}
     result: list[DesiredApp] = []
     for key, definition in sorted(apps.items()):
-        if not isinstance(definition, dict) or definition.get("secureApplicationModel") is True:
+        if not isinstance(definition, dict):
             continue
-        if only and key not in only:
+        bootstrap = definition.get("secureApplicationModel") is True
+        # --app narrows the partner-managed apps; the SAM app's consent is always kept, since
+        # nothing else can be read or written in a customer tenant without it.
+        if only and key not in only and not bootstrap:
             continue
         permissions = definition.get("permissions") or []
         if not permissions:
@@ -132,10 +145,17 @@ def desired_apps(
         if not client_id:
             raise _fail(stack, f"the stack outputs have no client id for app {key} (pulumi up?)")
         grants = _grants(stack, str(key), list(permissions))
+        if not grants:
+            continue
         result.append(
-            DesiredApp(str(key), str(definition.get("displayName", key)), client_id, grants)
+            DesiredApp(
+                str(key), str(definition.get("displayName", key)), client_id, grants, bootstrap
+            )
         )
     unknown = sorted(set(only or ()) - {app.key for app in result})
     if unknown:
         raise _fail(stack, f"--app {', '.join(unknown)}: not an app to consent in customers")
-    return tuple(result)
+    if sum(app.bootstrap for app in result) > 1:
+        raise _fail(stack, f"{APPS_FILE}: more than one secureApplicationModel app")
+    # The SAM app first: apply consents it before any Graph call in the customer tenant.
+    return tuple(sorted(result, key=lambda app: (not app.bootstrap, app.key)))

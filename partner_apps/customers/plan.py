@@ -29,6 +29,11 @@ ORDER = (
 
 Observed = tuple[dict[str, Principal | None], dict[str, AppState]]
 
+# Token errors for the partner admin's delegated token in a customer tenant that mean the Secure
+# Application Model app has no consent there yet [unverified which one Entra answers: all three
+# are treated alike]. Nothing can be read before its consent, which Partner Center makes.
+SAM_NOT_CONSENTED = frozenset({65001, 7000229, 700016})
+
 
 @dataclass(frozen=True)
 class Customer:
@@ -100,6 +105,9 @@ class CustomerPlan:
     actions: list[Action] = field(default_factory=list)
     cause: str | None = None
     fix: str | None = None
+    # False: the SAM app has no consent in this tenant yet, so nothing could be read; the actions
+    # are those of an empty tenant (at most what apply does: it reads again after that consent).
+    read: bool = True
     # What the plan read (this run only, never serialized): apply starts from it.
     observed: Observed | None = field(default=None, repr=False, compare=False)
 
@@ -112,6 +120,8 @@ class CustomerPlan:
             **self.customer.as_json(),
             "actions": [action.as_json() for action in self.actions],
         }
+        if not self.read:
+            document["read"] = False
         if self.cause is not None:
             document |= {"cause": self.cause, "fix": self.fix}
         return document
@@ -276,12 +286,26 @@ def read_customer(graph: CustomerGraph, apps: tuple[DesiredApp, ...], prune: boo
     return resources, states
 
 
+def sam_not_consented(error: RemoteError, apps: tuple[DesiredApp, ...]) -> bool:
+    """Whether ``error`` says the SAM app (the first of ``apps``) is not in the tenant yet."""
+    return error.code in SAM_NOT_CONSENTED and any(app.bootstrap for app in apps)
+
+
+def unread_plan(customer: Customer, apps: tuple[DesiredApp, ...]) -> CustomerPlan:
+    """The plan of a tenant the SAM app cannot read yet: everything an empty tenant needs."""
+    resources: dict[str, Principal | None] = {r: None for app in apps for r in app.resources()}
+    actions = [a for app in apps for a in diff(app, AppState(None), resources, prune=False)]
+    return CustomerPlan(customer, actions, read=False)
+
+
 def plan_customer(
     graph: CustomerGraph, customer: Customer, apps: tuple[DesiredApp, ...], prune: bool
 ) -> CustomerPlan:
     try:
         resources, states = read_customer(graph, apps, prune)
     except RemoteError as error:
+        if sam_not_consented(error, apps):
+            return unread_plan(customer, apps)
         return CustomerPlan(customer, cause=error.cause, fix=error.fix)
     actions = [a for app in apps for a in diff(app, states[app.key], resources, prune)]
     return CustomerPlan(customer, actions, observed=(resources, states))

@@ -91,6 +91,15 @@ def plan_markdown(plan: Mapping[str, Any]) -> str:
         for action in customer["actions"]
     ]
     lines += ["### Changes", ""]
+    unread = [c for c in plan["customers"] if c.get("read") is False]
+    if unread:
+        lines += [
+            f"{len(unread)} customer(s) not read yet: the Secure Application Model app has no "
+            "consent there, so nothing could be read and their changes are those of an empty "
+            "tenant. `apply` makes that app's consent first, then reads the tenant and does only "
+            "what is still missing.",
+            "",
+        ]
     if changes:
         lines += [*_by_change(plan), "", "Per customer:", ""]
         lines += _limited(("Customer", "Tenant", "App", "Change"), changes, f"{region}-plan.json")

@@ -221,10 +221,24 @@ def _csp_policy() -> ResourceValidationPolicy:
 # --- Allow-list ----------------------------------------------------------------------------------
 
 
+def _in_sam_component(resource: ResourceContext) -> bool:
+    """Whether the resource belongs to a Secure Application Model app: its parent is one of the
+    components in secureApplicationModelComponents (generated from apps.yaml). A resource
+    declared anywhere else is judged by the region-wide lists only."""
+    parent = getattr(resource.opts, "parent", None)
+    components = resource.config.get("secureApplicationModelComponents") or []
+    if not isinstance(parent, str) or not isinstance(components, list):
+        return False
+    return parent.rsplit("::", 1)[-1] in [str(name) for name in components]
+
+
 def _check_allow_list(resource: ResourceContext) -> Iterable[str]:
     catalog = load_catalog()
     allowed_app = _listed(resource.config.get("allowedApplicationPermissions"))
     allowed_consent = _listed(resource.config.get("allowedAdminConsentPermissions"))
+    sam_only = _listed(resource.config.get("samAdminConsentPermissions"))
+    if _in_sam_component(resource):
+        allowed_consent |= sam_only
     for grant in grants_of(resource):
         if _retired(grant, catalog) or _outside_csp(grant, catalog):
             continue  # refused by the retired-API or CSP policy already
@@ -248,7 +262,15 @@ def _check_allow_list(resource: ResourceContext) -> Iterable[str]:
             if permission is not None
             else catalog.api(grant.api_app_id) is not None
         )
-        if needs_consent and keys.isdisjoint(allowed_consent):
+        if needs_consent and keys.isdisjoint(allowed_consent) and not keys.isdisjoint(sam_only):
+            yield resource.violation(
+                f"{grant.where}: {_label(grant, catalog)} is allowed for the Secure Application "
+                "Model app only (samAdminConsentPermissions): it is how `partner-apps customers` "
+                "writes consents in customer tenants.",
+                "remove it from this app; only the app marked secureApplicationModel in apps.yaml "
+                "may request it.",
+            )
+        elif needs_consent and keys.isdisjoint(allowed_consent):
             yield resource.violation(
                 f"{grant.where}: {_label(grant, catalog)} needs admin consent and is not on this "
                 "region's allowedAdminConsentPermissions.",
@@ -294,6 +316,31 @@ def _allow_list_policy() -> ResourceValidationPolicy:
                     "description": (
                         "Delegated permissions needing admin consent an app may request, named "
                         "like allowedApplicationPermissions."
+                    ),
+                },
+                loosens="add",
+            ),
+            ConfigProperty(
+                "samAdminConsentPermissions",
+                {
+                    **list_schema,
+                    "description": (
+                        "Delegated permissions needing admin consent that only the Secure "
+                        "Application Model app may request (what `partner-apps customers` needs "
+                        "to read and write consents in customer tenants), named like "
+                        "allowedApplicationPermissions."
+                    ),
+                },
+                loosens="add",
+            ),
+            ConfigProperty(
+                "secureApplicationModelComponents",
+                {
+                    **list_schema,
+                    "description": (
+                        "Names of the components of the Secure Application Model apps, whose "
+                        "resources samAdminConsentPermissions applies to (generated from "
+                        "apps.yaml)."
                     ),
                 },
                 loosens="add",

@@ -61,6 +61,10 @@ class Permission:
     admin_consent: bool
     high_privilege: bool
     description: str
+    # False where the permission only ever works in the partner's own tenant (Partner Center,
+    # the partner's GDAP relationships): never granted in a customer tenant by
+    # `partner-apps customers`.
+    customer_tenant: bool = True
 
     @property
     def api_app_id(self) -> str:
@@ -179,8 +183,14 @@ CSP_GRAPH_FAMILIES: Final[frozenset[str]] = frozenset(
         "role-management",
         "device-management",
         "openid-connect",
+        "tenant-relationships",
     }
 )
+
+# Graph families whose data is the partner tenant's own, not a customer's: the CSP limit (what a
+# partner-managed app may do in customer tenants) does not narrow them, and they are never
+# granted in a customer tenant.
+PARTNER_TENANT_FAMILIES: Final[frozenset[str]] = frozenset({"tenant-relationships"})
 
 # ---------------------------------------------------------------------------------------------
 # The table. One row per (value, kind): (value, kind, id, risk).
@@ -295,6 +305,35 @@ _GRAPH_ROWS: Final[dict[str, tuple[_Row, ...]]] = {
         ("Application.ReadWrite.OwnedBy", _A, "18a4783c-866b-4cc7-a460-3d5e5662c884", "medium"),
         ("AppRoleAssignment.ReadWrite.All", _D, "84bccea3-f856-4a8a-967b-dbe0a3d53a64", "high"),
         ("AppRoleAssignment.ReadWrite.All", _A, "06b708a9-e830-4db3-a914-8e69da51d44f", "high"),
+        # Grants any delegated permission of any API to any app, itself included.
+        (
+            "DelegatedPermissionGrant.ReadWrite.All",
+            _D,
+            "41ce6ca6-6826-4807-84f1-1c82854f7ee5",
+            "high",
+        ),
+        (
+            "DelegatedPermissionGrant.ReadWrite.All",
+            _A,
+            "8e8e4742-1d95-4f68-9d56-6ee75648c72a",
+            "high",
+        ),
+    ),
+    # The partner tenant's own GDAP relationships with its customers (partner-tenant data:
+    # reading them lists the region's customers, it reaches no customer's directory).
+    "tenant-relationships": (
+        (
+            "DelegatedAdminRelationship.Read.All",
+            _D,
+            "0c0064ea-477b-4130-82a5-4c2cc4ff68aa",
+            "medium",
+        ),
+        (
+            "DelegatedAdminRelationship.Read.All",
+            _A,
+            "f6e9e124-4586-492f-adc0-c6f96e4823fd",
+            "medium",
+        ),
     ),
     "role-management": (
         ("RoleManagement.Read.Directory", _D, "741c54c3-0c1e-44a1-818b-3f97ab4e8c83", "medium"),
@@ -568,6 +607,8 @@ _GRAPH_DESCRIPTIONS: Final[dict[str, str]] = {
     "Application.ReadWrite.All": "Manage all app registrations and service principals",
     "Application.ReadWrite.OwnedBy": "Create apps and manage the apps this app owns",
     "AppRoleAssignment.ReadWrite.All": "Grant app roles and application permissions",
+    "DelegatedPermissionGrant.ReadWrite.All": "Grant delegated permissions to any app",
+    "DelegatedAdminRelationship.Read.All": "Read the partner's GDAP relationships with customers",
     "RoleManagement.Read.Directory": "Read directory role definitions and assignments",
     "RoleManagement.ReadWrite.Directory": "Assign directory roles, Global Administrator included",
     "RoleManagementPolicy.Read.Directory": "Read PIM policies for directory roles",
@@ -626,6 +667,7 @@ def _permission(api: Api, family: str, row: _Row, description: str) -> Permissio
         raise ValueError(f"{api.name} {value} ({kind}): id {perm_id!r} is not a lower-case GUID")
     if kind == "application" and risk == "low":
         raise ValueError(f"{api.name} {value}: application permissions always need admin consent")
+    customer_tenant = api is not PARTNER_CENTER and family not in PARTNER_TENANT_FAMILIES
     if api.retired:
         csp_allowed = False
     elif api is GRAPH:
@@ -642,6 +684,7 @@ def _permission(api: Api, family: str, row: _Row, description: str) -> Permissio
         admin_consent=risk != "low",
         high_privilege=risk == "high",
         description=description,
+        customer_tenant=customer_tenant,
     )
 
 

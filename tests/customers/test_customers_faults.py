@@ -11,16 +11,19 @@ from tests.fakecloud import Fault
 
 
 def _assert_exactly_once(cw: CustomerWorld, stack: str) -> None:
-    """Every customer of ``stack`` has each app once, one grant, each role once."""
-    api = cw.client_ids[stack]["partner-portal-api"]
-    web = cw.client_ids[stack]["partner-portal-web"]
+    """Every customer of ``stack`` has each app once (the SAM app too), one grant per app and
+    API (the SAM app's on Graph and Azure Service Management, the web app's), each role once,
+    one Partner Center consent per app."""
+    apps = cw.client_ids[stack]
     for tenant in cw.customers[stack]:
-        assert len(cw.principals(tenant, api)) == 1, tenant
-        assert len(cw.principals(tenant, web)) == 1, tenant
-        assert len(cw.grants(tenant)) == 1, tenant
+        for client_id in apps.values():
+            assert len(cw.principals(tenant, client_id)) == 1, tenant
+        pairs = Counter((g["clientId"], g["resourceId"]) for g in cw.grants(tenant))
+        assert sorted(pairs.values()) == [1, 1, 1], tenant
         pairs = Counter((a["principalId"], a["appRoleId"]) for a in cw.assignments(tenant))
         assert sorted(pairs.values()) == [1, 1], tenant
-        assert len(cw.tenant(cw.world.regions[stack].tenant_id).application_consents[tenant]) == 2
+        consents = cw.tenant(cw.world.regions[stack].tenant_id).application_consents[tenant]
+        assert sorted(c["applicationId"] for c in consents) == sorted(apps.values()), tenant
 
 
 def _clean_plan(cw: CustomerWorld, stack: str) -> None:
@@ -85,7 +88,9 @@ def test_a_token_expiring_mid_run_is_fetched_anew(cw: CustomerWorld) -> None:
     )
     # Key Vault (the job identity), Partner Center, Graph (GDAP list), Partner Center after the 401.
     assert tokens[partner] == 4
-    assert sorted(tokens[t] for t in cw.customers["us"]) == [1, 1, 2]
+    # Per customer: the plan's (refused: the SAM app is not consented yet), the one after the SAM
+    # consent, and for one customer one more after the 401.
+    assert sorted(tokens[t] for t in cw.customers["us"]) == [2, 2, 3]
     _assert_exactly_once(cw, "us")
     _clean_plan(cw, "us")
 

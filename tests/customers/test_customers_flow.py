@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from partner_apps import exitcodes
-from tests.customers.world import GRAPH, CustomerWorld
+from tests.customers.world import ASM, GRAPH, CustomerWorld
+from tests.sam.world import SAM
+
+
+def resource_app(cw: CustomerWorld, tenant: str, principal_id: str) -> str:
+    """The app id of the service principal ``principal_id`` in ``tenant``."""
+    principals = cw.tenant(tenant).service_principals.get(tenant, [])
+    return next(str(p["appId"]) for p in principals if p["id"] == principal_id)
 
 
 def _plan(cw: CustomerWorld, stack: str) -> tuple[int, dict[str, Any]]:
@@ -61,21 +68,37 @@ def test_plan_apply_verify_plan_for_two_regions_with_disjoint_customers(
 
 def test_apply_writes_consent_then_only_what_consent_did_not_grant(cw: CustomerWorld) -> None:
     assert cw.run("customers", "apply", "--stack", "us").code == exitcodes.OK
-    api, web = cw.client_ids["us"]["partner-portal-api"], cw.client_ids["us"]["partner-portal-web"]
+    ids = cw.client_ids["us"]
+    api, web, sam = ids["partner-portal-api"], ids["partner-portal-web"], ids[SAM]
     for tenant in cw.customers["us"]:
-        assert len(cw.principals(tenant, api)) == 1
-        assert len(cw.principals(tenant, web)) == 1
-        grants = cw.grants(tenant)
-        assert [sorted(g["scope"].split()) for g in grants] == [
-            ["User.Read", "offline_access", "openid"]
-        ]
-        assert grants[0]["consentType"] == "AllPrincipals"
+        principals = {key: cw.principals(tenant, client_id) for key, client_id in ids.items()}
+        assert all(len(found) == 1 for found in principals.values()), principals
+        by_client = {
+            (p[0]["appId"], resource_app(cw, tenant, g["resourceId"])): sorted(g["scope"].split())
+            for g in cw.grants(tenant)
+            for p in principals.values()
+            if p[0]["id"] == g["clientId"]
+        }
+        assert by_client == {
+            (web, GRAPH): ["User.Read", "offline_access", "openid"],
+            # The SAM app's customer-tenant grants: never Partner Center nor its GDAP list.
+            (sam, GRAPH): [
+                "AppRoleAssignment.ReadWrite.All",
+                "Application.ReadWrite.All",
+                "DelegatedPermissionGrant.ReadWrite.All",
+            ],
+            (sam, ASM): ["user_impersonation"],
+        }
+        assert {g["consentType"] for g in cw.grants(tenant)} == {"AllPrincipals"}
         assert sorted(cw.cloud.roles_of(tenant, api)) == [
             "DeviceManagementManagedDevices.Read.All",
             "Directory.Read.All",
         ]
     posts = cw.cloud.consent_posts
-    assert len(posts) == 2 * len(cw.customers["us"])
+    assert len(posts) == 3 * len(cw.customers["us"])
+    # In each customer the SAM app's consent came first: before it nothing could be read.
+    firsts = {customer: app for customer, app, _ in reversed(posts)}
+    assert set(firsts.values()) == {sam}
     lines = [
         json.loads(line) for line in (cw.audit_dir / "us-audit.jsonl").read_text().splitlines()
     ]
@@ -180,13 +203,13 @@ def test_the_verify_matrix_feeds_the_cross_region_audit(cw: CustomerWorld, tmp_p
         cw.run("customers", "plan", "--stack", stack, "--out-dir", str(folder))
         cw.run("customers", "apply", "--stack", stack, "--out-dir", str(folder))
     cw.cloud.graph_refused.add(cw.customers["eu"][0])
-    cw.cloud.late_tokens[cw.customers["eu"][0]] = 10
+    cw.cloud.late_tokens[cw.customers["eu"][0]] = 15  # 5 tries for each of its 3 apps
     for stack in ("us", "eu"):
         cw.run("customers", "verify", "--stack", stack, "--out-dir", str(folder))
     consent = audit.load_consent_results(folder)
     assert consent["problems"] == []
     states = Counter((r["stack"], r["state"]) for r in consent["results"])
-    assert states == {("us", "verified"): 6, ("eu", "verified"): 2, ("eu", "failed"): 2}
+    assert states == {("us", "verified"): 9, ("eu", "verified"): 3, ("eu", "failed"): 3}
     assert consent["auditLogs"]["us"].endswith("us-audit.jsonl")
     failed = [r for r in consent["results"] if r["state"] == "failed"]
     assert all("customers apply" in r["failure"] for r in failed)
@@ -212,6 +235,7 @@ def test_nothing_token_like_is_in_a_repr_of_the_clients(cw: CustomerWorld) -> No
     args = argparse.Namespace(outputs=None, project_dir=cw.project_dir)
     # The world's bound methods would show the world (test state) in a repr: plain ones here.
     rt = dataclasses.replace(cw.runtime(args, io.StringIO(), io.StringIO()), sleep=time.sleep)
+    assert cw.run("customers", "apply", "--stack", "us").code == exitcodes.OK
     region = open_region(rt, "us")
     region.tokens.get(cw.customers["us"][0], GRAPH_RESOURCE)
     region.tokens.get(region.partner_tenant, PARTNER_CENTER_RESOURCE)

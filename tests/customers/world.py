@@ -33,6 +33,7 @@ from tests.fakecloud.state import Grant, PartnerTenant
 from tests.sam.world import ROOT, SAM, Result, World, open_world
 
 GRAPH = "00000003-0000-0000-c000-000000000000"
+ASM = "797f4846-ba00-4fd7-ba43-dac1f8f63013"  # Azure Service Management
 APPS = ("partner-portal-api", "partner-portal-web")
 # Extra Graph permissions a customer tenant may hold beyond apps.yaml (drift, prune).
 EXTRA_ROLES = ("User.Read.All",)
@@ -47,7 +48,7 @@ def _uuid(prefix: str, index: int) -> str:
 class CustomerWorld:
     world: World
     customers: dict[str, list[str]]  # region -> tenant ids
-    client_ids: dict[str, dict[str, str]]  # region -> app -> client id
+    client_ids: dict[str, dict[str, str]]  # region -> app -> client id (the SAM app's too)
     audit_dir: Path
     sleeps: list[float] = field(default_factory=list)
     project_dir: Path = ROOT
@@ -128,6 +129,28 @@ def _graph_resource(cloud: Any) -> None:
         found = catalog.lookup("Microsoft Graph", value, kind)
         (roles if kind == "application" else scopes)[found.value] = found.id
     cloud.add_resource(GRAPH, "Microsoft Graph", roles, scopes)
+    asm = catalog.lookup("Azure Service Management", "user_impersonation", "delegated")
+    cloud.add_resource(asm.api_app_id, asm.api.name, {}, {asm.value: asm.id})
+
+
+# The resource URL of a delegated token for each API the SAM app names.
+_RESOURCE_URLS = {
+    "Microsoft Graph": "https://graph.microsoft.com",
+    "Microsoft Partner Center": "https://api.partnercenter.microsoft.com",
+    "Azure Service Management": "https://management.azure.com",
+}
+
+
+def sam_scopes(project_dir: Path = ROOT) -> dict[str, set[str]]:
+    """What the SAM app's admin consent grants in its partner tenant: its delegated
+    permissions in apps.yaml, per resource URL (the `scp` of its tokens there)."""
+    apps = yaml.safe_load((project_dir / "apps.yaml").read_text(encoding="utf-8"))["apps"]
+    result: dict[str, set[str]] = {}
+    for permission in apps[SAM].get("permissions") or []:
+        if permission.get("type", "delegated") == "delegated":
+            url = _RESOURCE_URLS[str(permission["api"])]
+            result.setdefault(url, set()).add(str(permission["permission"]))
+    return result
 
 
 def _register_apps(
@@ -141,6 +164,10 @@ def _register_apps(
         app = cloud.add_app(region.tenant_id, client_id=_uuid(f"a{index}{number}", 1))
         cloud.put_secret(vault, f"{key}-client-secret", app.secret, content_type="client secret")
         ids[key] = app.client_id
+    # The SAM app's admin consent in its partner tenant (README, step 2 of the SAM token).
+    sam_app = cloud.find_app(region.sam.client_id)
+    assert sam_app is not None
+    sam_app.delegated = sam_scopes()
     # The SAM token: what `partner-apps sam consent` stored.
     grant = Grant(region.tenant_id, region.sam.client_id, region.admin, ("pwd", "mfa"))
     issued = cloud.issue(grant, "https://api.partnercenter.microsoft.com/user_impersonation")
@@ -182,6 +209,8 @@ def open_customer_world(
         for index, (stack, count) in enumerate((("us", us), ("eu", eu))):
             client_ids[stack] = _register_apps(world, stack, index, apps)
             _outputs(world, stack, client_ids[stack])
+            # The SAM app is consented in every customer too (its own consent comes first).
+            client_ids[stack] = {SAM: world.regions[stack].sam.client_id, **client_ids[stack]}
             customers[stack] = [add_customer(world, stack, n) for n in range(1, count + 1)]
         audit_dir = directory / "audit"
         yield CustomerWorld(world, customers, client_ids, audit_dir)

@@ -398,6 +398,16 @@ class Login:
         for applies, code, text in refused:
             if applies:
                 return aad_error(400, "invalid_grant", code, text)
+        # In a customer tenant the client app needs a service principal there (its consent)
+        # before a partner admin's token can be issued for it [unverified which AADSTS code
+        # Entra answers; the product treats 65001, 7000229 and 700016 alike].
+        if through_gdap and self.cloud.principal_of(directory.tenant_id, app.client_id) is None:
+            return aad_error(
+                400,
+                "invalid_grant",
+                65001,
+                "The user or administrator has not consented to use the application.",
+            )
         return _Granted(found, None, "", directory.tenant_id if through_gdap else None)
 
 
@@ -740,6 +750,51 @@ class PartnerCenter:
                         )
 
 
+# What a delegated token's `scp` must hold for a Graph call: any one of these (the least
+# privileged and the broader ones of the Graph reference for each operation).
+_READ_APPS = {
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+}
+_GRAPH_SCOPES: dict[tuple[str, str], set[str]] = {
+    ("GET", "delegatedAdminRelationships"): {
+        "DelegatedAdminRelationship.Read.All",
+        "DelegatedAdminRelationship.ReadWrite.All",
+    },
+    ("GET", "servicePrincipals"): _READ_APPS,
+    ("POST", "servicePrincipals"): {"Application.ReadWrite.All", "Directory.ReadWrite.All"},
+    ("POST", "appRoleAssignedTo"): {"AppRoleAssignment.ReadWrite.All"},
+    ("DELETE", "appRoleAssignedTo"): {"AppRoleAssignment.ReadWrite.All"},
+    ("GET", "oauth2PermissionGrants"): _READ_APPS | {"DelegatedPermissionGrant.ReadWrite.All"},
+    ("POST", "oauth2PermissionGrants"): {
+        "DelegatedPermissionGrant.ReadWrite.All",
+        "Directory.ReadWrite.All",
+    },
+}
+
+
+def _scope_allows(claims: dict[str, Any], method: str, segments: list[str]) -> bool:
+    """Whether the delegated token's scopes cover the call (paths the table does not name,
+    such as /organization, need no particular scope here)."""
+    if len(segments) < 2:
+        return True
+    relation = segments[3] if len(segments) > 3 else segments[-1]
+    if segments[1] == "oauth2PermissionGrants":
+        relation = "oauth2PermissionGrants"
+    verb = (
+        "POST" if method in ("PATCH", "DELETE") and relation == "oauth2PermissionGrants" else method
+    )
+    if relation in ("appRoleAssignments",):
+        relation = "servicePrincipals"
+    needed = _GRAPH_SCOPES.get((verb, relation))
+    if needed is None and segments[1] == "servicePrincipals":
+        needed = _READ_APPS if method == "GET" else None
+    held = set(str(claims.get("scp", "")).split())
+    return needed is None or bool(held & needed)
+
+
 class Graph:
     """Graph in a customer (or partner) tenant: organization, service principals, delegated
     grants, app role assignments, GDAP relationships (paged)."""
@@ -768,6 +823,16 @@ class Graph:
         segments = [segment for segment in parts.path.split("/") if segment]
         query = {key: values[0] for key, values in parse_qs(parts.query).items()}
         document = json.loads(body or b"{}") if body else {}
+        if claims.get("idtyp") != "app" and not _scope_allows(claims, method, segments):
+            return _json(
+                403,
+                {
+                    "error": {
+                        "code": "Authorization_RequestDenied",
+                        "message": "Insufficient privileges to complete the operation.",
+                    }
+                },
+            )
         if segments == ["v1.0", "organization"]:
             if claims.get("idtyp") == "app" and not claims.get("roles"):
                 return _json(403, {"error": {"code": "Authorization_RequestDenied"}})

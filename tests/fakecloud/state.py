@@ -24,6 +24,12 @@ SIGNING_KEY = secrets.token_bytes(32)
 PARTNER_CENTER = "https://api.partnercenter.microsoft.com"
 VAULT_RESOURCE = "https://vault.azure.net"
 GRAPH = "https://graph.microsoft.com"
+# Resource URL -> the resource app's id (its service principal in each tenant).
+RESOURCE_APP_IDS = {
+    GRAPH: "00000003-0000-0000-c000-000000000000",
+    PARTNER_CENTER: "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd",
+    "https://management.azure.com": "797f4846-ba00-4fd7-ba43-dac1f8f63013",
+}
 
 
 def _b64(data: bytes) -> str:
@@ -63,6 +69,10 @@ class App:
     # Admin consent for Partner Center user_impersonation in the partner tenant.
     consented: bool = True
     secret_expired: bool = False
+    # The delegated scopes the app's admin consent granted in its home tenant, per resource URL
+    # (https://graph.microsoft.com -> {"Application.ReadWrite.All", ...}): the `scp` of its
+    # delegated tokens there. Empty: "user_impersonation" (what the SAM tests need).
+    delegated: dict[str, set[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -338,6 +348,34 @@ class Cloud:
             ]
         return sorted(roles)
 
+    def principal_of(self, tenant_id: str, app_id: str) -> dict[str, Any] | None:
+        """The service principal of ``app_id`` in ``tenant_id``, if it has one."""
+        state = self.partners.get(tenant_id)
+        principals = state.service_principals.get(tenant_id, []) if state else []
+        return next((p for p in principals if p.get("appId") == app_id), None)
+
+    def scopes_of(self, tenant_id: str, client_id: str, resource: str) -> list[str] | None:
+        """The delegated scopes ``client_id`` holds on ``resource`` (a URL) in ``tenant_id``: in
+        its home tenant what its admin consent granted, elsewhere its tenant-wide grant there.
+        None: no declared scopes known (the token says user_impersonation)."""
+        app = self.find_app(client_id)
+        if app is not None and client_id in self.tenant(tenant_id).apps:
+            found = app.delegated.get(resource)
+            return sorted(found) if found is not None else None
+        own = self.principal_of(tenant_id, client_id)
+        target = self.principal_of(tenant_id, RESOURCE_APP_IDS.get(resource, ""))
+        if own is None or target is None:
+            return []
+        grants = self.partners[tenant_id].grants.get(tenant_id, [])
+        return sorted(
+            {
+                scope
+                for grant in grants
+                if grant.get("clientId") == own["id"] and grant.get("resourceId") == target["id"]
+                for scope in str(grant.get("scope", "")).split()
+            }
+        )
+
     def sign_in_as(self, tenant_id: str, upn: str) -> None:
         self.signed_in = (tenant_id, upn)
 
@@ -403,6 +441,7 @@ class Cloud:
         resource = resources[0].rsplit("/", 1)[0] if resources else GRAPH
         now = int(time.time())
         tid = tenant_id or grant.tenant_id
+        held = self.scopes_of(tid, grant.client_id, resource)
         common = {"tid": tid, "iat": now, "nbf": now, "exp": now + 3600}
         user = grant.user
         access = mint_jwt(
@@ -415,7 +454,7 @@ class Cloud:
                 "oid": user.object_id,
                 "upn": user.upn,
                 "amr": list(grant.amr),
-                "scp": "user_impersonation",
+                "scp": "user_impersonation" if held is None else " ".join(held),
                 "jti": secrets.token_hex(8),
             }
         )

@@ -175,3 +175,42 @@ def test_allow_list_entries_match_by_name_or_id_case_insensitively() -> None:
     ]
     records = changed("api-access-graph", "roleIds", [DIRECTORY_READ_ALL_ROLE])
     assert new_findings(records, config) == []
+
+
+APP_READ_WRITE_ALL_SCOPE = "bdfbf15f-ee85-4955-8675-146e8e5296b5"  # Application.ReadWrite.All
+SAM_COMPONENT = "us-partner-center-sam"
+
+
+def test_sam_only_permission_is_refused_on_any_other_app() -> None:
+    records = changed("web-access-graph", "scopeIds", [APP_READ_WRITE_ALL_SCOPE])
+    name = "Microsoft Graph/Application.ReadWrite.All"
+    allow_list = [f for f in new_findings(records) if f[0] == "azuread-required-access-allow-list"]
+    assert allow_list == [
+        (
+            "azuread-required-access-allow-list",
+            "mandatory",
+            "web-access-graph",
+            f"web-access-graph: scopeIds[0]: delegated permission {name} "
+            f"({APP_READ_WRITE_ALL_SCOPE}) is allowed for the Secure Application Model app only "
+            "(samAdminConsentPermissions): it is how `partner-apps customers` writes consents in "
+            "customer tenants. Fix: remove it from this app; only the app marked "
+            "secureApplicationModel in apps.yaml may request it.",
+        )
+    ]
+
+
+def test_sam_only_permission_is_allowed_in_the_sam_component_and_still_reported() -> None:
+    assert region_config()["azuread-required-access-allow-list"][
+        "secureApplicationModelComponents"
+    ] == [SAM_COMPONENT]
+    parent = f"urn:pulumi:us::partner-apps::partner-apps:index:PartnerManagedApp::{SAM_COMPONENT}"
+    records = changed("web-access-graph", "scopeIds", [APP_READ_WRITE_ALL_SCOPE], parent=parent)
+    assert [f[:3] for f in new_findings(records)] == [
+        ("azuread-required-access-high-privilege", "advisory", "web-access-graph")
+    ]
+    # Without the reviewed entry, the SAM app is held to the region-wide list like any app.
+    config = region_config()
+    config["azuread-required-access-allow-list"]["samAdminConsentPermissions"] = []
+    assert ("azuread-required-access-allow-list", "mandatory", "web-access-graph") in [
+        f[:3] for f in new_findings(records, config)
+    ]

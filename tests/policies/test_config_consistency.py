@@ -57,9 +57,12 @@ def test_every_permission_in_apps_yaml_passes_the_allow_list(region: str) -> Non
     apps = yaml.safe_load((ROOT / "apps.yaml").read_text("utf-8"))["apps"]
     allow = region_config(region)["azuread-required-access-allow-list"]
     allowed_app = {x.lower() for x in allow["allowedApplicationPermissions"]}
-    allowed_consent = {x.lower() for x in allow["allowedAdminConsentPermissions"]}
+    region_wide = {x.lower() for x in allow["allowedAdminConsentPermissions"]}
+    sam_only = {x.lower() for x in allow["samAdminConsentPermissions"]}
     catalog = load_catalog()
     for key, app in apps.items():
+        sam = app.get("secureApplicationModel") is True
+        allowed_consent = region_wide | sam_only if sam else region_wide
         for permission in app.get("permissions", []):
             name = f"{permission['api']}/{permission['permission']}"
             entry = next(

@@ -94,6 +94,23 @@ def test_partner_center_requires_mfa(world: World) -> None:
 
 def test_graph_service_principals_grants_and_relationships(world: World) -> None:
     base = world.fake.url("graph")
+    sam = world.cloud.find_app(world.regions["us"].sam.client_id)
+    assert sam is not None
+    # Without the scopes of a call, Graph refuses it (a delegated token's `scp` is checked).
+    refused = {
+        "Authorization": f"Bearer {_token(world, 'us', 'https://graph.microsoft.com/.default')}"
+    }
+    listing = requests.get(f"{base}/v1.0/servicePrincipals", headers=refused, timeout=10)
+    assert listing.status_code == 403
+    assert listing.json()["error"]["code"] == "Authorization_RequestDenied"
+    sam.delegated = {
+        "https://graph.microsoft.com": {
+            "Application.ReadWrite.All",
+            "AppRoleAssignment.ReadWrite.All",
+            "DelegatedPermissionGrant.ReadWrite.All",
+            "DelegatedAdminRelationship.Read.All",
+        }
+    }
     headers = {
         "Authorization": f"Bearer {_token(world, 'us', 'https://graph.microsoft.com/.default')}"
     }

@@ -53,7 +53,9 @@ def _reviewed_change(document: dict[str, Any]) -> None:
         "0f0e0d0c-0b0a-4909-8807-060504030201",
     ]
     access = next(
-        r for r in resources(document, pf.API_ACCESS) if r["inputs"].get("apiClientId") == GRAPH
+        r
+        for r in resources(document, pf.API_ACCESS)
+        if r["inputs"].get("apiClientId") == GRAPH and "-partner-portal-api-" in r["name"]
     )
     role_ids = list(access["inputs"].get("roleIds") or [])
     access["inputs"]["roleIds"] = sorted([*role_ids, "9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8"])

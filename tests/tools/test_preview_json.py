@@ -352,7 +352,7 @@ def test_changes_the_offline_plan_never_evaluated_are_named_with_a_count(
     )
     # A resource the plan does not have at all.
     assert any(
-        "creates `us-partner-center-sam-access-microsoft-graph`" in line
+        "creates `us-partner-center-sam-access-graph-extra`" in line
         and "not in the offline plan; it requests `User.Read` (Microsoft Graph, delegated)" in line
         for line in lines
     )

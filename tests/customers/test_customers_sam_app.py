@@ -1,0 +1,109 @@
+"""The Secure Application Model app in the customer tenants: its own consent comes first, and each
+permission apps.yaml declares for it is one the commands need (the loopback Graph checks the
+delegated token's ``scp`` per call, as Graph does)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from partner_apps import exitcodes
+from tests.conftest import ROOT
+from tests.customers.world import CustomerWorld, sam_scopes
+from tests.sam.world import SAM
+
+
+def _without(cw: CustomerWorld, tmp_path: Path, permission: str) -> None:
+    """A project whose SAM app lacks ``permission``, admin-consented as such in the partner
+    tenants (so its tokens there and its consent in the customers lack it too)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for path in [ROOT / "Pulumi.yaml", *ROOT.glob("Pulumi.*.yaml")]:
+        shutil.copy(path, project / path.name)
+    document = yaml.safe_load((ROOT / "apps.yaml").read_text(encoding="utf-8"))
+    sam = document["apps"][SAM]
+    before = len(sam["permissions"])
+    sam["permissions"] = [p for p in sam["permissions"] if p["permission"] != permission]
+    assert len(sam["permissions"]) == before - 1, permission
+    (project / "apps.yaml").write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    cw.project_dir = project
+    for region in cw.world.regions.values():
+        app = cw.cloud.find_app(region.sam.client_id)
+        assert app is not None
+        app.delegated = sam_scopes(project)
+
+
+def test_a_customer_the_sam_app_cannot_read_yet_is_planned_as_empty(cw: CustomerWorld) -> None:
+    result = cw.run("customers", "plan", "--stack", "us", "--output", "json")
+    assert result.code == exitcodes.CHANGES, result.out
+    plan = json.loads(result.out)
+    assert plan["apps"][0]["app"] == SAM
+    assert plan["apps"][0]["secureApplicationModel"] is True
+    sam_grants = {g["permission"] for g in plan["apps"][0]["grants"]}
+    # Partner-tenant-only permissions are never granted in a customer.
+    assert "DelegatedAdminRelationship.Read.All" not in sam_grants
+    assert "Application.ReadWrite.All" in sam_grants
+    for customer in plan["customers"]:
+        assert customer["read"] is False, customer["tenantId"]
+        consents = [a["app"] for a in customer["actions"] if a["action"] == "consent"]
+        assert consents[0] == SAM, customer["tenantId"]
+    markdown = cw.run("customers", "plan", "--stack", "us").out
+    assert "not read yet" in markdown
+    assert "`Application.ReadWrite.All` | delegated | **high**" in markdown
+
+
+@pytest.mark.parametrize(
+    ("permission", "refused"),
+    [
+        ("Application.ReadWrite.All", "reading"),
+        ("AppRoleAssignment.ReadWrite.All", "assigning"),
+    ],
+)
+def test_each_graph_permission_of_the_sam_app_is_needed(
+    cw: CustomerWorld, tmp_path: Path, permission: str, refused: str
+) -> None:
+    _without(cw, tmp_path, permission)
+    result = cw.run("customers", "apply", "--stack", "us", "--output", "json")
+    assert result.code != exitcodes.OK, result.out
+    outcomes = json.loads(result.out)["customers"]
+    assert len(outcomes) == len(cw.customers["us"])
+    for outcome in outcomes:
+        assert "Graph refused" in outcome["cause"], outcome
+        assert refused in outcome["cause"], outcome
+
+
+def test_the_sam_app_needs_delegated_grant_writes_to_repair_a_grant(
+    cw: CustomerWorld, tmp_path: Path
+) -> None:
+    assert cw.run("customers", "apply", "--stack", "us").code == exitcodes.OK
+    tenant = cw.customers["us"][0]
+    web = cw.principals(tenant, cw.client_ids["us"]["partner-portal-web"])[0]
+    grant = next(g for g in cw.grants(tenant) if g["clientId"] == web["id"])
+    grant["scope"] = "openid"  # someone narrowed it in the customer tenant
+    full = cw.project_dir
+    _without(cw, tmp_path, "DelegatedPermissionGrant.ReadWrite.All")
+    # The consent was made with the full set: take the permission away in the tenant too.
+    sam = cw.principals(tenant, cw.client_ids["us"][SAM])[0]
+    for item in cw.grants(tenant):
+        if item["clientId"] == sam["id"]:
+            item["scope"] = item["scope"].replace("DelegatedPermissionGrant.ReadWrite.All", "")
+    result = cw.run("customers", "apply", "--stack", "us", "--output", "json")
+    assert result.code != exitcodes.OK
+    failed = [c for c in json.loads(result.out)["customers"] if c.get("cause")]
+    assert [c["tenantId"] for c in failed] == [tenant]
+    assert "Graph refused extending a delegated grant" in failed[0]["cause"]
+    cw.project_dir = full
+
+
+def test_the_gdap_list_needs_delegated_admin_relationship_read(
+    cw: CustomerWorld, tmp_path: Path
+) -> None:
+    _without(cw, tmp_path, "DelegatedAdminRelationship.Read.All")
+    result = cw.run("customers", "plan", "--stack", "us")
+    assert result.code == exitcodes.PARTNER_CENTER, result.err
+    assert "DelegatedAdminRelationship.Read.All" in result.err
+    assert cw.cloud.consent_posts == []
