@@ -22,7 +22,7 @@ from .plan import (
     CustomerPlan,
     Observed,
     diff,
-    read_app,
+    read_apps,
     read_customer,
     sam_not_consented,
 )
@@ -91,10 +91,16 @@ class _Customer:
             # The plan's read of this run, or a new one.
             observed = self.observed or self._read()
             resources, states = observed
-            for app in self.region.apps:
-                todo = self.allowed(diff(app, states[app.key], resources, self.prune))
-                resources = self._resources(todo, resources)
-                self._app(app, todo, states[app.key], resources)
+            apps = self.region.apps
+            todos = {
+                app.key: self.allowed(diff(app, states[app.key], resources, self.prune))
+                for app in apps
+            }
+            for app in apps:
+                resources = self._resources(todos[app.key], resources)
+            states, todos = self._consents(apps, states, todos, resources)
+            for app in apps:
+                self._writes(todos[app.key], states[app.key], resources)
         except RemoteError as error:
             self.outcome.cause, self.outcome.fix = error.cause, error.fix
         return self.outcome
@@ -139,28 +145,41 @@ class _Customer:
             self.record(action, "created" if created else "already", objectId=principal.id)
         return resources
 
-    def _app(
+    def _consents(
         self,
-        app: DesiredApp,
-        todo: list[Action],
-        state: AppState,
+        apps: tuple[DesiredApp, ...],
+        states: dict[str, AppState],
+        todos: dict[str, list[Action]],
         resources: dict[str, Principal | None],
-    ) -> None:
-        consent = next((a for a in todo if a.kind == "consent"), None)
-        if consent is not None:
-            self._consent(app, consent)
-            # What the consent granted is not written again: read, and recompute.
-            state = read_app(self.graph, app, self.prune)
-            if state.principal is None:
+    ) -> tuple[dict[str, AppState], dict[str, list[Action]]]:
+        """The Partner Center consents the plan lists, then one read of what they created and the
+        actions recomputed: what a consent granted is not written again."""
+        consented = []
+        for app in apps:
+            consent = next((a for a in todos[app.key] if a.kind == "consent"), None)
+            if consent is not None:
+                self._consent(app, consent)
+                consented.append(app)
+        if not consented:
+            return states, todos
+        fresh, _ = read_apps(self.graph, consented, self.prune)
+        states, todos = dict(states), dict(todos)
+        for app in consented:
+            if fresh[app.key].principal is None:
                 raise RemoteError(
                     f"app {app.key}: the consent succeeded but no service principal is visible yet",
                     "run apply again in a few minutes (it continues from here)",
                 )
-            todo = self.allowed(diff(app, state, resources, self.prune))
-        assert state.principal is not None or not todo
-        for action in todo:
-            if action.kind in ("consent", "create-resource-principal"):
-                continue
+            states[app.key] = fresh[app.key]
+            todos[app.key] = self.allowed(diff(app, fresh[app.key], resources, self.prune))
+        return states, todos
+
+    def _writes(
+        self, todo: list[Action], state: AppState, resources: dict[str, Principal | None]
+    ) -> None:
+        writes = [a for a in todo if a.kind not in ("consent", "create-resource-principal")]
+        assert state.principal is not None or not writes
+        for action in writes:
             self._graph_write(action, state, resources)
 
     def _graph_write(

@@ -269,21 +269,28 @@ def diff(
     return sorted(actions, key=lambda a: (ORDER.index(a.kind), a.app, a.resource_app_id, a.values))
 
 
-def read_app(graph: CustomerGraph, app: DesiredApp, prune: bool) -> AppState:
-    return graph.app_state(
-        app.client_id,
-        grants=prune or bool(app.delegated()),
-        assignments=prune or bool(app.application()),
-    )
+def read_apps(
+    graph: CustomerGraph, apps: list[DesiredApp], prune: bool, extra: list[str] | None = None
+) -> tuple[dict[str, AppState], dict[str, Principal | None]]:
+    """The apps' states, their service principals (and those of ``extra`` app ids) read in one
+    request; then grants and assignments only of the apps that have a service principal."""
+    found = graph.principals([app.client_id for app in apps] + list(extra or ()))
+    states = {
+        app.key: graph.app_state(
+            app.client_id,
+            grants=prune or bool(app.delegated()),
+            assignments=prune or bool(app.application()),
+            principal=found[app.client_id],
+        )
+        for app in apps
+    }
+    return states, found
 
 
 def read_customer(graph: CustomerGraph, apps: tuple[DesiredApp, ...], prune: bool) -> Observed:
-    resources = {
-        resource: graph.principal(resource)
-        for resource in sorted({r for app in apps for r in app.resources()})
-    }
-    states = {app.key: read_app(graph, app, prune) for app in apps}
-    return resources, states
+    resource_ids = sorted({r for app in apps for r in app.resources()})
+    states, found = read_apps(graph, list(apps), prune, resource_ids)
+    return {resource: found[resource] for resource in resource_ids}, states
 
 
 def sam_not_consented(error: RemoteError, apps: tuple[DesiredApp, ...]) -> bool:

@@ -872,8 +872,11 @@ class Graph:
     ) -> Response:
         principals = partner.service_principals.setdefault(partner.tenant_id, [])
         if len(segments) == 2 and method == "GET":
-            wanted = query.get("$filter", "").split("'")[1:2]
-            found = [p for p in principals if not wanted or p["appId"] == wanted[0]]
+            # `appId eq 'x'` or `appId in ('x','y')`: the quoted values.
+            wanted = query.get("$filter", "").split("'")[1::2]
+            if len(wanted) > 15:
+                return _json(400, {"error": {"code": "Request_UnsupportedQuery"}})
+            found = [p for p in principals if not wanted or p["appId"] in wanted]
             return _json(200, {"value": found})
         if len(segments) == 2 and method == "POST":
             principal = {"id": str(uuid.uuid4()), "appId": document.get("appId")}
