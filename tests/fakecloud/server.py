@@ -995,6 +995,19 @@ class FakeCloud:
         self._timer.start()
         return self
 
+    def pause(self) -> None:
+        """Stop serving in this process but keep the listening sockets (``serve`` resumes): the
+        benchmark forks the servers into a process of their own this way."""
+        self._timer.cancel()
+        for server in self.servers.values():
+            server.shutdown()
+
+    def serve(self) -> None:
+        for server in self.servers.values():
+            threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            ).start()
+
     def stop(self) -> None:
         if self._stopped:
             return
