@@ -40,7 +40,7 @@ from tools import policy_config
 from tools.harness import StackRun
 from tools.plan import run_stack, settings_for
 
-from .conftest import ROOT, edit_yaml
+from .conftest import PROJECT_FILES, ROOT, edit_yaml
 
 # "Today" of every run here, so the date rules do not move with the calendar. The example
 # secrets rotated on 2026-10-01 for 365 days are current on this day.
@@ -252,12 +252,39 @@ def _refused_by_policy(records: Records, config: dict[str, Any], policy: str) ->
     ]
 
 
+def _with_reviewed(project: Path) -> Path:
+    (project / "policies" / "reviewed").mkdir(parents=True, exist_ok=True)
+    for path in (ROOT / "policies" / "reviewed").glob("*.json"):
+        (project / "policies" / "reviewed" / path.name).write_bytes(path.read_bytes())
+    return project
+
+
 @pytest.fixture
 def project(project_copy: Path) -> Path:
-    (project_copy / "policies" / "reviewed").mkdir(parents=True, exist_ok=True)
-    for path in (ROOT / "policies" / "reviewed").glob("*.json"):
-        (project_copy / "policies" / "reviewed" / path.name).write_bytes(path.read_bytes())
-    return project_copy
+    return _with_reviewed(project_copy)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    run: StackRun
+    config: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> Baseline:
+    """The unchanged project's run and policy config, computed once for every case (they are
+    the same for all: each case edits its own copy afterwards)."""
+    project = tmp_path_factory.mktemp("baseline")
+    for name in PROJECT_FILES:
+        (project / name).write_bytes((ROOT / name).read_bytes())
+    for path in ROOT.glob("Pulumi.*.yaml"):
+        (project / path.name).write_bytes(path.read_bytes())
+    return Baseline(_run(_with_reviewed(project)), _policy_config(project))
+
+
+def test_the_baseline_passes_every_policy_the_cases_check(baseline: Baseline) -> None:
+    for policy in sorted({rule.policy for rule in RULES.values()}):
+        assert _refused_by_policy(baseline.run.resources, baseline.config, policy) == [], policy
 
 
 @pytest.mark.parametrize(
@@ -266,17 +293,15 @@ def project(project_copy: Path) -> Path:
     ids=[f"{rule}-{'accepted' if ok else 'refused'}-{i}" for i, (rule, _, ok) in enumerate(CASES)],
 )
 def test_config_and_policy_give_the_same_verdict(
-    project: Path, rule_id: str, value: Any, accepted: bool
+    project: Path, baseline: Baseline, rule_id: str, value: Any, accepted: bool
 ) -> None:
     rule = RULES[rule_id]
-    baseline = _run(project)
-    baseline_config = _policy_config(project)
+    baseline_config = baseline.config
     display = next(
         r["inputs"]["displayName"]
-        for r in baseline.resources
+        for r in baseline.run.resources
         if r["type"] == APP and r["name"] == f"{STACK}-{rule.app}-app"
     )
-    assert _refused_by_policy(baseline.resources, baseline_config, rule.policy) == []
 
     root = "apps" if rule.file == "apps.yaml" else "config"
     edit_yaml(project / rule.file, lambda doc: rule.to_config(doc[root], value))
@@ -289,7 +314,7 @@ def test_config_and_policy_give_the_same_verdict(
 
     if config_refuses:
         # The program cannot run on it: the same value in the resource the baseline registers.
-        records = copy.deepcopy(baseline.resources)
+        records = copy.deepcopy(baseline.run.resources)
         rule.to_resources(records, display, value)
         policy_refuses = _refused_by_policy(records, baseline_config, rule.policy)
     else:

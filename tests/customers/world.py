@@ -24,11 +24,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-import yaml
-
 from partner_apps import cli
 from partner_apps.sam import flows
 from policies.partner_policies import catalog
+from tests.conftest import load_yaml
 from tests.fakecloud.state import Grant, PartnerTenant
 from tests.sam.world import ROOT, SAM, Result, World, open_world
 
@@ -115,7 +114,7 @@ class CustomerWorld:
 
 
 def _graph_resource(cloud: Any) -> None:
-    apps = yaml.safe_load((ROOT / "apps.yaml").read_text(encoding="utf-8"))["apps"]
+    apps = load_yaml(ROOT / "apps.yaml")["apps"]
     roles: dict[str, str] = {}
     scopes: dict[str, str] = {}
     wanted = [
@@ -144,7 +143,7 @@ _RESOURCE_URLS = {
 def sam_scopes(project_dir: Path = ROOT) -> dict[str, set[str]]:
     """What the SAM app's admin consent grants in its partner tenant: its delegated
     permissions in apps.yaml, per resource URL (the `scp` of its tokens there)."""
-    apps = yaml.safe_load((project_dir / "apps.yaml").read_text(encoding="utf-8"))["apps"]
+    apps = load_yaml(project_dir / "apps.yaml")["apps"]
     result: dict[str, set[str]] = {}
     for permission in apps[SAM].get("permissions") or []:
         if permission.get("type", "delegated") == "delegated":

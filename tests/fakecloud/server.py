@@ -1013,9 +1013,17 @@ class FakeCloud:
             return
         self._stopped = True
         http_challenge_cache.clear()
+        # Each server's loop notices a shutdown within its poll interval: ask them all at once
+        # (one interval in all, not one per server: it was most of a test's teardown).
+        stoppers = []
         for server in self.servers.values():
             server.stopping.set()
-            server.shutdown()
+            stopper = threading.Thread(target=server.shutdown, daemon=True)
+            stopper.start()
+            stoppers.append(stopper)
+        for stopper in stoppers:
+            stopper.join()
+        for server in self.servers.values():
             server.server_close()
 
     def __exit__(

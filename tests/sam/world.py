@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import requests
-import yaml
 from azure.identity import ClientSecretCredential
 
 from partner_apps import cli
 from partner_apps.sam import flows
 from partner_apps.sam.http import RetryingSession
 from partner_apps.sam.target import Endpoints, file_outputs
+from tests.conftest import load_yaml
 from tests.fakecloud import Cloud, FakeCloud
 from tests.fakecloud.state import App, User
 
@@ -152,13 +152,13 @@ class World:
 
 
 def _stack_region(stack: str) -> dict[str, Any]:
-    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
+    document = load_yaml(ROOT / f"Pulumi.{stack}.yaml")
     region: dict[str, Any] = document["config"]["partner-apps:region"]
     return region
 
 
 def _sam_definition() -> dict[str, Any]:
-    apps = yaml.safe_load((ROOT / "apps.yaml").read_text(encoding="utf-8"))["apps"]
+    apps = load_yaml(ROOT / "apps.yaml")["apps"]
     definition: dict[str, Any] = apps[SAM]
     return definition
 
