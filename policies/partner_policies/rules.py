@@ -102,8 +102,20 @@ def _invisible(char: str, *, allow_newlines: bool) -> bool:
     return category in {"Cc", "Cf", "Zl", "Zp"} or (category == "Zs" and char != " ")
 
 
+# In ASCII the only invisible characters are the controls (category Cc): one regex search
+# instead of a category lookup per character, for the common case.
+_ASCII_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+_ASCII_CONTROL_BUT_NEWLINES: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def hidden_character_problem(value: str, *, allow_newlines: bool = False) -> str | None:
     """Why ``value`` holds a character a reader cannot see (or tell from a space), or ``None``."""
+    if value.isascii():
+        pattern = _ASCII_CONTROL_BUT_NEWLINES if allow_newlines else _ASCII_CONTROL
+        found = pattern.search(value)
+        if found is None:
+            return None
+        value = value[: found.end()]  # the loop below reports it, with its position
     for index, char in enumerate(value):
         if _invisible(char, allow_newlines=allow_newlines):
             return (
