@@ -56,29 +56,36 @@ ARTIFACTS = sorted(
 )
 
 
-def test_preview_writes_plan_markdown_and_audit_for_every_stack(tmp_path: Path) -> None:
-    assert _preview(ROOT, tmp_path) == 0
-    assert sorted(_files(tmp_path)) == ARTIFACTS
-    plan = json.loads((tmp_path / "preview" / "us.json").read_text(encoding="utf-8"))
+@pytest.fixture(scope="module")
+def root_preview(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One preview of the project as committed, for the tests that only read it (each test
+    that changes or compares previews makes its own)."""
+    out = tmp_path_factory.mktemp("root-preview")
+    assert _preview(ROOT, out) == 0
+    return out
+
+
+def test_preview_writes_plan_markdown_and_audit_for_every_stack(root_preview: Path) -> None:
+    assert sorted(_files(root_preview)) == ARTIFACTS
+    plan = json.loads((root_preview / "preview" / "us.json").read_text(encoding="utf-8"))
     assert {"project", "stack", "resources", "outputs", "violations"} <= set(plan)
     first = plan["resources"][0]
     assert {"urn", "type", "name", "parent", "provider", "protect", "inputs"} <= set(first)
     assert [r["urn"] for r in plan["resources"]] == sorted(r["urn"] for r in plan["resources"])
 
 
-def test_two_previews_are_byte_identical(tmp_path: Path) -> None:
-    assert _preview(ROOT, tmp_path / "one") == 0
+def test_two_previews_are_byte_identical(root_preview: Path, tmp_path: Path) -> None:
     assert _preview(ROOT, tmp_path / "two") == 0
-    one, two = _files(tmp_path / "one"), _files(tmp_path / "two")
+    one, two = _files(root_preview), _files(tmp_path / "two")
     assert sorted(one) == sorted(two)
     changed = [name for name in one if one[name] != two[name]]
     assert changed == [], f"differs between two runs: {changed}"
 
 
-def test_preview_diffed_with_itself_has_no_changes(tmp_path: Path) -> None:
-    assert _preview(ROOT, tmp_path) == 0
+def test_preview_diffed_with_itself_has_no_changes(root_preview: Path, tmp_path: Path) -> None:
+    plans = str(root_preview / "preview")
     out = tmp_path / "diff.md"
-    assert diff.main([str(tmp_path / "preview"), str(tmp_path / "preview"), "--out", str(out)]) == 0
+    assert diff.main([plans, plans, "--out", str(out)]) == 0
     assert "No changes." in out.read_text(encoding="utf-8")
 
 
@@ -266,11 +273,11 @@ def test_two_preview_processes_with_different_hash_seeds_are_byte_identical(
     assert changed == [], f"differs between two processes: {changed}"
 
 
-def test_the_plan_fixtures_match_a_fresh_recording(tmp_path: Path) -> None:
+def test_the_plan_fixtures_match_a_fresh_recording(root_preview: Path) -> None:
     """The report tools' fixtures are recordings; see tests/fixtures/plans/README.md to refresh."""
-    assert _preview(ROOT, tmp_path) == 0
     for stack in ("eu", "us"):
-        fresh = json.loads((tmp_path / "preview" / f"{stack}.json").read_text(encoding="utf-8"))
+        plan = root_preview / "preview" / f"{stack}.json"
+        fresh = json.loads(plan.read_text(encoding="utf-8"))
         fixture = json.loads((FIXTURE_PLANS / f"{stack}.json").read_text(encoding="utf-8"))
         for key in ("project", "stack", "region", "apps"):
             assert fixture[key] == fresh[key], f"tests/fixtures/plans/{stack}.json: {key} drifted"
