@@ -17,6 +17,7 @@ the client's side (the product) keeps this interpreter to itself.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import os
 import shutil
@@ -85,9 +86,13 @@ class _Served:
     def report(self) -> tuple[list[str], int]:
         self.pipe.send("report")
         found: tuple[list[str], int] = self.pipe.recv()
-        self.pipe.send("stop")
-        os.waitpid(self.pid, 0)
         return found
+
+    def stop(self) -> None:
+        """End the child, whatever happened in between (it also ends when this process does)."""
+        with contextlib.suppress(OSError):
+            self.pipe.send("stop")
+        os.waitpid(self.pid, 0)
 
 
 def _timed(cw: Any, served: _Served, *argv: str) -> tuple[int, float, int]:
@@ -113,11 +118,14 @@ def run(customers: int, rate: float, workers: int) -> dict[str, Any]:
             cw.timeout = "30"
             cw.cloud.consent_rate_limit = rate
             served = _Served(cw)
-            common = ("--stack", "us", "--workers", str(workers), "--output", "json")
-            plan = _timed(cw, served, "customers", "plan", *common)
-            apply = _timed(cw, served, "customers", "apply", *common)
-            again = _timed(cw, served, "customers", "plan", *common)
-            posts, throttled = served.report()
+            try:
+                common = ("--stack", "us", "--workers", str(workers), "--output", "json")
+                plan = _timed(cw, served, "customers", "plan", *common)
+                apply = _timed(cw, served, "customers", "apply", *common)
+                again = _timed(cw, served, "customers", "plan", *common)
+                posts, throttled = served.report()
+            finally:
+                served.stop()
             per_app = Counter(posts)
     floor = max(per_app.values()) / rate if per_app else 0.0
     return {
