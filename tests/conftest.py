@@ -39,12 +39,18 @@ def _fresh_key_vault_challenges() -> None:
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     """A copy of the project's config files (stack files, apps.yaml) to edit in a test."""
+    return copy_project(tmp_path)
+
+
+def copy_project(target: Path) -> Path:
+    """Copy the project's config files (Pulumi.yaml, apps.yaml, the stack files, the generated
+    policy config) into ``target``; return it."""
     for name in PROJECT_FILES:
-        shutil.copy(ROOT / name, tmp_path / name)
+        shutil.copy(ROOT / name, target / name)
     for path in ROOT.glob("Pulumi.*.yaml"):
-        shutil.copy(path, tmp_path / path.name)
-    shutil.copytree(ROOT / "policies" / "config", tmp_path / "policies" / "config")
-    return tmp_path
+        shutil.copy(path, target / path.name)
+    shutil.copytree(ROOT / "policies" / "config", target / "policies" / "config")
+    return target
 
 
 # libyaml's safe loader and dumper where PyYAML has them (the program reads with the same

@@ -40,7 +40,7 @@ from tools import policy_config
 from tools.harness import StackRun
 from tools.plan import run_stack, settings_for
 
-from .conftest import PROJECT_FILES, ROOT, edit_yaml
+from .conftest import ROOT, copy_project, edit_yaml
 
 # "Today" of every run here, so the date rules do not move with the calendar. The example
 # secrets rotated on 2026-10-01 for 365 days are current on this day.
@@ -274,12 +274,8 @@ class Baseline:
 def baseline(tmp_path_factory: pytest.TempPathFactory) -> Baseline:
     """The unchanged project's run and policy config, computed once for every case (they are
     the same for all: each case edits its own copy afterwards)."""
-    project = tmp_path_factory.mktemp("baseline")
-    for name in PROJECT_FILES:
-        (project / name).write_bytes((ROOT / name).read_bytes())
-    for path in ROOT.glob("Pulumi.*.yaml"):
-        (project / path.name).write_bytes(path.read_bytes())
-    return Baseline(_run(_with_reviewed(project)), _policy_config(project))
+    project = _with_reviewed(copy_project(tmp_path_factory.mktemp("baseline")))
+    return Baseline(_run(project), _policy_config(project))
 
 
 def test_the_baseline_passes_every_policy_the_cases_check(baseline: Baseline) -> None:

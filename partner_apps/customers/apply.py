@@ -88,7 +88,8 @@ class _Customer:
         if not self.planned:
             return self.outcome
         try:
-            # The plan's read of this run, or a new one.
+            # The plan's read of this run; a tenant it could not read gets the SAM app's consent
+            # first (see plan.unread_plan), then its first read.
             observed = self.observed or self._read()
             resources, states = observed
             apps = self.region.apps
@@ -106,15 +107,11 @@ class _Customer:
         return self.outcome
 
     def _read(self) -> Observed:
-        """Read the tenant; when the SAM app is not in it yet, make its consent first (Partner
-        Center needs no access to the tenant), then read."""
+        """Read the tenant; when the plan could not (the SAM app is not in it yet), make the SAM
+        app's consent first (Partner Center needs no access to the tenant), then read."""
         apps = self.region.apps
-        if self.read:  # a reviewed plan's customer, read then: read now
-            try:
-                return read_customer(self.graph, apps, self.prune)
-            except RemoteError as error:
-                if not sam_not_consented(error, apps):
-                    raise
+        if self.read:
+            return read_customer(self.graph, apps, self.prune)
         sam = next(app for app in apps if app.bootstrap)
         consent = next((a for a in self.planned if a.kind == "consent" and a.app == sam.key), None)
         if consent is None:

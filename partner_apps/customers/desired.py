@@ -124,7 +124,11 @@ def load_apps_file(project_dir: Path) -> Mapping[str, Any]:
 
 
 def desired_apps(
-    stack: str, apps: Mapping[str, Any], outputs: Mapping[str, Any], only: list[str] | None = None
+    stack: str,
+    apps: Mapping[str, Any],
+    outputs: Mapping[str, Any],
+    only: list[str] | None = None,
+    sam_app: str | None = None,
 ) -> tuple[DesiredApp, ...]:
     """The apps to consent in the region's customer tenants, with the client ids of ``outputs``."""
     out_apps = outputs.get("apps") or {}
@@ -132,7 +136,11 @@ def desired_apps(
     for key, definition in sorted(apps.items()):
         if not isinstance(definition, dict):
             continue
-        bootstrap = definition.get("secureApplicationModel") is True
+        # The SAM app whose token the commands use (``sam_app``) is consented first; another
+        # secureApplicationModel app is a consenting identity of its own, not ours to consent.
+        bootstrap = key == sam_app
+        if definition.get("secureApplicationModel") is True and not bootstrap:
+            continue
         # --app narrows the partner-managed apps; the SAM app's consent is always kept, since
         # nothing else can be read or written in a customer tenant without it.
         if only and key not in only and not bootstrap:
@@ -155,7 +163,5 @@ def desired_apps(
     unknown = sorted(set(only or ()) - {app.key for app in result})
     if unknown:
         raise _fail(stack, f"--app {', '.join(unknown)}: not an app to consent in customers")
-    if sum(app.bootstrap for app in result) > 1:
-        raise _fail(stack, f"{APPS_FILE}: more than one secureApplicationModel app")
     # The SAM app first: apply consents it before any Graph call in the customer tenant.
     return tuple(sorted(result, key=lambda app: (not app.bootstrap, app.key)))

@@ -25,13 +25,6 @@ GDAP_FIX = (
 IN_LIMIT = 15
 
 
-class _Unread:
-    """A principal not read yet (``app_state`` reads it)."""
-
-
-UNREAD = _Unread()
-
-
 @dataclass
 class Principal:
     id: str
@@ -129,18 +122,11 @@ class CustomerGraph:
         return result
 
     def app_state(
-        self,
-        app_id: str,
-        *,
-        grants: bool = True,
-        assignments: bool = True,
-        principal: Principal | _Unread | None = UNREAD,
+        self, principal: Principal | None, *, grants: bool = True, assignments: bool = True
     ) -> AppState:
-        """The app's service principal (read unless given) and, when asked, its delegated grants
-        and app role assignments (an app with no permission of a kind has nothing of it to
-        compare)."""
-        if isinstance(principal, _Unread):
-            principal = self.principal(app_id)
+        """An app's state from its service principal (read by ``principals``) and, when asked,
+        its delegated grants and app role assignments (an app with no permission of a kind has
+        nothing of it to compare)."""
         if principal is None:
             return AppState(None)
         state = AppState(principal)

@@ -277,10 +277,9 @@ def read_apps(
     found = graph.principals([app.client_id for app in apps] + list(extra or ()))
     states = {
         app.key: graph.app_state(
-            app.client_id,
+            found[app.client_id],
             grants=prune or bool(app.delegated()),
             assignments=prune or bool(app.application()),
-            principal=found[app.client_id],
         )
         for app in apps
     }

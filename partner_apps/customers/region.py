@@ -288,7 +288,9 @@ def open_region(
     """Check the target, read the SAM token and secret from the vault, build the clients."""
     target = rt.target(stack, sam_app)
     outputs = rt.outputs(stack) or {}
-    apps = desired_apps(stack, load_apps_file(rt.project_dir), outputs, only_apps)
+    apps = desired_apps(
+        stack, load_apps_file(rt.project_dir), outputs, only_apps, sam_app=target.app_key
+    )
     store = rt.store(target)
     token = store.current()
     if token is None or token.is_placeholder or not token.enabled:

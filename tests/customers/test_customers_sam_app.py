@@ -5,14 +5,13 @@ delegated token's ``scp`` per call, as Graph does)."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
-import yaml
 
 from partner_apps import exitcodes
-from tests.conftest import ROOT
+from tests.conftest import ROOT, copy_project, edit_yaml
 from tests.customers.world import CustomerWorld, sam_scopes
 from tests.sam.world import SAM
 
@@ -22,14 +21,15 @@ def _without(cw: CustomerWorld, tmp_path: Path, permission: str) -> None:
     tenants (so its tokens there and its consent in the customers lack it too)."""
     project = tmp_path / "project"
     project.mkdir()
-    for path in [ROOT / "Pulumi.yaml", *ROOT.glob("Pulumi.*.yaml")]:
-        shutil.copy(path, project / path.name)
-    document = yaml.safe_load((ROOT / "apps.yaml").read_text(encoding="utf-8"))
-    sam = document["apps"][SAM]
-    before = len(sam["permissions"])
-    sam["permissions"] = [p for p in sam["permissions"] if p["permission"] != permission]
-    assert len(sam["permissions"]) == before - 1, permission
-    (project / "apps.yaml").write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    copy_project(project)
+
+    def drop(document: dict[str, Any]) -> None:
+        sam = document["apps"][SAM]
+        before = len(sam["permissions"])
+        sam["permissions"] = [p for p in sam["permissions"] if p["permission"] != permission]
+        assert len(sam["permissions"]) == before - 1, permission
+
+    edit_yaml(project / "apps.yaml", drop)
     cw.project_dir = project
     for region in cw.world.regions.values():
         app = cw.cloud.find_app(region.sam.client_id)
@@ -107,3 +107,20 @@ def test_the_gdap_list_needs_delegated_admin_relationship_read(
     assert result.code == exitcodes.PARTNER_CENTER, result.err
     assert "DelegatedAdminRelationship.Read.All" in result.err
     assert cw.cloud.consent_posts == []
+
+
+def test_only_the_sam_app_whose_token_is_used_is_consented_in_customers() -> None:
+    from partner_apps.customers.desired import desired_apps, load_apps_file
+
+    apps = dict(load_apps_file(ROOT))
+    apps["second-sam"] = {**apps[SAM], "displayName": "Another SAM app"}
+    outputs = {"apps": {key: {"clientId": f"client-{key}"} for key in apps}}
+    chosen = desired_apps("us", apps, outputs, sam_app=SAM)
+    assert [(app.key, app.bootstrap) for app in chosen] == [
+        (SAM, True),
+        ("partner-portal-api", False),
+        ("partner-portal-web", False),
+    ]
+    # --app narrows the partner-managed apps, never the SAM app's own consent.
+    narrowed = desired_apps("us", apps, outputs, ["partner-portal-api"], sam_app=SAM)
+    assert [app.key for app in narrowed] == [SAM, "partner-portal-api"]

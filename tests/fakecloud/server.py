@@ -758,39 +758,34 @@ _READ_APPS = {
     "Directory.Read.All",
     "Directory.ReadWrite.All",
 }
-_GRAPH_SCOPES: dict[tuple[str, str], set[str]] = {
-    ("GET", "delegatedAdminRelationships"): {
+# (collection, write) -> the scopes of which a delegated token needs one.
+_GRAPH_SCOPES: dict[tuple[str, bool], set[str]] = {
+    ("delegatedAdminRelationships", False): {
         "DelegatedAdminRelationship.Read.All",
         "DelegatedAdminRelationship.ReadWrite.All",
     },
-    ("GET", "servicePrincipals"): _READ_APPS,
-    ("POST", "servicePrincipals"): {"Application.ReadWrite.All", "Directory.ReadWrite.All"},
-    ("POST", "appRoleAssignedTo"): {"AppRoleAssignment.ReadWrite.All"},
-    ("DELETE", "appRoleAssignedTo"): {"AppRoleAssignment.ReadWrite.All"},
-    ("GET", "oauth2PermissionGrants"): _READ_APPS | {"DelegatedPermissionGrant.ReadWrite.All"},
-    ("POST", "oauth2PermissionGrants"): {
+    ("servicePrincipals", False): _READ_APPS,
+    ("servicePrincipals", True): {"Application.ReadWrite.All", "Directory.ReadWrite.All"},
+    ("appRoleAssignedTo", False): _READ_APPS,
+    ("appRoleAssignedTo", True): {"AppRoleAssignment.ReadWrite.All"},
+    ("oauth2PermissionGrants", False): _READ_APPS | {"DelegatedPermissionGrant.ReadWrite.All"},
+    ("oauth2PermissionGrants", True): {
         "DelegatedPermissionGrant.ReadWrite.All",
         "Directory.ReadWrite.All",
     },
 }
 
 
+_GRAPH_COLLECTIONS = frozenset(collection for collection, _ in _GRAPH_SCOPES)
+
+
 def _scope_allows(claims: dict[str, Any], method: str, segments: list[str]) -> bool:
-    """Whether the delegated token's scopes cover the call (paths the table does not name,
-    such as /organization, need no particular scope here)."""
-    if len(segments) < 2:
-        return True
-    relation = segments[3] if len(segments) > 3 else segments[-1]
-    if segments[1] == "oauth2PermissionGrants":
-        relation = "oauth2PermissionGrants"
-    verb = (
-        "POST" if method in ("PATCH", "DELETE") and relation == "oauth2PermissionGrants" else method
-    )
-    if relation in ("appRoleAssignments",):
-        relation = "servicePrincipals"
-    needed = _GRAPH_SCOPES.get((verb, relation))
-    if needed is None and segments[1] == "servicePrincipals":
-        needed = _READ_APPS if method == "GET" else None
+    """Whether the delegated token's scopes cover the call. The collection is the last one the
+    path names (a service principal's grants are grants; its appRoleAssignments are read as
+    service principals); a path naming none, such as /organization, needs no scope here."""
+    named = [part for part in segments if part in _GRAPH_COLLECTIONS]
+    collection = named[-1] if named else ""
+    needed = _GRAPH_SCOPES.get((collection, method != "GET"))
     held = set(str(claims.get("scp", "")).split())
     return needed is None or bool(held & needed)
 
