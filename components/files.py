@@ -46,6 +46,14 @@ class ConfigError(Exception):
 _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def safe_load(text: str) -> Any:
+    """``yaml.safe_load`` on libyaml's safe loader where PyYAML has it (the pinned wheels do):
+    the same documents and the same ``yaml.YAMLError``s, about eight times faster than the
+    pure-Python loader ``yaml.safe_load`` uses. For files the customer-side commands read whole;
+    the program's config goes through ``read_yaml``."""
+    return yaml.load(text, Loader=_SAFE_LOADER)
+
+
 class _Loader(_SAFE_LOADER):  # type: ignore[valid-type,misc]
     """The safe loader (libyaml when available) that refuses a mapping key defined twice.
 

@@ -35,6 +35,8 @@ from typing import Any
 
 import yaml
 
+from components.files import safe_load
+
 from . import audit_report
 from .markdown import write_text
 from .plan_analysis import (
@@ -117,7 +119,7 @@ def git_commit(checkout: Path) -> tuple[str, bool | None]:
 def pack_version(path: Path = PACK_FILE) -> str:
     """The ``version`` of the policy pack's PulumiPolicy.yaml, or "unknown"."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
         return UNKNOWN
     version = document.get("version") if isinstance(document, Mapping) else None

@@ -31,6 +31,8 @@ from typing import Any
 
 import yaml
 
+from components.files import safe_load
+
 ROOT = Path(__file__).resolve().parent.parent
 EXTRA_APP = "partner-portal-worker"
 
@@ -41,7 +43,7 @@ def _project(directory: Path) -> Path:
     project.mkdir()
     for path in [ROOT / "Pulumi.yaml", *ROOT.glob("Pulumi.*.yaml")]:
         shutil.copy(path, project / path.name)
-    document = yaml.safe_load((ROOT / "apps.yaml").read_text(encoding="utf-8"))
+    document = safe_load((ROOT / "apps.yaml").read_text(encoding="utf-8"))
     worker = dict(document["apps"]["partner-portal-api"])
     worker["displayName"] = "Contoso Partner Portal Worker"
     for key in ("exposeApi", "scopes", "knownClients", "identifierUri"):

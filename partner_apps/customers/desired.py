@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from components.files import APPS_FILE
+from components.files import APPS_FILE, safe_load
 from partner_apps import exitcodes
 from partner_apps.sam.errors import SamError
 from policies.partner_policies import catalog
@@ -114,7 +114,7 @@ def _grants(stack: str, key: str, permissions: list[Any]) -> tuple[DesiredGrant,
 
 def load_apps_file(project_dir: Path) -> Mapping[str, Any]:
     try:
-        document = yaml.safe_load((project_dir / APPS_FILE).read_text(encoding="utf-8")) or {}
+        document = safe_load((project_dir / APPS_FILE).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as error:
         raise SamError(
             f"{APPS_FILE}: cannot be read ({type(error).__name__})", exitcodes.CONFIG

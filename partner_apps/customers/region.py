@@ -24,6 +24,7 @@ import requests
 import yaml
 from pydantic import SecretStr
 
+from components.files import safe_load
 from partner_apps import exitcodes
 from partner_apps.sam.errors import SamError
 from partner_apps.sam.flows import Runtime
@@ -65,7 +66,7 @@ def load_selection(project_dir: Path, stack: str) -> Selection:
     if not path.is_file():
         return Selection()
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        document = safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as error:
         raise SamError(
             f"region {stack}: {path.name} cannot be read ({type(error).__name__})",
@@ -88,7 +89,7 @@ def _partner_tenants(project_dir: Path) -> dict[str, str]:
     for stack in region_stacks(project_dir):
         path = project_dir / f"Pulumi.{stack}.yaml"
         try:
-            document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            document = safe_load(path.read_text(encoding="utf-8")) or {}
             region = (document.get("config") or {}).get("partner-apps:region") or {}
             tenants[str(region.get("tenantId", "")).lower()] = stack
         except (OSError, yaml.YAMLError, AttributeError):

@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from components.files import APPS_FILE, REGION_KEY, ConfigError
+from components.files import APPS_FILE, REGION_KEY, ConfigError, safe_load
 from components.stackfiles import load_stack_file, stack_files, stack_name
 from partner_apps import exitcodes
 
@@ -177,7 +177,7 @@ def file_outputs(path: Path) -> OutputsSource:
 def sam_apps(project_dir: Path) -> dict[str, str]:
     """Secure Application Model apps of ``apps.yaml``: key -> display name."""
     try:
-        document = yaml.safe_load((project_dir / APPS_FILE).read_text(encoding="utf-8")) or {}
+        document = safe_load((project_dir / APPS_FILE).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as error:
         raise SamError(
             f"{APPS_FILE}: cannot be read ({type(error).__name__})", exitcodes.CONFIG

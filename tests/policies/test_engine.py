@@ -6,9 +6,9 @@ The parity test feeds the same records to pulumi-policy's own analyzer servicer 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from google.protobuf import json_format, struct_pb2
@@ -180,6 +180,32 @@ def test_resources_get_their_provider_looked_up_by_urn() -> None:
         == "urn:pulumi:us::partner-apps::pulumi:providers:azure-native::us-azure-native"
     )
     assert provider.props["location"] == "eastus"
+
+
+def test_each_policy_gets_its_own_props_as_the_sdk_servicer_decodes_them() -> None:
+    """The servicer decodes a resource's properties afresh for every policy: one policy that
+    changes what it was handed (the SDK's proxy allows it) changes nothing for the next."""
+    seen: list[Any] = []
+
+    def meddle(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if args.resource_type == "azure-native:keyvault:Vault":
+            props = cast(MutableMapping[str, Any], args.props)
+            props["location"] = "westeurope"
+            args.props = {"location": "replaced"}
+
+    def read(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if args.resource_type == "azure-native:keyvault:Vault":
+            seen.append((isinstance(args, ResourceValidationArgs), args.props["location"]))
+
+    evaluate(
+        baseline(),
+        {},
+        policies=[
+            ResourceValidationPolicy(name="meddle", description="Changes props.", validate=meddle),
+            ResourceValidationPolicy(name="read", description="Reads props.", validate=read),
+        ],
+    )
+    assert seen == [(True, "eastus")]
 
 
 def _naive() -> ResourceValidationPolicy:
