@@ -65,7 +65,7 @@ class LoopbackRedirect:
         self._server.received = threading.Event()
         self._server.timeout = 0.5
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
         )
 
     @property

@@ -957,7 +957,7 @@ class FakeCloud:
             self.servers[f"vault:{name}"] = server
         self._threads = [
             threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+                target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
             )
             for server in self.servers.values()
         ]
@@ -1000,7 +1000,7 @@ class FakeCloud:
     def serve(self) -> None:
         for server in self.servers.values():
             threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+                target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
             ).start()
 
     def stop(self) -> None:

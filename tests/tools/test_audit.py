@@ -285,6 +285,8 @@ def test_outside_a_git_checkout_the_commit_is_unknown(tmp_path: Path) -> None:
 def test_a_git_checkout_gives_its_commit_and_whether_it_is_dirty(tmp_path: Path) -> None:
     git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
     subprocess.run([*git, "init", "-q"], check=True)
+    # No commit yet: nothing to name.
+    assert audit.git_commit(tmp_path) == ("unknown", None)
     (tmp_path / "file.txt").write_text("one\n", encoding="utf-8")
     subprocess.run([*git, "add", "file.txt"], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
@@ -292,6 +294,9 @@ def test_a_git_checkout_gives_its_commit_and_whether_it_is_dirty(tmp_path: Path)
         [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
     ).stdout.strip()
     assert audit.git_commit(tmp_path) == (head, False)
+    (tmp_path / "new.txt").write_text("untracked\n", encoding="utf-8")
+    assert audit.git_commit(tmp_path) == (head, True)
+    (tmp_path / "new.txt").unlink()
     (tmp_path / "file.txt").write_text("two\n", encoding="utf-8")
     assert audit.git_commit(tmp_path) == (head, True)
 
