@@ -5,7 +5,8 @@ Each case breaks a copy of the project (``project_copy``) in one way and checks
 1. the offline preview (``python -m tools.preview us``): exit status 2, the output names the file,
    the key path and the rule, no traceback, no plan written;
 2. the real program under mocks (``tools.plan.run_stack``, as ``pulumi up`` runs it): the error
-   names the same key path and nothing is registered.
+   names the same key path and nothing is registered. The preview makes exactly that call, so
+   its run is recorded and checked (``runs``) rather than made twice.
 
 Some problems reach the two paths differently; the ``program`` column says how (``Program``):
 
@@ -37,6 +38,7 @@ from components.config import (
     ConfigError,
 )
 from tools import preview
+from tools.harness import StackRun
 from tools.plan import run_stack
 
 from .conftest import ROOT, edit_yaml, load_yaml
@@ -1649,16 +1651,65 @@ def _preview(project: Path, out: Path) -> int:
     )
 
 
+@dataclass
+class _Runs:
+    """What ``tools.plan.run_stack`` returned or raised inside the preview, call by call."""
+
+    calls: list[tuple[tuple[Path, str], StackRun | ConfigError]]
+
+    def program(self, project: Path) -> StackRun:
+        """The program's run for ``Pulumi.us.yaml`` of ``project``, as ``pulumi up`` runs it.
+
+        The preview runs the program once, with ``run_stack(project, "us")`` and no options:
+        the same call ``pulumi up``'s path makes, so its result is what running it again would
+        give (a second run was half of this table's time). When the preview stopped before the
+        program (its policy config unreadable), the program is run here.
+        """
+        for (directory, stack), outcome in self.calls:
+            if directory == project.resolve() and stack == "us":
+                if isinstance(outcome, ConfigError):
+                    raise outcome
+                return outcome
+        return run_stack(project, "us")
+
+
+def _by_urn(run: StackRun) -> list[dict[str, Any]]:
+    return sorted(run.resources, key=lambda record: str(record["urn"]))
+
+
+@pytest.fixture
+def runs(monkeypatch: pytest.MonkeyPatch) -> _Runs:
+    recorded = _Runs([])
+
+    def recording(project_dir: Path, stack: str, **options: Any) -> StackRun:
+        assert not options, options  # the preview runs the program as `pulumi up` would
+        try:
+            run = run_stack(project_dir, stack)
+        except ConfigError as error:
+            recorded.calls.append(((project_dir, stack), error))
+            raise
+        recorded.calls.append(((project_dir, stack), run))
+        return run
+
+    monkeypatch.setattr(preview, "run_stack", recording)
+    return recorded
+
+
 def test_the_table_is_large_and_ids_are_unique() -> None:
     ids = [case.id for case in CASES]
     assert len(ids) == len(set(ids))
     assert len(ids) >= 60
 
 
-def test_the_unbroken_copy_previews(project_copy: Path, tmp_path: Path) -> None:
+def test_the_unbroken_copy_previews(project_copy: Path, tmp_path: Path, runs: _Runs) -> None:
     """The baseline every case breaks in one way."""
     assert _preview(project_copy, tmp_path / "out") == 0
-    run = run_stack(project_copy, "us")
+    run = runs.program(project_copy)
+    # The recorded run is the program's own: the same registrations (in the order the SDK's
+    # tasks happened to send them), outputs and settings.
+    again = run_stack(project_copy, "us")
+    assert _by_urn(run) == _by_urn(again)
+    assert (run.outputs, run.settings, run.error) == (again.outputs, again.settings, again.error)
     assert run.error is None
     assert run.resources
 
@@ -1674,7 +1725,11 @@ def _names_key_and_rule(text: str, case: Case) -> bool:
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_bad_input_is_refused_naming_key_and_rule(
-    case: Case, project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    case: Case,
+    project_copy: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    runs: _Runs,
 ) -> None:
     case.edit(project_copy)
     out = tmp_path / "out"
@@ -1692,10 +1747,10 @@ def test_bad_input_is_refused_naming_key_and_rule(
     # 2. The program, as `pulumi up` runs it.
     if case.program is Program.LOAD:
         with pytest.raises(ConfigError) as caught:
-            run_stack(project_copy, "us")
+            runs.program(project_copy)
         assert _names_key_and_rule(str(caught.value), case), str(caught.value)
         return
-    run = run_stack(project_copy, "us")
+    run = runs.program(project_copy)
     if case.program in (Program.NOT_READ, Program.PACK):
         assert run.error is None
         return
@@ -1741,10 +1796,12 @@ LEGITIMATE = {
 
 
 @pytest.mark.parametrize("edit", list(LEGITIMATE.values()), ids=list(LEGITIMATE))
-def test_legitimate_variants_are_accepted(edit: Edit, project_copy: Path, tmp_path: Path) -> None:
+def test_legitimate_variants_are_accepted(
+    edit: Edit, project_copy: Path, tmp_path: Path, runs: _Runs
+) -> None:
     """What the classes above must not refuse: the same input written another valid way."""
     edit(project_copy)
     assert _preview(project_copy, tmp_path / "out") == 0
-    run = run_stack(project_copy, "us")
+    run = runs.program(project_copy)
     assert run.error is None
     assert run.resources
