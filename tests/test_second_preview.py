@@ -24,7 +24,7 @@ from components.config import (
 from tools.harness import StackRun
 from tools.plan import run_stack
 
-from .conftest import ROOT, STACKS, edit_yaml
+from .conftest import ROOT, STACKS, copy_project, edit_yaml
 from .readback import ReadBackMocks, Step, plan
 
 CREATED = datetime(2026, 12, 2, 9, 41, 17, 180376, tzinfo=UTC)
@@ -92,14 +92,35 @@ VARIANTS: dict[str, Callable[[Path], None]] = {
 }
 
 
+UpThenPreview = Callable[[str, str], tuple[Run, Run]]
+
+
+@pytest.fixture(scope="module")
+def up_then_preview(tmp_path_factory: pytest.TempPathFactory) -> UpThenPreview:
+    """The first `up` and the second preview of a stack of a variant, run once for the module.
+
+    The comparison with and without a refresh reads the same two runs (``plan`` only reads the
+    runs and the mocks' records), so each (stack, variant) is run once, not once per way.
+    """
+    runs: dict[tuple[str, str], tuple[Run, Run]] = {}
+
+    def get(stack: str, variant: str) -> tuple[Run, Run]:
+        if (stack, variant) not in runs:
+            project = copy_project(tmp_path_factory.mktemp(f"{stack}-{variant}"))
+            VARIANTS[variant](project)
+            runs[stack, variant] = _up_then_preview(project, stack)
+        return runs[stack, variant]
+
+    return get
+
+
 @pytest.mark.parametrize("refreshed", [False, True], ids=["preview", "after-refresh"])
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_second_preview_is_empty(
-    stack: str, variant: str, refreshed: bool, project_copy: Path
+    stack: str, variant: str, refreshed: bool, up_then_preview: UpThenPreview
 ) -> None:
-    VARIANTS[variant](project_copy)
-    first, second = _up_then_preview(project_copy, stack)
+    first, second = up_then_preview(stack, variant)
     steps = _plan(first, second, refreshed=refreshed)
     assert steps, "nothing compared"
     assert _not_same(steps) == [], f"stack {stack} ({variant}): the second preview is not empty"
