@@ -920,6 +920,7 @@ def meaning(
     )
     previous = {new: old for old, new in aliased.items()}
     facts: list[Fact] = _rename_facts(base, head, changes, aliased)
+    ops = _component_ops(changes)
     for key in keys:
         before = base.app(previous.get(key, key)) if base else None
         after = head.app(key) if head else None
@@ -929,9 +930,9 @@ def meaning(
             after = None
         if before is None and after is None:
             continue
-        if _component_change(changes, key, "create"):
+        if ("create", key) in ops:
             facts.append(Fact("apps", key, f"new app ({after.display_name if after else key})"))
-        if _component_change(changes, key, "delete"):
+        if ("delete", key) in ops:
             facts.append(
                 Fact(
                     "apps",
@@ -984,8 +985,9 @@ def _rename_facts(
     ]
     if base is None or head is None:
         return facts
-    deleted = [a for a in base.apps if a.resources and _component_change(changes, a.key, "delete")]
-    created = [a for a in head.apps if a.resources and _component_change(changes, a.key, "create")]
+    ops = _component_ops(changes)
+    deleted = [a for a in base.apps if a.resources and ("delete", a.key) in ops]
+    created = [a for a in head.apps if a.resources and ("create", a.key) in ops]
     for old in deleted:
         for new in created:
             if old.display_name and old.display_name == new.display_name:
@@ -1006,14 +1008,21 @@ def _rename_facts(
     return facts
 
 
-def _component_change(changes: Sequence[ResourceChange], key: str, op: str) -> bool:
+def _component_ops(changes: Sequence[ResourceChange]) -> frozenset[tuple[str, str]]:
+    """(op, app key) of every app component the changes create or delete: its name is the key
+    or ``<stack>-<key>``. Built once per diff (a scan of every change per app was quadratic)."""
+    found: set[tuple[str, str]] = set()
     for change in changes:
-        if change.op != op or change.type != APP_COMPONENT:
+        if change.type != APP_COMPONENT:
             continue
         parsed = parse_urn(change.urn)
-        if parsed and parsed.name in (key, f"{parsed.stack}-{key}"):
-            return True
-    return False
+        if parsed is None:
+            continue
+        found.add((change.op, parsed.name))
+        prefix = f"{parsed.stack}-"
+        if parsed.name.startswith(prefix):
+            found.add((change.op, parsed.name[len(prefix) :]))
+    return frozenset(found)
 
 
 # --------------------------------------------------------------------------------------------
