@@ -223,12 +223,15 @@ def mutated(draw: st.DrawFn) -> dict[str, Any]:
         if path == ("config",):
             operation = "add"
         parent = _parent(document, path)
-        # A fresh copy: sampled values are shared between examples and mutated later.
+        if operation == "delete" and len(path) > 1:
+            del parent[path[-1]]
+            continue
+        # A new value only where one is put (drawing one for a delete too was a quarter of the
+        # values' cost, and values are most of an example's); a fresh copy, because sampled
+        # values are shared between examples and mutated later.
         new = copy.deepcopy(draw(VALUES))
         if operation == "add" and isinstance(value, dict):
             value[draw(KEYS if path == ("config",) else NESTED_KEYS)] = new
-        elif operation == "delete" and len(path) > 1:
-            del parent[path[-1]]
         else:
             parent[path[-1]] = new
     return document
