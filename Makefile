@@ -17,19 +17,33 @@ unexport PYTHONDONTWRITEBYTECODE
 # `make INSTALLER=pip ...` uses pip alone (a platform without a uv wheel).
 INSTALLER ?= uv
 
+# The virtualenv gets no pip of its own when uv installs (uv needs none): installing pip into it
+# and byte-compiling pip was 4 of a fresh set-up's seconds. uv itself is installed by the venv's
+# pip if it has one, else by the pip wheel that Python bundles for ensurepip, run from the wheel
+# (python pip-*.whl/pip), else by a pip that ensurepip puts into the venv.
+PIP = wheel=$$($(PY) -c 'import ensurepip, pathlib; \
+	print(next(pathlib.Path(ensurepip.__file__).parent.glob("_bundled/pip-*.whl"), ""))'); \
+	if $(PY) -m pip --version >/dev/null 2>&1; then pip="$(PY) -m pip"; \
+	elif [ -n "$$wheel" ]; then pip="$(PY) $$wheel/pip"; \
+	else $(PY) -m ensurepip --default-pip >/dev/null && pip="$(PY) -m pip"; fi; $$pip
+# pip in the venv, for the pip installer and `make lock` (a venv made for uv has none).
+ENSURE_PIP = $(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip --default-pip >/dev/null
+
 # The hash-pinned dependencies, then the project's own package (the `partner-apps` command),
 # editable, built by the pinned flit_core installed just before: nothing else is downloaded.
 $(STAMP): requirements.txt requirements-dev.txt requirements-bootstrap.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(f"Python >= 3.11 is needed; $(PYTHON) is {sys.version.split()[0]} (make PYTHON=python3.12 ...)") if sys.version_info < (3, 11) else None'
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 ifeq ($(INSTALLER),uv)
-	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+	test -x $(PY) || $(PYTHON) -m venv --without-pip $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check --require-hashes --no-deps \
 		-r requirements-bootstrap.txt
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --require-hashes --no-deps \
 		-r requirements.txt -r requirements-dev.txt
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps --no-build-isolation \
 		--no-index -e .
 else
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(ENSURE_PIP)
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
 		--no-compile -r requirements.txt -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation \
@@ -79,6 +93,7 @@ generate: $(STAMP)
 
 ## Re-pin dependencies with hashes after editing a requirements*.in file.
 lock: $(STAMP)
+	$(ENSURE_PIP)
 	$(PY) -m pip install --quiet pip-tools
 	$(VENV)/bin/pip-compile --quiet --generate-hashes --no-emit-index-url --no-emit-find-links \
 		--allow-unsafe --strip-extras -o requirements.txt requirements.in

@@ -3,7 +3,7 @@
 Each round clones the repository's committed HEAD into a new temporary folder and runs, with the
 package installers' caches pointed at a new empty folder (so every package is downloaded again):
 
-* **venv**: ``$PYTHON -m venv .venv`` (the Makefile's own first step);
+* **venv**: ``$PYTHON -m venv --without-pip .venv`` (the Makefile's own first step);
 * **install**: ``make .venv/.installed`` (the installer and the hash-pinned set, the project
   editable);
 * **first preview**: ``make preview``;
@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # (phase, command) in the order a fresh clone runs them; "{python}" is the interpreter that
 # creates the virtualenv.
 PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("venv", ("{python}", "-m", "venv", ".venv")),
+    ("venv", ("{python}", "-m", "venv", "--without-pip", ".venv")),
     ("install", ("make", "PYTHON={python}", ".venv/.installed")),
     ("first preview", ("make", "preview")),
     ("lint", ("make", "lint")),
