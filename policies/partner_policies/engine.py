@@ -192,8 +192,13 @@ class _Wire:
         return unknown_checking_proxy(deserialize_properties(self._wire))
 
 
+# What the SDK's constructor is handed before ``_ResourceArgs`` makes the real options.
+_NO_OPTIONS: Final = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+
+
 class _ResourceArgs(ResourceValidationArgs):
-    """The SDK's ``ResourceValidationArgs`` whose ``props`` are decoded when a policy reads them.
+    """The SDK's ``ResourceValidationArgs`` whose ``props`` (and ``opts``) are made when a policy
+    reads them.
 
     The SDK's servicer decodes a resource's properties afresh for every policy, so no policy sees
     another's changes; so does this, but only for the policies that read them. Most resource
@@ -204,19 +209,27 @@ class _ResourceArgs(ResourceValidationArgs):
     def __init__(
         self,
         wire: _Wire,
+        record: Mapping[str, Any],
         *,
-        resource_type: str,
-        urn: str,
-        name: str,
-        opts: PolicyResourceOptions,
         provider: PolicyProviderResource | None,
         config: Mapping[str, Any] | None,
-        stack_tags: Mapping[str, str],
     ) -> None:
         self._wire = wire
-        super().__init__(resource_type, {}, urn, name, opts, provider, config, stack_tags)
-        # The SDK's constructor assigned the placeholder through the setter: decode on first read.
+        self._record = record
+        super().__init__(
+            str(record["type"]),
+            {},
+            str(record["urn"]),
+            str(record["name"]),
+            _NO_OPTIONS,
+            provider,
+            config,
+            {},
+        )
+        # The SDK's constructor assigned the placeholders through the setters: make both on
+        # first read.
         self._props: Mapping[str, Any] | None = None
+        self._opts: PolicyResourceOptions | None = None
 
     @property
     def props(self) -> Mapping[str, Any]:
@@ -227,6 +240,16 @@ class _ResourceArgs(ResourceValidationArgs):
     @props.setter
     def props(self, value: Mapping[str, Any]) -> None:
         self._props = value
+
+    @property
+    def opts(self) -> PolicyResourceOptions:
+        if self._opts is None:
+            self._opts = _options(self._record)
+        return self._opts
+
+    @opts.setter
+    def opts(self, value: PolicyResourceOptions) -> None:
+        self._opts = value
 
 
 # --- Records -------------------------------------------------------------------------------------
@@ -405,13 +428,9 @@ def evaluate_policies(
                 collector = _Collector(policy, level, str(record["urn"]))
                 args = _ResourceArgs(
                     wire,
-                    resource_type=str(record["type"]),
-                    urn=str(record["urn"]),
-                    name=str(record["name"]),
-                    opts=_options(record),
+                    record,
                     provider=_provider_of(record, providers),
                     config=policy_config,
-                    stack_tags={},
                 )
                 _run(policy, args, collector, pack)
                 found.extend(collector.found)

@@ -27,9 +27,9 @@ DIRECTORY_READ_WRITE_ALL_ROLE = "19dbc75e-c2e2-444c-a770-ec69d8559fc7"
 
 
 def plan_document(stack: str) -> dict[str, Any]:
-    """A fresh copy of a fixture plan's JSON."""
+    """A fresh copy of a fixture plan's JSON (parsed anew: nothing is shared between calls)."""
     document: dict[str, Any] = json.loads((PLANS / f"{stack}.json").read_text(encoding="utf-8"))
-    return copy.deepcopy(document)
+    return document
 
 
 def stacks() -> list[str]:

@@ -19,7 +19,9 @@ def test_every_phase_is_a_makefile_target_or_the_venv() -> None:
         if command[0] == "make":
             assert command[-1] in targets, phase
         else:
-            assert command[1:] == ("-m", "venv", ".venv"), phase
+            # The Makefile's own first step, as it runs it.
+            assert command[1:] == ("-m", "venv", "--without-pip", ".venv"), phase
+            assert "$(PYTHON) -m venv --without-pip $(VENV)" in makefile
 
 
 def test_the_installers_caches_point_into_the_given_folder(tmp_path: Path) -> None:
