@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import ROOT
 
 # `import pulumi_azure_native` (with or without `as`) reaches the subpackages through the skipped
@@ -95,6 +97,7 @@ def test_the_top_level_check_tells_module_imports_from_attribute_imports() -> No
     assert not _top_level_uses("from pulumi_azure_native.keyvault import Vault\n", submodules)
 
 
+@pytest.mark.uses_mypy_cache
 def test_mypy_reports_a_wrong_argument_to_a_provider_class(tmp_path: Path) -> None:
     misuse = tmp_path / "provider_sdk_misuse.py"
     misuse.write_text(_MISUSE, encoding="utf-8")
