@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import re
+import threading
+import warnings
 from collections import Counter
 from datetime import UTC, datetime
 from functools import cache
@@ -153,6 +156,19 @@ def test_two_runs_register_identical_inputs(stack: str) -> None:
 
     assert by_urn(first) == by_urn(second)
     assert first.outputs == second.outputs
+
+
+def test_a_run_leaves_no_event_loop_thread_or_socket_behind() -> None:
+    """Each run has its own thread and event loop (tools/harness.py); both are gone after it,
+    and no loop or socket is left for the garbage collector to warn about."""
+    threads = set(threading.enumerate())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        for _ in range(2):
+            assert run_stack(ROOT, "us").error is None
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+    assert set(threading.enumerate()) <= threads
 
 
 def _broken_run(project: Path, stack: str) -> StackRun:

@@ -12,6 +12,7 @@ so two runs record identical plans.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import contextvars
 import gc
@@ -389,6 +390,7 @@ def _on_fresh_stack(call: Callable[[], StackRun]) -> StackRun:
 
     def target() -> None:
         loop = asyncio.new_event_loop()
+        loop.set_default_executor(_InlineExecutor())
         asyncio.set_event_loop(loop)
         try:
             results.append(call())
@@ -404,6 +406,28 @@ def _on_fresh_stack(call: Callable[[], StackRun]) -> StackRun:
     if errors:
         raise errors[0]
     return results[0]
+
+
+class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
+    """The run's default executor: each call runs at once, in the run's own thread.
+
+    The SDK sends every monitor call (register, invoke, outputs) through
+    ``loop.run_in_executor``, because a real monitor call blocks on gRPC. The mock monitor
+    answers at once, but in an executor thread it first makes that thread an event loop of its
+    own (``_ensure_event_loop``), which nothing closes once the run's loop is closed (a
+    ResourceWarning and two sockets per thread per run). Inline, it finds the run's loop.
+    asyncio accepts only a ``ThreadPoolExecutor`` as the default; this one starts no thread.
+    """
+
+    def submit(
+        self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # handed to the awaiting task, as a thread would
+            future.set_exception(error)
+        return future
 
 
 @contextlib.contextmanager
