@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
+from components.files import safe_load
 from components.stackfiles import stack_files, stack_name
+from tools.harness import StackRun
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILES = ("Pulumi.yaml", "apps.yaml")
@@ -54,14 +56,18 @@ def copy_project(target: Path) -> Path:
     return target
 
 
-# libyaml's safe loader and dumper where PyYAML has them (the program reads with the same
-# loader): the pure-Python ones took a fifth of the bad-input suite's time.
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml's dumper where PyYAML has it, and the project's libyaml loader
+# (``components.files.safe_load``): the pure-Python ones took a fifth of the bad-input suite's time.
 _DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def load_yaml(path: Path) -> Any:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+    return safe_load(path.read_text(encoding="utf-8"))
+
+
+def by_urn(run: StackRun) -> list[dict[str, Any]]:
+    """A run's registrations in URN order: what is registered, whatever order it came in."""
+    return sorted(run.resources, key=lambda record: str(record["urn"]))
 
 
 def edit_yaml(path: Path, change: Callable[[Any], None]) -> None:

@@ -41,7 +41,7 @@ from tools import preview
 from tools.harness import StackRun
 from tools.plan import run_stack
 
-from .conftest import ROOT, edit_yaml, load_yaml
+from .conftest import ROOT, by_urn, edit_yaml, load_yaml
 
 US = "Pulumi.us.yaml"
 APPS = "apps.yaml"
@@ -1673,10 +1673,6 @@ class _Runs:
         return run_stack(project, "us")
 
 
-def _by_urn(run: StackRun) -> list[dict[str, Any]]:
-    return sorted(run.resources, key=lambda record: str(record["urn"]))
-
-
 @pytest.fixture
 def runs(monkeypatch: pytest.MonkeyPatch) -> _Runs:
     recorded = _Runs([])
@@ -1708,7 +1704,7 @@ def test_the_unbroken_copy_previews(project_copy: Path, tmp_path: Path, runs: _R
     # The recorded run is the program's own: the same registrations (in the order the SDK's
     # tasks happened to send them), outputs and settings.
     again = run_stack(project_copy, "us")
-    assert _by_urn(run) == _by_urn(again)
+    assert by_urn(run) == by_urn(again)
     assert (run.outputs, run.settings, run.error) == (again.outputs, again.settings, again.error)
     assert run.error is None
     assert run.resources

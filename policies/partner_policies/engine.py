@@ -175,7 +175,7 @@ def to_wire(value: Any) -> Any:
 
 def policy_props(value: Mapping[str, Any] | None) -> Any:
     """What a policy receives: the SDK's decoding of the wire form, behind its unknown guard."""
-    return unknown_checking_proxy(deserialize_properties(to_wire(dict(value or {}))))
+    return _Wire(value).props()
 
 
 class _Wire:
@@ -186,7 +186,7 @@ class _Wire:
         self._wire: dict[str, Any] | None = None
 
     def props(self) -> Any:
-        """Fresh decoded props behind the SDK's unknown guard, as ``policy_props`` makes them."""
+        """Freshly decoded props behind the SDK's unknown guard (a new tree on every call)."""
         if self._wire is None:
             self._wire = to_wire(dict(self._inputs or {}))
         return unknown_checking_proxy(deserialize_properties(self._wire))
