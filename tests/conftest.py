@@ -7,14 +7,18 @@ import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 
 from components.files import safe_load
 from components.stackfiles import stack_files, stack_name
-from tools.harness import StackRun
+
+if TYPE_CHECKING:
+    # Only a type here: importing the harness (the Pulumi SDK) at module level cost the xdist
+    # controller, which loads this conftest but runs no test, 0.35 s before it starts the workers.
+    from tools.harness import StackRun
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILES = ("Pulumi.yaml", "apps.yaml")
