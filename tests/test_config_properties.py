@@ -204,22 +204,13 @@ def _parent(document: Any, path: Node) -> Any:
 
 
 # The example documents as every example starts from them. A fresh copy per example comes from
-# unpickling (the same dicts, lists and dates as a deep copy, at a fraction of deepcopy's cost),
-# and the first mutation picks from the pristine documents' node paths, listed once here.
+# unpickling: the same dicts, lists and dates as a deep copy, at a fraction of deepcopy's cost.
 _PRISTINE = pickle.dumps({"config": RAW_STACK["config"], "apps": RAW_APPS})
-_PRISTINE_PATHS: list[Node] = [path for path, _ in _nodes(pickle.loads(_PRISTINE)) if path != ()]
 
 
 def _pristine() -> dict[str, Any]:
     document: dict[str, Any] = pickle.loads(_PRISTINE)
     return document
-
-
-def _node(document: Any, path: Node) -> Any:
-    node = document
-    for part in path:
-        node = node[part]
-    return node
 
 
 _MUTATION_COUNTS = st.integers(1, 4)
@@ -234,15 +225,11 @@ def mutated(draw: st.DrawFn) -> dict[str, Any]:
     which only gains keys; below it, and in the apps document, anything YAML can hold.
     """
     document = _pristine()
-    for mutation in range(draw(_MUTATION_COUNTS)):
+    for _ in range(draw(_MUTATION_COUNTS)):
+        nodes = [(path, value) for path, value in _nodes(document) if path != ()]
         # A uniform pick by index: the same choice as sampled_from(nodes), without building (and
         # hashing every node of) a new strategy for each draw, which cost most of the test's time.
-        if mutation == 0:
-            path = _PRISTINE_PATHS[draw(st.integers(0, len(_PRISTINE_PATHS) - 1))]
-            value = _node(document, path)
-        else:
-            nodes = [(path, value) for path, value in _nodes(document) if path != ()]
-            path, value = nodes[draw(st.integers(0, len(nodes) - 1))]
+        path, value = nodes[draw(st.integers(0, len(nodes) - 1))]
         operation = draw(_OPERATIONS)
         if path == ("config",):
             operation = "add"
