@@ -9,6 +9,7 @@ threads, stop when the context manager exits, and stop by themselves after ``lif
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import http.server
@@ -162,6 +163,26 @@ class _Server(http.server.ThreadingHTTPServer):
     @property
     def url(self) -> str:
         return f"https://127.0.0.1:{self.server_address[1]}"
+
+
+def _shut_down(servers: list[_Server]) -> None:
+    """``shutdown()`` every server at once, without waiting out their loops' poll interval.
+
+    socketserver's loop looks at a shutdown request only when its ``select`` returns: on a
+    quiet server, after up to ``poll_interval``, which was most of a world's teardown. A TCP
+    connection to the listening socket makes it return now; the loop sees the request and stops
+    before it accepts the connection (if it comes first, the loop's TLS accept fails on the
+    closed connection, which the loop ignores, and the next one wakes it).
+    """
+    stoppers = [threading.Thread(target=server.shutdown, daemon=True) for server in servers]
+    for stopper in stoppers:
+        stopper.start()
+    for server, stopper in zip(servers, stoppers, strict=True):
+        while stopper.is_alive():
+            # OSError: not listening any more, the loop has stopped.
+            with contextlib.suppress(OSError):
+                socket.create_connection(("127.0.0.1", server.server_port), timeout=1).close()
+            stopper.join(0.002)
 
 
 def _bearer(headers: dict[str, str]) -> dict[str, Any] | None:
@@ -994,8 +1015,7 @@ class FakeCloud:
         """Stop serving in this process but keep the listening sockets (``serve`` resumes): the
         benchmark forks the servers into a process of their own this way."""
         self._timer.cancel()
-        for server in self.servers.values():
-            server.shutdown()
+        _shut_down(list(self.servers.values()))
 
     def serve(self) -> None:
         for server in self.servers.values():
@@ -1008,16 +1028,9 @@ class FakeCloud:
             return
         self._stopped = True
         http_challenge_cache.clear()
-        # Each server's loop notices a shutdown within its poll interval: ask them all at once
-        # (one interval in all, not one per server: it was most of a test's teardown).
-        stoppers = []
         for server in self.servers.values():
             server.stopping.set()
-            stopper = threading.Thread(target=server.shutdown, daemon=True)
-            stopper.start()
-            stoppers.append(stopper)
-        for stopper in stoppers:
-            stopper.join()
+        _shut_down(list(self.servers.values()))
         for server in self.servers.values():
             server.server_close()
 
