@@ -5,7 +5,6 @@ from __future__ import annotations
 import calendar
 import json
 from datetime import date
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from components.config import (
 from tools.harness import SECRET, StackRun, mock_guid
 from tools.plan import run_stack
 
-from .conftest import ROOT, STACKS, edit_yaml, load_yaml
+from .conftest import ROOT, STACKS, committed_run, edit_yaml, load_yaml
 
 GRAPH = "00000003-0000-0000-c000-000000000000"
 PARTNER_CENTER = "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd"
@@ -30,11 +29,6 @@ PORTAL_API_USER_IMPERSONATION = "f195c246-228e-51be-9229-a1c62dc35694"
 US_SECRETS_OFFICER_ASSIGNMENT = "5a4cb0ed-9ad1-5182-8e7a-30075ae0e561"
 CANARY_PASSWORD = "CANARY-pw-7f3c9e21"
 CANARY_TOKEN = "CANARY-rt-0c4b8d55"
-
-
-@cache
-def recorded(stack: str) -> StackRun:
-    return run_stack(ROOT, stack)
 
 
 def _region(stack: str) -> dict[str, Any]:
@@ -49,12 +43,12 @@ def _one(run: StackRun, typ: str, name: str) -> dict[str, Any]:
 
 
 def _app(stack: str, key: str) -> dict[str, Any]:
-    return _one(recorded(stack), "azuread:index/application:Application", f"{stack}-{key}-app")
+    return _one(committed_run(stack), "azuread:index/application:Application", f"{stack}-{key}-app")
 
 
 def _access(stack: str, key: str, api: str) -> dict[str, Any]:
     return _one(
-        recorded(stack),
+        committed_run(stack),
         "azuread:index/applicationApiAccess:ApplicationApiAccess",
         f"{stack}-{key}-access-{api}",
     )
@@ -170,7 +164,7 @@ def _admin_agents_member(run: StackRun, stack: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_service_principal_joins_pinned_admin_agents(stack: str) -> None:
-    run = recorded(stack)
+    run = committed_run(stack)
     member = _admin_agents_member(run, stack)
     pinned = _region(stack)["adminAgents"]["objectId"]
     assert member["inputs"]["groupObjectId"] == pinned, member["urn"]
@@ -197,7 +191,7 @@ def test_admin_agents_looked_up_by_name_on_the_region_provider(project_copy: Pat
 @pytest.mark.parametrize("stack", STACKS)
 def test_password_dates_come_from_config_not_now(stack: str) -> None:
     password = _one(
-        recorded(stack),
+        committed_run(stack),
         "azuread:index/applicationPassword:ApplicationPassword",
         f"{stack}-partner-portal-api-secret",
     )
@@ -211,7 +205,7 @@ def test_password_dates_come_from_config_not_now(stack: str) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_vault_is_hardened_in_the_region(stack: str) -> None:
     region = _region(stack)
-    vault = _one(recorded(stack), "azure-native:keyvault:Vault", f"{stack}-vault-vault")
+    vault = _one(committed_run(stack), "azure-native:keyvault:Vault", f"{stack}-vault-vault")
     assert vault["inputs"]["location"] == region["location"], vault["urn"]
     assert vault["inputs"]["vaultName"] == region["keyVault"]["name"]
     properties = vault["inputs"]["properties"]
@@ -245,7 +239,7 @@ def test_vault_open_to_listed_ip_ranges_only(project_copy: Path) -> None:
 
 
 def test_role_assignments_have_deterministic_names() -> None:
-    run = recorded("us")
+    run = committed_run("us")
     officer = _one(
         run,
         "azure-native:authorization:RoleAssignment",
@@ -268,7 +262,7 @@ def test_role_assignments_have_deterministic_names() -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_client_secret_in_vault_is_secret_with_expiry(stack: str) -> None:
     secret = _one(
-        recorded(stack),
+        committed_run(stack),
         "azure-native:keyvault:Secret",
         f"{stack}-vault-partner-portal-api-client-secret",
     )
@@ -282,7 +276,7 @@ def test_client_secret_in_vault_is_secret_with_expiry(stack: str) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_refresh_token_secret_is_created_once(stack: str) -> None:
     secret = _one(
-        recorded(stack),
+        committed_run(stack),
         "azure-native:keyvault:Secret",
         f"{stack}-vault-partner-center-sam-sam-refresh-token",
     )
@@ -291,7 +285,7 @@ def test_refresh_token_secret_is_created_once(stack: str) -> None:
     assert secret["ignoreChanges"] == ["properties", "tags"], secret["urn"]
     others = [
         r
-        for r in recorded(stack).resources
+        for r in committed_run(stack).resources
         if r["type"] == "azure-native:keyvault:Secret" and "refresh-token" in r["name"]
     ]
     assert len(others) == 1, "only the Secure Application Model app gets a refresh-token secret"
@@ -299,7 +293,7 @@ def test_refresh_token_secret_is_created_once(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_outputs_per_app(stack: str) -> None:
-    outputs = recorded(stack).outputs
+    outputs = committed_run(stack).outputs
     api = outputs["apps"]["partner-portal-api"]
     client_id = _app(stack, "partner-portal-api")["outputs"]["clientId"]
     tenant = _region(stack)["tenantId"]

@@ -9,7 +9,6 @@ exist before its role can be granted.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from policies.partner_policies import catalog as permissions
 from tools.harness import StackRun
 from tools.plan import run_stack
 
-from .conftest import ROOT, STACKS, edit_yaml
+from .conftest import STACKS, committed_run, edit_yaml
 
 API_ACCESS = "azuread:index/applicationApiAccess:ApplicationApiAccess"
 APPLICATION = "azuread:index/application:Application"
@@ -35,13 +34,6 @@ SECRET = "azure-native:keyvault:Secret"
 VAULT = "azure-native:keyvault:Vault"
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 MICROSOFT_API_SLUGS = tuple(f"-access-{permissions.api_slug(api)}" for api in permissions.APIS)
-
-
-@cache
-def recorded(stack: str) -> StackRun:
-    run = run_stack(ROOT, stack)
-    assert run.error is None, run.error
-    return run
 
 
 def _of_type(run: StackRun, typ: str) -> list[dict[str, Any]]:
@@ -70,7 +62,7 @@ def _depends_on(run: StackRun, resource: dict[str, Any], target: str) -> bool:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_no_credential_starts_before_the_day_of_the_preview(stack: str) -> None:
-    run = recorded(stack)
+    run = committed_run(stack)
     today = datetime.now(UTC).date().isoformat()
     credentials = [r for r in run.resources if r["type"] in CREDENTIAL_TYPES]
     assert credentials, f"stack {stack}: no credential registered"
@@ -84,7 +76,7 @@ def test_no_credential_starts_before_the_day_of_the_preview(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_api_accesses_of_one_application_are_serialised(stack: str) -> None:
-    run = recorded(stack)
+    run = committed_run(stack)
     by_application: dict[str, list[dict[str, Any]]] = {}
     for access in _of_type(run, API_ACCESS):
         by_application.setdefault(access["parent"], []).append(access)
@@ -108,7 +100,7 @@ def test_api_accesses_of_one_application_are_serialised(stack: str) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_api_access_waits_for_the_credential(stack: str) -> None:
     """The credential's create polls Graph until the application reads back consistently."""
-    run = recorded(stack)
+    run = committed_run(stack)
     for access in _of_type(run, API_ACCESS):
         credentials = [
             r
@@ -123,7 +115,7 @@ def test_api_access_waits_for_the_credential(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_admin_agents_membership_comes_after_the_apps_own_access(stack: str) -> None:
-    run = recorded(stack)
+    run = committed_run(stack)
     members = _of_type(run, GROUP_MEMBER)
     assert members, f"stack {stack}: no AdminAgents membership"
     for member in members:
@@ -142,7 +134,7 @@ def test_admin_agents_membership_comes_after_the_apps_own_access(stack: str) -> 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_no_secret_in_the_closed_vault_is_left_undeletable(stack: str) -> None:
-    run = recorded(stack)
+    run = committed_run(stack)
     vault = _of_type(run, VAULT)[0]
     assert vault["inputs"]["properties"]["publicNetworkAccess"] == "Disabled", vault["urn"]
     secrets = _of_type(run, SECRET)
@@ -156,7 +148,7 @@ def test_no_secret_in_the_closed_vault_is_left_undeletable(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_vault_create_mode_matters_only_at_creation(stack: str) -> None:
-    vault = _of_type(recorded(stack), VAULT)[0]
+    vault = _of_type(committed_run(stack), VAULT)[0]
     assert vault["inputs"]["properties"]["createMode"] == "default", vault["urn"]
     assert "properties.createMode" in vault["ignoreChanges"], vault["urn"]
 

@@ -9,7 +9,6 @@ import threading
 import warnings
 from collections import Counter
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +21,9 @@ from components.config import (
 from tools.harness import StackRun
 from tools.plan import run_stack
 
-from .conftest import ROOT, STACKS, by_urn, edit_yaml, load_yaml
+from .conftest import ROOT, STACKS, by_urn, committed_run, edit_yaml, load_yaml
 
 APP_KEYS = ("partner-center-sam", "partner-portal-api", "partner-portal-web")
-
-
-@cache
-def recorded(stack: str) -> StackRun:
-    return run_stack(ROOT, stack)
 
 
 def _region(stack: str) -> dict[str, Any]:
@@ -43,7 +37,7 @@ def _of_type(run: StackRun, typ: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_registers_one_explicit_provider_per_package_for_the_region(stack: str) -> None:
-    run = recorded(stack)
+    run = committed_run(stack)
     assert run.error is None
     region = _region(stack)
     providers = {r["type"]: r for r in run.resources if r["type"].startswith("pulumi:providers:")}
@@ -61,7 +55,7 @@ def test_registers_one_explicit_provider_per_package_for_the_region(stack: str) 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_resource_uses_its_regions_provider(stack: str) -> None:
-    run = recorded(stack)
+    run = committed_run(stack)
     provider_urns = {
         r["urn"]: r["type"].removeprefix("pulumi:providers:")
         for r in run.resources
@@ -84,7 +78,7 @@ def test_every_resource_uses_its_regions_provider(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_each_app_has_one_of_everything(stack: str) -> None:
-    run = recorded(stack)
+    run = committed_run(stack)
     counts = Counter(r["type"] for r in run.resources)
     apps = len(APP_KEYS)
     assert counts["partner-apps:index:PartnerManagedApp"] == apps
@@ -110,7 +104,7 @@ def test_each_app_has_one_of_everything(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_protected_as_the_stack_says(stack: str) -> None:
-    run = recorded(stack)
+    run = committed_run(stack)
     for typ in (
         "azuread:index/application:Application",
         "azuread:index/servicePrincipal:ServicePrincipal",
@@ -122,7 +116,7 @@ def test_protected_as_the_stack_says(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_routing_output_maps_region_to_client_ids(stack: str) -> None:
-    run = recorded(stack)
+    run = committed_run(stack)
     routing = run.outputs["routing"]
     assert list(routing) == [stack]
     client_ids = {
@@ -134,7 +128,7 @@ def test_routing_output_maps_region_to_client_ids(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_arm_ids_are_in_the_stacks_own_subscription(stack: str) -> None:
-    run = recorded(stack)
+    run = committed_run(stack)
     subscription = _region(stack)["subscriptionId"]
     found = re.findall(r"/subscriptions/([0-9a-fA-F-]+)", json.dumps([run.resources, run.outputs]))
     assert found, "no ARM id recorded"
