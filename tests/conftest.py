@@ -69,6 +69,7 @@ _DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 @cache
 def _committed_run(stack: str) -> StackRun:
+    # Imported here, not at the top: the xdist controller loads this conftest too (see above).
     from tools.plan import run_stack
 
     run = run_stack(ROOT, stack)

@@ -16,12 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from components.files import APPS_FILE, safe_load
+from components.files import APPS_FILE
 from partner_apps import exitcodes
 from partner_apps.sam.errors import SamError
 from policies.partner_policies import catalog
@@ -110,17 +107,6 @@ def _grants(stack: str, key: str, permissions: list[Any]) -> tuple[DesiredGrant,
             )
         )
     return tuple(sorted(grants, key=lambda g: (g.api, g.kind, g.value)))
-
-
-def load_apps_file(project_dir: Path) -> Mapping[str, Any]:
-    try:
-        document = safe_load((project_dir / APPS_FILE).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
-        raise SamError(
-            f"{APPS_FILE}: cannot be read ({type(error).__name__})", exitcodes.CONFIG
-        ) from None
-    apps = document.get("apps") if isinstance(document, dict) else None
-    return apps if isinstance(apps, dict) else {}
 
 
 def desired_apps(

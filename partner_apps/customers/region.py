@@ -29,9 +29,9 @@ from partner_apps import exitcodes
 from partner_apps.sam.errors import SamError
 from partner_apps.sam.flows import Runtime
 from partner_apps.sam.store import TokenStore
-from partner_apps.sam.target import RegionTarget, region_stacks
+from partner_apps.sam.target import RegionTarget, load_apps, region_stacks
 
-from .desired import DesiredApp, desired_apps, load_apps_file
+from .desired import DesiredApp, desired_apps
 from .plan import Customer
 from .remote import (
     GRAPH_RESOURCE,
@@ -287,11 +287,10 @@ def open_region(
     rate: float = PARTNER_CENTER_LIMIT * 0.95,
 ) -> Region:
     """Check the target, read the SAM token and secret from the vault, build the clients."""
-    target = rt.target(stack, sam_app)
+    apps_document = load_apps(rt.project_dir)
+    target = rt.target(stack, sam_app, apps_document)
     outputs = rt.outputs(stack) or {}
-    apps = desired_apps(
-        stack, load_apps_file(rt.project_dir), outputs, only_apps, sam_app=target.app_key
-    )
+    apps = desired_apps(stack, apps_document, outputs, only_apps, sam_app=target.app_key)
     store = rt.store(target)
     token = store.current()
     if token is None or token.is_placeholder or not token.enabled:

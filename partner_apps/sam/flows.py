@@ -107,8 +107,10 @@ class Runtime:
         if self.progress:
             print(f"[{target.stack}] {text}", file=self.err, flush=True)
 
-    def target(self, stack: str, app: str | None) -> RegionTarget:
-        return resolve(self.project_dir, stack, self.outputs, self.endpoints, app)
+    def target(
+        self, stack: str, app: str | None, apps: Mapping[str, Any] | None = None
+    ) -> RegionTarget:
+        return resolve(self.project_dir, stack, self.outputs, self.endpoints, app, apps=apps)
 
     def store(self, target: RegionTarget) -> TokenStore:
         return TokenStore(target, self.vault_client(target, self.credential(target)))

@@ -25,9 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from components.files import APPS_FILE, REGION_KEY, ConfigError, safe_load
+from components.files import APPS_FILE, REGION_KEY, ConfigError, read_yaml
 from components.stackfiles import load_stack_file, stack_files, stack_name
 from partner_apps import exitcodes
 
@@ -174,15 +172,34 @@ def file_outputs(path: Path) -> OutputsSource:
     return read
 
 
-def sam_apps(project_dir: Path) -> dict[str, str]:
-    """Secure Application Model apps of ``apps.yaml``: key -> display name."""
+def load_apps(project_dir: Path) -> Mapping[str, Any]:
+    """The ``apps`` mapping of ``apps.yaml``, read once by each command that needs it (the SAM
+    target and the customer consent both do).
+
+    Read as the program reads it (``read_yaml``: UTF-8, a key defined twice refused, the line of
+    a syntax error), so a file the program refuses is refused here with the same words; a file
+    of another shape is a config error naming the key, never a stack trace.
+    """
     try:
-        document = safe_load((project_dir / APPS_FILE).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
+        document = read_yaml(project_dir / APPS_FILE)
+    except ConfigError as error:
+        raise SamError(str(error), exitcodes.CONFIG) from None
+    except OSError as error:  # not found and a folder are ConfigErrors; a permission is not
         raise SamError(
             f"{APPS_FILE}: cannot be read ({type(error).__name__})", exitcodes.CONFIG
         ) from None
-    apps = document.get("apps") or {}
+    apps = document.get("apps") if isinstance(document, dict) else None
+    if not isinstance(apps, dict):
+        raise SamError(
+            f"{APPS_FILE}: apps: must be a mapping of app keys to app definitions "
+            "(`make preview` checks the whole file)",
+            exitcodes.CONFIG,
+        )
+    return apps
+
+
+def sam_apps(apps: Mapping[str, Any]) -> dict[str, str]:
+    """The Secure Application Model apps of ``apps.yaml``'s ``apps``: key -> display name."""
     return {
         str(key): str(app.get("displayName", key))
         for key, app in sorted(apps.items())
@@ -332,14 +349,19 @@ def resolve(
     outputs: OutputsSource,
     endpoints: Endpoints,
     app_key: str | None = None,
+    *,
+    apps: Mapping[str, Any] | None = None,
 ) -> RegionTarget:
-    """The checked target of ``stack``, or a SamError (exit 3) naming the mismatch."""
+    """The checked target of ``stack``, or a SamError (exit 3) naming the mismatch.
+
+    ``apps``: the ``apps`` of ``apps.yaml`` where the caller has read them already (``None``:
+    read here)."""
     region = _region_of(project_dir, stack)
     if region.get("id") != stack:
         raise _fail(stack, f"Pulumi.{stack}.yaml: {REGION_KEY}.id is {region.get('id')!r}")
     tenant_id = str(region.get("tenantId", ""))
     vault_name = _vault_name(region)
-    apps = sam_apps(project_dir)
+    apps = sam_apps(load_apps(project_dir) if apps is None else apps)
     key = _pick_app(stack, apps, app_key)
     own = outputs(stack)
     if own is None:

@@ -7,6 +7,7 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import yaml
 
 from partner_apps import exitcodes
@@ -52,6 +53,41 @@ def test_an_included_tenant_that_is_not_this_partners_customer_is_refused(
     assert result.code == exitcodes.CONFIG
     assert "not a customer of this region's partner tenant" in result.err
     assert cw.cloud.consent_posts == []
+
+
+_API_TWICE = (
+    (ROOT / "apps.yaml")
+    .read_text(encoding="utf-8")
+    .replace("\napps:\n", "\napps:\n  partner-portal-api:\n    displayName: again\n", 1)
+)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"- a list\n- of apps\n", "apps.yaml: apps: must be a mapping of app keys"),
+        (b"apps:\n  - partner-portal-api\n", "apps.yaml: apps: must be a mapping of app keys"),
+        (b"apps: {}\nregion: caf\xe9\n", "apps.yaml: (file): is not UTF-8"),
+        (_API_TWICE.encode(), "apps.yaml: apps.partner-portal-api: "),
+    ],
+    ids=["a-list", "apps-a-list", "not-utf-8", "an-app-defined-twice"],
+)
+@pytest.mark.parametrize(
+    "command", [("sam", "status"), ("customers", "plan")], ids=["sam-status", "customers-plan"]
+)
+def test_an_apps_file_the_program_refuses_is_a_config_error_before_any_request(
+    cw: CustomerWorld, tmp_path: Path, content: bytes, message: str, command: tuple[str, str]
+) -> None:
+    project = _project(cw, tmp_path, {})
+    (project / "apps.yaml").write_bytes(content)
+    before = len(cw.cloud.requests)
+    result = cw.run(*command, "--stack", "us")
+    # `sam status` reports each stack on stdout, errors included; `customers` on stderr.
+    said = result.out + result.err
+    assert result.code == exitcodes.CONFIG, said
+    assert message in said, said
+    assert "Traceback" not in said
+    assert cw.cloud.requests[before:] == []
 
 
 def test_exclude_leaves_a_customer_untouched_and_says_so(cw: CustomerWorld, tmp_path: Path) -> None:

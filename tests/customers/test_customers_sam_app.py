@@ -110,9 +110,10 @@ def test_the_gdap_list_needs_delegated_admin_relationship_read(
 
 
 def test_only_the_sam_app_whose_token_is_used_is_consented_in_customers() -> None:
-    from partner_apps.customers.desired import desired_apps, load_apps_file
+    from partner_apps.customers.desired import desired_apps
+    from partner_apps.sam.target import load_apps
 
-    apps = dict(load_apps_file(ROOT))
+    apps = dict(load_apps(ROOT))
     apps["second-sam"] = {**apps[SAM], "displayName": "Another SAM app"}
     outputs = {"apps": {key: {"clientId": f"client-{key}"} for key in apps}}
     chosen = desired_apps("us", apps, outputs, sam_app=SAM)
