@@ -21,15 +21,14 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-import yaml
 from pydantic import SecretStr
 
-from components.files import safe_load
+from components.files import ConfigError, read_yaml
 from partner_apps import exitcodes
 from partner_apps.sam.errors import SamError
 from partner_apps.sam.flows import Runtime
 from partner_apps.sam.store import TokenStore
-from partner_apps.sam.target import RegionTarget, load_apps, region_stacks
+from partner_apps.sam.target import RegionTarget, load_apps, region_of, region_stacks
 
 from .desired import DesiredApp, desired_apps
 from .plan import Customer
@@ -61,39 +60,52 @@ def selection_path(project_dir: Path, stack: str) -> Path:
 
 
 def load_selection(project_dir: Path, stack: str) -> Selection:
-    """``customers/<stack>.yaml``: optional ``include`` and ``exclude`` lists of tenant ids."""
+    """``customers/<stack>.yaml``: optional ``include`` and ``exclude`` lists of tenant ids.
+
+    Read like the stack files (``read_yaml``: UTF-8, a key defined twice refused); a list that is
+    not a list of tenant ids (a single id written without the list, a number) is refused rather
+    than read character by character.
+    """
     path = selection_path(project_dir, stack)
     if not path.is_file():
         return Selection()
+    where = f"{CUSTOMERS_DIR}/{path.name}"
     try:
-        document = safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
+        document = read_yaml(path) or {}
+    except ConfigError as error:
+        raise SamError(f"region {stack}: {where}: {error}", exitcodes.CONFIG) from None
+    except OSError as error:
         raise SamError(
-            f"region {stack}: {path.name} cannot be read ({type(error).__name__})",
-            exitcodes.CONFIG,
+            f"region {stack}: {where} cannot be read ({type(error).__name__})", exitcodes.CONFIG
         ) from None
     if not isinstance(document, dict) or set(document) - {"include", "exclude"}:
         raise SamError(
-            f"region {stack}: {CUSTOMERS_DIR}/{path.name} may hold only include and exclude "
-            "lists of tenant ids",
+            f"region {stack}: {where} may hold only include and exclude lists of tenant ids",
             exitcodes.CONFIG,
         )
-    return Selection(
-        tuple(str(item).lower() for item in document.get("include") or ()),
-        tuple(str(item).lower() for item in document.get("exclude") or ()),
-    )
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in ("include", "exclude"):
+        value = document.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise SamError(
+                f"region {stack}: {where}: {key}: must be a list of tenant ids "
+                f"(`{key}: [<tenant id>, ...]`)",
+                exitcodes.CONFIG,
+            )
+        lists[key] = tuple(item.lower() for item in value)
+    return Selection(lists["include"], lists["exclude"])
 
 
 def _partner_tenants(project_dir: Path) -> dict[str, str]:
+    """Partner tenant id -> the region stack whose stack file names it. A stack file that
+    cannot be read names none, as for the other regions' checks of the SAM commands."""
     tenants: dict[str, str] = {}
     for stack in region_stacks(project_dir):
-        path = project_dir / f"Pulumi.{stack}.yaml"
         try:
-            document = safe_load(path.read_text(encoding="utf-8")) or {}
-            region = (document.get("config") or {}).get("partner-apps:region") or {}
-            tenants[str(region.get("tenantId", "")).lower()] = stack
-        except (OSError, yaml.YAMLError, AttributeError):
+            region = region_of(project_dir, stack)
+        except SamError:
             continue
+        tenants[str(region.get("tenantId", "")).lower()] = stack
     return tenants
 
 

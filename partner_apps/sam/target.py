@@ -211,7 +211,9 @@ def region_stacks(project_dir: Path) -> list[str]:
     return [stack_name(path) for path in stack_files(project_dir)]
 
 
-def _region_of(project_dir: Path, stack: str) -> Mapping[str, Any]:
+def region_of(project_dir: Path, stack: str) -> Mapping[str, Any]:
+    """The ``partner-apps:region`` block of ``Pulumi.<stack>.yaml``; a SamError (exit 3) when the
+    file is missing, unreadable or has none."""
     path = project_dir / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         known = ", ".join(region_stacks(project_dir)) or "none"
@@ -259,7 +261,7 @@ class _OtherRegions:
             if other == stack:
                 continue
             try:
-                regions[other] = _region_of(project_dir, other)
+                regions[other] = region_of(project_dir, other)
             except SamError:
                 continue
             other_outputs = source(other)
@@ -356,7 +358,7 @@ def resolve(
 
     ``apps``: the ``apps`` of ``apps.yaml`` where the caller has read them already (``None``:
     read here)."""
-    region = _region_of(project_dir, stack)
+    region = region_of(project_dir, stack)
     if region.get("id") != stack:
         raise _fail(stack, f"Pulumi.{stack}.yaml: {REGION_KEY}.id is {region.get('id')!r}")
     tenant_id = str(region.get("tenantId", ""))

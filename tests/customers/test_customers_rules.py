@@ -90,6 +90,34 @@ def test_an_apps_file_the_program_refuses_is_a_config_error_before_any_request(
     assert cw.cloud.requests[before:] == []
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"include: TENANT\n", "customers/us.yaml: include: must be a list of tenant ids"),
+        (b"exclude: [5]\n", "customers/us.yaml: exclude: must be a list of tenant ids"),
+        (b"only: []\n", "customers/us.yaml may hold only include and exclude"),
+        (b"include: [caf\xe9]\n", "us.yaml: (file): is not UTF-8"),
+        (b"include: []\ninclude: []\n", "us.yaml: include: is defined twice"),
+    ],
+    ids=["a-single-id", "a-number", "another-key", "not-utf-8", "a-key-twice"],
+)
+def test_a_malformed_selection_is_refused_naming_its_key_before_any_write(
+    cw: CustomerWorld, tmp_path: Path, content: bytes, message: str
+) -> None:
+    project = _project(cw, tmp_path, {})
+    tenant = cw.customers["us"][0].encode()
+    (project / "customers" / "us.yaml").write_bytes(content.replace(b"TENANT", tenant))
+    for verb in ("plan", "apply"):
+        result = cw.run("customers", verb, "--stack", "us")
+        assert result.code == exitcodes.CONFIG, result.err
+        assert message in result.err, result.err
+        assert "Traceback" not in result.out + result.err
+    assert cw.cloud.consent_posts == []
+    # Token requests are the only POSTs: no write reached Graph or Partner Center.
+    writes = [r for r in cw.cloud.requests if r.method in ("POST", "PATCH", "DELETE")]
+    assert {r.service for r in writes} <= {"login"}, writes
+
+
 def test_exclude_leaves_a_customer_untouched_and_says_so(cw: CustomerWorld, tmp_path: Path) -> None:
     skipped = cw.customers["us"][1]
     _project(cw, tmp_path, {"us": {"exclude": [skipped]}})
