@@ -53,14 +53,22 @@ class RoutingTable:
         }
 
     @classmethod
-    def from_json(cls, document: Mapping[str, Any]) -> RoutingTable:
-        if document.get("version") != 1:
+    def from_json(cls, document: Any) -> RoutingTable:
+        """The table ``as_json`` wrote; a RoutingError for anything of another shape (a table
+        edited by hand, cut short, or not one at all), never an AttributeError."""
+        if not isinstance(document, dict) or document.get("version") != 1:
             raise RoutingError("the routing table is not version 1")
+        tenants = document.get("tenants") or {}
+        client_ids = document.get("clientIds") or {}
+        if not isinstance(tenants, dict) or not isinstance(client_ids, dict):
+            raise RoutingError("the routing table's tenants and clientIds must be JSON objects")
+        if not all(isinstance(apps, dict) for apps in client_ids.values()):
+            raise RoutingError("the routing table's clientIds must map each region to an object")
         return cls(
-            tenants={str(k).lower(): str(v) for k, v in (document.get("tenants") or {}).items()},
+            tenants={str(k).lower(): str(v) for k, v in tenants.items()},
             client_ids={
                 str(region): {str(k): str(v) for k, v in apps.items()}
-                for region, apps in (document.get("clientIds") or {}).items()
+                for region, apps in client_ids.items()
             },
             generated_at=str(document.get("generatedAt", "")),
         )

@@ -115,18 +115,42 @@ def _reviewed(path: Path, region: str, prune: bool) -> dict[str, list[Action]]:
     """Tenant id -> the actions a reviewed plan file lists."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
+    except (OSError, ValueError) as error:  # ValueError: not JSON, or not UTF-8
         raise SamError(f"--plan {path}: not readable ({error})", exitcodes.CONFIG) from None
+    if not isinstance(document, dict):
+        raise SamError(
+            f"--plan {path}: not a plan (the JSON object `customers plan --output json` writes)",
+            exitcodes.CONFIG,
+        )
     if document.get("region") != region or document.get("prune") != prune:
         raise SamError(
             f"--plan {path}: a plan of region {document.get('region')} (prune "
             f"{document.get('prune')}), not of this run",
             exitcodes.CONFIG,
         )
-    return {
-        str(c.get("tenantId")): [Action.from_json(a) for a in c.get("actions") or []]
-        for c in document.get("customers") or []
-    }
+    customers = document.get("customers") or []
+    reviewed: dict[str, list[Action]] = {}
+    for index, customer in enumerate(customers if isinstance(customers, list) else [None]):
+        actions = (customer.get("actions") or []) if isinstance(customer, dict) else None
+        if (
+            not isinstance(customer, dict)
+            or not isinstance(actions, list)
+            or not all(isinstance(a, dict) for a in actions)
+        ):
+            raise SamError(
+                f"--plan {path}: customers[{index}]: not a customer of a plan (a tenantId and "
+                "a list of actions); write the plan again with `customers plan`",
+                exitcodes.CONFIG,
+            )
+        try:
+            reviewed[str(customer.get("tenantId"))] = [Action.from_json(a) for a in actions]
+        except ValueError as error:
+            raise SamError(
+                f"--plan {path}: customers[{index}]: an action's {error}; write the plan again "
+                "with `customers plan`",
+                exitcodes.CONFIG,
+            ) from None
+    return reviewed
 
 
 def _audit(rt: Runtime, region: Region, args: argparse.Namespace) -> AuditLog:

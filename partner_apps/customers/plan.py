@@ -87,16 +87,25 @@ class Action:
 
     @classmethod
     def from_json(cls, document: dict[str, Any]) -> Action:
+        """The action ``as_json`` wrote; ValueError where ``values`` or ``keep`` is not a list
+        (a plan edited by hand: a string would be read character by character)."""
         return cls(
             kind=str(document.get("action", "")),
             app=str(document.get("app", "")),
             api=str(document.get("api", "")),
             resource_app_id=str(document.get("resourceAppId", "")),
-            values=tuple(str(v) for v in document.get("values") or ()),
+            values=_texts(document, "values"),
             role_id=str(document.get("roleId", "")),
             object_id=str(document.get("objectId", "")),
-            keep=tuple(str(v) for v in document.get("keep") or ()),
+            keep=_texts(document, "keep"),
         )
+
+
+def _texts(document: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = document.get(key) or []
+    if not isinstance(value, list):
+        raise ValueError(f"{key} is not a list")
+    return tuple(str(item) for item in value)
 
 
 @dataclass

@@ -182,6 +182,45 @@ def test_apply_with_a_reviewed_plan_does_only_that_plan(cw: CustomerWorld, tmp_p
     assert {c["tenantId"] for c in plan["customers"] if c["actions"]} == {late}
 
 
+def _values_a_string(document: dict[str, Any]) -> Any:
+    action = next(a for c in document["customers"] for a in c["actions"] if a.get("values"))
+    action["values"] = " ".join(action["values"])
+    return document
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda document: [document], "not a plan (the JSON object"),
+        (lambda document: {**document, "customers": {"a": 1}}, "customers[0]: not a customer"),
+        (lambda document: {**document, "customers": ["x"]}, "customers[0]: not a customer"),
+        (_values_a_string, "an action's values is not a list"),
+        (None, "not readable"),
+    ],
+    ids=["a-list", "customers-an-object", "a-customer-a-string", "values-a-string", "not-utf-8"],
+)
+def test_a_reviewed_plan_of_another_shape_is_refused_before_any_write(
+    cw: CustomerWorld, tmp_path: Path, change: Any, message: str
+) -> None:
+    out = tmp_path / "reviewed"
+    assert cw.run("customers", "plan", "--stack", "us", "--out-dir", str(out)).code == (
+        exitcodes.CHANGES
+    )
+    path = out / "us-plan.json"
+    if change is None:
+        path.write_bytes(b"\xff\xfe{}")
+    else:
+        path.write_text(json.dumps(change(json.loads(path.read_text()))), encoding="utf-8")
+    result = cw.run("customers", "apply", "--stack", "us", "--plan", str(path))
+    assert result.code == exitcodes.CONFIG, result.err
+    assert f"--plan {path}: " in result.err, result.err
+    assert message in result.err, result.err
+    assert "Traceback" not in result.out + result.err
+    assert cw.cloud.consent_posts == []
+    writes = [r for r in cw.cloud.requests if r.method in ("POST", "PATCH", "DELETE")]
+    assert {r.service for r in writes} <= {"login"}, writes
+
+
 @pytest.mark.parametrize("verb", ["plan", "apply", "verify"])
 def test_exit_codes_without_a_sam_token(cw: CustomerWorld, verb: str) -> None:
     region = cw.world.regions["us"]

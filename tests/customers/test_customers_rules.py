@@ -245,6 +245,27 @@ def test_export_routing_and_route(cw: CustomerWorld, tmp_path: Path) -> None:
     assert partner.code == exitcodes.UNROUTABLE  # no domain of the partner tenant in the fake
 
 
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("[]", "the routing table is not version 1"),
+        ('{"version": 1, "tenants": ["x"]}', "tenants and clientIds must be JSON objects"),
+        ('{"version": 1, "clientIds": {"us": []}}', "clientIds must map each region"),
+        ('{"version": 1, "tenants"', "not readable"),
+    ],
+    ids=["a-list", "tenants-a-list", "a-region-a-list", "cut-short"],
+)
+def test_a_routing_table_of_another_shape_is_refused(
+    cw: CustomerWorld, tmp_path: Path, table: str, message: str
+) -> None:
+    path = tmp_path / "routing.json"
+    path.write_text(table, encoding="utf-8")
+    result = cw.run("route", "anna@c1.eu.customer.example", "--table", str(path))
+    assert result.code == exitcodes.UNROUTABLE, result.err
+    assert message in result.err, result.err
+    assert "Traceback" not in result.out + result.err
+
+
 def test_routing_module_is_standard_library_only() -> None:
     import ast
 
