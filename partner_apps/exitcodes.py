@@ -10,7 +10,7 @@ from typing import Final
 OK: Final = 0
 ERROR: Final = 1  # unexpected failure (a bug): the message says where
 USAGE: Final = 2  # bad command line (argparse)
-CONFIG: Final = 3  # stack file or stack outputs missing or unreadable, or of another region
+CONFIG: Final = 3  # a config file or the stack outputs missing, unreadable, or of another region
 TOKEN_MISSING: Final = 4  # no refresh token in the vault, or still the placeholder
 TOKEN_EXPIRING: Final = 5  # the token expires within the warning threshold
 TOKEN_EXPIRED: Final = 6  # the token has expired
@@ -29,7 +29,7 @@ TABLE: Final = (
     (OK, "success"),
     (ERROR, "unexpected failure"),
     (USAGE, "bad command line"),
-    (CONFIG, "stack file or outputs missing, unreadable or of another region"),
+    (CONFIG, "a config file or the outputs missing, unreadable or of another region"),
     (TOKEN_MISSING, "no refresh token in the vault, or only the placeholder"),
     (TOKEN_EXPIRING, "the refresh token expires within the warning threshold"),
     (TOKEN_EXPIRED, "the refresh token has expired"),
