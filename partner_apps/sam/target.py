@@ -150,7 +150,14 @@ def pulumi_outputs(project_dir: Path) -> OutputsSource:
             ) from None
         if done.returncode != 0:
             return None
-        value = json.loads(done.stdout or "{}")
+        try:
+            value = json.loads(done.stdout or "{}")
+        except json.JSONDecodeError as error:
+            raise _fail(
+                stack,
+                f"`pulumi stack output --json --stack {stack}` printed no JSON ({error.msg}); "
+                "pass --outputs <file or folder>",
+            ) from None
         return value if isinstance(value, dict) and value else None
 
     return read
@@ -167,6 +174,10 @@ def file_outputs(path: Path) -> OutputsSource:
             value = json.loads(candidate.read_text(encoding="utf-8"))
         except json.JSONDecodeError as error:
             raise _fail(stack, f"{candidate.name} is not valid JSON ({error.msg})") from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise _fail(
+                stack, f"{candidate.name} cannot be read ({type(error).__name__})"
+            ) from None
         return value if isinstance(value, dict) else None
 
     return read

@@ -122,6 +122,24 @@ def test_real_defaults() -> None:
         Endpoints.from_env({"PARTNER_APPS_VAULT_URLS": "[1]"})
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"region": "us",', "us-outputs.json is not valid JSON"),
+        (b'{"region": "caf\xe9"}', "us-outputs.json cannot be read (UnicodeDecodeError)"),
+    ],
+    ids=["cut-short", "not-utf-8"],
+)
+def test_an_unreadable_outputs_file_is_refused_naming_it(
+    world: World, tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "us-outputs.json"
+    path.write_bytes(content)
+    result = world.run("sam", "status", "--stack", "us", "--outputs", str(path))
+    _assert_refused_before_any_request(world, result, "region us:", message)
+    assert "Traceback" not in result.out + result.err
+
+
 def test_the_pulumi_cli_is_asked_without_secrets(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -159,3 +177,22 @@ def test_the_pulumi_cli_is_asked_without_secrets(
     )
     lines = calls.read_text(encoding="utf-8").splitlines()
     assert "stack output --json --show-secrets=false --stack us" in lines
+
+
+def test_a_pulumi_cli_that_prints_no_json_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CLI that exits 0 but prints something else (a warning, a login banner) is refused by
+    name, with the way around it, instead of a JSONDecodeError."""
+    script = tmp_path / "pulumi"
+    script.write_text(
+        "#!/usr/bin/env python3\nprint('warning: A new version of Pulumi is available.')\n",
+        encoding="utf-8",
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(SamError) as refused:
+        resolve(ROOT, "us", pulumi_outputs(ROOT), Endpoints.from_env({}))
+    assert refused.value.exit_code == exitcodes.CONFIG
+    assert "`pulumi stack output --json --stack us` printed no JSON" in str(refused.value)
+    assert "pass --outputs" in str(refused.value)
