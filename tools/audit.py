@@ -548,7 +548,7 @@ def load_consent_results(folder: Path) -> dict[str, Any]:
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
+        except (OSError, ValueError) as error:  # ValueError: not JSON, or not UTF-8
             problems.append(f"{path.name}: not readable JSON ({error})")
             continue
         if not isinstance(document, Mapping):

@@ -430,11 +430,12 @@ def test_consent_results_show_their_latest_state_per_region(
     folder = tmp_path / "consent"
     shutil.copytree(CONSENT, folder)
     (folder / "broken.json").write_text("{", encoding="utf-8")
+    (folder / "latin-1.json").write_bytes(b'{"stack": "caf\xe9"}')
     consent = audit.load_consent_results(folder)
     latest = {(r["stack"], r["customer"], r["app"]): r["state"] for r in consent["results"]}
     assert latest[("eu", "contoso-customer-a.example", "partner-portal-api")] == "consented"
     assert latest[("eu", "contoso-customer-b.example", "partner-portal-api")] == "missing"
-    assert [p.split(":")[0] for p in consent["problems"]] == ["broken.json"]
+    assert [p.split(":")[0] for p in consent["problems"]] == ["broken.json", "latin-1.json"]
     markdown = audit.render_markdown(_data(catalog, documents, consent=consent))
     section = markdown.split("\n## Customer consent results\n", 1)[1]
     assert "### Consent in eu" in section
