@@ -158,6 +158,17 @@ def test_not_a_preview_is_an_error() -> None:
         pj.parse_preview("{oops\n", "x.json")
 
 
+def test_a_preview_file_that_is_not_utf_8_is_an_input_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    preview = tmp_path / "preview.json"
+    preview.write_bytes(b'{"steps": [], "diagnostics": [{"message": "caf\xe9"}]}')
+    assert pj.main([str(preview), "--plan", str(PLANS)]) == pj.EXIT_INPUT
+    err = capsys.readouterr().err
+    assert f"error: {preview}: not UTF-8 (byte 0xe9 at offset" in err, err
+    assert "Traceback" not in err
+
+
 def test_cli_reads_standard_input_and_writes_a_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
