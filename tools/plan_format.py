@@ -637,6 +637,10 @@ def read_json(path: Path) -> Any:
         raise PlanError(f"{path}: cannot read ({error.strerror or error})") from error
     except json.JSONDecodeError as error:
         raise PlanError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from error
+    except UnicodeDecodeError as error:
+        raise PlanError(
+            f"{path}: not UTF-8 (byte 0x{error.object[error.start]:02x} at offset {error.start})"
+        ) from error
 
 
 def load_plan(path: Path) -> Plan:

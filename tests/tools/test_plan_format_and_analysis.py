@@ -233,6 +233,9 @@ def test_unreadable_plans_raise_an_error_naming_the_file(tmp_path: Path) -> None
         pf.load_plans([broken])
     with pytest.raises(pf.PlanError, match="not a plan"):
         pf.plan_from_document({"stack": "us"}, "x.json")
+    broken.write_bytes(b'{"stack": "caf\xe9"}')
+    with pytest.raises(pf.PlanError, match=r"us\.json: not UTF-8 \(byte 0xe9 at offset 14\)"):
+        pf.load_plans([broken])
 
 
 def test_the_same_stack_twice_is_an_error(tmp_path: Path) -> None:
