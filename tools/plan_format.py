@@ -629,18 +629,25 @@ def failure_from_document(document: Mapping[str, Any], source: str = "") -> Prev
     )
 
 
-def read_json(path: Path) -> Any:
-    """Parse a JSON file; PlanError names the file when it cannot."""
+def read_text(path: Path) -> str:
+    """A file's UTF-8 text; PlanError names the file (and the byte) when it cannot be read."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8")
     except OSError as error:
         raise PlanError(f"{path}: cannot read ({error.strerror or error})") from error
-    except json.JSONDecodeError as error:
-        raise PlanError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from error
     except UnicodeDecodeError as error:
         raise PlanError(
             f"{path}: not UTF-8 (byte 0x{error.object[error.start]:02x} at offset {error.start})"
         ) from error
+
+
+def read_json(path: Path) -> Any:
+    """Parse a JSON file; PlanError names the file when it cannot."""
+    text = read_text(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise PlanError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from error
 
 
 def load_plan(path: Path) -> Plan:

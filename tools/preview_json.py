@@ -82,6 +82,7 @@ from .plan_format import (
     load_catalog,
     load_results,
     parse_urn,
+    read_text,
     resource_from_state,
     scrub_document,
 )
@@ -984,15 +985,7 @@ def main(argv: list[str] | None = None) -> int:
             text, source = sys.stdin.read(), "standard input"
         else:
             path = Path(args.preview)
-            try:
-                text = path.read_text(encoding="utf-8")
-            except OSError as error:
-                raise PlanError(f"{path}: cannot read ({error.strerror or error})") from error
-            except UnicodeDecodeError as error:
-                raise PlanError(
-                    f"{path}: not UTF-8 (byte 0x{error.object[error.start]:02x} at offset "
-                    f"{error.start}); save `pulumi preview --json` output as UTF-8"
-                ) from error
+            text = read_text(path)
             source = str(path)
         plans, failed = load_results(args.plan)
         contexts = {plan.stack: plan for plan in plans}
