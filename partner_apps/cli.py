@@ -13,10 +13,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from . import __version__, exitcodes, routing
 from .customers.commands import VERBS
@@ -139,11 +140,47 @@ def _parser() -> argparse.ArgumentParser:
         "--stack", action="append", help="a region stack (repeatable; default: every stack file)"
     )
     common(status, stack_required=False)
-    status.add_argument("--warn-days", type=int, default=30, help="alert threshold (default 30)")
+    status.add_argument("--warn-days", type=_days, default=30, help="alert threshold (default 30)")
     status.add_argument("--output", choices=("text", "json"), default="text")
     _customers_parser(commands, common)
     _route_parser(commands)
     return parser
+
+
+_Number = TypeVar("_Number", int, float)
+
+
+def _checked(
+    text: str, convert: Callable[[str], _Number], ok: Callable[[_Number], bool], rule: str
+) -> _Number:
+    """``text`` as a finite number that satisfies ``ok``; else argparse's usage error (exit 2),
+    before any file is read or request made."""
+    try:
+        value = convert(text)
+    except ValueError:
+        kind = "whole number" if convert is int else "number"
+        raise argparse.ArgumentTypeError(f"{text!r} is not a {kind}") from None
+    if not (ok(value) and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"{text} {rule}")
+    return value
+
+
+def _count(text: str) -> int:
+    """Workers, attempts: at least 1 (0 attempts would verify nothing and say so nowhere)."""
+    return _checked(text, int, lambda value: value >= 1, "must be at least 1")
+
+
+def _days(text: str) -> int:
+    return _checked(text, int, lambda value: value >= 0, "must be 0 or more")
+
+
+def _seconds(text: str) -> float:
+    """A request's timeout: above 0 (urllib3 refuses 0 and less with a ValueError)."""
+    return _checked(text, float, lambda value: value > 0, "must be a number of seconds above 0")
+
+
+def _minutes(text: str) -> float:
+    return _checked(text, float, lambda value: value >= 0, "must be a number of minutes, 0 or more")
 
 
 CUSTOMERS_HELP = """\
@@ -184,8 +221,8 @@ def _customers_parser(commands: Any, common: Callable[..., None]) -> None:
         )
         sub.add_argument("--output", choices=("markdown", "json"), default="markdown")
         sub.add_argument("--out-dir", type=Path, help="also write the report as JSON and Markdown")
-        sub.add_argument("--workers", type=int, default=16, help="customers in parallel (16)")
-        sub.add_argument("--timeout", type=float, default=30.0, help="seconds per request (30)")
+        sub.add_argument("--workers", type=_count, default=16, help="customers in parallel (16)")
+        sub.add_argument("--timeout", type=_seconds, default=30.0, help="seconds per request (30)")
         sub.add_argument("--prune", action="store_true", help="also remove what is not wanted")
         sub.add_argument("--audit-log", type=Path, help="JSON lines audit log (default build/)")
     apply_parser = verbs.choices["apply"]
@@ -193,11 +230,11 @@ def _customers_parser(commands: Any, common: Callable[..., None]) -> None:
     verify_parser = verbs.choices["verify"]
     verify_parser.add_argument(
         "--recent-minutes",
-        type=float,
+        type=_minutes,
         default=60.0,
         help="relationships or consents this recent get the wait rule (60)",
     )
-    verify_parser.add_argument("--attempts", type=int, default=5, help="tries when recent (5)")
+    verify_parser.add_argument("--attempts", type=_count, default=5, help="tries when recent (5)")
     export = verbs.add_parser(
         "export-routing",
         help="the routing table (tenant -> region -> client id) from every region's customers",
@@ -208,7 +245,7 @@ def _customers_parser(commands: Any, common: Callable[..., None]) -> None:
     common(export, stack_required=False)
     export.add_argument("--stack", dest="stack_list", action="append", help="a region stack")
     export.add_argument("--file", type=Path, help="write here (default stdout)")
-    export.add_argument("--timeout", type=float, default=30.0)
+    export.add_argument("--timeout", type=_seconds, default=30.0)
 
 
 def _route_parser(commands: Any) -> None:

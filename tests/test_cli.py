@@ -81,6 +81,37 @@ def test_usage_errors_exit_2() -> None:
     assert "--stack" in err.getvalue()
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["customers", "plan", "--stack", "us", "--workers", "0"],
+            "--workers: 0 must be at least 1",
+        ),
+        (
+            ["customers", "apply", "--stack", "us", "--timeout", "0"],
+            "--timeout: 0 must be a number",
+        ),
+        (["customers", "plan", "--stack", "us", "--timeout", "nan"], "--timeout: nan must be"),
+        (["customers", "verify", "--stack", "us", "--attempts", "-1"], "--attempts: -1 must be"),
+        (["customers", "verify", "--stack", "us", "--recent-minutes", "-5"], "--recent-minutes"),
+        (["customers", "export-routing", "--timeout", "-1"], "--timeout: -1 must be"),
+        (["sam", "status", "--warn-days", "-3"], "--warn-days: -3 must be 0 or more"),
+        (["sam", "status", "--warn-days", "soon"], "--warn-days: 'soon' is not a whole number"),
+    ],
+    ids=["workers-0", "timeout-0", "timeout-nan", "attempts", "recent", "export", "days", "word"],
+)
+def test_counts_and_durations_out_of_range_are_usage_errors(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Refused by the parser (exit 2, before any file or request), not a ThreadPoolExecutor or
+    urllib3 ValueError later, nor a run that retries zero times."""
+    assert cli.main(argv) == exitcodes.USAGE
+    err = capsys.readouterr().err
+    assert message in err, err
+    assert "Traceback" not in err
+
+
 def test_console_script_and_module_entry_points() -> None:
     scripts = {ep.name: ep.value for ep in metadata.entry_points(group="console_scripts")}
     assert scripts.get("partner-apps") == "partner_apps.cli:main"
