@@ -50,7 +50,34 @@ def _emit(
         (folder / f"{name}.md").write_text(markdown + "\n", encoding="utf-8")
 
 
+def _writable(path: Path, option: str, *, folder: bool = False, append: bool = False) -> None:
+    """Refuse (exit 3), before the command reads a customer or writes anything, a folder or file
+    it will write but cannot (a read-only folder, a file where a folder is meant): found out after
+    an apply's writes, it would have cost the report or a line of the audit log. ``append``: also
+    open the file to append (nothing), for a log that is written line by line."""
+
+    def refuse(reason: str) -> SamError:
+        return SamError(f"{option} {path}: {reason}; nothing was changed", exitcodes.CONFIG)
+
+    where = path if folder else path.parent
+    if folder and path.exists() and not path.is_dir():
+        raise refuse("is a file, not a folder")
+    if not folder and path.is_dir():
+        raise refuse("is a folder, not a file")
+    if not folder and not where.is_dir() and any(p.is_file() for p in (where, *where.parents)):
+        raise refuse("a file stands where its folder would be")
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        if append:
+            with path.open("a", encoding="utf-8"):
+                pass  # appending nothing: the file can be written, and keeps what it holds
+    except OSError as error:
+        raise refuse(f"cannot be written ({error.strerror or type(error).__name__})") from None
+
+
 def _region(rt: Runtime, args: argparse.Namespace) -> Region:
+    if args.out_dir is not None:
+        _writable(args.out_dir, "--out-dir", folder=True)
     return open_region(
         rt, args.stack, sam_app=args.app, only_apps=args.only_app, timeout=args.timeout
     )
@@ -163,8 +190,10 @@ def _audit(rt: Runtime, region: Region, args: argparse.Namespace) -> AuditLog:
 def apply_command(rt: Runtime, args: argparse.Namespace) -> int:
     region = _region(rt, args)
     reviewed = _reviewed(args.plan, region.stack, args.prune) if args.plan else None
-    customers, left = _customers(rt, region)
     audit = _audit(rt, region, args)
+    if audit.path is not None:
+        _writable(audit.path, "--audit-log", append=True)
+    customers, left = _customers(rt, region)
     planner = _planner(region, args)
 
     def planned(customer: Customer) -> CustomerPlan:
@@ -232,6 +261,10 @@ def verify_command(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def export_routing_command(rt: Runtime, args: argparse.Namespace) -> int:
+    if args.file is not None:
+        # Not opened here: the table is written whole at the end, and an empty file left by a
+        # failed run would read as a broken table.
+        _writable(args.file, "--file")
     stacks = args.stack_list or region_stacks(rt.project_dir)
     tenants: dict[str, str] = {}
     client_ids: dict[str, dict[str, str]] = {}

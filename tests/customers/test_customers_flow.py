@@ -221,6 +221,31 @@ def test_a_reviewed_plan_of_another_shape_is_refused_before_any_write(
     assert {r.service for r in writes} <= {"login"}, writes
 
 
+def test_what_a_command_cannot_write_is_refused_before_any_write(
+    cw: CustomerWorld, tmp_path: Path
+) -> None:
+    """A report folder, audit log or routing table it could not write would be found out only
+    after an apply's consents: the command refuses at once (exit 3) and changes nothing."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder\n", encoding="utf-8")
+    for verb in ("plan", "apply", "verify"):
+        result = cw.run("customers", verb, "--stack", "us", "--out-dir", str(a_file))
+        assert result.code == exitcodes.CONFIG, result.err
+        assert f"--out-dir {a_file}: is a file, not a folder; nothing was changed" in result.err
+    cw.audit_dir = a_file  # the audit log would be a-file/us-audit.jsonl
+    result = cw.run("customers", "apply", "--stack", "us")
+    assert result.code == exitcodes.CONFIG, result.err
+    assert f"--audit-log {a_file / 'us-audit.jsonl'}: a file stands where its folder" in result.err
+    for table in (a_file / "routing.json", tmp_path):
+        result = cw.run("customers", "export-routing", "--file", str(table))
+        assert result.code == exitcodes.CONFIG, result.err
+        assert f"--file {table}" in result.err
+    assert a_file.read_text(encoding="utf-8") == "not a folder\n"
+    assert cw.cloud.consent_posts == []
+    writes = [r for r in cw.cloud.requests if r.method in ("POST", "PATCH", "DELETE")]
+    assert {r.service for r in writes} <= {"login"}, writes
+
+
 @pytest.mark.parametrize("verb", ["plan", "apply", "verify"])
 def test_exit_codes_without_a_sam_token(cw: CustomerWorld, verb: str) -> None:
     region = cw.world.regions["us"]
