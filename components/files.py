@@ -164,6 +164,9 @@ def read_yaml(path: Path, *, under: str | None = None) -> Any:
         raise ConfigError([Problem(path.name, "(file)", "file not found")]) from None
     except IsADirectoryError:
         raise ConfigError([Problem(path.name, "(file)", "is a directory, not a file")]) from None
+    except OSError as error:  # no permission, an I/O error: still the file's problem, by name
+        reason = error.strerror or type(error).__name__
+        raise ConfigError([Problem(path.name, "(file)", f"cannot be read ({reason})")]) from None
     # The C loader (libyaml, in the pinned PyYAML wheels) parses the same YAML ~8x faster.
     loader = _Loader(_decode(data, path.name))
     try:

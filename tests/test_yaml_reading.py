@@ -82,3 +82,18 @@ def test_utf16_is_named(tmp_path: Path) -> None:
 def test_a_directory_is_not_a_file(tmp_path: Path) -> None:
     (tmp_path / "apps.yaml").mkdir()
     assert _problems(tmp_path / "apps.yaml") == ["apps.yaml: (file): is a directory, not a file"]
+
+
+def test_a_file_that_cannot_be_opened_is_named_not_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No permission (the tests run as root, so chmod cannot show it): a ConfigError naming the
+    file, which the program and the customer-side commands both report as such."""
+    path = tmp_path / "apps.yaml"
+    path.write_text("apps: {}\n", encoding="utf-8")
+
+    def refused(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", refused)
+    assert _problems(path) == ["apps.yaml: (file): cannot be read (Permission denied)"]

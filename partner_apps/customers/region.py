@@ -74,10 +74,6 @@ def load_selection(project_dir: Path, stack: str) -> Selection:
         document = read_yaml(path) or {}
     except ConfigError as error:
         raise SamError(f"region {stack}: {where}: {error}", exitcodes.CONFIG) from None
-    except OSError as error:
-        raise SamError(
-            f"region {stack}: {where} cannot be read ({type(error).__name__})", exitcodes.CONFIG
-        ) from None
     if not isinstance(document, dict) or set(document) - {"include", "exclude"}:
         raise SamError(
             f"region {stack}: {where} may hold only include and exclude lists of tenant ids",

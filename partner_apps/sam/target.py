@@ -195,10 +195,6 @@ def load_apps(project_dir: Path) -> Mapping[str, Any]:
         document = read_yaml(project_dir / APPS_FILE)
     except ConfigError as error:
         raise SamError(str(error), exitcodes.CONFIG) from None
-    except OSError as error:  # not found and a folder are ConfigErrors; a permission is not
-        raise SamError(
-            f"{APPS_FILE}: cannot be read ({type(error).__name__})", exitcodes.CONFIG
-        ) from None
     apps = document.get("apps") if isinstance(document, dict) else None
     if not isinstance(apps, dict):
         raise SamError(
