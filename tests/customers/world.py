@@ -28,7 +28,7 @@ from partner_apps import cli
 from partner_apps.sam import flows
 from policies.partner_policies import catalog
 from tests.conftest import load_yaml
-from tests.fakecloud.state import Grant, PartnerTenant
+from tests.fakecloud.state import Grant, PartnerTenant, Request
 from tests.sam.world import ROOT, SAM, Result, World, open_world
 
 GRAPH = "00000003-0000-0000-c000-000000000000"
@@ -100,6 +100,15 @@ class CustomerWorld:
     def tenant(self, tenant_id: str) -> PartnerTenant:
         state: PartnerTenant = self.cloud.partners[tenant_id]
         return state
+
+    def writes(self) -> list[Request]:
+        """Every POST, PATCH or DELETE that reached a service other than Entra: the consents and
+        Graph writes of a run (Entra's token requests are POSTs too, but write nothing)."""
+        return [
+            r
+            for r in self.cloud.requests
+            if r.method in ("POST", "PATCH", "DELETE") and r.service != "login"
+        ]
 
     def principals(self, tenant_id: str, client_id: str) -> list[dict[str, Any]]:
         state = self.tenant(tenant_id)
