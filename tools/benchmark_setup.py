@@ -12,9 +12,16 @@ package installers' caches pointed at a new empty folder (so every package is do
 then ``make preview`` and ``make test`` again in the same clone (**warm**), and, in a second fresh
 clone with its own empty caches, ``make test`` as a new user runs it (**fresh make test**). The
 fresh ``make preview`` is venv + install + first preview (what ``make preview`` does on a fresh
-clone, run as its steps). It prints the median, minimum and maximum of each over the rounds as a
-Markdown table on stdout (progress on stderr). Only the standard library is used, so it runs with
-the machine's Python before any virtualenv exists: ``make benchmark-setup``.
+clone, run as its steps).
+
+Each round also times a fixed pure-Python loop (**machine speed**, the best of three, before the
+round's first phase and before its warm ``make test``): the targets are wall-clock seconds on a
+shared VM whose speed has varied by more than half between days, so a table is only comparable
+with another measured at a similar machine speed.
+
+It prints the median, minimum and maximum of each over the rounds as a Markdown table on stdout
+(progress on stderr). Only the standard library is used, so it runs with the machine's Python
+before any virtualenv exists: ``make benchmark-setup``.
 """
 
 from __future__ import annotations
@@ -46,6 +53,9 @@ PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("warm make test", ("make", "test")),
 )
 FRESH_PREVIEW = ("venv", "install", "first preview")
+SPEED = "machine speed (fixed loop)"
+# Ten million additions in the interpreter loop: CPU-bound, no I/O, no imports, about 0.6 s.
+SPEED_LOOP = "s = 0\nfor i in range(10_000_000):\n    s += i\n"
 FRESH_TEST = "fresh make test"
 # The issue's targets (seconds, wall, 2 cores), printed beside the medians.
 TARGETS: Mapping[str, float] = {
@@ -104,18 +114,34 @@ def _new_workspace(parent: Path, name: str) -> Path:
     return workspace
 
 
+def machine_speed(python: str, *, loop: str = SPEED_LOOP, repeats: int = 3) -> float:
+    """Seconds of ``loop`` in a new interpreter, the best of ``repeats`` (timed inside it)."""
+    code = f"import time\nt = time.perf_counter()\n{loop}print(time.perf_counter() - t)\n"
+    runs = []
+    for _ in range(repeats):
+        result = subprocess.run([python, "-c", code], capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise SetupError(f"{SPEED}: {python} -c exited {result.returncode}\n{result.stderr}")
+        runs.append(float(result.stdout))
+    return min(runs)
+
+
 def run_round(source: Path, python: str, parent: Path, index: int) -> Round:
     """One round: the phases in one fresh clone, then ``make test`` in another."""
     seconds: dict[str, float] = {}
+    speeds = [machine_speed(python)]
     workspace = _new_workspace(parent, f"round-{index}")
     clone = workspace / "clone"
     _clone(source, clone)
     env = _environment(workspace / "caches")
     for phase, template in PHASES:
+        if phase == "warm make test":
+            speeds.append(machine_speed(python))
         command = [part.format(python=python) for part in template]
         _progress(f"… round {index}: {phase}")
         seconds[phase] = _run(phase, command, clone, env)
     seconds["fresh make preview"] = sum(seconds[phase] for phase in FRESH_PREVIEW)
+    seconds[SPEED] = statistics.median(speeds)
     workspace = _new_workspace(parent, f"round-{index}-test")
     clone = workspace / "clone"
     _clone(source, clone)
@@ -132,7 +158,7 @@ def run_round(source: Path, python: str, parent: Path, index: int) -> Round:
 def table(rounds: Sequence[Round]) -> str:
     """Markdown: one row per phase or total, the median, minimum and maximum over the rounds."""
     names = [phase for phase, _ in PHASES[:6]]
-    names += ["fresh make preview", FRESH_TEST, "warm make preview", "warm make test"]
+    names += ["fresh make preview", FRESH_TEST, "warm make preview", "warm make test", SPEED]
     lines = [
         f"| phase (seconds, wall; {len(rounds)} rounds) | median | min | max | target |",
         "|---|--:|--:|--:|--:|",

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import ROOT
 from tools import benchmark_setup
@@ -33,7 +36,7 @@ def test_the_installers_caches_point_into_the_given_folder(tmp_path: Path) -> No
 
 def test_the_table_has_the_median_of_each_phase_and_the_targets() -> None:
     names = [phase for phase, _ in benchmark_setup.PHASES]
-    names += ["fresh make preview", benchmark_setup.FRESH_TEST]
+    names += ["fresh make preview", benchmark_setup.FRESH_TEST, benchmark_setup.SPEED]
     rounds = [benchmark_setup.Round(dict.fromkeys(names, value)) for value in (3.0, 1.0, 2.0)]
     text = benchmark_setup.table(rounds)
     assert (
@@ -42,3 +45,16 @@ def test_the_table_has_the_median_of_each_phase_and_the_targets() -> None:
     assert "| install | 2.00 | 1.00 | 3.00 |  |" in text
     assert "| **fresh make test** | 2.00 | 1.00 | 3.00 | ≤ 45 |" in text
     assert "| **warm make preview** | 2.00 | 1.00 | 3.00 | ≤ 1.2 |" in text
+    assert text.splitlines()[-1] == "| machine speed (fixed loop) | 2.00 | 1.00 | 3.00 |  |"
+
+
+def test_the_machine_speed_is_the_loop_timed_in_a_new_interpreter() -> None:
+    # A short loop, twice: the plumbing, not the machine (no bound on the time it reports).
+    seconds = benchmark_setup.machine_speed(sys.executable, loop="sum(range(1000))\n", repeats=2)
+    assert seconds > 0, "machine_speed: the loop reported no time"
+    assert "for i in range(10_000_000)" in benchmark_setup.SPEED_LOOP
+
+
+def test_a_failing_speed_loop_is_a_setup_error() -> None:
+    with pytest.raises(benchmark_setup.SetupError, match="machine speed"):
+        benchmark_setup.machine_speed(sys.executable, loop="raise SystemExit(3)\n", repeats=1)
