@@ -54,7 +54,7 @@ PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 FRESH_PREVIEW = ("venv", "install", "first preview")
 SPEED = "machine speed (fixed loop)"
-# Ten million additions in the interpreter loop: CPU-bound, no I/O, no imports, about 0.6 s.
+# Ten million additions in the interpreter loop: CPU-bound, no I/O, no imports; about a second.
 SPEED_LOOP = "s = 0\nfor i in range(10_000_000):\n    s += i\n"
 FRESH_TEST = "fresh make test"
 # The issue's targets (seconds, wall, 2 cores), printed beside the medians.
@@ -90,18 +90,25 @@ def _clone(source: Path, target: Path) -> None:
     subprocess.run(["git", "clone", "--quiet", str(source), str(target)], check=True)
 
 
-def _run(phase: str, command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> float:
-    started = time.perf_counter()
+def _completed(
+    phase: str, command: Sequence[str], cwd: Path, env: Mapping[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """``command`` run to its end; a non-zero exit is a SetupError carrying its output."""
     result = subprocess.run(
         list(command), cwd=cwd, env=dict(env), capture_output=True, text=True, check=False
     )
-    elapsed = time.perf_counter() - started
     if result.returncode != 0:
         raise SetupError(
             f"{phase}: {' '.join(command)} exited {result.returncode}\n"
             f"{result.stdout[-4000:]}{result.stderr[-4000:]}"
         )
-    return elapsed
+    return result
+
+
+def _run(phase: str, command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> float:
+    started = time.perf_counter()
+    _completed(phase, command, cwd, env)
+    return time.perf_counter() - started
 
 
 def _new_workspace(parent: Path, name: str) -> Path:
@@ -115,15 +122,15 @@ def _new_workspace(parent: Path, name: str) -> Path:
 
 
 def machine_speed(python: str, *, loop: str = SPEED_LOOP, repeats: int = 3) -> float:
-    """Seconds of ``loop`` in a new interpreter, the best of ``repeats`` (timed inside it)."""
+    """Seconds of ``loop`` in a new interpreter, the best of ``repeats``.
+
+    Timed inside the interpreter, so its start-up (imports, the disk) is not part of the figure.
+    """
     code = f"import time\nt = time.perf_counter()\n{loop}print(time.perf_counter() - t)\n"
-    runs = []
-    for _ in range(repeats):
-        result = subprocess.run([python, "-c", code], capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise SetupError(f"{SPEED}: {python} -c exited {result.returncode}\n{result.stderr}")
-        runs.append(float(result.stdout))
-    return min(runs)
+    command = (python, "-c", code)
+    return min(
+        float(_completed(SPEED, command, Path.cwd(), os.environ).stdout) for _ in range(repeats)
+    )
 
 
 def run_round(source: Path, python: str, parent: Path, index: int) -> Round:
