@@ -15,9 +15,9 @@ fresh ``make preview`` is venv + install + first preview (what ``make preview`` 
 clone, run as its steps).
 
 Each round also times a fixed pure-Python loop (**machine speed**, the best of three, before the
-round's first phase and before its warm ``make test``): the targets are wall-clock seconds on a
-shared VM whose speed has varied by more than half between days, so a table is only comparable
-with another measured at a similar machine speed.
+round's first phase and before its warm ``make test``; the row is the median of the two). It marks
+a day when the shared VM is slow for plain interpreter work; it does not see every slowdown
+(docs/benchmark.md, "Fresh set-up", says what it missed), so changes are compared in paired runs.
 
 It prints the median, minimum and maximum of each over the rounds as a Markdown table on stdout
 (progress on stderr). Only the standard library is used, so it runs with the machine's Python
