@@ -15,9 +15,14 @@ import asyncio
 import concurrent.futures
 import contextlib
 import contextvars
+import functools
 import gc
 import json
+import logging
+import queue
+import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -237,6 +242,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.stack_outputs: dict[str, Any] = {}
         self.invokes: list[dict[str, Any]] = []
         self._ids: dict[str, str] = {}
+        # Monitor calls answered so far: the watchdog's sign of progress.
+        self.calls = 0
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # The engine leaves the root stack out of its children's URNs; MockMonitor does not.
@@ -295,6 +302,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 "id": response.id or None,
             }
         )
+        self.calls += 1
         return response
 
     def Invoke(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
@@ -305,12 +313,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 "args": _clean(json_format.MessageToDict(request.args)),
             }
         )
-        return super().Invoke(request)
+        response = super().Invoke(request)
+        self.calls += 1
+        return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         if "::pulumi:pulumi:Stack::" in request.urn:
             self.stack_outputs = _clean(json_format.MessageToDict(request.outputs))
-        return super().RegisterResourceOutputs(request)
+        response = super().RegisterResourceOutputs(request)
+        self.calls += 1
+        return response
 
 
 @dataclass(frozen=True)
@@ -329,6 +341,15 @@ class StackRun:
     assigned: frozenset[str] = frozenset()
 
 
+# How long a program run may register nothing new before the watchdog stops it: the largest
+# projects register a resource every few milliseconds, so a minute of silence is a hang.
+DEFAULT_STALL_TIMEOUT = 60.0
+
+
+class ProgramStalledError(Exception):
+    """A program run registered nothing new for the watchdog's time; the message says where."""
+
+
 def run_program(
     project: str,
     stack_file: StackFile,
@@ -338,21 +359,30 @@ def run_program(
     secret_values: Mapping[str, str] | None = None,
     config_overrides: Mapping[str, Any] | None = None,
     mocks: PlanMocks | None = None,
+    stall_timeout: float = DEFAULT_STALL_TIMEOUT,
 ) -> StackRun:
     """Run ``program`` for one stack in a fresh context; capture registrations or the error.
 
     Each run gets its own ``contextvars.Context``: Pulumi keeps the root stack, config and
     settings in context variables, so several stacks can run in one process without sharing them.
+    A run that registers nothing new for ``stall_timeout`` seconds raises ``ProgramStalledError``
+    naming the stack, the last resource registered and the resources still pending.
     """
     config, secret_keys = engine_config(stack_file)
     for key, value in (config_overrides or {}).items():
         config[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
     monitor = RecordingMonitor(mocks or PlanMocks(stack_file.stack, secret_values))
+    declared = DeclaredResources()
 
     def body() -> StackRun:
         pulumi.runtime.set_all_config(config, secret_keys)
         pulumi_mocks.set_mocks(
-            monitor.mocks, project=project, stack=stack_file.stack, preview=preview, monitor=monitor
+            monitor.mocks,
+            project=project,
+            stack=stack_file.stack,
+            preview=preview,
+            monitor=monitor,
+            logger=declared.logger,
         )
         # set_mocks registers (and closes) a root stack; start over so the program's exports
         # are registered as the stack's outputs, as under the CLI.
@@ -372,11 +402,87 @@ def run_program(
             assigned=frozenset(getattr(monitor.mocks, "assigned", ())),
         )
 
+    def stalled(seconds: float) -> ProgramStalledError:
+        last = monitor.records[-1]["urn"] if monitor.records else "none yet"
+        pending = declared.pending()
+        shown = ", ".join(pending[:10]) + (
+            f" and {len(pending) - 10} more" if len(pending) > 10 else ""
+        )
+        shown = shown or "none (the program awaits something that is not a resource)"
+        return ProgramStalledError(
+            f"stack {stack_file.stack}: the program registered nothing new for {seconds:g} s "
+            f"and was stopped (watchdog; a hang, not a slow preview). Last resource registered: "
+            f"{last}. Pending ({len(pending)}): {shown}."
+        )
+
     with collector_tuned():
-        return _on_fresh_stack(lambda: contextvars.Context().run(body))
+        return _on_fresh_stack(
+            lambda: contextvars.Context().run(body),
+            progress=lambda: monitor.calls,
+            stall_timeout=stall_timeout,
+            stalled=stalled,
+        )
 
 
-def _on_fresh_stack(call: Callable[[], StackRun]) -> StackRun:
+class DeclaredResources:
+    """Which resources the program has declared and the SDK has not registered yet.
+
+    The SDK announces both on its debug channel, which the mocks hand to a logger
+    (``set_mocks(logger=...)``): "registering resource: ty=T, name=N, ..." when a resource object
+    is constructed, "resource registration successful: ty=T, urn=U" when the monitor answered.
+    A resource waiting on another's outputs is declared but not yet sent to the monitor, so only
+    this channel can name it when a run hangs. Other messages go on to the root logger, as the
+    mocks' default logger would send them.
+    """
+
+    _DECLARED = re.compile(r"registering resource: ty=(?P<type>[^,]*), name=(?P<name>.*), custom=")
+    _REGISTERED = re.compile(
+        r"resource registration successful: ty=(?P<type>[^,]*), urn=(?P<urn>\S+)"
+    )
+
+    def __init__(self) -> None:
+        self._pending: dict[tuple[str, str], int] = {}
+        self.logger = logging.Logger("pulumi-program", logging.DEBUG)
+        self.logger.addHandler(_Channel(self._note))
+
+    def _note(self, message: str) -> None:
+        if match := self._DECLARED.match(message):
+            key = (match["type"], match["name"])
+            self._pending[key] = self._pending.get(key, 0) + 1
+        elif match := self._REGISTERED.match(message):
+            key = (match["type"], match["urn"].rsplit("::", 1)[-1])
+            left = self._pending.get(key, 0) - 1
+            if left > 0:
+                self._pending[key] = left
+            else:
+                self._pending.pop(key, None)
+
+    def pending(self) -> list[str]:
+        """``<type> <name>`` of every resource declared and not registered, sorted."""
+        return sorted(f"{typ} {name}" for typ, name in list(self._pending))
+
+
+class _Channel(logging.Handler):
+    """Hands the SDK's debug messages to ``note``; passes warnings and errors to the root logger."""
+
+    def __init__(self, note: Callable[[str], None]) -> None:
+        super().__init__(logging.DEBUG)
+        self._note = note
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno == logging.DEBUG:
+            self._note(record.getMessage())
+        else:
+            logging.getLogger().handle(record)
+
+
+def _on_fresh_stack(
+    call: Callable[[], StackRun],
+    *,
+    progress: Callable[[], int],
+    stall_timeout: float,
+    stalled: Callable[[float], ProgramStalledError],
+) -> StackRun:
     """``call()`` on a thread of its own, with an event loop of its own; its result or error.
 
     For every resource it registers, the SDK walks the whole call stack (``traceback`` and a
@@ -384,50 +490,105 @@ def _on_fresh_stack(call: Callable[[], StackRun]) -> StackRun:
     that stack is the test runner's forty-odd frames deep; a new thread's stack holds only the
     program's frames, which made a program run about a tenth faster under pytest
     (docs/benchmark.md). The run is still one at a time: the caller waits for the thread.
+
+    The caller is also the watchdog: while ``progress()`` (a count of answered monitor calls)
+    stays the same for ``stall_timeout`` seconds, the run is stopped and ``stalled`` raised.
     """
     results: list[StackRun] = []
     errors: list[BaseException] = []
+    loops: list[asyncio.AbstractEventLoop] = []
+    monitor_thread = _MonitorThread()
+    given_up = threading.Event()
 
     def target() -> None:
         loop = asyncio.new_event_loop()
-        loop.set_default_executor(_InlineExecutor())
+        loop.set_default_executor(monitor_thread)
         asyncio.set_event_loop(loop)
+        loops.append(loop)
         try:
             results.append(call())
         except BaseException as error:  # re-raised in the caller's thread
             errors.append(error)
         finally:
+            # A monitor call that never returns keeps its thread (a daemon) after a stall.
+            monitor_thread.shutdown(wait=not given_up.is_set())
             asyncio.set_event_loop(None)
             loop.close()
 
     thread = threading.Thread(target=target, name="pulumi-program", daemon=True)
     thread.start()
-    thread.join()
+    seen, since = progress(), time.monotonic()
+    while True:
+        thread.join(min(1.0, stall_timeout))
+        if not thread.is_alive():
+            break
+        now = time.monotonic()
+        if progress() != seen:
+            seen, since = progress(), now
+        elif now - since >= stall_timeout:
+            given_up.set()
+            for loop in loops:  # wakes the run's loop: run_until_complete raises and it ends
+                loop.call_soon_threadsafe(loop.stop)
+            thread.join(1.0)
+            raise stalled(stall_timeout)
     if errors:
         raise errors[0]
     return results[0]
 
 
-class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
-    """The run's default executor: each call runs at once, in the run's own thread.
+class _MonitorThread(concurrent.futures.ThreadPoolExecutor):
+    """The run's default executor: every monitor call on one thread of its own, in order.
 
-    The SDK sends every monitor call (register, invoke, outputs) through
-    ``loop.run_in_executor``, because a real monitor call blocks on gRPC. The mock monitor
-    answers at once, but in an executor thread it first makes that thread an event loop of its
-    own (``_ensure_event_loop``), which nothing closes once the run's loop is closed (a
-    ResourceWarning and two sockets per thread per run). Inline, it finds the run's loop.
-    asyncio accepts only a ``ThreadPoolExecutor`` as the default; this one starts no thread.
+    The SDK sends each monitor call (register, invoke, outputs) through ``loop.run_in_executor``
+    because a real one blocks on gRPC. The mock monitor answers a registration by serialising its
+    outputs with ``_sync_await``: on a thread whose loop is running (the run's own), that pumps
+    the loop re-entrantly, and each registration it starts there pumps it again, one level deeper
+    per registration in flight. From about 60 apps per region that nesting exceeded Python's
+    recursion limit; a RecursionError inside the loop's own bookkeeping then lost a wake-up and
+    the run waited for ever. On this thread ``_sync_await`` finds a loop that is not running and
+    simply runs it to completion. The thread's loop is closed, and the thread joined, when the
+    run ends (``shutdown``), so no loop, socket or thread outlives the run. One thread, so the
+    recording keeps the SDK's order of calls. asyncio accepts only a ``ThreadPoolExecutor`` as the
+    default executor; this one uses none of its worker machinery.
     """
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="pulumi-monitor", daemon=True)
+        self._thread.start()
 
     def submit(
         self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
     ) -> concurrent.futures.Future[Any]:
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as error:  # handed to the awaiting task, as a thread would
-            future.set_exception(error)
+        self._calls.put(_Call(future, functools.partial(fn, *args, **kwargs)))
         return future
+
+    def _serve(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            while (call := self._calls.get()) is not None:
+                if call.future.set_running_or_notify_cancel():
+                    try:
+                        call.future.set_result(call.fn())
+                    except BaseException as error:  # handed to the awaiting task
+                        call.future.set_exception(error)
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._calls.put(None)
+        if wait and self._thread is not threading.current_thread():
+            self._thread.join()
+
+
+@dataclass(frozen=True)
+class _Call:
+    future: concurrent.futures.Future[Any]
+    fn: Callable[[], Any]
 
 
 @contextlib.contextmanager

@@ -16,12 +16,15 @@ A successful preview deletes the stack's old ``<stack>.error.json``.
 
 Exit status: 0 when every stack is valid and no mandatory policy is violated; 1 when a mandatory
 policy is violated (named in the output); 2 when a stack's config is invalid (nothing is
-registered for that stack).
+registered for that stack); 124 (as GNU ``timeout``) when a stack's program registered nothing new
+for ``--stall-timeout`` seconds and the watchdog stopped it (the message names the last resource
+registered and the pending ones). The other stacks are still previewed.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -39,7 +42,7 @@ from components.stackfiles import stack_files, stack_name
 from policies.partner_policies import PolicyConfigError, evaluate
 
 from . import audit, render
-from .harness import project_name
+from .harness import DEFAULT_STALL_TIMEOUT, ProgramStalledError, collector_tuned, project_name
 from .plan import build_plan, dumps, effective_policies, run_stack
 from .plan_analysis import group_by_message
 from .plan_format import (
@@ -50,7 +53,7 @@ from .plan_format import (
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "build" / "preview"
 DEFAULT_AUDIT = ROOT / "build" / "audit"
-EXIT_OK, EXIT_POLICY, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_POLICY, EXIT_CONFIG, EXIT_STALLED = 0, 1, 2, 124
 
 
 def policy_config(project_dir: Path, stack: str) -> dict[str, Any]:
@@ -93,6 +96,10 @@ def preview_stack(
         return _config_failure(
             project_dir, stack, out_dir, str(error), registered=0, stream=stream
         ), None
+    except ProgramStalledError as error:
+        print(f"✗ {stack}: {error}", file=stream)
+        record_failure(project_dir, stack, out_dir, str(error), stream)
+        return EXIT_STALLED, None
     if run.error is not None or run.settings is None:
         message = run.error or "the program returned no settings"
         failed = _config_failure(
@@ -223,6 +230,14 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_AUDIT,
         help="where the cross-region audit report goes (default: build/audit)",
     )
+    parser.add_argument(
+        "--stall-timeout",
+        type=_seconds,
+        default=DEFAULT_STALL_TIMEOUT,
+        metavar="SECONDS",
+        help="stop a stack's program that registers nothing new for this long, exit 124 "
+        f"(default: {DEFAULT_STALL_TIMEOUT:g})",
+    )
     options = parser.parse_args(argv)
     project_dir: Path = options.project_dir.resolve()
     stacks = options.stacks or [stack_name(path) for path in stack_files(project_dir)]
@@ -230,23 +245,45 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no Pulumi.<stack>.yaml in {project_dir}", file=sys.stderr)
         return EXIT_CONFIG
     status = EXIT_OK
-    written = []
-    for stack in stacks:
-        print(f"… previewing stack {stack}", file=sys.stderr, flush=True)
-        code, plan = preview_stack(project_dir, stack, options.out, sys.stdout)
-        status = max(status, code)
-        if plan is not None:
-            written.append(str(options.out / f"{stack}.json"))
-        elif error_path(options.out, stack).is_file():
-            written.append(str(error_path(options.out, stack)))
-    if written:
-        # One report across every region for auditors, from the plans (and failures) just written.
-        audit.main([*written, "--out-dir", str(options.audit_dir)])
-    if status == EXIT_POLICY:
+    written: list[str] = []
+    # The policies, plans and reports allocate as many short-lived objects per resource as the
+    # program run does: the same collector setting for them (docs/benchmark.md).
+    with collector_tuned():
+        for stack in stacks:
+            print(f"… previewing stack {stack}", file=sys.stderr, flush=True)
+            code, plan = preview_stack(
+                project_dir,
+                stack,
+                options.out,
+                sys.stdout,
+                run_options={"stall_timeout": options.stall_timeout},
+            )
+            status = max(status, code)
+            if plan is not None:
+                written.append(str(options.out / f"{stack}.json"))
+            elif error_path(options.out, stack).is_file():
+                written.append(str(error_path(options.out, stack)))
+        if written:
+            # One report across every region for auditors, from the plans (and failures) just
+            # written.
+            audit.main([*written, "--out-dir", str(options.audit_dir)])
+    if status == EXIT_STALLED:
+        print("a stack's program stalled and was stopped: see above", file=sys.stderr)
+    elif status == EXIT_POLICY:
         print("mandatory policy violations: see above", file=sys.stderr)
     elif status == EXIT_CONFIG:
         print("invalid configuration: see above", file=sys.stderr)
     return status
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds above 0")
+    return value
 
 
 def _exit_now(status: int) -> None:
@@ -262,4 +299,8 @@ def _exit_now(status: int) -> None:
 
 
 if __name__ == "__main__":
+    # Everything imported so far lives until the process ends: out of the cyclic collector's
+    # reach, each full collection scans only what the previews allocate (docs/benchmark.md).
+    gc.collect()
+    gc.freeze()
     _exit_now(main())
