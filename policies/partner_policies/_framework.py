@@ -462,7 +462,37 @@ class StackContext:
     config: Mapping[str, Any]
 
     def of_type(self, *types: str) -> list[StackResource]:
-        return [r for r in self.resources if matches_type(r.type, types)]
+        """The resources of these types (``prefix*`` patterns too), in stack order.
+
+        Checks ask per app (``of_type`` inside a loop over the applications); scanning every
+        resource each time made a stack policy quadratic in the apps, so each type's resources
+        are listed once.
+        """
+        selection = self._of_type.get(types)
+        if selection is None:
+            by_type = self._by_type
+            matched = [typ for typ in by_type if matches_type(typ, types)]
+            selection = tuple(r for typ in matched for r in by_type[typ])
+            if len(matched) > 1:  # several types: back into stack order
+                order = self._order
+                selection = tuple(sorted(selection, key=lambda r: order[id(r)]))
+            self._of_type[types] = selection
+        return list(selection)
+
+    @cached_property
+    def _by_type(self) -> dict[str, tuple[StackResource, ...]]:
+        grouped: dict[str, list[StackResource]] = {}
+        for resource in self.resources:
+            grouped.setdefault(resource.type, []).append(resource)
+        return {typ: tuple(items) for typ, items in grouped.items()}
+
+    @cached_property
+    def _order(self) -> dict[int, int]:
+        return {id(resource): index for index, resource in enumerate(self.resources)}
+
+    @cached_property
+    def _of_type(self) -> dict[tuple[str, ...], tuple[StackResource, ...]]:
+        return {}
 
     @cached_property
     def types_by_urn(self) -> dict[str, str]:
