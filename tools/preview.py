@@ -49,6 +49,7 @@ from .plan_format import (
     ERROR_SUFFIX,
     error_document,
 )
+from .report_model import to_html, to_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "build" / "preview"
@@ -119,8 +120,9 @@ def preview_stack(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / f"{stack}.json").write_text(dumps(plan), encoding="utf-8")
-    (out_dir / f"{stack}.md").write_text(render.render_plan(plan), encoding="utf-8")
-    (out_dir / f"{stack}.html").write_text(render.render_plan_html(plan), encoding="utf-8")
+    report = render.plan_report(plan)  # one report model, two renderings
+    (out_dir / f"{stack}.md").write_text(to_markdown(report), encoding="utf-8")
+    (out_dir / f"{stack}.html").write_text(to_html(report), encoding="utf-8")
     error_path(out_dir, stack).unlink(missing_ok=True)
 
     elapsed = time.perf_counter() - started

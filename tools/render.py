@@ -617,16 +617,21 @@ def _resource_block(view: StackView, cells: _Cells) -> Block:
 # --------------------------------------------------------------------------------------------
 
 
+def plan_report(document: Mapping[str, Any] | Plan, catalog: Catalog | None = None) -> Report:
+    """The reviewer report of one plan (a recorded plan document or a loaded Plan), as data:
+    parsed and analysed once for both renderings."""
+    plan = document if isinstance(document, Plan) else plan_from_document(document)
+    return stack_report(analyze(plan, catalog or load_catalog()))
+
+
 def render_plan(document: Mapping[str, Any] | Plan, catalog: Catalog | None = None) -> str:
     """The reviewer Markdown of one plan (a recorded plan document or a loaded Plan)."""
-    plan = document if isinstance(document, Plan) else plan_from_document(document)
-    return render_stack(analyze(plan, catalog or load_catalog()))
+    return to_markdown(plan_report(document, catalog))
 
 
 def render_plan_html(document: Mapping[str, Any] | Plan, catalog: Catalog | None = None) -> str:
     """The same report as one standalone HTML page (from the same report model)."""
-    plan = document if isinstance(document, Plan) else plan_from_document(document)
-    return render_stack_html(analyze(plan, catalog or load_catalog()))
+    return to_html(plan_report(document, catalog))
 
 
 def summary_line(view: StackView, target: str) -> str:
