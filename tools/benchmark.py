@@ -12,8 +12,10 @@ region with deterministic fake tenant/subscription GUIDs, ``apps.yaml`` with N a
   recording, no policies, no rendering. This is the floor the Pulumi SDK itself sets.
 
 It prints one row per combination: total resources, the median seconds of each, milliseconds per
-resource of the full preview and the overhead ratio full / bare. It is a script, not a test; see
-docs/benchmark.md for how to read it.
+resource of the full preview, the overhead ratio full / bare, and the peak memory of the full
+preview run once more as ``make preview`` runs it, in a process of its own
+(``python -m tools.preview``; its peak resident set, imports included). It is a script, not a
+test; see docs/benchmark.md for how to read it.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ import copy
 import gc
 import io
 import json
+import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -419,6 +423,26 @@ def run_full(project_dir: Path, regions: Sequence[str], out: Path) -> tuple[floa
     return elapsed, resources
 
 
+def peak_memory(project_dir: Path, regions: Sequence[str], out: Path) -> int:
+    """Peak resident set (bytes) of ``python -m tools.preview`` over every region, in a process
+    of its own as ``make preview`` runs it (must exit 0)."""
+    shutil.rmtree(out, ignore_errors=True)
+    command = [sys.executable, "-m", "tools.preview", *regions, "--project-dir", str(project_dir)]
+    command += ["--out", str(out / "preview"), "--audit-dir", str(out / "audit")]
+    child = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    assert child.stderr is not None
+    errors = child.stderr.read()
+    # wait4 gives this child's own usage (RUSAGE_CHILDREN would be the largest child so far).
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != preview.EXIT_OK:
+        sys.stderr.write(errors)
+        raise SystemExit(f"benchmark: `{' '.join(command)}` exited {child.returncode}")
+    return int(usage.ru_maxrss) * 1024  # kilobytes on Linux
+
+
 # --- The matrix -----------------------------------------------------------------------------------
 
 
@@ -432,6 +456,7 @@ class Row:
     bare: float
     full: float
     runs: int
+    peak_bytes: int
 
     @property
     def ms_per_resource(self) -> float:
@@ -466,6 +491,7 @@ def measure(
     log: Callable[[str], None],
     *,
     collector: bool = True,
+    peak: bool = True,
 ) -> Row:
     """Generate one project and time ``runs`` bare and full runs on it, interleaved."""
     project_dir = work / f"r{len(regions)}-a{apps}"
@@ -496,18 +522,20 @@ def measure(
         bare=statistics.median(bare_times),
         full=statistics.median(full_times),
         runs=runs,
+        peak_bytes=peak_memory(project_dir, regions, project_dir / "build-peak") if peak else 0,
     )
 
 
 def table(rows: Sequence[Row]) -> str:
     """The result as a Markdown table (paste it into docs/benchmark.md)."""
     lines = [
-        "| regions | apps/region | resources | bare s | full s | ms/resource (full) | overhead |",
-        "|--:|--:|--:|--:|--:|--:|--:|",
+        "| regions | apps/region | resources | bare s | full s | ms/resource (full) | overhead "
+        "| peak MiB (full) |",
+        "|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     lines += [
         f"| {row.regions} | {row.apps} | {row.resources} | {row.bare:.2f} | {row.full:.2f} | "
-        f"{row.ms_per_resource:.2f} | {row.overhead:.1f}× |"
+        f"{row.ms_per_resource:.2f} | {row.overhead:.2f}× | {row.peak_bytes / 2**20:.0f} |"
         for row in rows
     ]
     return "\n".join(lines)
@@ -580,7 +608,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             work = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
         _progress(f"… warm-up (imports, first registrations) in {work}")
-        measure(work / "warm-up", BENCH_REGIONS[:1], 1, 1, lambda _: None)
+        measure(work / "warm-up", BENCH_REGIONS[:1], 1, 1, lambda _: None, peak=False)
         rows: list[Row] = []
         started = time.perf_counter()
         for region_count in sorted(set(options.regions)):
@@ -603,4 +631,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # As `python -m tools.preview` does after its imports: what is alive now stays alive, out of
+    # the cyclic collector's reach, for both measurements alike.
+    gc.collect()
+    gc.freeze()
     sys.exit(main())

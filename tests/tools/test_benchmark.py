@@ -15,3 +15,7 @@ def test_smallest_benchmark_runs_and_prints_its_table(capsys: pytest.CaptureFixt
     assert "| regions | apps/region | resources |" in output, output
     # Both regions previewed without a config or mandatory policy failure: 14 resources each.
     assert "| 2 | 1 | 28 |" in output, output
+    # The last column: the peak memory of `python -m tools.preview` in a process of its own.
+    row = next(line for line in output.splitlines() if line.startswith("| 2 | 1 | 28 |"))
+    peak = float(row.strip("| ").split("|")[-1])
+    assert 50 < peak < 4096, f"peak MiB of the 2 × 1 preview: {row}"
