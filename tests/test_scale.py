@@ -120,6 +120,9 @@ def test_a_hung_provider_call_stops_the_run_naming_last_and_pending(
     # The vault the provider never answered, and what waits on it: its secrets.
     assert "azure-native:keyvault:Vault us-vault-vault" in message, message
     assert "azure-native:keyvault:Secret us-vault-" in message, message
+    assert message.endswith(
+        "The provider has not answered for azure-native:keyvault:Vault us-vault-vault."
+    ), message
 
 
 def test_the_preview_of_a_hung_stack_exits_124_and_records_the_failure(

@@ -244,6 +244,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self._ids: dict[str, str] = {}
         # Monitor calls answered so far: the watchdog's sign of progress.
         self.calls = 0
+        # The registration the mocks are answering now ("<type> <name>"), for the watchdog.
+        self.answering: str | None = None
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # The engine leaves the root stack out of its children's URNs; MockMonitor does not.
@@ -252,7 +254,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return str(super().make_urn(parent, type_, name))
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        self.answering = f"{request.type} {request.name}"
         response = super().RegisterResource(request)
+        self.answering = None
         if request.type == "pulumi:pulumi:Stack":
             return response
         urn = response.urn
@@ -404,6 +408,7 @@ def run_program(
 
     def stalled(seconds: float) -> ProgramStalledError:
         last = monitor.records[-1]["urn"] if monitor.records else "none yet"
+        answering = monitor.answering
         pending = declared.pending()
         shown = ", ".join(pending[:10]) + (
             f" and {len(pending) - 10} more" if len(pending) > 10 else ""
@@ -413,6 +418,7 @@ def run_program(
             f"stack {stack_file.stack}: the program registered nothing new for {seconds:g} s "
             f"and was stopped (watchdog; a hang, not a slow preview). Last resource registered: "
             f"{last}. Pending ({len(pending)}): {shown}."
+            + (f" The provider has not answered for {answering}." if answering else "")
         )
 
     with collector_tuned():
