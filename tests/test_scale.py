@@ -166,6 +166,22 @@ def test_a_program_awaiting_for_ever_is_stopped_and_its_thread_ends() -> None:
     assert set(threading.enumerate()) <= threads, "a thread of the stopped run is still alive"
 
 
+def test_a_run_after_a_stopped_one_is_not_held_by_its_leftovers() -> None:
+    """The stopped run's pending Output stays pending on a loop that never runs again; the next
+    run in the process (under the CLI, the next region) must not wait for it."""
+
+    def program() -> None:
+        never: asyncio.Future[str] = asyncio.get_event_loop().create_future()
+        pulumi.export("never", pulumi.Output.from_input(never).apply(str.upper))
+
+    stack_file = load_stack_file(ROOT / "Pulumi.us.yaml")
+    with pytest.raises(ProgramStalledError):
+        run_program("partner-apps", stack_file, program, stall_timeout=0.3)
+    run = run_stack(ROOT, "us", stall_timeout=10)
+    assert run.error is None, run.error
+    assert run.outputs, "Pulumi.us.yaml: the run after a stopped one exported nothing"
+
+
 def test_the_default_watchdog_is_a_minute_and_the_option_validates() -> None:
     assert DEFAULT_STALL_TIMEOUT == 60.0
     for bad in ("0", "-1", "soon", "inf", "nan"):

@@ -54,7 +54,7 @@ from components.stackfiles import engine_config, load_stack_file
 from policies.partner_policies import catalog as permissions
 
 from . import preview
-from .harness import collector_tuned, mock_guid, project_name
+from .harness import collector_tuned, isolate_outputs, mock_guid, project_name
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_TEMPLATE = ROOT / "policies" / "config" / "us.json"
@@ -380,6 +380,7 @@ def bare_stack(project_dir: Path, project: str, stack: str) -> int:
         pulumi.runtime.set_all_config(config, secret_keys)
         pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=True, monitor=monitor)
         pulumi_settings.ROOT.set(None)
+        isolate_outputs()
         _sync_await(run_in_stack(declare))
         return len(monitor.resources)
 

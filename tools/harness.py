@@ -391,6 +391,7 @@ def run_program(
         # set_mocks registers (and closes) a root stack; start over so the program's exports
         # are registered as the stack's outputs, as under the CLI.
         pulumi_settings.ROOT.set(None)
+        isolate_outputs()
         error: str | None = None
         try:
             _sync_await(run_in_stack(program))
@@ -482,6 +483,22 @@ class _Channel(logging.Handler):
             logging.getLogger().handle(record)
 
 
+def isolate_outputs() -> None:
+    """Give the current run (its ``contextvars.Context``) an Output registry of its own.
+
+    The SDK waits, at the end of a run, for every Output task in ``SETTINGS.outputs``. That
+    property is a context variable, but its default is the set made at import, and the mocks'
+    settings do not replace it: every run in a process shared one set. A run stopped by the
+    watchdog leaves its pending Output tasks there, on a loop that never runs again, and the
+    next run in the process waited for them for ever (found in the full suite: a run after the
+    stuck-program tests stalled); a failed Output's task, which the SDK keeps for the end of the
+    program, would be re-raised by the next run. Set here, in the run's fresh context, the
+    registry and its lock are the run's own, as under the CLI (one program per process).
+    """
+    pulumi_settings.SETTINGS.outputs = set()
+    pulumi_settings.SETTINGS.lock = threading.Lock()
+
+
 def _on_fresh_stack(
     call: Callable[[], StackRun],
     *,
@@ -516,6 +533,8 @@ def _on_fresh_stack(
         except BaseException as error:  # re-raised in the caller's thread
             errors.append(error)
         finally:
+            if given_up.is_set():
+                _unwind(loop)
             # A monitor call that never returns keeps its thread (a daemon) after a stall.
             monitor_thread.shutdown(wait=not given_up.is_set())
             asyncio.set_event_loop(None)
@@ -540,6 +559,18 @@ def _on_fresh_stack(
     if errors:
         raise errors[0]
     return results[0]
+
+
+def _unwind(loop: asyncio.AbstractEventLoop) -> None:
+    """After a stall: cancel the stopped run's tasks and let them unwind on their loop (the SDK's
+    own clean-up runs, in the run's thread), for a few seconds at most. Left pending, each was
+    closed later by the garbage collector, outside any loop ("no running event loop")."""
+    tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(asyncio.wait(tasks, timeout=5))
 
 
 class _MonitorThread(concurrent.futures.ThreadPoolExecutor):
