@@ -1,7 +1,11 @@
 """Reading a certificate credential's public certificate at the config edge.
 
-The file (PEM, one certificate, no private key) must lie inside the repository; its validity
-decides the credential's dates, so they are read here once and never from the clock.
+The file must be a regular file inside the repository (a symbolic link within it is fine) of at
+most ``MAX_CERTIFICATE_BYTES``; what it may hold is the pack's rule as well
+(``rules.certificate_file_problem``: CERTIFICATE blocks only, nothing that is or may be key
+material, an RSA key of at least 2048 bits, no CA certificate, valid already), so config and the
+``azuread-application-certificate-credential`` policy cannot disagree. Its validity decides the
+credential's dates, so they are read here once and never from the clock.
 """
 
 from __future__ import annotations
@@ -14,14 +18,22 @@ from pathlib import Path, PurePosixPath
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
+from policies.partner_policies import rules
+
 from .files import (
+    FileRefusedError,
     Problem,
+    read_regular_file,
 )
 from .models import (
     CertificateCredential,
     RegionConfig,
 )
 from .resolved import render as render_uri
+
+# A PEM certificate is 1 to 3 KB, a chain of a few of them some more: a larger file is no
+# certificate credential (and is not read whole to find that out).
+MAX_CERTIFICATE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -51,7 +63,10 @@ def _certificate_path(relative: str, project_dir: Path) -> Path | str:
             "file of the repository, relative to the project directory"
         )
     pem_path = project_dir / normalised
-    resolved = pem_path.resolve()
+    try:
+        resolved = pem_path.resolve()
+    except (OSError, RuntimeError) as error:  # a symbolic link loop (RuntimeError on 3.11)
+        return f"{relative!r} cannot be resolved ({error})"
     if not resolved.is_relative_to(project_dir.resolve()):
         return (
             f"{relative!r} is a symbolic link (or lies under one) that leads outside the "
@@ -59,7 +74,7 @@ def _certificate_path(relative: str, project_dir: Path) -> Path | str:
         )
     if pem_path.is_dir():
         return f"{relative!r} is a directory, not a file; name the PEM file in it"
-    if not pem_path.is_file():
+    if not pem_path.exists():  # (a named pipe or a device exists: the read refuses its type)
         return f"{relative!r} does not exist"
     return pem_path
 
@@ -79,29 +94,17 @@ def load_certificate(  # noqa: PLR0917 - one call site; the values are the check
     if isinstance(pem_path, str):
         return [Problem(file, where, pem_path)], None
     try:
-        data = pem_path.read_bytes()
-    except OSError as error:
-        return [Problem(file, where, f"{relative!r} cannot be read ({error.strerror})")], None
-    if b"PRIVATE KEY-----" in data:
-        # Never send (or commit) a private key: Entra needs only the public certificate.
-        return [
-            Problem(
-                file,
-                where,
-                f"{relative!r} contains a private key; commit only the public certificate "
-                "(openssl x509 -in <file> -out <public>.pem) and keep the key in Key Vault",
-            )
-        ], None
+        data = read_regular_file(pem_path, limit=MAX_CERTIFICATE_BYTES, root=project_dir)
+    except FileRefusedError as refused:
+        return [Problem(file, where, f"{relative!r} {refused.reason}")], None
+    problem = rules.certificate_file_problem(data, today)
+    if problem is not None:
+        return [Problem(file, where, f"{relative!r} {problem}")], None
     try:
         certificate = x509.load_pem_x509_certificate(data)
-    except ValueError:
+    except ValueError as error:  # the rule's DER reader accepted what OpenSSL's refuses
         return [
-            Problem(
-                file,
-                where,
-                f"{relative!r} is not a PEM certificate (convert a DER file with "
-                "openssl x509 -inform der -outform pem)",
-            )
+            Problem(file, where, f"{relative!r} is not a valid X.509 certificate ({error})")
         ], None
     not_before = certificate.not_valid_before_utc
     not_after = certificate.not_valid_after_utc

@@ -163,8 +163,18 @@ def _validate_region(raw_region: Any, stack: str, file: str) -> list[Problem]:
     return problems
 
 
-def _check_uris(key: str, app: AppDefinition, region: RegionConfig, file: str) -> list[Problem]:
-    """Redirect, homepage and identifier URIs of one app, as they will be in this region."""
+def _check_uris(
+    key: str,
+    app: AppDefinition,
+    region: RegionConfig,
+    file: str,
+    other_tenants: Mapping[str, str],
+) -> list[Problem]:
+    """Redirect, homepage and identifier URIs of one app, as they will be in this region.
+
+    ``other_tenants``: the tenant id (lower case) of every other region stack -> its name, to
+    say whose tenant an ``api://`` URI names when it is not this region's.
+    """
     problems: list[Problem] = []
     base = f"apps.{key}"
     for index, uri in enumerate(app.redirect_uris):
@@ -203,7 +213,35 @@ def _check_uris(key: str, app: AppDefinition, region: RegionConfig, file: str) -
                 "unique",
             )
         )
+    else:
+        problems.extend(_check_api_owner(uri, base, region, file, other_tenants))
     return problems
+
+
+def _check_api_owner(
+    uri: str, base: str, region: RegionConfig, file: str, other_tenants: Mapping[str, str]
+) -> list[Problem]:
+    """An ``api://<GUID>`` identifier URI written in apps.yaml carries this region's tenant id.
+
+    The app's own client id does not exist before its creation and differs per region, so a
+    literal one in the shared apps.yaml would name one region's app in every region:
+    ``identifierUri: api`` is how an app gets api://<its client id> (rules.api_uri_owner_problem,
+    which the ``stack-identifier-uris-own-region`` policy applies with the client id it knows).
+    """
+    problem = rules.api_uri_owner_problem(uri, region.tenant_id)
+    if problem is None:
+        return []
+    guid = rules.api_uri_guid(uri) or ""
+    other = other_tenants.get(guid)
+    whose = f" (the tenant of stack {other!r}, Pulumi.{other}.yaml)" if other else ""
+    return [
+        Problem(
+            file,
+            f"{base}.identifierUri",
+            f"{uri!r} {problem}{whose}; in region {region.id!r} use identifierUri: api for "
+            f"api://<client id>, or api://{region.tenant_id}/<path>",
+        )
+    ]
 
 
 def _check_links(
@@ -359,8 +397,13 @@ def _check_rotation_date(key: str, app: AppDefinition, today: date, file: str) -
     return [Problem(file, f"apps.{key}.credential.rotationDate", problem)]
 
 
-def _validate_apps(
-    apps_file: AppsFile, region: RegionConfig, project_dir: Path, file: str, today: date
+def _validate_apps(  # noqa: PLR0917 - one call site; the values are the checks' inputs
+    apps_file: AppsFile,
+    region: RegionConfig,
+    project_dir: Path,
+    file: str,
+    today: date,
+    other_tenants: Mapping[str, str],
 ) -> tuple[list[Problem], dict[str, tuple[ResolvedPermission, ...]], dict[str, LoadedCertificate]]:
     problems: list[Problem] = []
     resolved: dict[str, tuple[ResolvedPermission, ...]] = {}
@@ -380,7 +423,7 @@ def _validate_apps(
                 )
             )
         display_names[name] = key
-        problems.extend(_check_uris(key, app, region, file))
+        problems.extend(_check_uris(key, app, region, file, other_tenants))
         problems.extend(_check_links(key, app, apps_file.apps, file))
         problems.extend(_check_rotation_date(key, app, today, file))
         permission_problems, resolved[key] = _resolve_permissions(key, app, file)
@@ -395,6 +438,16 @@ def _validate_apps(
     problems.extend(_check_known_client_cycles(apps_file.apps, file))
     problems.extend(_check_previous_keys(apps_file.apps, file))
     return problems, resolved, certificates
+
+
+def _tenants_of(other_stacks: Mapping[str, Any]) -> dict[str, str]:
+    """Tenant id (lower case) -> stack name, from the other stacks' raw region values."""
+    tenants: dict[str, str] = {}
+    for name, raw in sorted(other_stacks.items()):
+        tenant = raw.get("tenantId") if isinstance(raw, dict) else None
+        if isinstance(tenant, str):
+            tenants.setdefault(tenant.strip().lower(), name)
+    return tenants
 
 
 def _check_previous_keys(apps: Mapping[str, AppDefinition], file: str) -> list[Problem]:
@@ -575,7 +628,12 @@ def validate(
     certificates: dict[str, LoadedCertificate] = {}
     if apps_file is not None and region is not None:
         app_problems, resolved, certificates = _validate_apps(
-            apps_file, region, project_dir, APPS_FILE, today or _utc_today()
+            apps_file,
+            region,
+            project_dir,
+            APPS_FILE,
+            today or _utc_today(),
+            _tenants_of(other_stacks or {}),
         )
         problems.extend(app_problems)
 

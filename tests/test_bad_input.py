@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import enum
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from typing import Any
 
 import pytest
 
+from components import files
 from components.config import (
     ConfigError,
 )
@@ -41,6 +43,7 @@ from tools import preview
 from tools.harness import StackRun
 from tools.plan import run_stack
 
+from . import certgen
 from .conftest import ROOT, by_urn, edit_yaml, load_yaml
 
 US = "Pulumi.us.yaml"
@@ -241,6 +244,82 @@ def certificate_symlink_outside(project: Path) -> None:
     link.symlink_to(outside / "portal.pem")
 
 
+def certificate_of(make: Callable[[], bytes], file: str = CERT_FILE) -> Edit:
+    """``certificate`` with a PEM made when the case runs (``tests/certgen.py``)."""
+
+    def edit(project: Path) -> None:
+        certificate(make(), file)(project)
+
+    return edit
+
+
+def symlink_out(file: str) -> Edit:
+    """``file`` becomes a symbolic link to a copy of itself outside the repository."""
+
+    def edit(project: Path) -> None:
+        outside = project.parent / f"{project.name}-outside"
+        outside.mkdir(exist_ok=True)
+        target = outside / Path(file).name
+        target.write_bytes((project / file).read_bytes())
+        (project / file).unlink()
+        (project / file).symlink_to(target)
+
+    return edit
+
+
+def symlink_within(file: str) -> Edit:
+    """``file`` becomes a symbolic link to the same content in a folder of the repository."""
+
+    def edit(project: Path) -> None:
+        target = project / "config" / Path(file).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes((project / file).read_bytes())
+        (project / file).unlink()
+        (project / file).symlink_to(Path("config") / Path(file).name)  # relative, inside
+
+    return edit
+
+
+def grown(file: str, size: int) -> Edit:
+    """``file`` padded with NUL bytes to ``size`` bytes (sparse: no disk is written)."""
+
+    def edit(project: Path) -> None:
+        with (project / file).open("r+b") as handle:
+            handle.truncate(size)
+
+    return edit
+
+
+def named_pipe(file: str) -> Edit:
+    """``file`` replaced by a named pipe: reading it would wait for a writer forever."""
+
+    def edit(project: Path) -> None:
+        path = project / file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        os.mkfifo(path)
+
+    return edit
+
+
+# A 600-byte "billion laughs": nine levels of nine aliases, 9^9 strings once expanded.
+ALIAS_BOMB = "".join(
+    [
+        'lol1: &l1 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n',
+        *(f"lol{n}: &l{n} [{','.join([f'*l{n - 1}'] * 9)}]\n" for n in range(2, 10)),
+    ]
+)
+DEEP = "[" * 3000 + "]" * 3000
+DEEP_MAPPINGS = "{a: " * 3000 + "1" + "}" * 3000
+ANCHORS = "anchors and aliases are not accepted in the project's config files"
+NESTING = "mappings and lists nest more than 32 levels deep"
+CORE_TAGS = "is not accepted: only the YAML core schema's !!str, !!int, !!float, !!bool, !!null"
+MERGE = "merge key '<<' is not accepted: it copies the keys of another mapping and, given twice, "
+OUTSIDE = "is a symbolic link (or lies under one) that leads outside the repository"
+CERT = f"{WEB}.credential.publicKeyFile"
+CERT_NAME = "'certs/us/portal.pem'"
+
+
 def vault_ranges(*ranges: str) -> Edit:
     """A vault open to the public network, admitting ``ranges``."""
     return both(
@@ -266,6 +345,13 @@ SECURE = {"secure": "v1:AAAAbm90LWEtcmVhbC1jaXBoZXJ0ZXh0"}
 TENANT = "3f6b1c2d-4e5a-4b7c-8d9e-0a1b2c3d4e51"
 NIL = "00000000-0000-0000-0000-000000000000"
 WEB_LINE = line_of(APPS, "  partner-portal-web:\n")
+CONFIG_LINE = line_of(US, "config:\n")
+APPS_LINE = line_of(APPS, "apps:\n")
+REGION_TAG_LINE = line_of(US, "      region: us\n")
+COST_CENTER_LINE = line_of(US, '      costCenter: "4711"\n')
+EXPOSE_LINE = line_of(APPS, "    exposeApi: true\n")
+KNOWN_CLIENTS_LINE = line_of(APPS, "    knownClients:\n")
+ROTATION_LINE = line_of(APPS, "      rotationDate: 2026-10-01\n")
 SAM_LINE = line_of(APPS, "  partner-center-sam:\n")
 TENANT_LINE = line_of(US, f"    tenantId: {TENANT}\n")
 
@@ -1593,6 +1679,303 @@ CASES = [
         f"{R}.keyVault.allowedIpRanges[0]",
         "the link-local range",
     ),
+    # Hostile files (issue 28): YAML that attacks the reader
+    Case(
+        "stack-file-alias-bomb",
+        US,
+        sub(US, "config:\n", ALIAS_BOMB + "config:\n"),
+        f"line {CONFIG_LINE}",
+        f"anchor '&l1': {ANCHORS}",
+        Program.LOAD,
+    ),
+    Case(
+        "apps-yaml-alias-bomb",
+        APPS,
+        sub(APPS, "apps:\n", ALIAS_BOMB + "apps:\n"),
+        f"line {APPS_LINE}",
+        f"anchor '&l1': {ANCHORS}",
+    ),
+    Case(
+        "apps-yaml-alias-of-a-shared-permission-list",
+        APPS,
+        sub(APPS, "    knownClients:\n", "    knownClients: &clients\n"),
+        f"line {KNOWN_CLIENTS_LINE}",
+        f"anchor '&clients': {ANCHORS}",
+    ),
+    Case(
+        "stack-file-3000-deep-nesting",
+        US,
+        sub(US, "      region: us\n", f"      region: {DEEP}\n"),
+        f"line {REGION_TAG_LINE}",
+        NESTING,
+        Program.LOAD,
+    ),
+    Case(
+        "apps-yaml-3000-deep-mappings",
+        APPS,
+        sub(APPS, "    exposeApi: true\n", f"    exposeApi: {DEEP_MAPPINGS}\n"),
+        f"line {EXPOSE_LINE}",
+        NESTING,
+    ),
+    Case(
+        "apps-yaml-set-tag",
+        APPS,
+        sub(
+            APPS,
+            "    knownClients:\n      - partner-portal-web\n",
+            "    knownClients: !!set {partner-portal-web}\n",
+        ),
+        f"line {KNOWN_CLIENTS_LINE}",
+        f"tag '!!set' {CORE_TAGS}",
+    ),
+    Case(
+        "stack-file-binary-tag",
+        US,
+        sub(US, '      costCenter: "4711"\n', "      costCenter: !!binary NDcxMQ==\n"),
+        f"line {COST_CENTER_LINE}",
+        f"tag '!!binary' {CORE_TAGS}",
+        Program.LOAD,
+    ),
+    Case(
+        "apps-yaml-python-object-tag",
+        APPS,
+        sub(APPS, "    exposeApi: true\n", "    exposeApi: !!python/object/apply:os.getpid []\n"),
+        f"line {EXPOSE_LINE}",
+        f"tag '!!python/object/apply:os.getpid' {CORE_TAGS}",
+    ),
+    Case(
+        "apps-yaml-omap-tag",
+        APPS,
+        sub(APPS, "    exposeApi: true\n", "    exposeApi: !!omap [a: 1]\n"),
+        f"line {EXPOSE_LINE}",
+        f"tag '!!omap' {CORE_TAGS}",
+    ),
+    Case(
+        "stack-file-local-tag",
+        US,
+        sub(US, "      region: us\n", "      region: !Region us\n"),
+        f"line {REGION_TAG_LINE}",
+        f"tag '!Region' {CORE_TAGS}",
+        Program.LOAD,
+    ),
+    Case(
+        "apps-yaml-core-tag-on-the-wrong-value",
+        APPS,
+        sub(APPS, "    exposeApi: true\n", "    exposeApi: !!bool maybe\n"),
+        f"line {EXPOSE_LINE}",
+        "'maybe' is not a valid !!bool; write a value of that type or drop the tag",
+    ),
+    Case(
+        "apps-yaml-two-merge-keys",
+        APPS,
+        sub(
+            APPS,
+            "    exposeApi: true\n",
+            "    <<: {exposeApi: true}\n    <<: {exposeApi: false}\n",
+        ),
+        f"line {EXPOSE_LINE}",
+        MERGE,
+    ),
+    Case(
+        "stack-file-merge-key",
+        US,
+        sub(US, "      region: us\n", "      <<: {region: us}\n"),
+        f"line {REGION_TAG_LINE}",
+        MERGE,
+        Program.LOAD,
+    ),
+    Case(
+        "apps-yaml-a-date-that-does-not-exist",
+        APPS,
+        sub(APPS, "      rotationDate: 2026-10-01\n", "      rotationDate: 2026-13-45\n"),
+        f"line {ROTATION_LINE}",
+        "'2026-13-45' reads as a date but is not a valid one (month must be in 1..12)",
+    ),
+    Case(
+        "apps-yaml-symlink-out-of-the-repository",
+        APPS,
+        symlink_out(APPS),
+        "(file)",
+        OUTSIDE,
+    ),
+    Case(
+        "stack-file-symlink-out-of-the-repository",
+        US,
+        symlink_out(US),
+        "(file)",
+        OUTSIDE,
+        Program.LOAD,
+    ),
+    Case(
+        "apps-yaml-a-named-pipe",
+        APPS,
+        named_pipe(APPS),
+        "(file)",
+        "is not a regular file: it is a named pipe (FIFO)",
+    ),
+    Case(
+        "stack-file-larger-than-the-cap",
+        US,
+        grown(US, files.MAX_YAML_BYTES + 1),
+        "(file)",
+        f"is larger than {files.MAX_YAML_BYTES:,} bytes",
+        Program.LOAD,
+    ),
+    # Hostile files (issue 28): certificates Entra refuses or that must never be committed
+    Case(
+        "certificate-rsa-512",
+        APPS,
+        certificate_of(lambda: certgen.certificate_pem("rsa-512")),
+        CERT,
+        f"{CERT_NAME} has an RSA key of 512 bits; Entra needs at least 2048",
+    ),
+    Case(
+        "certificate-rsa-1024",
+        APPS,
+        certificate_of(lambda: certgen.certificate_pem("rsa-1024")),
+        CERT,
+        f"{CERT_NAME} has an RSA key of 1024 bits; Entra needs at least 2048",
+    ),
+    Case(
+        "certificate-ec-p256",
+        APPS,
+        certificate_of(lambda: certgen.certificate_pem("ec-p256")),
+        CERT,
+        f"{CERT_NAME} has an elliptic-curve (EC) key (curve P-256); Entra's certificate "
+        "credentials are documented for RSA signatures only",
+    ),
+    Case(
+        "certificate-ec-p384",
+        APPS,
+        certificate_of(lambda: certgen.certificate_pem("ec-p384")),
+        CERT,
+        "has an elliptic-curve (EC) key (curve P-384)",
+    ),
+    Case(
+        "certificate-ed25519",
+        APPS,
+        certificate_of(lambda: certgen.certificate_pem("ed25519")),
+        CERT,
+        "has an Ed25519 key; Entra's certificate credentials are documented for RSA",
+    ),
+    Case(
+        "certificate-not-yet-valid",
+        APPS,
+        certificate_of(
+            lambda: certgen.certificate_pem(
+                not_before=certgen.starting_in(30), not_after=certgen.starting_in(800)
+            )
+        ),
+        CERT,
+        f"{CERT_NAME} is not valid yet: it starts on",
+    ),
+    Case(
+        "certificate-of-a-ca",
+        APPS,
+        certificate_of(lambda: certgen.certificate_pem(ca=True)),
+        CERT,
+        f"{CERT_NAME} is a CA certificate (basicConstraints CA:TRUE)",
+    ),
+    Case(
+        "certificate-with-trailing-garbage",
+        APPS,
+        certificate((PEM + "exported by the portal on 2026-12-01\n").encode()),
+        CERT,
+        f"{CERT_NAME} has data after the certificate's END line (line 19",
+    ),
+    Case(
+        "certificate-with-a-private-key-body-without-headers",
+        APPS,
+        certificate_of(lambda: PEM.encode() + certgen.private_key_body()),
+        CERT,
+        f"{CERT_NAME} holds a private key's base64 body without its PEM header lines (line 19)",
+    ),
+    Case(
+        "certificate-with-a-private-key-body-before-it",
+        APPS,
+        certificate_of(lambda: certgen.private_key_body() + PEM.encode()),
+        CERT,
+        f"{CERT_NAME} holds a private key's base64 body without its PEM header lines (line 1)",
+    ),
+    Case(
+        "certificate-with-a-private-key-body-inside-its-block",
+        APPS,
+        certificate_of(
+            lambda: PEM.encode().replace(
+                b"-----END CERTIFICATE-----",
+                certgen.private_key_body() + b"-----END CERTIFICATE-----",
+            )
+        ),
+        CERT,
+        f"{CERT_NAME} holds key material in its 'CERTIFICATE' block (line 1), after the "
+        "certificate's own base64",
+    ),
+    Case(
+        "certificate-with-binary-garbage-after-it",
+        APPS,
+        certificate(PEM.encode() + b"\x00\xff\xfe\x7fELF"),
+        CERT,
+        f"{CERT_NAME} holds binary data (byte 0xff at offset",
+    ),
+    Case(
+        "certificate-with-an-rsa-private-key-block",
+        APPS,
+        certificate((PEM + KEY_BLOCK.replace("PRIVATE KEY", "RSA PRIVATE KEY")).encode()),
+        CERT,
+        f"{CERT_NAME} contains a private key; commit only the public certificate",
+    ),
+    Case(
+        "certificate-a-private-key-under-a-certificate-header",
+        APPS,
+        certificate_of(lambda: certgen.private_key_pem().replace(b"PRIVATE KEY", b"CERTIFICATE")),
+        CERT,
+        f"{CERT_NAME} holds key material in its 'CERTIFICATE' block (line 1)",
+    ),
+    Case(
+        "certificate-a-named-pipe",
+        APPS,
+        both(certificate(None), named_pipe(CERT_FILE.format(region="us"))),
+        CERT,
+        f"{CERT_NAME} is not a regular file: it is a named pipe (FIFO)",
+    ),
+    Case(
+        "certificate-larger-than-the-cap",
+        APPS,
+        both(certificate(PEM.encode()), grown("certs/us/portal.pem", 64 * 1024 + 1)),
+        CERT,
+        f"{CERT_NAME} is larger than 65,536 bytes",
+    ),
+    # Hostile files (issue 28): an identifier URI of another region
+    Case(
+        "identifier-uri-api-with-the-eu-tenant",
+        APPS,
+        a(f"{API}.identifierUri", f"api://{EU['tenantId']}/partner-portal-api"),
+        f"{API}.identifierUri",
+        f"carries {EU['tenantId']}, which is neither this region's tenant id ({TENANT}) nor the "
+        "app's own client id: an api:// identifier URI names its own region's tenant or app "
+        "only (the tenant of stack 'eu', Pulumi.eu.yaml)",
+    ),
+    Case(
+        "identifier-uri-api-with-the-eu-tenant-alone",
+        APPS,
+        a(f"{API}.identifierUri", f"api://{EU['tenantId']}"),
+        f"{API}.identifierUri",
+        "(the tenant of stack 'eu', Pulumi.eu.yaml); in region 'us' use identifierUri: api",
+    ),
+    Case(
+        "identifier-uri-api-with-a-literal-client-id",
+        APPS,
+        a(f"{API}.identifierUri", "api://4b1f0a9e-2c3d-4e5f-8a7b-6c5d4e3f2a10"),
+        f"{API}.identifierUri",
+        "carries 4b1f0a9e-2c3d-4e5f-8a7b-6c5d4e3f2a10, which is neither this region's tenant id",
+    ),
+    Case(
+        "identifier-uri-api-with-the-own-tenant-alone",
+        APPS,
+        a(f"{API}.identifierUri", f"api://{TENANT}"),
+        f"{API}.identifierUri",
+        "is the tenant id alone; an identifier URI on the tenant id names an app with a path",
+    ),
     # The region's policy config
     Case(
         "policy-config-missing",
@@ -1766,6 +2149,13 @@ def _bom(file: str) -> Edit:
     return edit
 
 
+def _symlinked_certificate(project: Path) -> None:
+    """certs/us/current.pem links to the PEM file beside it (a rotation kept by name)."""
+    folder = project / "certs" / "us"
+    (folder / "portal.pem").rename(folder / "portal-2026.pem")
+    (folder / "current.pem").symlink_to("portal-2026.pem")
+
+
 DISABLED_SCOPE = SCOPE | {"value": "reports.read", "enabled": False}
 LEGITIMATE = {
     "api-and-permission-names-in-any-case": both(
@@ -1790,6 +2180,38 @@ LEGITIMATE = {
     ),
     "a-narrow-public-vault-range": vault_ranges("203.0.113.0/24", "198.51.100.7", "20.30.0.0/16"),
     "quoted-yes-as-text": sub(US, "      region: us\n", '      region: "no"\n'),
+    # Hostile files (issue 28): what the new rules must not refuse
+    "config-files-symlinked-within-the-repository": both(symlink_within(APPS), symlink_within(US)),
+    "core-tags-and-a-quoted-merge-key-as-text": both(
+        sub(US, '      costCenter: "4711"\n', "      costCenter: !!str 4711\n"),
+        a(f"{API}.notes", "<< merges nothing here & *nothing* is an alias"),
+        sub(APPS, "    exposeApi: true\n", "    exposeApi: !!bool true\n"),
+    ),
+    "certificate-rsa-3072-end-entity": certificate_of(
+        lambda: certgen.certificate_pem("rsa-3072", ca=False)
+    ),
+    "certificate-chain-with-explanatory-text-and-crlf": certificate_of(
+        lambda: (
+            b"subject=CN = portal\r\n"
+            + PEM.encode().replace(b"\n", b"\r\n")
+            + b"issuer=CN = Contoso issuing CA\r\n"
+            + certgen.certificate_pem(ca=True)
+            + b"\n"
+        )
+    ),
+    "certificate-valid-from-today": certificate_of(
+        lambda: certgen.certificate_pem(
+            not_before=certgen.starting_in(0), not_after=certgen.starting_in(800)
+        )
+    ),
+    "certificate-symlinked-within-the-repository": both(
+        certificate(PEM.encode(), file="certs/{region}/current.pem"),
+        _symlinked_certificate,
+    ),
+    "identifier-uri-api-with-the-own-tenant-and-a-path": a(
+        f"{API}.identifierUri", f"api://{TENANT}/partner-portal-api"
+    ),
+    "identifier-uri-api-with-the-client-id": a(f"{API}.identifierUri", "api"),
 }
 
 

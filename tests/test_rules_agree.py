@@ -15,7 +15,10 @@ The five rules on which the two sides once disagreed are all here: implicit gran
 redirects, identifier URIs on subdomains, the secret lifetime and the rotation date; so are the
 bad-input rules both sides apply: a redirect URI's form (fragment, user information, characters
 Entra refuses, whitespace, look-alike letters) and the vault firewall's ip ranges (a region value
-of the stack file, not of ``apps.yaml``).
+of the stack file, not of ``apps.yaml``). Issue 28 added two: an ``api://`` identifier URI carries
+this region's own tenant or app (``stack-identifier-uris-own-region``), and a certificate
+credential is one Entra can use with no key material (the PEM file config reads, the value the
+pack sees: ``azuread-application-certificate-credential``).
 """
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ from tools import policy_config
 from tools.harness import StackRun
 from tools.plan import run_stack, settings_for
 
-from .conftest import ROOT, copy_project, edit_yaml
+from . import certgen
+from .conftest import ROOT, copy_project, edit_yaml, load_yaml
+from .policies import fixtures
 
 # "Today" of every run here, so the date rules do not move with the calendar. The example
 # secrets rotated on 2026-10-01 for 365 days are current on this day.
@@ -49,6 +54,9 @@ STACK = "us"
 APP = "azuread:index/application:Application"
 PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"
 VAULT = "azure-native:keyvault:Vault"
+
+US_TENANT = "3f6b1c2d-4e5a-4b7c-8d9e-0a1b2c3d4e51"
+EU_TENANT = load_yaml(ROOT / "Pulumi.eu.yaml")["config"]["partner-apps:region"]["tenantId"]
 
 Apps = dict[str, Any]
 Records = list[dict[str, Any]]
@@ -178,6 +186,12 @@ RULES = {
         _identifier_to_config,
         _identifier_to_resources,
     ),
+    "identifier-uri-region": Rule(
+        "stack-identifier-uris-own-region",
+        "partner-portal-api",
+        _identifier_to_config,
+        _identifier_to_resources,
+    ),
     "secret-lifetime": Rule(
         "azuread-application-password-lifetime",
         "partner-portal-api",
@@ -219,6 +233,13 @@ CASES = [
     ("identifier-uri", "https://eu.contoso-partner.example/api", False),
     ("identifier-uri", "https://us.c\u043entoso-partner.example/api", False),
     ("identifier-uri", "https://us.contoso-partner.example/api\n", False),
+    # api:// identifier URIs carry this region's own tenant or app (issue 28).
+    ("identifier-uri-region", f"api://{US_TENANT}/partner-portal-api", True),
+    ("identifier-uri-region", "api", True),
+    ("identifier-uri-region", f"api://{EU_TENANT}/partner-portal-api", False),
+    ("identifier-uri-region", f"api://{EU_TENANT}", False),
+    ("identifier-uri-region", f"api://{US_TENANT}", False),
+    ("identifier-uri-region", "api://4b1f0a9e-2c3d-4e5f-8a7b-6c5d4e3f2a10", False),
     ("secret-lifetime", 730, True),
     ("secret-lifetime", 731, False),
     ("rotation-date", TODAY.isoformat(), True),
@@ -327,3 +348,67 @@ def test_config_and_policy_give_the_same_verdict(
         f"{'refuses' if policy_refuses else 'accepts'} it, config "
         f"{'refuses' if config_refuses else 'accepts'} it: {policy_refuses}"
     )
+
+
+# --- Certificates: the file config reads and the value the pack sees (issue 28) -----------------
+
+CERTIFICATE_POLICY = "azuread-application-certificate-credential"
+PEM = (ROOT / "tests" / "certs" / "portal.pem").read_bytes()
+CERTIFICATES: dict[str, tuple[Callable[[], bytes], bool]] = {
+    "rsa-2048": (lambda: PEM, True),
+    "rsa-3072-end-entity": (lambda: certgen.certificate_pem("rsa-3072", ca=False), True),
+    "valid-from-today": (lambda: certgen.certificate_pem(not_before=TODAY), True),
+    "chain-with-explanatory-text": (
+        lambda: b"subject=CN = portal\n" + PEM + certgen.certificate_pem(ca=True),
+        True,
+    ),
+    "rsa-512": (lambda: certgen.certificate_pem("rsa-512"), False),
+    "rsa-1024": (lambda: certgen.certificate_pem("rsa-1024"), False),
+    "ec-p256": (lambda: certgen.certificate_pem("ec-p256"), False),
+    "ed25519": (lambda: certgen.certificate_pem("ed25519"), False),
+    "ca": (lambda: certgen.certificate_pem(ca=True), False),
+    "not-yet-valid": (
+        lambda: certgen.certificate_pem(not_before=date.fromordinal(TODAY.toordinal() + 1)),
+        False,
+    ),
+    "trailing-data": (lambda: PEM + b"exported 2027-01-15\n", False),
+    "key-body-without-headers": (lambda: PEM + certgen.private_key_body(), False),
+    "key-block": (lambda: PEM + certgen.private_key_pem(), False),
+}
+
+
+@pytest.mark.parametrize(
+    ("make", "accepted"), CERTIFICATES.values(), ids=[f"{k}" for k in CERTIFICATES]
+)
+def test_config_and_policy_give_the_same_verdict_on_a_certificate(
+    project: Path, make: Callable[[], bytes], accepted: bool
+) -> None:
+    pem = make()
+    (project / "certs" / "us").mkdir(parents=True)
+    (project / "certs" / "us" / "portal.pem").write_bytes(pem)
+
+    def use_certificate(apps: Apps) -> None:
+        apps["partner-portal-web"]["credential"] = {
+            "type": "certificate",
+            "publicKeyFile": "certs/{region}/portal.pem",
+        }
+
+    edit_yaml(project / "apps.yaml", lambda doc: use_certificate(doc["apps"]))
+    try:
+        _policy_config(project)
+        config_refuses: list[str] = []
+    except ConfigError as error:
+        config_refuses = [str(problem) for problem in error.problems]
+
+    # The pack sees the value a program sends: here the whole file, as another program could.
+    records = fixtures.changed("web-certificate", "value", pem.decode("utf-8"))
+    policy_refuses = [
+        v["message"]
+        for v in evaluate(records, fixtures.region_config(), evaluation_date=TODAY)
+        if v["policy"] == CERTIFICATE_POLICY
+    ]
+    assert bool(config_refuses) == (not accepted), config_refuses
+    assert bool(policy_refuses) == (not accepted), policy_refuses
+    if config_refuses:  # the same rule, in the same words
+        reason = config_refuses[0].split("'certs/us/portal.pem' ", 1)[1]
+        assert reason in policy_refuses[0], (reason, policy_refuses[0])

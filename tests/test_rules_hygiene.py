@@ -65,3 +65,37 @@ def test_free_text_may_hold_newlines_and_non_ascii_but_no_hidden_characters() ->
 @pytest.mark.parametrize("value", ["TODO", "tbd.", "N/A", "-", "..."])
 def test_placeholder_reasons_are_refused(value: str) -> None:
     assert "is a placeholder, not a reason" in (rules.reason_problem(value) or "")
+
+
+TENANT = "3f6b1c2d-4e5a-4b7c-8d9e-0a1b2c3d4e51"
+CLIENT = "4b1f0a9e-2c3d-4e5f-8a7b-6c5d4e3f2a10"
+OTHER = "9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c61"
+
+
+@pytest.mark.parametrize(
+    ("uri", "client_id", "refused"),
+    [
+        (f"api://{TENANT}/partner-portal-api", None, False),
+        (f"api://{TENANT.upper()}/x", None, False),
+        (f"api://{TENANT}", None, True),  # the tenant alone names no app
+        (f"api://{TENANT}/", None, True),
+        (f"api://{CLIENT}", CLIENT, False),
+        (f"api://{CLIENT}/path", CLIENT.upper(), False),
+        (f"api://{CLIENT}", None, True),  # no client id yet: only the tenant is known
+        (f"api://{OTHER}/x", CLIENT, True),
+        ("https://us.contoso-partner.example/api", None, False),  # another form: not this rule's
+        ("api://partner-portal-api", None, False),  # the form rule reports it
+    ],
+)
+def test_api_uris_carry_this_regions_tenant_or_app(
+    uri: str, client_id: str | None, refused: bool
+) -> None:
+    assert (rules.api_uri_owner_problem(uri, TENANT, client_id) is not None) is refused
+
+
+def test_certificate_rules_never_raise_on_garbage() -> None:
+    """Whatever the bytes, a reason or None: the DER reader's errors stay inside the rule."""
+    for data in (b"", b"\x30", b"\x30\x84\xff\xff\xff\xff", b"\x30\x80\x00\x00", bytes(range(256))):
+        assert rules.certificate_der_problem(data) is not None
+        assert rules.certificate_file_problem(data) is not None
+    assert rules.certificate_file_problem(b"-----BEGIN CERTIFICATE-----\n") is not None

@@ -69,6 +69,7 @@ def region_values(settings: StackSettings) -> dict[str, dict[str, Any]]:
                 if app.secure_application_model
             )
         },
+        "stack-identifier-uris-own-region": {"tenantId": region.tenant_id},
         "stack-production-resources-protected": {"production": region.production},
         "stack-providers-single-region": {
             "tenantId": region.tenant_id,

@@ -1,7 +1,10 @@
-"""Credential policies: client secrets live at most two years, and certificates are preferred.
+"""Credential policies: client secrets live at most two years, certificates are preferred, and a
+certificate credential is one Entra can use and that carries no key material.
 
-Both cover ``ApplicationPassword``, ``ServicePrincipalPassword`` and an Application's inline
-``password`` block.
+The secret policies cover ``ApplicationPassword``, ``ServicePrincipalPassword`` and an
+Application's inline ``password`` block; the certificate policy ``ApplicationCertificate`` and
+``ServicePrincipalCertificate`` (``rules.certificate_file_problem``, the config edge's rule for
+the PEM file of the repository).
 
 A secret's life is measured from its start (``startDate``, else
 ``rotateWhenChanged.rotationDate``, where the program names the rotation date, else the
@@ -18,6 +21,7 @@ are skipped.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -35,6 +39,7 @@ from ._framework import (
     get,
     resource_policy,
 )
+from .engine import SECRET_MARKER
 
 EVALUATION_DATE = "evaluationDate"
 _PASSWORD_TYPES = (tokens.PASSWORD, tokens.SERVICE_PRINCIPAL_PASSWORD)
@@ -265,5 +270,83 @@ def _prefer_certificate_policy() -> ResourceValidationPolicy:
     return resource_policy(spec, _check_prefer_certificate)
 
 
+# --- Certificate credentials ---------------------------------------------------------------------
+
+_CERTIFICATE_TYPES = (tokens.CERTIFICATE, tokens.SERVICE_PRINCIPAL_CERTIFICATE)
+
+
+def _certificate_der(value: str, encoding: str) -> bytes | str:
+    """The DER of a ``base64`` or ``hex`` certificate value, or why it cannot be decoded."""
+    try:
+        if encoding == "hex":
+            return bytes.fromhex(value)
+        return base64.b64decode("".join(value.split()), validate=True)
+    except ValueError:
+        return f"is not valid {encoding}"
+
+
+def _check_certificate(resource: ResourceContext, bound: date | None) -> Iterable[str]:
+    value = get(resource.props, "value")
+    encoding = get(resource.props, "encoding")
+    # "[secret]": the offline preview records the value hidden (the program's config edge has
+    # applied the same rule to the file); the CLI hands the pack the real value.
+    if not isinstance(value, str) or value == SECRET_MARKER or encoding is UNKNOWN:
+        return
+    today = _evaluation_day(resource, bound)
+    day = today.date() if today is not None else None
+    kind = str(encoding or "pem").lower()
+    if kind == "pem":
+        problem = rules.certificate_file_problem(value.encode("utf-8"), day)
+    else:
+        der = _certificate_der(value, kind)
+        problem = der if isinstance(der, str) else rules.certificate_der_problem(der, day)
+    if problem is not None:
+        yield resource.violation(
+            f"value ({kind}) {problem}.",
+            f"give the app its own end-entity certificate with an RSA key of at least "
+            f"{rules.MIN_RSA_KEY_BITS} bits, valid from the day of the `pulumi up` at the "
+            "latest, and the public certificate only (publicKeyFile in apps.yaml).",
+        )
+
+
+def certificate_policy(evaluation_date: date | None = None) -> ResourceValidationPolicy:
+    """Certificate credentials Entra can use and that carry no key material."""
+    spec = PolicySpec(
+        name="azuread-application-certificate-credential",
+        description=(
+            "Certificate credentials are an end-entity certificate with an RSA key of at least "
+            "2048 bits, valid already, and carry no private key material."
+        ),
+        severity=Severity.HIGH,
+        enforcement=EnforcementLevel.MANDATORY,
+        remediation=(
+            "Send only the public certificate (one PEM CERTIFICATE block, or its DER) of an "
+            "end-entity certificate (not a CA) with an RSA key of at least 2048 bits whose "
+            "validity has begun; keep the private key in Key Vault."
+        ),
+        url=ref.MS_CERTIFICATE_CREDENTIALS.url,
+        references=(ref.MS_CERTIFICATE_CREDENTIALS, ref.MS_GRAPH_ADD_KEY, ref.MS_APP_SECURITY),
+        applies_to=_CERTIFICATE_TYPES,
+        config=(
+            ConfigProperty(
+                EVALUATION_DATE,
+                {
+                    "type": "string",
+                    "description": (
+                        "The date (YYYY-MM-DD) checks treat as today: a certificate that "
+                        "starts after it is refused. Unset, it is the date the evaluation runs."
+                    ),
+                },
+            ),
+        ),
+        tags=("azuread", "credentials"),
+    )
+    return resource_policy(spec, lambda resource: _check_certificate(resource, evaluation_date))
+
+
 def policies(evaluation_date: date | None = None) -> list[ResourceValidationPolicy]:
-    return [password_lifetime_policy(evaluation_date), _prefer_certificate_policy()]
+    return [
+        password_lifetime_policy(evaluation_date),
+        _prefer_certificate_policy(),
+        certificate_policy(evaluation_date),
+    ]

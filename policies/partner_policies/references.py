@@ -57,6 +57,22 @@ MS_IDENTIFIER_URIS = Reference(
     title="Restrictions on identifier URIs of Microsoft Entra applications",
     url="https://learn.microsoft.com/en-us/entra/identity-platform/identifier-uri-restrictions",
 )
+MS_CERTIFICATE_CREDENTIALS = Reference(
+    source="Microsoft Learn",
+    title=(
+        "Microsoft identity platform application authentication certificate credentials (the "
+        "client assertion is signed with the certificate's key: alg PS256, earlier RS256)"
+    ),
+    url="https://learn.microsoft.com/en-us/entra/identity-platform/certificate-credentials",
+)
+MS_GRAPH_ADD_KEY = Reference(
+    source="Microsoft Learn",
+    title=(
+        "Microsoft Graph application: addKey (provide only the public key of a certificate "
+        "credential; a private key risks compromising the application)"
+    ),
+    url="https://learn.microsoft.com/en-us/graph/api/application-addkey",
+)
 MS_IMPLICIT_GRANT = Reference(
     source="Microsoft Learn",
     title="OAuth 2.0 implicit grant flow (not recommended; use the authorization code flow)",

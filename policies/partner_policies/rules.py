@@ -11,10 +11,12 @@ standard library, so the program imports it with only its own requirements insta
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
 from urllib.parse import urlsplit
@@ -264,6 +266,48 @@ def identifier_uri_problem(uri: str, verified_domains: Iterable[str]) -> str | N
     return "is neither api:// nor https:// on a verified domain"
 
 
+def api_uri_guid(uri: str) -> str | None:
+    """The GUID right after ``api://`` (lower case), or ``None`` for any other URI."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return None
+    if parts.scheme.lower() != "api" or not GUID_RE.match(parts.netloc):
+        return None
+    return parts.netloc.lower()
+
+
+def api_uri_owner_problem(uri: str, tenant_id: str, client_id: str | None = None) -> str | None:
+    """Why an ``api://<GUID>`` identifier URI does not carry this region's own tenant or app,
+    or ``None`` (also for every URI that is not of that form: the form rule reports those).
+
+    Entra's formats (identifier-uri-restrictions: api://<appId>, api://<tenantId>/<appId>,
+    api://<tenantId>/<string>) put the app's own client id or its tenant's id right after
+    ``api://``: that is what makes the URI unique and ties it to its tenant. A GUID of another
+    region (its tenant, one of its apps) would make this region's app claim an identity of
+    another partner tenant. ``client_id`` is the app's own client id where it is known (after
+    its creation); without it only the tenant id is accepted. ``api://<tenant id>`` alone names
+    the tenant, not an app (and only one app of the tenant could hold it): it needs a path.
+    """
+    guid = api_uri_guid(uri)
+    if guid is None:
+        return None
+    if guid == tenant_id.lower():
+        if not urlsplit(uri).path.strip("/"):
+            return (
+                "is the tenant id alone; an identifier URI on the tenant id names an app with a "
+                "path: api://<tenant id>/<path>"
+            )
+        return None
+    if client_id is not None and guid == client_id.lower():
+        return None
+    app = f" ({client_id})" if client_id else ""
+    return (
+        f"carries {guid}, which is neither this region's tenant id ({tenant_id}) nor the app's "
+        f"own client id{app}: an api:// identifier URI names its own region's tenant or app only"
+    )
+
+
 def redirect_wildcard_problem(uri: str) -> str | None:
     if "*" in uri:
         return "contains a wildcard; register each redirect URI explicitly"
@@ -411,3 +455,433 @@ def rotation_date_problem(
         "that starts later would leave the app without a valid one; rotate on or after that day "
         "instead"
     )
+
+
+# --- Certificate credentials ---------------------------------------------------------------------
+#
+# The public certificate of a certificate credential, checked the same way at the config edge (the
+# PEM file of the repository) and by the pack (the value of an ApplicationCertificate). Standard
+# library only, so the pack needs no X.509 package: a small DER reader takes what the checks need
+# from the certificate (RFC 5280 section 4.1).
+#
+# What Entra accepts, and what the docs do not say:
+# * Entra uses the certificate's public key to verify the client assertion the app signs; the
+#   assertion's documented algorithms are RSA signatures only ("alg: PS256", earlier "RS256":
+#   https://learn.microsoft.com/entra/identity-platform/certificate-credentials). The docs name
+#   no elliptic curve, so an EC key (or Ed25519, DSA, an RSA-PSS-only key) is refused as the
+#   safe reading: a credential the app may not be able to sign in with.
+# * At least 2048 bits for RSA: the floor issue 28 gives, after the Graph keyCredential and
+#   certificate-credential docs. Assumption: the parts of those pages read for this change state
+#   no number (keyCredential says only "the certificate's raw data"); 2048 bits is also NIST SP
+#   800-131A's minimum for RSA signatures since 2014, so nothing weaker is accepted.
+# * Only the public key: "You should only provide the public key value when adding a certificate
+#   credential to your application. Adding a private key certificate to your application risks
+#   compromising the application." (Graph application: addKey). Anything in the file that looks
+#   like key material is refused, with or without its PEM header lines.
+# * A CA certificate (basicConstraints CA:TRUE) is refused: its key signs other certificates, and
+#   an app credential must be the app's own end-entity certificate (assumption: Entra itself
+#   accepts one; the rule is hygiene, like the private key rule).
+# * Not yet valid: Entra starts the credential when the certificate does, so a certificate that
+#   starts after the day of the `pulumi up` would replace a working credential with one that signs
+#   nobody in until then (the same reasoning as a secret's rotation date).
+
+MIN_RSA_KEY_BITS: Final = 2048
+_RSA_ENCRYPTION: Final = "1.2.840.113549.1.1.1"
+_KEY_ALGORITHMS: Final = {
+    "1.2.840.10045.2.1": "an elliptic-curve (EC) key",
+    "1.2.840.113549.1.1.10": "an RSA-PSS-only key (id-RSASSA-PSS)",
+    "1.3.101.112": "an Ed25519 key",
+    "1.3.101.113": "an Ed448 key",
+    "1.2.840.10040.4.1": "a DSA key",
+    "1.2.840.10046.2.1": "a Diffie-Hellman key",
+}
+_CURVES: Final = {
+    "1.2.840.10045.3.1.7": "P-256",
+    "1.3.132.0.34": "P-384",
+    "1.3.132.0.35": "P-521",
+    "1.3.132.0.10": "secp256k1",
+    "1.3.36.3.3.2.8.1.1.7": "brainpoolP256r1",
+}
+_BASIC_CONSTRAINTS: Final = "2.5.29.19"
+_PUBLIC_ONLY_FIX: Final = (
+    "commit only the public certificate (openssl x509 -in <file> -out <public>.pem) and keep "
+    "the key in Key Vault"
+)
+_PEM_LINE: Final = re.compile(r"-----(BEGIN|END) ([^-]*)-----")
+# A line of base64 (a PEM body line, a key pasted without its header lines).
+_BASE64_LINE: Final = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}\Z")
+_MAX_DER_LENGTH_BYTES: Final = 4
+
+
+class _DerError(ValueError):
+    """Not DER, or not the structure expected."""
+
+
+@dataclass(frozen=True)
+class _Tlv:
+    tag: int
+    content: bytes
+    end: int  # offset just past this element in the buffer it was read from
+
+
+def _tlv(data: bytes, offset: int = 0) -> _Tlv:
+    """The DER element at ``offset`` (definite lengths only, as DER requires)."""
+    if offset + 2 > len(data):
+        raise _DerError("truncated")
+    tag, first = data[offset], data[offset + 1]
+    start = offset + 2
+    if first < 0x80:
+        length = first
+    else:
+        count = first & 0x7F
+        if count == 0 or count > _MAX_DER_LENGTH_BYTES or start + count > len(data):
+            raise _DerError("bad length")
+        length = int.from_bytes(data[start : start + count], "big")
+        start += count
+    end = start + length
+    if end > len(data):
+        raise _DerError("truncated")
+    return _Tlv(tag, data[start:end], end)
+
+
+def _children(content: bytes) -> list[_Tlv]:
+    items, offset = [], 0
+    while offset < len(content):
+        item = _tlv(content, offset)
+        items.append(item)
+        offset = item.end
+    return items
+
+
+def _oid(content: bytes) -> str:
+    if not content:
+        raise _DerError("empty OID")
+    parts = [min(content[0] // 40, 2)]
+    parts.append(content[0] - 40 * parts[0])
+    value = 0
+    for byte in content[1:]:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            parts.append(value)
+            value = 0
+    return ".".join(str(part) for part in parts)
+
+
+def _time(item: _Tlv) -> date:
+    text = item.content.decode("ascii", "replace")
+    if item.tag == 0x17 and len(text) >= 6 and text[:6].isdigit():  # UTCTime: YYMMDD...
+        year = int(text[:2])
+        return date(year + (1900 if year >= 50 else 2000), int(text[2:4]), int(text[4:6]))
+    if item.tag == 0x18 and len(text) >= 8 and text[:8].isdigit():  # GeneralizedTime
+        return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    raise _DerError("bad time")
+
+
+def _header_end(data: bytes, offset: int) -> int:
+    """Where the content of the DER element at ``offset`` starts (its length need not fit)."""
+    if offset + 2 > len(data):
+        raise _DerError("truncated")
+    first = data[offset + 1]
+    return offset + 2 + (first & 0x7F if first >= 0x80 else 0)
+
+
+def _looks_like_key(der: bytes) -> bool:
+    """DER of key material rather than of a certificate, judged from its first bytes (so a key
+    body cut short still counts): a SEQUENCE that starts with an INTEGER (PKCS#8
+    PrivateKeyInfo, PKCS#1 RSAPrivateKey, SEC1 ECPrivateKey, a DSA key and a PKCS#12 bundle all
+    start with their version), or one that starts with an algorithm identifier (an
+    EncryptedPrivateKeyInfo). A certificate starts with its to-be-signed SEQUENCE, whose own
+    first element is a version tag or the serial number, never an algorithm's OID."""
+    try:
+        if not der or der[0] != 0x30:
+            return False
+        inner = _header_end(der, 0)
+        if inner >= len(der):
+            return False
+        if der[inner] == 0x02:
+            return True
+        innermost = _header_end(der, inner)
+    except _DerError:
+        return False
+    return der[inner] == 0x30 and innermost < len(der) and der[innermost] == 0x06
+
+
+@dataclass(frozen=True)
+class _Certificate:
+    key: str  # "rsa" or what it is instead ("an EC key (curve P-256)")
+    rsa_bits: int
+    not_before: date
+    is_ca: bool
+
+
+def _parse_certificate(der: bytes) -> _Certificate:
+    outer = _tlv(der)
+    if outer.tag != 0x30 or outer.end != len(der):
+        raise _DerError("not one SEQUENCE")
+    parts = _children(outer.content)
+    if [p.tag for p in parts] != [0x30, 0x30, 0x03]:
+        raise _DerError("not a certificate")
+    fields = _children(parts[0].content)
+    if fields and fields[0].tag == 0xA0:  # [0] version
+        fields = fields[1:]
+    if len(fields) < 6 or [f.tag for f in fields[:6]] != [0x02, 0x30, 0x30, 0x30, 0x30, 0x30]:
+        raise _DerError("not a TBSCertificate")
+    validity = _children(fields[3].content)
+    if len(validity) != 2:
+        raise _DerError("bad validity")
+    key, bits = _public_key(fields[5])
+    is_ca = any(item.tag == 0xA3 and _is_ca(item) for item in fields[6:])
+    return _Certificate(key, bits, _time(validity[0]), is_ca)
+
+
+def _public_key(info: _Tlv) -> tuple[str, int]:
+    algorithm, key = _children(info.content)
+    identifiers = _children(algorithm.content)
+    oid = _oid(identifiers[0].content)
+    if oid != _RSA_ENCRYPTION:
+        what = _KEY_ALGORITHMS.get(oid, f"a key of algorithm {oid}")
+        if oid == "1.2.840.10045.2.1":
+            curve = (
+                _CURVES.get(_oid(identifiers[1].content), _oid(identifiers[1].content))
+                if len(identifiers) > 1 and identifiers[1].tag == 0x06
+                else "given by explicit parameters"
+            )
+            what = f"{what} (curve {curve})"
+        return what, 0
+    if key.tag != 0x03 or not key.content or key.content[0] != 0:
+        raise _DerError("bad key bits")
+    modulus = _children(_tlv(key.content[1:]).content)[0]
+    return "rsa", int.from_bytes(modulus.content, "big").bit_length()
+
+
+def _is_ca(extensions: _Tlv) -> bool:
+    for extension in _children(_tlv(extensions.content).content):
+        items = _children(extension.content)
+        if items and items[0].tag == 0x06 and _oid(items[0].content) == _BASIC_CONSTRAINTS:
+            constraints = _children(_tlv(items[-1].content).content)
+            return (
+                bool(constraints)
+                and constraints[0].tag == 0x01
+                and constraints[0].content != b"\x00"
+            )
+    return False
+
+
+def certificate_der_problem(der: bytes, today: date | None = None) -> str | None:
+    """Why this DER certificate (the one sent to Entra) is refused, or ``None``: key material,
+    not a certificate, a key Entra's certificate credentials do not document, RSA below
+    ``MIN_RSA_KEY_BITS``, a CA certificate, or (with ``today``) not valid yet."""
+    if _looks_like_key(der):
+        return (
+            f"looks like a private key (or a PKCS#12 bundle), not a certificate; {_PUBLIC_ONLY_FIX}"
+        )
+    try:
+        trailing = der[_tlv(der).end :]
+    except _DerError:
+        trailing = b""
+    if trailing:
+        if _looks_like_key(trailing):
+            return (
+                f"has key material after the certificate, inside its PEM block; {_PUBLIC_ONLY_FIX}"
+            )
+        return (
+            f"has {len(trailing)} bytes of data after the certificate, inside its PEM block; the "
+            "file must hold the certificate alone: openssl x509 -in <file> -out <public>.pem "
+            "writes it so"
+        )
+    try:
+        certificate = _parse_certificate(der)
+    except (_DerError, ValueError, IndexError):
+        return "is not a valid X.509 certificate (its DER structure does not parse)"
+    if certificate.key != "rsa":
+        return (
+            f"has {certificate.key}; Entra's certificate credentials are documented for RSA "
+            "signatures only (client assertion alg PS256, earlier RS256): issue the certificate "
+            f"with an RSA key of at least {MIN_RSA_KEY_BITS} bits"
+        )
+    if certificate.rsa_bits < MIN_RSA_KEY_BITS:
+        return (
+            f"has an RSA key of {certificate.rsa_bits} bits; Entra needs at least "
+            f"{MIN_RSA_KEY_BITS}: issue a new certificate with a {MIN_RSA_KEY_BITS}-bit (or "
+            "larger) RSA key"
+        )
+    if certificate.is_ca:
+        return (
+            "is a CA certificate (basicConstraints CA:TRUE): a CA's key signs other "
+            "certificates and must not be an app's sign-in credential; issue an end-entity "
+            "certificate (CA:FALSE) for the app"
+        )
+    if today is not None and certificate.not_before > today:
+        return (
+            f"is not valid yet: it starts on {certificate.not_before.isoformat()}, after today "
+            f"({today.isoformat()}), and Entra starts the credential with it, so the app would "
+            "have no working certificate until then; add it on or after that day"
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class _PemBlock:
+    label: str
+    line: int  # of its BEGIN line
+    body: str
+    end: int  # the line of its END line
+
+
+def _pem_structure(text: str) -> tuple[list[_PemBlock], list[tuple[int, str]]] | str:
+    """The PEM blocks of ``text`` and its non-blank lines outside them, or why it is not PEM."""
+    blocks: list[_PemBlock] = []
+    outside: list[tuple[int, str]] = []
+    current: tuple[str, int, list[str]] | None = None
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        match = _PEM_LINE.fullmatch(stripped)
+        if match is None:
+            if current is not None:
+                current[2].append(stripped)
+            elif stripped:
+                outside.append((number, stripped))
+        elif match[1] == "BEGIN" and current is None:
+            current = (match[2], number, [])
+        elif match[1] == "END" and current is not None and match[2] == current[0]:
+            blocks.append(_PemBlock(current[0], current[1], "".join(current[2]), number))
+            current = None
+        else:
+            return f"is not a well-formed PEM file (line {number}: {stripped!r} out of place)"
+    if current is not None:
+        return f"is not a well-formed PEM file (the block at line {current[1]} has no END line)"
+    return blocks, outside
+
+
+def _b64_prefix(text: str) -> bytes:
+    """The bytes the leading base64 of ``text`` decodes to (padding and any rest dropped): enough
+    to tell key material from its first bytes."""
+    head = re.match(r"[A-Za-z0-9+/]*", "".join(text.split()))
+    digits = head[0] if head else ""
+    return base64.b64decode(digits[: len(digits) - len(digits) % 4])
+
+
+def _outside_problem(outside: list[tuple[int, str]], last_end: int) -> str | None:
+    """Why text outside the PEM blocks is refused, or ``None``.
+
+    Explanatory text before a block is what OpenSSL writes (``subject=...``, ``Bag
+    Attributes``) and RFC 7468 section 5.2 lets parsers skip: it stays, but only as words.
+    Refused: base64 (a private key's body pasted without its header lines looks exactly so),
+    text that speaks of a private key (``openssl rsa -text`` prints one in hexadecimal), and
+    anything after the last END line (trailing data, which nothing reads and anything can hide
+    in).
+    """
+    encoded = [(number, line) for number, line in outside if _BASE64_LINE.fullmatch(line)]
+    if encoded:
+        number = encoded[0][0]
+        der = _b64_prefix("".join(line for _, line in encoded))
+        what = (
+            "a private key's base64 body without its PEM header lines"
+            if _looks_like_key(der)
+            else "base64 data outside the PEM blocks, which may be key material (a private key "
+            "without its header lines)"
+        )
+        return f"holds {what} (line {number}); never commit key material: {_PUBLIC_ONLY_FIX}"
+    for number, line in outside:
+        if "private" in line.lower():
+            return (
+                f"holds text that describes key material (line {number}: {_excerpt(line)!r}); "
+                f"never commit key material: {_PUBLIC_ONLY_FIX}"
+            )
+    trailing = [(number, line) for number, line in outside if number > last_end]
+    if trailing:
+        number, line = trailing[0]
+        return (
+            f"has data after the certificate's END line (line {number}: {_excerpt(line)!r}); "
+            "the file must end with the certificate: openssl x509 -in <file> -out "
+            "<public>.pem writes it so"
+        )
+    return None
+
+
+def _excerpt(value: str, width: int = 40) -> str:
+    return value if len(value) <= width else f"{value[:width]}..."
+
+
+def _block_contents(blocks: list[_PemBlock]) -> list[bytes] | str:
+    """The DER of every PEM block, or why one is refused (not base64, or key material)."""
+    ders: list[bytes] = []
+    for block in blocks:
+        try:
+            der = base64.b64decode(block.body, validate=True)
+        except ValueError:
+            # Base64 after the padding: a second body (a key's?) pasted into the block.
+            pasted = re.split(r"(?<==)(?=[^=])", block.body)[1:]
+            if any(_looks_like_key(_b64_prefix(part)) for part in pasted):
+                return (
+                    f"holds key material in its {block.label!r} block (line {block.line}), "
+                    f"after the certificate's own base64; {_PUBLIC_ONLY_FIX}"
+                )
+            return f"has a {block.label!r} block (line {block.line}) that is not valid base64"
+        if _looks_like_key(der):
+            return (
+                f"holds key material in its {block.label!r} block (line {block.line}); "
+                f"{_PUBLIC_ONLY_FIX}"
+            )
+        ders.append(der)
+    for block in blocks:
+        if block.label != "CERTIFICATE":
+            return (
+                f"holds a {block.label!r} block (line {block.line}); only CERTIFICATE blocks "
+                "belong in a certificate credential's file"
+            )
+    return ders
+
+
+def _pem_text(data: bytes) -> tuple[str, str | None]:
+    """The text of a PEM file and ``None``, or ``""`` and why it is refused before parsing."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        if _looks_like_key(data):
+            return "", f"looks like a private key in binary (DER) form; {_PUBLIC_ONLY_FIX}"
+        if b"-----BEGIN" in data:
+            return "", (
+                f"holds binary data (byte 0x{data[error.start]:02x} at offset {error.start}) "
+                "besides its PEM text; the file must hold the certificate alone: openssl x509 "
+                "-in <file> -out <public>.pem writes it so"
+            )
+        return "", _NOT_PEM
+    if re.search(r"-----(BEGIN|END)[^-\n]*PRIVATE KEY", text, re.IGNORECASE):
+        return "", f"contains a private key; {_PUBLIC_ONLY_FIX}"
+    return text, None
+
+
+def certificate_file_problem(data: bytes, today: date | None = None) -> str | None:
+    """Why a certificate credential's PEM (a file of the repository, or the value of an
+    ApplicationCertificate with encoding ``pem``) is refused, or ``None``.
+
+    The file holds CERTIFICATE blocks (a chain is fine), with at most explanatory text before
+    them and nothing after the last one; the first is the one Entra receives and is checked by
+    ``certificate_der_problem``; any block, line or byte that is or may be key material is
+    refused, with or without PEM header lines.
+    """
+    text, refused = _pem_text(data)
+    if refused is not None:
+        return refused
+    structure = _pem_structure(text)
+    if isinstance(structure, str):
+        return structure
+    blocks, outside = structure
+    if not blocks and not any(_BASE64_LINE.fullmatch(line) for _, line in outside):
+        return _NOT_PEM
+    # Key material first, wherever it is: it is the one problem that must never be committed.
+    ders = _block_contents(blocks)
+    outside_problem = _outside_problem(outside, blocks[-1].end if blocks else 0)
+    if isinstance(ders, str) and "key material" in ders:
+        return ders
+    if outside_problem is not None:
+        return outside_problem
+    if isinstance(ders, str):
+        return ders
+    return certificate_der_problem(ders[0], today)
+
+
+_NOT_PEM: Final = (
+    "is not a PEM certificate (convert a DER file with openssl x509 -inform der -outform pem)"
+)

@@ -29,7 +29,7 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, Severity, StackValidationPolicy
 
 from . import references as ref
-from . import tokens
+from . import rules, tokens
 from ._framework import (
     UNKNOWN,
     ConfigProperty,
@@ -392,6 +392,85 @@ def _same_stack_policy() -> StackValidationPolicy:
     return stack_policy(spec, _check_same_stack)
 
 
+# --- api:// identifier URIs of this region --------------------------------------------------------
+
+
+def _api_uri_entries(
+    stack: StackContext, apps: list[StackResource]
+) -> list[tuple[StackResource, str, Any, list[StackResource]]]:
+    """Every identifier URI of the stack: (resource, where, value, the apps it may belong to)."""
+    entries: list[tuple[StackResource, str, Any, list[StackResource]]] = []
+    for app in apps:
+        for index, uri in enumerate(items_of(get(app.props, "identifierUris"))):
+            entries.append((app, f"identifierUris[{index}]", uri, [app]))
+    for resource in stack.of_type(tokens.IDENTIFIER_URI):
+        owners = [app for app in apps if _of_application(stack, resource, app)]
+        entries.append((resource, "identifierUri", get(resource.props, "identifierUri"), owners))
+    return entries
+
+
+def _check_api_uris_own_region(stack: StackContext) -> Iterable[Finding]:
+    """``api://<GUID>`` identifier URIs carry the region's tenant id or their app's client id.
+
+    A known GUID is judged like the other known ids of this module: it cannot be the client id
+    of an app created in this update (that id does not exist yet), so an app whose client id is
+    still unknown accepts only the tenant. An ``ApplicationIdentifierUri`` whose application
+    cannot be traced may carry the client id of any app of the stack.
+    """
+    tenant = str(stack.config["tenantId"]).strip()
+    apps = stack.of_type(tokens.APPLICATION)
+    for resource, where, uri, owners in _api_uri_entries(stack, apps):
+        if not isinstance(uri, str) or rules.api_uri_guid(uri) is None:
+            continue  # unknown (computed from an id not created yet), absent, or another form
+        candidates = owners or apps
+        known = [_known(get(app.props, "clientId")) for app in candidates]
+        guid = rules.api_uri_guid(uri)
+        client_id = guid if guid in known else (known[0] if len(candidates) == 1 else None)
+        problem = rules.api_uri_owner_problem(uri, tenant, client_id)
+        if problem is None:
+            continue
+        yield (
+            violation(
+                resource.name,
+                f"{where} {uri!r} {problem}.",
+                "use api://<this app's client id> (identifierUri: api in apps.yaml) or "
+                "api://<this region's tenant id>/<path>: an identifier URI naming another "
+                "region's tenant or app makes this region's app claim an identity it does not "
+                "own.",
+            ),
+            resource.urn,
+        )
+
+
+def _api_uris_own_region_policy() -> StackValidationPolicy:
+    spec = PolicySpec(
+        name="stack-identifier-uris-own-region",
+        description=(
+            "api:// identifier URIs carry the region's own tenant id or their app's own client "
+            "id, never another region's."
+        ),
+        severity=Severity.HIGH,
+        enforcement=EnforcementLevel.MANDATORY,
+        remediation=(
+            "Write api://<client id> from the app's own client id (an ApplicationIdentifierUri "
+            "with identifier_uri=app.client_id.apply(...), identifierUri: api in apps.yaml) or "
+            "api://<tenant id>/<path> with the tenant id of the stack's region."
+        ),
+        url=ref.MS_IDENTIFIER_URIS.url,
+        references=(ref.MS_IDENTIFIER_URIS, ref.CSP_GRAPH),
+        applies_to=("stack",),
+        config=(
+            ConfigProperty(
+                "tenantId",
+                {"type": "string", "description": "Tenant id of the region's partner tenant."},
+                required=True,
+            ),
+        ),
+        tags=("azuread", "app-registration", "region", "stack"),
+    )
+    return stack_policy(spec, _check_api_uris_own_region)
+
+
 # --- Scopes of an application across resources ---------------------------------------------------
 
 
@@ -689,6 +768,7 @@ def policies() -> list[StackValidationPolicy]:
     return [
         _admin_agents_policy(),
         _same_stack_policy(),
+        _api_uris_own_region_policy(),
         _scopes_unique_policy(),
         _explicit_providers_policy(),
         _provider_targets_policy(),

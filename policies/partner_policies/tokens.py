@@ -18,6 +18,9 @@ SERVICE_PRINCIPAL_PASSWORD: Final = (
     "azuread:index/servicePrincipalPassword:ServicePrincipalPassword"
 )
 CERTIFICATE: Final = "azuread:index/applicationCertificate:ApplicationCertificate"
+SERVICE_PRINCIPAL_CERTIFICATE: Final = (
+    "azuread:index/servicePrincipalCertificate:ServicePrincipalCertificate"
+)
 
 RESOURCE_GROUP: Final = "azure-native:resources:ResourceGroup"
 VAULT: Final = "azure-native:keyvault:Vault"

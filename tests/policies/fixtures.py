@@ -48,6 +48,9 @@ WEB_CLIENT_ID = "5c2a1b0f-3d4e-4f6a-9b8c-7d6e5f4a3b20"
 WEB_OBJECT_ID = "5c2a1b0f-3d4e-4f6a-9b8c-7d6e5f4a3b21"
 WEB_SP_OBJECT_ID = "5c2a1b0f-3d4e-4f6a-9b8c-7d6e5f4a3b22"
 
+# A real self-signed certificate, public part only (RSA 2048, valid 2026-01-01 to 2028-06-30).
+CERTIFICATE_PEM = (ROOT / "tests" / "certs" / "portal.pem").read_text(encoding="utf-8")
+
 VAULT_ID = (
     f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-partner-apps-us/providers/"
     "Microsoft.KeyVault/vaults/kv-cspapps-us-01"
@@ -302,10 +305,22 @@ def baseline() -> list[dict[str, Any]]:
                 "applicationId": f"/applications/{WEB_OBJECT_ID}",
                 "type": "AsymmetricX509Cert",
                 "encoding": "pem",
-                "value": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+                "value": CERTIFICATE_PEM,
                 "endDate": "2027-10-01T00:00:00Z",
             },
             property_dependencies={"applicationId": [WEB_APP_URN]},
+        ),
+        record(
+            "azuread:index/servicePrincipalCertificate:ServicePrincipalCertificate",
+            "api-sp-certificate",
+            {
+                "servicePrincipalId": f"/servicePrincipals/{API_SP_OBJECT_ID}",
+                "type": "AsymmetricX509Cert",
+                "encoding": "base64",  # the certificate's DER, base64-encoded
+                "value": "".join(CERTIFICATE_PEM.splitlines()[1:-1]),
+                "endDate": "2027-10-01T00:00:00Z",
+            },
+            property_dependencies={"servicePrincipalId": [API_SP_URN]},
         ),
         # Resources that manage one part of an Application on their own (the program keeps
         # everything inline; other programs use these). One compliant instance of each type.
@@ -316,7 +331,8 @@ def baseline() -> list[dict[str, Any]]:
                 "applicationId": f"/applications/{API_OBJECT_ID}",
                 "identifierUri": f"api://{API_CLIENT_ID}",
             },
-            property_dependencies={"applicationId": [API_APP_URN]},
+            # The program computes the URI from the app's client id, as the engine reports.
+            property_dependencies={"applicationId": [API_APP_URN], "identifierUri": [API_APP_URN]},
         ),
         record(
             "azuread:index/applicationRedirectUris:ApplicationRedirectUris",
@@ -430,6 +446,7 @@ _GENERATED_IDS: tuple[tuple[str, str], ...] = (
     ("web-admin-agents", "memberObjectId"),
     ("web-access-api", "apiClientId"),
     ("api-known-clients", "knownClientIds"),
+    ("api-identifier-uri", "identifierUri"),  # api://<client id>, made from the unknown id
     ("api-app", "api.knownClientApplications"),
     *(
         (name, "applicationId")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from pulumi_policy import (
     PolicyCustomTimeouts,
     PolicyResourceOptions,
@@ -17,7 +21,9 @@ from policies.partner_policies.credentials import (
     parse_go_duration,
     password_lifetime_policy,
 )
+from tests import certgen
 from tests.policies.fixtures import (
+    CERTIFICATE_PEM,
     baseline,
     changed,
     findings,
@@ -279,3 +285,98 @@ def test_evaluate_defaults_to_the_date_it_is_called() -> None:
         v["policy"] for v in evaluate(records, region_config()) if v["urn"].endswith("::api-secret")
     ]
     assert "azuread-application-password-lifetime" in found
+
+
+# --- Certificate credentials (issue 28) ----------------------------------------------------------
+
+CERTIFICATE_POLICY = "azuread-application-certificate-credential"
+CERTIFICATE_FIX = (
+    "Fix: give the app its own end-entity certificate with an RSA key of at least 2048 bits, "
+    "valid from the day of the `pulumi up` at the latest, and the public certificate only "
+    "(publicKeyFile in apps.yaml)."
+)
+
+
+def _certificate_findings(value: str, encoding: str = "pem") -> list[str]:
+    records = changed("web-certificate", "value", value)
+    set_prop(records, "web-certificate", "encoding", encoding)
+    return [f[3] for f in new_findings(records) if f[0] == CERTIFICATE_POLICY]
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda: certgen.certificate_pem("rsa-512"), "has an RSA key of 512 bits"),
+        (lambda: certgen.certificate_pem("rsa-1024"), "has an RSA key of 1024 bits"),
+        (lambda: certgen.certificate_pem("ec-p256"), "(curve P-256); Entra's certificate"),
+        (lambda: certgen.certificate_pem("ed25519"), "has an Ed25519 key"),
+        (lambda: certgen.certificate_pem(ca=True), "is a CA certificate (basicConstraints"),
+        (
+            lambda: certgen.certificate_pem(not_before=date(2026, 11, 2)),
+            "is not valid yet: it starts on 2026-11-02, after today (2026-11-01)",
+        ),
+        (lambda: CERTIFICATE_PEM.encode() + b"trailing\n", "has data after the certificate's END"),
+        (
+            lambda: CERTIFICATE_PEM.encode() + certgen.private_key_body(),
+            "holds a private key's base64 body without its PEM header lines (line 19)",
+        ),
+        (lambda: CERTIFICATE_PEM.encode() + certgen.private_key_pem(), "contains a private key"),
+    ],
+    ids=[
+        "rsa-512",
+        "rsa-1024",
+        "ec-p256",
+        "ed25519",
+        "ca",
+        "not-yet-valid",
+        "trailing-data",
+        "key-body-without-headers",
+        "key-block",
+    ],
+)
+def test_certificates_entra_refuses_or_that_carry_key_material_are_refused(
+    make: Callable[[], bytes], problem: str
+) -> None:
+    (message,) = _certificate_findings(make().decode("utf-8"))
+    assert message.startswith("web-certificate: value (pem) "), message
+    assert problem in message, message
+    assert message.endswith(CERTIFICATE_FIX), message
+
+
+def test_the_same_rules_apply_to_base64_and_hex_values() -> None:
+    der = x509.load_pem_x509_certificate(certgen.certificate_pem("rsa-1024")).public_bytes(
+        serialization.Encoding.DER
+    )
+    for value, encoding in ((base64.b64encode(der).decode(), "base64"), (der.hex(), "hex")):
+        (message,) = _certificate_findings(value, encoding)
+        assert f"value ({encoding}) has an RSA key of 1024 bits" in message
+    assert _certificate_findings("not base64!", "base64") == [
+        f"web-certificate: value (base64) is not valid base64. {CERTIFICATE_FIX}"
+    ]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: certgen.certificate_pem("rsa-3072"),
+        lambda: certgen.certificate_pem(ca=False),
+        lambda: certgen.certificate_pem(not_before=date(2026, 11, 1)),  # valid from today
+        lambda: b"subject=CN = portal\n" + CERTIFICATE_PEM.encode() + certgen.certificate_pem(),
+    ],
+    ids=["rsa-3072", "end-entity", "valid-from-today", "chain-with-explanatory-text"],
+)
+def test_honest_certificates_pass(make: Callable[[], bytes]) -> None:
+    assert _certificate_findings(make().decode("utf-8")) == []
+
+
+def test_a_value_the_offline_preview_hides_is_not_judged() -> None:
+    """``[secret]``: the recording hides it; the config edge checked the file already."""
+    assert _certificate_findings("[secret]") == []
+
+
+def test_the_service_principal_certificate_is_checked_too() -> None:
+    key = "".join(certgen.private_key_body().decode("ascii").split())  # base64 of its DER
+    records = changed("api-sp-certificate", "value", key)
+    (found,) = [f for f in new_findings(records) if f[0] == CERTIFICATE_POLICY]
+    assert found[2] == "api-sp-certificate"
+    assert "looks like a private key (or a PKCS#12 bundle), not a certificate" in found[3]

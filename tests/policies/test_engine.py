@@ -377,9 +377,11 @@ def _bad_first_preview() -> list[dict[str, Any]]:
 def test_evaluate_matches_the_sdk_analyzer_servicer(records: list[dict[str, Any]]) -> None:
     config = region_config()
     # The servicer gets the evaluation date the way the CLI would: from the config file.
-    config["azuread-application-password-lifetime"] = {
-        "evaluationDate": EVALUATION_DATE.isoformat()
-    }
+    for dated in (
+        "azuread-application-password-lifetime",
+        "azuread-application-certificate-credential",
+    ):
+        config[dated] = {"evaluationDate": EVALUATION_DATE.isoformat()}
     ours = {
         (v["policy"], v["enforcementLevel"], v["urn"], v["message"])
         for v in evaluate(records, config, evaluation_date=date(2000, 1, 1))

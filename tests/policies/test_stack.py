@@ -15,11 +15,13 @@ from policies.partner_policies import PolicyConfigError, evaluate
 from tests.policies.fixtures import (
     ADMIN_AGENTS,
     API_ADMIN_SCOPE_ID,
+    API_CLIENT_ID,
     API_OBJECT_ID,
     API_SCOPE_ID,
     AZURE_NATIVE_PROVIDER,
     AZUREAD_PROVIDER,
     EVALUATION_DATE,
+    TENANT,
     WEB_APP_URN,
     WEB_CLIENT_ID,
     WEB_OBJECT_ID,
@@ -444,3 +446,86 @@ def test_stack_findings_carry_the_resource_urn() -> None:
         if v["policy"] == "stack-production-resources-protected"
     ]
     assert violation["urn"] == urn("azure-native:keyvault:Vault", "vault")
+
+
+# --- api:// identifier URIs of this region (issue 28) --------------------------------------------
+
+OWN_REGION = "stack-identifier-uris-own-region"
+EU_TENANT = region_config("eu")["stack-providers-single-region"]["tenantId"]
+OWN_REGION_FIX = (
+    "Fix: use api://<this app's client id> (identifierUri: api in apps.yaml) or "
+    "api://<this region's tenant id>/<path>: an identifier URI naming another region's tenant or "
+    "app makes this region's app claim an identity it does not own."
+)
+
+
+def _own_region_findings(records: list[dict[str, Any]]) -> list[Finding]:
+    return [f for f in new_findings(records) if f[0] == OWN_REGION]
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        f"api://{API_CLIENT_ID}",
+        f"api://{API_CLIENT_ID}/partner-portal",
+        f"API://{API_CLIENT_ID.upper()}",
+        f"api://{TENANT}/partner-portal-api",
+        f"api://{TENANT}/{API_CLIENT_ID}",
+    ],
+)
+def test_api_uris_of_the_app_itself_or_of_this_tenant_pass(uri: str) -> None:
+    assert _own_region_findings(changed("api-app", "identifierUris", [uri])) == []
+    assert _own_region_findings(changed("api-identifier-uri", "identifierUri", uri)) == []
+
+
+@pytest.mark.parametrize(
+    ("uri", "problem"),
+    [
+        (
+            f"api://{EU_TENANT}/partner-portal-api",
+            f"carries {EU_TENANT}, which is neither this region's tenant id ({TENANT}) nor the "
+            f"app's own client id ({API_CLIENT_ID})",
+        ),
+        (f"api://{EU_TENANT}", f"carries {EU_TENANT}, which is neither"),
+        (f"api://{WEB_CLIENT_ID}", f"carries {WEB_CLIENT_ID}, which is neither"),
+        (f"api://{TENANT}", "is the tenant id alone"),
+    ],
+    ids=["eu-tenant", "eu-tenant-alone", "another-app-of-the-stack", "own-tenant-alone"],
+)
+def test_api_uris_of_another_tenant_or_app_are_refused(uri: str, problem: str) -> None:
+    for name, path, where, value in (
+        ("api-app", "identifierUris", "identifierUris[0]", [uri]),
+        ("api-identifier-uri", "identifierUri", "identifierUri", uri),
+    ):
+        ((policy, level, resource, message),) = _own_region_findings(changed(name, path, value))
+        assert (policy, level, resource) == (OWN_REGION, "mandatory", name)
+        assert message.startswith(f"{name}: {where} {uri!r} {problem}"), message
+        assert message.endswith(OWN_REGION_FIX)
+
+
+def test_first_preview_api_uri_made_from_the_new_client_id_passes() -> None:
+    """In a first preview the program's api://<client id> is unknown, like the id: not judged."""
+    assert _own_region_findings(first_preview()) == []
+
+
+def test_first_preview_literal_client_id_is_refused() -> None:
+    """A known GUID cannot be the id of an app not created yet: only the tenant is accepted."""
+    records = first_preview()
+    set_prop(records, "api-identifier-uri", "identifierUri", f"api://{API_CLIENT_ID}")
+    ((_, _, _, message),) = _own_region_findings(records)
+    assert f"carries {API_CLIENT_ID}, which is neither this region's tenant id" in message
+
+
+def test_api_uri_of_an_untraceable_application_may_be_any_app_of_the_stack() -> None:
+    records = changed("api-identifier-uri", "identifierUri", f"api://{WEB_CLIENT_ID}")
+    set_prop(records, "api-identifier-uri", "applicationId", "[unknown]", propertyDependencies={})
+    assert _own_region_findings(records) == []
+    set_prop(records, "api-identifier-uri", "identifierUri", f"api://{EU_TENANT}/x")
+    assert len(_own_region_findings(records)) == 1
+
+
+def test_the_own_region_policy_needs_the_tenant() -> None:
+    config = region_config()
+    del config[OWN_REGION]
+    with pytest.raises(PolicyConfigError, match=f"{OWN_REGION}: tenantId is required"):
+        evaluate(baseline(), config)
