@@ -131,14 +131,14 @@ def test_diff_names_an_added_graph_permission_for_each_region(
     assert f"in {regions}." in line, line
 
 
-def test_broken_stack_file_exits_2_naming_the_key(
+def test_broken_stack_file_exits_3_naming_the_key(
     project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     edit_yaml(
         project_copy / "Pulumi.us.yaml",
         lambda doc: doc["config"]["partner-apps:region"].update(location="westeurope"),
     )
-    assert _preview(project_copy, tmp_path, stacks=("us",)) == 2
+    assert _preview(project_copy, tmp_path, stacks=("us",)) == 3
     captured = capsys.readouterr()
     assert "Pulumi.us.yaml: partner-apps:region.location: 'westeurope'" in captured.out
     assert "us: nothing registered" in captured.out
@@ -157,7 +157,7 @@ def test_a_failed_preview_replaces_the_old_plan_and_the_diff_says_so(
         project_copy / "Pulumi.us.yaml",
         lambda doc: doc["config"]["partner-apps:region"].update(location="westeurope"),
     )
-    assert _preview(project_copy, out) == 2
+    assert _preview(project_copy, out) == 3
     folder = out / "preview"
     others = [
         f"{stack}.{ext}" for stack in STACKS if stack != "us" for ext in ("html", "json", "md")

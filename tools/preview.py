@@ -15,8 +15,9 @@ report "preview failed: <message>" for that stack rather than a stale plan or a 
 A successful preview deletes the stack's old ``<stack>.error.json``.
 
 Exit status: 0 when every stack is valid and no mandatory policy is violated; 1 when a mandatory
-policy is violated (named in the output); 2 when a stack's config is invalid (nothing is
-registered for that stack); 124 (as GNU ``timeout``) when a stack's program registered nothing new
+policy is violated (named in the output); 3 when a stack's config is invalid (nothing is
+registered for that stack; 3 as `partner-apps` uses for a config problem; 2 stays argparse's
+"bad command line"); 124 (as GNU ``timeout``) when a stack's program registered nothing new
 for ``--stall-timeout`` seconds and the watchdog stopped it (the message names the last resource
 registered and the pending ones). The other stacks are still previewed.
 """
@@ -54,7 +55,7 @@ from .report_model import to_html, to_markdown
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "build" / "preview"
 DEFAULT_AUDIT = ROOT / "build" / "audit"
-EXIT_OK, EXIT_POLICY, EXIT_CONFIG, EXIT_STALLED = 0, 1, 2, 124
+EXIT_OK, EXIT_POLICY, EXIT_CONFIG, EXIT_STALLED = 0, 1, 3, 124
 
 
 def policy_config(project_dir: Path, stack: str) -> dict[str, Any]:
