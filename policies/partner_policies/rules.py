@@ -5,8 +5,10 @@ names the file and key; the policies (``apps``, ``credentials``) judge the resou
 registers and name the resource. Both call these functions, so they cannot disagree on the same
 input (``tests/test_rules_agree.py`` checks each rule through both).
 
-This module lives in the pack because a published pack runs alone; it imports nothing but the
-standard library, so the program imports it with only its own requirements installed.
+This module lives in the pack because a published pack runs alone; besides the standard library
+it imports only ``cryptography`` (to read certificates), which the program's and the pack's
+requirements both pin at one version, so the program imports it with only its own requirements
+installed.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
 from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import PublicKeyAlgorithmOID
 
 GUID_RE: Final = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z"
@@ -460,9 +467,12 @@ def rotation_date_problem(
 # --- Certificate credentials ---------------------------------------------------------------------
 #
 # The public certificate of a certificate credential, checked the same way at the config edge (the
-# PEM file of the repository) and by the pack (the value of an ApplicationCertificate). Standard
-# library only, so the pack needs no X.509 package: a small DER reader takes what the checks need
-# from the certificate (RFC 5280 section 4.1).
+# PEM file of the repository) and by the pack (the value of an ApplicationCertificate). The
+# certificate is read with `cryptography` (pinned in the pack's own requirements, at the
+# program's version). What stays here is what it does not offer: the PEM file's layout (text
+# outside or after the blocks, which its PEM loader does not report), the length of the
+# certificate's DER element (to say how much trailing data follows it), and key material told
+# from its first bytes, which a key cut short still has (`_looks_like_key`).
 #
 # What Entra accepts, and what the docs do not say:
 # * Entra uses the certificate's public key to verify the client assertion the app signs; the
@@ -486,23 +496,26 @@ def rotation_date_problem(
 #   nobody in until then (the same reasoning as a secret's rotation date).
 
 MIN_RSA_KEY_BITS: Final = 2048
-_RSA_ENCRYPTION: Final = "1.2.840.113549.1.1.1"
+# How a certificate's key other than RSA is named, by its algorithm (SubjectPublicKeyInfo).
 _KEY_ALGORITHMS: Final = {
-    "1.2.840.10045.2.1": "an elliptic-curve (EC) key",
-    "1.2.840.113549.1.1.10": "an RSA-PSS-only key (id-RSASSA-PSS)",
-    "1.3.101.112": "an Ed25519 key",
-    "1.3.101.113": "an Ed448 key",
-    "1.2.840.10040.4.1": "a DSA key",
-    "1.2.840.10046.2.1": "a Diffie-Hellman key",
+    PublicKeyAlgorithmOID.EC_PUBLIC_KEY: "an elliptic-curve (EC) key",
+    PublicKeyAlgorithmOID.RSASSA_PSS: "an RSA-PSS-only key (id-RSASSA-PSS)",
+    PublicKeyAlgorithmOID.ED25519: "an Ed25519 key",
+    PublicKeyAlgorithmOID.ED448: "an Ed448 key",
+    PublicKeyAlgorithmOID.DSA: "a DSA key",
+    x509.ObjectIdentifier("1.2.840.10046.2.1"): "a Diffie-Hellman key",
 }
-_CURVES: Final = {
-    "1.2.840.10045.3.1.7": "P-256",
-    "1.3.132.0.34": "P-384",
-    "1.3.132.0.35": "P-521",
-    "1.3.132.0.10": "secp256k1",
-    "1.3.36.3.3.2.8.1.1.7": "brainpoolP256r1",
-}
-_BASIC_CONSTRAINTS: Final = "2.5.29.19"
+# The NIST names of the curves `cryptography` names by their SEC 2 names (others keep those).
+_CURVES: Final = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+# What `cryptography` raises on a certificate it cannot read: bad DER, a version other than 1 to
+# 3, a malformed, repeated or unsupported extension or name, an RSA key it cannot load.
+_UNREADABLE: Final = (
+    ValueError,
+    UnsupportedAlgorithm,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+)
 _PUBLIC_ONLY_FIX: Final = (
     "commit only the public certificate (openssl x509 -in <file> -out <public>.pem) and keep "
     "the key in Key Vault"
@@ -513,76 +526,29 @@ _BASE64_LINE: Final = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}\Z")
 _MAX_DER_LENGTH_BYTES: Final = 4
 
 
-class _DerError(ValueError):
-    """Not DER, or not the structure expected."""
-
-
-@dataclass(frozen=True)
-class _Tlv:
-    tag: int
-    content: bytes
-    end: int  # offset just past this element in the buffer it was read from
-
-
-def _tlv(data: bytes, offset: int = 0) -> _Tlv:
-    """The DER element at ``offset`` (definite lengths only, as DER requires)."""
+def _header_end(data: bytes, offset: int) -> int | None:
+    """Where the content of the DER element at ``offset`` starts (its length need not fit), or
+    ``None`` when the data ends before its length byte."""
     if offset + 2 > len(data):
-        raise _DerError("truncated")
-    tag, first = data[offset], data[offset + 1]
-    start = offset + 2
-    if first < 0x80:
-        length = first
-    else:
-        count = first & 0x7F
-        if count == 0 or count > _MAX_DER_LENGTH_BYTES or start + count > len(data):
-            raise _DerError("bad length")
-        length = int.from_bytes(data[start : start + count], "big")
-        start += count
-    end = start + length
-    if end > len(data):
-        raise _DerError("truncated")
-    return _Tlv(tag, data[start:end], end)
-
-
-def _children(content: bytes) -> list[_Tlv]:
-    items, offset = [], 0
-    while offset < len(content):
-        item = _tlv(content, offset)
-        items.append(item)
-        offset = item.end
-    return items
-
-
-def _oid(content: bytes) -> str:
-    if not content:
-        raise _DerError("empty OID")
-    parts = [min(content[0] // 40, 2)]
-    parts.append(content[0] - 40 * parts[0])
-    value = 0
-    for byte in content[1:]:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            parts.append(value)
-            value = 0
-    return ".".join(str(part) for part in parts)
-
-
-def _time(item: _Tlv) -> date:
-    text = item.content.decode("ascii", "replace")
-    if item.tag == 0x17 and len(text) >= 6 and text[:6].isdigit():  # UTCTime: YYMMDD...
-        year = int(text[:2])
-        return date(year + (1900 if year >= 50 else 2000), int(text[2:4]), int(text[4:6]))
-    if item.tag == 0x18 and len(text) >= 8 and text[:8].isdigit():  # GeneralizedTime
-        return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
-    raise _DerError("bad time")
-
-
-def _header_end(data: bytes, offset: int) -> int:
-    """Where the content of the DER element at ``offset`` starts (its length need not fit)."""
-    if offset + 2 > len(data):
-        raise _DerError("truncated")
+        return None
     first = data[offset + 1]
     return offset + 2 + (first & 0x7F if first >= 0x80 else 0)
+
+
+def _element_end(data: bytes) -> int | None:
+    """Where the DER element that starts ``data`` ends, by the length in its header: what comes
+    after it is trailing data. ``None`` when that header holds no DER length (indefinite, or more
+    than ``_MAX_DER_LENGTH_BYTES`` length bytes) or the element runs past the data (the
+    certificate parser reports those). `cryptography` refuses trailing data without saying how
+    much, hence this one header read."""
+    start = _header_end(data, 0)
+    if start is None or start > len(data):
+        return None
+    first = data[1]
+    if first >= 0x80 and not 0 < first & 0x7F <= _MAX_DER_LENGTH_BYTES:
+        return None
+    end = start + (int.from_bytes(data[2:start], "big") if first >= 0x80 else first)
+    return end if end <= len(data) else None
 
 
 def _looks_like_key(der: bytes) -> bool:
@@ -591,80 +557,58 @@ def _looks_like_key(der: bytes) -> bool:
     PrivateKeyInfo, PKCS#1 RSAPrivateKey, SEC1 ECPrivateKey, a DSA key and a PKCS#12 bundle all
     start with their version), or one that starts with an algorithm identifier (an
     EncryptedPrivateKeyInfo). A certificate starts with its to-be-signed SEQUENCE, whose own
-    first element is a version tag or the serial number, never an algorithm's OID."""
-    try:
-        if not der or der[0] != 0x30:
-            return False
-        inner = _header_end(der, 0)
-        if inner >= len(der):
-            return False
-        if der[inner] == 0x02:
-            return True
-        innermost = _header_end(der, inner)
-    except _DerError:
+    first element is a version tag or the serial number, never an algorithm's OID.
+
+    Not `cryptography`'s ``load_der_private_key``: it loads only a whole key, and refuses with
+    the same ``ValueError`` as garbage what this rule must still call key material: a body cut
+    short (a base64 line of under 16 characters is not taken for base64 outside the PEM blocks;
+    a body pasted into a block stops at the first character that is not base64), a PKCS#12
+    bundle, a key of an algorithm or encryption it does not support. (An encrypted PKCS#8 key it
+    does recognise, by a ``TypeError`` for the missing password.) Every key it loads has one of
+    the shapes above, so asking it first would change no verdict.
+    """
+    if not der or der[0] != 0x30:
         return False
-    return der[inner] == 0x30 and innermost < len(der) and der[innermost] == 0x06
+    inner = _header_end(der, 0)
+    if inner is None or inner >= len(der):
+        return False
+    if der[inner] == 0x02:
+        return True
+    innermost = _header_end(der, inner)
+    return (
+        der[inner] == 0x30
+        and innermost is not None
+        and innermost < len(der)
+        and der[innermost] == 0x06
+    )
 
 
-@dataclass(frozen=True)
-class _Certificate:
-    key: str  # "rsa" or what it is instead ("an EC key (curve P-256)")
-    rsa_bits: int
-    not_before: date
-    is_ca: bool
+def _public_key(certificate: x509.Certificate) -> tuple[str, int]:
+    """``("rsa", bits)``, or what the certificate's key is instead and 0 (an EC key with its
+    curve where `cryptography` loads it). Raises ``ValueError`` for an RSA key it cannot load."""
+    algorithm = certificate.public_key_algorithm_oid
+    if algorithm == PublicKeyAlgorithmOID.RSAES_PKCS1_v1_5:
+        key = certificate.public_key()
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise ValueError("not an RSA key")
+        return "rsa", key.key_size
+    what = _KEY_ALGORITHMS.get(algorithm, f"a key of algorithm {algorithm.dotted_string}")
+    if algorithm == PublicKeyAlgorithmOID.EC_PUBLIC_KEY:
+        try:
+            key = certificate.public_key()
+        except (ValueError, UnsupportedAlgorithm):
+            return what, 0  # a curve it does not support, a point not on the curve
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            what = f"{what} (curve {_CURVES.get(key.curve.name, key.curve.name)})"
+    return what, 0
 
 
-def _parse_certificate(der: bytes) -> _Certificate:
-    outer = _tlv(der)
-    if outer.tag != 0x30 or outer.end != len(der):
-        raise _DerError("not one SEQUENCE")
-    parts = _children(outer.content)
-    if [p.tag for p in parts] != [0x30, 0x30, 0x03]:
-        raise _DerError("not a certificate")
-    fields = _children(parts[0].content)
-    if fields and fields[0].tag == 0xA0:  # [0] version
-        fields = fields[1:]
-    if len(fields) < 6 or [f.tag for f in fields[:6]] != [0x02, 0x30, 0x30, 0x30, 0x30, 0x30]:
-        raise _DerError("not a TBSCertificate")
-    validity = _children(fields[3].content)
-    if len(validity) != 2:
-        raise _DerError("bad validity")
-    key, bits = _public_key(fields[5])
-    is_ca = any(item.tag == 0xA3 and _is_ca(item) for item in fields[6:])
-    return _Certificate(key, bits, _time(validity[0]), is_ca)
-
-
-def _public_key(info: _Tlv) -> tuple[str, int]:
-    algorithm, key = _children(info.content)
-    identifiers = _children(algorithm.content)
-    oid = _oid(identifiers[0].content)
-    if oid != _RSA_ENCRYPTION:
-        what = _KEY_ALGORITHMS.get(oid, f"a key of algorithm {oid}")
-        if oid == "1.2.840.10045.2.1":
-            curve = (
-                _CURVES.get(_oid(identifiers[1].content), _oid(identifiers[1].content))
-                if len(identifiers) > 1 and identifiers[1].tag == 0x06
-                else "given by explicit parameters"
-            )
-            what = f"{what} (curve {curve})"
-        return what, 0
-    if key.tag != 0x03 or not key.content or key.content[0] != 0:
-        raise _DerError("bad key bits")
-    modulus = _children(_tlv(key.content[1:]).content)[0]
-    return "rsa", int.from_bytes(modulus.content, "big").bit_length()
-
-
-def _is_ca(extensions: _Tlv) -> bool:
-    for extension in _children(_tlv(extensions.content).content):
-        items = _children(extension.content)
-        if items and items[0].tag == 0x06 and _oid(items[0].content) == _BASIC_CONSTRAINTS:
-            constraints = _children(_tlv(items[-1].content).content)
-            return (
-                bool(constraints)
-                and constraints[0].tag == 0x01
-                and constraints[0].content != b"\x00"
-            )
-    return False
+def _is_ca(certificate: x509.Certificate) -> bool:
+    try:
+        constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
+    except x509.ExtensionNotFound:
+        return False
+    return constraints.value.ca
 
 
 def certificate_der_problem(der: bytes, today: date | None = None) -> str | None:
@@ -675,10 +619,8 @@ def certificate_der_problem(der: bytes, today: date | None = None) -> str | None
         return (
             f"looks like a private key (or a PKCS#12 bundle), not a certificate; {_PUBLIC_ONLY_FIX}"
         )
-    try:
-        trailing = der[_tlv(der).end :]
-    except _DerError:
-        trailing = b""
+    end = _element_end(der)
+    trailing = der[end:] if end is not None else b""
     if trailing:
         if _looks_like_key(trailing):
             return (
@@ -690,30 +632,33 @@ def certificate_der_problem(der: bytes, today: date | None = None) -> str | None
             "writes it so"
         )
     try:
-        certificate = _parse_certificate(der)
-    except (_DerError, ValueError, IndexError):
+        certificate = x509.load_der_x509_certificate(der)
+        key, rsa_bits = _public_key(certificate)
+        is_ca = _is_ca(certificate)
+        not_before = certificate.not_valid_before_utc.date()
+    except _UNREADABLE:
         return "is not a valid X.509 certificate (its DER structure does not parse)"
-    if certificate.key != "rsa":
+    if key != "rsa":
         return (
-            f"has {certificate.key}; Entra's certificate credentials are documented for RSA "
+            f"has {key}; Entra's certificate credentials are documented for RSA "
             "signatures only (client assertion alg PS256, earlier RS256): issue the certificate "
             f"with an RSA key of at least {MIN_RSA_KEY_BITS} bits"
         )
-    if certificate.rsa_bits < MIN_RSA_KEY_BITS:
+    if rsa_bits < MIN_RSA_KEY_BITS:
         return (
-            f"has an RSA key of {certificate.rsa_bits} bits; Entra needs at least "
+            f"has an RSA key of {rsa_bits} bits; Entra needs at least "
             f"{MIN_RSA_KEY_BITS}: issue a new certificate with a {MIN_RSA_KEY_BITS}-bit (or "
             "larger) RSA key"
         )
-    if certificate.is_ca:
+    if is_ca:
         return (
             "is a CA certificate (basicConstraints CA:TRUE): a CA's key signs other "
             "certificates and must not be an app's sign-in credential; issue an end-entity "
             "certificate (CA:FALSE) for the app"
         )
-    if today is not None and certificate.not_before > today:
+    if today is not None and not_before > today:
         return (
-            f"is not valid yet: it starts on {certificate.not_before.isoformat()}, after today "
+            f"is not valid yet: it starts on {not_before.isoformat()}, after today "
             f"({today.isoformat()}), and Entra starts the credential with it, so the app would "
             "have no working certificate until then; add it on or after that day"
         )
