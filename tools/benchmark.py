@@ -27,7 +27,6 @@ import copy
 import gc
 import io
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -424,24 +423,46 @@ def run_full(project_dir: Path, regions: Sequence[str], out: Path) -> tuple[floa
     return elapsed, resources
 
 
+# What the child runs: `python -m tools.preview` (its import-time heap frozen, then main), and
+# then it writes its own high-water mark of resident memory (Linux: VmHWM of /proc/self/status).
+# A parent's figures would not do: a child created by fork inherits the benchmark process's own
+# high-water mark (Linux carries it across fork and exec), so every row after the largest one
+# showed the benchmark's peak instead of the preview's.
+_PEAK_CHILD = """
+import gc, os, sys
+from tools import preview
+gc.collect()
+gc.freeze()
+status = preview.main(sys.argv[2:])
+with open("/proc/self/status", encoding="ascii") as proc:
+    kib = next(line.split()[1] for line in proc if line.startswith("VmHWM:"))
+with open(sys.argv[1], "w", encoding="ascii") as out:
+    out.write(kib)
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(status)
+"""
+
+
 def peak_memory(project_dir: Path, regions: Sequence[str], out: Path) -> int:
-    """Peak resident set (bytes) of ``python -m tools.preview`` over every region, in a process
-    of its own as ``make preview`` runs it (must exit 0)."""
+    """Peak resident set (bytes) of the offline preview over every region, run as
+    ``python -m tools.preview`` runs it in a process of its own (must exit 0); 0 where the
+    system has no ``/proc/self/status``."""
+    if not Path("/proc/self/status").is_file():
+        return 0
     shutil.rmtree(out, ignore_errors=True)
-    command = [sys.executable, "-m", "tools.preview", *regions, "--project-dir", str(project_dir)]
+    out.mkdir(parents=True)
+    figure = out / "peak-kib"
+    command = [sys.executable, "-c", _PEAK_CHILD, str(figure), *regions]
+    command += ["--project-dir", str(project_dir)]
     command += ["--out", str(out / "preview"), "--audit-dir", str(out / "audit")]
-    child = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    done = subprocess.run(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False
     )
-    assert child.stderr is not None
-    errors = child.stderr.read()
-    # wait4 gives this child's own usage (RUSAGE_CHILDREN would be the largest child so far).
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != preview.EXIT_OK:
-        sys.stderr.write(errors)
-        raise SystemExit(f"benchmark: `{' '.join(command)}` exited {child.returncode}")
-    return int(usage.ru_maxrss) * 1024  # kilobytes on Linux
+    if done.returncode != preview.EXIT_OK:
+        sys.stderr.write(done.stderr)
+        raise SystemExit(f"benchmark: the preview of {project_dir} exited {done.returncode}")
+    return int(figure.read_text(encoding="ascii")) * 1024
 
 
 # --- The matrix -----------------------------------------------------------------------------------
