@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import multiprocessing
 import os
 import shutil
@@ -44,7 +45,9 @@ def _project(directory: Path) -> Path:
     for path in [ROOT / "Pulumi.yaml", *ROOT.glob("Pulumi.*.yaml")]:
         shutil.copy(path, project / path.name)
     document = safe_load((ROOT / "apps.yaml").read_text(encoding="utf-8"))
-    worker = dict(document["apps"]["partner-portal-api"])
+    # A deep copy: an object shared with the API app would be dumped as a YAML anchor and alias,
+    # which the project's YAML reader refuses (components/files.py).
+    worker = copy.deepcopy(document["apps"]["partner-portal-api"])
     worker["displayName"] = "Contoso Partner Portal Worker"
     for key in ("exposeApi", "scopes", "knownClients", "identifierUri"):
         worker.pop(key, None)
