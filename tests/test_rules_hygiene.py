@@ -1,4 +1,4 @@
-"""The stdlib-only checks config and policies share (policies/partner_policies/rules.py)."""
+"""The checks config and policies share (policies/partner_policies/rules.py)."""
 
 from __future__ import annotations
 
