@@ -221,7 +221,11 @@ def _customers_parser(commands: Any, common: Callable[..., None]) -> None:
         )
         sub.add_argument("--output", choices=("markdown", "json"), default="markdown")
         sub.add_argument("--out-dir", type=Path, help="also write the report as JSON and Markdown")
-        sub.add_argument("--workers", type=_count, default=16, help="customers in parallel (16)")
+        sub.add_argument(
+            "--workers",
+            type=_count,
+            help="customers in parallel (default: from the measured round trip, 16 to 128)",
+        )
         sub.add_argument("--timeout", type=_seconds, default=30.0, help="seconds per request (30)")
         sub.add_argument("--prune", action="store_true", help="also remove what is not wanted")
         sub.add_argument("--audit-log", type=Path, help="JSON lines audit log (default build/)")

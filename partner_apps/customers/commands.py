@@ -26,6 +26,7 @@ from .apply import Outcome, apply
 from .graph import CustomerGraph
 from .plan import Action, Customer, CustomerPlan, Plan, plan_customer
 from .region import AuditLog, Region, check_single_region, load_selection, open_region
+from .remote import size_workers
 from .verify import Verifier, verify
 
 
@@ -36,17 +37,17 @@ def _now(rt: Runtime) -> datetime:
 def _emit(
     rt: Runtime, args: argparse.Namespace, name: str, document: dict[str, Any], markdown: str
 ) -> None:
-    if args.output == "json":
-        json.dump(document, rt.out, indent=2, sort_keys=True)
-        rt.out.write("\n")
-    else:
-        rt.out.write(markdown + "\n")
+    # Encoded at most once, as one string: an apply's report of 1,000 customers is some 8 MB,
+    # which json.dump wrote to the stream in some 200,000 pieces (and encoded again for
+    # --out-dir).
+    text = ""
+    if args.output == "json" or args.out_dir is not None:
+        text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    rt.out.write(text if args.output == "json" else markdown + "\n")
     if args.out_dir is not None:
         folder: Path = args.out_dir
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{name}.json").write_text(
-            json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
+        (folder / f"{name}.json").write_text(text, encoding="utf-8")
         (folder / f"{name}.md").write_text(markdown + "\n", encoding="utf-8")
 
 
@@ -99,6 +100,15 @@ def _customers(
     return customers, left
 
 
+def _workers(region: Region, args: argparse.Namespace) -> int:
+    """``--workers`` when given; else sized from the round trips measured so far (the customer
+    listing's, which every verb makes before its pool starts) and the pacer's rate: see
+    ``remote.size_workers``."""
+    if args.workers is not None:
+        return int(args.workers)
+    return size_workers(region.http.round_trip(), region.api.pacer.rate)
+
+
 def _planner(region: Region, args: argparse.Namespace) -> Callable[[Customer], CustomerPlan]:
     def one(customer: Customer) -> CustomerPlan:
         graph = CustomerGraph(region.api, customer.tenant_id)
@@ -119,19 +129,22 @@ def _plan(rt: Runtime, region: Region, plans: list[CustomerPlan], left: Any, pru
     )
 
 
-def make_plan(rt: Runtime, region: Region, args: argparse.Namespace) -> Plan:
+def make_plan(rt: Runtime, region: Region, args: argparse.Namespace) -> tuple[Plan, int]:
+    """The plan, and how many workers read the customers."""
     customers, left = _customers(rt, region)
-    rt.step(region.target, f"reading {len(customers)} customer tenant(s)")
-    with ThreadPoolExecutor(max_workers=max(1, args.workers)) as pool:
+    workers = _workers(region, args)
+    rt.step(region.target, f"reading {len(customers)} customer tenant(s), {workers} at a time")
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         plans = list(pool.map(_planner(region, args), customers))
-    return _plan(rt, region, plans, left, args.prune)
+    return _plan(rt, region, plans, left, args.prune), workers
 
 
 def plan_command(rt: Runtime, args: argparse.Namespace) -> int:
     region = _region(rt, args)
-    plan = make_plan(rt, region, args)
+    plan, workers = make_plan(rt, region, args)
     document = plan.as_json()
     document["requests"] = region.http.requests_made
+    document["workers"] = workers
     _emit(rt, args, f"{region.stack}-plan", document, report.plan_markdown(document))
     if plan.failures:
         return exitcodes.CUSTOMERS_FAILED
@@ -207,16 +220,16 @@ def apply_command(rt: Runtime, args: argparse.Namespace) -> int:
         state = "failed: " + str(outcome.cause) if outcome.cause else "done"
         rt.step(region.target, f"{outcome.name} ({outcome.tenant_id}): {state}")
 
-    rt.step(region.target, f"planning and applying {len(customers)} customer(s)")
-    results = apply(
-        region,
-        customers,
-        planned,
-        audit,
-        prune=args.prune,
-        workers=args.workers,
-        on_done=progress,
+    workers = _workers(region, args)
+    rt.step(
+        region.target, f"planning and applying {len(customers)} customer(s), {workers} at a time"
     )
+    try:
+        results = apply(
+            region, customers, planned, audit, prune=args.prune, workers=workers, on_done=progress
+        )
+    finally:
+        audit.close()  # every line is on disk already: this only gives the file back
     plan = _plan(rt, region, [p for p, _ in results], left, args.prune)
     document = {
         "kind": "customers-apply",
@@ -226,6 +239,7 @@ def apply_command(rt: Runtime, args: argparse.Namespace) -> int:
         "plan": plan.as_json(),
         "customers": [o.as_json() for _, o in results if o.done or o.cause],
         "requests": region.http.requests_made,
+        "workers": workers,
     }
     _emit(rt, args, f"{region.stack}-apply", document, report.apply_markdown(document))
     return exitcodes.CUSTOMERS_FAILED if any(o.cause for _, o in results) else exitcodes.OK
@@ -245,7 +259,7 @@ def verify_command(rt: Runtime, args: argparse.Namespace) -> int:
         now=lambda: _now(rt),
     )
     rt.step(region.target, f"verifying {len(customers)} customer(s) × {len(region.apps)} app(s)")
-    checks = verify(verifier, customers, recent=recent, workers=args.workers)
+    checks = verify(verifier, customers, recent=recent, workers=_workers(region, args))
     document = {
         "kind": "customers-verify",
         "stack": region.stack,

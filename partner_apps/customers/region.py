@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import quote
 
 import requests
@@ -134,13 +134,36 @@ def check_single_region(
 @dataclass
 class AuditLog:
     """Append-only JSON lines: one per write (when, who, region, customer, app, grants, result,
-    request id). No token material: nothing here ever holds a token."""
+    request id). No token material: nothing here ever holds a token.
+
+    The file is opened at the first line and kept open until ``close`` (the end of the command):
+    opening it for every line cost the run a system call or three per write. ``write`` returns
+    once its line is in the file, whole, flushed and ``fsync``-ed, so what the caller does next
+    (use the result, report it) comes after its line is on disk, and neither a killed run nor a
+    lost machine loses a line written. An error writing it is raised to the caller, as before.
+
+    Group commit (as databases do with their logs): the lock guards only the queue of lines. The
+    first writer that finds nobody writing takes every line queued so far, its own included, and
+    appends them in one write, one flush and one ``fsync`` outside the lock; the writers of those
+    lines then return. With a hundred workers, a lock held across the system calls was a convoy
+    (each holder waiting for the interpreter again before it could let go): about 80 ms a line.
+    The lines stay in the order ``write`` was called, each one written whole.
+    """
 
     path: Path | None
     region: str
     who: str
     now: Callable[[], datetime]
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _lock: threading.Condition = field(
+        default_factory=lambda: threading.Condition(threading.Lock())
+    )
+    _handle: TextIO | None = field(default=None, repr=False)
+    _pending: list[str] = field(default_factory=list, repr=False)  # queued, not written yet
+    _queued: int = 0  # lines handed to ``write``, numbered from 1
+    _done: int = 0  # lines 1.._done are on disk, or their batch failed
+    _writing: bool = False  # a writer is appending a batch outside the lock
+    # (first line, last line, error) of each batch that failed: its writers raise the error.
+    _failed: list[tuple[int, int, Exception]] = field(default_factory=list, repr=False)
 
     def write(self, record: Mapping[str, Any]) -> None:
         line = {
@@ -151,10 +174,60 @@ class AuditLog:
         }
         if self.path is None:
             return
+        text = json.dumps(line, sort_keys=True) + "\n"
         with self._lock:
+            self._pending.append(text)
+            self._queued += 1
+            mine = self._queued
+            while self._done < mine:
+                if self._writing:
+                    self._lock.wait()
+                else:
+                    self._commit()
+            failure = next((e for first, last, e in self._failed if first <= mine <= last), None)
+        if failure is not None:
+            raise failure
+
+    def _commit(self) -> None:
+        """Append every queued line (called holding the lock; does the I/O without it)."""
+        batch, self._pending = self._pending, []
+        first, last = self._done + 1, self._queued
+        self._writing = True
+        error: Exception | None = None
+        finished = False
+        self._lock.release()
+        try:
+            self._append("".join(batch))
+            finished = True
+        except Exception as caught:  # handed to every writer of the batch, raised there
+            error = caught
+        finally:
+            self._lock.acquire()
+            self._writing = False
+            self._done = last
+            if not finished:
+                self._failed.append(
+                    (first, last, error or OSError(f"{self.path}: the write was interrupted"))
+                )
+            self._lock.notify_all()
+
+    def _append(self, text: str) -> None:
+        if self._handle is None:
+            assert self.path is not None
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps(line, sort_keys=True) + "\n")
+            self._handle = self.path.open("a", encoding="utf-8")
+        self._handle.write(text)
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
+    def close(self) -> None:
+        """Close the file once no line is being written (the command's end: every ``write`` has
+        returned; a later one opens it again)."""
+        with self._lock:
+            self._lock.wait_for(lambda: not self._writing and not self._pending)
+            if self._handle is not None:
+                handle, self._handle = self._handle, None
+                handle.close()
 
     def recent(self, since: datetime) -> dict[tuple[str, str], datetime]:
         """(tenant id, app) -> the last successful write at or after ``since``."""

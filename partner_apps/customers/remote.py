@@ -12,30 +12,95 @@ Retries: 429, 5xx, connection failures and timeouts are retried up to ``attempts
 ``Retry-After`` when sent and an exponential backoff otherwise. A write that may have reached the
 server before its answer was lost is re-checked before it is sent again (``recheck``), so nothing
 is created twice. Partner Center's 50 requests per second per application are kept by a
-per-application pacer shared by all workers.
+per-application pacer shared by all workers; how many customers run at once comes from the
+measured round trip (``size_workers``), so that the pacer always has a consent waiting.
+
+Connections: kept alive (HTTP/1.1) and shared by every worker thread, at most
+``MAX_CONNECTIONS`` open at once, all hosts together. What ``requests`` would look up in the
+environment on every call (``HTTPS_PROXY``/``NO_PROXY``, ``REQUESTS_CA_BUNDLE``/
+``CURL_CA_BUNDLE``) is looked up once per run (proxies once per host), with requests' own rules
+(see ``Http``).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import math
+import os
+import ssl
+import statistics
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from pydantic import SecretStr
+from requests.adapters import HTTPAdapter
 
 from partner_apps.sam.http import retry_after
 from partner_apps.sam.target import Endpoints
+
+from .transport import DEFAULT_HEADERS, Transport
 
 RETRY = frozenset({429, 500, 502, 503, 504})
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 PARTNER_CENTER_RESOURCE = "https://api.partnercenter.microsoft.com"
 PARTNER_CENTER_LIMIT = 50.0  # requests per second per applicationId
+
+# Customers in parallel (``size_workers``). The floor: what the answers of a near server need
+# (the pool was 16 before it was sized; with answers at once the run is bound by the client's
+# CPU, and more threads only contend for the interpreter). The ceiling: a hard bound on threads
+# and on the connections they hold, whatever the latency: a far region runs slower rather than
+# open hundreds of connections. 128 keeps 47.5 customers/s flowing up to a round trip of about
+# 0.15 s (16 requests a customer: 47.5 × 16 × 0.15 = 114 in flight); a farther one gets the
+# bound.
+MIN_WORKERS = 16
+MAX_WORKERS = 128
+# Connections open at once at most, all hosts together, shared by all workers (``transport``).
+# Half as many again as the most workers: each worker has one request in flight at most, but
+# moves from host to host (Entra, Partner Center, Graph), and with exactly one connection per
+# worker the idle ones were seldom to the right host: at a 150 ms round trip 128 workers opened
+# 2,600 connections, each a TLS handshake, to close as many. More workers (an explicit
+# --workers) share them.
+MAX_CONNECTIONS = MAX_WORKERS * 3 // 2
+# The longest chain of requests one customer makes one after the other: a first apply's 16 (the
+# refused token, the SAM app's consent, a new token, two reads, three consents, four reads, four
+# app role assignments); plan and verify make fewer, and get the same bound.
+CUSTOMER_CHAIN = 16
+# Round trips kept for the estimate, the latest ones: when the pool is sized, those of the
+# customer listing that comes before it.
+ROUND_TRIPS_KEPT = 64
+
+
+def size_workers(round_trip: float | None, rate: float, chain: int = CUSTOMER_CHAIN) -> int:
+    """Customers in parallel so that the pacer's slots stay full: a customer holds its worker for
+    ``chain`` requests one after the other, each taking ``round_trip`` seconds (network, server
+    and the client's own CPU), so ``rate`` customers per second need ``rate × chain ×
+    round_trip`` workers (Little's law). Half as many again: the round trips measured before the
+    pool starts leave out what a busy run adds to a customer's time (waits for a pacer slot and
+    for the audit log's fsync, the client's own queueing), and a worker too many only waits for
+    a slot. Between ``MIN_WORKERS`` and ``MAX_WORKERS``; without a measurement, the floor.
+
+    >>> size_workers(0.002, 47.5), size_workers(0.052, 47.5), size_workers(0.152, 47.5)
+    (16, 60, 128)
+    """
+    if round_trip is None or round_trip <= 0 or rate <= 0:
+        return MIN_WORKERS
+    needed = math.ceil(rate * chain * round_trip * 1.5)
+    return max(MIN_WORKERS, min(MAX_WORKERS, needed))
+
+
+def ca_bundle(environ: Mapping[str, str]) -> str | bool:
+    """What ``requests`` verifies TLS with when it trusts the environment: the file or folder of
+    ``REQUESTS_CA_BUNDLE``, else ``CURL_CA_BUNDLE``, else its own bundle (certifi)."""
+    return environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or True
 
 
 class RemoteError(Exception):
@@ -92,7 +157,15 @@ def claims_of(token: str) -> dict[str, Any]:
 
 
 class Pacer:
-    """At most ``rate`` starts per second per key, shared by all threads (no burst)."""
+    """At most ``rate`` starts per second per key, shared by all threads (no burst).
+
+    Two rules. The schedule: each start gets the next slot, ``1 / rate`` after the one before.
+    The window: at most ``ceil(rate)`` starts really made in any second, counted when each
+    thread leaves ``wait``. The schedule alone let a stall of the process (a garbage collection,
+    the machine busy elsewhere: 50 ms or more) send the starts whose slots fell in it all at once
+    after it, into the same second of the server's count as the starts on time: Partner Center's
+    limit counts arrivals, and the fake answered 429, each costing the app a second of holds.
+    """
 
     def __init__(
         self,
@@ -100,10 +173,13 @@ class Pacer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self.rate = rate
         self.interval = 1.0 / rate
+        self.per_second = math.ceil(rate)
         self.clock = clock
         self.sleep = sleep
         self._next: dict[str, float] = {}
+        self._starts: dict[str, deque[float]] = {}  # the starts of the last second, per key
         self._lock = threading.Lock()
 
     def wait(self, key: str) -> None:
@@ -113,6 +189,17 @@ class Pacer:
             self._next[key] = slot + self.interval
         if slot > now:
             self.sleep(slot - now)
+        while True:
+            with self._lock:
+                now = self.clock()
+                starts = self._starts.setdefault(key, deque())
+                while starts and starts[0] + 1.0 <= now:  # the same sum as ``later``'s below
+                    starts.popleft()
+                if len(starts) < self.per_second:
+                    starts.append(now)
+                    return
+                later = starts[0] + 1.0 - now
+            self.sleep(later)
 
     def hold(self, key: str, seconds: float) -> None:
         """After a 429: no start for ``key`` before ``seconds`` from now."""
@@ -130,7 +217,20 @@ class Answer:
 
 @dataclass
 class Http:
-    """Calls with bounded retries; one ``requests.Session`` per thread."""
+    """Calls with bounded retries, on connections kept alive and shared by all worker threads.
+
+    The environment is read once, when the run builds its clients, with requests' own rules: the
+    CA bundle (``ca_bundle``: ``REQUESTS_CA_BUNDLE``, else ``CURL_CA_BUNDLE``, else certifi's)
+    and, once per host, its proxies (``requests.utils.get_environ_proxies``: ``HTTPS_PROXY``,
+    ``NO_PROXY``, ...). ``requests.Session.request`` did both again on every call, looked for a
+    ``~/.netrc`` (whose Basic credentials would replace the bearer token anyway) and merged
+    cookies and settings the product never sets. A host reached directly (every host, unless a
+    proxy is configured) is called on the keep-alive connections of ``transport`` (at most
+    ``MAX_CONNECTIONS`` open at once), with the CA bundle loaded once into one TLS context. A host
+    behind a proxy keeps going through ``requests`` (one ``Session`` per thread, on one shared
+    adapter), so proxies work exactly as they did; so does a CA bundle setting that names no
+    file (requests' own error, as before). Cookies are not kept: none of these APIs needs one.
+    """
 
     endpoints: Endpoints
     sleep: Callable[[float], None] = time.sleep
@@ -141,17 +241,131 @@ class Http:
     requests_made: int = 0
     _local: threading.local = field(default_factory=threading.local)
     _count_lock: threading.Lock = field(default_factory=threading.Lock)
+    _round_trips: deque[float] = field(default_factory=lambda: deque(maxlen=ROUND_TRIPS_KEPT))
+    # Origin (scheme://host:port) -> its proxies from the environment, empty for a direct host.
+    _proxies: dict[str, dict[str, str]] = field(default_factory=dict)
+    _verify: str | bool = field(init=False)
+    _direct: Transport | None = field(init=False, repr=False)
+    _adapter: HTTPAdapter = field(init=False, repr=False)
+    _headers: dict[str, str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._verify = ca_bundle(os.environ)
+        self._headers = {str(k): str(v) for k, v in requests.utils.default_headers().items()}
+        # Only for a host behind a proxy (requests' pools, per host): block, so that past
+        # MAX_CONNECTIONS to it a request waits for a free connection (urllib3 would otherwise
+        # open one more and close it after the answer).
+        self._adapter = HTTPAdapter(
+            pool_connections=8, pool_maxsize=MAX_CONNECTIONS, pool_block=True
+        )
+        location = requests.utils.DEFAULT_CA_BUNDLE_PATH if self._verify is True else self._verify
+        if isinstance(location, str) and Path(location).exists():
+            folder = Path(location).is_dir()  # requests' own test: a folder of hashed certificates
+            context = ssl.create_default_context(
+                cafile=None if folder else location, capath=location if folder else None
+            )
+            self._direct = Transport(context, self.timeout, MAX_CONNECTIONS)
+        else:  # a CA bundle setting that names nothing: requests says what it says, as before
+            self._direct = None
 
     def session(self) -> requests.Session:
         found: requests.Session | None = getattr(self._local, "session", None)
         if found is None:
             found = self.session_factory()
+            found.mount("https://", self._adapter)
+            found.mount("http://", self._adapter)
             self._local.session = found
         return found
 
     def _count(self) -> None:
         with self._count_lock:
             self.requests_made += 1
+
+    def round_trip(self) -> float | None:
+        """The median seconds of the round trips kept (None before the first answer)."""
+        with self._count_lock:
+            kept = list(self._round_trips)
+        return statistics.median(kept) if kept else None
+
+    def proxies(self, url: str) -> dict[str, str]:
+        """The environment's proxies for ``url``'s host as ``requests`` picks them (``NO_PROXY``
+        honoured; empty when the host is reached directly), looked up once per host."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        found = self._proxies.get(origin)
+        if found is None:
+            environ = requests.utils.get_environ_proxies(url)
+            found = environ if requests.utils.select_proxy(url, environ) else {}
+            self._proxies[origin] = found  # a race computes the same value twice: harmless
+        return found
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None,
+        json_body: Any,
+        data: Mapping[str, str] | None,
+        before: Callable[[], None] | None,
+    ) -> requests.Response:
+        """One exchange. ``before`` (the pacer) runs as late as it can: on a host reached
+        directly, once the connection is open and right before the request is written, so that
+        a new connection's handshake never delays a paced start into the next ones' second (the
+        server counts arrivals: that bunching drew 429s). The round trip is timed from there."""
+        started = time.perf_counter()
+
+        def ready() -> None:
+            nonlocal started
+            if before is not None:
+                before()
+            started = time.perf_counter()
+
+        proxies = self.proxies(url)
+        if proxies or self._direct is None:
+            prepared = requests.PreparedRequest()
+            prepared.prepare(
+                method=method,
+                url=url,
+                headers={**self._headers, **(headers or {})},
+                json=json_body,
+                data=data,
+            )
+            ready()
+            response = self.session().send(
+                prepared, timeout=self.timeout, verify=self._verify, proxies=proxies
+            )
+        else:
+            response = self._direct_request(
+                method, url, headers=headers, json_body=json_body, data=data, ready=ready
+            )
+        seconds = time.perf_counter() - started
+        with self._count_lock:
+            self._round_trips.append(seconds)
+        return response
+
+    def _direct_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None,
+        json_body: Any,
+        data: Mapping[str, str] | None,
+        ready: Callable[[], None],
+    ) -> requests.Response:
+        """The call on the shared keep-alive connections (``transport``), encoded as requests
+        encodes it."""
+        assert self._direct is not None
+        sent = {**DEFAULT_HEADERS, **(headers or {})}
+        body: bytes | None = None
+        if json_body is not None:
+            body = json.dumps(json_body, allow_nan=False).encode()
+            sent.setdefault("Content-Type", "application/json")
+        elif data:
+            body = urlencode(list(data.items())).encode()
+            sent.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        return self._direct.request(method, url, body, sent, ready=ready)
 
     def send(
         self,
@@ -169,17 +383,10 @@ class Http:
         (timeout, connection reset, 5xx) and ends the call when it finds the write done."""
         last: Exception | None = None
         for attempt in range(1, self.attempts + 1):
-            if before is not None:
-                before()
             self._count()
             try:
-                response = self.session().request(
-                    method,
-                    url,
-                    headers=dict(headers or {}),
-                    json=json_body,
-                    data=data,
-                    timeout=self.timeout,
+                response = self._request(
+                    method, url, headers=headers, json_body=json_body, data=data, before=before
                 )
             except (requests.ConnectionError, requests.Timeout) as error:
                 last = error

@@ -120,12 +120,27 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             except Exception as error:  # a bug in the fake: answer 500 and say so
                 status, headers, payload = _json(500, {"error": f"fake: {error!r}"})
         cloud.requests.append(Request(service, method, path, status))
+        if cloud.answer_latency > 0:
+            self._hold(cloud, cloud.answer_latency)
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+
+    def _hold(self, cloud: Cloud, seconds: float) -> None:
+        """Hold this answer ``seconds`` (``Cloud.answer_latency``: a network round trip, not a
+        documented Microsoft behaviour), outside the cloud's lock and on this connection's own
+        thread, so that every other connection is served meanwhile. A shutdown ends the wait."""
+        with cloud.lock:
+            cloud.answers_held += 1
+            cloud.answers_held_peak = max(cloud.answers_held_peak, cloud.answers_held)
+        try:
+            self.server.stopping.wait(seconds)
+        finally:
+            with cloud.lock:
+                cloud.answers_held -= 1
 
     def do_GET(self) -> None:
         self._serve("GET")
@@ -159,6 +174,12 @@ class _Server(http.server.ThreadingHTTPServer):
         self.service = service
         self.stopping = threading.Event()
         self.route: Route = lambda *_: _json(404, {})
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.cloud.lock:
+            connections = self.cloud.connections
+            connections[self.service] = connections.get(self.service, 0) + 1
+        super().process_request(request, client_address)
 
     @property
     def url(self) -> str:

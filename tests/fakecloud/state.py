@@ -219,6 +219,20 @@ class Cloud:
         self.clock_scale: float = 1.0
         self.consent_windows: dict[str, list[float]] = {}
         self.throttled = 0
+        # Seconds every answer is held before it is sent (0: none): what a real network round
+        # trip to Partner Center, Graph and Entra adds, as the benchmark's assumption. Microsoft
+        # documents no such latency; the figure only models the distance between client and
+        # service. The wait runs on the answering connection's own thread (the servers start one
+        # per connection), so the other connections are served meanwhile.
+        self.answer_latency: float = 0.0
+        # Answers held in that wait right now, and the most ever held at once: how many requests
+        # the client really keeps in flight (the benchmark prints it; a test checks that a held
+        # answer does not hold up the other connections).
+        self.answers_held = 0
+        self.answers_held_peak = 0
+        # Connections each service accepted (login, partnercenter, graph, vault:<name>): a client
+        # that keeps its connections alive opens few.
+        self.connections: dict[str, int] = {}
         # Whether a Partner Center consent also assigns the app roles (application permissions).
         # [unverified]: the product re-reads after the consent, so either answer works.
         self.consent_assigns_app_roles = False
