@@ -5,13 +5,22 @@ run's figures in docs/benchmark.md. One region (us) with ``--customers`` custome
 (``apps.yaml``'s two plus a copy of ``partner-portal-api`` as ``partner-portal-worker``) besides
 the Secure Application Model app, whose own consent comes first in each customer, the fake
 enforcing Partner Center's limit of ``--rate`` consents per second per application (429 with
-``Retry-After`` past it), on the real clock. It prints, for the first plan, the apply and the
-second plan (nothing left to do): seconds and requests; for the apply also the consents per app,
-the 429s, and the ratio of its time to the rate-limit floor (consents per app ÷ rate).
+``Retry-After`` past it), on the real clock.
+
+Once per ``--latency`` (milliseconds every answer of the fake is held: a real network's round
+trip to Partner Center, Graph and Entra, which the loopback fake otherwise answers at once), in a
+new world each time, it runs the first plan, the apply and the second plan (nothing left to do)
+and prints for each: exit code, seconds, requests, the workers the command used, and the client's
+CPU seconds per 1,000 requests (this process's user + system time around the command); for the
+apply also the consents per app, the 429s, the ratio of its time to the rate-limit floor
+(consents per app ÷ rate), the fake's own CPU (a fake near a full core slows the run, not the
+product), the most answers the fake held at once (requests in flight) and the connections it
+accepted (kept alive, they stay few). A summary line per latency ends the output.
 
 The fake is built in this process and then served from a forked child (POSIX ``fork``), so its
 own CPU runs on the second core as a real server's would not run on the client's machine at all;
-the client's side (the product) keeps this interpreter to itself.
+the client's side (the product) keeps this interpreter to itself, and its CPU figure is the
+client's alone.
 """
 
 from __future__ import annotations
@@ -19,6 +28,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import gc
+import json
 import multiprocessing
 import os
 import shutil
@@ -27,6 +38,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +48,7 @@ from components.files import safe_load
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTRA_APP = "partner-portal-worker"
+LATENCIES_MS = (0.0, 50.0, 150.0)
 
 
 def _project(directory: Path) -> Path:
@@ -46,7 +59,7 @@ def _project(directory: Path) -> Path:
         shutil.copy(path, project / path.name)
     document = safe_load((ROOT / "apps.yaml").read_text(encoding="utf-8"))
     # A deep copy: an object shared with the API app would be dumped as a YAML anchor and alias,
-    # which the project's YAML reader refuses (components/files.py).
+    # which the project's config reader refuses.
     worker = copy.deepcopy(document["apps"]["partner-portal-api"])
     worker["displayName"] = "Contoso Partner Portal Worker"
     for key in ("exposeApi", "scopes", "knownClients", "identifierUri"):
@@ -65,6 +78,12 @@ class _Served:
     def __init__(self, cw: Any) -> None:
         self.cw = cw
         cw.world.fake.pause()
+        # The world built so far (a thousand tenants) is kept out of both processes' garbage
+        # collections until ``stop``: the client does not hold it in real life, and the fake's
+        # pauses to walk it (gen-2 collections of 50-140 ms on this machine) held the consents
+        # arriving meanwhile back, then counted them together: 429s of the fake's own making.
+        gc.collect()
+        gc.freeze()
         self.pipe, child = multiprocessing.Pipe()
         self.pid = os.fork()
         if self.pid == 0:  # the child: serve until told to report and stop
@@ -76,39 +95,83 @@ class _Served:
         try:
             while (command := pipe.recv()) != "stop":
                 if command == "requests":
-                    pipe.send(len(cloud.requests))
+                    pipe.send((len(cloud.requests), sum(cloud.connections.values())))
+                elif command == "cpu":  # the fake's own CPU seconds so far
+                    pipe.send(_cpu())
+                elif command == "peak":  # the most answers held at once since the last ask
+                    with cloud.lock:
+                        pipe.send(cloud.answers_held_peak)
+                        cloud.answers_held_peak = cloud.answers_held
                 else:
                     pipe.send(([app for _, app, _ in cloud.consent_posts], cloud.throttled))
         except EOFError:
             pass
         os._exit(0)
 
-    def requests(self) -> int:
-        self.pipe.send("requests")
-        count: int = self.pipe.recv()
-        return count
-
-    def report(self) -> tuple[list[str], int]:
-        self.pipe.send("report")
-        found: tuple[list[str], int] = self.pipe.recv()
-        return found
+    def ask(self, command: str) -> Any:
+        self.pipe.send(command)
+        return self.pipe.recv()
 
     def stop(self) -> None:
         """End the child, whatever happened in between (it also ends when this process does)."""
         with contextlib.suppress(OSError):
             self.pipe.send("stop")
         os.waitpid(self.pid, 0)
+        gc.unfreeze()
 
 
-def _timed(cw: Any, served: _Served, *argv: str) -> tuple[int, float, int]:
-    start_requests = served.requests()
-    started = time.perf_counter()
+@dataclass(frozen=True)
+class Step:
+    code: int
+    seconds: float
+    requests: int
+    cpu: float  # this process's user + system seconds: the client's CPU
+    server_cpu: float  # the fake's (the child's), for comparison: a busy fake slows the run
+    workers: int | None  # what the command reported using
+    in_flight: int  # the most answers the fake held at once (0 without latency)
+    connections: int  # connections the fake accepted (Entra, Partner Center, Graph, vault)
+
+    @property
+    def cpu_per_1000(self) -> float:
+        return self.cpu * 1000 / self.requests if self.requests else 0.0
+
+
+def _cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def _timed(cw: Any, served: _Served, *argv: str) -> Step:
+    start_requests, start_connections = served.ask("requests")
+    served.ask("peak")
+    server_cpu: float = served.ask("cpu")
+    started, cpu = time.perf_counter(), _cpu()
     result = cw.run(*argv)
-    seconds = time.perf_counter() - started
-    return result.code, seconds, served.requests() - start_requests
+    seconds, cpu = time.perf_counter() - started, _cpu() - cpu
+    if result.code not in (0, 20):  # the figures would mean nothing: say why
+        print(f"{' '.join(argv[:2])}: exit {result.code}: {result.err.strip()}", file=sys.stderr)
+    try:
+        workers = json.loads(result.out).get("workers")
+    except (ValueError, AttributeError):
+        workers = None
+    count, connections = served.ask("requests")
+    server_cpu = served.ask("cpu") - server_cpu
+    return Step(
+        result.code,
+        seconds,
+        count - start_requests,
+        cpu,
+        server_cpu,
+        workers,
+        served.ask("peak"),
+        connections - start_connections,
+    )
 
 
-def run(customers: int, rate: float, workers: int) -> dict[str, Any]:
+def run_latency(
+    customers: int, rate: float, workers: int | None, latency_ms: float
+) -> dict[str, Any]:
+    """One world, one latency: the first plan, the apply and the second plan."""
     # The loopback cloud is test code: imported only when the benchmark runs.
     from tests.customers.world import APPS, open_customer_world  # noqa: PLC0415
 
@@ -122,57 +185,108 @@ def run(customers: int, rate: float, workers: int) -> dict[str, Any]:
             cw.real_time = True
             cw.timeout = "30"
             cw.cloud.consent_rate_limit = rate
+            cw.cloud.answer_latency = latency_ms / 1000
             served = _Served(cw)
             try:
-                common = ("--stack", "us", "--workers", str(workers), "--output", "json")
+                common = ["--stack", "us", "--output", "json"]
+                if workers is not None:
+                    common += ["--workers", str(workers)]
                 plan = _timed(cw, served, "customers", "plan", *common)
                 apply = _timed(cw, served, "customers", "apply", *common)
                 again = _timed(cw, served, "customers", "plan", *common)
-                posts, throttled = served.report()
+                posts, throttled = served.ask("report")
             finally:
                 served.stop()
             per_app = Counter(posts)
     floor = max(per_app.values()) / rate if per_app else 0.0
     return {
-        "customers": customers,
-        "apps": len(apps),
-        "rate": rate,
-        "workers": workers,
+        "latencyMs": latency_ms,
         "plan": plan,
         "apply": apply,
         "again": again,
         "consentsPerApp": sorted(per_app.values()),
         "throttled": throttled,
         "floor": floor,
-        "ratio": apply[1] / floor if floor else 0.0,
+        "ratio": apply.seconds / floor if floor else 0.0,
     }
+
+
+def _latencies(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: milliseconds, comma-separated") from None
+    if not values or any(value < 0 for value in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: one or more numbers of milliseconds, ≥ 0")
+    return values
+
+
+def _print_run(figures: dict[str, Any]) -> None:
+    latency = f"{figures['latencyMs']:g} ms"
+    rows = (
+        ("plan (first)", figures["plan"]),
+        ("apply", figures["apply"]),
+        ("plan (after apply)", figures["again"]),
+    )
+    for name, step in rows:
+        workers = "-" if step.workers is None else str(step.workers)
+        print(
+            f"{name:<20} {latency:>7} {step.code:>4} {step.seconds:>8.1f} {step.requests:>9} "
+            f"{workers:>7} {step.cpu_per_1000:>10.2f}"
+        )
+    apply: Step = figures["apply"]
+    print(
+        f"apply at {latency}: consents per app {figures['consentsPerApp']}, 429s "
+        f"{figures['throttled']}, rate-limit floor {figures['floor']:.1f} s, ratio "
+        f"{figures['ratio']:.2f}×, client CPU {apply.cpu:.1f} s ({apply.cpu_per_1000:.2f} s per "
+        f"1,000 requests), the fake's CPU {apply.server_cpu:.1f} s, answers in flight at most "
+        f"{apply.in_flight}, connections opened {apply.connections}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=50.0, help="consents/s per app (50)")
-    parser.add_argument("--workers", type=int, default=16, help="customers in parallel (16)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="customers in parallel (default: the command's own, sized from the latency)",
+    )
+    parser.add_argument(
+        "--latency",
+        type=_latencies,
+        default=list(LATENCIES_MS),
+        help="milliseconds the fake holds every answer, one apply each (0,50,150)",
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    figures = run(args.customers, args.rate, args.workers)
-    rows = (
-        ("plan (first)", figures["plan"]),
-        ("apply", figures["apply"]),
-        ("plan (after apply)", figures["again"]),
+    workers = "sized by the command" if args.workers is None else str(args.workers)
+    print(
+        f"{args.customers} customers × 3 apps (and the SAM app's own consent), fake limit "
+        f"{args.rate:g} consents/s per app, workers {workers}"
     )
     print(
-        f"{figures['customers']} customers × {figures['apps']} apps (and the SAM app's own "
-        f"consent), fake limit "
-        f"{figures['rate']:g} consents/s per app, {figures['workers']} workers"
+        f"{'step':<20} {'latency':>7} {'exit':>4} {'seconds':>8} {'requests':>9} {'workers':>7} "
+        f"{'CPU s/1k':>10}"
     )
-    print(f"{'step':<20} {'exit':>4} {'seconds':>8} {'requests':>9}")
-    for name, (code, seconds, requests) in rows:
-        print(f"{name:<20} {code:>4} {seconds:>8.1f} {requests:>9}")
+    runs = []
+    for latency in args.latency:
+        runs.append(run_latency(args.customers, args.rate, args.workers, latency))
+        _print_run(runs[-1])
+    print("summary of the applies:")
     print(
-        f"apply: consents per app {figures['consentsPerApp']}, 429s {figures['throttled']}, "
-        f"rate-limit floor {figures['floor']:.1f} s, ratio {figures['ratio']:.2f}×"
+        f"{'latency':>7} {'seconds':>8} {'requests':>9} {'429s':>5} {'floor':>6} {'ratio':>6} "
+        f"{'CPU s/1k':>9} {'workers':>7} {'in flight':>9}"
     )
+    for figures in runs:
+        apply = figures["apply"]
+        workers = "-" if apply.workers is None else str(apply.workers)
+        print(
+            f"{figures['latencyMs']:>4g} ms {apply.seconds:>8.1f} {apply.requests:>9} "
+            f"{figures['throttled']:>5} {figures['floor']:>6.1f} {figures['ratio']:>5.2f}× "
+            f"{apply.cpu_per_1000:>9.2f} {workers:>7} {apply.in_flight:>9}"
+        )
     return 0
 
 

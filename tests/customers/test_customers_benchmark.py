@@ -10,10 +10,25 @@ from tools import customers_benchmark
 def test_smallest_customers_benchmark_runs_and_prints_its_figures(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert customers_benchmark.main(["--customers", "4", "--workers", "2"]) == 0
+    code = customers_benchmark.main(["--customers", "4", "--workers", "2", "--latency", "0,5"])
+    assert code == 0
     shown = capsys.readouterr().out
     assert "4 customers × 3 apps" in shown
-    assert "consents per app [4, 4, 4, 4]" in shown
-    lines = {line.split()[0]: line.split() for line in shown.splitlines() if line[:1].islower()}
-    assert lines["apply"][1] == "0"  # apply's exit code
-    assert "ratio" in shown
+    assert shown.count("consents per app [4, 4, 4, 4]") == 2  # one apply per latency
+    rows = [line.split() for line in shown.splitlines() if line.startswith("apply ")]
+    rows = [row for row in rows if row[1] != "at"]  # the table's rows, not the "apply at" lines
+    assert [(row[1], row[3], row[6]) for row in rows] == [("0", "0", "2"), ("5", "0", "2")]
+    summary = shown.split("summary of the applies:\n")[1].splitlines()
+    assert summary[0].split() == [
+        "latency", "seconds", "requests", "429s", "floor", "ratio", "CPU", "s/1k", "workers",
+        "in", "flight",
+    ]  # fmt: skip
+    assert [line.split()[:2] for line in summary[1:]] == [["0", "ms"], ["5", "ms"]]
+    assert "client CPU" in shown
+
+
+def test_latencies_are_milliseconds_zero_or_more() -> None:
+    assert customers_benchmark._latencies("0, 50,150") == [0.0, 50.0, 150.0]
+    for wrong in ("", "fast", "-1"):
+        with pytest.raises(Exception, match="milliseconds"):
+            customers_benchmark._latencies(wrong)
