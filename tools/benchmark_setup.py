@@ -57,12 +57,12 @@ SPEED = "machine speed (fixed loop)"
 # Ten million additions in the interpreter loop: CPU-bound, no I/O, no imports; about a second.
 SPEED_LOOP = "s = 0\nfor i in range(10_000_000):\n    s += i\n"
 FRESH_TEST = "fresh make test"
-# The issue's targets (seconds, wall, 2 cores), printed beside the medians.
+# The targets (seconds, wall, 2 cores), printed beside the medians. The test-time targets were
+# retired as absolute goals (issue 24: what is left to cut them would cut test work); the table
+# still prints those rows' figures.
 TARGETS: Mapping[str, float] = {
     "fresh make preview": 20.0,
-    FRESH_TEST: 45.0,
     "warm make preview": 1.2,
-    "warm make test": 25.0,
 }
 
 
@@ -165,7 +165,8 @@ def run_round(source: Path, python: str, parent: Path, index: int) -> Round:
 def table(rounds: Sequence[Round]) -> str:
     """Markdown: one row per phase or total, the median, minimum and maximum over the rounds."""
     names = [phase for phase, _ in PHASES[:6]]
-    names += ["fresh make preview", FRESH_TEST, "warm make preview", "warm make test", SPEED]
+    totals = ["fresh make preview", FRESH_TEST, "warm make preview", "warm make test"]
+    names += [*totals, SPEED]
     lines = [
         f"| phase (seconds, wall; {len(rounds)} rounds) | median | min | max | target |",
         "|---|--:|--:|--:|--:|",
@@ -173,7 +174,7 @@ def table(rounds: Sequence[Round]) -> str:
     for name in names:
         values = [r.seconds[name] for r in rounds]
         target = f"≤ {TARGETS[name]:g}" if name in TARGETS else ""
-        label = f"**{name}**" if name in TARGETS else name
+        label = f"**{name}**" if name in totals else name
         lines.append(
             f"| {label} | {statistics.median(values):.2f} | {min(values):.2f} "
             f"| {max(values):.2f} | {target} |"

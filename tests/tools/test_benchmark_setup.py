@@ -43,7 +43,9 @@ def test_the_table_has_the_median_of_each_phase_and_the_targets() -> None:
         text.splitlines()[0] == "| phase (seconds, wall; 3 rounds) | median | min | max | target |"
     )
     assert "| install | 2.00 | 1.00 | 3.00 |  |" in text
-    assert "| **fresh make test** | 2.00 | 1.00 | 3.00 | ≤ 45 |" in text
+    assert "| **fresh make preview** | 2.00 | 1.00 | 3.00 | ≤ 20 |" in text
+    # The test-time targets are retired (issue 24): their rows print figures, no target.
+    assert "| **fresh make test** | 2.00 | 1.00 | 3.00 |  |" in text
     assert "| **warm make preview** | 2.00 | 1.00 | 3.00 | ≤ 1.2 |" in text
     assert text.splitlines()[-1] == "| machine speed (fixed loop) | 2.00 | 1.00 | 3.00 |  |"
 
