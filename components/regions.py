@@ -19,17 +19,71 @@ Cloud = Literal["public", "usgovernment", "china"]
 
 @dataclass(frozen=True)
 class CloudEndpoints:
-    """How each provider names a cloud, and where tokens come from there."""
+    """How each provider names a cloud, and where its services are: the one table of a cloud's
+    endpoints (the providers, ``partner-apps sam``, ``customers`` and ``route`` all read it).
+
+    Sources: Microsoft Graph "National cloud deployments" (Graph and sign-in hosts; a Graph
+    scope must use the cloud's Graph host), Key Vault "About keys, secrets and certificates"
+    (DNS suffix of vaults per cloud; a vault's 401 challenge names ``https://<suffix>`` as its
+    resource), Partner Center "REST URLs" (its base URL per cloud). ``usgovernment`` is US
+    Government L4 (GCC High: ``graph.microsoft.us``); DoD (L5) tenants use
+    ``dod-graph.microsoft.us`` and would be a row of their own.
+    """
 
     azuread_environment: str
     azure_native_environment: str
     login_host: str
+    graph_host: str
+    partner_center_host: str
+    key_vault_suffix: str
+
+    @property
+    def login_url(self) -> str:
+        return f"https://{self.login_host}"
+
+    @property
+    def graph_url(self) -> str:
+        """Graph's root, also the resource its tokens are requested for (``<root>/.default``)."""
+        return f"https://{self.graph_host}"
+
+    @property
+    def partner_center_url(self) -> str:
+        """Partner Center's base URL, also the resource of its tokens
+        (``<base>/user_impersonation``, as Microsoft's Partner Center PowerShell module asks for
+        them in every cloud)."""
+        return f"https://{self.partner_center_host}"
+
+    @property
+    def key_vault_resource(self) -> str:
+        """The resource a vault of this cloud names in its 401 challenge."""
+        return f"https://{self.key_vault_suffix}"
 
 
 CLOUDS: dict[Cloud, CloudEndpoints] = {
-    "public": CloudEndpoints("global", "public", "login.microsoftonline.com"),
-    "usgovernment": CloudEndpoints("usgovernment", "usgovernment", "login.microsoftonline.us"),
-    "china": CloudEndpoints("china", "china", "login.chinacloudapi.cn"),
+    "public": CloudEndpoints(
+        azuread_environment="global",
+        azure_native_environment="public",
+        login_host="login.microsoftonline.com",
+        graph_host="graph.microsoft.com",
+        partner_center_host="api.partnercenter.microsoft.com",
+        key_vault_suffix="vault.azure.net",
+    ),
+    "usgovernment": CloudEndpoints(
+        azuread_environment="usgovernment",
+        azure_native_environment="usgovernment",
+        login_host="login.microsoftonline.us",
+        graph_host="graph.microsoft.us",
+        partner_center_host="api.partnercenter.microsoft.com",
+        key_vault_suffix="vault.usgovcloudapi.net",
+    ),
+    "china": CloudEndpoints(
+        azuread_environment="china",
+        azure_native_environment="china",
+        login_host="login.chinacloudapi.cn",
+        graph_host="microsoftgraph.chinacloudapi.cn",
+        partner_center_host="partner.partnercenterapi.microsoftonline.cn",
+        key_vault_suffix="vault.azure.cn",
+    ),
 }
 
 

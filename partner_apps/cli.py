@@ -17,14 +17,23 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO, TypeVar, cast
+
+from components.regions import CLOUDS, Cloud
 
 from . import __version__, exitcodes, routing
 from .customers.commands import VERBS
 from .customers.remote import RemoteError
 from .sam import flows
 from .sam.errors import SamError
-from .sam.target import Endpoints, file_outputs, pulumi_outputs, region_stacks
+from .sam.target import (
+    Endpoints,
+    cloud_of,
+    file_outputs,
+    pulumi_outputs,
+    region_of,
+    region_stacks,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,7 +116,11 @@ def _parser() -> argparse.ArgumentParser:
     consent.add_argument(
         "--device-code", action="store_true", help="device-code flow (no browser on this machine)"
     )
-    consent.add_argument("--force", action="store_true", help="replace a stored token")
+    consent.add_argument(
+        "--force",
+        action="store_true",
+        help="consent again even if a token is stored (e.g. to sign in again with MFA)",
+    )
     consent.add_argument(
         "--no-browser", action="store_true", help="print the sign-in URL only, open no browser"
     )
@@ -239,17 +252,44 @@ def _customers_parser(commands: Any, common: Callable[..., None]) -> None:
         help="relationships or consents this recent get the wait rule (60)",
     )
     verify_parser.add_argument("--attempts", type=_count, default=5, help="tries when recent (5)")
-    export = verbs.add_parser(
-        "export-routing",
-        help="the routing table (tenant -> region -> client id) from every region's customers",
-        description="Writes the routing table JSON that `partner-apps route` and apps read.",
+    part = verbs.add_parser(
+        "routing-part",
+        help="this region's part of the routing table (its customers, its apps' client ids)",
+        description=(
+            "Writes this region's routing part (JSON) with this region's own identity: its "
+            "customers with an active GDAP relationship and its apps' client ids. "
+            "`export-routing` merges the regions' parts."
+        ),
         epilog=exitcodes.epilog(),
         formatter_class=formatter,
     )
-    common(export, stack_required=False)
-    export.add_argument("--stack", dest="stack_list", action="append", help="a region stack")
+    common(part)
+    part.add_argument("--file", type=Path, help="write here (default stdout)")
+    part.add_argument("--timeout", type=_seconds, default=30.0, help="seconds per request (30)")
+    export = verbs.add_parser(
+        "export-routing",
+        help="the routing table (tenant -> region -> client id), merged from the regions' parts",
+        description=(
+            "Merges the regions' routing parts (files written by `routing-part`; no network) "
+            "into the routing table JSON that `partner-apps route` and apps read. Refuses a "
+            "tenant two regions claim, a region with two parts, and a region stack without one."
+        ),
+        epilog=exitcodes.epilog(),
+        formatter_class=formatter,
+    )
+    export.add_argument(
+        "--parts",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="routing part files, or folders of them (*.json)",
+    )
     export.add_argument("--file", type=Path, help="write here (default stdout)")
-    export.add_argument("--timeout", type=_seconds, default=30.0)
+    export.add_argument(
+        "--project-dir", type=Path, default=ROOT, help="the project (default: this checkout)"
+    )
+    # The merge reads files only: no stack outputs, no SAM app (the runtime is built alike).
+    export.set_defaults(outputs=None, app=None)
 
 
 def _route_parser(commands: Any) -> None:
@@ -268,10 +308,30 @@ def _route_parser(commands: Any) -> None:
     route.add_argument("--table", type=Path, required=True, help="the routing table JSON")
     route.add_argument("--app", default="partner-portal-web", help="app key (partner-portal-web)")
     route.add_argument("--output", choices=("text", "json"), default="text")
+    clouds = route.add_mutually_exclusive_group()
+    clouds.add_argument(
+        "--cloud",
+        choices=tuple(CLOUDS),
+        help="the cloud whose sign-in host is asked for the domain's tenant (default: public)",
+    )
+    clouds.add_argument("--stack", help="take the cloud from this region stack's file")
+    route.add_argument(
+        "--project-dir", type=Path, default=ROOT, help="the project (default: this checkout)"
+    )
+
+
+def _route_cloud(args: argparse.Namespace) -> Cloud:
+    if args.stack:
+        return cloud_of(args.stack, region_of(args.project_dir.resolve(), args.stack))
+    return cast(Cloud, args.cloud or "public")
 
 
 def run_route(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    login = Endpoints.from_env().login_url
+    try:
+        login = Endpoints.from_env(cloud=_route_cloud(args)).login_url
+    except SamError as error:
+        print(f"partner-apps route: {error.message}", file=err)
+        return error.exit_code
     try:
         router = routing.Router(routing.RoutingTable.load(args.table), login_url=login)
         found = router.route(args.user, args.app)

@@ -12,11 +12,17 @@ Dependency-free (standard library only) so that an app can copy this one file:
 
 ``tenant_region_scope`` of the OpenID configuration (NA, EU, ...) is not a CSP region: it is
 returned as a hint only and never decides the route.
+
+The sign-in host is the cloud's (``login_url``: https://login.microsoftonline.com,
+https://login.microsoftonline.us, https://login.chinacloudapi.cn). TLS is verified against the CA
+bundle of ``REQUESTS_CA_BUNDLE`` (then ``CURL_CA_BUNDLE``), the one setting every ``partner-apps``
+command honours, else the system's trust store.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import ssl
 import urllib.error
@@ -105,9 +111,31 @@ class Route:
         }
 
 
+def ca_bundle(environ: Mapping[str, str] | None = None) -> str | None:
+    """The CA bundle (a file, or a folder of hashed certificates) that ``requests`` would verify
+    with: ``REQUESTS_CA_BUNDLE``, else ``CURL_CA_BUNDLE``; None: the system's trust store."""
+    environ = os.environ if environ is None else environ
+    return environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or None
+
+
+def tls_context(cafile: str | None = None) -> ssl.SSLContext:
+    """Certificates verified against ``cafile`` (default: ``ca_bundle()``), a file or a folder."""
+    location = ca_bundle() if cafile is None else cafile
+    if location and Path(location).is_dir():
+        return ssl.create_default_context(capath=location)
+    return ssl.create_default_context(cafile=location or None)
+
+
 def https_fetch(timeout: float = 10.0, cafile: str | None = None) -> Fetch:
-    """GET over HTTPS (certificates verified; ``SSL_CERT_FILE`` honoured by default)."""
-    context = ssl.create_default_context(cafile=cafile)
+    """GET over HTTPS, certificates verified (``REQUESTS_CA_BUNDLE`` honoured: ``tls_context``)."""
+    try:
+        context = tls_context(cafile)
+    except (OSError, ssl.SSLError) as error:
+        where = cafile or ca_bundle()
+        raise RoutingError(
+            f"the CA bundle {where} cannot be used ({error}); set REQUESTS_CA_BUNDLE to a PEM "
+            "file or unset it"
+        ) from None
 
     def fetch(url: str) -> tuple[int, Any]:
         if not url.startswith("https://"):

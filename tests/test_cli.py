@@ -95,7 +95,10 @@ def test_usage_errors_exit_2() -> None:
         (["customers", "plan", "--stack", "us", "--timeout", "nan"], "--timeout: nan must be"),
         (["customers", "verify", "--stack", "us", "--attempts", "-1"], "--attempts: -1 must be"),
         (["customers", "verify", "--stack", "us", "--recent-minutes", "-5"], "--recent-minutes"),
-        (["customers", "export-routing", "--timeout", "-1"], "--timeout: -1 must be"),
+        (
+            ["customers", "routing-part", "--stack", "us", "--timeout", "-1"],
+            "--timeout: -1 must be",
+        ),
         (["sam", "status", "--warn-days", "-3"], "--warn-days: -3 must be 0 or more"),
         (["sam", "status", "--warn-days", "soon"], "--warn-days: 'soon' is not a whole number"),
     ],

@@ -2,8 +2,10 @@
 
 Not a timed test: run by hand (``.venv/bin/python -m tools.customers_benchmark``) and record one
 run's figures in docs/benchmark.md. One region (us) with ``--customers`` customers and three apps
-(``apps.yaml``'s two plus a copy of ``partner-portal-api`` as ``partner-portal-worker``) besides
-the Secure Application Model app, whose own consent comes first in each customer, the fake
+(``apps.yaml``'s two plus a copy of ``partner-portal-api`` as ``partner-portal-worker``, with a
+delegated permission added) besides the Secure Application Model app, whose own consent comes
+first in each customer: three Partner Center consents a customer (``partner-portal-api``, with
+application permissions only, gets its service principal through Graph instead), the fake
 enforcing Partner Center's limit of ``--rate`` consents per second per application (429 with
 ``Retry-After`` past it), on the real clock.
 
@@ -64,6 +66,17 @@ def _project(directory: Path) -> Path:
     worker["displayName"] = "Contoso Partner Portal Worker"
     for key in ("exposeApi", "scopes", "knownClients", "identifierUri"):
         worker.pop(key, None)
+    # A delegated permission as well, so that the worker is consented through Partner Center
+    # (the API app, application permissions only, gets its service principal through Graph
+    # and no consent): three consents a customer, the SAM app's included, and both paths.
+    worker["permissions"].append(
+        {
+            "api": "Microsoft Graph",
+            "permission": "User.Read",
+            "type": "delegated",
+            "reason": "Signs the worker's operator in.",
+        }
+    )
     document["apps"][EXTRA_APP] = worker
     (project / "apps.yaml").write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return project
@@ -103,7 +116,13 @@ class _Served:
                         pipe.send(cloud.answers_held_peak)
                         cloud.answers_held_peak = cloud.answers_held
                 else:
-                    pipe.send(([app for _, app, _ in cloud.consent_posts], cloud.throttled))
+                    pipe.send(
+                        (
+                            [app for _, app, _ in cloud.consent_posts],
+                            cloud.throttled,
+                            cloud.requests_in_throttle_window,
+                        )
+                    )
         except EOFError:
             pass
         os._exit(0)
@@ -169,9 +188,16 @@ def _timed(cw: Any, served: _Served, *argv: str) -> Step:
 
 
 def run_latency(
-    customers: int, rate: float, workers: int | None, latency_ms: float
+    customers: int,
+    rate: float,
+    workers: int | None,
+    latency_ms: float,
+    *,
+    limit_key: str = "consented",
 ) -> dict[str, Any]:
-    """One world, one latency: the first plan, the apply and the second plan."""
+    """One world, one latency: the first plan, the apply and the second plan. ``limit_key``:
+    what the fake's limit counts per second, the consented app or the calling app (the two
+    readings of Partner Center's "for each applicationId")."""
     # The loopback cloud is test code: imported only when the benchmark runs.
     from tests.customers.world import APPS, open_customer_world  # noqa: PLC0415
 
@@ -186,6 +212,7 @@ def run_latency(
             cw.timeout = "30"
             cw.cloud.consent_rate_limit = rate
             cw.cloud.answer_latency = latency_ms / 1000
+            cw.cloud.consent_limit_key = limit_key
             served = _Served(cw)
             try:
                 common = ["--stack", "us", "--output", "json"]
@@ -194,7 +221,7 @@ def run_latency(
                 plan = _timed(cw, served, "customers", "plan", *common)
                 apply = _timed(cw, served, "customers", "apply", *common)
                 again = _timed(cw, served, "customers", "plan", *common)
-                posts, throttled = served.ask("report")
+                posts, throttled, in_window = served.ask("report")
             finally:
                 served.stop()
             per_app = Counter(posts)
@@ -206,6 +233,7 @@ def run_latency(
         "again": again,
         "consentsPerApp": sorted(per_app.values()),
         "throttled": throttled,
+        "inThrottleWindow": in_window,
         "floor": floor,
         "ratio": apply.seconds / floor if floor else 0.0,
     }
@@ -259,6 +287,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=list(LATENCIES_MS),
         help="milliseconds the fake holds every answer, one apply each (0,50,150)",
     )
+    parser.add_argument(
+        "--storm-customers",
+        type=int,
+        default=200,
+        help="customers of the 429-storm run, the fake's limit keyed on the calling app (200; "
+        "0: none)",
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     workers = "sized by the command" if args.workers is None else str(args.workers)
@@ -287,7 +322,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{figures['throttled']:>5} {figures['floor']:>6.1f} {figures['ratio']:>5.2f}× "
             f"{apply.cpu_per_1000:>9.2f} {workers:>7} {apply.in_flight:>9}"
         )
+    if args.storm_customers > 0:
+        _storm(args.storm_customers, args.rate, args.workers)
     return 0
+
+
+def _storm(customers: int, rate: float, workers: int | None) -> None:
+    """The 429 storm: the fake counts the limit per calling app (every consent of the run in
+    one count), which the client's per-app pacing overshoots until the first 429 switches it to
+    one shared pace. Every 429 holds the client for its Retry-After: no request of the client
+    may arrive inside that window (the fake counts those that do, past the requests already in
+    flight when the 429 left)."""
+    figures = run_latency(customers, rate, workers, 0.0, limit_key="caller")
+    apply: Step = figures["apply"]
+    consents = sum(figures["consentsPerApp"])
+    floor = consents / rate
+    print(
+        f"429 storm (limit keyed on the calling app), {customers} customers: apply exit "
+        f"{apply.code}, {apply.seconds:.1f} s for {consents} consents (floor {floor:.1f} s, "
+        f"{apply.seconds / floor if floor else 0:.2f}×), 429s {figures['throttled']}, requests "
+        f"inside a throttle window {figures['inThrottleWindow']}"
+    )
 
 
 if __name__ == "__main__":

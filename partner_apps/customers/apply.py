@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from partner_apps.sam.errors import is_mfa_required, mfa_fix, partner_center_error_code
+
 from .desired import DesiredApp
 from .graph import AppState, CustomerGraph, Principal
 from .plan import (
@@ -31,8 +33,8 @@ from .remote import PARTNER_CENTER_RESOURCE, RemoteError, new_request_id
 
 PARTNER_CENTER_FIX = (
     "the consenting partner admin must be in AdminAgents and in a security group assigned "
-    "Cloud application administrator (or higher) through this customer's GDAP relationship; "
-    "Partner Center requires MFA"
+    "Cloud Application Administrator (or Privileged Role Administrator / Global Administrator) "
+    "through this customer's GDAP relationship"
 )
 
 
@@ -153,9 +155,16 @@ class _Customer:
         actions recomputed: what a consent granted is not written again."""
         consented = []
         for app in apps:
-            consent = next((a for a in todos[app.key] if a.kind == "consent"), None)
-            if consent is not None:
-                self._consent(app, consent)
+            for action in todos[app.key]:
+                if action.kind == "consent":
+                    self._consent(app, action)
+                elif action.kind == "create-app-principal":
+                    # An app with no delegated permission: its service principal through Graph,
+                    # no Partner Center consent (which would make a delegated grant).
+                    principal, created = self.graph.ensure_principal(app.client_id, just_read=True)
+                    self.record(action, "created" if created else "already", objectId=principal.id)
+                else:
+                    continue
                 consented.append(app)
         if not consented:
             return states, todos
@@ -174,7 +183,11 @@ class _Customer:
     def _writes(
         self, todo: list[Action], state: AppState, resources: dict[str, Principal | None]
     ) -> None:
-        writes = [a for a in todo if a.kind not in ("consent", "create-resource-principal")]
+        writes = [
+            a
+            for a in todo
+            if a.kind not in ("consent", "create-app-principal", "create-resource-principal")
+        ]
         assert state.principal is not None or not writes
         for action in writes:
             self._graph_write(action, state, resources)
@@ -203,14 +216,12 @@ class _Customer:
         self.record(action, "done" if result not in ("already",) else "already", detail=result)
 
     def _consent(self, app: DesiredApp, action: Action) -> None:
+        # Delegated scopes only, one entry per API that has some (``applicationGrants[].scope``
+        # is the delegated permissions to grant, comma-separated: Partner Center's "Control panel
+        # vendor APIs"); application permissions are assigned through Graph afterwards.
         grants = [
-            {
-                "enterpriseApplicationId": resource,
-                "scope": ",".join(
-                    sorted({g.value for g in app.grants if g.resource_app_id == resource})
-                ),
-            }
-            for resource in app.resources()
+            {"enterpriseApplicationId": resource, "scope": ",".join(sorted(scopes))}
+            for resource, scopes in app.delegated().items()
         ]
         request_id = new_request_id()
         endpoints = self.region.target.endpoints
@@ -237,9 +248,16 @@ class _Customer:
             self.record(action, "already", request_id)
             return
         self.record(action, "failed", request_id, status=status)
+        code = partner_center_error_code(status, dict(response.headers), response.text)
         cause = f"Partner Center answered HTTP {status} to the consent of app {app.key}"
-        fix = PARTNER_CENTER_FIX if status in (401, 403) else "retry later: the next run continues"
-        raise RemoteError(cause, fix)
+        if is_mfa_required(status, dict(response.headers), response.text):
+            cause += f" (error {code}: MFA is required for App+User calls)"
+            fix = mfa_fix(self.region.stack)
+        elif status in (401, 403):
+            fix = PARTNER_CENTER_FIX
+        else:
+            fix = "retry later: the next run continues"
+        raise RemoteError(cause, fix, status=status, code=code)
 
 
 def apply(

@@ -1,4 +1,5 @@
-"""The ``customers`` verbs of one region stack: plan, apply, verify, export-routing.
+"""The ``customers`` verbs of one region stack: plan, apply, verify, routing-part; and
+export-routing, which merges the regions' routing parts (files only).
 
 Order of every verb: the region's target checked from its stack file and outputs (no request),
 the SAM token and secret from the region's vault, the region's customers from its partner tenant,
@@ -16,12 +17,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from partner_apps import exitcodes, routing
+from partner_apps import exitcodes
 from partner_apps.sam.errors import SamError
 from partner_apps.sam.flows import Runtime
 from partner_apps.sam.target import region_stacks
 
-from . import report
+from . import report, routing_parts
 from .apply import Outcome, apply
 from .graph import CustomerGraph
 from .plan import Action, Customer, CustomerPlan, Plan, plan_customer
@@ -112,7 +113,7 @@ def _workers(region: Region, args: argparse.Namespace) -> int:
 def _planner(region: Region, args: argparse.Namespace) -> Callable[[Customer], CustomerPlan]:
     def one(customer: Customer) -> CustomerPlan:
         graph = CustomerGraph(region.api, customer.tenant_id)
-        return plan_customer(graph, customer, region.apps, args.prune)
+        return plan_customer(graph, customer, region.apps, args.prune, roles=region.gdap_roles)
 
     return one
 
@@ -274,37 +275,58 @@ def verify_command(rt: Runtime, args: argparse.Namespace) -> int:
     )
 
 
+def routing_part_command(rt: Runtime, args: argparse.Namespace) -> int:
+    """This region's part of the routing table, made with this region's own identity: its
+    customers (active GDAP relationship, selected) and its apps' client ids (stack outputs)."""
+    if args.file is not None:
+        _writable(args.file, "--file")
+    region = open_region(rt, args.stack, sam_app=args.app, timeout=args.timeout)
+    customers, _ = _customers(rt, region, refuse="no routing part written")
+    outputs = rt.outputs(args.stack) or {}
+    routed = (outputs.get("routing") or {}).get(args.stack) or {}
+    part = routing_parts.RoutingPart(
+        region=args.stack,
+        tenants=tuple(sorted(c.tenant_id for c in customers)),
+        client_ids={str(k): str(v) for k, v in sorted(routed.items())},
+        generated_at=_now(rt).isoformat(timespec="seconds"),
+    )
+    text = json.dumps(part.as_json(), indent=2, sort_keys=True) + "\n"
+    if args.file is not None:
+        args.file.parent.mkdir(parents=True, exist_ok=True)
+        args.file.write_text(text, encoding="utf-8")
+        print(
+            f"routing part of region {args.stack}: {len(part.tenants)} tenant(s) written to "
+            f"{args.file}",
+            file=rt.err,
+        )
+    else:
+        rt.out.write(text)
+    return exitcodes.OK
+
+
 def export_routing_command(rt: Runtime, args: argparse.Namespace) -> int:
+    """The routing table merged from the regions' parts (files only: no network, no identity)."""
     if args.file is not None:
         # Not opened here: the table is written whole at the end, and an empty file left by a
         # failed run would read as a broken table.
         _writable(args.file, "--file")
-    stacks = args.stack_list or region_stacks(rt.project_dir)
-    tenants: dict[str, str] = {}
-    client_ids: dict[str, dict[str, str]] = {}
-    for stack in stacks:
-        region = open_region(rt, stack, sam_app=args.app, timeout=args.timeout)
-        customers, _ = region.customers(load_selection(rt.project_dir, stack))
-        for customer in customers:
-            owner = tenants.setdefault(customer.tenant_id, stack)
-            if owner != stack:
-                raise SamError(
-                    f"tenant {customer.tenant_id} is a customer of regions {owner} and {stack}",
-                    exitcodes.CONFIG,
-                )
-        outputs = rt.outputs(stack) or {}
-        routed = (outputs.get("routing") or {}).get(stack) or {}
-        client_ids[stack] = {str(k): str(v) for k, v in sorted(routed.items())}
-    table = routing.RoutingTable(
-        tenants=dict(sorted(tenants.items())),
-        client_ids=client_ids,
-        generated_at=_now(rt).isoformat(timespec="seconds"),
-    )
+    files = routing_parts.part_files(args.parts)
+    if not files:
+        raise SamError(
+            f"--parts {' '.join(map(str, args.parts))}: no routing part found; nothing was written",
+            exitcodes.CONFIG,
+        )
+    parts = [(path, routing_parts.read_part(path)) for path in files]
+    table = routing_parts.merge(parts, region_stacks(rt.project_dir))
     text = json.dumps(table.as_json(), indent=2, sort_keys=True) + "\n"
     if args.file is not None:
         args.file.parent.mkdir(parents=True, exist_ok=True)
         args.file.write_text(text, encoding="utf-8")
-        print(f"routing table of {len(tenants)} tenant(s) written to {args.file}", file=rt.err)
+        print(
+            f"routing table of {len(table.tenants)} tenant(s) from {len(parts)} region part(s) "
+            f"written to {args.file}",
+            file=rt.err,
+        )
     else:
         rt.out.write(text)
     return exitcodes.OK
@@ -314,5 +336,6 @@ VERBS = {
     "plan": plan_command,
     "apply": apply_command,
     "verify": verify_command,
+    "routing-part": routing_part_command,
     "export-routing": export_routing_command,
 }

@@ -16,8 +16,10 @@ import requests
 from .remote import GRAPH_RESOURCE, Answer, Api, RemoteError
 
 GDAP_FIX = (
-    "the consenting partner admin's security group needs Cloud application administrator (or "
-    "Privileged role administrator / Global administrator) through the GDAP relationship"
+    "the consenting partner admin's security group needs, through this customer's GDAP "
+    "relationship, Cloud Application Administrator (consents, service principals, delegated "
+    "grants) and Privileged Role Administrator (Microsoft Graph application permissions); "
+    "Global Administrator covers both"
 )
 
 
@@ -29,6 +31,10 @@ IN_LIMIT = 15
 class Principal:
     id: str
     app_id: str
+    # Read only for a resource apps.yaml does not name (``principals_by_id``), so that a report
+    # names it: its display name, and its app roles (id -> value).
+    display_name: str = ""
+    app_roles: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -121,6 +127,35 @@ class CustomerGraph:
                     result[app_id] = Principal(str(item["id"]), app_id)
         return result
 
+    def principals_by_id(self, object_ids: list[str]) -> list[Principal]:
+        """The service principals with these object ids (those that exist), ``IN_LIMIT`` ids a
+        request (``$filter=id in (...)``)."""
+        wanted = sorted(set(object_ids))
+        found: list[Principal] = []
+        for start in range(0, len(wanted), IN_LIMIT):
+            chunk = wanted[start : start + IN_LIMIT]
+            values = ",".join(f"'{object_id}'" for object_id in chunk)
+            query = quote(f"id in ({values})" if len(chunk) > 1 else f"id eq {values}")
+            select = "$select=id,appId,displayName,appRoles"
+            for item in self._get(
+                f"/servicePrincipals?$filter={query}&{select}", "reading service principals"
+            ):
+                if item.get("id") in chunk and item.get("appId"):
+                    roles = {
+                        str(role.get("id")): str(role.get("value"))
+                        for role in item.get("appRoles") or []
+                        if isinstance(role, dict) and role.get("id") and role.get("value")
+                    }
+                    found.append(
+                        Principal(
+                            str(item["id"]),
+                            str(item["appId"]),
+                            str(item.get("displayName") or ""),
+                            roles,
+                        )
+                    )
+        return found
+
     def app_state(
         self, principal: Principal | None, *, grants: bool = True, assignments: bool = True
     ) -> AppState:
@@ -142,19 +177,34 @@ class CustomerGraph:
             )
         return state
 
-    def ensure_principal(self, app_id: str) -> tuple[Principal, bool]:
-        """The resource's service principal, created when missing; (principal, created)."""
-        found = self.principal(app_id)
-        if found is not None:
-            return found, False
+    def ensure_principal(self, app_id: str, *, just_read: bool = False) -> tuple[Principal, bool]:
+        """The app's service principal, created when missing; (principal, created).
+        ``just_read``: the caller read it a moment ago (no second look before the POST). One
+        that exists after all answers 409 ``Request_MultipleObjectsWithSameKeyValue`` (what
+        Graph answers a second service principal of an app, as the azuread provider and CIPP
+        report): it is read and counts as there already."""
+        if not just_read:
+            found = self.principal(app_id)
+            if found is not None:
+                return found, False
 
         def recheck() -> Answer | None:
             again = self.principal(app_id)
             return Answer(201, {"id": again.id, "appId": app_id}, "") if again else None
 
-        body = self._write(
-            "POST", "/servicePrincipals", {"appId": app_id}, "creating a service principal", recheck
+        response = self.api.call(
+            "POST",
+            f"{self.base}/servicePrincipals",
+            self.tenant_id,
+            GRAPH_RESOURCE,
+            json_body={"appId": app_id},
+            recheck=recheck,
         )
+        if response.status_code == 409:
+            existing = self.principal(app_id)
+            if existing is not None:
+                return existing, False
+        body = _body(response, "creating a service principal")
         return Principal(str(body.get("id", "")), app_id), True
 
     def _grant_for(self, client_sp: str, resource_sp: str) -> dict[str, Any] | None:

@@ -8,11 +8,13 @@ left: that is also what makes an interrupted apply resumable.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from policies.partner_policies import catalog
 
+from . import gdap
 from .desired import DesiredApp
 from .graph import AppState, CustomerGraph, Principal
 from .remote import RemoteError
@@ -21,6 +23,7 @@ from .remote import RemoteError
 ORDER = (
     "create-resource-principal",
     "consent",
+    "create-app-principal",
     "grant-delegated",
     "assign-app-role",
     "remove-delegated",
@@ -30,9 +33,13 @@ ORDER = (
 Observed = tuple[dict[str, Principal | None], dict[str, AppState]]
 
 # Token errors for the partner admin's delegated token in a customer tenant that mean the Secure
-# Application Model app has no consent there yet [unverified which one Entra answers: all three
-# are treated alike]. Nothing can be read before its consent, which Partner Center makes.
-SAM_NOT_CONSENTED = frozenset({65001, 7000229, 700016})
+# Application Model app has no consent there yet: AADSTS90099 is what Entra documents for a
+# partner admin's token for an app not consented in the customer ("Applications must be
+# authorized to access the customer tenant before partner delegated administrators can use them",
+# Entra error-code reference); 65001 (no consent for these scopes), 7000229 and 700016 (no
+# service principal: the app-only answers) mean the same here. All of them: consent first.
+# Nothing can be read before the SAM app's consent, which Partner Center makes.
+SAM_NOT_CONSENTED = frozenset({90099, 65001, 7000229, 700016})
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,8 @@ class Customer:
     name: str
     domain: str = ""
     activated: str | None = None  # the GDAP relationship's activatedDateTime
+    # Its active GDAP relationships: (id, the roles the customer approved). Not in the JSON.
+    relationships: tuple[tuple[str, frozenset[str]], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -114,6 +123,11 @@ class CustomerPlan:
     actions: list[Action] = field(default_factory=list)
     cause: str | None = None
     fix: str | None = None
+    # The roles (names) the customer's GDAP relationships give, when they were read (a plan
+    # with writes), and those the writes need that they do not give: then ``cause`` says
+    # "blocked" and nothing is written there.
+    roles: tuple[str, ...] | None = None
+    blocked: tuple[str, ...] = ()
     # False: the SAM app has no consent in this tenant yet, so nothing could be read; the actions
     # are those of an empty tenant (at most what apply does: it reads again after that consent).
     read: bool = True
@@ -131,6 +145,10 @@ class CustomerPlan:
         }
         if not self.read:
             document["read"] = False
+        if self.roles is not None:
+            document["gdapRoles"] = list(self.roles)
+        if self.blocked:
+            document["blocked"] = list(self.blocked)
         if self.cause is not None:
             document |= {"cause": self.cause, "fix": self.fix}
         return document
@@ -169,6 +187,7 @@ class Plan:
                 "customers": len(self.customers),
                 "changes": self.changes,
                 "failed": self.failures,
+                "blocked": sum(1 for c in self.customers if c.blocked),
                 "unchanged": sum(1 for c in self.customers if not c.actions and not c.failed),
             },
         }
@@ -190,7 +209,8 @@ def _delegated(
 ) -> list[Action]:
     actions: list[Action] = []
     names = {g.resource_app_id: g.api for g in app.grants}
-    for resource, scopes in app.delegated().items():
+    wanted = app.delegated()
+    for resource, scopes in wanted.items():
         principal = resources.get(resource)
         grant = _grant_of(state, principal.id) if principal is not None else None
         have = set(str(grant.get("scope", "")).split()) if grant else set()
@@ -200,21 +220,59 @@ def _delegated(
             actions.append(
                 Action("grant-delegated", app.key, names[resource], resource, missing, "", grant_id)
             )
-        extra = tuple(sorted(have - scopes))
-        if prune and extra and grant is not None:
-            actions.append(
-                Action(
-                    "remove-delegated",
-                    app.key,
-                    names[resource],
-                    resource,
-                    extra,
-                    "",
-                    str(grant["id"]),
-                    tuple(sorted(have & scopes)),
-                )
-            )
+    if prune:
+        actions += _extra_grants(app, state, resources)
     return actions
+
+
+def _extra_grants(
+    app: DesiredApp, state: AppState, resources: dict[str, Principal | None]
+) -> list[Action]:
+    """With ``--prune``: every delegated grant of the app, on any resource and of any consent
+    type, narrowed to what apps.yaml asks for on that resource, or removed when it asks for
+    nothing there (a grant a consent made from an application permission's name included)."""
+    by_sp = {p.id: p.app_id for p in resources.values() if p is not None}
+    principals = {p.id: p for p in resources.values() if p is not None}
+    wanted = app.delegated()
+    names = {g.resource_app_id: g.api for g in app.grants}
+    actions: list[Action] = []
+    for grant in state.grants:
+        resource_sp = str(grant.get("resourceId", ""))
+        resource = by_sp.get(resource_sp, "")
+        scopes = wanted.get(resource, frozenset()) if resource else frozenset()
+        # Only the tenant-wide grant of a wanted resource keeps scopes: a user's own consent
+        # (consentType Principal) is not what apply makes, so it keeps none.
+        if grant.get("consentType") != "AllPrincipals":
+            scopes = frozenset()
+        have = set(str(grant.get("scope", "")).split())
+        extra = tuple(sorted(have - scopes))
+        if not extra:
+            continue
+        actions.append(
+            Action(
+                "remove-delegated",
+                app.key,
+                names.get(resource)
+                or _api_name(resource, resource_sp, principals.get(resource_sp)),
+                resource or resource_sp,
+                extra,
+                "",
+                str(grant.get("id", "")),
+                tuple(sorted(have & scopes)),
+            )
+        )
+    return actions
+
+
+def _api_name(resource_app_id: str, resource_sp: str, principal: Principal | None = None) -> str:
+    """An API's name for a report: the catalog's, else its service principal's display name,
+    else its app id, else the principal's object id (a resource that could not be read)."""
+    found = catalog.find_api(resource_app_id) if resource_app_id else None
+    if found is not None:
+        return found.name
+    if principal is not None and principal.display_name:
+        return principal.display_name
+    return resource_app_id or f"service principal {resource_sp}"
 
 
 def _application(
@@ -241,19 +299,24 @@ def _application(
                 )
             )
     if prune:
-        by_sp = {p.id: p.app_id for p in resources.values() if p is not None}
+        # Every assignment of the app's service principal, on any resource: one on a resource
+        # apps.yaml does not name is removed too (its resource read by object id, ``read_apps``).
+        by_sp = {p.id: p for p in resources.values() if p is not None}
         for assignment in state.assignments:
             pair = (str(assignment.get("resourceId")), str(assignment.get("appRoleId")))
-            if pair in wanted or pair[0] not in by_sp:
+            if pair in wanted:
                 continue
-            known = catalog.by_id(by_sp[pair[0]], pair[1], "application")
+            principal = by_sp.get(pair[0])
+            resource = principal.app_id if principal is not None else ""
+            known = catalog.by_id(resource, pair[1], "application") if resource else None
+            value = principal.app_roles.get(pair[1], pair[1]) if principal else pair[1]
             actions.append(
                 Action(
                     "remove-app-role",
                     app.key,
-                    known.api.name if known else by_sp[pair[0]],
-                    by_sp[pair[0]],
-                    (known.value if known else pair[1],),
+                    known.api.name if known else _api_name(resource, pair[0], principal),
+                    resource or pair[0],
+                    (known.value if known else value,),
                     pair[1],
                     str(assignment.get("id", "")),
                 )
@@ -271,8 +334,17 @@ def diff(
         if resources.get(resource) is None:
             actions.append(Action("create-resource-principal", app.key, names[resource], resource))
     if state.principal is None:
-        values = tuple(sorted({g.value for g in app.grants}))
-        actions.append(Action("consent", app.key, values=values))
+        # The consent asks for the delegated scopes only (``applicationGrants[].scope`` is the
+        # delegated permissions to grant; a name such as Directory.Read.All is also an app role,
+        # and sending it there can make a tenant-wide delegated grant the app never asked for).
+        # An app with no delegated permission gets its service principal through Graph instead
+        # (POST /servicePrincipals {appId}: Graph "Create servicePrincipal"), so no consent and
+        # no grant at all; its app roles are then assigned through Graph like everyone's.
+        scopes = tuple(sorted({s for values in app.delegated().values() for s in values}))
+        if scopes:
+            actions.append(Action("consent", app.key, values=scopes))
+        else:
+            actions.append(Action("create-app-principal", app.key))
     actions += _delegated(app, state, resources, prune and state.principal is not None)
     actions += _application(app, state, resources, prune and state.principal is not None)
     return sorted(actions, key=lambda a: (ORDER.index(a.kind), a.app, a.resource_app_id, a.values))
@@ -282,7 +354,9 @@ def read_apps(
     graph: CustomerGraph, apps: list[DesiredApp], prune: bool, extra: list[str] | None = None
 ) -> tuple[dict[str, AppState], dict[str, Principal | None]]:
     """The apps' states, their service principals (and those of ``extra`` app ids) read in one
-    request; then grants and assignments only of the apps that have a service principal."""
+    request; then grants and assignments only of the apps that have a service principal. With
+    ``prune``, the service principals of any other resource those grants and assignments name
+    are read too (by object id), so that a grant on an API apps.yaml does not name is seen."""
     found = graph.principals([app.client_id for app in apps] + list(extra or ()))
     states = {
         app.key: graph.app_state(
@@ -292,13 +366,33 @@ def read_apps(
         )
         for app in apps
     }
+    if prune:
+        known = {p.id for p in found.values() if p is not None}
+        others = (
+            {
+                str(item.get("resourceId", ""))
+                for state in states.values()
+                for item in (*state.grants, *state.assignments)
+            }
+            - known
+            - {""}
+        )
+        for principal in graph.principals_by_id(sorted(others)):
+            found.setdefault(principal.app_id, principal)
     return states, found
 
 
 def read_customer(graph: CustomerGraph, apps: tuple[DesiredApp, ...], prune: bool) -> Observed:
+    """The desired resources' service principals (and with ``prune`` any other resource the
+    apps' grants or assignments name) and the apps' states."""
     resource_ids = sorted({r for app in apps for r in app.resources()})
+    client_ids = {app.client_id for app in apps}
     states, found = read_apps(graph, list(apps), prune, resource_ids)
-    return {resource: found[resource] for resource in resource_ids}, states
+    resources = {resource: found[resource] for resource in resource_ids}
+    for app_id, principal in found.items():
+        if app_id not in resources and app_id not in client_ids and principal is not None:
+            resources[app_id] = principal
+    return resources, states
 
 
 def sam_not_consented(error: RemoteError, apps: tuple[DesiredApp, ...]) -> bool:
@@ -314,13 +408,38 @@ def unread_plan(customer: Customer, apps: tuple[DesiredApp, ...]) -> CustomerPla
 
 
 def plan_customer(
-    graph: CustomerGraph, customer: Customer, apps: tuple[DesiredApp, ...], prune: bool
+    graph: CustomerGraph,
+    customer: Customer,
+    apps: tuple[DesiredApp, ...],
+    prune: bool,
+    roles: Callable[[Customer], frozenset[str]] | None = None,
 ) -> CustomerPlan:
+    """The customer's plan; with ``roles`` (its GDAP roles, read only when there is something to
+    write), a customer whose relationships lack a role the writes need is blocked."""
     try:
         resources, states = read_customer(graph, apps, prune)
     except RemoteError as error:
         if sam_not_consented(error, apps):
-            return unread_plan(customer, apps)
+            return _checked(unread_plan(customer, apps), roles)
         return CustomerPlan(customer, cause=error.cause, fix=error.fix)
     actions = [a for app in apps for a in diff(app, states[app.key], resources, prune)]
-    return CustomerPlan(customer, actions, observed=(resources, states))
+    return _checked(CustomerPlan(customer, actions, observed=(resources, states)), roles)
+
+
+def _checked(
+    planned: CustomerPlan, roles: Callable[[Customer], frozenset[str]] | None
+) -> CustomerPlan:
+    """``planned``, blocked when its writes need a role the GDAP relationships do not give."""
+    if roles is None or not planned.actions:
+        return planned
+    try:
+        held = roles(planned.customer)
+    except RemoteError as error:
+        planned.cause, planned.fix = error.cause, error.fix
+        return planned
+    planned.roles = tuple(sorted(gdap.role_name(role) for role in held))
+    lacking = gdap.missing((gdap.need_of(a.kind, a.resource_app_id) for a in planned.actions), held)
+    if lacking:
+        planned.blocked = tuple(gdap.role_name(need.role) for need in lacking)
+        planned.cause, planned.fix = gdap.blocked_text(lacking)
+    return planned

@@ -25,11 +25,12 @@ from pydantic import SecretStr
 
 from components.files import ConfigError, read_yaml
 from partner_apps import exitcodes
-from partner_apps.sam.errors import SamError
+from partner_apps.sam.errors import MFA_REQUIRED_CAUSE, SamError, is_mfa_required, mfa_fix
 from partner_apps.sam.flows import Runtime
 from partner_apps.sam.store import TokenStore
 from partner_apps.sam.target import RegionTarget, load_apps, region_of, region_stacks
 
+from . import gdap
 from .desired import DesiredApp, desired_apps
 from .plan import Customer
 from .remote import (
@@ -287,9 +288,17 @@ class Region:
             "GET", url, self.partner_tenant, PARTNER_CENTER_RESOURCE, headers=headers
         )
         if response.status_code != 200:
+            where = path.split("?", maxsplit=1)[0]
+            if is_mfa_required(response.status_code, dict(response.headers), response.text):
+                # Partner Center enforces MFA on App+User calls (error 900421): a token whose
+                # sign-in had no MFA, which only a new interactive consent replaces.
+                raise SamError(
+                    f"region {self.stack}: {MFA_REQUIRED_CAUSE} to {where}; {mfa_fix(self.stack)}",
+                    exitcodes.SIGN_IN,  # as `sam refresh` answers it: an admin must act
+                )
             raise SamError(
                 f"region {self.stack}: Partner Center answered HTTP {response.status_code} to "
-                f"{path.split('?', maxsplit=1)[0]}",
+                f"{where}",
                 exitcodes.PARTNER_CENTER,
             )
         return response.json()
@@ -307,32 +316,66 @@ class Region:
                 {"MS-ContinuationToken": str(token)},
             )
 
-    def _relationships(self) -> dict[str, str]:
-        """Customer tenant id -> the newest activation of its active GDAP relationships."""
+    def _relationships(self) -> dict[str, list[tuple[str, str, frozenset[str]]]]:
+        """Customer tenant id -> its active GDAP relationships: (id, activatedDateTime, the
+        roles the customer approved, ``accessDetails.unifiedRoles``)."""
         base = self.target.endpoints.graph_url
         url: str | None = (
             f"{base}/v1.0/tenantRelationships/delegatedAdminRelationships?"
             f"$filter={quote(ACTIVE)}&$top=300"
         )
-        found: dict[str, str] = {}
+        found: dict[str, list[tuple[str, str, frozenset[str]]]] = {}
         while url:
-            response = self.api.call("GET", url, self.partner_tenant, GRAPH_RESOURCE)
-            if response.status_code != 200:
-                raise SamError(
-                    f"region {self.stack}: Graph answered HTTP {response.status_code} to the GDAP "
-                    "relationships (the SAM app needs DelegatedAdminRelationship.Read.All)",
-                    exitcodes.PARTNER_CENTER,
-                )
-            body = response.json()
+            body = self._graph_page(url, "the GDAP relationships")
             for item in body.get("value") or []:
+                if not isinstance(item, dict):
+                    continue
                 # CIPP's rule: MLT_ relationships are Microsoft-led transition leftovers.
                 if str(item.get("displayName", "")).startswith("MLT_"):
                     continue
                 tenant = str((item.get("customer") or {}).get("tenantId", "")).lower()
                 activated = str(item.get("activatedDateTime") or "")
-                found[tenant] = max(found.get(tenant, ""), activated)
+                relationship = (str(item.get("id", "")), activated, gdap.approved_roles(item))
+                found.setdefault(tenant, []).append(relationship)
             url = body.get("@odata.nextLink")
         return found
+
+    def _graph_page(self, url: str, what: str) -> dict[str, Any]:
+        """One page of a Graph listing in the partner tenant; a refusal stops the run (it is the
+        region's own access, not one customer's)."""
+        response = self.api.call("GET", url, self.partner_tenant, GRAPH_RESOURCE)
+        if response.status_code != 200:
+            raise SamError(
+                f"region {self.stack}: Graph answered HTTP {response.status_code} to {what} (the "
+                "SAM app needs DelegatedAdminRelationship.Read.All)",
+                exitcodes.PARTNER_CENTER,
+            )
+        body = response.json()
+        return body if isinstance(body, dict) else {}
+
+    def gdap_roles(self, customer: Customer) -> frozenset[str]:
+        """The Entra roles (template ids) the partner's admins hold in ``customer`` through its
+        active GDAP relationships: the roles of their active access assignments that the
+        relationship approved (``gdap.active_roles``). Read in the partner tenant."""
+        base = self.target.endpoints.graph_url
+        held: set[str] = set()
+        for relationship_id, approved in customer.relationships:
+            url: str | None = (
+                f"{base}/v1.0/tenantRelationships/delegatedAdminRelationships/"
+                f"{quote(relationship_id, safe='')}/accessAssignments"
+            )
+            assignments: list[dict[str, Any]] = []
+            while url:
+                try:
+                    body = self._graph_page(url, "a GDAP relationship's access assignments")
+                except SamError as error:
+                    raise RemoteError(
+                        str(error), "grant the SAM app DelegatedAdminRelationship.Read.All"
+                    ) from None
+                assignments += [a for a in body.get("value") or [] if isinstance(a, dict)]
+                url = body.get("@odata.nextLink")
+            held |= gdap.active_roles(assignments, approved)
+        return frozenset(held)
 
     def customers(self, selection: Selection) -> tuple[list[Customer], list[dict[str, str]]]:
         """This partner's customers with an active GDAP relationship, selected; and the ones
@@ -354,7 +397,10 @@ class Region:
                     {"tenantId": tenant, "name": name, "reason": "no active GDAP relationship"}
                 )
             else:
-                chosen.append(replace(customer, activated=relationships[tenant] or None))
+                mine = sorted(relationships[tenant])
+                activated = max(when for _, when, _ in mine) or None
+                gdap_ids = tuple((rid, approved) for rid, _, approved in mine)
+                chosen.append(replace(customer, activated=activated, relationships=gdap_ids))
         return sorted(chosen, key=lambda c: (c.name.lower(), c.tenant_id)), left
 
 
@@ -381,7 +427,8 @@ def open_region(
             exitcodes.TOKEN_MISSING,
         )
     secret = store.client_secret()
-    http = Http(rt.endpoints, sleep=rt.sleep, timeout=timeout, session_factory=requests.Session)
+    # The stack's cloud decides the endpoints (the target's, from its stack file).
+    http = Http(target.endpoints, sleep=rt.sleep, timeout=timeout, session_factory=requests.Session)
     tokens = Tokens(http, target.client_id, secret, token.value)
     # The pacer keeps time on the runtime's clock, the one its sleep advances (tests inject both).
     api = Api(http, tokens, Pacer(rate, clock=lambda: rt.now().timestamp(), sleep=rt.sleep))

@@ -157,14 +157,20 @@ def claims_of(token: str) -> dict[str, Any]:
 
 
 class Pacer:
-    """At most ``rate`` starts per second per key, shared by all threads (no burst).
+    """At most ``rate`` starts per second per key, shared by all threads (no burst), and no start
+    at all while the client is held after a 429.
 
-    Two rules. The schedule: each start gets the next slot, ``1 / rate`` after the one before.
+    Three rules. The schedule: each start gets the next slot, ``1 / rate`` after the one before.
     The window: at most ``ceil(rate)`` starts really made in any second, counted when each
     thread leaves ``wait``. The schedule alone let a stall of the process (a garbage collection,
     the machine busy elsewhere: 50 ms or more) send the starts whose slots fell in it all at once
     after it, into the same second of the server's count as the starts on time: Partner Center's
     limit counts arrivals, and the fake answered 429, each costing the app a second of holds.
+    The hold: after a 429 Partner Center "limits any further requests from that client for a
+    period of time" (its API throttling guidance), so ``hold`` stops every start of every key
+    until ``Retry-After`` has passed, including starts already given a slot: a thread whose slot
+    fell inside the hold takes a new one after it (``gate`` does the same for calls that are not
+    paced), so the held starts do not all leave at once when the hold ends.
     """
 
     def __init__(
@@ -180,32 +186,54 @@ class Pacer:
         self.sleep = sleep
         self._next: dict[str, float] = {}
         self._starts: dict[str, deque[float]] = {}  # the starts of the last second, per key
+        self._held_until = float("-inf")  # the client's hold after a 429
         self._lock = threading.Lock()
 
     def wait(self, key: str) -> None:
-        with self._lock:
-            now = self.clock()
-            slot = max(now, self._next.get(key, now))
-            self._next[key] = slot + self.interval
-        if slot > now:
-            self.sleep(slot - now)
+        while True:
+            with self._lock:
+                now = self.clock()
+                slot = max(now, self._next.get(key, now), self._held_until)
+                self._next[key] = slot + self.interval
+            if slot > now:
+                self.sleep(slot - now)
+            with self._lock:
+                if self.clock() >= self._held_until:
+                    break
+            # A 429 came while this thread waited for its slot: a new slot after the hold.
         while True:
             with self._lock:
                 now = self.clock()
                 starts = self._starts.setdefault(key, deque())
                 while starts and starts[0] + 1.0 <= now:  # the same sum as ``later``'s below
                     starts.popleft()
-                if len(starts) < self.per_second:
+                if len(starts) < self.per_second and now >= self._held_until:
                     starts.append(now)
                     return
-                later = starts[0] + 1.0 - now
+                later = max(
+                    starts[0] + 1.0 - now if len(starts) >= self.per_second else 0.0,
+                    self._held_until - now,
+                )
             self.sleep(later)
 
-    def hold(self, key: str, seconds: float) -> None:
-        """After a 429: no start for ``key`` before ``seconds`` from now."""
+    def gate(self) -> None:
+        """Return once the client is not held (a call of the client that is not paced)."""
+        while True:
+            with self._lock:
+                left = self._held_until - self.clock()
+            if left <= 0:
+                return
+            self.sleep(left)
+
+    def hold(self, seconds: float) -> None:
+        """After a 429: no start of the client, of any key, before ``seconds`` from now."""
         with self._lock:
-            now = self.clock()
-            self._next[key] = max(self._next.get(key, now), now + seconds)
+            self._held_until = max(self._held_until, self.clock() + seconds)
+
+    @property
+    def held_until(self) -> float:
+        with self._lock:
+            return self._held_until
 
 
 @dataclass
@@ -453,11 +481,15 @@ class Tokens:
             self._cache.pop((tenant, resource), None)
 
     def _redeem(self, tenant: str, resource: str) -> str:
-        scope = (
-            f"{resource}/user_impersonation"
-            if resource == PARTNER_CENTER_RESOURCE
-            else f"{resource}/.default"
-        )
+        # What a token is for comes from the stack's cloud (a US Government Graph refuses a token
+        # for the public one), whatever host the requests go to.
+        endpoints = self.http.endpoints
+        if resource == PARTNER_CENTER_RESOURCE:
+            scope = endpoints.partner_center_scope
+        elif resource == GRAPH_RESOURCE:
+            scope = f"{endpoints.graph_resource}/.default"
+        else:
+            scope = f"{resource}/.default"
         form = {
             "grant_type": "refresh_token",
             "client_id": self.client_id,
@@ -488,13 +520,31 @@ def token_request(http: Http, tenant: str, form: Mapping[str, str]) -> str:
     )
 
 
+# The pacer's one key for all of the client's consents, once a 429 showed that Partner Center
+# counts them together (``Api``).
+SHARED_PACE = "partner-center:all-consents"
+
+
 @dataclass
 class Api:
-    """Partner Center and Graph calls with a delegated token; a 401 fetches a new token once."""
+    """Partner Center and Graph calls with a delegated token; a 401 fetches a new token once.
+
+    Partner Center's limit is "50 requests per second (RPS) for each applicationId (Application
+    ID of the CPV partner)": whether that is the consented app (the body's ``applicationId``) or
+    the calling app (the SAM app) the docs do not say. The consents start paced per consented
+    app (the faster reading); the first 429 a paced consent draws switches every later consent
+    to one key for the whole client (the other reading) for the rest of the run, and holds every
+    Partner Center request of the client for ``Retry-After`` (per-client throttling): with the
+    other reading the run costs one throttle window, not a storm. Both readings are tested.
+    """
 
     http: Http
     tokens: Tokens
     pacer: Pacer
+    shared_pacing: bool = False  # set by the first 429 of a paced consent (a bool: atomic)
+
+    def pace_key(self, pace: str) -> str:
+        return SHARED_PACE if self.shared_pacing else pace
 
     def call(
         self,
@@ -508,13 +558,19 @@ class Api:
         recheck: Callable[[], Answer | None] | None = None,
         pace: str | None = None,
     ) -> requests.Response:
-        def throttled(delay: float) -> None:
-            if pace is not None:
-                self.pacer.hold(pace, delay)
+        client_wide = resource == PARTNER_CENTER_RESOURCE
 
-        def paced() -> None:
+        def throttled(delay: float) -> None:
+            if client_wide:
+                self.pacer.hold(delay)
+                if pace is not None:
+                    self.shared_pacing = True
+
+        def before() -> None:
             if pace is not None:
-                self.pacer.wait(pace)
+                self.pacer.wait(self.pace_key(pace))
+            else:
+                self.pacer.gate()
 
         for _ in range(2):
             token = self.tokens.get(tenant, resource)
@@ -525,7 +581,7 @@ class Api:
                 json_body=json_body,
                 recheck=recheck,
                 on_throttle=throttled,
-                before=paced if pace is not None else None,
+                before=before if client_wide or pace is not None else None,
             )
             if response.status_code != 401:
                 return response

@@ -15,6 +15,8 @@ from tools.markdown import code, table
 ACTION_TEXT = {
     "create-resource-principal": "create the service principal of {api}",
     "consent": "Partner Center consent ({values})",
+    "create-app-principal": "create the app's service principal (no delegated permission: no "
+    "consent)",
     "grant-delegated": "add delegated {api} {values} (tenant-wide)",
     "assign-app-role": "assign application permission {api} {values}",
     "remove-delegated": "remove delegated {api} {values}",
@@ -75,6 +77,11 @@ def plan_markdown(plan: Mapping[str, Any]) -> str:
         f"Partner tenant {code(plan['partnerTenantId'])}, generated {plan['generatedAt']}: "
         f"**{summary['changes']}** change(s) in {summary['customers']} customer(s), "
         f"{summary['unchanged']} unchanged, {summary['failed']} failed"
+        + (
+            f" ({summary['blocked']} of them blocked: their GDAP relationship lacks a role)"
+            if summary.get("blocked")
+            else ""
+        )
         + (" (with `--prune`: removals listed)." if plan.get("prune") else "."),
         "",
         "### What every customer tenant gets",

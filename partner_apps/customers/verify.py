@@ -23,7 +23,7 @@ from pydantic import SecretStr
 from .desired import DesiredApp
 from .plan import Customer
 from .region import Region
-from .remote import AUTHORIZATION_CODES, GRAPH_RESOURCE, RemoteError, claims_of, token_request
+from .remote import AUTHORIZATION_CODES, RemoteError, claims_of, token_request
 
 FIRST_WAIT = timedelta(minutes=3)
 RETRY_WAIT = 60.0
@@ -81,7 +81,7 @@ class Verifier:
             "grant_type": "client_credentials",
             "client_id": app.client_id,
             "client_secret": self.secrets[app.key].get_secret_value(),
-            "scope": f"{GRAPH_RESOURCE}/.default",
+            "scope": f"{http.endpoints.graph_resource}/.default",
         }
         fix = APPLY_FIX.format(stack=self.region.stack)
         try:

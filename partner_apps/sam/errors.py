@@ -8,6 +8,8 @@ token material.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +34,65 @@ class Advice:
 
 
 CONSENT_AGAIN = "a partner admin must run `partner-apps sam consent --stack {stack} --force`"
+
+# Partner Center's answer to an App+User call whose token shows no MFA (enforced from 2026-04-01):
+# HTTP 401 with error 900421 (Partner Center authentication: "all App+User usage of Partner Center
+# APIs will enforce the usage of MFA"; the partner announcements name 401 and 900421). The body's
+# exact shape is not documented: ``partner_center_error_code`` reads Partner Center's REST error
+# shape (``{"code": 900421, "description": ...}``), ``error.code``/``errorCode``, a description
+# naming the number, and a ``WWW-Authenticate`` header naming it.
+PARTNER_CENTER_MFA_REQUIRED = 900421
+MFA_REQUIRED_CAUSE = (
+    "Partner Center refused the SAM token: multi-factor authentication is required for "
+    "App+User calls (error 900421)"
+)
+
+
+def mfa_fix(stack: str | None = None) -> str:
+    """What to do about a token without MFA: a partner admin consents again, signing in with MFA
+    (``--force``: even though a token is stored)."""
+    where = f" --stack {stack}" if stack else ""
+    return f"sign in again with MFA: `partner-apps sam consent{where} --force`"
+
+
+_NUMBER = re.compile(r"(?<!\d)(9\d{5})(?!\d)")
+
+
+def partner_center_error_code(status: int, headers: Mapping[str, str], body: Any) -> int:
+    """The error number of a Partner Center answer (``body``: its parsed JSON, or its text), else
+    0. Read from, in turn: ``code``, ``error.code`` and ``errorCode`` (a number other than the HTTP
+    status), then a ``description``/``message`` naming a 9xxxxx number, then the
+    ``WWW-Authenticate`` header naming one."""
+    if isinstance(body, str | bytes):
+        try:
+            body = json.loads(body or "null")
+        except ValueError:
+            body = None
+    texts: list[str] = []
+    if isinstance(body, dict):
+        error = body.get("error")
+        inner = error if isinstance(error, dict) else {}
+        for candidate in (body.get("code"), inner.get("code"), body.get("errorCode")):
+            try:
+                value = int(str(candidate))
+            except ValueError:
+                continue
+            if value not in (0, status):
+                return value
+        texts += [str(item) for item in (body.get("description"), inner.get("message")) if item]
+    texts += [value for key, value in headers.items() if key.lower() == "www-authenticate"]
+    for text in texts:
+        found = _NUMBER.search(text)
+        if found:
+            return int(found.group(1))
+    return 0
+
+
+def is_mfa_required(status: int, headers: Mapping[str, str], body: Any) -> bool:
+    return status == 401 and (
+        partner_center_error_code(status, headers, body) == PARTNER_CENTER_MFA_REQUIRED
+    )
+
 
 # AADSTS number -> what happened and what to do. Codes from Microsoft's error reference.
 AADSTS: Mapping[int, Advice] = {

@@ -28,13 +28,14 @@ from pydantic import SecretStr
 from partner_apps import exitcodes
 
 from . import claims
-from .errors import SamError, from_token_error
+from .errors import MFA_REQUIRED_CAUSE, SamError, from_token_error, is_mfa_required, mfa_fix
 from .http import RetryingSession
 from .loopback import LoopbackRedirect
 from .store import (
     TAG_CONSENTED_AT,
     TAG_CONSENTED_BY,
     TAG_FLOW,
+    TAG_MFA,
     TAG_REFRESHED_AT,
     TAG_REFRESHED_BY,
     TOKEN_LIFETIME,
@@ -43,7 +44,7 @@ from .store import (
     TokenStore,
     default_client,
 )
-from .target import PARTNER_CENTER_SCOPE, Endpoints, OutputsSource, RegionTarget, resolve
+from .target import Endpoints, OutputsSource, RegionTarget, resolve
 
 # MSAL's token cache logs each token request's form at DEBUG, authorization and device codes
 # included (tokens are masked, codes are not): that logger never goes below INFO here.
@@ -58,10 +59,14 @@ DEFAULT_WARN_DAYS = 30
 def default_credential(target: RegionTarget) -> TokenCredential:
     """azure-identity's standard chain (environment, workload identity, managed identity, Azure
     CLI, ...). The vault's 401 challenge names its tenant; the region's is the one tenant the
-    credential may be asked for besides its own (they are the same for a job of that region)."""
-    options: dict[str, Any] = {"additionally_allowed_tenants": [target.tenant_id]}
-    if not target.endpoints.is_default_cloud:
-        options["authority"] = target.endpoints.login_url
+    credential may be asked for besides its own (they are the same for a job of that region).
+    The authority is the stack's cloud's (login.microsoftonline.us for usgovernment, ...)."""
+    options: dict[str, Any] = {
+        "additionally_allowed_tenants": [target.tenant_id],
+        "authority": target.endpoints.login_url,
+    }
+    if "login_url" in target.endpoints.overrides:
+        # A test override's host is not a Microsoft authority: no instance discovery there.
         options["disable_instance_discovery"] = True
     return DefaultAzureCredential(**options)
 
@@ -117,8 +122,9 @@ class Runtime:
 
     def msal_app(self, target: RegionTarget, secret: SecretStr) -> SamApplication:
         options: dict[str, Any] = {}
-        if not target.endpoints.is_default_cloud:
-            # Instance discovery of a non-Microsoft host goes to the same (fake) login host.
+        if "login_url" in target.endpoints.overrides:
+            # A test override's host is not one MSAL knows (every cloud's real sign-in host is):
+            # its instance discovery goes to the same (fake) login host.
             options["instance_discovery"] = (
                 f"{target.endpoints.login_url}/common/discovery/instance"
             )
@@ -195,7 +201,8 @@ def consent(
         flow_name = "authorization-code"
     if "error" in result:
         raise from_token_error(result, target.where(), target.stack, "the sign-in")
-    user = claims.check(target, result, sign_in=True)
+    checked = claims.check(target, result, sign_in=True)
+    user = checked.user
     refresh_token = result.get("refresh_token")
     if not isinstance(refresh_token, str) or not refresh_token:
         raise SamError(
@@ -214,6 +221,7 @@ def consent(
             TAG_CONSENTED_AT: stamp,
             TAG_FLOW: flow_name,
             TAG_REFRESHED_AT: stamp,
+            TAG_MFA: checked.mfa_evidence,
         },
     )
     replaced = (
@@ -232,7 +240,7 @@ def consent(
 def _auth_code(rt: Runtime, target: RegionTarget, application: SamApplication) -> dict[str, Any]:
     with LoopbackRedirect(rt.loopback_timeout) as loopback:
         flow = application.initiate_auth_code_flow(
-            [PARTNER_CENTER_SCOPE],
+            [target.endpoints.partner_center_scope],
             redirect_uri=loopback.redirect_uri,
             prompt="login",
             response_mode="form_post",
@@ -272,7 +280,7 @@ def _device_code(rt: Runtime, target: RegionTarget, application: SamApplication)
         target,
         "starting the device-code sign-in",
         lambda: application.initiate_device_flow(
-            scopes=[PARTNER_CENTER_SCOPE], claims_challenge=MFA_CLAIMS
+            scopes=[target.endpoints.partner_center_scope], claims_challenge=MFA_CLAIMS
         ),
     )
     if "user_code" not in flow:
@@ -309,6 +317,12 @@ def verify_partner_center(
             exitcodes.PARTNER_CENTER,
         ) from None
     if response.status_code != 200:
+        if is_mfa_required(response.status_code, dict(response.headers), response.text):
+            raise SamError(
+                f"{target.where()}: {MFA_REQUIRED_CAUSE} (request id {request_id}); "
+                f"{mfa_fix(target.stack)}",
+                exitcodes.SIGN_IN,
+            )
         raise SamError(
             f"{target.where()}: Partner Center answered HTTP {response.status_code} to the new "
             f"token (request id {request_id})",
@@ -348,12 +362,12 @@ def refresh(rt: Runtime, stack: str, *, app: str | None = None) -> int:
         target,
         "the refresh",
         lambda: application.acquire_token_by_refresh_token(
-            current.value.get_secret_value(), [PARTNER_CENTER_SCOPE]
+            current.value.get_secret_value(), [target.endpoints.partner_center_scope]
         ),
     )
     if "error" in result:
         raise from_token_error(result, target.where(), target.stack, "the refresh")
-    claims.check(target, result, sign_in=False)
+    checked = claims.check(target, result, sign_in=False)
     new_token = result.get("refresh_token")
     if not isinstance(new_token, str) or not new_token:
         raise SamError(
@@ -373,7 +387,12 @@ def refresh(rt: Runtime, stack: str, *, app: str | None = None) -> int:
         version = store.write(
             SecretStr(new_token),
             now,
-            {**carried, TAG_REFRESHED_AT: stamp, TAG_REFRESHED_BY: "partner-apps sam refresh"},
+            {
+                **carried,
+                TAG_REFRESHED_AT: stamp,
+                TAG_REFRESHED_BY: "partner-apps sam refresh",
+                TAG_MFA: checked.mfa_evidence,
+            },
         )
     except SamError as error:
         raise SamError(
@@ -389,7 +408,7 @@ def refresh(rt: Runtime, stack: str, *, app: str | None = None) -> int:
         target,
         "redeeming the new token",
         lambda: prover.acquire_token_by_refresh_token(
-            stored.get_secret_value(), [PARTNER_CENTER_SCOPE]
+            stored.get_secret_value(), [target.endpoints.partner_center_scope]
         ),
     )
     if "error" in proof:

@@ -2,8 +2,10 @@
 
 Every write is a new version of ``<app>-sam-refresh-token`` with a content type, an expiry
 (issue + 90 days: Entra's inactivity lifetime, so Key Vault's near-expiry event fires 30 days
-ahead) and tags that say who consented, when, for which app and tenant, and when it was last
-refreshed. Tags and content type never hold token material.
+ahead) and tags that say who consented, when, for which app and tenant, when it was last
+refreshed, and the MFA evidence the token was stored on (``mfaEvidence``: the ``amr`` claim of the
+v1.0 access token for Partner Center, e.g. ``partner-center-access-token-v1 amr=pwd,mfa``; a v2.0
+ID token carries no ``amr``). Tags and content type never hold token material.
 
 Older versions: after a refresh whose new token has proved itself, every version older than the
 one it replaced is disabled (not deleted: purge protection keeps deleted secrets anyway, and a
@@ -18,7 +20,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import (
@@ -43,6 +44,8 @@ TAG_APP, TAG_CLIENT, TAG_TENANT, TAG_REGION = "app", "clientId", "tenantId", "re
 TAG_CONSENTED_BY, TAG_CONSENTED_AT, TAG_FLOW = "consentedBy", "consentedAt", "consentFlow"
 TAG_REFRESHED_AT, TAG_REFRESHED_BY = "refreshedAt", "refreshedBy"
 TAG_WRITTEN_BY = "writtenBy"
+# Where the MFA the token was checked for came from, and what it said (claims.Checked).
+TAG_MFA = "mfaEvidence"
 WRITER = "partner-apps sam"
 
 
@@ -74,10 +77,11 @@ def default_client(target: RegionTarget, credential: TokenCredential) -> SecretC
     return SecretClient(
         target.vault_url,
         credential,
-        # The resource of the vault's 401 challenge must match the vault's host, which a loopback
-        # vault cannot; only a non-default vault endpoint (the tests' fake) skips that check.
-        verify_challenge_resource=urlsplit(target.vault_url).hostname is not None
-        and str(urlsplit(target.vault_url).hostname).endswith(".vault.azure.net"),
+        # The resource of the vault's 401 challenge (https://vault.azure.net,
+        # https://vault.usgovcloudapi.net, https://vault.azure.cn) must match the vault's host: a
+        # check kept on for every cloud's real vault hosts, off only for a vault reached through
+        # a test override (the tests' loopback vault cannot match it).
+        verify_challenge_resource=target.endpoints.verifies_vault_challenge(target.vault_name),
         retry_total=4,
     )
 

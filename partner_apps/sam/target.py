@@ -6,13 +6,16 @@ vault name and region id come from ``Pulumi.<stack>.yaml``. They must agree, and
 another region stack: a vault or client id copied from the EU outputs into a US run is refused
 here, before anything talks to Entra or Key Vault.
 
-Endpoints are the real ones unless the environment says otherwise (the tests' loopback cloud):
-``PARTNER_APPS_LOGIN_URL`` (default ``https://login.microsoftonline.com``),
-``PARTNER_APPS_PARTNER_CENTER_URL`` (``https://api.partnercenter.microsoft.com``),
-``PARTNER_APPS_GRAPH_URL`` (``https://graph.microsoft.com``) and
-``PARTNER_APPS_VAULT_URL_TEMPLATE`` (``https://{name}.vault.azure.net``), and
+Endpoints come from the stack's ``cloud`` (``partner-apps:region.cloud``: public, usgovernment,
+china), through the one table of ``components/regions.py`` (``CLOUDS``): sign-in, Graph, Partner
+Center, the Key Vault DNS suffix and the resource a vault's challenge names. For test
+environments only (the tests' loopback cloud), the environment may replace them:
+``PARTNER_APPS_LOGIN_URL``, ``PARTNER_APPS_PARTNER_CENTER_URL``, ``PARTNER_APPS_GRAPH_URL``,
+``PARTNER_APPS_VAULT_URL_TEMPLATE`` (``https://{name}.<the cloud's vault suffix>``) and
 ``PARTNER_APPS_VAULT_URLS`` (a JSON object vault name -> URL, for vaults behind another host such
-as a private endpoint's or the fake's, which serves each vault on its own port).
+as the fake's, which serves each vault on its own port). While one is in effect the endpoints are
+marked ``overridden``: a vault reached through an override skips Key Vault's challenge-resource
+check (a loopback host cannot match it); a vault on its cloud's real host never does.
 """
 
 from __future__ import annotations
@@ -21,26 +24,31 @@ import json
 import os
 import subprocess
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from components.files import APPS_FILE, REGION_KEY, ConfigError, read_yaml
+from components.regions import CLOUDS, Cloud, CloudEndpoints
 from components.stackfiles import load_stack_file, stack_files, stack_name
 from partner_apps import exitcodes
 
 from .errors import SamError
 
-DEFAULT_LOGIN_URL = "https://login.microsoftonline.com"
-DEFAULT_PARTNER_CENTER_URL = "https://api.partnercenter.microsoft.com"
-DEFAULT_GRAPH_URL = "https://graph.microsoft.com"
-DEFAULT_VAULT_URL_TEMPLATE = "https://{name}.vault.azure.net"
-# The resource a SAM token is redeemed for; its identifier, not where requests go.
-PARTNER_CENTER_RESOURCE = "https://api.partnercenter.microsoft.com"
+# The resource a SAM token of the public cloud is redeemed for (its identifier, not where requests
+# go); a target's own is ``target.endpoints.partner_center_resource``.
+PARTNER_CENTER_RESOURCE = CLOUDS["public"].partner_center_url
 PARTNER_CENTER_SCOPE = f"{PARTNER_CENTER_RESOURCE}/user_impersonation"
 # The secret names of components/key_vault.py (a test keeps them equal; importing that module
 # would load the Azure Native SDK into every command).
 PLACEHOLDER = "pending-consent"
+# The test-only overrides (environment variable -> Endpoints field).
+OVERRIDES = {
+    "PARTNER_APPS_LOGIN_URL": "login_url",
+    "PARTNER_APPS_PARTNER_CENTER_URL": "partner_center_url",
+    "PARTNER_APPS_GRAPH_URL": "graph_url",
+    "PARTNER_APPS_VAULT_URL_TEMPLATE": "vault_url_template",
+}
 
 
 def refresh_token_secret_name(app_key: str) -> str:
@@ -55,36 +63,106 @@ def client_secret_name(app_key: str) -> str:
 OutputsSource = Callable[[str], Mapping[str, Any] | None]
 
 
+def cloud_of(stack: str, region: Mapping[str, Any]) -> Cloud:
+    """The ``cloud`` of a stack file's region (default ``public``); a SamError (exit 3) naming
+    the file and key for a value outside the table."""
+    value = region.get("cloud", "public")
+    if value not in CLOUDS:
+        known = ", ".join(CLOUDS)
+        raise SamError(
+            f"region {stack}: Pulumi.{stack}.yaml: {REGION_KEY}.cloud: {value!r} is not a cloud "
+            f"of components/regions.py ({known})",
+            exitcodes.CONFIG,
+        )
+    return cast(Cloud, value)
+
+
 @dataclass(frozen=True)
 class Endpoints:
-    login_url: str = DEFAULT_LOGIN_URL
-    partner_center_url: str = DEFAULT_PARTNER_CENTER_URL
-    vault_url_template: str = DEFAULT_VAULT_URL_TEMPLATE
+    """Where one cloud's services are, and what their tokens are requested for.
+
+    ``overrides`` (test environments only, ``from_env``) replace the cloud's URLs field by field
+    (``OVERRIDES``); ``vault_urls`` replaces single vaults' URLs."""
+
+    cloud: Cloud = "public"
+    overrides: Mapping[str, str] = field(default_factory=dict)
     vault_urls: Mapping[str, str] = field(default_factory=dict)
-    graph_url: str = DEFAULT_GRAPH_URL
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Endpoints:
+    def from_env(cls, env: Mapping[str, str] | None = None, cloud: Cloud = "public") -> Endpoints:
+        """``cloud``'s endpoints with the test overrides the environment sets."""
         env = os.environ if env is None else env
-        return cls(
-            login_url=env.get("PARTNER_APPS_LOGIN_URL", DEFAULT_LOGIN_URL).rstrip("/"),
-            partner_center_url=env.get(
-                "PARTNER_APPS_PARTNER_CENTER_URL", DEFAULT_PARTNER_CENTER_URL
-            ).rstrip("/"),
-            vault_url_template=env.get(
-                "PARTNER_APPS_VAULT_URL_TEMPLATE", DEFAULT_VAULT_URL_TEMPLATE
-            ),
-            vault_urls=_vault_urls(env.get("PARTNER_APPS_VAULT_URLS", "")),
-            graph_url=env.get("PARTNER_APPS_GRAPH_URL", DEFAULT_GRAPH_URL).rstrip("/"),
-        )
+        overrides = {
+            name: env[variable].rstrip("/") if name != "vault_url_template" else env[variable]
+            for variable, name in OVERRIDES.items()
+            if env.get(variable, "").strip()
+        }
+        return cls(cloud, overrides, _vault_urls(env.get("PARTNER_APPS_VAULT_URLS", "")))
+
+    def for_cloud(self, cloud: Cloud) -> Endpoints:
+        """The same overrides on ``cloud``'s endpoints (a stack's cloud decides them)."""
+        return replace(self, cloud=cloud)
+
+    @property
+    def table(self) -> CloudEndpoints:
+        return CLOUDS[self.cloud]
+
+    @property
+    def overridden(self) -> bool:
+        """A test override is in effect (the tests' loopback cloud)."""
+        return bool(self.overrides or self.vault_urls)
 
     @property
     def is_default_cloud(self) -> bool:
-        return self.login_url == DEFAULT_LOGIN_URL
+        return self.cloud == "public" and not self.overridden
+
+    @property
+    def login_url(self) -> str:
+        return self.overrides.get("login_url", self.table.login_url)
+
+    @property
+    def partner_center_url(self) -> str:
+        return self.overrides.get("partner_center_url", self.table.partner_center_url)
+
+    @property
+    def graph_url(self) -> str:
+        return self.overrides.get("graph_url", self.table.graph_url)
+
+    @property
+    def vault_url_template(self) -> str:
+        return self.overrides.get(
+            "vault_url_template", f"https://{{name}}.{self.table.key_vault_suffix}"
+        )
+
+    # What tokens are requested for: the cloud's, whatever host the requests go to.
+    @property
+    def graph_resource(self) -> str:
+        return self.table.graph_url
+
+    @property
+    def partner_center_resource(self) -> str:
+        return self.table.partner_center_url
+
+    @property
+    def partner_center_scope(self) -> str:
+        return f"{self.partner_center_resource}/user_impersonation"
+
+    @property
+    def vault_resource(self) -> str:
+        return self.table.key_vault_resource
+
+    def cloud_vault_url(self, vault_name: str) -> str:
+        """The vault's URL on its cloud's real host (no override)."""
+        return f"https://{vault_name}.{self.table.key_vault_suffix}"
 
     def vault_url(self, vault_name: str) -> str:
         url = self.vault_urls.get(vault_name) or self.vault_url_template.format(name=vault_name)
         return url.rstrip("/")
+
+    def verifies_vault_challenge(self, vault_name: str) -> bool:
+        """Key Vault's challenge-resource check stays on unless the vault is reached through a
+        test override (a loopback host cannot match the challenge's resource)."""
+        return self.vault_url(vault_name) == self.cloud_vault_url(vault_name)
 
 
 def _vault_urls(text: str) -> dict[str, str]:
@@ -370,6 +448,8 @@ def resolve(
         raise _fail(stack, f"Pulumi.{stack}.yaml: {REGION_KEY}.id is {region.get('id')!r}")
     tenant_id = str(region.get("tenantId", ""))
     vault_name = _vault_name(region)
+    # The stack's cloud decides the endpoints; test overrides (if any) stay in effect.
+    endpoints = endpoints.for_cloud(cloud_of(stack, region))
     apps = sam_apps(load_apps(project_dir) if apps is None else apps)
     key = _pick_app(stack, apps, app_key)
     own = outputs(stack)

@@ -10,11 +10,15 @@ from tools import customers_benchmark
 def test_smallest_customers_benchmark_runs_and_prints_its_figures(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code = customers_benchmark.main(["--customers", "4", "--workers", "2", "--latency", "0,5"])
+    code = customers_benchmark.main(
+        ["--customers", "4", "--workers", "2", "--latency", "0,5", "--storm-customers", "20"]
+    )
     assert code == 0
     shown = capsys.readouterr().out
     assert "4 customers × 3 apps" in shown
-    assert shown.count("consents per app [4, 4, 4, 4]") == 2  # one apply per latency
+    # The SAM app, the web app and the worker: one consent each per customer (the API app has
+    # application permissions only: no consent). One apply per latency.
+    assert shown.count("consents per app [4, 4, 4]") == 2
     rows = [line.split() for line in shown.splitlines() if line.startswith("apply ")]
     rows = [row for row in rows if row[1] != "at"]  # the table's rows, not the "apply at" lines
     assert [(row[1], row[3], row[6]) for row in rows] == [("0", "0", "2"), ("5", "0", "2")]
@@ -23,8 +27,11 @@ def test_smallest_customers_benchmark_runs_and_prints_its_figures(
         "latency", "seconds", "requests", "429s", "floor", "ratio", "CPU", "s/1k", "workers",
         "in", "flight",
     ]  # fmt: skip
-    assert [line.split()[:2] for line in summary[1:]] == [["0", "ms"], ["5", "ms"]]
+    assert [line.split()[:2] for line in summary[1:3]] == [["0", "ms"], ["5", "ms"]]
     assert "client CPU" in shown
+    storm = next(line for line in shown.splitlines() if line.startswith("429 storm"))
+    assert "apply exit 0" in storm
+    assert storm.endswith("requests inside a throttle window 0")
 
 
 def test_latencies_are_milliseconds_zero_or_more() -> None:

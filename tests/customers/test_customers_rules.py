@@ -6,6 +6,7 @@ import json
 import shutil
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -150,7 +151,7 @@ def test_customers_and_relationships_are_read_page_by_page(tmp_path: Path) -> No
             r for r in cw.cloud.requests if r.service == "partnercenter" and "customers" in r.path
         ]
         assert len(pages) == 2
-        relationships = [r for r in cw.cloud.requests if "delegatedAdminRelationships" in r.path]
+        relationships = [r for r in cw.cloud.requests if "delegatedAdminRelationships?" in r.path]
         assert len(relationships) == 3
 
 
@@ -217,9 +218,24 @@ def test_verify_of_a_customer_never_consented_fails_at_once_with_the_fix(cw: Cus
     assert cw.sleeps == []
 
 
+def _parts(cw: CustomerWorld, folder: Path) -> Path:
+    """Each region's routing part, written by its own job (here: one world, two regions)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stack in ("us", "eu"):
+        result = cw.run(
+            "customers", "routing-part", "--stack", stack, "--file", str(folder / f"{stack}.json")
+        )
+        assert result.code == exitcodes.OK, result.err
+    return folder
+
+
 def test_export_routing_and_route(cw: CustomerWorld, tmp_path: Path) -> None:
     table = tmp_path / "routing.json"
-    assert cw.run("customers", "export-routing", "--file", str(table)).code == exitcodes.OK
+    parts = _parts(cw, tmp_path / "parts")
+    start = len(cw.cloud.requests)
+    result = cw.run("customers", "export-routing", "--parts", str(parts), "--file", str(table))
+    assert result.code == exitcodes.OK, result.err
+    assert len(cw.cloud.requests) == start  # files only: no identity, no network
     document = json.loads(table.read_text())
     assert document["tenants"] == {
         **dict.fromkeys(cw.customers["us"], "us"),
@@ -303,3 +319,95 @@ def test_verify_checks_the_roles_claim_against_the_application_permissions(
     assert cw.sleeps == []  # not recent: no wait
     plan = cw.run("customers", "plan", "--stack", "us", "--output", "json")
     assert plan.code == exitcodes.CHANGES  # and the plan puts it back
+
+
+def _write_part(path: Path, region: str, tenants: list[str], **extra: Any) -> Path:
+    document = {
+        "kind": "routing-part",
+        "version": 1,
+        "region": region,
+        "generatedAt": "2026-12-07T00:00:00+00:00",
+        "tenants": tenants,
+        "clientIds": {"partner-portal-web": "00000a01-0000-0000-0000-000000000001"},
+        **extra,
+    }
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+US_T = "000000c1-0000-0000-0000-000000000001"
+EU_T = "000000c2-0000-0000-0000-000000000001"
+
+
+@pytest.mark.parametrize(
+    ("parts", "message"),
+    [
+        ([("us", [US_T]), ("eu", [US_T])], f"tenant {US_T} is a customer of regions us"),
+        ([("us", [US_T]), ("us", [EU_T])], "'us' also has the part"),
+        ([("us", [US_T])], "no routing part for region(s) eu"),
+        ([("us", [US_T]), ("eu", [EU_T]), ("uk", [])], "'uk' is not a region stack"),
+        ([("us", ["not-a-guid"]), ("eu", [EU_T])], "tenants: must be a list of tenant ids"),
+        ([("us", [US_T, US_T.upper()]), ("eu", [EU_T])], "tenants: lists a tenant twice"),
+    ],
+    ids=[
+        "tenant-in-two-regions",
+        "region-twice",
+        "region-missing",
+        "unknown-region",
+        "bad-tenant-id",
+        "tenant-twice",
+    ],
+)
+def test_export_routing_refuses_parts_that_do_not_make_one_table(
+    cw: CustomerWorld, tmp_path: Path, parts: list[tuple[str, list[str]]], message: str
+) -> None:
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for number, (region, tenants) in enumerate(parts):
+        _write_part(folder / f"{number}-{region}.json", region, tenants)
+    table = tmp_path / "routing.json"
+    result = cw.run("customers", "export-routing", "--parts", str(folder), "--file", str(table))
+    assert result.code == exitcodes.CONFIG, result.err
+    assert message in result.err
+    assert "nothing was written" in result.err
+    assert not table.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{", "(file): not JSON"),
+        ("[]", "(document): must be a JSON object"),
+        ('{"kind": "routing-table", "version": 1}', "kind/version: must be 'routing-part'"),
+        (
+            '{"kind": "routing-part", "version": 1, "region": "us", "tenants": [], '
+            '"clientIds": {"web": "nope"}}',
+            "clientIds: must map app keys to client ids",
+        ),
+    ],
+    ids=["cut-short", "a-list", "another-kind", "bad-client-id"],
+)
+def test_a_routing_part_of_another_shape_is_refused_naming_the_file_and_key(
+    cw: CustomerWorld, tmp_path: Path, text: str, message: str
+) -> None:
+    part = tmp_path / "us.json"
+    part.write_text(text, encoding="utf-8")
+    result = cw.run("customers", "export-routing", "--parts", str(part))
+    assert result.code == exitcodes.CONFIG
+    assert f"routing part {part}: {message}" in result.err
+    assert result.out == ""
+
+
+def test_the_same_parts_always_make_the_same_table(cw: CustomerWorld, tmp_path: Path) -> None:
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    _write_part(folder / "us.json", "us", [US_T])
+    _write_part(folder / "eu.json", "eu", [EU_T], generatedAt="2026-12-08T00:00:00+00:00")
+    first = cw.run("customers", "export-routing", "--parts", str(folder))
+    second = cw.run("customers", "export-routing", "--parts", str(folder / "eu.json"),
+                    str(folder / "us.json"))  # fmt: skip
+    assert first.code == second.code == exitcodes.OK
+    assert first.out == second.out
+    document = json.loads(first.out)
+    assert document["generatedAt"] == "2026-12-08T00:00:00+00:00"
+    assert document["tenants"] == {US_T: "us", EU_T: "eu"}

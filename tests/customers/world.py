@@ -86,7 +86,7 @@ class CustomerWorld:
     def run(self, *argv: str) -> Result:
         out, err = io.StringIO(), io.StringIO()
         extra: list[str] = []
-        if argv and argv[0] == "customers" and argv[1] != "export-routing":
+        if argv and argv[0] == "customers" and argv[1] not in ("export-routing", "routing-part"):
             extra = ["--timeout", self.timeout, "--audit-log", str(self.audit_log(argv))]
         code = cli.main([*argv, *extra], out=out, err=err, runtime_factory=self.runtime)
         result = Result(code, out.getvalue(), err.getvalue())

@@ -30,6 +30,9 @@ import trustme
 from azure.keyvault.secrets._shared import http_challenge_cache
 
 from .state import (
+    CONSENT_ROLES,
+    GRAPH_APP_ID,
+    GRAPH_APP_ROLE_ROLES,
     PARTNER_CENTER,
     VAULT_RESOURCE,
     App,
@@ -45,6 +48,21 @@ from .state import (
 )
 
 Response = tuple[int, dict[str, str], bytes]
+# Every cloud's real host names the servers may be reached under (names.py): sign-in, Graph,
+# Partner Center, and the vaults' DNS suffixes (a wildcard name each).
+REAL_HOSTS = (
+    "login.microsoftonline.com",
+    "login.microsoftonline.us",
+    "login.chinacloudapi.cn",
+    "graph.microsoft.com",
+    "graph.microsoft.us",
+    "microsoftgraph.chinacloudapi.cn",
+    "api.partnercenter.microsoft.com",
+    "partner.partnercenterapi.microsoftonline.cn",
+    "*.vault.azure.net",
+    "*.vault.usgovcloudapi.net",
+    "*.vault.azure.cn",
+)
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -206,6 +224,23 @@ def _shut_down(servers: list[_Server]) -> None:
             stopper.join(0.002)
 
 
+def _host(headers: dict[str, str]) -> str:
+    """The host name a request was sent to (its Host header, without a port)."""
+    value = next((v for k, v in headers.items() if k.lower() == "host"), "")
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+# A cloud's real host names (tests/fakecloud/names.py resolves them to these servers): what a
+# server reached under one of them answers as that cloud ("National cloud deployments", Key Vault
+# DNS suffixes; components/regions.py holds the product's table, this is the fake's own).
+_VAULT_SUFFIXES = {
+    "vault.azure.net": "login.microsoftonline.com",
+    "vault.usgovcloudapi.net": "login.microsoftonline.us",
+    "vault.azure.cn": "login.chinacloudapi.cn",
+}
+_GRAPH_HOSTS = ("graph.microsoft.com", "graph.microsoft.us", "microsoftgraph.chinacloudapi.cn")
+
+
 def _bearer(headers: dict[str, str]) -> dict[str, Any] | None:
     value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
     if not value.startswith("Bearer "):
@@ -221,6 +256,9 @@ class Login:
         self.base = base
 
     def __call__(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
+        # Reached under a cloud's real sign-in host, the endpoints it names are on that host.
+        host = _host(headers)
+        base = self.base if host in ("127.0.0.1", "localhost", "") else f"https://{host}"
         parts = urlsplit(path)
         query = {key: values[0] for key, values in parse_qs(parts.query).items()}
         segments = [segment for segment in parts.path.split("/") if segment]
@@ -230,7 +268,7 @@ class Login:
                 200,
                 {
                     "tenant_discovery_endpoint": (
-                        f"{self.base}/{tenant}/v2.0/.well-known/openid-configuration"
+                        f"{base}/{tenant}/v2.0/.well-known/openid-configuration"
                     ),
                     "api-version": "1.1",
                     "metadata": [],
@@ -243,7 +281,7 @@ class Login:
         if directory is None:
             return aad_error(400, "invalid_tenant", 90002, f"Tenant '{tenant_id}' not found.")
         if rest == ["v2.0", ".well-known", "openid-configuration"]:
-            root = f"{self.base}/{tenant_id}"
+            root = f"{base}/{tenant_id}"
             return _json(
                 200,
                 {
@@ -441,16 +479,26 @@ class Login:
             if applies:
                 return aad_error(400, "invalid_grant", code, text)
         # In a customer tenant the client app needs a service principal there (its consent)
-        # before a partner admin's token can be issued for it [unverified which AADSTS code
-        # Entra answers; the product treats 65001, 7000229 and 700016 alike].
+        # before a partner admin's token can be issued for it: AADSTS90099 (Entra error-code
+        # reference: "Applications must be authorized to access the customer tenant before
+        # partner delegated administrators can use them"). ``Cloud.unconsented_admin_code``
+        # lets the tests answer 65001, 7000229 or 700016 instead, which the product treats alike.
         if through_gdap and self.cloud.principal_of(directory.tenant_id, app.client_id) is None:
-            return aad_error(
-                400,
-                "invalid_grant",
-                65001,
-                "The user or administrator has not consented to use the application.",
-            )
+            code = self.cloud.unconsented_admin_code
+            return aad_error(400, "invalid_grant", code, _UNCONSENTED.get(code, "No consent."))
         return _Granted(found, None, "", directory.tenant_id if through_gdap else None)
+
+
+# The error descriptions of the "not consented yet" answers (Entra error-code reference).
+_UNCONSENTED = {
+    90099: "The application has not been authorized in the tenant. Applications must be "
+    "authorized to access the customer tenant before partner delegated administrators can use "
+    "them. Provide pre-consent or execute the appropriate Partner Center API to authorize the "
+    "application.",
+    65001: "The user or administrator has not consented to use the application.",
+    7000229: "Missing service principal in the tenant.",
+    700016: "Application not found in the directory.",
+}
 
 
 @dataclass(frozen=True)
@@ -507,10 +555,15 @@ class KeyVault:
         """None for a caller with a vault token of the vault's tenant and a data-plane role."""
         vault = self.vault
         claims = _bearer(headers)
-        if claims is None or claims.get("aud") != VAULT_RESOURCE:
+        # A vault names its cloud's sign-in host and resource (https://vault.azure.net,
+        # https://vault.usgovcloudapi.net, https://vault.azure.cn): the host's DNS suffix decides.
+        host = _host(headers)
+        suffix = next((x for x in _VAULT_SUFFIXES if host.endswith(f".{x}")), "vault.azure.net")
+        resource = VAULT_RESOURCE if suffix == "vault.azure.net" else f"https://{suffix}"
+        if claims is None or claims.get("aud") != resource:
             challenge = (
-                f'Bearer authorization="https://login.microsoftonline.com/{vault.tenant_id}", '
-                f'resource="{VAULT_RESOURCE}"'
+                f'Bearer authorization="https://{_VAULT_SUFFIXES[suffix]}/{vault.tenant_id}", '
+                f'resource="{resource}"'
             )
             return _json(
                 401,
@@ -635,6 +688,12 @@ class KeyVault:
         return _json(200, self._bundle(name, found, value=False))
 
 
+# The throttle window a 429 opens (its Retry-After), and how long after the 429 a request of the
+# same client can still arrive that was sent before the client read it (requests in flight).
+THROTTLE_SECONDS = 1.0
+IN_FLIGHT = 0.1
+
+
 class PartnerCenter:
     """Partner Center: the partner's profile, customers (paged) and application consents.
 
@@ -651,10 +710,14 @@ class PartnerCenter:
         if claims is None or str(claims.get("aud", "")).rstrip("/") != PARTNER_CENTER:
             return _json(401, {"code": 401, "description": "Unauthorized", "errorName": "Auth"})
         if "mfa" not in (claims.get("amr") or []):
-            return _json(401, {"code": 900419, "description": "MFA is required"})
+            return self._mfa_required()
         partner = self.cloud.partners.get(str(claims.get("tid")))
         if partner is None:
             return _json(403, {"code": 403, "description": "Not a partner tenant"})
+        if self._inside_throttle_window(str(claims.get("appid") or claims.get("azp") or "")):
+            return _json(
+                429, {"code": 429, "description": "Too many requests"}, {"Retry-After": "1"}
+            )
         parts = urlsplit(path)
         segments = [segment for segment in parts.path.split("/") if segment]
         if segments == ["v1", "profiles", "organization"] and method == "GET":
@@ -670,8 +733,28 @@ class PartnerCenter:
             query = {key: values[0] for key, values in parse_qs(parts.query).items()}
             return self._customers(partner, query, headers)
         if segments[:2] == ["v1", "customers"] and segments[3:4] == ["applicationconsents"]:
-            return self._consents(partner, method, segments, headers, body)
+            return self._consents(partner, method, segments, headers, body, claims=claims)
         return _json(404, {"code": 404, "description": "Not found"})
+
+    def _mfa_required(self) -> Response:
+        """An App+User token without ``mfa`` in its ``amr`` (enforced from 2026-04-01, Partner
+        Center authentication): HTTP 401 with error 900421. The body is not documented: in
+        Partner Center's REST error shape (``Cloud.mfa_error_form`` "json"), or with the number
+        only in a ``WWW-Authenticate`` header and the description ("header")."""
+        text = "Multi-factor authentication is required for App+User calls"
+        if self.cloud.mfa_error_form == "header":
+            challenge = f'Bearer error="invalid_token", error_description="{text} (error 900421)"'
+            return _json(401, {"description": f"{text}."}, {"WWW-Authenticate": challenge})
+        return _json(
+            401,
+            {
+                "code": 900421,
+                "description": f"{text}.",
+                "errorName": "MfaRequired",
+                "data": [],
+                "source": "PartnerFD",
+            },
+        )
 
     @staticmethod
     def _customers(
@@ -697,19 +780,41 @@ class PartnerCenter:
             document["links"] = {"next": {"uri": f"/customers?size={size}&seekOperation=Next"}}
         return _json(200, document)
 
-    def _throttled(self, application_id: str) -> bool:
+    def _inside_throttle_window(self, caller: str) -> bool:
+        """Whether ``caller`` sent this inside its throttle window (any Partner Center request:
+        "limits any further requests from that client"); such a request is counted, since a
+        client that honours ``Retry-After`` for all its requests sends none."""
+        cloud = self.cloud
+        with cloud.lock:
+            now = time.monotonic() * cloud.clock_scale
+            until = cloud.throttled_until.get(caller, float("-inf"))
+            if now < until:
+                # A request arriving within IN_FLIGHT of the 429 left the client before it could
+                # have read that answer (loopback): refused all the same, not counted.
+                if now >= until - THROTTLE_SECONDS + IN_FLIGHT:
+                    cloud.requests_in_throttle_window += 1
+                cloud.throttled += 1
+                return True
+        return False
+
+    def _throttled(self, key: str, caller: str) -> bool:
+        """Whether this consent is refused with 429: ``key`` (the consented or the calling app,
+        ``Cloud.consent_limit_key``) has had its ``consent_rate_limit`` in the last second; that
+        opens the client's throttle window (``Retry-After: 1``)."""
         cloud = self.cloud
         if cloud.consent_rate_limit is None:
             return False
-        now = time.monotonic() * cloud.clock_scale
-        window = [t for t in cloud.consent_windows.get(application_id, []) if t > now - 1.0]
-        if len(window) >= cloud.consent_rate_limit:
-            cloud.consent_windows[application_id] = window
-            cloud.throttled += 1
-            return True
-        window.append(now)
-        cloud.consent_windows[application_id] = window
-        return False
+        with cloud.lock:
+            now = time.monotonic() * cloud.clock_scale
+            window = [t for t in cloud.consent_windows.get(key, []) if t > now - 1.0]
+            if len(window) >= cloud.consent_rate_limit:
+                cloud.consent_windows[key] = window
+                cloud.throttled += 1
+                cloud.throttled_until[caller] = now + THROTTLE_SECONDS  # Retry-After: 1
+                return True
+            window.append(now)
+            cloud.consent_windows[key] = window
+            return False
 
     def _consents(
         self,
@@ -718,6 +823,8 @@ class PartnerCenter:
         segments: list[str],
         headers: dict[str, str],
         body: bytes,
+        *,
+        claims: dict[str, Any],
     ) -> Response:
         """``/v1/customers/{customer}/applicationconsents[/{client id}]``."""
         consents = partner.application_consents.setdefault(segments[2], [])
@@ -726,9 +833,23 @@ class PartnerCenter:
         if method == "POST":
             document = json.loads(body or b"{}")
             application_id = str(document.get("applicationId", ""))
-            if self._throttled(application_id):
+            caller = str(claims.get("appid") or claims.get("azp") or "")
+            key = caller if self.cloud.consent_limit_key == "caller" else application_id
+            if self._throttled(key, caller):
                 return _json(
                     429, {"code": 429, "description": "Too many requests"}, {"Retry-After": "1"}
+                )
+            # The CPV consent through GDAP needs Global Administrator, Privileged Role
+            # Administrator or Cloud Application Administrator in the customer (Partner Center
+            # "Control panel vendor APIs"; Application Administrator is a superset of the last).
+            if not (self.cloud.gdap_roles(segments[2]) & CONSENT_ROLES):
+                return _json(
+                    403,
+                    {
+                        "code": 403,
+                        "description": "The partner user does not have the required role in the "
+                        "customer tenant (GDAP).",
+                    },
                 )
             request_id = next((v for k, v in headers.items() if k.lower() == "ms-requestid"), "")
             self.cloud.consent_posts.append((segments[2], application_id, request_id))
@@ -842,7 +963,11 @@ class Graph:
 
     def __call__(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
         claims = _bearer(headers)
-        if claims is None or claims.get("aud") != "https://graph.microsoft.com":
+        # A token for the cloud's own Graph root (Graph "National cloud deployments": a scope must
+        # use the domain of the cloud's Graph); on loopback, the public cloud's.
+        host = _host(headers)
+        audience = f"https://{host}" if host in _GRAPH_HOSTS else "https://graph.microsoft.com"
+        if claims is None or claims.get("aud") != audience:
             return _json(401, {"error": {"code": "InvalidAuthenticationToken"}})
         tenant = str(claims.get("tid"))
         if tenant in self.cloud.graph_refused:
@@ -860,29 +985,77 @@ class Graph:
         segments = [segment for segment in parts.path.split("/") if segment]
         query = {key: values[0] for key, values in parse_qs(parts.query).items()}
         document = json.loads(body or b"{}") if body else {}
-        if claims.get("idtyp") != "app" and not _scope_allows(claims, method, segments):
-            return _json(
-                403,
-                {
-                    "error": {
-                        "code": "Authorization_RequestDenied",
-                        "message": "Insufficient privileges to complete the operation.",
-                    }
-                },
-            )
+        refused = self._refusal(claims, method, segments, partner, tenant)
+        if refused is not None:
+            return refused
         if segments == ["v1.0", "organization"]:
             if claims.get("idtyp") == "app" and not claims.get("roles"):
                 return _json(403, {"error": {"code": "Authorization_RequestDenied"}})
             return _json(200, {"value": [{"id": tenant}]})
-        if segments == ["v1.0", "tenantRelationships", "delegatedAdminRelationships"]:
-            return self._relationships(partner, query)
+        if segments[:3] == ["v1.0", "tenantRelationships", "delegatedAdminRelationships"]:
+            return self._relationships(partner, segments[3:], query)
         if segments[:2] == ["v1.0", "servicePrincipals"]:
             return self._service_principals(partner, method, segments, query, document)
         if segments[:2] == ["v1.0", "oauth2PermissionGrants"]:
             return self._grants(partner, method, segments, query, document)
         return _json(404, {"error": {"code": "Request_ResourceNotFound"}})
 
-    def _relationships(self, partner: PartnerTenant, query: dict[str, str]) -> Response:
+    def _refusal(
+        self,
+        claims: dict[str, Any],
+        method: str,
+        segments: list[str],
+        partner: PartnerTenant,
+        tenant: str,
+    ) -> Response | None:
+        """403 for a delegated token whose scopes do not cover the call, or for a partner admin's
+        write in a customer tenant that the GDAP roles do not allow; else None."""
+        denied = _json(
+            403,
+            {
+                "error": {
+                    "code": "Authorization_RequestDenied",
+                    "message": "Insufficient privileges to complete the operation.",
+                }
+            },
+        )
+        if claims.get("idtyp") == "app":
+            return None
+        if not _scope_allows(claims, method, segments):
+            return denied
+        if (
+            method != "GET"
+            and self.cloud.partner_of(tenant) is not None
+            and not self._gdap_allows(partner, tenant, segments)
+        ):
+            return denied
+        return None
+
+    def _gdap_allows(self, partner: PartnerTenant, tenant: str, segments: list[str]) -> bool:
+        """A partner admin's write in a customer tenant (through GDAP, with the roles of
+        ``Cloud.gdap_roles``): Microsoft Graph app role assignments need Privileged Role
+        Administrator or Global Administrator; other writes (service principals, delegated
+        grants, other APIs' app roles) Cloud Application Administrator or higher ("Grant
+        tenant-wide admin consent to an application": those roles may consent "for any
+        permission, for any API, except Microsoft Graph app roles")."""
+        held = self.cloud.gdap_roles(tenant)
+        if segments[1:2] == ["servicePrincipals"] and segments[3:4] == ["appRoleAssignedTo"]:
+            principals = partner.service_principals.get(tenant, [])
+            resource = next((p for p in principals if p["id"] == segments[2]), None)
+            if resource is not None and resource.get("appId") == GRAPH_APP_ID:
+                return bool(held & GRAPH_APP_ROLE_ROLES)
+        return bool(held & CONSENT_ROLES)
+
+    def _relationships(
+        self, partner: PartnerTenant, rest: list[str], query: dict[str, str]
+    ) -> Response:
+        """The active GDAP relationships (paged), or one relationship's access assignments."""
+        if len(rest) == 2 and rest[1] == "accessAssignments":
+            if not any(r["id"] == rest[0] for r in partner.relationships):
+                return _json(404, {"error": {"code": "Request_ResourceNotFound"}})
+            return _json(200, {"value": partner.access_assignments.get(rest[0], [])})
+        if rest:
+            return _json(404, {"error": {"code": "Request_ResourceNotFound"}})
         wanted = query.get("$filter", "")
         items = [
             r
@@ -900,6 +1073,26 @@ class Graph:
         return _json(200, document)
 
     @staticmethod
+    def _create_principal(principals: list[dict[str, Any]], document: dict[str, Any]) -> Response:
+        """``POST /servicePrincipals {appId}``. A second service principal of an app: 409
+        ``Request_MultipleObjectsWithSameKeyValue`` (Graph's answer as the azuread provider and
+        CIPP report it)."""
+        if any(p["appId"] == document.get("appId") for p in principals):
+            return _json(
+                409,
+                {
+                    "error": {
+                        "code": "Request_MultipleObjectsWithSameKeyValue",
+                        "message": "The service principal cannot be created, updated, or "
+                        "restored because the service principal name is already in use.",
+                    }
+                },
+            )
+        principal = {"id": str(uuid.uuid4()), "appId": document.get("appId")}
+        principals.append(principal)
+        return _json(201, principal)
+
+    @staticmethod
     def _service_principals(
         partner: PartnerTenant,
         method: str,
@@ -909,16 +1102,18 @@ class Graph:
     ) -> Response:
         principals = partner.service_principals.setdefault(partner.tenant_id, [])
         if len(segments) == 2 and method == "GET":
-            # `appId eq 'x'` or `appId in ('x','y')`: the quoted values.
-            wanted = query.get("$filter", "").split("'")[1::2]
+            # `appId eq 'x'`, `appId in ('x','y')`, or the same on `id`: the quoted values
+            # (Graph "Use the $filter query parameter": eq and in on directory objects, at most
+            # 15 values in one `in`).
+            text = query.get("$filter", "")
+            wanted = text.split("'")[1::2]
             if len(wanted) > 15:
                 return _json(400, {"error": {"code": "Request_UnsupportedQuery"}})
-            found = [p for p in principals if not wanted or p["appId"] in wanted]
+            field = "id" if text.strip().startswith("id ") else "appId"
+            found = [p for p in principals if not wanted or p[field] in wanted]
             return _json(200, {"value": found})
         if len(segments) == 2 and method == "POST":
-            principal = {"id": str(uuid.uuid4()), "appId": document.get("appId")}
-            principals.append(principal)
-            return _json(201, principal)
+            return Graph._create_principal(principals, document)
         if len(segments) < 4:
             return _json(404, {"error": {"code": "Request_ResourceNotFound"}})
         owner, relation = segments[2], segments[3]
@@ -985,7 +1180,9 @@ class FakeCloud:
         self.ca_file = ca_dir / "fake-cloud-ca.pem"
         self.ca.cert_pem.write_to_path(str(self.ca_file))
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self.ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+        # The loopback names, and every cloud's real host names (tests/fakecloud/names.py can
+        # resolve those to these servers in-process).
+        self.ca.issue_cert("127.0.0.1", "localhost", *REAL_HOSTS).configure_cert(context)
         self.servers: dict[str, _Server] = {}
         for service in ("login", "partnercenter", "graph"):
             self.servers[service] = _Server(cloud, service, context)
@@ -1013,8 +1210,8 @@ class FakeCloud:
     def env(self) -> dict[str, str]:
         vaults = {name: vault.url for name, vault in self.cloud.vaults.items()}
         return {
+            # The one CA-bundle setting every partner-apps command honours (README).
             "REQUESTS_CA_BUNDLE": str(self.ca_file),
-            "SSL_CERT_FILE": str(self.ca_file),
             "NO_PROXY": "127.0.0.1,localhost",
             "PARTNER_APPS_LOGIN_URL": self.url("login"),
             "PARTNER_APPS_PARTNER_CENTER_URL": self.url("partnercenter"),

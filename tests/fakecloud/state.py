@@ -24,10 +24,14 @@ SIGNING_KEY = secrets.token_bytes(32)
 PARTNER_CENTER = "https://api.partnercenter.microsoft.com"
 VAULT_RESOURCE = "https://vault.azure.net"
 GRAPH = "https://graph.microsoft.com"
-# Resource URL -> the resource app's id (its service principal in each tenant).
+# Resource URL -> the resource app's id (its service principal in each tenant). Graph's resource
+# is its root in each cloud (Graph "National cloud deployments": a scope uses the cloud's host).
 RESOURCE_APP_IDS = {
     GRAPH: "00000003-0000-0000-c000-000000000000",
+    "https://graph.microsoft.us": "00000003-0000-0000-c000-000000000000",
+    "https://microsoftgraph.chinacloudapi.cn": "00000003-0000-0000-c000-000000000000",
     PARTNER_CENTER: "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd",
+    "https://partner.partnercenterapi.microsoftonline.cn": "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd",
     "https://management.azure.com": "797f4846-ba00-4fd7-ba43-dac1f8f63013",
 }
 
@@ -168,6 +172,33 @@ class PartnerTenant:
     grants: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     app_role_assignments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     relationships: list[dict[str, Any]] = field(default_factory=list)
+    # GDAP relationship id -> its access assignments (Graph ``delegatedAdminAccessAssignment``:
+    # ``accessContainer`` the partner's security group, ``accessDetails.unifiedRoles``, ``status``).
+    access_assignments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+# Entra built-in role template ids ("Microsoft Entra built-in roles").
+GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
+PRIVILEGED_ROLE_ADMINISTRATOR = "e8611ab8-c189-46e8-94e1-60213ab1f814"
+APPLICATION_ADMINISTRATOR = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
+CLOUD_APPLICATION_ADMINISTRATOR = "158c047a-c907-4556-b7ef-446551a6b5f7"
+DIRECTORY_READERS = "88d8e3e3-8f55-4a1e-953a-9b9898b8876b"
+# The role set the README asks every customer's GDAP relationship to give the consenting admins.
+README_ROLES = (CLOUD_APPLICATION_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR)
+# Who may do what ("Grant tenant-wide admin consent to an application"; Graph "Grant an
+# appRoleAssignment for a service principal"; Partner Center CPV consent through GDAP): consents,
+# service principals and delegated grants need one of CONSENT_ROLES; Microsoft Graph app roles one
+# of GRAPH_APP_ROLE_ROLES.
+CONSENT_ROLES = frozenset(
+    {
+        CLOUD_APPLICATION_ADMINISTRATOR,
+        APPLICATION_ADMINISTRATOR,
+        PRIVILEGED_ROLE_ADMINISTRATOR,
+        GLOBAL_ADMINISTRATOR,
+    }
+)
+GRAPH_APP_ROLE_ROLES = frozenset({PRIVILEGED_ROLE_ADMINISTRATOR, GLOBAL_ADMINISTRATOR})
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 
 
 @dataclass
@@ -238,6 +269,24 @@ class Cloud:
         self.consent_assigns_app_roles = False
         # (customer, applicationId, MS-RequestId) of every consent POST that reached the backend.
         self.consent_posts: list[tuple[str, str, str]] = []
+        # What Entra answers a partner admin's token for an app not consented in the customer
+        # tenant: AADSTS90099 (Entra error-code reference); tests also run 65001, 7000229 and
+        # 700016, which the product treats alike.
+        self.unconsented_admin_code = 90099
+        # What Partner Center's 50 requests/s "for each applicationId (Application ID of the CPV
+        # partner)" is keyed on: the consented app (the body's applicationId: "consented") or the
+        # app that calls (the token's appid: "caller"). The docs do not say; tests run both.
+        self.consent_limit_key = "consented"
+        # Per-client throttling (Partner Center "API throttling guidance": past a threshold it
+        # "limits any further requests from that client for a period of time"): client app id ->
+        # the monotonic time its throttle ends. Requests of a client inside its window are
+        # answered 429 again and counted here.
+        self.throttled_until: dict[str, float] = {}
+        self.requests_in_throttle_window = 0
+        # How Partner Center words its 401 for an App+User token without MFA (error 900421; the
+        # body is not documented): "json" (its REST error shape, {"code": 900421, ...}) or
+        # "header" (no code in the body; a WWW-Authenticate header and description naming it).
+        self.mfa_error_form = "json"
 
     # -- setup ---------------------------------------------------------------------------------
 
@@ -309,9 +358,13 @@ class Cloud:
         domain: str,
         *,
         activated: str = "2026-01-01T00:00:00Z",
+        roles: tuple[str, ...] = README_ROLES,
+        assigned: tuple[str, ...] | None = None,
     ) -> None:
         """A customer of ``partner_tenant``: its directory with the resource service principals,
-        its Partner Center record, an active GDAP relationship and its domain."""
+        its Partner Center record, an active GDAP relationship approving ``roles`` with one
+        active access assignment (the consenting admins' security group) holding ``assigned``
+        (default: all of ``roles``), and its domain."""
         with self.lock:
             self.tenant(tenant_id, company=name)
             partner = self.partners[partner_tenant]
@@ -327,15 +380,29 @@ class Cloud:
                     "attributes": {"objectType": "Customer"},
                 }
             )
+            relationship_id = str(uuid.uuid4())
             partner.relationships.append(
                 {
-                    "id": str(uuid.uuid4()),
+                    "id": relationship_id,
                     "displayName": f"gdap-{name}",
                     "status": "active",
                     "customer": {"tenantId": tenant_id, "displayName": name},
                     "activatedDateTime": activated,
+                    "accessDetails": {"unifiedRoles": [{"roleDefinitionId": r} for r in roles]},
                 }
             )
+            held = roles if assigned is None else assigned
+            partner.access_assignments[relationship_id] = [
+                {
+                    "id": str(uuid.uuid4()),
+                    "status": "active",
+                    "accessContainer": {
+                        "accessContainerId": f"group-{partner_tenant[:8]}-admins",
+                        "accessContainerType": "securityGroup",
+                    },
+                    "accessDetails": {"unifiedRoles": [{"roleDefinitionId": r} for r in held]},
+                }
+            ]
             self.domains[domain] = tenant_id
             self._partner_of[tenant_id] = partner_tenant
             principals = self.partners[tenant_id].service_principals.setdefault(tenant_id, [])
@@ -349,6 +416,30 @@ class Cloud:
                         "oauth2PermissionScopes": resource["scopes"],
                     }
                 )
+
+    def gdap_roles(self, customer_tenant: str) -> frozenset[str]:
+        """The roles the customer's partner's admins hold there: those of the active access
+        assignments of its active GDAP relationships that the relationship approved."""
+        with self.lock:
+            partner = self.partners.get(self._partner_of.get(customer_tenant, ""))
+            if partner is None:
+                return frozenset()
+            held: set[str] = set()
+            for relationship in partner.relationships:
+                customer = (relationship.get("customer") or {}).get("tenantId")
+                if customer != customer_tenant or relationship.get("status") != "active":
+                    continue
+                approved = {
+                    r["roleDefinitionId"]
+                    for r in (relationship.get("accessDetails") or {}).get("unifiedRoles", [])
+                }
+                for assignment in partner.access_assignments.get(relationship["id"], []):
+                    if assignment.get("status") != "active":
+                        continue
+                    for role in assignment["accessDetails"]["unifiedRoles"]:
+                        if role["roleDefinitionId"] in approved:
+                            held.add(role["roleDefinitionId"])
+            return frozenset(held)
 
     def roles_of(self, tenant_id: str, client_id: str) -> list[str] | None:
         """The app role values assigned to ``client_id``'s service principal in ``tenant_id``,
@@ -460,7 +551,12 @@ class Cloud:
         tenant_id: str | None = None,
     ) -> dict[str, Any]:
         """A token response for ``grant``: access token for the scope's resource, ID token and a
-        new refresh token (the old one stays valid, as in Entra)."""
+        new refresh token (the old one stays valid, as in Entra).
+
+        As Entra issues them: the access token is a v1.0 token (Partner Center's and Graph's
+        tokens are; ``amr`` is a v1.0 access-token claim, "Access token claims reference": the
+        methods of the sign-in, ``["pwd", "mfa"]`` after MFA); the ID token is a v2.0 token, which
+        has no ``amr`` ("ID token claims reference")."""
         resources = [item for item in scope.split() if "://" in item]
         resource = resources[0].rsplit("/", 1)[0] if resources else GRAPH
         now = int(time.time())
@@ -473,6 +569,7 @@ class Cloud:
                 **common,
                 "aud": resource,
                 "iss": f"https://sts.windows.net/{tid}/",
+                "ver": "1.0",
                 "appid": grant.client_id,
                 "azp": grant.client_id,
                 "oid": user.object_id,
@@ -491,7 +588,7 @@ class Cloud:
                 "oid": user.object_id,
                 "preferred_username": user.upn,
                 "name": user.upn.split("@")[0],
-                "amr": list(grant.amr),
+                "ver": "2.0",
                 **({"nonce": nonce} if nonce else {}),
             }
         )

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from partner_apps.sam.errors import PARTNER_CENTER_MFA_REQUIRED, partner_center_error_code
 from tests.fakecloud import Cloud, FakeCloud
-from tests.fakecloud.state import Grant
+from tests.fakecloud.state import Grant, read_jwt
 from tests.sam.world import World
 
 
@@ -58,8 +59,9 @@ def test_partner_center_profile_customers_and_application_consents(world: World)
     base = world.fake.url("partnercenter")
     token = _token(world, "us", "https://api.partnercenter.microsoft.com/user_impersonation")
     headers = {"Authorization": f"Bearer {token}"}
-    partner = world.cloud.partners[world.regions["us"].tenant_id]
-    partner.customers.append({"id": "c-1", "companyProfile": {"tenantId": "c-1"}})
+    # A customer with an active GDAP relationship giving the README's roles (the consent needs
+    # Cloud Application Administrator or higher there).
+    world.cloud.add_customer(world.regions["us"].tenant_id, "c-1", "Customer 1", "c1.example")
     profile = requests.get(f"{base}/v1/profiles/organization", headers=headers, timeout=10)
     assert profile.json()["companyName"] == "Contoso US"
     assert (
@@ -78,8 +80,12 @@ def test_partner_center_profile_customers_and_application_consents(world: World)
     assert requests.get(f"{base}/v1/customers", timeout=10).status_code == 401
 
 
-def test_partner_center_requires_mfa(world: World) -> None:
+@pytest.mark.parametrize("form", ["json", "header"])
+def test_partner_center_answers_401_with_900421_to_a_token_without_mfa(
+    world: World, form: str
+) -> None:
     region = world.regions["eu"]
+    world.cloud.mfa_error_form = form
     grant = Grant(region.tenant_id, region.sam.client_id, region.admin, ("pwd",))
     token = world.cloud.issue(
         grant, "https://api.partnercenter.microsoft.com/user_impersonation", with_refresh=False
@@ -90,6 +96,29 @@ def test_partner_center_requires_mfa(world: World) -> None:
         timeout=10,
     )
     assert answer.status_code == 401
+    if form == "json":
+        assert answer.json()["code"] == 900421
+    else:
+        assert "900421" in answer.headers["WWW-Authenticate"]
+        assert "code" not in answer.json()
+    code = partner_center_error_code(401, dict(answer.headers), answer.text)
+    assert code == PARTNER_CENTER_MFA_REQUIRED
+
+
+def test_tokens_are_v2_id_tokens_without_amr_and_v1_access_tokens_with_amr(world: World) -> None:
+    """As Entra: amr is a v1.0 access-token claim; a v2.0 ID token has none."""
+    region = world.regions["us"]
+    grant = Grant(region.tenant_id, region.sam.client_id, region.admin, ("pwd", "mfa"))
+    issued = world.cloud.issue(grant, "https://api.partnercenter.microsoft.com/user_impersonation")
+    access = read_jwt(issued["access_token"])
+    identity = read_jwt(issued["id_token"])
+    assert access is not None
+    assert identity is not None
+    assert access["ver"] == "1.0"
+    assert access["amr"] == ["pwd", "mfa"]
+    assert access["aud"] == "https://api.partnercenter.microsoft.com"
+    assert identity["ver"] == "2.0"
+    assert "amr" not in identity
 
 
 def test_graph_service_principals_grants_and_relationships(world: World) -> None:

@@ -63,6 +63,8 @@ def test_consent_refresh_status_end_to_end(world: World, stack: str) -> None:
         "tenantId": region.tenant_id,
         "region": stack,
         "writtenBy": "partner-apps sam",
+        # The MFA evidence: the amr of the v1.0 access token for Partner Center.
+        "mfaEvidence": "partner-center-access-token-v1 amr=pwd,mfa",
     }
     # The consent sign-in asked for MFA and used the registered loopback redirect.
     authorize = [path for path in requests_to(world, "login") if "/authorize" in path]
@@ -81,6 +83,7 @@ def test_consent_refresh_status_end_to_end(world: World, stack: str) -> None:
     assert latest.value in world.cloud.grants
     assert latest.tags["consentedBy"] == region.admin.upn  # carried over
     assert latest.tags["refreshedAt"] == world.now().isoformat(timespec="seconds")
+    assert latest.tags["mfaEvidence"] == "partner-center-access-token-v1 amr=pwd,mfa"
     assert latest.exp == int(world.now().timestamp()) + 90 * 86400
     assert "GET /v1/profiles/organization" in requests_to(world, "partnercenter")
     # Older versions: the placeholder is disabled, the one just replaced stays as fallback.
@@ -416,3 +419,49 @@ def test_a_disabled_newest_version_is_reported(world: World) -> None:
     # A consent needs no --force over a disabled token.
     sign_in(world, "us")
     assert world.run("sam", "consent", "--stack", "us").code == exitcodes.OK
+
+
+MFA_JSON = {
+    "code": 900421,
+    "description": "Multi-factor authentication is required for App+User calls.",
+    "errorName": "MfaRequired",
+    "data": [],
+    "source": "PartnerFD",
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        (MFA_JSON, {}),  # Partner Center's REST error shape (assumed: the body is undocumented)
+        (
+            {"description": "Multi-factor authentication is required."},
+            {"WWW-Authenticate": 'Bearer error="invalid_token", error_description="MFA (900421)"'},
+        ),
+    ],
+    ids=["json-code", "www-authenticate"],
+)
+def test_partner_center_900421_maps_to_sign_in_again_with_mfa_consent_force(
+    world: World, body: dict[str, object], headers: dict[str, str]
+) -> None:
+    consent(world, "us")
+    world.cloud.inject(
+        Fault("partnercenter", method="GET", status=401, body=body, headers=headers, times=2)
+    )
+    result = world.run("sam", "refresh", "--stack", "us")
+    assert result.code == exitcodes.SIGN_IN, result.err
+    assert "multi-factor authentication is required for App+User calls (error 900421)" in (
+        result.err
+    )
+    assert "sign in again with MFA: `partner-apps sam consent --stack us --force`" in result.err
+    assert "region us, app partner-center-sam, vault kv-cspapps-us-01" in result.err
+
+
+def test_consent_force_signs_in_again_although_a_token_is_stored(world: World) -> None:
+    consent(world, "us")
+    first = world.stored("us")
+    again = world.run("sam", "consent", "--stack", "us")
+    assert again.code == exitcodes.ALREADY_CONSENTED  # without --force: nothing changes
+    assert "--force" in again.err
+    consent(world, "us", "--force")
+    assert world.stored("us").version != first.version

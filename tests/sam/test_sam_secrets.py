@@ -96,12 +96,40 @@ GOOD_ACCESS = {
     "amr": ["pwd", "mfa"],
     "upn": "admin@us.example",
 }
-GOOD_ID = {"tid": "tenant-us", "aud": "client-us", "amr": ["pwd", "mfa"]}
+# A v2.0 ID token: no amr claim ("ID token claims reference"; amr is a v1.0 access-token claim).
+GOOD_ID = {"tid": "tenant-us", "aud": "client-us", "ver": "2.0"}
 
 
-def test_a_good_token_passes() -> None:
+def test_a_good_token_passes_with_mfa_read_from_the_partner_center_access_token() -> None:
     result = {"access_token": _jwt(GOOD_ACCESS), "id_token_claims": GOOD_ID}
-    assert claims.check(_target(), result, sign_in=True) == {"upn": "admin@us.example"}
+    checked = claims.check(_target(), result, sign_in=True)
+    assert checked.user == {"upn": "admin@us.example"}
+    assert checked.amr == ("pwd", "mfa")
+    assert checked.mfa_evidence == "partner-center-access-token-v1 amr=pwd,mfa"
+
+
+@pytest.mark.parametrize(
+    "identity",
+    [
+        GOOD_ID,  # v2.0: no amr at all, as Entra issues it
+        {**GOOD_ID, "amr": ["pwd"]},  # an ID token's amr is no evidence either way
+        {},  # a refresh may bring no ID token
+    ],
+)
+def test_an_id_token_without_amr_is_normal_never_a_refusal(identity: dict[str, Any]) -> None:
+    result = {"access_token": _jwt(GOOD_ACCESS), "id_token_claims": identity}
+    assert claims.check(_target(), result, sign_in=False).amr == ("pwd", "mfa")
+
+
+def test_a_partner_center_access_token_without_mfa_is_refused_with_consent_force() -> None:
+    result = {"access_token": _jwt({**GOOD_ACCESS, "amr": ["pwd"]}), "id_token_claims": GOOD_ID}
+    with pytest.raises(SamError) as caught:
+        claims.check(_target(), result, sign_in=False)
+    assert caught.value.exit_code == exitcodes.TOKEN_REFUSED
+    assert "Partner Center access token shows no multi-factor" in caught.value.message
+    assert "sign in again with MFA: `partner-apps sam consent --stack us --force`" in (
+        caught.value.message
+    )
 
 
 @pytest.mark.parametrize(
@@ -110,7 +138,7 @@ def test_a_good_token_passes() -> None:
         ({**GOOD_ACCESS, "tid": "tenant-eu"}, GOOD_ID, "issued by tenant tenant-eu"),
         (GOOD_ACCESS, {**GOOD_ID, "tid": "tenant-eu"}, "issued by tenant tenant-eu"),
         ({**GOOD_ACCESS, "amr": ["pwd"]}, GOOD_ID, "no multi-factor authentication"),
-        (GOOD_ACCESS, {**GOOD_ID, "amr": ["pwd"]}, "no multi-factor authentication"),
+        ({k: v for k, v in GOOD_ACCESS.items() if k != "amr"}, GOOD_ID, "no multi-factor"),
         ({**GOOD_ACCESS, "appid": "client-eu"}, GOOD_ID, "issued to app client-eu"),
         (GOOD_ACCESS, {**GOOD_ID, "aud": "client-eu"}, "the ID token is for app client-eu"),
         ({**GOOD_ACCESS, "aud": "https://graph.microsoft.com"}, GOOD_ID, "not Partner Center"),

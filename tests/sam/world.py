@@ -8,6 +8,11 @@ app (redirect URIs from ``apps.yaml``), a partner admin, the job identity whose 
 stack file's Secrets Officer, and its vault holding what ``pulumi up`` leaves there: the app's
 client secret and the refresh-token placeholder. Stack outputs are written as the Pulumi CLI
 prints them. The commands run in-process through ``partner_apps.cli.main`` with the real clients.
+
+``open_world(..., sovereign=...)``: a project of its own holding one stack file of a sovereign
+cloud (``usgov``: ``cloud: usgovernment``). No ``PARTNER_APPS_*`` override is set: the product
+computes the cloud's real endpoints from the stack file, and in-process name resolution
+(``tests/fakecloud/names.py``) takes those real host names to the fake; any other host name fails.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import requests
+import yaml
+from azure.core.credentials import TokenCredential
 from azure.identity import ClientSecretCredential
 
 from partner_apps import cli
@@ -34,6 +41,7 @@ from partner_apps.sam.http import RetryingSession
 from partner_apps.sam.target import Endpoints, file_outputs
 from tests.conftest import load_yaml
 from tests.fakecloud import Cloud, FakeCloud
+from tests.fakecloud.names import HOSTS, Resolver, cloud_hosts, resolving
 from tests.fakecloud.state import App, User
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,6 +80,11 @@ class World:
     texts: list[str] = field(default_factory=list)
     interrupt_on_sleep: bool = False
     session_timeout: float = 5.0
+    project_dir: Path = ROOT
+    # A sovereign world: the product's own credential chain (EnvironmentCredential) at the
+    # cloud's real sign-in host; and the name resolution that takes real hosts to the fake.
+    product_credential: bool = False
+    resolver: Resolver | None = None
 
     def now(self) -> datetime:
         return self.clock[0]
@@ -101,7 +114,9 @@ class World:
     def runtime(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> flows.Runtime:
         login = self.fake.url("login")
 
-        def credential(target: Any) -> ClientSecretCredential:
+        def credential(target: Any) -> TokenCredential:
+            if self.product_credential:
+                return flows.default_credential(target)
             job = self.regions[target.stack].job
             return ClientSecretCredential(
                 target.tenant_id,
@@ -119,7 +134,7 @@ class World:
                 return answer
 
         return flows.Runtime(
-            project_dir=ROOT,
+            project_dir=self.project_dir,
             outputs=file_outputs(args.outputs or self.outputs_dir),
             endpoints=Endpoints.from_env(),
             out=out,
@@ -151,8 +166,8 @@ class World:
         return list(self.cloud.vaults[region.vault_name].secrets[f"{SAM}-sam-refresh-token"])
 
 
-def _stack_region(stack: str) -> dict[str, Any]:
-    document = load_yaml(ROOT / f"Pulumi.{stack}.yaml")
+def _stack_region(stack: str, project_dir: Path = ROOT) -> dict[str, Any]:
+    document = load_yaml(project_dir / f"Pulumi.{stack}.yaml")
     region: dict[str, Any] = document["config"]["partner-apps:region"]
     return region
 
@@ -163,12 +178,43 @@ def _sam_definition() -> dict[str, Any]:
     return definition
 
 
-def build_cloud() -> tuple[Cloud, dict[str, Region]]:
+# The US Government stack of a sovereign world (Pulumi.usgov.yaml: the US stack file with the
+# usgov region's id, cloud, location, and a tenant, domains, subscription and vault of its own).
+USGOV = "usgov"
+_USGOV_REGION = {
+    "id": USGOV,
+    "cloud": "usgovernment",
+    "tenantId": "7d2e3f4a-5b6c-4d7e-8f90-a1b2c3d4e5f6",
+    "verifiedDomains": ["usgov.contoso-partner.example"],
+    "subscriptionId": "8e3f4a5b-6c7d-4e8f-9a01-b2c3d4e5f6a7",
+    "location": "usgovvirginia",
+}
+
+
+def sovereign_project(directory: Path) -> Path:
+    """A project of its own with one stack file, ``Pulumi.usgov.yaml`` (cloud: usgovernment)."""
+    project = directory / "project"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "apps.yaml"):
+        (project / name).write_bytes((ROOT / name).read_bytes())
+    document = load_yaml(ROOT / "Pulumi.us.yaml")
+    region = document["config"]["partner-apps:region"]
+    region.update(_USGOV_REGION)
+    region["keyVault"]["name"] = "kv-cspapps-usgov-01"
+    region["keyVault"]["resourceGroupName"] = "rg-partner-apps-usgov"
+    region["tags"]["region"] = USGOV
+    (project / f"Pulumi.{USGOV}.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    return project
+
+
+def build_cloud(
+    project_dir: Path = ROOT, stacks: tuple[str, ...] = STACKS
+) -> tuple[Cloud, dict[str, Region]]:
     cloud = Cloud()
     definition = _sam_definition()
     regions: dict[str, Region] = {}
-    for index, stack in enumerate(STACKS):
-        region = _stack_region(stack)
+    for index, stack in enumerate(stacks):
+        region = _stack_region(stack, project_dir)
         tenant = region["tenantId"]
         cloud.tenant(tenant, company=f"Contoso {stack.upper()}")
         sam = cloud.add_app(
@@ -199,12 +245,14 @@ def build_cloud() -> tuple[Cloud, dict[str, Region]]:
     return cloud, regions
 
 
-def stack_outputs(region: Region, vault_url: str) -> dict[str, Any]:
+def stack_outputs(
+    region: Region, vault_url: str, login: str = "https://login.microsoftonline.com"
+) -> dict[str, Any]:
     """What ``pulumi stack output --json --show-secrets=false`` prints (the parts read here)."""
     return {
         "region": region.stack,
         "tenantId": region.tenant_id,
-        "authority": f"https://login.microsoftonline.com/{region.tenant_id}",
+        "authority": f"{login}/{region.tenant_id}",
         "vaultUri": f"{vault_url}/",
         "apps": {
             SAM: {
@@ -217,22 +265,60 @@ def stack_outputs(region: Region, vault_url: str) -> dict[str, Any]:
 
 
 @contextmanager
-def open_world(directory: Path) -> Iterator[World]:
+def open_world(directory: Path, *, sovereign: str | None = None) -> Iterator[World]:
     """The loopback cloud running, its outputs written to ``directory``, and the environment
-    pointing the product's clients at it (restored afterwards)."""
-    cloud, regions = build_cloud()
+    pointing the product's clients at it (restored afterwards).
+
+    ``sovereign`` (``usgovernment``): the ``usgov`` project of ``sovereign_project``, its real
+    host names resolved to the fake in this process, and no ``PARTNER_APPS_*`` override: only
+    the one CA-bundle setting (``REQUESTS_CA_BUNDLE``) and the job's credential for
+    azure-identity's ``EnvironmentCredential`` (``AZURE_TENANT_ID``, ``AZURE_CLIENT_ID``,
+    ``AZURE_CLIENT_SECRET``)."""
+    project_dir = ROOT if sovereign is None else sovereign_project(directory)
+    stacks = STACKS if sovereign is None else (USGOV,)
+    cloud, regions = build_cloud(project_dir, stacks)
     saved = dict(os.environ)
     try:
         with FakeCloud(cloud, directory, lifetime=120.0) as fake:
             outputs_dir = directory / "outputs"
             outputs_dir.mkdir()
+            hosts = HOSTS[sovereign or "public"]
             for stack, region in regions.items():
-                document = stack_outputs(region, cloud.vaults[region.vault_name].url)
+                vault = cloud.vaults[region.vault_name]
+                if sovereign is not None:
+                    vault.url = f"https://{vault.name}.{hosts['vault']}"
+                document = stack_outputs(region, vault.url, f"https://{hosts['login']}")
                 (outputs_dir / f"{stack}.json").write_text(json.dumps(document), encoding="utf-8")
             for key in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"):
                 os.environ.pop(key, None)
-            os.environ.update(fake.env())
-            yield World(cloud, fake, regions, outputs_dir)
+            for key in [key for key in os.environ if key.startswith("PARTNER_APPS_")]:
+                os.environ.pop(key)
+            if sovereign is None:
+                os.environ.update(fake.env())
+                yield World(cloud, fake, regions, outputs_dir)
+                return
+            (region,) = regions.values()
+            os.environ.update(
+                {
+                    "REQUESTS_CA_BUNDLE": str(fake.ca_file),
+                    "NO_PROXY": "127.0.0.1,localhost",
+                    "AZURE_TENANT_ID": region.tenant_id,
+                    "AZURE_CLIENT_ID": region.job.client_id,
+                    "AZURE_CLIENT_SECRET": region.job.secret,
+                }
+            )
+            for key in ("SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE"):
+                os.environ.pop(key, None)
+            with resolving(cloud_hosts(fake, sovereign)) as resolver:
+                yield World(
+                    cloud,
+                    fake,
+                    regions,
+                    outputs_dir,
+                    project_dir=project_dir,
+                    product_credential=True,
+                    resolver=resolver,
+                )
     finally:
         os.environ.clear()
         os.environ.update(saved)
