@@ -187,6 +187,11 @@ def _days(text: str) -> int:
     return _checked(text, int, lambda value: value >= 0, "must be 0 or more")
 
 
+def _age_days(text: str) -> float:
+    """A plan's age limit in days: above 0 (0 would refuse every plan)."""
+    return _checked(text, float, lambda value: value > 0, "must be a number of days above 0")
+
+
 def _seconds(text: str) -> float:
     """A request's timeout: above 0 (urllib3 refuses 0 and less with a ValueError)."""
     return _checked(text, float, lambda value: value > 0, "must be a number of seconds above 0")
@@ -244,6 +249,12 @@ def _customers_parser(commands: Any, common: Callable[..., None]) -> None:
         sub.add_argument("--audit-log", type=Path, help="JSON lines audit log (default build/)")
     apply_parser = verbs.choices["apply"]
     apply_parser.add_argument("--plan", type=Path, help="a reviewed plan JSON: apply only it")
+    apply_parser.add_argument(
+        "--max-plan-age",
+        type=_age_days,
+        default=7.0,
+        help="refuse a --plan older than this many days (7)",
+    )
     verify_parser = verbs.choices["verify"]
     verify_parser.add_argument(
         "--recent-minutes",
@@ -335,6 +346,9 @@ def run_route(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         router = routing.Router(routing.RoutingTable.load(args.table), login_url=login)
         found = router.route(args.user, args.app)
+    except routing.RoutingUnreachableError as error:
+        print(f"partner-apps route: {error}", file=err)
+        return exitcodes.UNREACHABLE
     except routing.RoutingError as error:
         print(f"partner-apps route: {error}", file=err)
         return exitcodes.UNROUTABLE

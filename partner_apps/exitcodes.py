@@ -23,6 +23,10 @@ UNREACHABLE: Final = 12  # Entra could not be reached or answered unexpectedly: 
 CHANGES: Final = 20  # customers plan: there are changes to apply
 CUSTOMERS_FAILED: Final = 21  # customers: some customers failed (the others were done)
 UNROUTABLE: Final = 22  # route: the domain, tenant or app could not be routed
+LOCKED: Final = 23  # customers apply: another apply of the region holds its lock
+PLAN_OTHER_REGION: Final = 24  # customers apply --plan: a plan of another region
+PLAN_CHANGED: Final = 25  # customers apply --plan: apps.yaml or the outputs changed since
+PLAN_EXPIRED: Final = 26  # customers apply --plan: older than --max-plan-age
 INTERRUPTED: Final = 130  # Ctrl-C: nothing half-written (the stored token is unchanged)
 
 TABLE: Final = (
@@ -42,6 +46,10 @@ TABLE: Final = (
     (CHANGES, "customers plan: changes to apply (0: none)"),
     (CUSTOMERS_FAILED, "customers: some customers failed; the others were done (see report)"),
     (UNROUTABLE, "route: unknown domain, tenant of no region, or app not deployed there"),
+    (LOCKED, "customers apply: another apply of this region is running (its lock names it)"),
+    (PLAN_OTHER_REGION, "customers apply --plan: the plan is of another region"),
+    (PLAN_CHANGED, "customers apply --plan: apps.yaml or the stack outputs changed since"),
+    (PLAN_EXPIRED, "customers apply --plan: the plan is older than --max-plan-age"),
     (INTERRUPTED, "interrupted; run the command again (nothing is half-written)"),
 )
 

@@ -44,6 +44,11 @@ class RoutingError(Exception):
     """The user cannot be routed; the message says why."""
 
 
+class RoutingUnreachableError(RoutingError):
+    """The sign-in service could not be reached (no network, DNS, TLS, timeout): not an answer
+    about the domain, so the caller must not call the domain unknown."""
+
+
 @dataclass(frozen=True)
 class RoutingTable:
     tenants: Mapping[str, str]  # tenant id -> region
@@ -150,7 +155,14 @@ def https_fetch(timeout: float = 10.0, cafile: str | None = None) -> Fetch:
             except ValueError:
                 body = {}
             return int(error.code), body
-        except (urllib.error.URLError, TimeoutError, ValueError) as error:
+        except (urllib.error.URLError, TimeoutError, OSError) as error:
+            # HTTPError (an answer) is handled above: what is left never reached the service.
+            reason = getattr(error, "reason", error)
+            raise RoutingUnreachableError(
+                f"{url.split('/')[2]} could not be reached ({reason}); nothing is known about "
+                "the domain"
+            ) from None
+        except ValueError as error:
             raise RoutingError(f"the OpenID configuration could not be read ({error})") from None
 
     return fetch

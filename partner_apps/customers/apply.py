@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from partner_apps.sam.errors import is_mfa_required, mfa_fix, partner_center_error_code
 
@@ -30,6 +31,8 @@ from .plan import (
 )
 from .region import AuditLog, Region
 from .remote import PARTNER_CENTER_RESOURCE, RemoteError, new_request_id
+
+T = TypeVar("T")
 
 PARTNER_CENTER_FIX = (
     "the consenting partner admin must be in AdminAgents and in a security group assigned "
@@ -67,24 +70,49 @@ class _Customer:
         self.prune = prune
         self.graph = CustomerGraph(region.api, self.customer.tenant_id)
         self.outcome = Outcome(self.customer.tenant_id, self.customer.name)
+        self._intent: str | None = None  # the write in progress (its intent line's id)
 
     def allowed(self, actions: list[Action]) -> list[Action]:
         return [a for a in actions if any(a.covered_by(p) for p in self.planned)]
 
-    def record(self, action: Action, result: str, request_id: str = "", **extra: Any) -> None:
-        line = {
+    def _describe(self, action: Action) -> dict[str, Any]:
+        return {
             "customer": self.customer.name,
             "tenantId": self.customer.tenant_id,
             "app": action.app,
             "action": action.kind,
             "api": action.api,
+            "resourceAppId": action.resource_app_id,
+            "roleId": action.role_id,
             "grants": list(action.values),
+        }
+
+    def _do(self, action: Action, call: Callable[[], T]) -> T:
+        """``call`` (one remote write, with the reads it needs) after its intent line is on
+        disk; a failure gets its outcome line (unless ``call`` wrote one) and is raised."""
+        self._intent = self.audit.intend(self._describe(action))
+        try:
+            return call()
+        except RemoteError as error:
+            if self._intent is not None:
+                self.record(action, "failed", cause=error.cause)
+            raise
+
+    def record(self, action: Action, result: str, request_id: str = "", **extra: Any) -> None:
+        """The outcome line of the write in progress (``_do``'s intent)."""
+        line = {
+            **self._describe(action),
             "result": result,
             "requestId": request_id,
+            "phase": "outcome",
+            "intentId": self._intent,
             **extra,
         }
+        self._intent = None
         self.audit.write(line)
-        self.outcome.done.append({k: v for k, v in line.items() if k not in ("customer",)})
+        self.outcome.done.append(
+            {k: v for k, v in line.items() if k not in ("customer", "phase", "intentId")}
+        )
 
     def run(self) -> Outcome:
         if not self.planned:
@@ -121,7 +149,7 @@ class _Customer:
                 f"app {sam.key} has no consent in this tenant and the plan does not list it",
                 "run `partner-apps customers plan` again and apply that plan",
             )
-        self._consent(sam, consent)
+        self._do(consent, partial(self._consent, sam, consent))
         try:
             return read_customer(self.graph, apps, self.prune)
         except RemoteError as error:
@@ -139,7 +167,9 @@ class _Customer:
         for action in todo:
             if action.kind != "create-resource-principal" or resources.get(action.resource_app_id):
                 continue
-            principal, created = self.graph.ensure_principal(action.resource_app_id)
+            principal, created = self._do(
+                action, partial(self.graph.ensure_principal, action.resource_app_id)
+            )
             resources = {**resources, action.resource_app_id: principal}
             self.record(action, "created" if created else "already", objectId=principal.id)
         return resources
@@ -157,11 +187,13 @@ class _Customer:
         for app in apps:
             for action in todos[app.key]:
                 if action.kind == "consent":
-                    self._consent(app, action)
+                    self._do(action, partial(self._consent, app, action))
                 elif action.kind == "create-app-principal":
                     # An app with no delegated permission: its service principal through Graph,
                     # no Partner Center consent (which would make a delegated grant).
-                    principal, created = self.graph.ensure_principal(app.client_id, just_read=True)
+                    principal, created = self._do(
+                        action, partial(self.graph.ensure_principal, app.client_id, just_read=True)
+                    )
                     self.record(action, "created" if created else "already", objectId=principal.id)
                 else:
                     continue
@@ -203,16 +235,19 @@ class _Customer:
                 "run apply again",
             )
         client = state.principal.id
-        if action.kind == "grant-delegated":
-            result = self.graph.ensure_grant(client, principal.id, set(action.values))
-        elif action.kind == "assign-app-role":
-            result = self.graph.ensure_assignment(
-                client, principal.id, action.role_id, just_read=True
-            )
-        elif action.kind == "remove-delegated":
-            result = self.graph.narrow_grant(action.object_id, set(action.keep))
-        else:
-            result = self.graph.remove_assignment(principal.id, action.object_id)
+
+        def write() -> str:
+            if action.kind == "grant-delegated":
+                return self.graph.ensure_grant(client, principal.id, set(action.values))
+            if action.kind == "assign-app-role":
+                return self.graph.ensure_assignment(
+                    client, principal.id, action.role_id, just_read=True
+                )
+            if action.kind == "remove-delegated":
+                return self.graph.narrow_grant(action.object_id, set(action.keep))
+            return self.graph.remove_assignment(principal.id, action.object_id)
+
+        result = self._do(action, write)
         self.record(action, "done" if result not in ("already",) else "already", detail=result)
 
     def _consent(self, app: DesiredApp, action: Action) -> None:

@@ -20,13 +20,21 @@ from typing import Any
 from partner_apps import exitcodes
 from partner_apps.sam.errors import SamError
 from partner_apps.sam.flows import Runtime
-from partner_apps.sam.target import region_stacks
+from partner_apps.sam.target import region_of, region_stacks
 
-from . import report, routing_parts
+from . import binding, report, routing_parts
 from .apply import Outcome, apply
 from .graph import CustomerGraph
+from .lock import region_lock
 from .plan import Action, Customer, CustomerPlan, Plan, plan_customer
-from .region import AuditLog, Region, check_single_region, load_selection, open_region
+from .region import (
+    AuditLog,
+    Region,
+    check_single_region,
+    load_selection,
+    open_region,
+    unreadable_selections,
+)
 from .remote import size_workers
 from .verify import Verifier, verify
 
@@ -77,9 +85,18 @@ def _writable(path: Path, option: str, *, folder: bool = False, append: bool = F
         raise refuse(f"cannot be written ({error.strerror or type(error).__name__})") from None
 
 
-def _region(rt: Runtime, args: argparse.Namespace) -> Region:
+def _local_checks(rt: Runtime, args: argparse.Namespace) -> None:
+    """Every local file the verb reads or writes, checked before any network call (the vault's
+    included): a broken one is exit 3 with nothing asked of Microsoft."""
     if args.out_dir is not None:
         _writable(args.out_dir, "--out-dir", folder=True)
+    load_selection(rt.project_dir, args.stack)  # read again where used; refused here (exit 3)
+    if args.verb == "apply":  # verify only reads the log
+        _writable(_audit_path(rt, args), "--audit-log", append=True)
+
+
+def _region(rt: Runtime, args: argparse.Namespace) -> Region:
+    _local_checks(rt, args)
     return open_region(
         rt, args.stack, sam_app=args.app, only_apps=args.only_app, timeout=args.timeout
     )
@@ -92,6 +109,11 @@ def _customers(
     selection = load_selection(rt.project_dir, region.stack)
     rt.step(region.target, "listing the region's customers (Partner Center, GDAP)")
     customers, left = region.customers(selection)
+    for unreadable in unreadable_selections(rt.project_dir, region.stack):
+        print(
+            f"warning: {unreadable}; that region's list is not checked against this one's",
+            file=rt.err,
+        )
     problems = check_single_region(rt.project_dir, region.stack, customers, selection)
     if problems:
         raise SamError(
@@ -144,6 +166,8 @@ def plan_command(rt: Runtime, args: argparse.Namespace) -> int:
     region = _region(rt, args)
     plan, workers = make_plan(rt, region, args)
     document = plan.as_json()
+    # What `apply --plan` checks the plan against (binding.py): today's inputs of this region.
+    document["inputs"] = binding.inputs(rt.project_dir, rt.outputs(region.stack))
     document["requests"] = region.http.requests_made
     document["workers"] = workers
     _emit(rt, args, f"{region.stack}-plan", document, report.plan_markdown(document))
@@ -152,8 +176,7 @@ def plan_command(rt: Runtime, args: argparse.Namespace) -> int:
     return exitcodes.CHANGES if plan.changes else exitcodes.OK
 
 
-def _reviewed(path: Path, region: str, prune: bool) -> dict[str, list[Action]]:
-    """Tenant id -> the actions a reviewed plan file lists."""
+def _read_plan(path: Path) -> dict[str, Any]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:  # ValueError: not JSON, or not UTF-8
@@ -163,10 +186,15 @@ def _reviewed(path: Path, region: str, prune: bool) -> dict[str, list[Action]]:
             f"--plan {path}: not a plan (the JSON object `customers plan --output json` writes)",
             exitcodes.CONFIG,
         )
-    if document.get("region") != region or document.get("prune") != prune:
+    return document
+
+
+def _reviewed(path: Path, document: dict[str, Any], prune: bool) -> dict[str, list[Action]]:
+    """Tenant id -> the actions a reviewed plan file lists."""
+    if document.get("prune") != prune:
         raise SamError(
-            f"--plan {path}: a plan of region {document.get('region')} (prune "
-            f"{document.get('prune')}), not of this run",
+            f"--plan {path}: a plan made {'with' if document.get('prune') else 'without'} "
+            f"--prune, applied {'with' if prune else 'without'} it: apply it as it was made",
             exitcodes.CONFIG,
         )
     customers = document.get("customers") or []
@@ -194,24 +222,82 @@ def _reviewed(path: Path, region: str, prune: bool) -> dict[str, list[Action]]:
     return reviewed
 
 
-def _audit(rt: Runtime, region: Region, args: argparse.Namespace) -> AuditLog:
+def _audit_path(rt: Runtime, args: argparse.Namespace) -> Path:
     path: Path | None = args.audit_log
-    if path is None:
-        path = rt.project_dir / "build" / "customers" / f"{region.stack}-audit.jsonl"
-    return AuditLog(path, region.stack, region.who(), lambda: _now(rt))
+    return path or rt.project_dir / "build" / "customers" / f"{args.stack}-audit.jsonl"
+
+
+def _audit(rt: Runtime, region: Region, args: argparse.Namespace) -> AuditLog:
+    return AuditLog(_audit_path(rt, args), region.stack, region.who(), lambda: _now(rt))
+
+
+def _resolve(audit: AuditLog, pending: list[dict[str, Any]], plan: CustomerPlan) -> None:
+    """Record what the tenant read again shows of writes whose outcome a killed run never
+    wrote: done when the plan no longer lists that change, else not done (it is made again)."""
+    if not pending or not plan.read or plan.failed:
+        return  # nothing read: resolved by a later run that can read the tenant
+    keys = {action.key for action in plan.actions}
+    for line in pending:
+        key = (
+            str(line.get("action", "")),
+            str(line.get("app", "")),
+            str(line.get("resourceAppId", "")),
+            str(line.get("roleId", "")),
+        )
+        audit.write(
+            {
+                "phase": "resolution",
+                "intentId": line["intentId"],
+                "customer": line.get("customer"),
+                "tenantId": line.get("tenantId"),
+                "app": line.get("app"),
+                "action": line.get("action"),
+                "result": "not-done" if key in keys else "done",
+                "basis": "the tenant read again by this apply",
+            }
+        )
 
 
 def apply_command(rt: Runtime, args: argparse.Namespace) -> int:
+    document = _read_plan(args.plan) if args.plan else None
+    reviewed = _reviewed(args.plan, document, args.prune) if document is not None else None
+    if document is not None:
+        binding.check(
+            args.plan,
+            document,
+            region=args.stack,
+            partner_tenant=str(region_of(rt.project_dir, args.stack).get("tenantId", "")),
+            expected=binding.inputs(rt.project_dir, rt.outputs(args.stack)),
+            now=_now(rt),
+            max_age=timedelta(days=args.max_plan_age),
+        )
     region = _region(rt, args)
-    reviewed = _reviewed(args.plan, region.stack, args.prune) if args.plan else None
     audit = _audit(rt, region, args)
-    if audit.path is not None:
-        _writable(audit.path, "--audit-log", append=True)
+    assert audit.path is not None
+    lock = audit.path.with_name(audit.path.name + ".lock")
+    with region_lock(lock, region.stack, lambda: _now(rt), lambda text: print(text, file=rt.err)):
+        return _apply_locked(rt, args, region, audit, reviewed)
+
+
+def _apply_locked(
+    rt: Runtime,
+    args: argparse.Namespace,
+    region: Region,
+    audit: AuditLog,
+    reviewed: dict[str, list[Action]] | None,
+) -> int:
+    pending: dict[str, list[dict[str, Any]]] = {}
+    for line in audit.pending().values():
+        pending.setdefault(str(line.get("tenantId")), []).append(line)
+    if pending:
+        count = sum(len(lines) for lines in pending.values())
+        rt.step(region.target, f"{count} write(s) of an interrupted apply to resolve")
     customers, left = _customers(rt, region)
     planner = _planner(region, args)
 
     def planned(customer: Customer) -> CustomerPlan:
         plan = planner(customer)
+        _resolve(audit, pending.get(customer.tenant_id, []), plan)
         if reviewed is not None:  # only what the reviewed plan lists
             listed = reviewed.get(customer.tenant_id, [])
             plan.actions = [a for a in plan.actions if any(a.covered_by(r) for r in listed)]

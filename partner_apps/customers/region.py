@@ -68,7 +68,9 @@ def load_selection(project_dir: Path, stack: str) -> Selection:
     than read character by character.
     """
     path = selection_path(project_dir, stack)
-    if not path.is_file():
+    # Absent means "every customer"; anything else at that name (a folder, a pipe, a dangling
+    # symlink) is read, and refused by the reader, rather than taken as absent.
+    if not os.path.lexists(path):
         return Selection()
     where = f"{CUSTOMERS_DIR}/{path.name}"
     try:
@@ -91,6 +93,22 @@ def load_selection(project_dir: Path, stack: str) -> Selection:
             )
         lists[key] = tuple(item.lower() for item in value)
     return Selection(lists["include"], lists["exclude"])
+
+
+def unreadable_selections(project_dir: Path, stack: str) -> list[str]:
+    """The other regions' selection files that cannot be read, with why: their include lists
+    are not checked against this region's customers (a warning, not a refusal: a broken file
+    fails its own region only; Partner Center's list of this partner tenant's customers still
+    bounds this region)."""
+    found: list[str] = []
+    for other in region_stacks(project_dir):
+        if other == stack:
+            continue
+        try:
+            load_selection(project_dir, other)
+        except SamError as error:
+            found.append(error.message)
+    return found
 
 
 def _partner_tenants(project_dir: Path) -> dict[str, str]:
@@ -121,7 +139,12 @@ def check_single_region(
     for other in region_stacks(project_dir):
         if other == stack:
             continue
-        theirs = load_selection(project_dir, other)
+        try:
+            theirs = load_selection(project_dir, other)
+        except SamError:
+            # That region's own runs refuse its file (exit 3); this region still runs, and the
+            # caller says which region's list could not be checked (``unreadable_selections``).
+            continue
         for tenant in sorted(set(theirs.include) & (own | set(selection.include))):
             problems.append(f"{tenant} is listed by region {other} ({CUSTOMERS_DIR}/{other}.yaml)")
     partners = _partner_tenants(project_dir)
@@ -132,10 +155,23 @@ def check_single_region(
     return problems
 
 
+class AuditError(SamError):
+    """The audit log could not be written: the apply stops before its next write (exit 3)."""
+
+
 @dataclass
 class AuditLog:
-    """Append-only JSON lines: one per write (when, who, region, customer, app, grants, result,
-    request id). No token material: nothing here ever holds a token.
+    """Append-only JSON lines (when, who, region, customer, app, grants, result, request id). No
+    token material: nothing here ever holds a token.
+
+    Every remote write has two lines: an **intent** (``phase: intent``, a new ``intentId``)
+    written, flushed and ``fsync``-ed before the request leaves, and its **outcome** (``phase:
+    outcome``, the same ``intentId``, ``result``) after the answer. A run killed between the two
+    leaves an intent without an outcome (``pending``); the next apply reads that tenant again
+    and records what it found (``phase: resolution``, ``done`` or ``not-done``). Once a line
+    cannot be written (a full disk, a log made read-only) the log is **broken**: every later
+    ``write`` raises ``AuditError`` at once, so no worker makes another remote write without its
+    intent on disk.
 
     The file is opened at the first line and kept open until ``close`` (the end of the command):
     opening it for every line cost the run a system call or three per write. ``write`` returns
@@ -165,8 +201,54 @@ class AuditLog:
     _writing: bool = False  # a writer is appending a batch outside the lock
     # (first line, last line, error) of each batch that failed: its writers raise the error.
     _failed: list[tuple[int, int, Exception]] = field(default_factory=list, repr=False)
+    _broken: AuditError | None = field(default=None, repr=False)
 
     def write(self, record: Mapping[str, Any]) -> None:
+        """Append ``record`` (see the class); ``AuditError`` when it cannot be, or could not
+        be before."""
+        if self._broken is not None:
+            raise self._broken
+        try:
+            self._write(record)
+        except OSError as error:
+            self._broken = AuditError(
+                f"audit log {self.path}: cannot be written ({error.strerror or error}); the "
+                "apply stopped before its next write (every write made so far has its intent "
+                "line; the next apply resolves those without an outcome)",
+                exitcodes.CONFIG,
+            )
+            raise self._broken from None
+
+    def intend(self, record: Mapping[str, Any]) -> str:
+        """The intent line of a write about to be made; its id, for the outcome line."""
+        intent = str(uuid.uuid4())
+        self.write({**record, "phase": "intent", "intentId": intent, "result": "intent"})
+        return intent
+
+    def pending(self) -> dict[str, dict[str, Any]]:
+        """This region's intents with neither an outcome nor a resolution: intent id -> its
+        line. A line that is not JSON (a run killed mid-line cannot leave one: lines are written
+        whole) is skipped."""
+        found: dict[str, dict[str, Any]] = {}
+        if self.path is None or not self.path.is_file():
+            return found
+        for text in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                line = json.loads(text)
+            except ValueError:
+                continue
+            if not isinstance(line, dict) or line.get("region") != self.region:
+                continue
+            intent = line.get("intentId")
+            if not isinstance(intent, str):
+                continue
+            if line.get("phase") == "intent":
+                found[intent] = line
+            else:
+                found.pop(intent, None)
+        return found
+
+    def _write(self, record: Mapping[str, Any]) -> None:
         line = {
             "when": self.now().isoformat(timespec="seconds"),
             "who": self.who,

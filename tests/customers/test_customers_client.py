@@ -20,7 +20,7 @@ import requests
 
 from partner_apps import exitcodes
 from partner_apps.customers import transport
-from partner_apps.customers.region import AuditLog
+from partner_apps.customers.region import AuditError, AuditLog
 from partner_apps.customers.remote import (
     MAX_WORKERS,
     MIN_WORKERS,
@@ -90,8 +90,12 @@ def test_an_audit_line_that_cannot_be_written_is_an_error_of_the_write(tmp_path:
     blocker = tmp_path / "a-file"
     blocker.write_text("", encoding="utf-8")
     log = _log(blocker / "us-audit.jsonl")  # its folder would be a file
-    with pytest.raises(FileExistsError):
+    with pytest.raises(AuditError, match=r"audit log .*us-audit.jsonl: cannot be written") as e:
         log.write({"tenantId": "t", "result": "created"})
+    assert e.value.exit_code == exitcodes.CONFIG
+    # Broken for good: no later write (no worker's next intent) goes through.
+    with pytest.raises(AuditError):
+        log.write({"tenantId": "u", "result": "intent"})
     log.close()  # nothing was opened: nothing to close
     unwritten = AuditLog(None, "us", "who", lambda: WHEN)  # no path: no file, no error
     unwritten.write({"result": "created"})
@@ -146,8 +150,8 @@ def test_lines_queued_while_one_is_written_go_together_and_share_its_outcome(
         try:
             log.write({"tenantId": name, "result": "created"})
             outcomes[name] = "written"
-        except OSError as error:
-            outcomes[name] = error.strerror or "error"
+        except AuditError as error:
+            outcomes[name] = "No space left on device" if "No space" in error.message else "?"
 
     writers = {name: threading.Thread(target=write, args=(name,)) for name in "ABC"}
     for queued, name in enumerate("ABC", start=1):
@@ -213,10 +217,10 @@ def test_workers_are_sized_from_the_round_trip_within_the_bounds() -> None:
     assert size_workers(None, rate) == MIN_WORKERS  # nothing measured yet
     assert size_workers(0.0, rate) == MIN_WORKERS
     assert size_workers(0.002, rate) == MIN_WORKERS  # a near server: the floor
-    # 47.5 customers/s × 16 requests each × 0.05 s, and half as many again: 57.
-    assert size_workers(0.05, rate) == 57
-    assert size_workers(0.052, rate) == 60
-    assert size_workers(0.152, rate) == MAX_WORKERS == 128  # would be 174: the bound
+    # 47.5 customers/s × 18 requests each × 0.05 s, and half as many again: 65 (rounded up).
+    assert size_workers(0.05, rate) == 65
+    assert size_workers(0.052, rate) == 67
+    assert size_workers(0.152, rate) == MAX_WORKERS == 128  # would be 195: the bound
     assert size_workers(5.0, rate) == MAX_WORKERS  # a very slow region never gets more
     assert size_workers(0.05, rate, chain=6) == 22  # a shorter chain needs fewer
     assert size_workers(0.05, 0.0) == MIN_WORKERS

@@ -106,6 +106,15 @@ def test_apply_writes_consent_then_only_what_consent_did_not_grant(cw: CustomerW
     lines = [
         json.loads(line) for line in (cw.audit_dir / "us-audit.jsonl").read_text().splitlines()
     ]
+    # Each write: its intent line before it, its outcome line after (the same intentId).
+    intents = {line["intentId"] for line in lines if line["phase"] == "intent"}
+    outcomes = [line for line in lines if line["phase"] == "outcome"]
+    assert intents == {line["intentId"] for line in outcomes}
+    assert all(
+        lines.index(o) > next(i for i, x in enumerate(lines) if x["intentId"] == o["intentId"])
+        for o in outcomes
+    )
+    lines = outcomes
     consent = [line for line in lines if line["action"] == "consent"]
     assert {line["requestId"] for line in consent} == {request for _, _, request in posts}
     assert all(
@@ -128,7 +137,9 @@ def test_each_app_role_is_assigned_once_through_graph_whatever_a_consent_assigns
     lines = [
         json.loads(line) for line in (cw.audit_dir / "us-audit.jsonl").read_text().splitlines()
     ]
-    assigned = [line for line in lines if line["action"] == "assign-app-role"]
+    assigned = [
+        line for line in lines if line["action"] == "assign-app-role" and line["phase"] == "outcome"
+    ]
     assert len(assigned) == 2 * len(cw.customers["us"])
     for tenant in cw.customers["us"]:
         pairs = Counter((a["principalId"], a["appRoleId"]) for a in cw.assignments(tenant))
@@ -298,8 +309,8 @@ def test_a_reviewed_plan_of_another_region_is_refused(cw: CustomerWorld, tmp_pat
     out = tmp_path / "plans"
     cw.run("customers", "plan", "--stack", "eu", "--out-dir", str(out))
     result = cw.run("customers", "apply", "--stack", "us", "--plan", str(out / "eu-plan.json"))
-    assert result.code == exitcodes.CONFIG
-    assert "a plan of region eu" in result.err
+    assert result.code == exitcodes.PLAN_OTHER_REGION
+    assert "a plan of region 'eu', not 'us'" in result.err
     assert cw.cloud.consent_posts == []
 
 

@@ -96,7 +96,11 @@ def test_the_consent_asks_for_delegated_scopes_only_and_an_app_only_app_gets_no_
             "Directory.Read.All",
         ]
     lines = [json.loads(x) for x in (cw.audit_dir / "us-audit.jsonl").read_text().splitlines()]
-    made = [x for x in lines if x["app"] == API and x["action"] == "create-app-principal"]
+    made = [
+        x
+        for x in lines
+        if x["app"] == API and x["action"] == "create-app-principal" and x["phase"] == "outcome"
+    ]
     assert len(made) == len(cw.customers["us"])
 
 

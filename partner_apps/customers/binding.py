@@ -1,0 +1,104 @@
+"""A reviewed plan is bound to what was reviewed: its region, its inputs, its age.
+
+``customers plan`` writes into the plan the region, the region's partner tenant, the SHA-256 of
+``apps.yaml`` and of the region's stack outputs (canonical JSON), and when it was made
+(``generatedAt``). ``customers apply --plan`` refuses, each with its own exit code and before
+any customer is read: a plan of another region (24: its ``region``, or its partner tenant), a
+plan whose inputs changed since (25: the desired state it was computed from is not today's),
+and a plan older than ``--max-plan-age`` days (26; default 7: GDAP relationships and customers
+change, and a week-old review no longer shows what will happen). A plan without these fields
+was not written by this version's ``plan`` (or was edited): exit 3.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from components.files import APPS_FILE
+from partner_apps import exitcodes
+from partner_apps.sam.errors import SamError
+
+DEFAULT_MAX_AGE_DAYS = 7.0
+
+
+def inputs(project_dir: Path, outputs: Mapping[str, Any] | None) -> dict[str, str]:
+    """The digests of what a plan is computed from: apps.yaml (its bytes) and the stack
+    outputs (canonical JSON: the same outputs always give the same digest)."""
+    apps = hashlib.sha256((project_dir / APPS_FILE).read_bytes()).hexdigest()
+    canonical = json.dumps(outputs or {}, sort_keys=True, separators=(",", ":"), default=str)
+    return {
+        "appsYamlSha256": apps,
+        "stackOutputsSha256": hashlib.sha256(canonical.encode()).hexdigest(),
+    }
+
+
+def check(
+    path: Path,
+    document: Mapping[str, Any],
+    *,
+    region: str,
+    partner_tenant: str,
+    expected: Mapping[str, str],
+    now: datetime,
+    max_age: timedelta,
+) -> None:
+    """Refuse ``document`` (a reviewed plan read from ``path``) unless it is of ``region`` and
+    its ``partner_tenant``, computed from ``expected`` inputs, and younger than ``max_age``."""
+    where = f"--plan {path}"
+    if document.get("region") != region:
+        raise SamError(
+            f"{where}: a plan of region {document.get('region')!r}, not {region!r}; plan this "
+            "region and review that plan",
+            exitcodes.PLAN_OTHER_REGION,
+        )
+    theirs = str(document.get("partnerTenantId", "")).lower()
+    if theirs != partner_tenant.lower():
+        # A plan relabelled with this region's name but made in another partner tenant.
+        raise SamError(
+            f"{where}: partnerTenantId {theirs or '(none)'} is not the partner tenant of region "
+            f"{region!r} ({partner_tenant}): a plan of another region",
+            exitcodes.PLAN_OTHER_REGION,
+        )
+    made = document.get("inputs")
+    if not isinstance(made, dict) or not {"appsYamlSha256", "stackOutputsSha256"} <= set(made):
+        raise SamError(
+            f"{where}: inputs: missing (not a plan this version's `customers plan` wrote, or an "
+            "edited one); plan again and review",
+            exitcodes.CONFIG,
+        )
+    changed = [
+        name
+        for key, name in (
+            ("appsYamlSha256", APPS_FILE),
+            ("stackOutputsSha256", f"the stack outputs of {region}"),
+        )
+        if made.get(key) != expected[key]
+    ]
+    if changed:
+        raise SamError(
+            f"{where}: {' and '.join(changed)} changed since the plan was made (their digests "
+            "differ); what it would apply is no longer what was reviewed: plan again and review",
+            exitcodes.PLAN_CHANGED,
+        )
+    try:
+        when = datetime.fromisoformat(str(document.get("generatedAt")))
+    except ValueError:
+        raise SamError(
+            f"{where}: generatedAt: not a time (an edited plan?); plan again", exitcodes.CONFIG
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    age = now - when
+    if age > max_age:
+        days = age.total_seconds() / 86400
+        limit = max_age.total_seconds() / 86400
+        raise SamError(
+            f"{where}: made {days:.1f} days ago, older than --max-plan-age {limit:g}; plan "
+            "again and review",
+            exitcodes.PLAN_EXPIRED,
+        )
