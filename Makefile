@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: preview test lint typecheck unit generate audit lock clean benchmark benchmark-setup
+.PHONY: preview test lint typecheck unit generate audit lock clean benchmark benchmark-setup venv
 
 # Python writes the byte code of what it imports the first time it runs, into __pycache__ folders
 # (ignored by git) in .venv and the work tree, and reads it back on every later run; nothing is
@@ -51,6 +51,15 @@ else
 endif
 	touch $(STAMP)
 
+## The virtualenv the Pulumi CLI runs the program in (Pulumi.yaml: `virtualenv: .venv`), instead of
+## `pulumi install`: Pulumi's pip toolchain upgrades pip, setuptools and wheel from the package index
+## without hashes before it installs requirements.txt. This is the hash-pinned set `make preview`
+## uses, plus the pip wheel bundled with Python (ensurepip: nothing downloaded), since the CLI lists
+## the venv's packages with `python -m pip list` to find the provider plugins. Pulumi creates and
+## fills a virtualenv only when the folder is missing or empty: it uses this one as it is.
+venv: $(STAMP)
+	$(ENSURE_PIP)
+
 ## Offline preview of every region stack (no Pulumi CLI, no cloud).
 preview: $(STAMP)
 	$(PY) -m tools.preview
@@ -91,10 +100,13 @@ benchmark-setup:
 generate: $(STAMP)
 	$(PY) -m tools.generate
 
-## Re-pin dependencies with hashes after editing a requirements*.in file.
+## Re-pin dependencies with hashes after editing a requirements*.in file. pip-tools (and pip,
+## setuptools and wheel with it) comes from requirements-lock.txt, hash-pinned like everything else
+## the Makefile installs; it is re-pinned last, by the pip-tools it pins.
 lock: $(STAMP)
 	$(ENSURE_PIP)
-	$(PY) -m pip install --quiet pip-tools
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		-r requirements-lock.txt
 	$(VENV)/bin/pip-compile --quiet --generate-hashes --no-emit-index-url --no-emit-find-links \
 		--allow-unsafe --strip-extras -o requirements.txt requirements.in
 	$(VENV)/bin/pip-compile --quiet --generate-hashes --no-emit-index-url --no-emit-find-links \
@@ -103,6 +115,8 @@ lock: $(STAMP)
 		--allow-unsafe --strip-extras -o requirements-bootstrap.txt requirements-bootstrap.in
 	cd policies && ../$(VENV)/bin/pip-compile --quiet --generate-hashes --no-emit-index-url \
 		--no-emit-find-links --allow-unsafe --strip-extras -o requirements.txt requirements.in
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --no-emit-index-url --no-emit-find-links \
+		--allow-unsafe --strip-extras -o requirements-lock.txt requirements-lock.in
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache

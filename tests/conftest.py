@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import gc
+import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from functools import cache
@@ -60,6 +62,32 @@ def copy_project(target: Path) -> Path:
         shutil.copy(path, target / path.name)
     shutil.copytree(ROOT / "policies" / "config", target / "policies" / "config")
     return target
+
+
+def git_commit_all(project: Path, message: str = "the project as committed") -> None:
+    """Make ``project`` a git checkout (if it is not one yet) and commit every file in it.
+
+    Which of two stack files sharing a tenant is refused is decided by git history first
+    (``components/stackfiles.py``): tests of that rule commit the copy, then change it. The
+    author and dates are fixed, and nothing of the machine's git configuration applies.
+    """
+    env = {
+        **os.environ,
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "tests",
+        "GIT_AUTHOR_EMAIL": "tests@example.invalid",
+        "GIT_COMMITTER_NAME": "tests",
+        "GIT_COMMITTER_EMAIL": "tests@example.invalid",
+        "GIT_AUTHOR_DATE": "2026-11-21T12:00:00Z",
+        "GIT_COMMITTER_DATE": "2026-11-21T12:00:00Z",
+    }
+    for command in (
+        ["git", "init", "--quiet", "--initial-branch=main"],
+        ["git", "add", "--all"],
+        ["git", "commit", "--quiet", "--allow-empty", "--message", message],
+    ):
+        subprocess.run(command, cwd=project, env=env, check=True, capture_output=True)
 
 
 # libyaml's dumper where PyYAML has it, and the project's libyaml loader

@@ -44,7 +44,7 @@ from tools.harness import StackRun
 from tools.plan import run_stack
 
 from . import certgen
-from .conftest import ROOT, by_urn, edit_yaml, load_yaml
+from .conftest import ROOT, by_urn, edit_yaml, git_commit_all, load_yaml
 
 US = "Pulumi.us.yaml"
 APPS = "apps.yaml"
@@ -135,6 +135,18 @@ def r(path: str, value: Any) -> Edit:
 def a(path: str, value: Any) -> Edit:
     """Set a key of apps.yaml."""
     return put(APPS, path, value)
+
+
+def after_commit(edit: Edit) -> Edit:
+    """Commit the copy to git, then ``edit`` it: the edited file has changes not committed, so it
+    is the newer of two stack files that share a value, the one refused
+    (``components/stackfiles.py``); without the commit the region table would decide."""
+
+    def committed_then(project: Path) -> None:
+        git_commit_all(project)
+        edit(project)
+
+    return committed_then
 
 
 def both(*edits: Edit) -> Edit:
@@ -404,32 +416,34 @@ CASES = [
         f"{R}.keyVault.secretsOfficers[0].principalId",
         "is not a GUID",
     ),
-    # The single-region rule
+    # The single-region rule: the US file, edited since the last commit, is the newer of the two
+    # files sharing the value, so it is the one refused (tests/test_regions_isolated.py has the
+    # other orders)
     Case(
         "tenant-shared-with-eu",
         US,
-        r("tenantId", EU["tenantId"]),
+        after_commit(r("tenantId", EU["tenantId"])),
         f"{R}.tenantId",
         "is also the tenant of stack 'eu' (Pulumi.eu.yaml)",
     ),
     Case(
         "subscription-shared-with-eu-in-upper-case",
         US,
-        r("subscriptionId", EU["subscriptionId"].upper()),
+        after_commit(r("subscriptionId", EU["subscriptionId"].upper())),
         f"{R}.subscriptionId",
         "is also the subscription of stack 'eu'",
     ),
     Case(
         "verified-domain-shared-with-eu",
         US,
-        append(US, f"{R}.verifiedDomains", EU["verifiedDomains"][0]),
+        after_commit(append(US, f"{R}.verifiedDomains", EU["verifiedDomains"][0])),
         f"{R}.verifiedDomains[2]",
         "is also the verified domain of stack 'eu'",
     ),
     Case(
         "vault-name-shared-with-eu",
         US,
-        r("keyVault.name", EU["keyVault"]["name"]),
+        after_commit(r("keyVault.name", EU["keyVault"]["name"])),
         f"{R}.keyVault.name",
         "is also the Key Vault name of stack 'eu'",
     ),

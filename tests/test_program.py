@@ -21,7 +21,7 @@ from components.config import (
 from tools.harness import StackRun
 from tools.plan import run_stack
 
-from .conftest import ROOT, STACKS, by_urn, committed_run, edit_yaml, load_yaml
+from .conftest import ROOT, STACKS, by_urn, committed_run, edit_yaml, git_commit_all, load_yaml
 
 APP_KEYS = ("partner-center-sam", "partner-portal-api", "partner-portal-web")
 
@@ -180,6 +180,9 @@ def test_location_of_another_region_registers_nothing(project_copy: Path) -> Non
 
 
 def test_copied_tenant_registers_nothing(project_copy: Path) -> None:
+    """The US file edited after the last commit to take the EU tenant: US, the newer of the two
+    files, registers nothing (tests/test_regions_isolated.py: EU still runs)."""
+    git_commit_all(project_copy)
     eu_tenant = _region("eu")["tenantId"]
     edit_yaml(
         project_copy / "Pulumi.us.yaml",

@@ -10,14 +10,19 @@ from components.config import (
 )
 from components.stackfiles import check_all, load_stack_file
 
-from .conftest import ROOT, edit_yaml
+from .conftest import ROOT, edit_yaml, git_commit_all
 
 
 def test_committed_stack_files_share_no_tenant_subscription_domain_or_vault() -> None:
     assert [str(problem) for problem in check_all(ROOT)] == []
 
 
-def test_a_shared_subscription_and_vault_are_reported_for_both_files(project_copy: Path) -> None:
+def test_a_shared_subscription_and_vault_are_reported_on_the_newer_file_only(
+    project_copy: Path,
+) -> None:
+    """The US file edited (after the last commit) to take EU values: only it is refused; the EU
+    file, which had them first, is not (issue 28, "Regions are isolated")."""
+    git_commit_all(project_copy)
     eu = load_stack_file(project_copy / "Pulumi.eu.yaml").config[REGION_KEY]
 
     def copy_eu_values(doc: dict[str, Any]) -> None:
@@ -27,15 +32,14 @@ def test_a_shared_subscription_and_vault_are_reported_for_both_files(project_cop
         region["verifiedDomains"].append(eu["verifiedDomains"][0])
 
     edit_yaml(project_copy / "Pulumi.us.yaml", copy_eu_values)
-    problems = sorted(f"{p.file}: {p.key}" for p in check_all(project_copy))
-    assert problems == [
-        "Pulumi.eu.yaml: partner-apps:region.keyVault.name",
-        "Pulumi.eu.yaml: partner-apps:region.subscriptionId",
-        "Pulumi.eu.yaml: partner-apps:region.verifiedDomains[0]",
+    problems = check_all(project_copy)
+    assert sorted(f"{p.file}: {p.key}" for p in problems) == [
         "Pulumi.us.yaml: partner-apps:region.keyVault.name",
         "Pulumi.us.yaml: partner-apps:region.subscriptionId",
         "Pulumi.us.yaml: partner-apps:region.verifiedDomains[2]",
     ]
+    for problem in problems:
+        assert "Pulumi.us.yaml has changes not committed to git yet" in problem.message
 
 
 def test_secure_values_are_marked_secret_and_never_read(tmp_path: Path) -> None:

@@ -14,12 +14,21 @@ When a stack's config or policy config is invalid, nothing is registered for it:
 report "preview failed: <message>" for that stack rather than a stale plan or a deleted stack.
 A successful preview deletes the stack's old ``<stack>.error.json``.
 
+Regions are isolated: a broken stack file fails its own stack, and the others are still
+previewed (``components/stackfiles.py`` says which of two files sharing a tenant is refused).
+A stack named on the command line that has no ``Pulumi.<stack>.yaml`` is refused before
+anything is written (exit 3, naming the stack files present). Each run leaves the output folder
+with the stacks present only: a plan or failure left there by a stack that has no stack file
+(another branch's region, a removed region) is deleted, with a line saying so, since
+``tools.diff`` and ``tools.audit`` read every plan in the folder and would show it as a region.
+
 Exit status: 0 when every stack is valid and no mandatory policy is violated; 1 when a mandatory
 policy is violated (named in the output); 3 when a stack's config is invalid (nothing is
 registered for that stack; 3 as `partner-apps` uses for a config problem; 2 stays argparse's
-"bad command line"); 124 (as GNU ``timeout``) when a stack's program registered nothing new
-for ``--stall-timeout`` seconds and the watchdog stopped it (the message names the last resource
-registered and the pending ones). The other stacks are still previewed.
+"bad command line") or a stack named has no stack file (nothing previewed or written); 124
+(as GNU ``timeout``) when a stack's program registered nothing new for ``--stall-timeout``
+seconds and the watchdog stopped it (the message names the last resource registered and the
+pending ones). The other stacks are still previewed.
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -39,7 +48,7 @@ from components.config import (
     ConfigError,
     Problem,
 )
-from components.stackfiles import stack_files, stack_name
+from components.stackfiles import RegionFiles, stack_files, stack_name
 from policies.partner_policies import PolicyConfigError, evaluate
 
 from . import audit, render
@@ -48,7 +57,11 @@ from .plan import build_plan, dumps, effective_policies, run_stack
 from .plan_analysis import group_by_message
 from .plan_format import (
     ERROR_SUFFIX,
+    PlanError,
     error_document,
+    is_error_document,
+    is_plan_document,
+    read_json,
 )
 from .report_model import to_html, to_markdown
 
@@ -170,6 +183,48 @@ def record_failure(
     return target
 
 
+def remove_stale(out_dir: Path, present: Collection[str], stream: TextIO) -> list[Path]:
+    """Delete from ``out_dir`` every plan and failure that is not a present stack's own.
+
+    ``tools.diff`` and ``tools.audit`` read every plan in the folder: a ``uk.json`` left by
+    another branch's region, or by a region since removed, would show up as a whole region of
+    this one. Only documents a preview writes are touched (a plan, or a ``.error.json``), each
+    with the Markdown and HTML beside it; a stack's own ``<stack>.json`` and
+    ``<stack>.error.json`` stay for its own preview to replace. Returns what was deleted.
+    """
+    if not out_dir.is_dir():
+        return []
+    removed: list[Path] = []
+    for path in sorted(out_dir.glob("*.json")):
+        try:
+            document = read_json(path)
+        except PlanError:
+            continue  # not a preview's output: not ours to delete
+        if is_plan_document(document):
+            base = path.name.removesuffix(".json")
+        elif is_error_document(document):
+            base = path.name.removesuffix(ERROR_SUFFIX)
+        else:
+            continue
+        stack = document.get("stack")
+        if stack == base and stack in present:
+            continue
+        siblings = [path, *(out_dir / f"{base}.{ext}" for ext in ("md", "html"))]
+        gone = [sibling for sibling in siblings if sibling.is_file()]
+        for sibling in gone:
+            sibling.unlink()
+        removed.extend(gone)
+        reason = (
+            f"stack {stack!r} has no Pulumi.{stack}.yaml here (another branch's or a removed "
+            "region)"
+            if stack not in present
+            else f"the preview of stack {stack!r} is {stack}.json, not {path.name}"
+        )
+        names = ", ".join([str(path), *(sibling.name for sibling in gone[1:])])
+        print(f"removed {names}: {reason}", file=stream)
+    return removed
+
+
 def _summary(plan: dict[str, Any], elapsed: float, out_dir: Path, stream: TextIO) -> None:
     stack = plan["stack"]
     region = plan["region"]
@@ -243,10 +298,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     options = parser.parse_args(argv)
     project_dir: Path = options.project_dir.resolve()
-    stacks = options.stacks or [stack_name(path) for path in stack_files(project_dir)]
+    present = [stack_name(path) for path in stack_files(project_dir)]
+    stacks = list(dict.fromkeys(options.stacks)) or present
     if not stacks:
         print(f"no Pulumi.<stack>.yaml in {project_dir}", file=sys.stderr)
         return EXIT_CONFIG
+    unknown = [stack for stack in stacks if stack not in present]
+    if unknown:
+        # Checked before anything is written: the policy config is read first per stack, and
+        # an unknown stack used to be blamed on it and leave a <stack>.error.json behind.
+        files = ", ".join(f"Pulumi.{stack}.yaml" for stack in present) or "none"
+        for stack in unknown:
+            print(
+                f"Pulumi.{stack}.yaml: (file): no such stack file, so no stack {stack!r} to "
+                f"preview; the stack files present: {files} (in {project_dir})",
+                file=sys.stderr,
+            )
+        print("nothing previewed, nothing written", file=sys.stderr)
+        return EXIT_CONFIG
+    remove_stale(options.out, present, sys.stdout)
+    # What other stack files' problems mean for each stack: printed apart, never its failure.
+    region_files = RegionFiles.read(project_dir)
     status = EXIT_OK
     written: list[str] = []
     # The policies, plans and reports allocate as many short-lived objects per resource as the
@@ -261,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
                 sys.stdout,
                 run_options={"stall_timeout": options.stall_timeout},
             )
+            for note in region_files.view(stack).elsewhere:
+                print(f"    {stack}: note: {note}", file=sys.stdout)
             status = max(status, code)
             if plan is not None:
                 written.append(str(options.out / f"{stack}.json"))

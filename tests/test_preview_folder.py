@@ -1,0 +1,167 @@
+"""The preview's output folder holds exactly the stacks present (issue 28, item 7).
+
+`tools.diff` and `tools.audit` read every plan in `build/preview`: an unknown stack must leave
+nothing there, and a plan left by a stack that has no stack file (another branch's region, a
+removed region) must not show up as a region of this checkout.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from partner_apps import cli, exitcodes
+from tools import audit, diff, preview
+from tools.plan_format import load_results
+
+from .conftest import load_yaml
+
+
+def _args(project: Path, out: Path, *stacks: str) -> list[str]:
+    return [
+        *stacks,
+        "--project-dir",
+        str(project),
+        "--out",
+        str(out / "preview"),
+        "--audit-dir",
+        str(out / "audit"),
+    ]
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.mark.parametrize("entry", ["tools.preview", "partner-apps preview"])
+def test_preview_of_an_unknown_stack_names_the_stack_files_and_writes_nothing(
+    entry: str, project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    args = _args(project_copy, out, "uk")
+
+    code = preview.main(args) if entry == "tools.preview" else cli.main(["preview", *args])
+
+    assert code == exitcodes.CONFIG == preview.EXIT_CONFIG
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    assert (
+        "Pulumi.uk.yaml: (file): no such stack file, so no stack 'uk' to preview; the stack "
+        "files present: Pulumi.eu.yaml, Pulumi.us.yaml" in captured.err
+    )
+    assert "policies/config" not in captured.out + captured.err, "not a policy config problem"
+    assert not out.exists(), "nothing is written: no plan, no error file, no audit"
+
+
+def test_an_unknown_stack_among_known_ones_previews_none_and_touches_no_output(
+    project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert preview.main(_args(project_copy, out)) == preview.EXIT_OK
+    before = _files(out)
+    capsys.readouterr()
+
+    assert preview.main(_args(project_copy, out, "us", "uk")) == preview.EXIT_CONFIG
+
+    assert _files(out) == before
+    assert "Pulumi.uk.yaml: (file): no such stack file" in capsys.readouterr().err
+
+
+def _plant_stale(folder: Path) -> None:
+    """What another branch's preview of a `uk` stack left, and a failure of a removed `ca`."""
+    plan = json.loads((folder / "eu.json").read_text(encoding="utf-8"))
+    plan["stack"] = "uk"
+    (folder / "uk.json").write_text(json.dumps(plan), encoding="utf-8")
+    (folder / "uk.md").write_text("# uk\n", encoding="utf-8")
+    (folder / "uk.html").write_text("<h1>uk</h1>\n", encoding="utf-8")
+    failure = {"project": "partner-apps", "stack": "ca", "error": "invalid configuration"}
+    (folder / "ca.error.json").write_text(json.dumps(failure), encoding="utf-8")
+    # Not a preview's output: never touched.
+    (folder / "notes.json").write_text('{"kept": true}', encoding="utf-8")
+    (folder / "README.md").write_text("kept\n", encoding="utf-8")
+
+
+def test_each_preview_removes_plans_of_stacks_not_present_with_a_line(
+    project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    folder = out / "preview"
+    assert preview.main(_args(project_copy, out)) == preview.EXIT_OK
+    _plant_stale(folder)
+    capsys.readouterr()
+
+    assert preview.main(_args(project_copy, out)) == preview.EXIT_OK
+
+    printed = capsys.readouterr().out
+    assert f"removed {folder / 'uk.json'}, uk.md, uk.html: stack 'uk' has no Pulumi.uk.yaml" in (
+        printed
+    )
+    assert f"removed {folder / 'ca.error.json'}: stack 'ca' has no Pulumi.ca.yaml" in printed
+    names = sorted(path.name for path in folder.iterdir())
+    assert names == [
+        "README.md",
+        "eu.html",
+        "eu.json",
+        "eu.md",
+        "notes.json",
+        "us.html",
+        "us.json",
+        "us.md",
+    ]
+    # What reads the folder sees the two regions present, no phantom.
+    plans, failures = load_results([folder])
+    assert [plan.stack for plan in plans] == ["eu", "us"]
+    assert failures == []
+    assert audit.main([str(folder), "--out-dir", str(tmp_path / "audit2")]) == 0
+    report = load_yaml(tmp_path / "audit2" / "audit.json")
+    assert [stack["stack"] for stack in report["stacks"]] == ["eu", "us"]
+
+
+def test_a_preview_of_one_stack_keeps_the_other_present_stacks_and_removes_stale_ones(
+    project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    folder = out / "preview"
+    assert preview.main(_args(project_copy, out)) == preview.EXIT_OK
+    base = tmp_path / "base"
+    shutil.copytree(folder, base)
+    _plant_stale(folder)
+    capsys.readouterr()
+
+    assert preview.main(_args(project_copy, out, "us")) == preview.EXIT_OK
+
+    assert (folder / "eu.json").is_file(), "eu is present: its plan stays"
+    assert not (folder / "uk.json").exists()
+    assert not (folder / "ca.error.json").exists()
+    # The diff of the base against this folder: no region appears or disappears.
+    markdown = tmp_path / "diff.md"
+    assert diff.main([str(base), str(folder), "--out", str(markdown)]) == 0
+    text = markdown.read_text(encoding="utf-8")
+    assert "uk" not in text.split()
+    assert "No changes." in text
+
+
+def test_a_plan_under_another_name_is_removed_as_it_would_be_read_twice(
+    project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`us-old.json` holding a US plan: load_results would refuse the folder (the stack twice)."""
+    out = tmp_path / "out"
+    folder = out / "preview"
+    assert preview.main(_args(project_copy, out)) == preview.EXIT_OK
+    shutil.copy(folder / "us.json", folder / "us-old.json")
+    capsys.readouterr()
+
+    assert preview.main(_args(project_copy, out, "eu")) == preview.EXIT_OK
+
+    assert not (folder / "us-old.json").exists()
+    assert (folder / "us.json").is_file()
+    assert "the preview of stack 'us' is us.json, not us-old.json" in capsys.readouterr().out
+    plans, _ = load_results([folder])
+    assert [plan.stack for plan in plans] == ["eu", "us"]

@@ -1,0 +1,276 @@
+"""Regions are isolated (issue 28): a broken stack file fails its own region, never another one.
+
+Each test breaks a copy of the project's stack files and previews every stack (or one), then
+checks that the broken file's region fails naming that file, the key and the rule, and that
+the other regions still preview. When two files name the same tenant, subscription, verified
+domain or vault, only the newer file is refused: git first (a file with changes not committed,
+then the file added by the later commit), else the order of the region table
+(``components/stackfiles.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.files import REGION_KEY
+from components.stackfiles import RegionFiles, check_all, region_view
+from tools import preview
+from tools.plan import run_stack
+
+from .conftest import edit_yaml, git_commit_all, load_yaml
+
+R = REGION_KEY
+EU_TENANT = "9c8b7a6d-5e4f-4a3b-9c2d-1e0f9a8b7c62"
+US_TENANT = "3f6b1c2d-4e5a-4b7c-8d9e-0a1b2c3d4e51"
+
+
+def _preview(
+    project: Path, out: Path, capsys: pytest.CaptureFixture[str], *stacks: str
+) -> tuple[int, str]:
+    """``python -m tools.preview [stacks]`` on the copy; (exit status, stdout + stderr)."""
+    code = preview.main(
+        [
+            *stacks,
+            "--project-dir",
+            str(project),
+            "--out",
+            str(out / "preview"),
+            "--audit-dir",
+            str(out / "audit"),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    return code, captured.out + captured.err
+
+
+def _problem_lines(text: str, file: str) -> list[str]:
+    """The problem lines of ``text`` that blame ``file`` (``  <file>: <key>: <rule>``)."""
+    return [line.strip() for line in text.splitlines() if line.strip().startswith(f"{file}: ")]
+
+
+def _copy_us_as_eu(project: Path) -> None:
+    """Pulumi.eu.yaml made from Pulumi.us.yaml, as a team would start a region: the id,
+    location and tag changed, the tenant, subscription, domains and vault still the US's."""
+    shutil.copy(project / "Pulumi.us.yaml", project / "Pulumi.eu.yaml")
+
+    def eu(document: dict[str, Any]) -> None:
+        region = document["config"][R]
+        region.update(id="eu", location="westeurope")
+        region["tags"]["region"] = "eu"
+
+    edit_yaml(project / "Pulumi.eu.yaml", eu)
+
+
+def _take_eu_tenant(document: dict[str, Any]) -> None:
+    document["config"][R]["tenantId"] = EU_TENANT
+
+
+def _assert_plan(out: Path, stack: str) -> None:
+    plan = json.loads((out / "preview" / f"{stack}.json").read_text(encoding="utf-8"))
+    assert plan["stack"] == stack
+    assert plan["resources"], f"{stack}: nothing registered"
+    assert not (out / "preview" / f"{stack}.error.json").exists()
+
+
+def _error(out: Path, stack: str) -> str:
+    assert not (out / "preview" / f"{stack}.json").exists()
+    document = json.loads((out / "preview" / f"{stack}.error.json").read_text(encoding="utf-8"))
+    return str(document["error"])
+
+
+def test_a_stack_file_copied_from_another_is_refused_and_the_original_still_previews(
+    project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _copy_us_as_eu(project_copy)
+    out = tmp_path / "out"
+
+    code, text = _preview(project_copy, out, capsys)
+
+    assert code == preview.EXIT_CONFIG
+    _assert_plan(out, "us")
+    error = _error(out, "eu")
+    for key, what in (
+        ("tenantId", "tenant"),
+        ("subscriptionId", "subscription"),
+        ("verifiedDomains[0]", "verified domain"),
+        ("keyVault.name", "Key Vault name"),
+    ):
+        line = f"Pulumi.eu.yaml: {R}.{key}: "
+        assert any(
+            line in row and f"is also the {what} of stack 'us' (Pulumi.us.yaml)" in row
+            for row in error.splitlines()
+        ), (key, error)
+    assert "of the two files this one is the newer: no git history; region 'eu' is listed" in error
+    assert _problem_lines(text, "Pulumi.us.yaml") == [], "the US file is not to blame"
+    assert f"us: note: Pulumi.eu.yaml: {R}.tenantId: also names stack us's tenant" in text
+    audit = load_yaml(out / "audit" / "audit.json")
+    failed = {stack["stack"]: stack["previewFailed"] is not None for stack in audit["stacks"]}
+    assert failed == {"eu": True, "us": False}
+
+    # The real program, as `pulumi up` runs it, agrees: US registers, EU registers nothing.
+    us = run_stack(project_copy, "us")
+    assert us.error is None
+    assert us.resources
+    eu = run_stack(project_copy, "eu")
+    assert eu.error is not None
+    assert f"Pulumi.eu.yaml: {R}.tenantId: " in eu.error
+    assert eu.resources == []
+
+
+def test_a_new_region_copied_from_eu_is_refused_and_both_regions_still_preview(
+    project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A third region whose file kept the EU tenant: only Pulumi.uk.yaml is named."""
+    shutil.copy(project_copy / "Pulumi.eu.yaml", project_copy / "Pulumi.uk.yaml")
+    config = project_copy / "policies" / "config"
+    shutil.copy(config / "eu.json", config / "uk.json")
+
+    def uk(document: dict[str, Any]) -> None:
+        region = document["config"][R]
+        region.update(
+            id="uk",
+            location="uksouth",
+            subscriptionId="3f4a5b6c-7d8e-4f9a-8b0c-d1e2f3a4b5c3",
+            verifiedDomains=["uk.contoso-partner.example"],
+        )
+        region["keyVault"]["name"] = "kv-cspapps-uk-01"
+
+    edit_yaml(project_copy / "Pulumi.uk.yaml", uk)
+    out = tmp_path / "out"
+
+    code, text = _preview(project_copy, out, capsys)
+
+    assert code == preview.EXIT_CONFIG
+    _assert_plan(out, "eu")
+    _assert_plan(out, "us")
+    error = _error(out, "uk")
+    assert (
+        f"Pulumi.uk.yaml: {R}.tenantId: '{EU_TENANT}' is also the tenant of stack 'eu' "
+        "(Pulumi.eu.yaml)" in error
+    )
+    assert _problem_lines(text, "Pulumi.eu.yaml") == []
+
+
+def test_with_git_the_file_with_uncommitted_changes_is_the_newer(
+    project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The US file edited after the last commit to take the EU tenant: US is refused, although
+    the region table lists it first; EU keeps previewing."""
+    git_commit_all(project_copy)
+    edit_yaml(project_copy / "Pulumi.us.yaml", _take_eu_tenant)
+    out = tmp_path / "out"
+
+    code, text = _preview(project_copy, out, capsys)
+
+    assert code == preview.EXIT_CONFIG
+    _assert_plan(out, "eu")
+    error = _error(out, "us")
+    assert f"Pulumi.us.yaml: {R}.tenantId: '{EU_TENANT}' is also the tenant of stack 'eu'" in error
+    assert "Pulumi.us.yaml has changes not committed to git yet, Pulumi.eu.yaml has none" in error
+    assert _problem_lines(text, "Pulumi.eu.yaml") == []
+
+
+def test_with_git_the_file_added_by_the_later_commit_is_the_newer(
+    project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """EU committed first, then a US file holding the EU tenant in a commit of its own: US is
+    refused (the region table alone would refuse EU)."""
+    us = project_copy / "Pulumi.us.yaml"
+    kept = us.read_bytes()
+    us.unlink()
+    git_commit_all(project_copy, "EU first")
+    us.write_bytes(kept)
+    edit_yaml(us, _take_eu_tenant)
+    git_commit_all(project_copy, "then US")
+
+    problems = check_all(project_copy)
+    assert [f"{p.file}: {p.key}" for p in problems] == [f"Pulumi.us.yaml: {R}.tenantId"]
+    assert "git history: Pulumi.us.yaml was added after Pulumi.eu.yaml" in problems[0].message
+
+    out = tmp_path / "out"
+    code, _ = _preview(project_copy, out, capsys)
+    assert code == preview.EXIT_CONFIG
+    _assert_plan(out, "eu")
+    assert f"Pulumi.us.yaml: {R}.tenantId: " in _error(out, "us")
+
+
+def test_without_git_the_region_table_decides_and_always_the_same_way(
+    project_copy: Path,
+) -> None:
+    """No history (an exported copy, no .git): the region listed later in components/regions.py
+    is the newer, whichever file was edited last and whatever the files' times say."""
+    edit_yaml(project_copy / "Pulumi.us.yaml", _take_eu_tenant)
+
+    first = check_all(project_copy)
+    assert [f"{p.file}: {p.key}" for p in first] == [f"Pulumi.eu.yaml: {R}.tenantId"]
+    assert "no git history; region 'eu' is listed after 'us'" in first[0].message
+    assert check_all(project_copy) == first
+
+
+def test_an_unreadable_stack_file_fails_its_own_region_only(
+    project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    eu = project_copy / "Pulumi.eu.yaml"
+    eu.write_text(eu.read_text(encoding="utf-8") + "  extra: [unclosed\n", encoding="utf-8")
+    out = tmp_path / "out"
+
+    code, text = _preview(project_copy, out, capsys)
+
+    assert code == preview.EXIT_CONFIG
+    _assert_plan(out, "us")
+    assert "Pulumi.eu.yaml" in _error(out, "eu")
+    assert "us: note: Pulumi.eu.yaml cannot be read (region eu fails on its own)" in text
+    assert _problem_lines(text, "Pulumi.us.yaml") == []
+
+
+def test_one_region_previews_alone_while_another_file_is_broken(
+    project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`partner-apps preview us` is not held up by a broken EU file: exit 0 for US, with the
+    EU problem printed apart as a note."""
+    _copy_us_as_eu(project_copy)
+    out = tmp_path / "out"
+
+    code, text = _preview(project_copy, out, capsys, "us")
+
+    assert code == preview.EXIT_OK
+    _assert_plan(out, "us")
+    assert not (out / "preview" / "eu.error.json").exists()
+    assert "us: note: Pulumi.eu.yaml: " in text
+
+
+def test_the_region_view_keeps_other_regions_problems_apart(project_copy: Path) -> None:
+    """The shared loading function one-region commands use (``region_view``)."""
+    _copy_us_as_eu(project_copy)
+
+    us = region_view(project_copy, "us")
+    assert us.problems == ()
+    assert us.region["tenantId"] == US_TENANT
+    assert "eu" not in us.others, "a newer conflicting file is not what US is checked against"
+    assert us.elsewhere
+    assert all(line.startswith("Pulumi.eu.yaml: ") for line in us.elsewhere)
+
+    eu = region_view(project_copy, "eu")
+    assert sorted(p.key for p in eu.problems) == sorted(
+        f"{R}.{key}"
+        for key in (
+            "keyVault.name",
+            "subscriptionId",
+            "tenantId",
+            "verifiedDomains[0]",
+            "verifiedDomains[1]",
+        )
+    )
+    assert all(p.file == "Pulumi.eu.yaml" for p in eu.problems)
+    assert eu.others.newer_because["us"].startswith("no git history")
+
+    missing = RegionFiles.read(project_copy).view("uk")
+    assert [str(p) for p in missing.problems] == [
+        "Pulumi.uk.yaml: (file): no such stack file (present: Pulumi.eu.yaml, Pulumi.us.yaml)"
+    ]
