@@ -24,6 +24,7 @@ import requests
 from pydantic import SecretStr
 
 from components.files import ConfigError, read_yaml
+from components.stackfiles import region_view
 from partner_apps import exitcodes
 from partner_apps.sam.errors import MFA_REQUIRED_CAUSE, SamError, is_mfa_required, mfa_fix
 from partner_apps.sam.flows import Runtime
@@ -111,17 +112,17 @@ def unreadable_selections(project_dir: Path, stack: str) -> list[str]:
     return found
 
 
-def _partner_tenants(project_dir: Path) -> dict[str, str]:
-    """Partner tenant id -> the region stack whose stack file names it. A stack file that
-    cannot be read names none, as for the other regions' checks of the SAM commands."""
-    tenants: dict[str, str] = {}
-    for stack in region_stacks(project_dir):
-        try:
-            region = region_of(project_dir, stack)
-        except SamError:
-            continue
-        tenants[str(region.get("tenantId", "")).lower()] = stack
-    return tenants
+def _partner_tenants(project_dir: Path, stack: str) -> dict[str, str]:
+    """Partner tenant id -> the region stack whose stack file names it: this one's, and the
+    regions it is checked against (``region_view``: a file that cannot be read names none, and
+    a newer copy of this region's file is refused in its own region, not here)."""
+    view = region_view(project_dir, stack)
+    regions = {**dict(view.others), stack: region_of(project_dir, stack)}
+    return {
+        str(region.get("tenantId", "")).lower(): name
+        for name, region in sorted(regions.items())
+        if isinstance(region, dict)
+    }
 
 
 def check_single_region(
@@ -147,7 +148,7 @@ def check_single_region(
             continue
         for tenant in sorted(set(theirs.include) & (own | set(selection.include))):
             problems.append(f"{tenant} is listed by region {other} ({CUSTOMERS_DIR}/{other}.yaml)")
-    partners = _partner_tenants(project_dir)
+    partners = _partner_tenants(project_dir, stack)
     problems += [
         f"{tenant} is the partner tenant of region {partners[tenant]}"
         for tenant in sorted(own & set(partners))

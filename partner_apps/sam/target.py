@@ -30,7 +30,7 @@ from typing import Any, cast
 
 from components.files import APPS_FILE, REGION_KEY, ConfigError, read_yaml
 from components.regions import CLOUDS, Cloud, CloudEndpoints
-from components.stackfiles import load_stack_file, stack_files, stack_name
+from components.stackfiles import load_stack_file, region_view, stack_files, stack_name
 from partner_apps import exitcodes
 
 from .errors import SamError
@@ -342,13 +342,13 @@ class _OtherRegions:
     ) -> _OtherRegions:
         regions: dict[str, Mapping[str, Any]] = {}
         outputs: dict[str, Mapping[str, Any]] = {}
-        for other in region_stacks(project_dir):
-            if other == stack:
+        # The regions this stack is checked against (``region_view``): readable ones, and not a
+        # newer file that copied this one's targets (that file is refused in its own region,
+        # not this one).
+        for other, region in sorted(region_view(project_dir, stack).others.items()):
+            if not isinstance(region, dict):
                 continue
-            try:
-                regions[other] = region_of(project_dir, other)
-            except SamError:
-                continue
+            regions[other] = region
             other_outputs = source(other)
             # A single outputs file answers for every stack: only a different document counts.
             if other_outputs is not None and other_outputs != own:
@@ -444,6 +444,11 @@ def resolve(
     ``apps``: the ``apps`` of ``apps.yaml`` where the caller has read them already (``None``:
     read here)."""
     region = region_of(project_dir, stack)
+    # This stack's file shares a tenant, subscription, domain or vault with an older stack file:
+    # it is the one to fix, and this region is refused (the older region still runs).
+    problems = region_view(project_dir, stack).problems
+    if problems:
+        raise _fail(stack, "; ".join(str(problem) for problem in problems))
     if region.get("id") != stack:
         raise _fail(stack, f"Pulumi.{stack}.yaml: {REGION_KEY}.id is {region.get('id')!r}")
     tenant_id = str(region.get("tenantId", ""))

@@ -310,3 +310,37 @@ def test_route_says_unreachable_not_unknown_domain_when_the_network_is_down(
     assert result.code == exitcodes.UNREACHABLE
     assert "could not be reached" in result.err
     assert "unknown" not in result.err.lower()
+
+
+# -- regions isolated (issue 28, item 2): a broken or copied stack file fails its own region ---
+
+
+def test_a_stack_file_copied_over_another_region_fails_that_region_only(
+    cw: CustomerWorld, tmp_path: Path
+) -> None:
+    import yaml
+
+    project = _project(cw, tmp_path)
+    us = yaml.safe_load((project / "Pulumi.us.yaml").read_text())
+    eu_path = project / "Pulumi.eu.yaml"
+    eu = yaml.safe_load(eu_path.read_text())
+    # The EU file now names the US partner tenant (a copy edited by hand).
+    eu["config"]["partner-apps:region"]["tenantId"] = us["config"]["partner-apps:region"][
+        "tenantId"
+    ]
+    eu_path.write_text(yaml.safe_dump(eu, sort_keys=False))
+    us_plan = cw.run("customers", "plan", "--stack", "us")
+    assert us_plan.code == exitcodes.CHANGES, us_plan.err
+    eu_plan = cw.run("customers", "plan", "--stack", "eu")
+    assert eu_plan.code == exitcodes.CONFIG
+    assert "Pulumi.eu.yaml" in eu_plan.err
+
+
+def test_an_unreadable_stack_file_of_another_region_does_not_stop_this_one(
+    cw: CustomerWorld, tmp_path: Path
+) -> None:
+    project = _project(cw, tmp_path)
+    (project / "Pulumi.eu.yaml").write_text("config: [unclosed\n")
+    result = cw.run("customers", "plan", "--stack", "us")
+    assert result.code == exitcodes.CHANGES, result.err
+    assert cw.run("customers", "plan", "--stack", "eu").code == exitcodes.CONFIG
