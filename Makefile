@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: preview test lint typecheck unit generate audit lock clean benchmark benchmark-setup venv
+.PHONY: preview test lint typecheck unit generate audit lock clean benchmark benchmark-setup venv demo
 
 # Python writes the byte code of what it imports the first time it runs, into __pycache__ folders
 # (ignored by git) in .venv and the work tree, and reads it back on every later run; nothing is
@@ -59,6 +59,10 @@ endif
 ## fills a virtualenv only when the folder is missing or empty: it uses this one as it is.
 venv: $(STAMP)
 	$(ENSURE_PIP)
+
+## The customer side end to end against a sandbox of Microsoft's cloud on 127.0.0.1 (no Azure).
+demo: $(STAMP)
+	$(PY) -m partner_apps.sandbox.demo
 
 ## Offline preview of every region stack (no Pulumi CLI, no cloud).
 preview: $(STAMP)

@@ -34,6 +34,7 @@ from .sam.target import (
     region_of,
     region_stacks,
 )
+from .sandbox import demo as sandbox_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,6 +75,13 @@ def _parser() -> argparse.ArgumentParser:
             description=f"{summary}; the same as `python -m {module}` (see its --help)",
             add_help=False,
         )
+
+    demo = commands.add_parser(
+        "demo",
+        help="try the customer side against a sandbox of Microsoft's cloud (make demo)",
+        description=sandbox_demo.DESCRIPTION,
+    )
+    sandbox_demo.add_arguments(demo)
 
     sam = commands.add_parser(
         "sam",
@@ -471,5 +479,7 @@ def main(
         return run_customers(args, out, err, runtime_factory)
     if args.command == "route":
         return run_route(args, out, err)
+    if args.command == "demo":
+        return sandbox_demo.run_command(args)
     parser.print_help(err)  # pragma: no cover - argparse requires a command
     return exitcodes.USAGE  # pragma: no cover

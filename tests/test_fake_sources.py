@@ -1,4 +1,4 @@
-"""The loopback cloud's behaviour table (tests/fakecloud/README.md) names real tests."""
+"""The loopback cloud's behaviour table (sandbox/fakecloud/README.md) names real tests."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TABLE = ROOT / "tests" / "fakecloud" / "README.md"
+TABLE = ROOT / "partner_apps" / "sandbox" / "fakecloud" / "README.md"
 
 
 def test_every_test_the_fake_behaviour_table_names_exists() -> None:

@@ -199,7 +199,7 @@ def run_latency(
     what the fake's limit counts per second, the consented app or the calling app (the two
     readings of Partner Center's "for each applicationId")."""
     # The loopback cloud is test code: imported only when the benchmark runs.
-    from tests.customers.world import APPS, open_customer_world  # noqa: PLC0415
+    from partner_apps.sandbox.customer_world import APPS, open_customer_world  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory() as folder:
         directory = Path(folder)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.customers.world import CustomerWorld, open_customer_world
+from partner_apps.sandbox.customer_world import CustomerWorld, open_customer_world
 
 
 @pytest.fixture

@@ -31,9 +31,9 @@ from partner_apps.customers.remote import (
 )
 from partner_apps.customers.transport import Transport, decoded
 from partner_apps.sam.target import Endpoints
-from tests.customers.world import CustomerWorld
-from tests.fakecloud.server import FakeCloud
-from tests.fakecloud.state import Cloud
+from partner_apps.sandbox.customer_world import CustomerWorld
+from partner_apps.sandbox.fakecloud.server import FakeCloud
+from partner_apps.sandbox.fakecloud.state import Cloud
 
 WHEN = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 

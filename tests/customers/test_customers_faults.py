@@ -6,8 +6,8 @@ import json
 from collections import Counter
 
 from partner_apps import exitcodes
-from tests.customers.world import CustomerWorld
-from tests.fakecloud import Fault
+from partner_apps.sandbox.customer_world import CustomerWorld
+from partner_apps.sandbox.fakecloud import Fault
 
 
 def _assert_exactly_once(cw: CustomerWorld, stack: str) -> None:

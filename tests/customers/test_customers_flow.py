@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from partner_apps import exitcodes
-from tests.customers.world import ASM, GRAPH, CustomerWorld
-from tests.sam.world import SAM
+from partner_apps.sandbox.customer_world import ASM, GRAPH, CustomerWorld
+from partner_apps.sandbox.world import SAM
 
 
 def resource_app(cw: CustomerWorld, tenant: str, principal_id: str) -> str:
@@ -195,7 +195,7 @@ def test_apply_with_a_reviewed_plan_does_only_that_plan(cw: CustomerWorld, tmp_p
     assert cw.run("customers", "plan", "--stack", "us", "--out-dir", str(out)).code == (
         exitcodes.CHANGES
     )
-    from tests.customers.world import add_customer
+    from partner_apps.sandbox.customer_world import add_customer
 
     late = add_customer(cw.world, "us", 99)  # a customer that appeared after the review
     result = cw.run("customers", "apply", "--stack", "us", "--plan", str(out / "us-plan.json"))
@@ -347,7 +347,7 @@ def test_a_revoked_sam_token_stops_before_any_customer_with_the_fix(cw: Customer
 
 def test_a_large_plan_summarises_by_change_and_stays_within_a_job_summary(tmp_path: Path) -> None:
     from partner_apps.customers import report
-    from tests.customers.world import open_customer_world
+    from partner_apps.sandbox.customer_world import open_customer_world
 
     with open_customer_world(tmp_path, us=120, eu=0) as big:
         result = big.run("customers", "plan", "--stack", "us")

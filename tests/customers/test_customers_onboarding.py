@@ -15,14 +15,14 @@ import pytest
 from partner_apps import exitcodes
 from partner_apps.customers import gdap
 from partner_apps.customers.remote import Pacer
-from tests.customers.world import ASM, GRAPH, CustomerWorld, open_customer_world
-from tests.fakecloud.state import (
+from partner_apps.sandbox.customer_world import ASM, GRAPH, CustomerWorld, open_customer_world
+from partner_apps.sandbox.fakecloud.state import (
     CLOUD_APPLICATION_ADMINISTRATOR,
     DIRECTORY_READERS,
     GLOBAL_ADMINISTRATOR,
     PRIVILEGED_ROLE_ADMINISTRATOR,
 )
-from tests.sam.world import SAM
+from partner_apps.sandbox.world import SAM
 
 API = "partner-portal-api"  # application permissions only (apps.yaml)
 WEB = "partner-portal-web"  # delegated permissions only
@@ -359,7 +359,7 @@ _MFA_FORMS = [
 def test_a_consent_refused_for_want_of_mfa_says_to_sign_in_again_with_mfa(
     cw: CustomerWorld, form: dict[str, Any]
 ) -> None:
-    from tests.fakecloud import Fault
+    from partner_apps.sandbox.fakecloud import Fault
 
     cw.cloud.inject(
         Fault("partnercenter", "POST", "applicationconsents", status=401, times=99, **form)
@@ -375,7 +375,7 @@ def test_a_consent_refused_for_want_of_mfa_says_to_sign_in_again_with_mfa(
 def test_a_customer_listing_refused_for_want_of_mfa_exits_sign_in(
     cw: CustomerWorld, form: dict[str, Any]
 ) -> None:
-    from tests.fakecloud import Fault
+    from partner_apps.sandbox.fakecloud import Fault
 
     cw.cloud.inject(Fault("partnercenter", "GET", "/v1/customers", status=401, times=99, **form))
     result = cw.run("customers", "plan", "--stack", "us")

@@ -16,8 +16,8 @@ import pytest
 
 from partner_apps import exitcodes
 from partner_apps.customers import region as region_module
+from partner_apps.sandbox.customer_world import CustomerWorld
 from tests.conftest import ROOT
-from tests.customers.world import CustomerWorld
 
 
 def _lines(cw: CustomerWorld) -> list[dict[str, Any]]:

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from partner_apps import exitcodes
+from partner_apps.sandbox.customer_world import CustomerWorld, add_customer
 from tests.conftest import ROOT
-from tests.customers.world import CustomerWorld, add_customer
 
 
 def _project(
@@ -142,7 +142,7 @@ def test_a_customer_without_an_active_gdap_relationship_is_not_touched(cw: Custo
 
 
 def test_customers_and_relationships_are_read_page_by_page(tmp_path: Path) -> None:
-    from tests.customers.world import open_customer_world
+    from partner_apps.sandbox.customer_world import open_customer_world
 
     with open_customer_world(tmp_path, us=620, eu=0) as cw:
         result = cw.run("customers", "plan", "--stack", "us", "--output", "json")

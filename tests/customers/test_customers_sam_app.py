@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from partner_apps import exitcodes
+from partner_apps.sandbox.customer_world import CustomerWorld, sam_scopes
+from partner_apps.sandbox.world import SAM
 from tests.conftest import ROOT, copy_project, edit_yaml
-from tests.customers.world import CustomerWorld, sam_scopes
-from tests.sam.world import SAM
 
 
 def _without(cw: CustomerWorld, tmp_path: Path, permission: str) -> None:

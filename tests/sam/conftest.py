@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sam.world import World, open_world
+from partner_apps.sandbox.world import World, open_world
 
 
 @pytest.fixture

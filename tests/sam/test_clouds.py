@@ -5,7 +5,7 @@ The expected hosts are written out here from Microsoft's pages (Graph "National 
 deployments", Key Vault "About keys, secrets and certificates", Partner Center "REST URLs"), not
 read from ``components/regions.py``. The ``usgov`` world sets no ``PARTNER_APPS_*`` override: the
 product computes the US Government hosts from ``Pulumi.usgov.yaml`` and in-process name
-resolution (``tests/fakecloud/names.py``) takes exactly those names to the fake; any other name
+resolution (``sandbox/fakecloud/names.py``) takes exactly those names to the fake; any other name
 fails, so a public-cloud host would be an error, not a silent success.
 """
 
@@ -23,15 +23,15 @@ from partner_apps import exitcodes
 from partner_apps.sam.errors import SamError
 from partner_apps.sam.store import default_client
 from partner_apps.sam.target import Endpoints, RegionTarget, file_outputs, resolve
-from tests.customers.world import (
+from partner_apps.sandbox.customer_world import (
     CustomerWorld,
     _graph_resource,
     _outputs,
     _register_apps,
     add_customer,
 )
-from tests.fakecloud.names import HOSTS
-from tests.sam.world import SAM, USGOV, World, open_world
+from partner_apps.sandbox.fakecloud.names import HOSTS
+from partner_apps.sandbox.world import SAM, USGOV, World, open_world
 
 # cloud -> (login, Graph, Partner Center, Key Vault suffix, Key Vault challenge resource)
 EXPECTED = {

@@ -3,6 +3,7 @@ Partner Center and Graph endpoints that customer consent will call next."""
 
 from __future__ import annotations
 
+import json
 import socket
 import ssl
 from pathlib import Path
@@ -11,9 +12,9 @@ import pytest
 import requests
 
 from partner_apps.sam.errors import PARTNER_CENTER_MFA_REQUIRED, partner_center_error_code
-from tests.fakecloud import Cloud, FakeCloud
-from tests.fakecloud.state import Grant, read_jwt
-from tests.sam.world import World
+from partner_apps.sandbox.fakecloud import Cloud, FakeCloud
+from partner_apps.sandbox.fakecloud.state import Grant, read_jwt
+from partner_apps.sandbox.world import World
 
 
 def _token(world: World, stack: str, scope: str) -> str:
@@ -176,10 +177,86 @@ def test_graph_service_principals_grants_and_relationships(world: World) -> None
     assert relationships.json() == {"value": []}
 
 
-def test_the_demo_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.sam import demo
+def test_the_demo_runs_the_whole_customer_side(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from partner_apps import cli
 
-    assert demo.main() == 0
+    kept = tmp_path / "reports"
+    assert cli.main(["demo", "--us", "2", "--eu", "1", "--keep", str(kept)]) == 0
     shown = capsys.readouterr().out
-    assert "$ partner-apps sam consent --stack us" in shown
-    assert "proven against Partner Center (Contoso EU)" in shown
+    for command in (
+        "$ partner-apps sam consent --stack us --device-code --force",
+        "$ partner-apps sam status",
+        "$ partner-apps customers plan --stack us",
+        "$ partner-apps customers apply --stack eu --plan",
+        "$ partner-apps customers verify --stack us",
+        "$ partner-apps customers routing-part --stack eu",
+        "$ partner-apps customers export-routing --parts",
+        "$ partner-apps route anna@c1.eu.customer.example",
+        "$ partner-apps audit",
+    ):
+        assert command in shown, command
+    assert "consent by admin@eu.contoso-partner.example stored as version" in shown
+    assert "3 of 3 customer × app verified" in shown  # eu: 1 customer × 3 apps
+    assert "the sandbox has stopped" in shown
+    assert json.loads((kept / "routing.json").read_text())["tenants"]
+    assert (kept / "audit" / "audit.html").is_file()
+
+
+def test_the_demo_refuses_a_bad_count_before_starting_anything(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from partner_apps import cli
+
+    assert cli.main(["demo", "--us", "0"]) == 2
+    assert "0 must be between 1 and 200" in capsys.readouterr().err
+
+
+def test_the_sandbox_serves_commands_typed_in_another_shell(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`partner-apps demo --serve`: a separate process with only the printed environment (the
+    endpoint overrides, the CA bundle, the region's job identity) and `--outputs` runs the real
+    command line against the sandbox: the real runtime, azure-identity's chain and all."""
+    import argparse
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    from partner_apps.sandbox import demo
+
+    answers: list[subprocess.CompletedProcess[str]] = []
+
+    def in_another_shell(_seconds: float) -> None:
+        shown = capsys.readouterr().out
+        env_file = next(
+            Path(line.split()[1]) for line in shown.splitlines() if "sandbox-us.env" in line
+        )
+        outputs = next(
+            line.split("--outputs ")[1] for line in shown.splitlines() if "--outputs" in line
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PARTNER_APPS_", "AZURE_"))}
+        for line in env_file.read_text().splitlines():
+            key, _, value = line.removeprefix("export ").partition("=")
+            env[key] = shlex.split(value)[0]
+        for argv in (["sam", "status", "--stack", "us"], ["customers", "plan", "--stack", "us"]):
+            answers.append(
+                subprocess.run(
+                    [sys.executable, "-m", "partner_apps", *argv, "--outputs", outputs],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    check=False,
+                )
+            )
+
+    args = argparse.Namespace(us=1, eu=1, keep=None, serve=2.0)
+    assert demo.run_command(args, wait=in_another_shell) == 0
+    status, plan = answers
+    assert status.returncode == 0, status.stderr
+    assert "region us, app partner-center-sam" in status.stdout
+    assert plan.returncode == 20, plan.stderr  # changes to apply
+    assert "Customer consent plan: region us" in plan.stdout

@@ -14,8 +14,8 @@ import pytest
 
 from partner_apps import exitcodes
 from partner_apps.sam.store import CONTENT_TYPE
-from tests.fakecloud import Fault
-from tests.sam.world import SAM, STACKS, World
+from partner_apps.sandbox.fakecloud import Fault
+from partner_apps.sandbox.world import SAM, STACKS, World
 
 TOKEN_SECRET = f"{SAM}-sam-refresh-token"
 

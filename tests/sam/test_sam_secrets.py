@@ -20,8 +20,8 @@ from partner_apps import exitcodes
 from partner_apps.sam import claims
 from partner_apps.sam.errors import SamError, from_token_error, scrub
 from partner_apps.sam.target import Endpoints, RegionTarget
-from tests.fakecloud import Fault
-from tests.sam.world import SAM, World
+from partner_apps.sandbox.fakecloud import Fault
+from partner_apps.sandbox.world import SAM, World
 
 
 def _scenario(world: World) -> None:

@@ -18,7 +18,7 @@ from partner_apps import exitcodes
 from partner_apps.sam import target as target_module
 from partner_apps.sam.errors import SamError
 from partner_apps.sam.target import Endpoints, pulumi_outputs, resolve
-from tests.sam.world import ROOT, SAM, World
+from partner_apps.sandbox.world import ROOT, SAM, World
 
 
 def _edit_outputs(world: World, stack: str, change: Any) -> None:

@@ -1,7 +1,7 @@
 """A world for the SAM commands: both example region stacks against the loopback cloud.
 
-Used by the tests (the ``world`` fixture of ``conftest.py``) and by the demo
-(``python -m tests.sam.demo``).
+Used by the tests (the ``world`` fixture of ``tests/sam/conftest.py``) and by the sandbox demo
+(``partner-apps demo``, ``make demo``).
 
 Per region stack file (``Pulumi.us.yaml``, ``Pulumi.eu.yaml``): its partner tenant with the SAM
 app (redirect URIs from ``apps.yaml``), a partner admin, the job identity whose object id is the
@@ -12,7 +12,7 @@ prints them. The commands run in-process through ``partner_apps.cli.main`` with 
 ``open_world(..., sovereign=...)``: a project of its own holding one stack file of a sovereign
 cloud (``usgov``: ``cloud: usgovernment``). No ``PARTNER_APPS_*`` override is set: the product
 computes the cloud's real endpoints from the stack file, and in-process name resolution
-(``tests/fakecloud/names.py``) takes those real host names to the fake; any other host name fails.
+(``fakecloud/names.py``) takes those real host names to the fake; any other host name fails.
 """
 
 from __future__ import annotations
@@ -35,18 +35,22 @@ import yaml
 from azure.core.credentials import TokenCredential
 from azure.identity import ClientSecretCredential
 
+from components.files import safe_load
 from partner_apps import cli
 from partner_apps.sam import flows
 from partner_apps.sam.http import RetryingSession
 from partner_apps.sam.target import Endpoints, file_outputs
-from tests.conftest import load_yaml
-from tests.fakecloud import Cloud, FakeCloud
-from tests.fakecloud.names import HOSTS, Resolver, cloud_hosts, resolving
-from tests.fakecloud.state import App, User
+from partner_apps.sandbox.fakecloud import Cloud, FakeCloud
+from partner_apps.sandbox.fakecloud.names import HOSTS, Resolver, cloud_hosts, resolving
+from partner_apps.sandbox.fakecloud.state import App, User
 
 ROOT = Path(__file__).resolve().parents[2]
 SAM = "partner-center-sam"
 STACKS = ("eu", "us")
+
+
+def _load_yaml(path: Path) -> Any:
+    return safe_load(path.read_text(encoding="utf-8"))
 
 
 @dataclass
@@ -167,13 +171,13 @@ class World:
 
 
 def _stack_region(stack: str, project_dir: Path = ROOT) -> dict[str, Any]:
-    document = load_yaml(project_dir / f"Pulumi.{stack}.yaml")
+    document = _load_yaml(project_dir / f"Pulumi.{stack}.yaml")
     region: dict[str, Any] = document["config"]["partner-apps:region"]
     return region
 
 
 def _sam_definition() -> dict[str, Any]:
-    apps = load_yaml(ROOT / "apps.yaml")["apps"]
+    apps = _load_yaml(ROOT / "apps.yaml")["apps"]
     definition: dict[str, Any] = apps[SAM]
     return definition
 
@@ -197,7 +201,7 @@ def sovereign_project(directory: Path) -> Path:
     project.mkdir()
     for name in ("Pulumi.yaml", "apps.yaml"):
         (project / name).write_bytes((ROOT / name).read_bytes())
-    document = load_yaml(ROOT / "Pulumi.us.yaml")
+    document = _load_yaml(ROOT / "Pulumi.us.yaml")
     region = document["config"]["partner-apps:region"]
     region.update(_USGOV_REGION)
     region["keyVault"]["name"] = "kv-cspapps-usgov-01"
@@ -265,7 +269,9 @@ def stack_outputs(
 
 
 @contextmanager
-def open_world(directory: Path, *, sovereign: str | None = None) -> Iterator[World]:
+def open_world(
+    directory: Path, *, sovereign: str | None = None, lifetime: float = 120.0
+) -> Iterator[World]:
     """The loopback cloud running, its outputs written to ``directory``, and the environment
     pointing the product's clients at it (restored afterwards).
 
@@ -273,13 +279,13 @@ def open_world(directory: Path, *, sovereign: str | None = None) -> Iterator[Wor
     host names resolved to the fake in this process, and no ``PARTNER_APPS_*`` override: only
     the one CA-bundle setting (``REQUESTS_CA_BUNDLE``) and the job's credential for
     azure-identity's ``EnvironmentCredential`` (``AZURE_TENANT_ID``, ``AZURE_CLIENT_ID``,
-    ``AZURE_CLIENT_SECRET``)."""
+    ``AZURE_CLIENT_SECRET``). ``lifetime``: seconds after which the servers stop by themselves."""
     project_dir = ROOT if sovereign is None else sovereign_project(directory)
     stacks = STACKS if sovereign is None else (USGOV,)
     cloud, regions = build_cloud(project_dir, stacks)
     saved = dict(os.environ)
     try:
-        with FakeCloud(cloud, directory, lifetime=120.0) as fake:
+        with FakeCloud(cloud, directory, lifetime=lifetime) as fake:
             outputs_dir = directory / "outputs"
             outputs_dir.mkdir()
             hosts = HOSTS[sovereign or "public"]

@@ -1,6 +1,6 @@
 """A world for the customer commands: both region stacks, their customers, the loopback cloud.
 
-Builds on the SAM world (``tests/sam/world.py``): per region its partner tenant, SAM app, vault
+Builds on the SAM world (``world.py``): per region its partner tenant, SAM app, vault
 and stack outputs, plus what ``customers`` needs: the partner-managed apps of ``apps.yaml``
 registered in the partner tenant with their client secrets in the vault (as ``pulumi up`` leaves
 them), a SAM refresh token already consented, Microsoft Graph's app roles and scopes (ids from the
@@ -24,12 +24,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from components.files import safe_load
 from partner_apps import cli
 from partner_apps.sam import flows
+from partner_apps.sandbox.fakecloud.state import Grant, PartnerTenant, Request
+from partner_apps.sandbox.world import ROOT, SAM, Result, World, open_world
 from policies.partner_policies import catalog
-from tests.conftest import load_yaml
-from tests.fakecloud.state import Grant, PartnerTenant, Request
-from tests.sam.world import ROOT, SAM, Result, World, open_world
 
 GRAPH = "00000003-0000-0000-c000-000000000000"
 ASM = "797f4846-ba00-4fd7-ba43-dac1f8f63013"  # Azure Service Management
@@ -41,6 +41,10 @@ EXTRA_SCOPES = ("Mail.Read",)
 
 def _uuid(prefix: str, index: int) -> str:
     return str(uuid.UUID(int=(int(prefix, 16) << 96) + index))
+
+
+def _load_yaml(path: Path) -> Any:
+    return safe_load(path.read_text(encoding="utf-8"))
 
 
 @dataclass
@@ -123,7 +127,7 @@ class CustomerWorld:
 
 
 def _graph_resource(cloud: Any) -> None:
-    apps = load_yaml(ROOT / "apps.yaml")["apps"]
+    apps = _load_yaml(ROOT / "apps.yaml")["apps"]
     roles: dict[str, str] = {}
     scopes: dict[str, str] = {}
     wanted = [
@@ -152,7 +156,7 @@ _RESOURCE_URLS = {
 def sam_scopes(project_dir: Path = ROOT) -> dict[str, set[str]]:
     """What the SAM app's admin consent grants in its partner tenant: its delegated
     permissions in apps.yaml, per resource URL (the `scp` of its tokens there)."""
-    apps = load_yaml(project_dir / "apps.yaml")["apps"]
+    apps = _load_yaml(project_dir / "apps.yaml")["apps"]
     result: dict[str, set[str]] = {}
     for permission in apps[SAM].get("permissions") or []:
         if permission.get("type", "delegated") == "delegated":
@@ -208,9 +212,14 @@ def add_customer(world: World, stack: str, index: int, *, activated: str | None 
 
 @contextmanager
 def open_customer_world(
-    directory: Path, *, us: int = 3, eu: int = 2, apps: tuple[str, ...] = APPS
+    directory: Path,
+    *,
+    us: int = 3,
+    eu: int = 2,
+    apps: tuple[str, ...] = APPS,
+    lifetime: float = 120.0,
 ) -> Iterator[CustomerWorld]:
-    with open_world(directory) as world:
+    with open_world(directory, lifetime=lifetime) as world:
         _graph_resource(world.cloud)
         customers: dict[str, list[str]] = {}
         client_ids: dict[str, dict[str, str]] = {}

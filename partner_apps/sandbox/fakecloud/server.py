@@ -230,7 +230,7 @@ def _host(headers: dict[str, str]) -> str:
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
-# A cloud's real host names (tests/fakecloud/names.py resolves them to these servers): what a
+# A cloud's real host names (``names.py`` resolves them to these servers): what a
 # server reached under one of them answers as that cloud ("National cloud deployments", Key Vault
 # DNS suffixes; components/regions.py holds the product's table, this is the fake's own).
 _VAULT_SUFFIXES = {
@@ -1180,7 +1180,7 @@ class FakeCloud:
         self.ca_file = ca_dir / "fake-cloud-ca.pem"
         self.ca.cert_pem.write_to_path(str(self.ca_file))
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        # The loopback names, and every cloud's real host names (tests/fakecloud/names.py can
+        # The loopback names, and every cloud's real host names (``names.py`` can
         # resolve those to these servers in-process).
         self.ca.issue_cert("127.0.0.1", "localhost", *REAL_HOSTS).configure_cert(context)
         self.servers: dict[str, _Server] = {}
