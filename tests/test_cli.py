@@ -176,5 +176,7 @@ def test_status_reports_a_region_it_cannot_resolve(tmp_path: Path) -> None:
         ["sam", "status", "--stack", "apac", "--outputs", str(tmp_path)], out=out, err=err
     )
     assert code == exitcodes.CONFIG
-    assert "region apac" in out.getvalue()
-    assert "no stack file Pulumi.apac.yaml" in out.getvalue()
+    # An error, not a state read: on stderr, and nothing on stdout (the report).
+    assert "region apac" in err.getvalue()
+    assert "no stack file Pulumi.apac.yaml" in err.getvalue()
+    assert out.getvalue() == ""

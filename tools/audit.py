@@ -717,6 +717,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.stdout:
         sys.stdout.write(render_markdown(data))
+    elif failures and not plans:
+        # Every stack's preview failed: an audit of nothing would replace the last good one with
+        # "0 stacks". That one is kept; the failures are on stderr (below) and in the preview.
+        kept: Path = args.out_dir or DEFAULT_OUT
+        print(
+            f"every stack's preview failed: no audit written; {display_path(kept)} keeps the "
+            "last one",
+            file=sys.stderr,
+        )
     else:
         out_dir: Path = args.out_dir or DEFAULT_OUT
         renderers = {"md": render_markdown, "json": render_json, "html": render_html}
@@ -739,7 +748,7 @@ def main(argv: list[str] | None = None) -> int:
             f"as of {data['asOf']}: {audit_report.expiry_summary(data)}"
         )
     for failure in failures:
-        print(f"{failure.stack}: {failure.text}", file=sys.stderr)
+        print(f"{failure.stack}: {failure.summary}", file=sys.stderr)
     if args.fail_on_mandatory and (
         failures or any(v["enforcementLevel"] == "mandatory" for v in data["violations"])
     ):

@@ -164,11 +164,19 @@ def main(argv: list[str] | None = None) -> int:
         for relative in stale:
             print(f"stale: {relative} (run `python -m tools.generate`)", file=sys.stderr)
         return 1 if stale else 0
+    unchanged = 0
     for relative, render in generated.items():
         path = ROOT / relative
+        text = render()
+        # Only what changes is written and named: an unchanged file keeps its bytes and its
+        # modification time, and "wrote" means the file is new or different.
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            unchanged += 1
+            continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render(), encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
         print(f"wrote {relative}")
+    print(f"{unchanged} generated file(s) already up to date")
     return 0
 
 

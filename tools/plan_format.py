@@ -593,6 +593,14 @@ class PreviewFailure:
         """``preview failed: <message>`` (the message may span lines)."""
         return f"preview failed: {self.error}"
 
+    @property
+    def summary(self) -> str:
+        """One line, for the commands that read the preview's output after it printed the whole
+        message (each problem is printed once): its first line and where the rest is."""
+        first = (self.error.strip().splitlines() or ["(no message)"])[0].strip()
+        where = f" (the whole message: {self.source})" if self.source else ""
+        return f"preview failed: {first}{where}"
+
 
 def failure_lines(stack: str, error: str) -> list[str]:
     """A Markdown list item ``- **<stack>**: preview failed: <message>`` (long messages fenced)."""

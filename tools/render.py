@@ -678,7 +678,7 @@ def plans_for_cli(arguments: list[Path] | None) -> list[Plan] | None:
         return None
     plans, failures = results
     for failure in failures:
-        print(f"{failure.stack}: {failure.text}", file=sys.stderr)
+        print(f"{failure.stack}: {failure.summary}", file=sys.stderr)
     if not plans:
         print("error: no plan to read: every stack's preview failed", file=sys.stderr)
         return None

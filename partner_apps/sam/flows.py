@@ -526,8 +526,12 @@ def status(
     if output == "json":
         json.dump([result.as_json() for result in results], rt.out, indent=2, sort_keys=True)
         rt.out.write("\n")
-    else:
-        for result in results:
+    # A region whose status could not be read is an error: its line goes to stderr (with JSON
+    # too, beside the document); the states read, the report, to stdout.
+    for result in results:
+        if result.state == "error":
+            print(_status_line(result), file=rt.err)
+        elif output != "json":
             print(_status_line(result), file=rt.out)
     codes = {result.exit_code for result in results}
     return next((code for code in SEVERITY if code in codes), exitcodes.OK)

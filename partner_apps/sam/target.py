@@ -256,6 +256,14 @@ def file_outputs(path: Path) -> OutputsSource:
             raise _fail(
                 stack, f"{candidate.name} cannot be read ({type(error).__name__})"
             ) from None
+        if isinstance(value, dict) and {"planVersion", "resources"} <= set(value):
+            # `make preview`'s plan of the stack (build/preview/<stack>.json), a common mix-up.
+            raise _fail(
+                stack,
+                f"--outputs {candidate}: a plan of the offline preview (build/preview), not stack "
+                f"outputs: save `pulumi stack output --json --show-secrets=false --stack {stack}` "
+                "to a file and pass it (or a folder of <stack>.json files)",
+            )
         return value if isinstance(value, dict) else None
 
     return read
@@ -375,8 +383,12 @@ def _client_ids(document: Mapping[str, Any]) -> set[str]:
 def _check_tenant(
     stack: str, own: Mapping[str, Any], tenant_id: str, others: _OtherRegions
 ) -> None:
-    if own.get("region") not in (None, stack):
-        raise _fail(stack, f"the stack outputs are those of region {own.get('region')!r}")
+    region = own.get("region")
+    if region not in (None, stack):
+        if isinstance(region, str):
+            raise _fail(stack, f"the stack outputs are those of region {region!r}")
+        # Not what `pulumi up` writes there (a region id): named by its kind, never dumped.
+        raise _fail(stack, f"the stack outputs' region is a {type(region).__name__}, not {stack!r}")
     out_tenant = str(own.get("tenantId", ""))
     if out_tenant != tenant_id:
         theirs = others.owner_of(out_tenant, lambda doc: {str(doc.get("tenantId", ""))})
