@@ -64,6 +64,14 @@ class Grant:
     kind: Kind
 
 
+# Where a reviewer allow-lists a permission: the reviewed policy config, which `make generate`
+# merges into the generated policies/config/<region>.json (an edit there is undone by it).
+REVIEWED_WHERE = (
+    "this policy in policies/reviewed/default.json (every region) or "
+    "policies/reviewed/<region>.json (one region), then run `make generate`."
+)
+
+
 def grants_of(resource: ResourceContext) -> list[Grant]:
     """Every permission the resource requests whose API and id are known (preview may hide them)."""
     found: list[Grant] = []
@@ -251,7 +259,7 @@ def _check_allow_list(resource: ResourceContext) -> Iterable[str]:
                     f"{grant.where}: {_label(grant, catalog)} is not on this region's "
                     "allowedApplicationPermissions.",
                     f"remove it, or after review add '{name}' to allowedApplicationPermissions of "
-                    "this policy in policies/config/<region>.json.",
+                    f"{REVIEWED_WHERE}",
                 )
             continue
         # Delegated: only those needing admin consent are allow-listed. An id unknown on a
@@ -275,7 +283,7 @@ def _check_allow_list(resource: ResourceContext) -> Iterable[str]:
                 f"{grant.where}: {_label(grant, catalog)} needs admin consent and is not on this "
                 "region's allowedAdminConsentPermissions.",
                 f"remove it, or after review add '{name}' to allowedAdminConsentPermissions of "
-                "this policy in policies/config/<region>.json.",
+                f"{REVIEWED_WHERE}",
             )
 
 

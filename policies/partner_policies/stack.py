@@ -633,8 +633,9 @@ def _check_provider_targets(stack: StackContext) -> Iterable[Finding]:
     location = normalize_location(str(stack.config["location"]))
     if allowed and location not in allowed:
         yield (
-            f"policy config: location {location!r} is not one of allowedLocations; fix "
-            "policies/config/<region>.json.",
+            f"policy config: location {location!r} is not one of allowedLocations; fix the "
+            "location in Pulumi.<region>.yaml (allowedLocations come from the region table, "
+            "components/regions.py), then run `make generate`.",
             None,
         )
     for urn, (kind, name, props) in sorted(_providers(stack).items()):

@@ -106,7 +106,9 @@ def test_application_permission_must_be_allow_listed_and_high_privilege_is_repor
             f"api-access-graph: roleIds[0]: application permission {name} "
             f"({DIRECTORY_READ_WRITE_ALL_ROLE}) is not on this region's "
             f"allowedApplicationPermissions. Fix: remove it, or after review add '{name}' to "
-            "allowedApplicationPermissions of this policy in policies/config/<region>.json.",
+            "allowedApplicationPermissions of this policy in policies/reviewed/default.json "
+            "(every region) or policies/reviewed/<region>.json (one region), then run "
+            "`make generate`.",
         ),
         (
             "azuread-required-access-high-privilege",
@@ -152,7 +154,8 @@ def test_admin_consent_delegated_permission_must_be_allow_listed() -> None:
             f"web-access-graph: scopeIds[0]: delegated permission {name} ({USER_READ_ALL_SCOPE}) "
             "needs admin consent and is not on this region's allowedAdminConsentPermissions. "
             f"Fix: remove it, or after review add '{name}' to allowedAdminConsentPermissions of "
-            "this policy in policies/config/<region>.json.",
+            "this policy in policies/reviewed/default.json (every region) or "
+            "policies/reviewed/<region>.json (one region), then run `make generate`.",
         )
     ]
 
