@@ -7,12 +7,15 @@ so ``audit.md`` and ``audit.html`` carry the same headings, text and table cells
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import figures
 from .plan_analysis import group_by_message
 from .report_model import (
     Block,
+    Figure,
     Inline,
     InlineLike,
     ListItem,
@@ -419,7 +422,38 @@ def _credentials(data: Mapping[str, Any]) -> Section:
             for c in data["credentials"]
         ),
     )
-    return Section("Credentials", (_expiry_note(data), table))
+    return Section("Credentials", (_expiry_note(data), _expiry_picture(data), table))
+
+
+def _state(status: str) -> str:
+    """A credential's or secret's status as the pictures colour it."""
+    if status in ("ok", "expired"):
+        return status
+    return "expiring" if status.startswith("expires in") else "unknown"
+
+
+def _day(value: object) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def _expiry_picture(data: Mapping[str, Any]) -> Figure:
+    """Every credential and Key Vault secret (the SAM token's included) on one timeline."""
+    items = [
+        (f"{c['stack']} {c['app']} ({c['kind']})", _day(c["endDate"]), _state(c["status"]))
+        for c in data["credentials"]
+    ] + [
+        (f"{s['stack']} {s['secret']}", _day(s["expires"]), _state(s["status"]))
+        for s in data["secrets"]
+    ]
+    as_of = _day(data["asOf"]) or date.min
+    return Figure(
+        figures.timeline("Expiries", items, as_of, int(data["warnDays"])),
+        f"When each credential and Key Vault secret expires, from {data['asOf']}; the shaded "
+        f"band is the {data['warnDays']}-day warning window.",
+    )
 
 
 def _secrets(data: Mapping[str, Any]) -> Section:
@@ -691,8 +725,19 @@ def _consent_region(stack: str, results: Sequence[Mapping[str, Any]], log: str =
             for r in results
         ),
     )
+    customers = sorted({str(r["customer"]) for r in results})
+    apps = sorted({str(r["app"]) for r in results})
+    picture = Figure(
+        figures.matrix(
+            f"Consent in {stack}: customers × apps",
+            customers,
+            apps,
+            {(str(r["customer"]), str(r["app"])): str(r["state"]) for r in results},
+        ),
+        f"Customers × apps in {stack}: green verified, red failed, grey another state.",
+    )
     return Section(
         f"Consent in {stack}",
-        (Paragraph(text(f"Latest state: {summary}.{tied}")), table),
+        (Paragraph(text(f"Latest state: {summary}.{tied}")), picture, table),
         level=3,
     )

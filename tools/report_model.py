@@ -113,6 +113,16 @@ class Details:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """A picture (inline SVG from ``tools/figures.py``) with its caption. The HTML shows it; the
+    Markdown leaves it out (a job summary sanitises inline SVG away), the table it pictures
+    stays in both."""
+
+    svg: str
+    caption: str
+
+
+@dataclass(frozen=True)
 class Section:
     """A heading and what follows it; sections nest (level 2, 3, ...)."""
 
@@ -121,7 +131,7 @@ class Section:
     level: int = 2
 
 
-Block = Paragraph | Table | BulletList | Quote | CodeBlock | Details | Section
+Block = Paragraph | Table | BulletList | Quote | CodeBlock | Details | Figure | Section
 
 
 @dataclass(frozen=True)
@@ -207,7 +217,18 @@ def _md_detail(detail: str) -> list[str]:
     return ["", f"  {fence}text", *(f"  {line}" for line in body), f"  {fence}"]
 
 
+def _md_blocks(lines: list[str], blocks: Sequence[Block]) -> list[str]:
+    """``lines`` and each block's Markdown after a blank line (a block with none adds none)."""
+    for block in blocks:
+        rendered = _md_block(block)
+        if rendered:
+            lines += ["", *rendered]
+    return lines
+
+
 def _md_block(block: Block) -> list[str]:
+    if isinstance(block, Figure):
+        return []
     if isinstance(block, Paragraph):
         return [_md_inline(block.content)]
     if isinstance(block, Table):
@@ -228,21 +249,15 @@ def _md_block(block: Block) -> list[str]:
     if isinstance(block, CodeBlock):
         return [f"```{block.language}", *block.text.splitlines(), "```"]
     if isinstance(block, Details):
-        lines = [f"<details><summary>{block.summary}</summary>"]
-        for child in block.blocks:
-            lines += ["", *_md_block(child)]
+        lines = _md_blocks([f"<details><summary>{block.summary}</summary>"], block.blocks)
         return [*lines, "", "</details>"]
-    lines = ["#" * block.level + " " + block.title]
-    for child in block.blocks:
-        lines += ["", *_md_block(child)]
-    return lines
+    return _md_blocks(["#" * block.level + " " + block.title], block.blocks)
 
 
 def to_markdown(report: Report) -> str:
     """The report as Markdown: blocks separated by blank lines, LF, one trailing newline."""
     lines = [f"# {report.title}"]
-    for block in report.blocks:
-        lines += ["", *_md_block(block)]
+    _md_blocks(lines, report.blocks)
     return "\n".join(lines) + "\n"
 
 
@@ -280,6 +295,11 @@ def _html_inline(inline: Inline) -> str:
 
 
 def _html_block(block: Block) -> list[str]:
+    if isinstance(block, Figure):
+        # The SVG is built by tools/figures.py, whose every text is escaped there.
+        return [
+            f"<figure>{block.svg}<figcaption>{html.escape(block.caption)}</figcaption></figure>"
+        ]
     if isinstance(block, Paragraph):
         return [f"<p>{_html_inline(block.content)}</p>"]
     if isinstance(block, Table):

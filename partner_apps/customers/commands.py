@@ -27,6 +27,7 @@ from .apply import Outcome, apply
 from .graph import CustomerGraph
 from .lock import region_lock
 from .plan import Action, Customer, CustomerPlan, Plan, plan_customer
+from .progress import Progress
 from .region import (
     AuditLog,
     Region,
@@ -157,9 +158,32 @@ def make_plan(rt: Runtime, region: Region, args: argparse.Namespace) -> tuple[Pl
     customers, left = _customers(rt, region)
     workers = _workers(region, args)
     rt.step(region.target, f"reading {len(customers)} customer tenant(s), {workers} at a time")
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        plans = list(pool.map(_planner(region, args), customers))
+    progress = _progress(rt, region, "plan", len(customers))
+    planner = _planner(region, args)
+
+    def one(customer: Customer) -> CustomerPlan:
+        planned = planner(customer)
+        progress.done(failed=planned.failed)
+        return planned
+
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            plans = list(pool.map(one, customers))
+    finally:
+        progress.close()
     return _plan(rt, region, plans, left, args.prune), workers
+
+
+def _progress(rt: Runtime, region: Region, verb: str, total: int) -> Progress:
+    """A bar at a terminal, a line now and then in a log (``progress.py``)."""
+    return Progress(
+        f"[{region.stack}] {verb}",
+        total,
+        rt.err,
+        terminal=rt.progress,
+        clock=lambda: rt.now().timestamp(),
+        rate=region.api.pacer.recent_rate if verb == "apply" else None,
+    )
 
 
 def plan_command(rt: Runtime, args: argparse.Namespace) -> int:
@@ -303,9 +327,10 @@ def _apply_locked(
             plan.actions = [a for a in plan.actions if any(a.covered_by(r) for r in listed)]
         return plan
 
+    bar = _progress(rt, region, "apply", len(customers))
+
     def progress(outcome: Outcome) -> None:
-        state = "failed: " + str(outcome.cause) if outcome.cause else "done"
-        rt.step(region.target, f"{outcome.name} ({outcome.tenant_id}): {state}")
+        bar.done(failed=outcome.cause is not None)
 
     workers = _workers(region, args)
     rt.step(
@@ -316,6 +341,7 @@ def _apply_locked(
             region, customers, planned, audit, prune=args.prune, workers=workers, on_done=progress
         )
     finally:
+        bar.close()
         audit.close()  # every line is on disk already: this only gives the file back
     plan = _plan(rt, region, [p for p, _ in results], left, args.prune)
     document = {

@@ -158,6 +158,9 @@ def claims_of(token: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+RATE_WINDOW = 10.0  # seconds over which ``Pacer.recent_rate`` counts
+
+
 class Pacer:
     """At most ``rate`` starts per second per key, shared by all threads (no burst), and no start
     at all while the client is held after a 429.
@@ -189,6 +192,7 @@ class Pacer:
         self._next: dict[str, float] = {}
         self._starts: dict[str, deque[float]] = {}  # the starts of the last second, per key
         self._held_until = float("-inf")  # the client's hold after a 429
+        self._recent: deque[float] = deque()  # every key's starts of the last RATE_WINDOW s
         self._lock = threading.Lock()
 
     def wait(self, key: str) -> None:
@@ -211,6 +215,7 @@ class Pacer:
                     starts.popleft()
                 if len(starts) < self.per_second and now >= self._held_until:
                     starts.append(now)
+                    self._recent.append(now)
                     return
                 later = max(
                     starts[0] + 1.0 - now if len(starts) >= self.per_second else 0.0,
@@ -231,6 +236,15 @@ class Pacer:
         """After a 429: no start of the client, of any key, before ``seconds`` from now."""
         with self._lock:
             self._held_until = max(self._held_until, self.clock() + seconds)
+
+    def recent_rate(self) -> float:
+        """Starts per second over the last ``RATE_WINDOW`` seconds, all keys together (what a
+        progress line shows as consents per second)."""
+        with self._lock:
+            now = self.clock()
+            while self._recent and self._recent[0] <= now - RATE_WINDOW:
+                self._recent.popleft()
+            return len(self._recent) / RATE_WINDOW
 
     @property
     def held_until(self) -> float:
