@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from components.files import safe_load
+from components.regions import REGIONS
 from components.stackfiles import stack_files, stack_name
 
 if TYPE_CHECKING:
@@ -29,6 +30,11 @@ PROJECT_FILES = ("Pulumi.yaml", "apps.yaml")
 # Every region stack of the project: a new region is one more Pulumi.<region>.yaml, and the
 # tests that run per stack pick it up with no other file touched.
 STACKS: tuple[str, ...] = tuple(stack_name(path) for path in stack_files(ROOT))
+# The regions of the region table (``components/regions.py``) with no stack file here, in table
+# order: what tests name when they need a stack that is absent (an unknown stack on the command
+# line, a plan another branch left behind) or a new region to add to a copy. Derived, so that a
+# team that adds one of them as a region never has a test take its stack for a phantom.
+ABSENT_STACKS: tuple[str, ...] = tuple(region for region in REGIONS if region not in STACKS)
 
 
 # azure-keyvault-secrets remembers each vault's authentication challenge (its tenant) per
@@ -51,6 +57,11 @@ def _fresh_key_vault_challenges() -> None:
 def project_copy(tmp_path: Path) -> Path:
     """A copy of the project's config files (stack files, apps.yaml) to edit in a test."""
     return copy_project(tmp_path)
+
+
+def stack_file_list(stacks: tuple[str, ...] = STACKS) -> str:
+    """The stack files of ``stacks`` as the tools name them: ``Pulumi.eu.yaml, Pulumi.us.yaml``."""
+    return ", ".join(f"Pulumi.{stack}.yaml" for stack in sorted(stacks))
 
 
 def copy_project(target: Path) -> Path:

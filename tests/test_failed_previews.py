@@ -6,14 +6,16 @@ import contextlib
 import io
 from pathlib import Path
 
-from tests.conftest import copy_project
+from tests.conftest import STACKS, copy_project, load_yaml
 from tools import preview
+from tools.markdown import join_words
 
 BAD_LOCATION = "partner-apps:region.location: 'nowhere' is outside region"
 
 
-def _break(project: Path, stack: str, good: str) -> None:
+def _break(project: Path, stack: str) -> None:
     path = project / f"Pulumi.{stack}.yaml"
+    good = load_yaml(path)["config"]["partner-apps:region"]["location"]
     path.write_text(path.read_text().replace(f"location: {good}", "location: nowhere"))
 
 
@@ -35,7 +37,7 @@ def _preview(project: Path) -> tuple[int, str]:
 
 def test_a_config_problem_is_printed_once(tmp_path: Path) -> None:
     project = copy_project(tmp_path)
-    _break(project, "us", "eastus")
+    _break(project, "us")
     code, shown = _preview(project)
     assert code == preview.EXIT_CONFIG
     assert shown.count(BAD_LOCATION) == 1, shown
@@ -49,9 +51,9 @@ def test_when_every_preview_fails_the_last_good_audit_is_kept(tmp_path: Path) ->
     assert code == 0
     audit = project / "build" / "audit" / "audit.md"
     good = audit.read_text()
-    assert "stacks `eu` and `us`" in good
-    _break(project, "us", "eastus")
-    _break(project, "eu", "westeurope")
+    assert f"stacks {join_words([f'`{stack}`' for stack in STACKS])}." in good
+    for stack in STACKS:
+        _break(project, stack)
     code, shown = _preview(project)
     assert code == preview.EXIT_CONFIG
     assert "every stack's preview failed: no audit written" in shown
@@ -60,7 +62,7 @@ def test_when_every_preview_fails_the_last_good_audit_is_kept(tmp_path: Path) ->
 
 def test_when_one_preview_fails_the_audit_says_so_at_its_top(tmp_path: Path) -> None:
     project = copy_project(tmp_path)
-    _break(project, "eu", "westeurope")
+    _break(project, "eu")
     _preview(project)
     text = (project / "build" / "audit" / "audit.md").read_text()
     assert "## ⚠ Previews that failed" in text

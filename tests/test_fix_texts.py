@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT, copy_project
+from tests.conftest import ROOT, STACKS, copy_project
 from tools import policy_config, preview
 
 ALLOW_LIST = "azuread-required-access-allow-list"
@@ -26,7 +26,7 @@ def _preview(project: Path) -> tuple[int, list[dict[str, str]]]:
              "--audit-dir", str(out / "audit")]
         )  # fmt: skip
     violations = []
-    for stack in ("us", "eu"):
+    for stack in STACKS:
         plan = json.loads((out / "preview" / f"{stack}.json").read_text())
         violations += plan["violations"]
     return code, violations

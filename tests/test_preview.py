@@ -18,6 +18,7 @@ from components.config import (
     REFRESH_TOKENS_KEY,
 )
 from tools import audit, diff, preview
+from tools.markdown import join_words
 
 from .conftest import ROOT, STACKS, edit_yaml
 
@@ -127,8 +128,7 @@ def test_diff_names_an_added_graph_permission_for_each_region(
     assert "application" in line
     assert "high privilege" in line
     # Every region stack, as the diff lists them: "in eu and us", "in eu, uk and us".
-    regions = f"{', '.join(STACKS[:-1])} and {STACKS[-1]}" if len(STACKS) > 1 else STACKS[0]
-    assert f"in {regions}." in line, line
+    assert f"in {join_words(STACKS)}." in line, line
 
 
 def test_broken_stack_file_exits_3_naming_the_key(
@@ -233,12 +233,13 @@ def test_a_policy_the_region_disables_is_recorded_rendered_and_diffed_as_disable
         if line.startswith(f"| `{name}` |")
     )
     assert "disabled" not in us_row
-    audit_row = next(
-        line
-        for line in (head / "audit" / "audit.md").read_text("utf-8").splitlines()
-        if line.startswith(f"| `{name}` |")
-    )
-    assert "| varies | disabled |" in audit_row
+    audit_lines = (head / "audit" / "audit.md").read_text("utf-8").splitlines()
+    header = next(line for line in audit_lines if line.startswith("| Policy | Severity |"))
+    audit_row = next(line for line in audit_lines if line.startswith(f"| `{name}` |"))
+    # One column per stack, in name order: eu's, wherever it falls among the stacks present.
+    cells = dict(zip(_cells(header), _cells(audit_row), strict=True))
+    assert cells["Enforcement"] == "varies", audit_row
+    assert cells["eu"] == "disabled", audit_row
     out = tmp_path / "diff.md"
     assert (
         diff.main([str(tmp_path / "base" / "preview"), str(head / "preview"), "--out", str(out)])
@@ -246,6 +247,11 @@ def test_a_policy_the_region_disables_is_recorded_rendered_and_diffed_as_disable
     )
     text = out.read_text(encoding="utf-8")
     assert f"- **eu**: `{name}` enforcement {before} → disabled (**weaker**)" in text
+
+
+def _cells(row: str) -> list[str]:
+    """The cells of a Markdown table row."""
+    return [cell.strip() for cell in row.strip().strip("|").split("|")]
 
 
 def _severity(policies: list[dict[str, str]], name: str) -> str:
@@ -287,8 +293,12 @@ def test_two_preview_processes_with_different_hash_seeds_are_byte_identical(
 
 
 def test_the_plan_fixtures_match_a_fresh_recording(root_preview: Path) -> None:
-    """The report tools' fixtures are recordings; see tests/fixtures/plans/README.md to refresh."""
-    for stack in ("eu", "us"):
+    """The report tools' fixtures are recordings; see tests/fixtures/plans/README.md to refresh.
+
+    They record the example stacks (``us``, ``eu``); a region added later needs none."""
+    recorded = sorted(path.stem for path in FIXTURE_PLANS.glob("*.json"))
+    assert recorded, "tests/fixtures/plans: no recorded plan"
+    for stack in recorded:
         plan = root_preview / "preview" / f"{stack}.json"
         fresh = json.loads(plan.read_text(encoding="utf-8"))
         fixture = json.loads((FIXTURE_PLANS / f"{stack}.json").read_text(encoding="utf-8"))
@@ -406,7 +416,7 @@ def test_a_renamed_app_key_with_previous_keys_keeps_its_resources(
         tmp_path / "base" / "preview", tmp_path / "head" / "preview", tmp_path / "d.md"
     )
     assert status == 0, text
-    assert "- `portal-api` renamed from `partner-portal-api` in eu and us." in text
+    assert f"- `portal-api` renamed from `partner-portal-api` in {join_words(STACKS)}." in text
     assert "same client id, every consent stays" in text
     for heading in ("**Created", "**Deleted", "**Replaced", "**Updated"):
         assert heading not in text, f"a rename with previousKeys changes no resource: {heading}"

@@ -17,7 +17,12 @@ from partner_apps import cli, exitcodes
 from tools import audit, diff, preview
 from tools.plan_format import load_results
 
-from .conftest import load_yaml
+from .conftest import ABSENT_STACKS, STACKS, load_yaml, stack_file_list
+
+# Two regions of the region table with no stack file here (``uk`` and ``ca`` in a project of
+# ``us`` and ``eu``): a stack named on the command line that does not exist, and the plans
+# another branch's region or a removed one left behind. Never a stack of this checkout.
+GONE, REMOVED = ABSENT_STACKS[:2]
 
 
 def _args(project: Path, out: Path, *stacks: str) -> list[str]:
@@ -45,7 +50,7 @@ def test_preview_of_an_unknown_stack_names_the_stack_files_and_writes_nothing(
     entry: str, project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    args = _args(project_copy, out, "uk")
+    args = _args(project_copy, out, GONE)
 
     code = preview.main(args) if entry == "tools.preview" else cli.main(["preview", *args])
 
@@ -53,8 +58,8 @@ def test_preview_of_an_unknown_stack_names_the_stack_files_and_writes_nothing(
     captured = capsys.readouterr()
     assert "Traceback" not in captured.out + captured.err
     assert (
-        "Pulumi.uk.yaml: (file): no such stack file, so no stack 'uk' to preview; the stack "
-        "files present: Pulumi.eu.yaml, Pulumi.us.yaml" in captured.err
+        f"Pulumi.{GONE}.yaml: (file): no such stack file, so no stack '{GONE}' to preview; the "
+        f"stack files present: {stack_file_list()}" in captured.err
     )
     assert "policies/config" not in captured.out + captured.err, "not a policy config problem"
     assert not out.exists(), "nothing is written: no plan, no error file, no audit"
@@ -68,21 +73,22 @@ def test_an_unknown_stack_among_known_ones_previews_none_and_touches_no_output(
     before = _files(out)
     capsys.readouterr()
 
-    assert preview.main(_args(project_copy, out, "us", "uk")) == preview.EXIT_CONFIG
+    assert preview.main(_args(project_copy, out, STACKS[0], GONE)) == preview.EXIT_CONFIG
 
     assert _files(out) == before
-    assert "Pulumi.uk.yaml: (file): no such stack file" in capsys.readouterr().err
+    assert f"Pulumi.{GONE}.yaml: (file): no such stack file" in capsys.readouterr().err
 
 
 def _plant_stale(folder: Path) -> None:
-    """What another branch's preview of a `uk` stack left, and a failure of a removed `ca`."""
-    plan = json.loads((folder / "eu.json").read_text(encoding="utf-8"))
-    plan["stack"] = "uk"
-    (folder / "uk.json").write_text(json.dumps(plan), encoding="utf-8")
-    (folder / "uk.md").write_text("# uk\n", encoding="utf-8")
-    (folder / "uk.html").write_text("<h1>uk</h1>\n", encoding="utf-8")
-    failure = {"project": "partner-apps", "stack": "ca", "error": "invalid configuration"}
-    (folder / "ca.error.json").write_text(json.dumps(failure), encoding="utf-8")
+    """What another branch's preview of a `GONE` stack left (`uk` beside `us` and `eu`), and a
+    failure of a removed `REMOVED` one (`ca`)."""
+    plan = json.loads((folder / f"{STACKS[0]}.json").read_text(encoding="utf-8"))
+    plan["stack"] = GONE
+    (folder / f"{GONE}.json").write_text(json.dumps(plan), encoding="utf-8")
+    (folder / f"{GONE}.md").write_text(f"# {GONE}\n", encoding="utf-8")
+    (folder / f"{GONE}.html").write_text(f"<h1>{GONE}</h1>\n", encoding="utf-8")
+    failure = {"project": "partner-apps", "stack": REMOVED, "error": "invalid configuration"}
+    (folder / f"{REMOVED}.error.json").write_text(json.dumps(failure), encoding="utf-8")
     # Not a preview's output: never touched.
     (folder / "notes.json").write_text('{"kept": true}', encoding="utf-8")
     (folder / "README.md").write_text("kept\n", encoding="utf-8")
@@ -100,28 +106,26 @@ def test_each_preview_removes_plans_of_stacks_not_present_with_a_line(
     assert preview.main(_args(project_copy, out)) == preview.EXIT_OK
 
     printed = capsys.readouterr().out
-    assert f"removed {folder / 'uk.json'}, uk.md, uk.html: stack 'uk' has no Pulumi.uk.yaml" in (
-        printed
+    assert (
+        f"removed {folder / f'{GONE}.json'}, {GONE}.md, {GONE}.html: "
+        f"stack '{GONE}' has no Pulumi.{GONE}.yaml" in printed
     )
-    assert f"removed {folder / 'ca.error.json'}: stack 'ca' has no Pulumi.ca.yaml" in printed
+    assert (
+        f"removed {folder / f'{REMOVED}.error.json'}: "
+        f"stack '{REMOVED}' has no Pulumi.{REMOVED}.yaml" in printed
+    )
     names = sorted(path.name for path in folder.iterdir())
-    assert names == [
-        "README.md",
-        "eu.html",
-        "eu.json",
-        "eu.md",
-        "notes.json",
-        "us.html",
-        "us.json",
-        "us.md",
-    ]
-    # What reads the folder sees the two regions present, no phantom.
+    assert names == sorted(
+        ["README.md", "notes.json"]
+        + [f"{stack}.{ext}" for stack in STACKS for ext in ("html", "json", "md")]
+    )
+    # What reads the folder sees the regions present, no phantom.
     plans, failures = load_results([folder])
-    assert [plan.stack for plan in plans] == ["eu", "us"]
+    assert [plan.stack for plan in plans] == list(STACKS)
     assert failures == []
     assert audit.main([str(folder), "--out-dir", str(tmp_path / "audit2")]) == 0
     report = load_yaml(tmp_path / "audit2" / "audit.json")
-    assert [stack["stack"] for stack in report["stacks"]] == ["eu", "us"]
+    assert [stack["stack"] for stack in report["stacks"]] == list(STACKS)
 
 
 def test_a_preview_of_one_stack_keeps_the_other_present_stacks_and_removes_stale_ones(
@@ -135,16 +139,18 @@ def test_a_preview_of_one_stack_keeps_the_other_present_stacks_and_removes_stale
     _plant_stale(folder)
     capsys.readouterr()
 
-    assert preview.main(_args(project_copy, out, "us")) == preview.EXIT_OK
+    previewed, *others = STACKS
+    assert preview.main(_args(project_copy, out, previewed)) == preview.EXIT_OK
 
-    assert (folder / "eu.json").is_file(), "eu is present: its plan stays"
-    assert not (folder / "uk.json").exists()
-    assert not (folder / "ca.error.json").exists()
+    for other in others:
+        assert (folder / f"{other}.json").is_file(), f"{other} is present: its plan stays"
+    assert not (folder / f"{GONE}.json").exists()
+    assert not (folder / f"{REMOVED}.error.json").exists()
     # The diff of the base against this folder: no region appears or disappears.
     markdown = tmp_path / "diff.md"
     assert diff.main([str(base), str(folder), "--out", str(markdown)]) == 0
     text = markdown.read_text(encoding="utf-8")
-    assert "uk" not in text.split()
+    assert GONE not in text.split()
     assert "No changes." in text
 
 
@@ -164,4 +170,4 @@ def test_a_plan_under_another_name_is_removed_as_it_would_be_read_twice(
     assert (folder / "us.json").is_file()
     assert "the preview of stack 'us' is us.json, not us-old.json" in capsys.readouterr().out
     plans, _ = load_results([folder])
-    assert [plan.stack for plan in plans] == ["eu", "us"]
+    assert [plan.stack for plan in plans] == list(STACKS)

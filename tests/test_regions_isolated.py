@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from components.files import REGION_KEY
+from components.regions import REGIONS
 from components.stackfiles import RegionFiles, check_all, region_view
 from tools import preview
 from tools.plan import run_stack
 
-from .conftest import edit_yaml, git_commit_all, load_yaml
+from .conftest import ABSENT_STACKS, STACKS, edit_yaml, git_commit_all, load_yaml, stack_file_list
 
 R = REGION_KEY
 EU_TENANT = "9c8b7a6d-5e4f-4a3b-9c2d-1e0f9a8b7c62"
@@ -111,7 +113,7 @@ def test_a_stack_file_copied_from_another_is_refused_and_the_original_still_prev
     assert f"us: note: Pulumi.eu.yaml: {R}.tenantId: also names stack us's tenant" in text
     audit = load_yaml(out / "audit" / "audit.json")
     failed = {stack["stack"]: stack["previewFailed"] is not None for stack in audit["stacks"]}
-    assert failed == {"eu": True, "us": False}
+    assert failed == {stack: stack == "eu" for stack in STACKS}, "only the copy fails"
 
     # The real program, as `pulumi up` runs it, agrees: US registers, EU registers nothing.
     us = run_stack(project_copy, "us")
@@ -123,35 +125,38 @@ def test_a_stack_file_copied_from_another_is_refused_and_the_original_still_prev
     assert eu.resources == []
 
 
-def test_a_new_region_copied_from_eu_is_refused_and_both_regions_still_preview(
+def test_a_new_region_copied_from_eu_is_refused_and_every_other_region_still_previews(
     project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A third region whose file kept the EU tenant: only Pulumi.uk.yaml is named."""
-    shutil.copy(project_copy / "Pulumi.eu.yaml", project_copy / "Pulumi.uk.yaml")
+    """A new region (``uk`` beside ``us`` and ``eu``: the first public region of the table with
+    no stack file here) whose file kept the EU tenant: only its own file is named."""
+    new = next(region for region in ABSENT_STACKS if REGIONS[region].cloud == "public")
+    shutil.copy(project_copy / "Pulumi.eu.yaml", project_copy / f"Pulumi.{new}.yaml")
     config = project_copy / "policies" / "config"
-    shutil.copy(config / "eu.json", config / "uk.json")
+    shutil.copy(config / "eu.json", config / f"{new}.json")
 
-    def uk(document: dict[str, Any]) -> None:
+    def own_values_but_the_tenant(document: dict[str, Any]) -> None:
         region = document["config"][R]
         region.update(
-            id="uk",
-            location="uksouth",
-            subscriptionId="3f4a5b6c-7d8e-4f9a-8b0c-d1e2f3a4b5c3",
-            verifiedDomains=["uk.contoso-partner.example"],
+            id=new,
+            location=REGIONS[new].locations[0],
+            # Its own subscription (no other file of any region has this one), domain, vault.
+            subscriptionId=str(uuid.uuid5(uuid.NAMESPACE_URL, f"subscription:{new}")),
+            verifiedDomains=[f"{new}.contoso-partner.example"],
         )
-        region["keyVault"]["name"] = "kv-cspapps-uk-01"
+        region["keyVault"]["name"] = f"kv-cspapps-{new}-01"
 
-    edit_yaml(project_copy / "Pulumi.uk.yaml", uk)
+    edit_yaml(project_copy / f"Pulumi.{new}.yaml", own_values_but_the_tenant)
     out = tmp_path / "out"
 
     code, text = _preview(project_copy, out, capsys)
 
     assert code == preview.EXIT_CONFIG
-    _assert_plan(out, "eu")
-    _assert_plan(out, "us")
-    error = _error(out, "uk")
+    for stack in STACKS:
+        _assert_plan(out, stack)
+    error = _error(out, new)
     assert (
-        f"Pulumi.uk.yaml: {R}.tenantId: '{EU_TENANT}' is also the tenant of stack 'eu' "
+        f"Pulumi.{new}.yaml: {R}.tenantId: '{EU_TENANT}' is also the tenant of stack 'eu' "
         "(Pulumi.eu.yaml)" in error
     )
     assert _problem_lines(text, "Pulumi.eu.yaml") == []
@@ -270,7 +275,8 @@ def test_the_region_view_keeps_other_regions_problems_apart(project_copy: Path) 
     assert all(p.file == "Pulumi.eu.yaml" for p in eu.problems)
     assert eu.others.newer_because["us"].startswith("no git history")
 
-    missing = RegionFiles.read(project_copy).view("uk")
+    gone = ABSENT_STACKS[0]
+    missing = RegionFiles.read(project_copy).view(gone)
     assert [str(p) for p in missing.problems] == [
-        "Pulumi.uk.yaml: (file): no such stack file (present: Pulumi.eu.yaml, Pulumi.us.yaml)"
+        f"Pulumi.{gone}.yaml: (file): no such stack file (present: {stack_file_list()})"
     ]

@@ -1,4 +1,9 @@
-"""The workflows' per-region matrices come from the stack files, never from a hand-kept list."""
+"""The workflows' per-region matrices come from the stack files, never from a hand-kept list.
+
+A new region is one more ``Pulumi.<region>.yaml``: each workflow with a per-region job lists the
+stack files in a ``stacks`` job (the same inline Python in each) and its per-region job takes
+its matrix from that job's output, so no workflow names a stack.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,23 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-from .conftest import ROOT, STACKS, load_yaml
+import pytest
 
-WORKFLOW = ROOT / ".github" / "workflows" / "pull-request.yml"
+from components.regions import REGIONS
+
+from .conftest import ABSENT_STACKS, ROOT, STACKS, load_yaml
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+WORKFLOW = WORKFLOWS / "pull-request.yml"
+# Each workflow with a per-region job, and that job.
+PER_REGION_JOBS = {
+    "pull-request.yml": "live",
+    "sam-refresh.yml": "refresh",
+    "customers.yml": "customers",
+}
+FROM_STACKS_JOB = "${{ fromJSON(needs.stacks.outputs.matrix) }}"
 
 
 def _matrix_script(workflow: Path) -> str:
@@ -21,25 +39,107 @@ def _matrix_script(workflow: Path) -> str:
     return match.group(1)
 
 
+def matrix_of(workflow: Path, project: Path) -> list[dict[str, str]]:
+    """The matrix ``workflow``'s ``stacks`` job prints in a checkout of ``project``."""
+    result = subprocess.run(
+        [sys.executable, "-c", _matrix_script(workflow)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    name, _, value = result.stdout.strip().partition("=")
+    assert name == "matrix", f"{workflow.name}: {result.stdout!r}"
+    include: list[dict[str, str]] = json.loads(value)["include"]
+    return include
+
+
+def _strings(node: Any) -> list[str]:
+    """Every key and string value of a parsed workflow (comments are not part of it)."""
+    if isinstance(node, dict):
+        return [text for key, value in node.items() for text in (str(key), *_strings(value))]
+    if isinstance(node, list):
+        return [text for item in node for text in _strings(item)]
+    return [node] if isinstance(node, str) else []
+
+
+def test_every_workflow_with_a_per_region_job_is_listed_here() -> None:
+    per_region = sorted(
+        path.name
+        for path in WORKFLOWS.glob("*.yml")
+        if any("strategy" in job for job in load_yaml(path)["jobs"].values())
+    )
+    assert per_region == sorted(PER_REGION_JOBS)
+
+
+@pytest.mark.parametrize("name", sorted(PER_REGION_JOBS))
+def test_the_matrix_comes_from_the_stacks_job_the_same_way_in_every_workflow(name: str) -> None:
+    workflow = WORKFLOWS / name
+    jobs = load_yaml(workflow)["jobs"]
+    assert _matrix_script(workflow) == _matrix_script(WORKFLOW), (
+        f"{name}: jobs.stacks must list the stack files as pull-request.yml does"
+    )
+    for job_name, job in jobs.items():
+        matrix = job.get("strategy", {}).get("matrix")
+        if matrix is None:
+            continue
+        assert job_name == PER_REGION_JOBS[name], f"{name}: {job_name} has a matrix"
+        assert matrix == FROM_STACKS_JOB, f"{name}: jobs.{job_name}.strategy.matrix"
+        needs = job.get("needs")
+        assert "stacks" in ([needs] if isinstance(needs, str) else needs or []), (
+            f"{name}: jobs.{job_name} must need the stacks job"
+        )
+
+
+@pytest.mark.parametrize("name", sorted(PER_REGION_JOBS))
+def test_no_workflow_names_a_stack(name: str) -> None:
+    """Not in a matrix, a job name, a runner label, an environment or a script: a stack is
+    ``matrix.stack`` (its upper-case ``matrix.region`` for the repository variables)."""
+    names = {*STACKS, *REGIONS}
+    words = {word for name in names for word in (name, name.upper())}
+    found = sorted(
+        (word, text)
+        for text in _strings(load_yaml(WORKFLOWS / name))
+        for word in re.findall(r"[A-Za-z0-9]+", text)
+        if word in words
+    )
+    assert found == [], f"{name} names a stack: {found}"
+
+
+def test_the_per_region_jobs_reach_each_region_by_its_own_names() -> None:
+    """The per-region pattern each stack's entry fills in: its runner, its environment, its
+    repository variables (``<NAME>_<REGION>``)."""
+    for name in ("sam-refresh.yml", "customers.yml"):
+        job = load_yaml(WORKFLOWS / name)["jobs"][PER_REGION_JOBS[name]]
+        assert job["runs-on"] == ["self-hosted", "partner-apps-${{ matrix.stack }}"], name
+        prefix = "sam" if name == "sam-refresh.yml" else "customers"
+        assert job["environment"] == f"{prefix}-${{{{ matrix.stack }}}}", name
+        assert job["concurrency"].endswith("-${{ matrix.stack }}"), name
+        (login,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith("azure/login@")]
+        assert login["with"] == {
+            "client-id": "${{ vars[format('SAM_JOB_CLIENT_ID_{0}', matrix.region)] }}",
+            "tenant-id": "${{ vars[format('AZURE_TENANT_ID_{0}', matrix.region)] }}",
+            "subscription-id": "${{ vars[format('AZURE_SUBSCRIPTION_ID_{0}', matrix.region)] }}",
+        }, name
+
+
 def test_the_live_matrix_lists_every_stack_file(tmp_path: Path) -> None:
-    script = _matrix_script(WORKFLOW)
     live = load_yaml(WORKFLOW)["jobs"]["live"]
-    assert live["strategy"]["matrix"] == "${{ fromJSON(needs.stacks.outputs.matrix) }}", (
+    assert live["strategy"]["matrix"] == FROM_STACKS_JOB, (
         f"{WORKFLOW.name}: jobs.live.strategy.matrix must come from the stacks job"
     )
-    for stacks in (STACKS, (*STACKS, "uk")):
+    # The project's stack files, then one more region (``uk`` beside ``us`` and ``eu``).
+    for stacks in (STACKS, (*STACKS, ABSENT_STACKS[0])):
         for stack in stacks:
             (tmp_path / f"Pulumi.{stack}.yaml").write_text("config: {}\n", encoding="utf-8")
-        result = subprocess.run(
-            [sys.executable, "-c", script],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        )
-        name, _, value = result.stdout.strip().partition("=")
-        assert name == "matrix"
-        assert json.loads(value) == {
-            "include": [{"stack": s, "region": s.upper()} for s in sorted(stacks)]
-        }
+        assert matrix_of(WORKFLOW, tmp_path) == [
+            {"stack": s, "region": s.upper()} for s in sorted(stacks)
+        ]
+
+
+@pytest.mark.parametrize("name", sorted(PER_REGION_JOBS))
+def test_the_matrix_of_this_checkout_is_its_stack_files(name: str) -> None:
+    assert matrix_of(WORKFLOWS / name, ROOT) == [
+        {"stack": stack, "region": stack.upper()} for stack in sorted(STACKS)
+    ]

@@ -230,4 +230,4 @@ def open_customer_world(
             client_ids[stack] = {SAM: world.regions[stack].sam.client_id, **client_ids[stack]}
             customers[stack] = [add_customer(world, stack, n) for n in range(1, count + 1)]
         audit_dir = directory / "audit"
-        yield CustomerWorld(world, customers, client_ids, audit_dir)
+        yield CustomerWorld(world, customers, client_ids, audit_dir, project_dir=world.project_dir)

@@ -9,6 +9,10 @@ stack file's Secrets Officer, and its vault holding what ``pulumi up`` leaves th
 client secret and the refresh-token placeholder. Stack outputs are written as the Pulumi CLI
 prints them. The commands run in-process through ``partner_apps.cli.main`` with the real clients.
 
+The world is a project of its own (``example_project``): the two example stack files and their
+policy config, so that a region the checkout adds (one more ``Pulumi.<region>.yaml``, with no
+tenant in this world) is not one of the world's regions for the commands that read every stack.
+
 ``open_world(..., sovereign=...)``: a project of its own holding one stack file of a sovereign
 cloud (``usgov``: ``cloud: usgovernment``). No ``PARTNER_APPS_*`` override is set: the product
 computes the cloud's real endpoints from the stack file, and in-process name resolution
@@ -211,6 +215,20 @@ def sovereign_project(directory: Path) -> Path:
     return project
 
 
+def example_project(directory: Path, stacks: tuple[str, ...] = STACKS) -> Path:
+    """A project of its own with the world's stack files: ``Pulumi.yaml``, ``apps.yaml``, and per
+    stack its ``Pulumi.<stack>.yaml`` and ``policies/config/<stack>.json``, copied from the
+    checkout. Any other stack file of the checkout (a region added there) stays out."""
+    project = directory / "sandbox-project"
+    (project / "policies" / "config").mkdir(parents=True)
+    names = ["Pulumi.yaml", "apps.yaml"]
+    names += [f"Pulumi.{stack}.yaml" for stack in stacks]
+    names += [f"policies/config/{stack}.json" for stack in stacks]
+    for name in names:
+        (project / name).write_bytes((ROOT / name).read_bytes())
+    return project
+
+
 def build_cloud(
     project_dir: Path = ROOT, stacks: tuple[str, ...] = STACKS
 ) -> tuple[Cloud, dict[str, Region]]:
@@ -280,7 +298,7 @@ def open_world(
     the one CA-bundle setting (``REQUESTS_CA_BUNDLE``) and the job's credential for
     azure-identity's ``EnvironmentCredential`` (``AZURE_TENANT_ID``, ``AZURE_CLIENT_ID``,
     ``AZURE_CLIENT_SECRET``). ``lifetime``: seconds after which the servers stop by themselves."""
-    project_dir = ROOT if sovereign is None else sovereign_project(directory)
+    project_dir = example_project(directory) if sovereign is None else sovereign_project(directory)
     stacks = STACKS if sovereign is None else (USGOV,)
     cloud, regions = build_cloud(project_dir, stacks)
     saved = dict(os.environ)
@@ -301,7 +319,7 @@ def open_world(
                 os.environ.pop(key)
             if sovereign is None:
                 os.environ.update(fake.env())
-                yield World(cloud, fake, regions, outputs_dir)
+                yield World(cloud, fake, regions, outputs_dir, project_dir=project_dir)
                 return
             (region,) = regions.values()
             os.environ.update(

@@ -17,7 +17,6 @@ import pytest
 from partner_apps import exitcodes
 from partner_apps.customers import region as region_module
 from partner_apps.sandbox.customer_world import CustomerWorld
-from tests.conftest import ROOT
 
 
 def _lines(cw: CustomerWorld) -> list[dict[str, Any]]:
@@ -30,10 +29,7 @@ def _remote_writes(cw: CustomerWorld) -> int:
 
 
 def _project(cw: CustomerWorld, tmp_path: Path) -> Path:
-    project = tmp_path / "project"
-    project.mkdir()
-    for path in [ROOT / "apps.yaml", ROOT / "Pulumi.yaml", *ROOT.glob("Pulumi.*.yaml")]:
-        shutil.copy(path, project / path.name)
+    project = shutil.copytree(cw.project_dir, tmp_path / "project")  # the world's own regions
     cw.project_dir = project
     return project
 

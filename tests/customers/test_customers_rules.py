@@ -19,10 +19,7 @@ from tests.conftest import ROOT
 def _project(
     cw: CustomerWorld, tmp_path: Path, selections: dict[str, dict[str, list[str]]]
 ) -> Path:
-    project = tmp_path / "project"
-    project.mkdir()
-    for path in [ROOT / "apps.yaml", ROOT / "Pulumi.yaml", *ROOT.glob("Pulumi.*.yaml")]:
-        shutil.copy(path, project / path.name)
+    project = shutil.copytree(cw.project_dir, tmp_path / "project")  # the world's own regions
     (project / "customers").mkdir()
     for stack, selection in selections.items():
         (project / "customers" / f"{stack}.yaml").write_text(yaml.safe_dump(selection))
