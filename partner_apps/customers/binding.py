@@ -24,6 +24,8 @@ from partner_apps import exitcodes
 from partner_apps.sam.errors import SamError
 
 DEFAULT_MAX_AGE_DAYS = 7.0
+# Clocks of two runners differ a little; a plan more than this ahead of now is refused.
+FUTURE_TOLERANCE = timedelta(minutes=10)
 
 
 def inputs(project_dir: Path, outputs: Mapping[str, Any] | None) -> dict[str, str]:
@@ -94,6 +96,14 @@ def check(
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     age = now - when
+    if age < -FUTURE_TOLERANCE:
+        # Made "later" than now: an edited plan, or a clock far off; either way not a review of
+        # today's state that the age limit could bound.
+        raise SamError(
+            f"{where}: generatedAt {when.isoformat()} is in the future (an edited plan, or this "
+            "machine's clock is wrong); plan again",
+            exitcodes.CONFIG,
+        )
     if age > max_age:
         days = age.total_seconds() / 86400
         limit = max_age.total_seconds() / 86400

@@ -200,7 +200,18 @@ def plan_command(rt: Runtime, args: argparse.Namespace) -> int:
     return exitcodes.CHANGES if plan.changes else exitcodes.OK
 
 
+# A reviewed plan of 1,000 customers is some 8 MB; ten times that is not a plan.
+MAX_PLAN_BYTES = 64 * 2**20
+
+
 def _read_plan(path: Path) -> dict[str, Any]:
+    if path.exists() and not path.is_file():
+        raise SamError(f"--plan {path}: not a regular file", exitcodes.CONFIG)
+    if path.is_file() and path.stat().st_size > MAX_PLAN_BYTES:
+        raise SamError(
+            f"--plan {path}: larger than {MAX_PLAN_BYTES // 2**20} MiB: not a plan",
+            exitcodes.CONFIG,
+        )
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:  # ValueError: not JSON, or not UTF-8

@@ -27,6 +27,7 @@ from partner_apps.routing import RoutingTable
 from partner_apps.sam.errors import SamError
 
 KIND = "routing-part"
+MAX_PART_BYTES = 16 * 2**20
 VERSION = 1
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _APP_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -57,6 +58,11 @@ def _refuse(path: Path, key: str, rule: str) -> SamError:
 def read_part(path: Path) -> RoutingPart:
     """The part in ``path``; exit 3 naming the file, the key and the rule for anything else."""
     try:
+        # A regular file of a sane size: a part of 10,000 customers is some 500 KB.
+        if not path.is_file():
+            raise _refuse(path, "(file)", "not a regular file")
+        if path.stat().st_size > MAX_PART_BYTES:
+            raise _refuse(path, "(file)", f"larger than {MAX_PART_BYTES // 2**20} MiB")
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise _refuse(path, "(file)", f"not readable ({error.strerror or error})") from None

@@ -340,3 +340,33 @@ def test_an_unreadable_stack_file_of_another_region_does_not_stop_this_one(
     result = cw.run("customers", "plan", "--stack", "us")
     assert result.code == exitcodes.CHANGES, result.err
     assert cw.run("customers", "plan", "--stack", "eu").code == exitcodes.CONFIG
+
+
+def test_a_plan_dated_in_the_future_is_refused(cw: CustomerWorld, tmp_path: Path) -> None:
+    path = _plan_file(cw, tmp_path)
+    document = json.loads(path.read_text())
+    document["generatedAt"] = "2999-01-01T00:00:00+00:00"
+    path.write_text(json.dumps(document))
+    result = cw.run("customers", "apply", "--stack", "us", "--plan", str(path))
+    assert result.code == exitcodes.CONFIG
+    assert "is in the future" in result.err
+    assert _remote_writes(cw) == 0
+
+
+@pytest.mark.parametrize("kind", ["folder", "oversized"])
+def test_a_plan_or_routing_part_that_is_not_a_sane_file_is_refused(
+    cw: CustomerWorld, tmp_path: Path, kind: str
+) -> None:
+    target = tmp_path / "thing.json"
+    if kind == "folder":
+        target.mkdir()
+    else:
+        with target.open("wb") as handle:  # sparse: no disk used
+            handle.truncate(65 * 2**20)
+    plan = cw.run("customers", "apply", "--stack", "us", "--plan", str(target))
+    assert plan.code == exitcodes.CONFIG
+    assert f"--plan {target}" in plan.err
+    if kind == "oversized":
+        part = cw.run("customers", "export-routing", "--parts", str(target))
+        assert part.code == exitcodes.CONFIG
+        assert "larger than 16 MiB" in part.err
