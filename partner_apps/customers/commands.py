@@ -383,7 +383,17 @@ def verify_command(rt: Runtime, args: argparse.Namespace) -> int:
         now=lambda: _now(rt),
     )
     rt.step(region.target, f"verifying {len(customers)} customer(s) × {len(region.apps)} app(s)")
-    checks = verify(verifier, customers, recent=recent, workers=_workers(region, args))
+    progress = _progress(rt, region, "verify", len(customers))
+    try:
+        checks = verify(
+            verifier,
+            customers,
+            recent=recent,
+            workers=_workers(region, args),
+            on_done=lambda _, done: progress.done(failed=any(c.state != "verified" for c in done)),
+        )
+    finally:
+        progress.close()
     document = {
         "kind": "customers-verify",
         "stack": region.stack,

@@ -165,7 +165,17 @@ def verify(
     *,
     recent: timedelta,
     workers: int,
+    on_done: Callable[[Customer, list[Check]], None] | None = None,
 ) -> list[Check]:
-    pairs = [(c, a) for c in customers for a in verifier.region.apps]
+    """Every customer × app, a customer per worker (its apps one after the other); ``on_done``
+    after each customer (the progress)."""
+    apps = verifier.region.apps
+
+    def one(customer: Customer) -> list[Check]:
+        checks = [verifier.check(customer, app, recent) for app in apps]
+        if on_done is not None:
+            on_done(customer, checks)
+        return checks
+
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return list(pool.map(lambda pair: verifier.check(pair[0], pair[1], recent), pairs))
+        return [check for checks in pool.map(one, customers) for check in checks]

@@ -52,3 +52,6 @@ def test_an_apply_in_a_log_ends_with_its_progress_line(cw: CustomerWorld) -> Non
     assert "[us] apply: 3/3 customers (0 failed), in " in result.err
     plan = cw.run("customers", "plan", "--stack", "us")
     assert "[us] plan: 3/3 customers (0 failed), in " in plan.err
+    verified = cw.run("customers", "verify", "--stack", "us")
+    assert verified.code == exitcodes.OK
+    assert "[us] verify: 3/3 customers (0 failed), in " in verified.err
