@@ -593,7 +593,13 @@ class Api:
             response = self.http.send(
                 method,
                 url,
-                headers={"Authorization": f"Bearer {token}", **(headers or {})},
+                # Partner Center lists Accept: application/json as required ("Control panel
+                # vendor APIs" request headers); Graph answers JSON either way.
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    "Accept": "application/json",
+                    **(headers or {}),
+                },
                 json_body=json_body,
                 recheck=recheck,
                 on_throttle=throttled,

@@ -382,3 +382,15 @@ def test_a_customer_listing_refused_for_want_of_mfa_exits_sign_in(
     assert result.code == exitcodes.SIGN_IN  # as `sam refresh` answers it
     assert "900421" in result.err
     assert "partner-apps sam consent --stack us --force" in result.err
+
+
+def test_each_consent_carries_the_documented_headers(cw: CustomerWorld) -> None:
+    # "Control panel vendor APIs": Accept (required), MS-RequestId (idempotency),
+    # MS-CorrelationId (tracing); the body is JSON.
+    assert cw.run("customers", "apply", "--stack", "us").code == exitcodes.OK
+    assert cw.cloud.consent_headers
+    for headers in cw.cloud.consent_headers:
+        assert headers["accept"] == "application/json"
+        assert headers["content-type"].startswith("application/json")
+        assert headers["ms-requestid"]
+        assert headers["ms-correlationid"]

@@ -853,6 +853,11 @@ class PartnerCenter:
                 )
             request_id = next((v for k, v in headers.items() if k.lower() == "ms-requestid"), "")
             self.cloud.consent_posts.append((segments[2], application_id, request_id))
+            # The request headers the docs list (Accept required; MS-RequestId, MS-CorrelationId
+            # optional), kept for the tests to check what the product sends.
+            self.cloud.consent_headers.append(
+                {k.lower(): v for k, v in headers.items() if k.lower() != "authorization"}
+            )
             if any(c["applicationId"] == application_id for c in consents):
                 # What CIPP sees for an existing consent [unverified from Microsoft].
                 return _json(409, {"code": 409, "description": "Permission entry already exists"})
