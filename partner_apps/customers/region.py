@@ -416,6 +416,10 @@ class Region:
                 # CIPP's rule: MLT_ relationships are Microsoft-led transition leftovers.
                 if str(item.get("displayName", "")).startswith("MLT_"):
                     continue
+                # The $filter asks for active ones; a relationship of another status (a server
+                # that ignored the filter, a page served stale) gives no access all the same.
+                if str(item.get("status", "active")).lower() != "active":
+                    continue
                 tenant = str((item.get("customer") or {}).get("tenantId", "")).lower()
                 activated = str(item.get("activatedDateTime") or "")
                 relationship = (str(item.get("id", "")), activated, gdap.approved_roles(item))

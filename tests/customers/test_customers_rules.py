@@ -408,3 +408,20 @@ def test_the_same_parts_always_make_the_same_table(cw: CustomerWorld, tmp_path: 
     document = json.loads(first.out)
     assert document["generatedAt"] == "2026-12-08T00:00:00+00:00"
     assert document["tenants"] == {US_T: "us", EU_T: "eu"}
+
+
+def test_a_relationship_that_is_not_active_gives_no_access_even_if_listed(
+    cw: CustomerWorld,
+) -> None:
+    # A server that ignores `$filter=status eq 'active'` lists a terminated relationship too.
+    partner = cw.tenant(cw.world.regions["us"].tenant_id)
+    tenant = cw.customers["us"][0]
+    for relationship in partner.relationships:
+        if relationship["customer"]["tenantId"] == tenant:
+            relationship["status"] = "terminated"
+    cw.cloud.ignore_relationship_filter = True
+    result = cw.run("customers", "plan", "--stack", "us", "--output", "json")
+    document = json.loads(result.out)
+    assert tenant not in {c["tenantId"] for c in document["customers"]}
+    left = {e["tenantId"]: e["reason"] for e in document["excluded"]}
+    assert left[tenant] == "no active GDAP relationship"

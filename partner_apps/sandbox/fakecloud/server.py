@@ -1065,7 +1065,9 @@ class Graph:
         items = [
             r
             for r in partner.relationships
-            if "status eq 'active'" not in wanted or r.get("status") == "active"
+            if "status eq 'active'" not in wanted
+            or self.cloud.ignore_relationship_filter
+            or r.get("status") == "active"
         ]
         top = min(int(query.get("$top", "300") or 300), 300)
         start = int(query.get("$skiptoken", "0") or 0)

@@ -270,6 +270,9 @@ class Cloud:
         # (customer, applicationId, MS-RequestId) of every consent POST that reached the backend.
         self.consent_posts: list[tuple[str, str, str]] = []
         self.consent_headers: list[dict[str, str]] = []  # each consent POST's headers, no token
+        # A Graph that ignores `$filter=status eq 'active'` on the GDAP relationships (a
+        # robustness test: the product checks each relationship's status itself).
+        self.ignore_relationship_filter = False
         # What Entra answers a partner admin's token for an app not consented in the customer
         # tenant: AADSTS90099 (Entra error-code reference); tests also run 65001, 7000229 and
         # 700016, which the product treats alike.
