@@ -354,6 +354,10 @@ def run_route(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         router = routing.Router(routing.RoutingTable.load(args.table), login_url=login)
         found = router.route(args.user, args.app)
+    except routing.RoutingInputError as error:
+        # A local file (the table, the CA bundle): read before any request, a config error.
+        print(f"partner-apps route: {error}; nothing was asked of the sign-in service", file=err)
+        return exitcodes.CONFIG
     except routing.RoutingUnreachableError as error:
         print(f"partner-apps route: {error}", file=err)
         return exitcodes.UNREACHABLE

@@ -44,6 +44,11 @@ class RoutingError(Exception):
     """The user cannot be routed; the message says why."""
 
 
+class RoutingInputError(RoutingError):
+    """A local input cannot be used (the routing table, the CA bundle): nothing was asked of
+    the sign-in service; the caller answers it as a config error."""
+
+
 class RoutingUnreachableError(RoutingError):
     """The sign-in service could not be reached (no network, DNS, TLS, timeout): not an answer
     about the domain, so the caller must not call the domain unknown."""
@@ -68,13 +73,17 @@ class RoutingTable:
         """The table ``as_json`` wrote; a RoutingError for anything of another shape (a table
         edited by hand, cut short, or not one at all), never an AttributeError."""
         if not isinstance(document, dict) or document.get("version") != 1:
-            raise RoutingError("the routing table is not version 1")
+            raise RoutingInputError("the routing table is not version 1")
         tenants = document.get("tenants") or {}
         client_ids = document.get("clientIds") or {}
         if not isinstance(tenants, dict) or not isinstance(client_ids, dict):
-            raise RoutingError("the routing table's tenants and clientIds must be JSON objects")
+            raise RoutingInputError(
+                "the routing table's tenants and clientIds must be JSON objects"
+            )
         if not all(isinstance(apps, dict) for apps in client_ids.values()):
-            raise RoutingError("the routing table's clientIds must map each region to an object")
+            raise RoutingInputError(
+                "the routing table's clientIds must map each region to an object"
+            )
         return cls(
             tenants={str(k).lower(): str(v) for k, v in tenants.items()},
             client_ids={
@@ -88,8 +97,10 @@ class RoutingTable:
     def load(cls, path: Path) -> RoutingTable:
         try:
             return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except RoutingInputError as error:
+            raise RoutingInputError(f"routing table {path}: {error}") from None
         except (OSError, ValueError) as error:
-            raise RoutingError(f"routing table {path}: not readable ({error})") from None
+            raise RoutingInputError(f"routing table {path}: not readable ({error})") from None
 
 
 @dataclass(frozen=True)
@@ -137,7 +148,7 @@ def https_fetch(timeout: float = 10.0, cafile: str | None = None) -> Fetch:
         context = tls_context(cafile)
     except (OSError, ssl.SSLError) as error:
         where = cafile or ca_bundle()
-        raise RoutingError(
+        raise RoutingInputError(
             f"the CA bundle {where} cannot be used ({error}); set REQUESTS_CA_BUNDLE to a PEM "
             "file or unset it"
         ) from None

@@ -271,9 +271,12 @@ def test_a_routing_table_of_another_shape_is_refused(
 ) -> None:
     path = tmp_path / "routing.json"
     path.write_text(table, encoding="utf-8")
+    start = len(cw.cloud.requests)
     result = cw.run("route", "anna@c1.eu.customer.example", "--table", str(path))
-    assert result.code == exitcodes.UNROUTABLE, result.err
+    assert result.code == exitcodes.CONFIG, result.err  # a local file: before any request
     assert message in result.err, result.err
+    assert f"routing table {path}" in result.err
+    assert cw.cloud.requests[start:] == []
     assert "Traceback" not in result.out + result.err
 
 

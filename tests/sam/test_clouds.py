@@ -278,5 +278,5 @@ def test_route_refuses_an_unusable_ca_bundle_naming_the_setting(
     result = usgov.run(
         "route", "user@agency.example", "--cloud", "usgovernment", "--table", str(table)
     )
-    assert result.code == exitcodes.UNROUTABLE
+    assert result.code == exitcodes.CONFIG  # a local file that cannot be used: exit 3
     assert "REQUESTS_CA_BUNDLE" in result.err
