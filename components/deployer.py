@@ -1,9 +1,9 @@
 """Least privileges of the identity that runs `pulumi up`, per resource type the program registers.
 
 This is data, not prose: ``tests/test_deployer.py`` fails when the program registers a resource
-type (or calls a function) that no row covers, and the README's tables are generated from it
-(``make generate``). Each row names the public source that says what the provider's calls need,
-in the way Microsoft365DSC documents every resource.
+type (or calls a function) that no row covers, and the tables of ``docs/running-for-real.md``
+are generated from it (``make generate``). Each row names the public source that says what the
+provider's calls need, in the way Microsoft365DSC documents every resource.
 
 Graph permissions are **application** permissions of the deploying app in the region's partner
 tenant (it signs in with OIDC or a certificate, never as a user). Azure roles are RBAC role
@@ -238,7 +238,7 @@ def _short(token: str) -> str:
 
 
 def render_markdown() -> str:
-    """The README's deploying-identity tables (between its generated-section markers)."""
+    """The deploying-identity tables of docs/running-for-real.md (between its markers)."""
     lines = [
         "Per **partner tenant** (Microsoft Graph application permissions of the deploying app) "
         "and per **subscription** (Azure roles), generated from `components/deployer.py` "

@@ -7,7 +7,8 @@ with public network access disabled.
 Secrets are kept on delete (``retain_on_delete``): azure-native deletes a secret through the
 data plane (ARM refuses DELETE on ``vaults/secrets``), which a vault closed to the public network
 refuses, so removing or renaming an app, or ``pulumi destroy``, would fail on its secrets. Pulumi
-forgets them instead; the README says how to delete and purge them from an allowed network.
+forgets them instead; docs/running-for-real.md says how to delete and purge them from an allowed
+network.
 
 Per app it holds the client secret (value from the app's ``ApplicationPassword``, always wrapped
 in ``Output.secret`` because ``keyvault.Secret`` does not mark its value secret) and, for Secure

@@ -1,4 +1,4 @@
-"""Exit codes of ``partner-apps``: one table, documented in the README and in ``--help``.
+"""Exit codes of ``partner-apps``: one table, documented in docs/exit-codes.md and in ``--help``.
 
 The tool subcommands (preview, diff, ...) keep the exit codes of ``python -m tools.X``.
 """

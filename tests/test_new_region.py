@@ -2,7 +2,8 @@
 
 This runs on copies of the project, so the committed stacks stay as they are. The new region is
 ``uk`` beside ``us`` and ``eu`` (the first public region of the region table with no stack file
-here, should a team have added ``uk`` already), written as the README's "Adding a region" says.
+here, should a team have added ``uk`` already), written as docs/configuration.md's "Adding a
+region" says.
 
 The per-stack tests are parametrised over the stack files present (``tests/conftest.py``'s
 ``STACKS``), the workflows' matrices list the stack files (``tests/test_workflows.py``), and the
@@ -57,8 +58,8 @@ def region_values(region: str) -> dict[str, Any]:
 
 
 def add_region(project: Path, region: str) -> dict[str, Any]:
-    """README, "Adding a region", step 1: copy ``Pulumi.eu.yaml`` to ``Pulumi.<region>.yaml``
-    and set the region's own values. Returns them."""
+    """docs/configuration.md, "Adding a region", step 1: copy ``Pulumi.eu.yaml`` to
+    ``Pulumi.<region>.yaml`` and set the region's own values. Returns them."""
     values = region_values(region)
     shutil.copy(project / "Pulumi.eu.yaml", project / f"Pulumi.{region}.yaml")
 
@@ -124,7 +125,7 @@ def test_a_new_region_needs_only_its_stack_file_and_the_generator(
 # preview writes, what an unknown stack is, which regions a diff or an audit names, the
 # workflows' matrices, every generated file current (policies/config/<region>.json among them),
 # a policy config per stack file and none orphaned, the single-region rule across the files.
-# A new test of that kind belongs here, so that a region added by the README's steps runs it.
+# A new test of that kind belongs here, so that a region added by the documented steps runs it.
 WHOLE_SET_MODULES = (
     "tests/policies/test_config_consistency.py",
     "tests/test_apps_config.py",
@@ -201,7 +202,7 @@ def test_the_suites_per_stack_checks_pass_with_a_new_region(tmp_path: Path) -> N
     project = _copy_repository(tmp_path / "repository")
     before = _files(project)
 
-    # 1. The stack file, as the README's "Adding a region" writes it.
+    # 1. The stack file, as docs/configuration.md's "Adding a region" writes it.
     add_region(project, NEW)
     # 2. `make generate` (its recipe, without the Makefile's install step: the copy shares this
     #    virtualenv).

@@ -1,9 +1,9 @@
 """Supply chain (issue 28, item 8): everything installed is hash-pinned, on every documented path.
 
 The Makefile installs from hash-pinned requirement files only (uv, the program's and the tests'
-packages, and `make lock`'s pip-tools), and the README's path for the Pulumi CLI creates the
-virtualenv with the Makefile instead of `pulumi install`, whose pip toolchain upgrades pip,
-setuptools and wheel without hashes.
+packages, and `make lock`'s pip-tools), and the documented path for the Pulumi CLI
+(docs/running-for-real.md) creates the virtualenv with the Makefile instead of `pulumi install`,
+whose pip toolchain upgrades pip, setuptools and wheel without hashes.
 """
 
 from __future__ import annotations
@@ -74,9 +74,9 @@ def test_every_requirement_is_pinned_with_hashes_and_names_no_index(name: str) -
     assert "://" not in text, "no package registry's address in a committed requirement file"
 
 
-def test_the_readme_creates_the_pulumi_virtualenv_with_make_not_pulumi_install() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Running it for real", 1)[1].split("\n## ", 1)[0]
+def test_the_docs_create_the_pulumi_virtualenv_with_make_not_pulumi_install() -> None:
+    page = (ROOT / "docs" / "running-for-real.md").read_text(encoding="utf-8")
+    section = page.split("# Running it for real", 1)[1].split("\n## ", 1)[0]
     commands = [
         line.split("#", 1)[0].strip()
         for block in re.findall(r"```sh\n(.*?)```", section, re.DOTALL)

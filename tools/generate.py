@@ -4,7 +4,7 @@
   the stack files with it through the ``yaml-language-server`` comment at their top);
 * ``schema/apps.schema.json`` — JSON Schema of ``apps.yaml``;
 * ``docs/policy-catalog.md`` — the auditors' catalog of every policy;
-* the deploying identity's least-privilege tables in ``README.md`` (between the
+* the deploying identity's least-privilege tables in ``docs/running-for-real.md`` (between the
   ``<!-- generated: deploying-identity -->`` markers), from ``components/deployer.py``;
 * ``policies/config/<region>.json`` for every ``Pulumi.<region>.yaml`` — the region's values from
   the stack file, the reviewed parts from ``policies/reviewed/`` (``tools/policy_config.py``).
@@ -109,15 +109,18 @@ def _json(document: dict[str, Any]) -> str:
 
 README_BEGIN = "<!-- generated: deploying-identity (make generate) -->"
 README_END = "<!-- end generated: deploying-identity -->"
+# The page that holds the deploying-identity tables (the README points to it).
+DEPLOYER_DOC = "docs/running-for-real.md"
 
 
 def readme(root: Path = ROOT) -> str:
-    """README.md with its deploying-identity section regenerated (the rest kept as written)."""
-    text = (root / "README.md").read_text(encoding="utf-8")
+    """The deploying-identity page with its generated section regenerated (the rest kept as
+    written)."""
+    text = (root / DEPLOYER_DOC).read_text(encoding="utf-8")
     head, found, rest = text.partition(README_BEGIN)
     _, found_end, tail = rest.partition(README_END)
     if not (found and found_end):
-        raise SystemExit(f"README.md lacks the {README_BEGIN} ... {README_END} markers")
+        raise SystemExit(f"{DEPLOYER_DOC} lacks the {README_BEGIN} ... {README_END} markers")
     return f"{head}{README_BEGIN}\n{deployer.render_markdown()}{README_END}{tail}"
 
 
@@ -131,7 +134,7 @@ def artifacts(root: Path = ROOT) -> dict[str, Callable[[], str]]:
 
 
 ARTIFACTS: dict[str, Callable[[], str]] = {
-    "README.md": readme,
+    DEPLOYER_DOC: readme,
     "schema/stack-config.schema.json": lambda: _json(stack_schema()),
     "schema/apps.schema.json": lambda: _json(apps_schema()),
     "docs/policy-catalog.md": catalog_doc.current,

@@ -919,7 +919,7 @@ def render_preview(
     return _insert_after_stacks(markdown, [failure_section(preview), warning_section(preview)])
 
 
-# Exit statuses (also in the README's reviewer section and in --help).
+# Exit statuses (also in docs/exit-codes.md and in --help).
 EXIT_OK = 0
 EXIT_INPUT = 2  # the preview file cannot be read, or is neither a digest nor an event stream
 EXIT_PROTECTED = 3  # --fail-on-protected: a protected resource would be deleted or replaced

@@ -176,7 +176,7 @@ def _register_apps(
         app = cloud.add_app(region.tenant_id, client_id=_uuid(f"a{index}{number}", 1))
         cloud.put_secret(vault, f"{key}-client-secret", app.secret, content_type="client secret")
         ids[key] = app.client_id
-    # The SAM app's admin consent in its partner tenant (README, step 2 of the SAM token).
+    # The SAM app's admin consent in its partner tenant (docs/sam-token.md, step 2).
     sam_app = cloud.find_app(region.sam.client_id)
     assert sam_app is not None
     sam_app.delegated = sam_scopes()

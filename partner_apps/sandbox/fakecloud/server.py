@@ -1217,7 +1217,7 @@ class FakeCloud:
     def env(self) -> dict[str, str]:
         vaults = {name: vault.url for name, vault in self.cloud.vaults.items()}
         return {
-            # The one CA-bundle setting every partner-apps command honours (README).
+            # The one CA-bundle setting every command honours (docs/running-for-real.md).
             "REQUESTS_CA_BUNDLE": str(self.ca_file),
             "NO_PROXY": "127.0.0.1,localhost",
             "PARTNER_APPS_LOGIN_URL": self.url("login"),

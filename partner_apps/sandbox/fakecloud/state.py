@@ -183,7 +183,7 @@ PRIVILEGED_ROLE_ADMINISTRATOR = "e8611ab8-c189-46e8-94e1-60213ab1f814"
 APPLICATION_ADMINISTRATOR = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
 CLOUD_APPLICATION_ADMINISTRATOR = "158c047a-c907-4556-b7ef-446551a6b5f7"
 DIRECTORY_READERS = "88d8e3e3-8f55-4a1e-953a-9b9898b8876b"
-# The role set the README asks every customer's GDAP relationship to give the consenting admins.
+# The role set docs/customer-consent.md asks of every customer's GDAP relationship.
 README_ROLES = (CLOUD_APPLICATION_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR)
 # Who may do what ("Grant tenant-wide admin consent to an application"; Graph "Grant an
 # appRoleAssignment for a service principal"; Partner Center CPV consent through GDAP): consents,
