@@ -111,6 +111,11 @@ def _cli_arguments(command: str) -> list[str] | None:
     return None
 
 
+# Modules that come with Python itself (ensurepip's pip included: the venv that `make venv`
+# builds has it, the one `make preview` builds with uv does not), not with this project.
+PYTHON_TOOLS = frozenset({"pip", "venv", "ensurepip"})
+
+
 def _check_command(command: str, *, parse: bool) -> str | None:
     """What is wrong with one documented command, or None."""
     words = command.split()
@@ -146,6 +151,7 @@ def _check_command(command: str, *, parse: bool) -> str | None:
     if (
         module
         and not PLACEHOLDER.search(module.group(1))
+        and module.group(1) not in PYTHON_TOOLS
         and importlib.util.find_spec(module.group(1)) is None
     ):
         return f"no module {module.group(1)}"

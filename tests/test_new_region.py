@@ -162,7 +162,11 @@ def _files(project: Path) -> dict[str, bytes]:
     return {
         str(path.relative_to(project)): path.read_bytes()
         for path in sorted(project.rglob("*"))
-        if path.is_file() and ".git" not in path.relative_to(project).parts
+        if path.is_file()
+        and ".git" not in path.relative_to(project).parts
+        # Byte code the interpreter writes as it imports (where PYTHONDONTWRITEBYTECODE is
+        # unset, as the Makefile leaves it): not a file anyone edits.
+        and "__pycache__" not in path.relative_to(project).parts
     }
 
 
