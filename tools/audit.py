@@ -739,12 +739,18 @@ def main(argv: list[str] | None = None) -> int:
             for p in data["policies"]
             if any(r["status"] == "fail" for r in p["results"].values())
         ]
+        reported = [
+            p["policy"]
+            for p in data["policies"]
+            if any(r["status"] == "reported" for r in p["results"].values())
+        ]
         print(
             f"{len(plans)} stacks"
             + (f" ({len(failures)} more failed to preview)" if failures else "")
             + f", {len(data['permissions'])} permission grants, "
             f"{len(data['credentials'])} credentials, {len(data['secrets'])} secrets; "
-            f"{len(failing)} policies failing ({mandatory} mandatory violations); "
+            f"{len(failing)} policies failing ({mandatory} mandatory violations), "
+            f"{len(reported)} advisory reporting findings (by design); "
             f"as of {data['asOf']}: {audit_report.expiry_summary(data)}"
         )
     for failure in failures:

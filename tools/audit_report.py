@@ -228,7 +228,8 @@ def _stacks(data: Mapping[str, Any]) -> Section:
 
 
 def result_text(policy: Mapping[str, Any], stack: str) -> InlineLike:
-    """One policy × stack cell: pass, **fail** (n), disabled, not run or **preview failed**.
+    """One policy × stack cell: pass, **fail** (n), reported (by design) (n), disabled, not run
+    or **preview failed**.
 
     When the regions enforce the policy differently, the stack's own level follows the result.
     """
@@ -242,6 +243,8 @@ def result_text(policy: Mapping[str, Any], stack: str) -> InlineLike:
         suffix = f" ({level})"
     if status == "fail":
         return text(strong("fail"), f" ({result['violations']}){suffix}")
+    if status == "reported":  # an advisory policy's findings: read them, nothing failed
+        return f"reported (by design) ({result['violations']}){suffix}"
     if status == "preview failed":
         return text(strong("preview failed"), suffix)
     return f"{status}{suffix}"
@@ -524,6 +527,9 @@ def _region_summary(data: Mapping[str, Any], stack: str) -> str:
     failing = sum(
         1 for p in data["policies"] if p["results"].get(stack, {}).get("status") == "fail"
     )
+    reported = sum(
+        1 for p in data["policies"] if p["results"].get(stack, {}).get("status") == "reported"
+    )
     mandatory = sum(
         1
         for v in data["violations"]
@@ -534,7 +540,7 @@ def _region_summary(data: Mapping[str, Any], stack: str) -> str:
         f"{apps} apps, {len(permissions)} permission grants ({high} high risk), "
         f"{len(dated)} credentials and secrets ({expired} expired, {soon} expiring within "
         f"{data['warnDays']} days), {failing} policies failing ({mandatory} mandatory "
-        "violations)."
+        f"violations), {reported} advisory policies reporting findings (by design)."
     )
 
 

@@ -542,9 +542,13 @@ def stack_policies(plan: Plan) -> tuple[dict[str, PolicyInfo], str]:
 
 
 def policy_status(policy: PolicyInfo | None, violations: int) -> str:
-    """``fail`` (any violation), ``disabled``, ``pass``, or ``not run`` (not in the list)."""
+    """``fail`` (a violation of a policy that is not advisory there), ``reported`` (findings of
+    an advisory policy: what it reports by design, e.g. every high-privilege grant, allow-listed
+    or not), ``disabled``, ``pass``, or ``not run`` (not in the list)."""
     if violations:
-        return "fail"
+        return (
+            "reported" if policy is not None and policy.enforcement_level == "advisory" else "fail"
+        )
     if policy is None:
         return "not run"
     return "disabled" if policy.enforcement_level == "disabled" else "pass"

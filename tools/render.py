@@ -219,6 +219,15 @@ def label_assigned(markdown: str, assigned: Collection[str]) -> str:
     return "\n".join(out)
 
 
+def _result(status: str, violations: int) -> str:
+    """A policy's result cell: a failure in bold, an advisory policy's findings plainly."""
+    if status == "fail":
+        return f"**fail** ({violations})"
+    if status == "reported":
+        return f"reported (by design) ({violations})"
+    return status
+
+
 def stack_report(view: StackView) -> Report:
     """The reviewer report of one analysed stack, as data: ``render_stack`` writes it as
     Markdown and ``render_stack_html`` as HTML, so the two cannot drift."""
@@ -343,7 +352,10 @@ def _policy_blocks(view: StackView, cells: _Cells) -> list[Block]:
     if source != "violations":
         disabled = sum(1 for s in status.values() if s == "disabled")
         passed = sum(1 for s in status.values() if s == "pass")
+        reported = sum(1 for s in status.values() if s == "reported")
         text = f"{passed} of {len(policies) - disabled} enabled policies pass"
+        if reported:
+            text += f"; {reported} advisory report findings by design (listed below)"
         if disabled:
             text += f"; {disabled} disabled by the region's policy config"
         if source == "pack":
@@ -365,7 +377,7 @@ def _policy_blocks(view: StackView, cells: _Cells) -> list[Block]:
                     code(p.name),
                     p.severity,
                     p.enforcement_level,
-                    f"**fail** ({failed[p.name]})" if status[p.name] == "fail" else status[p.name],
+                    _result(status[p.name], failed.get(p.name, 0)),
                 ]
                 for p in policies
             ),
