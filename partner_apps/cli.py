@@ -470,8 +470,9 @@ def main(
     err = sys.stderr if err is None else err
     if arguments and arguments[0] in TOOLS:
         module = importlib.import_module(TOOLS[arguments[0]][0])
-        tool_main: Callable[[list[str]], int] = module.main
-        return int(tool_main(arguments[1:]) or 0)
+        tool_main: Callable[..., int] = module.main
+        # Its usage lines name it as the user typed it, not as `python -m tools.<module>`.
+        return int(tool_main(arguments[1:], prog=f"partner-apps {arguments[0]}") or 0)
     parser = _parser()
     try:
         args = parser.parse_args(arguments)

@@ -54,19 +54,21 @@ def test_sam_help_on_every_level() -> None:
 
 @pytest.mark.parametrize(("name", "module"), [(k, v[0]) for k, v in cli.TOOLS.items()])
 def test_tools_are_subcommands(name: str, module: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[list[str]] = []
+    seen: list[tuple[list[str], str | None]] = []
 
-    def fake_main(argv: list[str] | None = None) -> int:
-        seen.append(list(argv or []))
+    def fake_main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
+        seen.append((list(argv or []), prog))
         return 3
 
     monkeypatch.setattr(f"{module}.main", fake_main)
     assert cli.main([name, "--some", "arg"]) == 3
-    assert seen == [["--some", "arg"]]
+    assert seen == [(["--some", "arg"], f"partner-apps {name}")]
 
 
 def test_tool_help_is_the_tools_own() -> None:
-    assert "python -m tools.diff" in _help("diff")
+    shown = _help("diff")
+    assert shown.startswith("usage: partner-apps diff ")
+    assert "--fail-on-weakened" in shown  # the tool's own options
 
 
 def test_usage_errors_exit_2() -> None:
@@ -183,3 +185,12 @@ def test_status_reports_a_region_it_cannot_resolve(tmp_path: Path) -> None:
     assert "region apac" in err.getvalue()
     assert "no stack file Pulumi.apac.yaml" in err.getvalue()
     assert out.getvalue() == ""
+
+
+@pytest.mark.parametrize("command", sorted(cli.TOOLS))
+def test_a_tool_subcommand_names_itself_as_typed_in_its_usage(
+    command: str,
+) -> None:
+    shown = _help(command)
+    assert shown.startswith(f"usage: partner-apps {command} "), shown.splitlines()[0]
+    assert "python -m tools." not in shown.splitlines()[0]

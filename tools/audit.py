@@ -628,9 +628,9 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from error
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m tools.audit",
+        prog=prog or "python -m tools.audit",
         description=(
             "One audit report across every region stack, dated and naming the commit and policy "
             "pack: policies x stacks pass/fail, every permission of every app in every region "
@@ -697,8 +697,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
+    """The command; ``prog``: how the caller names it in usage lines
+    (``partner-apps <command>``)."""
+    args = build_parser(prog).parse_args(argv)
     results = results_for_cli(args.plans)
     if results is None:
         return 2

@@ -575,9 +575,11 @@ def _counts(text: str) -> list[int]:
     return values
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
+    """The command; ``prog``: how the caller names it in usage lines
+    (``partner-apps <command>``)."""
     parser = argparse.ArgumentParser(
-        prog="python -m tools.benchmark",
+        prog=prog or "python -m tools.benchmark",
         description=(
             "Time the offline preview (recording, policies, Markdown, audit) of synthetic "
             "projects with N apps per region against the bare registration of the same "

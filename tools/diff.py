@@ -1608,9 +1608,9 @@ def summary(diffs: Sequence[StackDiff]) -> str:
     return "\n".join(lines)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m tools.diff",
+        prog=prog or "python -m tools.diff",
         description=(
             "Compare two sets of recorded plans (for example the base branch's and the pull "
             "request's build/preview) and print a reviewer Markdown diff by region: protected "
@@ -1674,8 +1674,10 @@ EXIT_BREAKING_SCOPE = 5
 EXIT_WEAKENED = 6
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
+    """The command; ``prog``: how the caller names it in usage lines
+    (``partner-apps <command>``)."""
+    args = build_parser(prog).parse_args(argv)
     try:
         base, base_failures = load_results([args.base])
         head, head_failures = load_results([args.head])

@@ -151,9 +151,12 @@ def stale_artifacts(root: Path = ROOT) -> list[str]:
     return stale
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
+    """The command; ``prog``: how the caller names it in usage lines
+    (``partner-apps <command>``)."""
     parser = argparse.ArgumentParser(
-        prog="python -m tools.generate", description=__doc__.split("\n\n")[0] if __doc__ else None
+        prog=prog or "python -m tools.generate",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
     parser.add_argument("--check", action="store_true", help="only report stale files (exit 1)")
     options = parser.parse_args(argv)

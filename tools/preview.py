@@ -265,9 +265,11 @@ def _summary(plan: dict[str, Any], elapsed: float, out_dir: Path, stream: TextIO
     print(f"    wrote {out_dir / (stack + '.json')}, {stack}.md and {stack}.html", file=stream)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
+    """The command; ``prog``: how the caller names it in usage lines
+    (``partner-apps <command>``)."""
     parser = argparse.ArgumentParser(
-        prog="python -m tools.preview",
+        prog=prog or "python -m tools.preview",
         description=(
             "Run every region stack's program offline (Pulumi SDK mocks), evaluate the policy "
             "pack, and write build/preview/<stack>.json and .md."

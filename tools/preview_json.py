@@ -937,9 +937,9 @@ EXIT_CODES = f"""exit status:
 The first that applies, in the order {EXIT_PREVIEW_FAILED}, {EXIT_PROTECTED}, {EXIT_UNCOVERED}."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m tools.preview_json",
+        prog=prog or "python -m tools.preview_json",
         description=(
             "Turn `pulumi preview --json` output (or the engine event stream of "
             "`--event-log`) into the reviewer Markdown of tools.diff: protected deletions and "
@@ -978,8 +978,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
+    """The command; ``prog``: how the caller names it in usage lines
+    (``partner-apps <command>``)."""
+    args = build_parser(prog).parse_args(argv)
     try:
         if args.preview == "-":
             text, source = sys.stdin.read(), "standard input"
