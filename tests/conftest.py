@@ -64,6 +64,29 @@ def stack_file_list(stacks: tuple[str, ...] = STACKS) -> str:
     return ", ".join(f"Pulumi.{stack}.yaml" for stack in sorted(stacks))
 
 
+def preview_args(project: Path, out: Path, *stacks: str) -> list[str]:
+    """``python -m tools.preview`` arguments for a copy: its plans under ``out/preview``, its
+    audit under ``out/audit`` (never the checkout's build/)."""
+    return [
+        *stacks,
+        "--project-dir",
+        str(project),
+        "--out",
+        str(out / "preview"),
+        "--audit-dir",
+        str(out / "audit"),
+    ]
+
+
+def files_under(folder: Path) -> dict[str, bytes]:
+    """Every file below ``folder`` (relative path -> bytes): what a step wrote or left alone."""
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
 def copy_project(target: Path) -> Path:
     """Copy the project's config files (Pulumi.yaml, apps.yaml, the stack files, the generated
     policy config) into ``target``; return it."""

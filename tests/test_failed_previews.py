@@ -6,7 +6,7 @@ import contextlib
 import io
 from pathlib import Path
 
-from tests.conftest import STACKS, copy_project, load_yaml
+from tests.conftest import STACKS, copy_project, load_yaml, preview_args
 from tools import preview
 from tools.markdown import join_words
 
@@ -22,16 +22,7 @@ def _break(project: Path, stack: str) -> None:
 def _preview(project: Path) -> tuple[int, str]:
     shown = io.StringIO()
     with contextlib.redirect_stdout(shown), contextlib.redirect_stderr(shown):
-        code = preview.main(
-            [
-                "--project-dir",
-                str(project),
-                "--out",
-                str(project / "build" / "preview"),
-                "--audit-dir",
-                str(project / "build" / "audit"),
-            ]
-        )
+        code = preview.main(preview_args(project, project / "build"))
     return code, shown.getvalue()
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT, STACKS, copy_project
+from tests.conftest import ROOT, STACKS, copy_project, preview_args
 from tools import policy_config, preview
 
 ALLOW_LIST = "azuread-required-access-allow-list"
@@ -21,10 +21,7 @@ ALLOW_LIST = "azuread-required-access-allow-list"
 def _preview(project: Path) -> tuple[int, list[dict[str, str]]]:
     out = project / "build"
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        code = preview.main(
-            ["--project-dir", str(project), "--out", str(out / "preview"),
-             "--audit-dir", str(out / "audit")]
-        )  # fmt: skip
+        code = preview.main(preview_args(project, out))
     violations = []
     for stack in STACKS:
         plan = json.loads((out / "preview" / f"{stack}.json").read_text())

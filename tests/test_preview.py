@@ -20,7 +20,7 @@ from components.config import (
 from tools import audit, diff, preview
 from tools.markdown import join_words
 
-from .conftest import ROOT, STACKS, edit_yaml
+from .conftest import ROOT, STACKS, edit_yaml, files_under, preview_args
 
 FIXTURE_PLANS = ROOT / "tests" / "fixtures" / "plans"
 CANARY_PASSWORD = "CANARY-client-secret-5d1e88a0"
@@ -28,25 +28,7 @@ CANARY_TOKEN = "CANARY-refresh-token-9b27c4f3"
 
 
 def _preview(project: Path, out: Path, *, stacks: tuple[str, ...] = ()) -> int:
-    return preview.main(
-        [
-            *stacks,
-            "--project-dir",
-            str(project),
-            "--out",
-            str(out / "preview"),
-            "--audit-dir",
-            str(out / "audit"),
-        ]
-    )
-
-
-def _files(folder: Path) -> dict[str, bytes]:
-    return {
-        str(path.relative_to(folder)): path.read_bytes()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
+    return preview.main(preview_args(project, out, *stacks))
 
 
 # What `make preview` writes for the two example stacks.
@@ -75,7 +57,7 @@ def _base(root_preview: Path, out: Path) -> Path:
 
 
 def test_preview_writes_plan_markdown_and_audit_for_every_stack(root_preview: Path) -> None:
-    assert sorted(_files(root_preview)) == ARTIFACTS
+    assert sorted(files_under(root_preview)) == ARTIFACTS
     plan = json.loads((root_preview / "preview" / "us.json").read_text(encoding="utf-8"))
     assert {"project", "stack", "resources", "outputs", "violations"} <= set(plan)
     first = plan["resources"][0]
@@ -88,7 +70,7 @@ def test_two_previews_are_byte_identical(
 ) -> None:
     """Twice the same bytes, also from a copy of the project in another folder."""
     assert _preview(project_copy, tmp_path / "two") == 0
-    one, two = _files(root_preview), _files(tmp_path / "two")
+    one, two = files_under(root_preview), files_under(tmp_path / "two")
     assert sorted(one) == sorted(two)
     changed = [name for name in one if one[name] != two[name]]
     assert changed == [], f"differs between two runs: {changed}"
@@ -285,7 +267,7 @@ def test_two_preview_processes_with_different_hash_seeds_are_byte_identical(
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    one, two = _files(root_preview), _files(tmp_path)
+    one, two = files_under(root_preview), files_under(tmp_path)
     assert sorted(one) == ARTIFACTS
     assert sorted(one) == sorted(two)
     changed = [name for name in one if one[name] != two[name]]
@@ -339,7 +321,7 @@ def test_no_secret_value_in_any_artifact(
     assert {r["inputs"]["properties"]["value"] for r in secrets} == {"[secret]"}
 
     captured = capsys.readouterr()
-    texts = {name: data.decode("utf-8") for name, data in _files(tmp_path).items()}
+    texts = {name: data.decode("utf-8") for name, data in files_under(tmp_path).items()}
     texts["terminal"] = stream.getvalue() + captured.out + captured.err
     texts["logs"] = caplog.text
     texts["stack outputs"] = json.dumps(plan["outputs"])

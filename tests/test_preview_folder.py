@@ -17,7 +17,14 @@ from partner_apps import cli, exitcodes
 from tools import audit, diff, preview
 from tools.plan_format import load_results
 
-from .conftest import ABSENT_STACKS, STACKS, load_yaml, stack_file_list
+from .conftest import (
+    ABSENT_STACKS,
+    STACKS,
+    files_under,
+    load_yaml,
+    preview_args,
+    stack_file_list,
+)
 
 # Two regions of the region table with no stack file here (``uk`` and ``ca`` in a project of
 # ``us`` and ``eu``): a stack named on the command line that does not exist, and the plans
@@ -25,32 +32,12 @@ from .conftest import ABSENT_STACKS, STACKS, load_yaml, stack_file_list
 GONE, REMOVED = ABSENT_STACKS[:2]
 
 
-def _args(project: Path, out: Path, *stacks: str) -> list[str]:
-    return [
-        *stacks,
-        "--project-dir",
-        str(project),
-        "--out",
-        str(out / "preview"),
-        "--audit-dir",
-        str(out / "audit"),
-    ]
-
-
-def _files(folder: Path) -> dict[str, bytes]:
-    return {
-        str(path.relative_to(folder)): path.read_bytes()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
-
-
 @pytest.mark.parametrize("entry", ["tools.preview", "partner-apps preview"])
 def test_preview_of_an_unknown_stack_names_the_stack_files_and_writes_nothing(
     entry: str, project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    args = _args(project_copy, out, GONE)
+    args = preview_args(project_copy, out, GONE)
 
     code = preview.main(args) if entry == "tools.preview" else cli.main(["preview", *args])
 
@@ -69,13 +56,13 @@ def test_an_unknown_stack_among_known_ones_previews_none_and_touches_no_output(
     project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    assert preview.main(_args(project_copy, out)) == preview.EXIT_OK
-    before = _files(out)
+    assert preview.main(preview_args(project_copy, out)) == preview.EXIT_OK
+    before = files_under(out)
     capsys.readouterr()
 
-    assert preview.main(_args(project_copy, out, STACKS[0], GONE)) == preview.EXIT_CONFIG
+    assert preview.main(preview_args(project_copy, out, STACKS[0], GONE)) == preview.EXIT_CONFIG
 
-    assert _files(out) == before
+    assert files_under(out) == before
     assert f"Pulumi.{GONE}.yaml: (file): no such stack file" in capsys.readouterr().err
 
 
@@ -99,11 +86,11 @@ def test_each_preview_removes_plans_of_stacks_not_present_with_a_line(
 ) -> None:
     out = tmp_path / "out"
     folder = out / "preview"
-    assert preview.main(_args(project_copy, out)) == preview.EXIT_OK
+    assert preview.main(preview_args(project_copy, out)) == preview.EXIT_OK
     _plant_stale(folder)
     capsys.readouterr()
 
-    assert preview.main(_args(project_copy, out)) == preview.EXIT_OK
+    assert preview.main(preview_args(project_copy, out)) == preview.EXIT_OK
 
     printed = capsys.readouterr().out
     assert (
@@ -133,14 +120,14 @@ def test_a_preview_of_one_stack_keeps_the_other_present_stacks_and_removes_stale
 ) -> None:
     out = tmp_path / "out"
     folder = out / "preview"
-    assert preview.main(_args(project_copy, out)) == preview.EXIT_OK
+    assert preview.main(preview_args(project_copy, out)) == preview.EXIT_OK
     base = tmp_path / "base"
     shutil.copytree(folder, base)
     _plant_stale(folder)
     capsys.readouterr()
 
     previewed, *others = STACKS
-    assert preview.main(_args(project_copy, out, previewed)) == preview.EXIT_OK
+    assert preview.main(preview_args(project_copy, out, previewed)) == preview.EXIT_OK
 
     for other in others:
         assert (folder / f"{other}.json").is_file(), f"{other} is present: its plan stays"
@@ -160,11 +147,11 @@ def test_a_plan_under_another_name_is_removed_as_it_would_be_read_twice(
     """`us-old.json` holding a US plan: load_results would refuse the folder (the stack twice)."""
     out = tmp_path / "out"
     folder = out / "preview"
-    assert preview.main(_args(project_copy, out)) == preview.EXIT_OK
+    assert preview.main(preview_args(project_copy, out)) == preview.EXIT_OK
     shutil.copy(folder / "us.json", folder / "us-old.json")
     capsys.readouterr()
 
-    assert preview.main(_args(project_copy, out, "eu")) == preview.EXIT_OK
+    assert preview.main(preview_args(project_copy, out, "eu")) == preview.EXIT_OK
 
     assert not (folder / "us-old.json").exists()
     assert (folder / "us.json").is_file()

@@ -24,7 +24,15 @@ from components.stackfiles import RegionFiles, check_all, region_view
 from tools import preview
 from tools.plan import run_stack
 
-from .conftest import ABSENT_STACKS, STACKS, edit_yaml, git_commit_all, load_yaml, stack_file_list
+from .conftest import (
+    ABSENT_STACKS,
+    STACKS,
+    edit_yaml,
+    git_commit_all,
+    load_yaml,
+    preview_args,
+    stack_file_list,
+)
 
 R = REGION_KEY
 EU_TENANT = "9c8b7a6d-5e4f-4a3b-9c2d-1e0f9a8b7c62"
@@ -35,17 +43,7 @@ def _preview(
     project: Path, out: Path, capsys: pytest.CaptureFixture[str], *stacks: str
 ) -> tuple[int, str]:
     """``python -m tools.preview [stacks]`` on the copy; (exit status, stdout + stderr)."""
-    code = preview.main(
-        [
-            *stacks,
-            "--project-dir",
-            str(project),
-            "--out",
-            str(out / "preview"),
-            "--audit-dir",
-            str(out / "audit"),
-        ]
-    )
+    code = preview.main(preview_args(project, out, *stacks))
     captured = capsys.readouterr()
     assert "Traceback" not in captured.out + captured.err
     return code, captured.out + captured.err

@@ -423,17 +423,12 @@ def routing_part_command(rt: Runtime, args: argparse.Namespace) -> int:
         client_ids={str(k): str(v) for k, v in sorted(routed.items())},
         generated_at=_now(rt).isoformat(timespec="seconds"),
     )
-    text = json.dumps(part.as_json(), indent=2, sort_keys=True) + "\n"
-    if args.file is not None:
-        args.file.parent.mkdir(parents=True, exist_ok=True)
-        args.file.write_text(text, encoding="utf-8")
-        print(
-            f"routing part of region {args.stack}: {len(part.tenants)} tenant(s) written to "
-            f"{args.file}",
-            file=rt.err,
-        )
-    else:
-        rt.out.write(text)
+    _write_json(
+        rt,
+        args.file,
+        part.as_json(),
+        f"routing part of region {args.stack}: {len(part.tenants)} tenant(s)",
+    )
     return exitcodes.OK
 
 
@@ -451,18 +446,25 @@ def export_routing_command(rt: Runtime, args: argparse.Namespace) -> int:
         )
     parts = [(path, routing_parts.read_part(path)) for path in files]
     table = routing_parts.merge(parts, region_stacks(rt.project_dir))
-    text = json.dumps(table.as_json(), indent=2, sort_keys=True) + "\n"
-    if args.file is not None:
-        args.file.parent.mkdir(parents=True, exist_ok=True)
-        args.file.write_text(text, encoding="utf-8")
-        print(
-            f"routing table of {len(table.tenants)} tenant(s) from {len(parts)} region part(s) "
-            f"written to {args.file}",
-            file=rt.err,
-        )
-    else:
-        rt.out.write(text)
+    _write_json(
+        rt,
+        args.file,
+        table.as_json(),
+        f"routing table of {len(table.tenants)} tenant(s) from {len(parts)} region part(s)",
+    )
     return exitcodes.OK
+
+
+def _write_json(rt: Runtime, file: Path | None, document: Any, what: str) -> None:
+    """``document`` as JSON to ``file`` (whole, at the end: the caller checked it is writable)
+    with a line saying ``what`` was written where, or to stdout."""
+    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    if file is None:
+        rt.out.write(text)
+        return
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(text, encoding="utf-8")
+    print(f"{what} written to {file}", file=rt.err)
 
 
 VERBS = {
