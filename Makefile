@@ -66,7 +66,7 @@ demo: $(STAMP)
 
 ## Offline preview of every region stack (no Pulumi CLI, no cloud).
 preview: $(STAMP)
-	$(PY) -m tools.preview
+	$(PY) -m partner_apps.preview
 
 ## ruff, mypy and pytest: what CI runs. The three run side by side (mypy is one process on one
 ## core while pytest waits on its loopback servers and subprocesses; warm 2 s less, cold mypy
@@ -93,16 +93,16 @@ unit: $(STAMP)
 
 ## Scale benchmark: offline preview against bare registration (see docs/benchmark.md).
 benchmark: $(STAMP)
-	$(PY) -m tools.benchmark
+	$(PY) -m dev.benchmark
 
 ## Set-up benchmark: venv, install, first preview, lint, mypy, pytest in fresh clones of HEAD with
 ## empty package caches, median of 3 (docs/benchmark.md). Runs with the machine's Python.
 benchmark-setup:
-	$(PYTHON) -m tools.benchmark_setup --python $(PYTHON)
+	$(PYTHON) -m dev.benchmark_setup --python $(PYTHON)
 
 ## Regenerate committed artifacts (JSON Schemas, permission catalog JSON, policy catalog).
 generate: $(STAMP)
-	$(PY) -m tools.generate
+	$(PY) -m dev.generate
 
 ## Re-pin dependencies with hashes after editing a requirements*.in file. pip-tools (and pip,
 ## setuptools and wheel with it) comes from requirements-lock.txt, hash-pinned like everything else

@@ -5,7 +5,7 @@
 * ``apps.yaml``: ``AppsFile`` of ``AppDefinition`` (permissions, scopes, URIs, credentials).
 
 Each field's own rule lives here (GUIDs, domains, names, URIs' characters, credential dates...);
-rules across fields and files are ``components.config``'s. ``tools/generate.py`` renders the
+rules across fields and files are ``components.config``'s. ``dev/generate.py`` renders the
 JSON Schemas in ``schema/`` from these models.
 """
 

@@ -40,12 +40,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # subcommand -> (module, one-line help)
 TOOLS: dict[str, tuple[str, str]] = {
-    "preview": ("tools.preview", "offline preview of every region stack (make preview)"),
-    "diff": ("tools.diff", "compare two sets of plans by region"),
-    "audit": ("tools.audit", "one audit report across all region stacks"),
-    "preview-json": ("tools.preview_json", "render `pulumi preview --json` for reviewers"),
-    "benchmark": ("tools.benchmark", "time the offline preview at scale"),
-    "generate": ("tools.generate", "regenerate schemas, catalogs and policy configs"),
+    "preview": (
+        "partner_apps.preview.command",
+        "offline preview of every region stack (make preview)",
+    ),
+    "diff": ("partner_apps.review.changes.plans", "compare two sets of plans by region"),
+    "audit": ("partner_apps.review.audit", "one audit report across all region stacks"),
+    "preview-json": (
+        "partner_apps.review.changes.preview_json",
+        "render `pulumi preview --json` for reviewers",
+    ),
+    "benchmark": ("dev.benchmark", "time the offline preview at scale"),
+    "generate": ("dev.generate", "regenerate schemas, catalogs and policy configs"),
 }
 
 SAM_HELP = """\

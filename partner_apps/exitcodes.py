@@ -27,6 +27,17 @@ LOCKED: Final = 23  # customers apply: another apply of the region holds its loc
 PLAN_OTHER_REGION: Final = 24  # customers apply --plan: a plan of another region
 PLAN_CHANGED: Final = 25  # customers apply --plan: apps.yaml or the outputs changed since
 PLAN_EXPIRED: Final = 26  # customers apply --plan: older than --max-plan-age
+# 27-29: reserved for the customers' GDAP lifecycle (issue 30).
+# The review commands (preview, diff, audit, preview-json) and `make generate`: 40-49, so that no
+# code means two things across the whole command line (issue 26; they used 1-7 before).
+POLICY_VIOLATED: Final = 40  # preview, audit --fail-on-mandatory: a mandatory policy is violated
+PROTECTED: Final = 41  # --fail-on-protected: a protected resource would be deleted or replaced
+PREVIEW_FAILED: Final = 42  # diff/preview-json: a stack's preview failed (nothing can be checked)
+BREAKING_SCOPE: Final = 43  # diff --fail-on-protected: an enabled scope removed/renamed in one step
+WEAKENED: Final = 44  # diff --fail-on-weakened: a region's policy config is loosened
+UNCOVERED: Final = 45  # preview-json --fail-on-uncovered: the offline plan misses preview changes
+STALE: Final = 46  # make generate --check: a generated file is stale
+STALLED: Final = 124  # preview: a stack's program stalled and was stopped by the watchdog
 INTERRUPTED: Final = 130  # Ctrl-C: nothing half-written (the stored token is unchanged)
 
 TABLE: Final = (

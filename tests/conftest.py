@@ -23,7 +23,7 @@ from components.stackfiles import stack_files, stack_name
 if TYPE_CHECKING:
     # Only a type here: importing the harness (the Pulumi SDK) at module level cost the xdist
     # controller, which loads this conftest but runs no test, 0.35 s before it starts the workers.
-    from tools.harness import StackRun
+    from partner_apps.preview.recorder import StackRun
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILES = ("Pulumi.yaml", "apps.yaml")
@@ -65,7 +65,7 @@ def stack_file_list(stacks: tuple[str, ...] = STACKS) -> str:
 
 
 def preview_args(project: Path, out: Path, *stacks: str) -> list[str]:
-    """``python -m tools.preview`` arguments for a copy: its plans under ``out/preview``, its
+    """``partner-apps preview`` arguments for a copy: its plans under ``out/preview``, its
     audit under ``out/audit`` (never the checkout's build/)."""
     return [
         *stacks,
@@ -132,7 +132,7 @@ _DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 @cache
 def _committed_run(stack: str) -> StackRun:
     # Imported here, not at the top: the xdist controller loads this conftest too (see above).
-    from tools.plan import run_stack
+    from partner_apps.preview.build import run_stack
 
     run = run_stack(ROOT, stack)
     assert run.error is None, f"Pulumi.{stack}.yaml: the committed stack does not run: {run.error}"

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from pulumi.runtime import mocks as pulumi_mocks
 
-from tools.harness import PlanMocks, unwrap_secrets
+from partner_apps.preview.recorder import PlanMocks, unwrap_secrets
 
 
 @dataclass(frozen=True)

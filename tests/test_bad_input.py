@@ -2,9 +2,10 @@
 
 Each case breaks a copy of the project (``project_copy``) in one way and checks
 
-1. the offline preview (``python -m tools.preview us``): exit status 2, the output names the file,
+1. the offline preview (``partner-apps preview us``): exit status 2, the output names the file,
    the key path and the rule, no traceback, no plan written;
-2. the real program under mocks (``tools.plan.run_stack``, as ``pulumi up`` runs it): the error
+2. the real program under mocks (``partner_apps.preview.build.run_stack``, as ``pulumi up``
+   runs it): the error
    names the same key path and nothing is registered. The preview makes exactly that call, so
    its run is recorded and checked (``runs``) rather than made twice.
 
@@ -39,9 +40,9 @@ from components import files
 from components.config import (
     ConfigError,
 )
-from tools import preview
-from tools.harness import StackRun
-from tools.plan import run_stack
+from partner_apps.preview import command as preview
+from partner_apps.preview.build import run_stack
+from partner_apps.preview.recorder import StackRun
 
 from . import certgen
 from .conftest import ROOT, by_urn, edit_yaml, git_commit_all, load_yaml
@@ -2050,7 +2051,7 @@ def _preview(project: Path, out: Path) -> int:
 
 @dataclass
 class _Runs:
-    """What ``tools.plan.run_stack`` returned or raised inside the preview, call by call."""
+    """What ``preview.build.run_stack`` returned or raised inside the preview, call by call."""
 
     calls: list[tuple[tuple[Path, str], StackRun | ConfigError]]
 

@@ -15,8 +15,8 @@ from components.config import (
     REFRESH_TOKENS_KEY,
     REGION_KEY,
 )
-from tools.harness import SECRET, StackRun, mock_guid
-from tools.plan import run_stack
+from partner_apps.preview.build import run_stack
+from partner_apps.preview.recorder import SECRET, StackRun, mock_guid
 
 from .conftest import ROOT, STACKS, committed_run, edit_yaml, load_yaml
 

@@ -7,7 +7,7 @@ the other region, locations, URIs, permission names), keys are deleted and unkno
 
 * ``components.config.validate`` either returns settings or raises ``ConfigError`` whose every
   problem names a file, a key and a rule; never any other exception, and never the refresh token.
-* The real program under mocks (``tools.plan.run_stack``) on a written project copy refuses
+* The real program under mocks (``preview.build.run_stack``) on a written project copy refuses
   exactly the configurations ``validate`` refuses, registering nothing then. The only other
   outcome allowed is a ``ConfigError`` from loading the stack file (the harness loads it the way
   the CLI does, e.g. a mapping key that is not a string): the program never runs then.
@@ -44,7 +44,7 @@ from components.config import (
     StackSettings,
 )
 from components.stackfiles import OFFLINE_SECRET_PLACEHOLDER, load_stack_file, other_regions
-from tools.plan import run_stack, settings_for
+from partner_apps.preview.build import run_stack, settings_for
 
 from .conftest import ROOT, load_yaml
 

@@ -12,7 +12,7 @@ from components import deployer
 from components.config import (
     REGION_KEY,
 )
-from tools.plan import run_stack
+from partner_apps.preview.build import run_stack
 
 from .conftest import ROOT, committed_run, edit_yaml
 

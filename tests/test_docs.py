@@ -243,8 +243,8 @@ def test_the_command_check_finds_what_is_missing() -> None:
     assert _check_command("partner-apps sam renew --stack us", parse=False)
     assert _check_command("partner-apps deploy", parse=False)
     assert _check_command("partner-apps customers plan --stak us", parse=True)
-    assert _check_command("python -m tools.diff a b", parse=False) is None
-    assert _check_command("python -m tools.nothing_here", parse=False)
+    assert _check_command("partner-apps diff a b", parse=False) is None
+    assert _check_command("python -m partner_apps.nothing_here", parse=False)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=_ids(PAGES))
@@ -293,7 +293,7 @@ def test_github_slugs() -> None:
         "set-up-any-machine-with-python--311-and-make"
     )
     assert _slug("Try the customer side: `make demo`") == "try-the-customer-side-make-demo"
-    assert _slug("From the engine's own preview (`tools.preview_json`)") == (
-        "from-the-engines-own-preview-toolspreview_json"
+    assert _slug("From the engine's own preview (`partner-apps preview-json`)") == (
+        "from-the-engines-own-preview-partner-apps-preview-json"
     )
     assert _slug("Removing apps, `pulumi destroy`") == "removing-apps-pulumi-destroy"

@@ -6,9 +6,9 @@ import contextlib
 import io
 from pathlib import Path
 
+from partner_apps.preview import command as preview
+from partner_apps.review.plan.values import join_words
 from tests.conftest import STACKS, copy_project, load_yaml, preview_args
-from tools import preview
-from tools.markdown import join_words
 
 BAD_LOCATION = "partner-apps:region.location: 'nowhere' is outside region"
 

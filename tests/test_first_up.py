@@ -17,9 +17,9 @@ import pytest
 from components.config import (
     REGION_KEY,
 )
+from partner_apps.preview.build import run_stack
+from partner_apps.preview.recorder import StackRun
 from policies.partner_policies import catalog as permissions
-from tools.harness import StackRun
-from tools.plan import run_stack
 
 from .conftest import STACKS, committed_run, edit_yaml
 

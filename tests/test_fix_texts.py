@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from partner_apps.preview import command as preview
+from partner_apps.preview import policy_config
 from tests.conftest import ROOT, STACKS, copy_project, preview_args
-from tools import policy_config, preview
 
 ALLOW_LIST = "azuread-required-access-allow-list"
 

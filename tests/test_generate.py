@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools.generate import stale_artifacts
+from dev.generate import stale_artifacts
 
 
 def test_generated_files_are_current() -> None:

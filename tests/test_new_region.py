@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from components.regions import REGIONS
-from tools import policy_config, preview
+from partner_apps.preview import command as preview
+from partner_apps.preview import policy_config
 
 from .conftest import ABSENT_STACKS, ROOT, STACKS, edit_yaml, git_commit_all, load_yaml
 from .test_workflows import PER_REGION_JOBS, matrix_of
@@ -212,9 +213,9 @@ def test_the_suites_per_stack_checks_pass_with_a_new_region(tmp_path: Path) -> N
     #    virtualenv).
     recipe = re.search(r"^generate:.*\n\t(.*)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
     assert recipe is not None, "Makefile: no generate target"
-    assert recipe.group(1) == "$(PY) -m tools.generate", "Makefile: generate"
+    assert recipe.group(1) == "$(PY) -m dev.generate", "Makefile: generate"
     generated = subprocess.run(
-        [sys.executable, "-m", "tools.generate"],
+        [sys.executable, "-m", "dev.generate"],
         cwd=project,
         capture_output=True,
         text=True,

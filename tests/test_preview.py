@@ -17,8 +17,10 @@ import pytest
 from components.config import (
     REFRESH_TOKENS_KEY,
 )
-from tools import audit, diff, preview
-from tools.markdown import join_words
+from partner_apps.preview import command as preview
+from partner_apps.review import audit
+from partner_apps.review.changes import plans as diff
+from partner_apps.review.plan.values import join_words
 
 from .conftest import ROOT, STACKS, edit_yaml, files_under, preview_args
 
@@ -253,7 +255,7 @@ def test_two_preview_processes_with_different_hash_seeds_are_byte_identical(
         [
             sys.executable,
             "-m",
-            "tools.preview",
+            "partner_apps.preview",
             "--out",
             str(tmp_path / "preview"),
             "--audit-dir",
@@ -335,7 +337,7 @@ def test_the_preview_validates_each_stack_once_in_the_program(
 ) -> None:
     """The plan is built from the settings the program validated, not from a second validation."""
     from components import config, program
-    from tools import plan
+    from partner_apps.preview import build as plan
 
     calls: list[str] = []
     real = config.validate

@@ -1,6 +1,6 @@
 """The preview's output folder holds exactly the stacks present (issue 28, item 7).
 
-`tools.diff` and `tools.audit` read every plan in `build/preview`: an unknown stack must leave
+The diff and the audit read every plan in `build/preview`: an unknown stack must leave
 nothing there, and a plan left by a stack that has no stack file (another branch's region, a
 removed region) must not show up as a region of this checkout.
 """
@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from partner_apps import cli, exitcodes
-from tools import audit, diff, preview
-from tools.plan_format import load_results
+from partner_apps.preview import command as preview
+from partner_apps.review import audit
+from partner_apps.review.changes import plans as diff
+from partner_apps.review.plan.document import load_results
 
 from .conftest import (
     ABSENT_STACKS,
@@ -32,14 +34,18 @@ from .conftest import (
 GONE, REMOVED = ABSENT_STACKS[:2]
 
 
-@pytest.mark.parametrize("entry", ["tools.preview", "partner-apps preview"])
+@pytest.mark.parametrize("entry", ["python -m", "partner-apps preview"])
 def test_preview_of_an_unknown_stack_names_the_stack_files_and_writes_nothing(
     entry: str, project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
     args = preview_args(project_copy, out, GONE)
 
-    code = preview.main(args) if entry == "tools.preview" else cli.main(["preview", *args])
+    code = (
+        preview.main(args)
+        if entry == "python -m"
+        else cli.main(["preview", *args])
+    )
 
     assert code == exitcodes.CONFIG == preview.EXIT_CONFIG
     captured = capsys.readouterr()

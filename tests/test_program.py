@@ -18,8 +18,8 @@ import time_machine
 from components.config import (
     REGION_KEY,
 )
-from tools.harness import StackRun
-from tools.plan import run_stack
+from partner_apps.preview.build import run_stack
+from partner_apps.preview.recorder import StackRun
 
 from .conftest import ROOT, STACKS, by_urn, committed_run, edit_yaml, git_commit_all, load_yaml
 
@@ -150,7 +150,7 @@ def test_two_runs_register_identical_inputs(stack: str) -> None:
 
 
 def test_a_run_leaves_no_event_loop_thread_or_socket_behind() -> None:
-    """Each run has its own thread and event loop (tools/harness.py); both are gone after it,
+    """Each run has its own thread and event loop (preview/recorder.py); both are gone after it,
     and no loop or socket is left for the garbage collector to warn about."""
     threads = set(threading.enumerate())
     with warnings.catch_warnings(record=True) as caught:

@@ -21,8 +21,8 @@ import pytest
 from components.files import REGION_KEY
 from components.regions import REGIONS
 from components.stackfiles import RegionFiles, check_all, region_view
-from tools import preview
-from tools.plan import run_stack
+from partner_apps.preview import command as preview
+from partner_apps.preview.build import run_stack
 
 from .conftest import (
     ABSENT_STACKS,
@@ -42,7 +42,7 @@ US_TENANT = "3f6b1c2d-4e5a-4b7c-8d9e-0a1b2c3d4e51"
 def _preview(
     project: Path, out: Path, capsys: pytest.CaptureFixture[str], *stacks: str
 ) -> tuple[int, str]:
-    """``python -m tools.preview [stacks]`` on the copy; (exit status, stdout + stderr)."""
+    """``partner-apps preview [stacks]`` on the copy; (exit status, stdout + stderr)."""
     code = preview.main(preview_args(project, out, *stacks))
     captured = capsys.readouterr()
     assert "Traceback" not in captured.out + captured.err

@@ -7,7 +7,7 @@ tried on inputs on both sides of its boundary, through the real paths:
   validated, as ``pulumi up`` does (``ConfigError`` naming the key, or accepted);
 * the **policy verdict**: when config accepts, the real program runs under mocks on that copy
   and the pack evaluates its resources with the region's policy config *generated* from it
-  (``tools/policy_config.py``), so escape hatches such as localhost for development apps are
+  (``preview/policy_config.py``), so escape hatches such as localhost for development apps are
   tried end to end; when config refuses, the program cannot run, so the same value is written
   into the resource the accepted baseline registers, and the pack evaluates that.
 
@@ -38,10 +38,10 @@ from components.config import (
     ConfigError,
 )
 from components.stackfiles import load_stack_file
+from partner_apps.preview import policy_config
+from partner_apps.preview.build import run_stack, settings_for
+from partner_apps.preview.recorder import StackRun
 from policies.partner_policies import evaluate
-from tools import policy_config
-from tools.harness import StackRun
-from tools.plan import run_stack, settings_for
 
 from . import certgen
 from .conftest import ROOT, copy_project, edit_yaml, load_yaml

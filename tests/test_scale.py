@@ -1,9 +1,9 @@
 """The offline preview at realistic size, and the watchdog that stops a program run that hangs.
 
-The project is the scale benchmark's synthetic one (``tools.benchmark.write_project``): a partner
+The project is the scale benchmark's synthetic one (``dev.benchmark.write_project``): a partner
 with 100 partner-managed apps registers each of them in every region. Up to 62 apps per region
 passed before; from 63 the preview ended in a RecursionError and from 72 it hung for ever
-(tools/harness.py, ``_MonitorThread``, says why), and no test previewed more than three apps.
+(preview/recorder.py, ``_MonitorThread``, says why), and no test previewed more than three apps.
 """
 
 from __future__ import annotations
@@ -21,14 +21,15 @@ import pytest
 from pulumi.runtime import mocks as pulumi_mocks
 
 from components.stackfiles import load_stack_file
-from tools import benchmark, preview
-from tools.harness import (
+from dev import benchmark
+from partner_apps.preview import command as preview
+from partner_apps.preview.build import run_stack
+from partner_apps.preview.recorder import (
     DEFAULT_STALL_TIMEOUT,
     PlanMocks,
     ProgramStalledError,
     run_program,
 )
-from tools.plan import run_stack
 
 from .conftest import ROOT
 

@@ -21,8 +21,8 @@ import time_machine
 from components.config import (
     REGION_KEY,
 )
-from tools.harness import StackRun
-from tools.plan import run_stack
+from partner_apps.preview.build import run_stack
+from partner_apps.preview.recorder import StackRun
 
 from .conftest import ROOT, STACKS, copy_project, edit_yaml
 from .readback import ReadBackMocks, Step, plan

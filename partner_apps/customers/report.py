@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tools.markdown import code, table
+from partner_apps.review.reports.markdown import code, table
 
 ACTION_TEXT = {
     "create-resource-principal": "create the service principal of {api}",

@@ -1,6 +1,6 @@
 """Render the policy catalog auditors read (``docs/policy-catalog.md``) from the policy specs.
 
-``make generate`` (``tools/generate.py``, the project's one generator) writes it and the tests
+``make generate`` (``dev/generate.py``, the project's one generator) writes it and the tests
 fail while it is stale. The output is sorted and holds no dates, so the same policies always
 give the same bytes.
 """
@@ -107,7 +107,7 @@ def render(specs: Sequence[PolicySpec]) -> str:
         "Properties each policy reads from the region's policy config. Required ones have no "
         "default: the CLI refuses to run the pack without them. *Weaker when* is the change "
         "that makes the policy accept more: the plan diff marks it **weaker**, and "
-        "`python -m tools.diff --fail-on-weakened` fails on it."
+        "`partner-apps diff --fail-on-weakened` fails on it."
     )
     for spec in ordered:
         if not spec.config:

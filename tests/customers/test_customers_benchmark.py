@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools import customers_benchmark
+from dev import customers_benchmark
 
 
 def test_smallest_customers_benchmark_runs_and_prints_its_figures(

@@ -286,7 +286,7 @@ def test_exit_codes_without_a_sam_token(cw: CustomerWorld, verb: str) -> None:
 
 
 def test_the_verify_matrix_feeds_the_cross_region_audit(cw: CustomerWorld, tmp_path: Path) -> None:
-    from tools import audit
+    from partner_apps.review import audit
 
     folder = tmp_path / "customers"
     for stack in ("us", "eu"):

@@ -1,8 +1,9 @@
 """A compliant baseline stack for the policy tests, as the offline preview records it.
 
 One record per resource, with the engine's camelCase props and real type tokens, the values of
-the US region config, and the same shape as ``tools.harness`` records (``"[secret]"`` for secret
-values). Tests change one property of one record and assert the exact violation.
+the US region config, and the same shape as ``partner_apps.preview.recorder`` records
+(``"[secret]"`` for secret values). Tests change one property of one record and assert the
+exact violation.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def record(
     """A resource as the offline preview records it; outputs echo inputs plus ``outputs``.
 
     ``property_dependencies`` maps an input property to the URNs its value came from, as the
-    engine reports them (``tools.harness`` records the same map).
+    engine reports them (``partner_apps.preview.recorder`` records the same map).
     """
     deps = {key: sorted(value) for key, value in sorted((property_dependencies or {}).items())}
     return {

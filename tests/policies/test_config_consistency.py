@@ -2,7 +2,8 @@
 
 Region values reach the pack only through ``policies/config/<region>.json`` (the pack is published
 alone and cannot read the stack files). Those values are generated from the stack file
-(``tools/policy_config.py``; ``tests/test_generate.py`` fails while a file is stale), so no test
+(``partner_apps/preview/policy_config.py``; ``tests/test_generate.py`` fails while a file is
+stale), so no test
 compares them by hand; what is left here is what generation cannot guarantee: the reviewed parts
 (allow-lists, the soft-delete minimum) must admit what the stack files and ``apps.yaml`` ask for.
 """

@@ -1,0 +1,191 @@
+"""Build the recorded plan of one region stack (the document reviewers' tools read).
+
+A plan is the program's registrations under mocks plus what reviewers need that is not a resource
+input (the region, the apps' permission reasons) and the policy results. It is sorted and holds no
+secret value, so it can be committed, diffed and attached to a pull request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from components import program
+from components.config import (
+    StackSettings,
+    read_yaml,
+    validate,
+)
+from components.resolved import app_component_name
+from components.stackfiles import StackFile, load_stack_file, other_regions
+from partner_apps.preview.recorder import StackRun, project_name, run_program
+from policies.partner_policies import ALL_POLICIES, PACK_ENFORCEMENT_LEVEL
+from policies.partner_policies.engine import reconcile_config
+
+PLAN_VERSION = 1
+APP_COMPONENT_TYPE = "partner-apps:index:PartnerManagedApp"
+
+
+def settings_for(project_dir: Path, stack_file: StackFile) -> StackSettings:
+    """Validate a stack file the way the program does (for the plan's region and apps blocks)."""
+    return validate(
+        project=project_name(project_dir),
+        stack=stack_file.stack,
+        config=stack_file.config,
+        secret_keys=set(stack_file.secret_keys),
+        apps_document=read_yaml(project_dir / "apps.yaml"),
+        project_dir=project_dir,
+        other_stacks=other_regions(project_dir, stack_file.stack),
+    )
+
+
+def run_stack(project_dir: Path, stack: str, **kwargs: Any) -> StackRun:
+    """Run the real program for ``Pulumi.<stack>.yaml`` under mocks.
+
+    The run carries the settings the program validated (``StackRun.settings``): the plan is
+    built from them, so the config is validated once, by the program, as under ``pulumi up``.
+    """
+    stack_file = load_stack_file(project_dir / f"Pulumi.{stack}.yaml")
+    validated: list[StackSettings] = []
+    run = run_program(
+        project_name(project_dir),
+        stack_file,
+        lambda: validated.append(program.run(project_dir)),
+        **kwargs,
+    )
+    return dataclasses.replace(run, settings=validated[0] if validated else None)
+
+
+def _region_block(settings: StackSettings) -> dict[str, Any]:
+    region = settings.region
+    return {
+        "id": region.id,
+        "cloud": region.cloud,
+        "tenantId": region.tenant_id,
+        "subscriptionId": region.subscription_id,
+        "location": region.location,
+        "verifiedDomains": list(region.verified_domains),
+        "production": region.production,
+        "protect": region.protect,
+        "keyVault": region.key_vault.name,
+        # What else identifies the region's stack for a reviewer: who owns the apps, which group
+        # pre-consents them, and who may reach the vault over the network.
+        "owners": sorted(region.owners),
+        "adminAgents": (
+            {"objectId": region.admin_agents.object_id}
+            if region.admin_agents.object_id is not None
+            else {"displayName": region.admin_agents.lookup_name}
+        ),
+        "keyVaultNetwork": {
+            "publicNetworkAccess": region.key_vault.public_network_access,
+            "allowedIpRanges": sorted(region.key_vault.allowed_ip_ranges),
+        },
+    }
+
+
+def _apps_block(settings: StackSettings) -> dict[str, Any]:
+    apps: dict[str, Any] = {}
+    for key in sorted(settings.apps):
+        app = settings.apps[key]
+        credential = app.credential.model_dump(mode="json", by_alias=True)
+        apps[key] = {
+            "displayName": app.display_name,
+            "secureApplicationModel": app.secure_application_model,
+            "credential": credential,
+            "permissions": [
+                {
+                    "api": item.permission.api.name,
+                    "permission": item.permission.value,
+                    "type": item.permission.kind,
+                    "id": item.permission.id,
+                    "adminConsent": item.permission.admin_consent,
+                    "risk": item.permission.risk,
+                    "reason": item.request.reason,
+                }
+                for item in settings.resolved_permissions.get(key, ())
+            ],
+            "requiredScopes": [
+                request.model_dump(mode="json", by_alias=True) for request in app.required_scopes
+            ],
+            "knownClients": list(app.known_clients),
+        }
+        if app.previous_keys:
+            apps[key]["previousKeys"] = list(app.previous_keys)
+    return apps
+
+
+def effective_policies(pack_config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every policy of the pack with the enforcement the region's policy config gives it.
+
+    Resolved by the engine's own reconciliation (schema defaults, ``"all"``, then per-policy
+    entries), so a policy the region disables is listed as ``disabled``; sorted by name.
+    Raises ``PolicyConfigError`` for an invalid config, as ``evaluate`` does.
+    """
+    settings = reconcile_config(ALL_POLICIES, pack_config, PACK_ENFORCEMENT_LEVEL)
+    return sorted(
+        (
+            {
+                "name": policy.name,
+                "severity": policy.severity.value if policy.severity else "",
+                "enforcementLevel": settings[policy.name].enforcement.value,
+                # The region's effective properties (allow-lists, limits, region values), so a
+                # diff sees a loosened policy config even when no resource changes.
+                "properties": settings[policy.name].properties,
+            }
+            for policy in ALL_POLICIES
+        ),
+        key=lambda entry: entry["name"],
+    )
+
+
+def _record_components(
+    apps: dict[str, Any], run: StackRun, settings: StackSettings
+) -> dict[str, Any]:
+    """Each app's component URN, as the program registered it, so reports need not infer the
+    app a resource belongs to from resource names."""
+    urns = {
+        record["name"]: record["urn"]
+        for record in run.resources
+        if record["type"] == APP_COMPONENT_TYPE
+    }
+    for key, block in apps.items():
+        identity = settings.resolved_apps[key].identity_key
+        urn = urns.get(app_component_name(run.stack, identity))
+        if urn is not None:
+            block["componentUrn"] = urn
+    return apps
+
+
+def build_plan(
+    run: StackRun,
+    settings: StackSettings,
+    violations: list[dict[str, Any]],
+    policies: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The plan document; ``policies`` (from ``effective_policies``) is left out when None."""
+    plan = {
+        "planVersion": PLAN_VERSION,
+        "project": run.project,
+        "stack": run.stack,
+        "region": _region_block(settings),
+        "apps": _record_components(_apps_block(settings), run, settings),
+        "resources": sorted(run.resources, key=lambda r: str(r["urn"])),
+        "outputs": run.outputs,
+        "violations": sorted(
+            violations, key=lambda v: (str(v["urn"]), str(v["policy"]), str(v["message"]))
+        ),
+        # Ids the mocks made up (client, object, resource ids): reports show them as assigned
+        # at deploy, never as real values.
+        "assignedAtDeploy": sorted(run.assigned),
+    }
+    if policies is not None:
+        plan["policies"] = sorted(policies, key=lambda entry: entry["name"])
+    return plan
+
+
+def dumps(document: Any) -> str:
+    """The one serialisation of plans and reports: sorted keys, two-space indent, newline."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

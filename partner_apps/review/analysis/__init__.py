@@ -1,0 +1,1 @@
+"""Views of one plan (apps, permissions, vaults, credentials) that hold values, not text."""

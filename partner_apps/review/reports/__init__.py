@@ -1,0 +1,1 @@
+"""Typed report documents and their Markdown, HTML and JSON renderers; all wording lives here."""

@@ -1,0 +1,749 @@
+"""The audit's report model: ``audit_data``'s document as sections, paragraphs and tables.
+
+``build(data)`` makes one ``reports.model.Report``; ``markdown`` and ``html_page`` render it,
+so ``audit.md`` and ``audit.html`` carry the same headings, text and table cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit
+
+from partner_apps.review.analysis.views import group_by_message
+from partner_apps.review.reports import figures
+from partner_apps.review.reports.model import (
+    Block,
+    Figure,
+    Inline,
+    InlineLike,
+    ListItem,
+    Paragraph,
+    Report,
+    Section,
+    bullets,
+    code,
+    make_table,
+    strong,
+    text,
+    to_html,
+    to_markdown,
+)
+
+TITLE = "Audit: partner-managed apps across regions"
+
+_POLICY_SOURCE_NOTES: dict[str, InlineLike] = {
+    "plan": text(
+        "Every policy of the pack, with the enforcement each region's policy config (",
+        code("policies/config/<region>.json"),
+        ") gives it; a disabled policy did not run there.",
+    ),
+    "mixed": "From each plan's own list where it has one, else the policy pack's defaults "
+    "(older plans do not list the policies that ran).",
+    "pack": "Policy list and enforcement from the policy pack's defaults (the plans do not "
+    "list the policies that ran, so a region's policy config is not reflected).",
+    "violations": "Only policies with a violation somewhere are listed (the policy list is "
+    "not available).",
+    "none": "No stack has a plan, so no policy result is known.",
+}
+
+
+def markdown(data: Mapping[str, Any]) -> str:
+    return to_markdown(build(data))
+
+
+def html_page(data: Mapping[str, Any]) -> str:
+    return to_html(build(data))
+
+
+def build(data: Mapping[str, Any]) -> Report:
+    """The whole audit as one report model."""
+    blocks: list[Block] = [_intro(data), _provenance(data)]
+    failed = _failed(data)
+    if failed is not None:
+        blocks.append(failed)
+    blocks += [
+        _stacks(data),
+        _policies(data),
+        _admin_agents(data),
+        _permissions(data),
+        _differences(data),
+        _credentials(data),
+        _secrets(data),
+    ]
+    blocks += [_region(data, stack) for stack in data["stacks"]]
+    blocks.append(_consent(data))
+    return Report(TITLE, tuple(blocks))
+
+
+def _stack_names(data: Mapping[str, Any]) -> list[str]:
+    return [s["stack"] for s in data["stacks"]]
+
+
+def _join(items: Sequence[InlineLike], last: str = " and ") -> Inline:
+    """Inline ``a``, ``a and b``, ``a, b and c``."""
+    parts: list[InlineLike] = []
+    for index, item in enumerate(items):
+        if index:
+            parts.append(last if index == len(items) - 1 else ", ")
+        parts.append(item)
+    return text(*parts)
+
+
+def _codes(values: Iterable[str]) -> Inline:
+    """Values as code, comma-separated; a dash for none."""
+    listed = [v for v in values if v]
+    return _join([code(v) for v in listed], ", ") if listed else text("—")
+
+
+def _yes(value: Any) -> str:
+    if value is None:
+        return "unknown"
+    return "yes" if value else "no"
+
+
+def _status(status: str | None) -> InlineLike:
+    if status in (None, "ok", "no expiry"):
+        return status or "—"
+    return strong(status)
+
+
+def _or_none(blocks: Sequence[Block], none: str) -> tuple[Block, ...]:
+    return tuple(blocks) if blocks else (Paragraph(text(none)),)
+
+
+# --------------------------------------------------------------------------------------------
+# Head of the report
+# --------------------------------------------------------------------------------------------
+
+
+def _intro(data: Mapping[str, Any]) -> Paragraph:
+    return Paragraph(
+        text(
+            "Project ",
+            code(data["project"] or "?"),
+            "; stacks ",
+            _join([code(s) for s in _stack_names(data)]),
+            f". Evaluated as of {data['asOf']} (UTC).",
+        )
+    )
+
+
+def _commit(data: Mapping[str, Any]) -> Inline:
+    commit = data["commit"]
+    if commit == "unknown":
+        return text("unknown (not a git checkout)")
+    dirty = data.get("dirty")
+    note = " (dirty: the work tree has uncommitted changes)" if dirty else ""
+    if dirty is None:
+        note = " (work tree state unknown)"
+    return text(code(commit), note)
+
+
+def expiry_summary(data: Mapping[str, Any]) -> str:
+    """``n expired, n expiring within N days, n ok`` over credentials and Key Vault secrets."""
+    statuses = [c["status"] for c in data["credentials"]] + [s["status"] for s in data["secrets"]]
+    expired = statuses.count("expired")
+    soon = sum(1 for s in statuses if s.startswith("expires in"))
+    others = len(statuses) - expired - soon - statuses.count("ok")
+    text_ = (
+        f"{expired} expired, {soon} expiring within {data['warnDays']} days, "
+        f"{statuses.count('ok')} ok (credentials and Key Vault secrets)"
+    )
+    return text_ + (f"; {others} without a usable expiry date" if others else "")
+
+
+def _provenance(data: Mapping[str, Any]) -> Section:
+    pack = data["policyPack"]
+    rerun = f"partner-apps audit --as-of {data['asOf']} --warn-days {data['warnDays']}"
+    if data["consentResults"].get("given"):
+        rerun += " --consent-results DIR"
+    rows: list[Sequence[InlineLike]] = [
+        ["Evaluation date", f"{data['asOf']} (UTC); expiry status is relative to it"],
+        ["Expiry warning", f"within {data['warnDays']} days"],
+        ["Expiry status", expiry_summary(data)],
+        ["Commit", _commit(data)],
+        ["Policy pack", text(code(pack["name"]), f" version {pack['version']}")],
+        ["Reproduce", text(code(rerun), " on the same commit and plans")],
+    ]
+    return Section("About this audit", (make_table(("What", "Value"), rows),))
+
+
+def _failed(data: Mapping[str, Any]) -> Section | None:
+    failed = [s for s in data["stacks"] if s.get("previewFailed")]
+    if not failed:
+        return None
+    items = []
+    for entry in failed:
+        first, *rest = entry["previewFailed"].strip().splitlines() or ["(no message)"]
+        items.append(
+            ListItem(
+                text(strong(entry["stack"]), f": preview failed: {first.strip()}"),
+                "\n".join(rest),
+            )
+        )
+    intro = Paragraph(
+        text(
+            "Nothing below is known for these stacks: their config or policy config is invalid, "
+            "so no plan was recorded."
+        )
+    )
+    return Section("⚠ Previews that failed", (intro, bullets(items)))
+
+
+def _stack_row(entry: Mapping[str, Any]) -> list[InlineLike]:
+    if entry.get("previewFailed"):
+        return [code(entry["stack"]), "—", "—", "—", "—", "—", strong("preview failed")]
+    return [
+        code(entry["stack"]),
+        code(entry["tenantId"] or "?"),
+        code(entry.get("subscriptionId") or "?"),
+        entry["location"] or "?",
+        _yes(entry["production"]),
+        str(entry["apps"]),
+        str(entry["resources"]),
+    ]
+
+
+def _stacks(data: Mapping[str, Any]) -> Section:
+    headers = ("Stack", "Tenant", "Subscription", "Location", "Production", "Apps", "Resources")
+    blocks: list[Block] = [make_table(headers, (_stack_row(s) for s in data["stacks"]))]
+    checks: list[InlineLike] = [
+        text(strong(s["stack"]), f": {c}") for s in data["stacks"] for c in s["checks"]
+    ]
+    checks += [
+        text(strong(a["stack"]), " ", code(a["app"]), f": {c}")
+        for a in data["apps"]
+        for c in a["checks"]
+    ]
+    if checks:
+        blocks += [Paragraph(text(strong("Checks"))), bullets(checks)]
+    return Section("Stacks", tuple(blocks))
+
+
+# --------------------------------------------------------------------------------------------
+# Across regions
+# --------------------------------------------------------------------------------------------
+
+
+def result_text(policy: Mapping[str, Any], stack: str) -> InlineLike:
+    """One policy × stack cell: pass, **fail** (n), reported (by design) (n), disabled, not run
+    or **preview failed**.
+
+    When the regions enforce the policy differently, the stack's own level follows the result.
+    """
+    result = policy["results"].get(stack)
+    if result is None:
+        return "—"
+    status = result["status"]
+    level = result.get("enforcementLevel")
+    suffix = ""
+    if policy["enforcementLevel"] == "varies" and level and status != "disabled":
+        suffix = f" ({level})"
+    if status == "fail":
+        return text(strong("fail"), f" ({result['violations']}){suffix}")
+    if status == "reported":  # an advisory policy's findings: read them, nothing failed
+        return f"reported (by design) ({result['violations']}){suffix}"
+    if status == "preview failed":
+        return text(strong("preview failed"), suffix)
+    return f"{status}{suffix}"
+
+
+def _policies(data: Mapping[str, Any]) -> Section:
+    stacks = _stack_names(data)
+    blocks: list[Block] = [
+        Paragraph(text(_POLICY_SOURCE_NOTES[data["policySource"]])),
+        make_table(
+            ("Policy", "Severity", "Enforcement", *stacks),
+            (
+                [
+                    code(p["policy"]),
+                    p["severity"],
+                    p["enforcementLevel"],
+                    *(result_text(p, s) for s in stacks),
+                ]
+                for p in data["policies"]
+            ),
+        ),
+    ]
+    if data["violations"]:
+        blocks += [
+            Paragraph(
+                text(
+                    strong("Violations"),
+                    " (the same finding on several resources of a stack is one row; "
+                    "audit.json lists each)",
+                )
+            ),
+            make_table(
+                ("Stack", "Enforcement", "Severity", "Policy", "Resources", "Message"),
+                (
+                    [
+                        code(stack),
+                        level,
+                        severity,
+                        code(policy),
+                        text(*_names(resources)),
+                        message,
+                    ]
+                    for (stack, policy, level, severity, message), resources in _grouped(
+                        data["violations"]
+                    )
+                ),
+            ),
+        ]
+    return Section("Policies", tuple(blocks))
+
+
+def _grouped(
+    violations: Sequence[Mapping[str, Any]],
+) -> list[tuple[tuple[str, str, str, str, str], list[str]]]:
+    """Violations of a stack that say the same thing (the message without its leading resource
+    name), with the resources they concern; sorted."""
+    findings = (
+        (
+            (str(v["stack"]), str(v["policy"]), str(v["enforcementLevel"]), str(v["severity"])),
+            str(v["resource"]),
+            str(v["message"]),
+        )
+        for v in violations
+    )
+    grouped = [
+        ((stack, policy, level, severity, message), sorted(names))
+        for (stack, policy, level, severity), message, names in group_by_message(findings)
+    ]
+    return sorted(grouped)
+
+
+def _names(resources: Sequence[str]) -> list[InlineLike]:
+    parts: list[InlineLike] = []
+    for index, name in enumerate(resources):
+        if index:
+            parts.append(", ")
+        parts.append(code(name))
+    if len(resources) > 1:
+        parts.append(f" ({len(resources)} resources)")
+    return parts
+
+
+def _admin_agents(data: Mapping[str, Any]) -> Section:
+    stacks = _stack_names(data)
+    by_app: dict[str, dict[str, bool]] = {}
+    for app in data["apps"]:
+        by_app.setdefault(app["app"], {})[app["stack"]] = app["adminAgents"]
+
+    def cell(row: Mapping[str, bool], stack: str) -> InlineLike:
+        if stack not in row:
+            return "—"
+        return "yes" if row[stack] else strong("no")
+
+    table = make_table(
+        ("App", *stacks),
+        ([code(app), *(cell(row, s) for s in stacks)] for app, row in sorted(by_app.items())),
+    )
+    return Section("AdminAgents membership", (table,))
+
+
+def _permission_name(p: Mapping[str, Any]) -> Inline:
+    return text(code(p["permission"]), "" if p["inCatalog"] else " (unknown, not in catalog)")
+
+
+def _permissions(data: Mapping[str, Any]) -> Section:
+    table = make_table(
+        ("App", "Stack", "API", "Permission", "Type", "Admin consent", "Risk", "Reason"),
+        (
+            [
+                code(p["app"]),
+                p["stack"],
+                p["api"],
+                _permission_name(p),
+                p["type"],
+                _yes(p["adminConsent"]),
+                strong(p["risk"]) if p["risk"] == "high" else p["risk"],
+                p["reason"],
+            ]
+            for p in data["permissions"]
+        ),
+    )
+    return Section("Permissions", (table,))
+
+
+def _difference_what(d: Mapping[str, Any]) -> Inline:
+    if not d["permission"]:
+        return text(d["kind"])
+    return text(f"{d['kind']}: {d['api']} ", code(d["permission"]))
+
+
+def _differences(data: Mapping[str, Any]) -> Section:
+    if not data["regionDifferences"]:
+        return Section(
+            "Differences between regions",
+            (
+                Paragraph(
+                    text("Every region has the same apps, permissions and AdminAgents memberships.")
+                ),
+            ),
+        )
+    table = make_table(
+        ("App", "What", "Present in", "Missing in"),
+        (
+            [
+                code(d["app"]),
+                _difference_what(d),
+                ", ".join(d["presentIn"]),
+                ", ".join(d["missingIn"]),
+            ]
+            for d in data["regionDifferences"]
+        ),
+    )
+    return Section("Differences between regions", (table,))
+
+
+def _expiry_note(data: Mapping[str, Any]) -> Paragraph:
+    return Paragraph(
+        text(
+            f"Status as of {data['asOf']}: expired, expires in N days (within "
+            f"{data['warnDays']} days) or ok; earliest expiry first."
+        )
+    )
+
+
+def _credentials(data: Mapping[str, Any]) -> Section:
+    table = make_table(
+        ("Expires", "Status", "App", "Stack", "Kind", "Resource", "Rotation date"),
+        (
+            [
+                c["endDate"],
+                _status(c["status"]),
+                code(c["app"]),
+                c["stack"],
+                c["kind"],
+                code(c["resource"]),
+                c["rotationDate"] or "—",
+            ]
+            for c in data["credentials"]
+        ),
+    )
+    return Section("Credentials", (_expiry_note(data), _expiry_picture(data), table))
+
+
+def _state(status: str) -> str:
+    """A credential's or secret's status as the pictures colour it."""
+    if status in ("ok", "expired"):
+        return status
+    return "expiring" if status.startswith("expires in") else "unknown"
+
+
+def _day(value: object) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def _expiry_picture(data: Mapping[str, Any]) -> Figure:
+    """Every credential and Key Vault secret (the SAM token's included) on one timeline."""
+    items = [
+        (f"{c['stack']} {c['app']} ({c['kind']})", _day(c["endDate"]), _state(c["status"]))
+        for c in data["credentials"]
+    ] + [
+        (f"{s['stack']} {s['secret']}", _day(s["expires"]), _state(s["status"]))
+        for s in data["secrets"]
+    ]
+    as_of = _day(data["asOf"]) or date.min
+    return Figure(
+        figures.timeline("Expiries", items, as_of, int(data["warnDays"])),
+        f"When each credential and Key Vault secret expires, from {data['asOf']}; the shaded "
+        f"band is the {data['warnDays']}-day warning window.",
+    )
+
+
+def _secrets(data: Mapping[str, Any]) -> Section:
+    table = make_table(
+        ("Expires", "Status", "Secret", "Stack", "Vault", "App", "Value"),
+        (
+            [
+                s["expires"],
+                _status(s["status"]),
+                code(s["secret"]),
+                s["stack"],
+                code(s["vault"] or "?"),
+                code(s["app"]) if s["app"] else "—",
+                "written by Pulumi" if s["valueManagedByPulumi"] else "kept outside Pulumi",
+            ]
+            for s in data["secrets"]
+        ),
+    )
+    return Section("Key Vault secrets", (_expiry_note(data), table))
+
+
+# --------------------------------------------------------------------------------------------
+# Per region
+# --------------------------------------------------------------------------------------------
+
+
+def _region(data: Mapping[str, Any], entry: Mapping[str, Any]) -> Section:
+    stack = entry["stack"]
+    title = f"Region {stack}"
+    if entry.get("previewFailed"):
+        return Section(
+            title, (Paragraph(text("Preview failed: nothing is known about this region.")),)
+        )
+    apps = [a for a in data["apps"] if a["stack"] == stack]
+    vaults = [v for v in data["vaults"] if v["stack"] == stack]
+    intro = Paragraph(
+        text(
+            "Tenant ",
+            code(entry["tenantId"] or "?"),
+            ", subscription ",
+            code(entry.get("subscriptionId") or "?"),
+            f", location {entry['location'] or '?'}. ",
+            _region_summary(data, stack),
+        )
+    )
+    return Section(
+        title,
+        (
+            intro,
+            _owners(apps),
+            _scopes(apps),
+            _known_clients(apps),
+            _redirect_uris(apps),
+            _vault_network(vaults),
+            _vault_roles(vaults),
+        ),
+    )
+
+
+def _region_summary(data: Mapping[str, Any], stack: str) -> str:
+    """Counts for one region: apps, grants, credentials and secrets by status, policy results."""
+    permissions = [p for p in data["permissions"] if p["stack"] == stack]
+    high = sum(1 for p in permissions if p["risk"] == "high")
+    dated = [c["status"] for c in data["credentials"] if c["stack"] == stack]
+    dated += [s["status"] for s in data["secrets"] if s["stack"] == stack]
+    expired = dated.count("expired")
+    soon = sum(1 for status in dated if status.startswith("expires in"))
+    failing = sum(
+        1 for p in data["policies"] if p["results"].get(stack, {}).get("status") == "fail"
+    )
+    reported = sum(
+        1 for p in data["policies"] if p["results"].get(stack, {}).get("status") == "reported"
+    )
+    mandatory = sum(
+        1
+        for v in data["violations"]
+        if v["stack"] == stack and v["enforcementLevel"] == "mandatory"
+    )
+    apps = sum(1 for a in data["apps"] if a["stack"] == stack)
+    return (
+        f"{apps} apps, {len(permissions)} permission grants ({high} high risk), "
+        f"{len(dated)} credentials and secrets ({expired} expired, {soon} expiring within "
+        f"{data['warnDays']} days), {failing} policies failing ({mandatory} mandatory "
+        f"violations), {reported} advisory policies reporting findings (by design)."
+    )
+
+
+def _admin_agents_groups(app: Mapping[str, Any]) -> InlineLike:
+    return _codes(app["adminAgentsGroups"]) if app["adminAgentsGroups"] else strong("none")
+
+
+def _owners(apps: Sequence[Mapping[str, Any]]) -> Section:
+    table = make_table(
+        (
+            "App",
+            "Display name",
+            "Client id",
+            "Registration owners",
+            "Service principal owners",
+            "AdminAgents group",
+        ),
+        (
+            [
+                code(a["app"]),
+                a["displayName"],
+                code(a["clientId"] or ""),
+                _codes(a["owners"]),
+                _codes(a["servicePrincipalOwners"]),
+                _admin_agents_groups(a),
+            ]
+            for a in apps
+        ),
+    )
+    return Section("Apps and owners", _or_none([table] if apps else [], "No apps."), level=3)
+
+
+def _scopes(apps: Sequence[Mapping[str, Any]]) -> Section:
+    rows = [
+        [
+            code(a["app"]),
+            code(s["value"]),
+            "admin" if s["type"] == "Admin" else "user",
+            "yes" if s["enabled"] else strong("no"),
+            s["adminConsentDisplayName"] or "—",
+        ]
+        for a in apps
+        for s in a["scopes"]
+    ]
+    table = make_table(("App", "Scope", "Consent", "Enabled", "Admin consent name"), rows)
+    return Section(
+        "Exposed scopes", _or_none([table] if rows else [], "No app exposes a scope."), level=3
+    )
+
+
+def _client(ref: Mapping[str, Any]) -> Inline:
+    client_id = ref["clientId"]
+    if ref.get("app"):
+        return text(code(ref["app"]), " (", code(client_id), ")")
+    return text(code(client_id))
+
+
+def _known_clients(apps: Sequence[Mapping[str, Any]]) -> Section:
+    rows: list[list[InlineLike]] = [
+        [code(a["app"]), _client(r)] for a in apps for r in a["knownClients"]
+    ]
+    table = make_table(("App", "Known client"), rows)
+    return Section(
+        "Known clients", _or_none([table] if rows else [], "No app names known clients."), level=3
+    )
+
+
+def _https(uri: str) -> InlineLike:
+    """yes, "no (loopback)" for http://localhost or 127.0.0.1, or **no**."""
+    lowered = uri.lower()
+    if lowered.startswith("https://"):
+        return "yes"
+    try:
+        host = urlsplit(lowered).hostname
+    except ValueError:
+        host = None
+    if lowered.startswith("http://") and host in ("localhost", "127.0.0.1", "::1"):
+        return "no (loopback)"
+    return strong("no")
+
+
+def _redirect_uris(apps: Sequence[Mapping[str, Any]]) -> Section:
+    rows = [[code(a["app"]), code(u), _https(u)] for a in apps for u in a["redirectUris"]]
+    table = make_table(("App", "Redirect URI", "HTTPS"), rows)
+    return Section(
+        "Redirect URIs", _or_none([table] if rows else [], "No app has redirect URIs."), level=3
+    )
+
+
+def _vault_network(vaults: Sequence[Mapping[str, Any]]) -> Section:
+    table = make_table(
+        (
+            "Vault",
+            "Public network access",
+            "Default action",
+            "Bypass",
+            "IP rules",
+            "Virtual network rules",
+        ),
+        (
+            [
+                code(v["vault"]),
+                v["publicNetworkAccess"],
+                v["defaultAction"],
+                v["bypass"],
+                _codes(v["ipRules"]),
+                _codes(v["virtualNetworkRules"]),
+            ]
+            for v in vaults
+        ),
+    )
+    return Section(
+        "Key Vault network rules", _or_none([table] if vaults else [], "No Key Vault."), level=3
+    )
+
+
+def _vault_roles(vaults: Sequence[Mapping[str, Any]]) -> Section:
+    rows = [
+        [
+            code(v["vault"]),
+            code(r["principalId"]),
+            r["principalType"] or "—",
+            r["role"],
+            code(r["scope"]),
+            r["description"] or "—",
+        ]
+        for v in vaults
+        for r in v["roleAssignments"]
+    ]
+    table = make_table(
+        ("Vault", "Principal", "Principal type", "Role", "Scope", "Description"), rows
+    )
+    return Section(
+        "Key Vault role assignments",
+        _or_none([table] if rows else [], "No role assignment on the vault."),
+        level=3,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Customer consent results
+# --------------------------------------------------------------------------------------------
+
+
+def _consent(data: Mapping[str, Any]) -> Section:
+    title = "Customer consent results"
+    consent = data["consentResults"]
+    if not consent.get("given"):
+        return Section(title, (Paragraph(text("No customer consent results given.")),))
+    blocks: list[Block] = []
+    for stack in _stack_names(data):
+        results = [r for r in consent["results"] if r["stack"] == stack]
+        blocks.append(_consent_region(stack, results, consent.get("auditLogs", {}).get(stack, "")))
+    others = sorted({r["stack"] for r in consent["results"]} - set(_stack_names(data)))
+    if others:
+        blocks.append(
+            Paragraph(text("Results for stacks this audit has no plan for: ", _codes(others), "."))
+        )
+    if consent["problems"]:
+        blocks += [Paragraph(text(strong("Unreadable results"))), bullets(consent["problems"])]
+    return Section(title, tuple(blocks))
+
+
+def _consent_region(stack: str, results: Sequence[Mapping[str, Any]], log: str = "") -> Section:
+    if not results:
+        return Section(
+            f"Consent in {stack}", (Paragraph(text("No consent results for this region.")),), 3
+        )
+    states: dict[str, int] = {}
+    for result in results:
+        states[result["state"]] = states.get(result["state"], 0) + 1
+    summary = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
+    last = max((r["checkedAt"] for r in results if r["checkedAt"]), default="—")
+    tied = f" Last verified {last}; writes in the audit log {log}." if log else ""
+    good = ("consented", "verified")
+    table = make_table(
+        ("Customer", "App", "State", "Checked at", "Tenant", "Roles", "Failure and fix"),
+        (
+            [
+                code(r["customer"]),
+                code(r["app"]),
+                r["state"] if r["state"] in good else strong(r["state"]),
+                r["checkedAt"] or "—",
+                code(r["tenantId"]) if r.get("tenantId") else "—",
+                r.get("roles") or "—",
+                r.get("failure") or "—",
+            ]
+            for r in results
+        ),
+    )
+    customers = sorted({str(r["customer"]) for r in results})
+    apps = sorted({str(r["app"]) for r in results})
+    picture = Figure(
+        figures.matrix(
+            f"Consent in {stack}: customers × apps",
+            customers,
+            apps,
+            {(str(r["customer"]), str(r["app"])): str(r["state"]) for r in results},
+        ),
+        f"Customers × apps in {stack}: green verified, red failed, grey another state.",
+    )
+    return Section(
+        f"Consent in {stack}",
+        (Paragraph(text(f"Latest state: {summary}.{tied}")), picture, table),
+        level=3,
+    )

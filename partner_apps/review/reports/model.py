@@ -1,0 +1,351 @@
+"""A small report model (sections, paragraphs, tables, lists) and its Markdown and HTML renderers.
+
+A report is built once as data and rendered by ``to_markdown`` and ``to_html``, so the two carry
+the same headings, text and table cells by construction. Inline text is a sequence of spans
+(plain, ``code``, **strong**); the Markdown renderer escapes table cells the way
+``reports.markdown`` does, the HTML renderer escapes everything with ``html.escape``.
+
+Usage::
+
+    report = Report("Title", (Section("Part", (Paragraph(text("Hello ", code("x"))),)),))
+    to_markdown(report), to_html(report)
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from partner_apps.review.reports.markdown import cell
+
+SpanKind = Literal["text", "code", "strong", "em"]
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of inline text: plain, code or strong."""
+
+    kind: SpanKind
+    text: str
+
+
+Inline = tuple[Span, ...]
+InlineLike = Inline | Span | str
+
+
+def _spans(part: InlineLike) -> Inline:
+    if isinstance(part, str):
+        return (Span("text", part),) if part else ()
+    if isinstance(part, Span):
+        return (part,)
+    return part
+
+
+def text(*parts: InlineLike) -> Inline:
+    """Inline text from strings (plain), spans and other inline text."""
+    return tuple(span for part in parts for span in _spans(part))
+
+
+def code(value: str) -> Span:
+    """Inline code; an empty value shows as a dash."""
+    return Span("code", value) if value else Span("text", "—")
+
+
+def strong(value: str) -> Span:
+    return Span("strong", value)
+
+
+def plain(inline: InlineLike) -> str:
+    """The text without markup (what a reader sees)."""
+    return "".join(span.text for span in _spans(inline))
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    content: Inline
+
+
+@dataclass(frozen=True)
+class Table:
+    headers: tuple[str, ...]
+    rows: tuple[tuple[Inline, ...], ...]
+
+
+@dataclass(frozen=True)
+class ListItem:
+    """A list item; ``detail`` (several lines) follows it preformatted; ``children`` are the
+    items of a list nested under it."""
+
+    content: Inline
+    detail: str = ""
+    children: tuple[Inline, ...] = ()
+
+
+@dataclass(frozen=True)
+class BulletList:
+    items: tuple[ListItem, ...]
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A call-out (``> ...``)."""
+
+    content: Inline
+
+
+@dataclass(frozen=True)
+class CodeBlock:
+    """Preformatted text (a Mermaid diagram, say), shown as is."""
+
+    language: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Details:
+    """Blocks folded under a summary line (``<details>`` in both renderers)."""
+
+    summary: str
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A picture (inline SVG from ``reports/figures.py``) with its caption. The HTML shows it; the
+    Markdown leaves it out (a job summary sanitises inline SVG away), the table it pictures
+    stays in both."""
+
+    svg: str
+    caption: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading and what follows it; sections nest (level 2, 3, ...)."""
+
+    title: str
+    blocks: tuple[Block, ...]
+    level: int = 2
+
+
+Block = Paragraph | Table | BulletList | Quote | CodeBlock | Details | Figure | Section
+
+
+@dataclass(frozen=True)
+class Report:
+    title: str
+    blocks: tuple[Block, ...] = field(default=())
+
+
+_MD_SPAN = re.compile(
+    r"``\s?(.+?)\s?``|`([^`]+)`|\*\*(.+?)\*\*|(?<![\w*])\*([^*\s][^*]*)\*(?![\w*])"
+)
+
+
+def parse_inline(markdown: str) -> Inline:
+    """Inline text from the Markdown the report helpers write: `code`, ``code``, **strong**
+    and plain text (a table cell's escaped ``\\|`` is a plain ``|`` again)."""
+    spans: list[Span] = []
+    position = 0
+    for match in _MD_SPAN.finditer(markdown):
+        if match.start() > position:
+            spans.append(Span("text", markdown[position : match.start()].replace("\\|", "|")))
+        if match.group(3) is not None:
+            spans.append(Span("strong", match.group(3).replace("\\|", "|")))
+        elif match.group(4) is not None:
+            spans.append(Span("em", match.group(4).replace("\\|", "|")))
+        else:
+            value = match.group(1) if match.group(1) is not None else match.group(2)
+            spans.append(Span("code", value.replace("\\|", "|")))
+        position = match.end()
+    if position < len(markdown):
+        spans.append(Span("text", markdown[position:].replace("\\|", "|")))
+    return tuple(spans)
+
+
+def make_table(headers: Sequence[str], rows: Iterable[Sequence[InlineLike]]) -> Table:
+    """A table from rows of strings, spans or inline text."""
+    return Table(tuple(headers), tuple(tuple(text(c) for c in row) for row in rows))
+
+
+def bullets(items: Iterable[InlineLike | ListItem]) -> BulletList:
+    return BulletList(
+        tuple(item if isinstance(item, ListItem) else ListItem(text(item)) for item in items)
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Markdown
+# --------------------------------------------------------------------------------------------
+
+
+def _md_code(value: str) -> str:
+    """A code span that survives backticks in the value (table cells escape ``|`` later)."""
+    fence = "``" if "`" in value else "`"
+    pad = " " if value.startswith("`") or value.endswith("`") else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
+
+
+def _md_inline(inline: Inline) -> str:
+    parts = []
+    for span in inline:
+        if span.kind == "code":
+            parts.append(_md_code(span.text))
+        elif span.kind == "strong":
+            parts.append(f"**{span.text}**")
+        elif span.kind == "em":
+            parts.append(f"*{span.text}*")
+        else:
+            parts.append(span.text)
+    # One line: a newline in a value must not end a paragraph, list item or table row.
+    return " ".join("".join(parts).splitlines())
+
+
+def _detail_lines(detail: str) -> list[str]:
+    """The lines of a list item's detail, trimmed, without blank ones."""
+    return [line.strip() for line in detail.splitlines() if line.strip()]
+
+
+def _md_detail(detail: str) -> list[str]:
+    body = _detail_lines(detail)
+    if not body:
+        return []
+    fence = "````" if any("```" in line for line in body) else "```"
+    return ["", f"  {fence}text", *(f"  {line}" for line in body), f"  {fence}"]
+
+
+def _md_blocks(lines: list[str], blocks: Sequence[Block]) -> list[str]:
+    """``lines`` and each block's Markdown after a blank line (a block with none adds none)."""
+    for block in blocks:
+        rendered = _md_block(block)
+        if rendered:
+            lines += ["", *rendered]
+    return lines
+
+
+def _md_block(block: Block) -> list[str]:
+    if isinstance(block, Figure):
+        return []
+    if isinstance(block, Paragraph):
+        return [_md_inline(block.content)]
+    if isinstance(block, Table):
+        lines = [
+            "| " + " | ".join(block.headers) + " |",
+            "|" + "|".join("---" for _ in block.headers) + "|",
+        ]
+        lines += ["| " + " | ".join(cell(_md_inline(c)) for c in row) + " |" for row in block.rows]
+        return lines
+    if isinstance(block, BulletList):
+        lines = []
+        for item in block.items:
+            lines += [f"- {_md_inline(item.content)}", *_md_detail(item.detail)]
+            lines += [f"  - {_md_inline(child)}" for child in item.children]
+        return lines
+    if isinstance(block, Quote):
+        return [f"> {_md_inline(block.content)}"]
+    if isinstance(block, CodeBlock):
+        return [f"```{block.language}", *block.text.splitlines(), "```"]
+    if isinstance(block, Details):
+        lines = _md_blocks([f"<details><summary>{block.summary}</summary>"], block.blocks)
+        return [*lines, "", "</details>"]
+    return _md_blocks(["#" * block.level + " " + block.title], block.blocks)
+
+
+def to_markdown(report: Report) -> str:
+    """The report as Markdown: blocks separated by blank lines, LF, one trailing newline."""
+    lines = [f"# {report.title}"]
+    _md_blocks(lines, report.blocks)
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------------------------
+
+CSS = (
+    "body{font-family:system-ui,sans-serif;margin:2rem;color:#1b1f23;max-width:90rem}"
+    "table{border-collapse:collapse;margin:0.5rem 0 1.5rem}"
+    "th,td{border:1px solid #d0d7de;padding:0.3rem 0.6rem;text-align:left;vertical-align:top}"
+    "th{background:#f6f8fa}td strong,li strong{color:#b42318}code{font-size:0.9em}"
+    "pre{background:#f6f8fa;padding:0.5rem}"
+)
+
+
+_BACKTICKED = re.compile(r"`([^`]+)`")
+
+
+def _html_inline(inline: Inline) -> str:
+    parts = []
+    for span in inline:
+        escaped = html.escape(span.text)
+        if span.kind == "code":
+            parts.append(f"<code>{escaped}</code>")
+        elif span.kind == "strong":
+            parts.append(f"<strong>{escaped}</strong>")
+        elif span.kind == "em":
+            parts.append(f"<em>{escaped}</em>")
+        else:
+            # Plain text may carry Markdown code marks (policy messages do, as the CLI and the
+            # Markdown reports show them): render them as code, so both renderers agree.
+            parts.append(_BACKTICKED.sub(r"<code>\1</code>", escaped))
+    return "".join(parts)
+
+
+def _html_block(block: Block) -> list[str]:
+    if isinstance(block, Figure):
+        # The SVG is built by reports/figures.py, whose every text is escaped there.
+        return [
+            f"<figure>{block.svg}<figcaption>{html.escape(block.caption)}</figcaption></figure>"
+        ]
+    if isinstance(block, Paragraph):
+        return [f"<p>{_html_inline(block.content)}</p>"]
+    if isinstance(block, Table):
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in block.headers)
+        lines = ["<table>", f"<thead><tr>{head}</tr></thead>", "<tbody>"]
+        lines += [
+            "<tr>" + "".join(f"<td>{_html_inline(c)}</td>" for c in row) + "</tr>"
+            for row in block.rows
+        ]
+        return [*lines, "</tbody>", "</table>"]
+    if isinstance(block, BulletList):
+        lines = ["<ul>"]
+        for item in block.items:
+            body = "\n".join(_detail_lines(item.detail))
+            detail = f"<pre>{html.escape(body)}</pre>" if body else ""
+            nested = "".join(f"<li>{_html_inline(child)}</li>" for child in item.children)
+            children = f"<ul>{nested}</ul>" if nested else ""
+            lines.append(f"<li>{_html_inline(item.content)}{detail}{children}</li>")
+        return [*lines, "</ul>"]
+    if isinstance(block, Quote):
+        return [f"<blockquote>{_html_inline(block.content)}</blockquote>"]
+    if isinstance(block, CodeBlock):
+        language = html.escape(block.language)
+        return [f'<pre><code class="language-{language}">{html.escape(block.text)}</code></pre>']
+    if isinstance(block, Details):
+        lines = [f"<details><summary>{html.escape(block.summary)}</summary>"]
+        for child in block.blocks:
+            lines += _html_block(child)
+        return [*lines, "</details>"]
+    level = min(block.level, 6)
+    lines = [f"<section><h{level}>{_html_inline(parse_inline(block.title))}</h{level}>"]
+    for child in block.blocks:
+        lines += _html_block(child)
+    return [*lines, "</section>"]
+
+
+def to_html(report: Report, css: str = CSS) -> str:
+    """The report as one standalone HTML page (no scripts, no external files)."""
+    title = html.escape(plain(parse_inline(report.title)))
+    lines = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{title}</title>",
+        f"<style>{css}</style></head><body>",
+        f"<h1>{_html_inline(parse_inline(report.title))}</h1>",
+    ]
+    for block in report.blocks:
+        lines += _html_block(block)
+    return "\n".join([*lines, "</body></html>"]) + "\n"
