@@ -575,11 +575,10 @@ def _counts(text: str) -> list[int]:
     return values
 
 
-def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
-    """The command; ``prog``: how the caller names it in usage lines
-    (``partner-apps <command>``)."""
+def main(argv: list[str] | None = None) -> int:
+    """``make benchmark``: a developer's script, not a ``partner-apps`` command."""
     parser = argparse.ArgumentParser(
-        prog=prog or "python -m dev.benchmark",
+        prog="python -m dev.benchmark",
         description=(
             "Time the offline preview (recording, policies, Markdown, audit) of synthetic "
             "projects with N apps per region against the bare registration of the same "

@@ -12,8 +12,9 @@
 
 It is the one generator of the project: nothing else writes these files.
 
-``python -m dev.generate`` writes them; ``--check`` exits 1 naming each stale file (the tests
-run the same check).
+``make generate`` (``python -m dev.generate``) writes them; ``--check`` exits 46 naming each
+stale file (the tests run the same check). Exit codes from the one table,
+``partner_apps.exitcodes``: 3 when a stack file or the reviewed policy config is invalid.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from components.models import (
     AppsFile,
     RegionConfig,
 )
+from partner_apps import exitcodes
 from partner_apps.preview import policy_config
 from policies.partner_policies import catalog_doc
 
@@ -151,25 +153,28 @@ def stale_artifacts(root: Path = ROOT) -> list[str]:
     return stale
 
 
-def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
-    """The command; ``prog``: how the caller names it in usage lines
-    (``partner-apps <command>``)."""
+def main(argv: list[str] | None = None) -> int:
+    """``make generate``: a developer's script, not a ``partner-apps`` command."""
     parser = argparse.ArgumentParser(
-        prog=prog or "python -m dev.generate",
+        prog="python -m dev.generate",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
+        epilog=exitcodes.epilog("generate"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--check", action="store_true", help="only report stale files (exit 1)")
+    parser.add_argument(
+        "--check", action="store_true", help=f"only report stale files (exit {exitcodes.STALE})"
+    )
     options = parser.parse_args(argv)
     try:
         generated = artifacts()
     except (ConfigError, policy_config.PolicyConfigSourceError) as error:
         print(f"cannot generate: {error}", file=sys.stderr)
-        return 2
+        return exitcodes.CONFIG
     if options.check:
         stale = stale_artifacts()
         for relative in stale:
-            print(f"stale: {relative} (run `python -m dev.generate`)", file=sys.stderr)
-        return 1 if stale else 0
+            print(f"stale: {relative} (run `make generate`)", file=sys.stderr)
+        return exitcodes.STALE if stale else exitcodes.OK
     unchanged = 0
     for relative, render in generated.items():
         path = ROOT / relative
@@ -183,7 +188,7 @@ def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
         path.write_text(text, encoding="utf-8")
         print(f"wrote {relative}")
     print(f"{unchanged} generated file(s) already up to date")
-    return 0
+    return exitcodes.OK
 
 
 if __name__ == "__main__":

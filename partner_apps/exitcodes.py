@@ -1,16 +1,24 @@
-"""Exit codes of ``partner-apps``: one table, documented in docs/exit-codes.md and in ``--help``.
+"""Exit codes of ``partner-apps`` and ``make generate``: the one table.
 
-The tool subcommands (preview, diff, ...) keep the exit codes of ``python -m tools.X``.
+Every code is defined here once, with what it means and which commands return it; no code means
+two things anywhere on the command line (issue 26). ``--help`` of each command shows the rows of
+its own codes (``epilog``), docs/exit-codes.md has one row per code, and tests/test_cli.py checks
+that all three agree.
+
+The review commands used 1-7 before; they now use 40-46 (``POLICY_VIOLATED`` ...), because 1-12
+already meant token and sign-in states (exit 6 was both "token expired" and "policy loosened").
 """
 
 from __future__ import annotations
 
+import textwrap
+from dataclasses import dataclass
 from typing import Final
 
 OK: Final = 0
 ERROR: Final = 1  # unexpected failure (a bug): the message says where
 USAGE: Final = 2  # bad command line (argparse)
-CONFIG: Final = 3  # a config file or the stack outputs missing, unreadable, or of another region
+CONFIG: Final = 3  # a config or input file missing, unreadable, of another shape or region
 TOKEN_MISSING: Final = 4  # no refresh token in the vault, or still the placeholder
 TOKEN_EXPIRING: Final = 5  # the token expires within the warning threshold
 TOKEN_EXPIRED: Final = 6  # the token has expired
@@ -28,8 +36,7 @@ PLAN_OTHER_REGION: Final = 24  # customers apply --plan: a plan of another regio
 PLAN_CHANGED: Final = 25  # customers apply --plan: apps.yaml or the outputs changed since
 PLAN_EXPIRED: Final = 26  # customers apply --plan: older than --max-plan-age
 # 27-29: reserved for the customers' GDAP lifecycle (issue 30).
-# The review commands (preview, diff, audit, preview-json) and `make generate`: 40-49, so that no
-# code means two things across the whole command line (issue 26; they used 1-7 before).
+# The review commands (preview, diff, audit, preview-json) and `make generate`: 40-49.
 POLICY_VIOLATED: Final = 40  # preview, audit --fail-on-mandatory: a mandatory policy is violated
 PROTECTED: Final = 41  # --fail-on-protected: a protected resource would be deleted or replaced
 PREVIEW_FAILED: Final = 42  # diff/preview-json: a stack's preview failed (nothing can be checked)
@@ -40,33 +47,142 @@ STALE: Final = 46  # make generate --check: a generated file is stale
 STALLED: Final = 124  # preview: a stack's program stalled and was stopped by the watchdog
 INTERRUPTED: Final = 130  # Ctrl-C: nothing half-written (the stored token is unchanged)
 
+# The commands of the table: a noun names all of its verbs ("sam"), a noun and verb only that
+# verb ("sam status"). `generate` is `make generate` (dev/generate.py), not a partner-apps command.
+REVIEW: Final = ("preview", "diff", "audit", "preview-json")
+EVERY: Final = ("sam", "customers", "route", "demo", *REVIEW, "generate")
+
+
+@dataclass(frozen=True)
+class Code:
+    """One exit code: its number, what it means, and the commands that return it."""
+
+    code: int
+    meaning: str
+    commands: tuple[str, ...]
+
+    def applies_to(self, command: str) -> bool:
+        """Whether ``command`` (``""``: the top level, ``"sam"``: any of its verbs,
+        ``"sam status"``: that verb) can exit with this code."""
+        if not command:
+            return True
+        return any(
+            entry == command or entry.startswith(f"{command} ") or command.startswith(f"{entry} ")
+            for entry in self.commands
+        )
+
+
 TABLE: Final = (
-    (OK, "success"),
-    (ERROR, "unexpected failure"),
-    (USAGE, "bad command line"),
-    (CONFIG, "a config file or the outputs missing, unreadable or of another region"),
-    (TOKEN_MISSING, "no refresh token in the vault, or only the placeholder"),
-    (TOKEN_EXPIRING, "the refresh token expires within the warning threshold"),
-    (TOKEN_EXPIRED, "the refresh token has expired"),
-    (SIGN_IN, "Entra refused the sign-in or refresh: an admin must act (message says what)"),
-    (TOKEN_REFUSED, "a token without MFA, or for another tenant or app, was refused"),
-    (VAULT, "Key Vault could not be read or written; the stored token is unchanged"),
-    (PARTNER_CENTER, "the new token did not work against Partner Center"),
-    (ALREADY_CONSENTED, "a token is already stored: use --force (or confirm) to replace it"),
-    (UNREACHABLE, "Entra could not be reached or answered unexpectedly; nothing changed"),
-    (CHANGES, "customers plan: changes to apply (0: none)"),
-    (CUSTOMERS_FAILED, "customers: some customers failed; the others were done (see report)"),
-    (UNROUTABLE, "route: unknown domain, tenant of no region, or app not deployed there"),
-    (LOCKED, "customers apply: another apply of this region is running (its lock names it)"),
-    (PLAN_OTHER_REGION, "customers apply --plan: the plan is of another region"),
-    (PLAN_CHANGED, "customers apply --plan: apps.yaml or the stack outputs changed since"),
-    (PLAN_EXPIRED, "customers apply --plan: the plan is older than --max-plan-age"),
-    (INTERRUPTED, "interrupted; run the command again (nothing is half-written)"),
+    Code(OK, "success", EVERY),
+    Code(ERROR, "unexpected failure (a bug: the message says where)", EVERY),
+    Code(USAGE, "bad command line", EVERY),
+    Code(
+        CONFIG,
+        "a config or input file missing, unreadable, of another shape or of another region",
+        ("sam", "customers", "route", *REVIEW, "generate"),
+    ),
+    Code(
+        TOKEN_MISSING,
+        "no refresh token in the vault, or only the placeholder",
+        ("sam", "customers"),
+    ),
+    Code(TOKEN_EXPIRING, "the refresh token expires within --warn-days", ("sam status",)),
+    Code(TOKEN_EXPIRED, "the refresh token has expired", ("sam status",)),
+    Code(
+        SIGN_IN,
+        "Entra refused the sign-in or refresh: an admin must act (message says what)",
+        ("sam", "customers"),
+    ),
+    Code(TOKEN_REFUSED, "a token without MFA, or for another tenant or app, was refused", ("sam",)),
+    Code(
+        VAULT,
+        "Key Vault could not be read or written; the stored token is unchanged",
+        ("sam", "customers"),
+    ),
+    Code(
+        PARTNER_CENTER,
+        "Partner Center refused the new token or the customer listing",
+        ("sam", "customers"),
+    ),
+    Code(
+        ALREADY_CONSENTED,
+        "a token is already stored: use --force (or confirm) to replace it",
+        ("sam consent",),
+    ),
+    Code(
+        UNREACHABLE,
+        "a service could not be reached or answered unexpectedly; nothing changed",
+        ("sam", "customers", "route"),
+    ),
+    Code(CHANGES, "there are changes to apply (0: none)", ("customers plan",)),
+    Code(
+        CUSTOMERS_FAILED,
+        "some customers failed; the others were done (see the report)",
+        ("customers",),
+    ),
+    Code(UNROUTABLE, "unknown domain, tenant of no region, or app not deployed there", ("route",)),
+    Code(
+        LOCKED,
+        "another apply of this region is running (its lock names it)",
+        ("customers apply",),
+    ),
+    Code(PLAN_OTHER_REGION, "--plan: the plan is of another region", ("customers apply",)),
+    Code(
+        PLAN_CHANGED,
+        "--plan: apps.yaml or the stack outputs changed since the plan",
+        ("customers apply",),
+    ),
+    Code(PLAN_EXPIRED, "--plan: the plan is older than --max-plan-age", ("customers apply",)),
+    Code(
+        POLICY_VIOLATED,
+        "a mandatory policy is violated (audit: with --fail-on-mandatory, or a preview failed)",
+        ("preview", "audit"),
+    ),
+    Code(
+        PROTECTED,
+        "--fail-on-protected: a protected resource would be deleted or replaced",
+        ("diff", "preview-json"),
+    ),
+    Code(
+        PREVIEW_FAILED,
+        "a stack's preview failed: nothing shows what it would change",
+        ("diff", "preview-json"),
+    ),
+    Code(
+        BREAKING_SCOPE,
+        "--fail-on-protected: an enabled scope removed or renamed in one step",
+        ("diff",),
+    ),
+    Code(WEAKENED, "--fail-on-weakened: a region's policy config is loosened", ("diff",)),
+    Code(
+        UNCOVERED,
+        "--fail-on-uncovered: the offline plan does not cover the preview's changes",
+        ("preview-json",),
+    ),
+    Code(STALE, "--check: a generated file is stale (each is named)", ("generate",)),
+    Code(STALLED, "a stack's program stalled and was stopped by the watchdog", ("preview",)),
+    Code(
+        INTERRUPTED,
+        "interrupted; run the command again (nothing is half-written)",
+        ("sam", "customers", "route"),
+    ),
 )
 
 
-def epilog() -> str:
-    """The exit-code table as ``--help`` shows it."""
+def codes(command: str = "") -> tuple[Code, ...]:
+    """The rows of ``command``'s exit codes (``""``: every row)."""
+    return tuple(row for row in TABLE if row.applies_to(command))
+
+
+def epilog(command: str = "") -> str:
+    """``command``'s exit codes as its ``--help`` shows them (``""``: the whole table)."""
     lines = ["exit codes:"]
-    lines += [f"  {code:>3}  {meaning}" for code, meaning in TABLE]
+    for row in codes(command):
+        # The whole table (the top level) says whose code each is; a command's own does not.
+        whose = "" if command or row.commands == EVERY else f"{', '.join(row.commands)}: "
+        text = f"{whose}{row.meaning}"
+        lines.append(
+            textwrap.fill(text, 96, initial_indent=f"  {row.code:>3}  ", subsequent_indent=" " * 7)
+        )
+    lines.append("(every code and what to do: docs/exit-codes.md)")
     return "\n".join(lines)

@@ -130,23 +130,7 @@ def _check_command(command: str, *, parse: bool) -> str | None:
         return f"no make target {missing}" if missing else None
     arguments = _cli_arguments(command)
     if arguments is not None:
-        if not arguments or arguments[0].startswith("-") or PLACEHOLDER.search(arguments[0]):
-            return None
-        commands = _subparsers(cli._parser())
-        if arguments[0] not in commands:
-            return f"no subcommand {arguments[0]!r} in partner-apps"
-        verbs = _subparsers(commands[arguments[0]])
-        if verbs and len(arguments) > 1 and not PLACEHOLDER.search(arguments[1]):
-            verb = arguments[1]
-            if not verb.startswith("-") and verb not in verbs and verb != "|":
-                return f"no verb {verb!r} in partner-apps {arguments[0]}"
-        if parse and not any(PLACEHOLDER.search(word) for word in arguments):
-            with contextlib.redirect_stderr(io.StringIO()) as errors:
-                try:
-                    cli._parser().parse_args(arguments)
-                except SystemExit:
-                    return f"does not parse: {errors.getvalue().strip()}"
-        return None
+        return _check_cli(arguments, parse=parse)
     module = re.match(r"python3? -m (\S+)", command)
     if (
         module
@@ -155,6 +139,40 @@ def _check_command(command: str, *, parse: bool) -> str | None:
         and importlib.util.find_spec(module.group(1)) is None
     ):
         return f"no module {module.group(1)}"
+    return None
+
+
+def _check_cli(arguments: list[str], *, parse: bool) -> str | None:
+    """What is wrong with ``partner-apps <arguments>`` against the native tree: the command,
+    its verb, and every option it names must exist there; a whole command line (``parse``, the
+    lines of ```sh blocks) must parse as the command line would parse it."""
+    if not arguments or arguments[0].startswith("-") or PLACEHOLDER.search(arguments[0]):
+        return None
+    tree = cli.build_parser()
+    commands = _subparsers(tree)
+    if arguments[0] not in commands:
+        return f"no subcommand {arguments[0]!r} in partner-apps"
+    parser = commands[arguments[0]]
+    verbs = _subparsers(parser)
+    if verbs and len(arguments) > 1 and not PLACEHOLDER.search(arguments[1]):
+        verb = arguments[1]
+        if not verb.startswith("-") and verb not in verbs and verb != "|":
+            return f"no verb {verb!r} in partner-apps {arguments[0]}"
+        parser = verbs.get(verb, parser)
+    options = {option for action in parser._actions for option in action.option_strings}
+    unknown = [
+        word.split("=", 1)[0]
+        for word in arguments
+        if word.startswith("--") and word.split("=", 1)[0] not in options
+    ]
+    if unknown:
+        return f"no option {unknown} in {parser.prog}"
+    if parse and not any(PLACEHOLDER.search(word) for word in arguments):
+        with contextlib.redirect_stderr(io.StringIO()) as errors:
+            try:
+                tree.parse_args(arguments)
+            except SystemExit:
+                return f"does not parse: {errors.getvalue().strip()}"
     return None
 
 
@@ -244,6 +262,11 @@ def test_the_command_check_finds_what_is_missing() -> None:
     assert _check_command("partner-apps deploy", parse=False)
     assert _check_command("partner-apps customers plan --stak us", parse=True)
     assert _check_command("partner-apps diff a b", parse=False) is None
+    assert _check_command("partner-apps diff a b --fail-on-protected", parse=True) is None
+    assert _check_command("partner-apps diff --fail-on-protect", parse=False)
+    assert _check_command("partner-apps diff a", parse=True)  # HEAD_DIR is required
+    assert _check_command("partner-apps preview us --out build/x", parse=True) is None
+    assert _check_command("partner-apps sam status --warn-days=10", parse=False) is None
     assert _check_command("python -m partner_apps.nothing_here", parse=False)
 
 
