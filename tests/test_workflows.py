@@ -1,4 +1,5 @@
-"""The workflows' per-region matrices come from the stack files, never from a hand-kept list.
+"""The workflows: per-region matrices from the stack files, never from a hand-kept list; every
+step runs the project as ``partner-apps`` (or a make target).
 
 A new region is one more ``Pulumi.<region>.yaml``: each workflow with a per-region job lists the
 stack files in a ``stacks`` job (the same inline Python in each) and its per-region job takes
@@ -7,8 +8,12 @@ its matrix from that job's output, so no workflow names a stack.
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io
 import json
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +22,7 @@ from typing import Any
 import pytest
 
 from components.regions import REGIONS
+from partner_apps import cli
 
 from .conftest import ABSENT_STACKS, ROOT, STACKS, load_yaml
 
@@ -143,3 +149,77 @@ def test_the_matrix_of_this_checkout_is_its_stack_files(name: str) -> None:
     assert matrix_of(WORKFLOWS / name, ROOT) == [
         {"stack": stack, "region": stack.upper()} for stack in sorted(STACKS)
     ]
+
+
+def _run_scripts(workflow: Path) -> list[str]:
+    """The ``run`` scripts of every step of ``workflow``, continuation lines joined."""
+    return [
+        str(step["run"]).replace("\\\n", " ")
+        for job in load_yaml(workflow)["jobs"].values()
+        for step in job.get("steps", [])
+        if "run" in step
+    ]
+
+
+def _partner_apps_lines(script: str) -> list[list[str]]:
+    """The arguments of each ``partner-apps`` command of a script, up to a redirection, pipe or
+    ``;`` (GitHub expressions and shell variables stay as words)."""
+    found = []
+    for line in script.splitlines():
+        words = shlex.split(line, comments=True) if "partner-apps " in line else []
+        for index, word in enumerate(words):
+            if word.endswith("bin/partner-apps") or word == "partner-apps":
+                rest = words[index + 1 :]
+                stops = [i for i, w in enumerate(rest) if w in {">", ">>", "|", ";", "&&", "||"}]
+                found.append(rest[: stops[0]] if stops else rest)
+    return found
+
+
+def _options(parser: argparse.ArgumentParser) -> set[str]:
+    """Every option string of the tree below ``parser``."""
+    found = set()
+    for action in parser._actions:
+        found.update(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= _options(sub)
+    return found
+
+
+@pytest.mark.parametrize("workflow", sorted(WORKFLOWS.glob("*.yml")), ids=lambda path: path.name)
+def test_every_step_runs_the_project_as_partner_apps_or_make(workflow: Path) -> None:
+    """The project's code runs through its command line (or a make target), never as a module
+    path (`python -m partner_apps.review...`, the old `tools.X`, `dev.X`), and every
+    `partner-apps` command of a step parses in the native tree."""
+    parser = cli.build_parser()
+    for script in _run_scripts(workflow):
+        module = re.search(r"-m\s+(partner_apps|tools|dev|components|policies)\b\S*", script)
+        assert module is None, f"{workflow.name}: a step runs {module and module.group(0)!r}"
+        for arguments in _partner_apps_lines(script):
+            # Spelled in full: argparse would take an abbreviation that a new option can make
+            # ambiguous later.
+            abbreviated = [
+                word
+                for word in arguments
+                if word.startswith("--") and word.split("=", 1)[0] not in _options(parser)
+            ]
+            assert not abbreviated, f"{workflow.name}: partner-apps {arguments[0]}: {abbreviated}"
+            with contextlib.redirect_stderr(io.StringIO()) as errors:
+                try:
+                    parser.parse_args(arguments)
+                except SystemExit:
+                    pytest.fail(
+                        f"{workflow.name}: partner-apps {' '.join(arguments)}: "
+                        f"{errors.getvalue().strip()}"
+                    )
+    assert any(_partner_apps_lines(script) for script in _run_scripts(workflow)), workflow.name
+
+
+def test_the_workflow_check_reads_commands_and_knows_the_options() -> None:
+    assert _partner_apps_lines(
+        '.venv/bin/partner-apps diff a "b c" --out x > /dev/null\npartner-apps sam status'
+    ) == [["diff", "a", "b c", "--out", "x"], ["sam", "status"]]
+    assert "--fail-on-protect" not in _options(cli.build_parser())
+    assert "--fail-on-protected" in _options(cli.build_parser())
+    with contextlib.redirect_stderr(io.StringIO()), pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["diff", "only-one-folder"])
