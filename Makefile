@@ -29,8 +29,9 @@ PIP = wheel=$$($(PY) -c 'import ensurepip, pathlib; \
 # pip in the venv, for the pip installer and `make lock` (a venv made for uv has none).
 ENSURE_PIP = $(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip --default-pip >/dev/null
 
-# The hash-pinned dependencies, then the project's own package (the `partner-apps` command),
-# editable, built by the pinned flit_core installed just before: nothing else is downloaded.
+# The hash-pinned dependencies, then the project's own package (the `partner-apps` command with
+# components and policies), editable, built by the pinned setuptools of requirements-dev.txt
+# installed just before: nothing else is downloaded.
 $(STAMP): requirements.txt requirements-dev.txt requirements-bootstrap.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(f"Python >= 3.11 is needed; $(PYTHON) is {sys.version.split()[0]} (make PYTHON=python3.12 ...)") if sys.version_info < (3, 11) else None'
 ifeq ($(INSTALLER),uv)

@@ -93,3 +93,20 @@ def test_the_docs_create_the_pulumi_virtualenv_with_make_not_pulumi_install() ->
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert re.search(r"^venv: \$\(STAMP\)\n\t\$\(ENSURE_PIP\)$", makefile, re.MULTILINE)
     assert re.search(r"^ENSURE_PIP = .*-m ensurepip --default-pip", makefile, re.MULTILINE)
+
+
+def test_the_build_backend_is_hash_pinned_at_the_version_pyproject_names() -> None:
+    """The editable install builds without isolation from the installed backend: the version
+    pyproject.toml requires is the one requirements-dev.txt pins with hashes (else the install
+    would build with another version, or need a download)."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    (requirement,) = project["build-system"]["requires"]
+    name, version = requirement.split("==")
+    pins = (ROOT / "requirements-dev.txt").read_text(encoding="utf-8")
+    assert re.search(rf"^{re.escape(name)}=={re.escape(version)} \\\n\s+--hash=", pins, re.M), (
+        f"pyproject.toml requires {requirement}: requirements-dev.txt must pin it with hashes"
+    )
+    dev_in = (ROOT / "requirements-dev.in").read_text(encoding="utf-8")
+    assert re.search(rf"^{re.escape(requirement)}$", dev_in, re.MULTILINE), "requirements-dev.in"
