@@ -177,7 +177,7 @@ def _partner_apps_lines(script: str) -> list[list[str]]:
 
 def _options(parser: argparse.ArgumentParser) -> set[str]:
     """Every option string of the tree below ``parser``."""
-    found = set()
+    found: set[str] = set()
     for action in parser._actions:
         found.update(action.option_strings)
         if isinstance(action, argparse._SubParsersAction):
