@@ -325,3 +325,15 @@ def test_a_command_loads_only_its_own_modules() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "False", "partner_apps/preview imports the command line"
+
+
+def test_a_command_works_on_the_project_it_runs_in(tmp_path: Path) -> None:
+    """Without --project-dir: the current directory when it holds Pulumi.yaml (an installed
+    wheel has no checkout around it), else the checkout partner-apps runs from."""
+    from partner_apps import project_dir
+
+    (tmp_path / "Pulumi.yaml").write_text("name: partner-apps\n", encoding="utf-8")
+    assert project_dir(tmp_path) == tmp_path
+    assert project_dir(tmp_path / "nothing-here") == ROOT
+    args = cli.build_parser().parse_args(["sam", "status"])
+    assert args.project_dir == project_dir()
