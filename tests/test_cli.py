@@ -337,3 +337,22 @@ def test_a_command_works_on_the_project_it_runs_in(tmp_path: Path) -> None:
     assert project_dir(tmp_path / "nothing-here") == ROOT
     args = cli.build_parser().parse_args(["sam", "status"])
     assert args.project_dir == project_dir()
+
+
+def test_docs_exit_codes_names_the_commands_of_each_code() -> None:
+    """The row of each code in docs/exit-codes.md has the constant's name and names every
+    command TABLE gives it."""
+    text = (ROOT / "docs" / "exit-codes.md").read_text(encoding="utf-8")
+    found = re.findall(r"^\| `(\d+)` \| `(\w+)` \| ([^|]*) \|", text, re.MULTILINE)
+    rows = {code: cell for code, _, cell in found}
+    names = {int(code): name for code, name, _ in found}
+    assert names == {value: name for name, value in _constants().items()}, "docs/exit-codes.md"
+    for row in exitcodes.TABLE:
+        cell = rows.get(str(row.code), "")
+        if row.commands == exitcodes.EVERY:
+            assert cell.startswith("every command"), f"docs/exit-codes.md, code {row.code}"
+            continue
+        for command in row.commands:
+            assert f"`{command}" in cell or f"`make {command}" in cell, (
+                f"docs/exit-codes.md, code {row.code}: the commands cell does not name {command}"
+            )
