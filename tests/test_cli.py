@@ -356,3 +356,18 @@ def test_docs_exit_codes_names_the_commands_of_each_code() -> None:
             assert f"`{command}" in cell or f"`make {command}" in cell, (
                 f"docs/exit-codes.md, code {row.code}: the commands cell does not name {command}"
             )
+
+
+def test_status_outside_a_project_says_so(tmp_path: Path) -> None:
+    """No stack file where it runs (an installed wheel run elsewhere): exit 3 naming the folder
+    and --project-dir, not a silent 0 that reads as every token fine."""
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(
+        ["sam", "status", "--project-dir", str(tmp_path), "--outputs", str(tmp_path)],
+        out=out,
+        err=err,
+    )
+    assert code == exitcodes.CONFIG
+    assert f"no Pulumi.<stack>.yaml in {tmp_path}" in err.getvalue()
+    assert "--project-dir" in err.getvalue()
+    assert out.getvalue() == ""

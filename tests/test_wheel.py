@@ -1,6 +1,7 @@
 """The package installs (issue 26, item 6): a wheel built from a copy of the project, installed
 without its dependencies into a clean virtualenv, runs ``partner-apps --help`` and every
-command's and verb's ``--help`` from a folder outside the checkout.
+command's and verb's ``--help`` from a folder outside the checkout, and works on the project
+of the folder it runs in.
 
 Offline: the wheel is built by the pinned backend (setuptools, in the project's .venv) through its
 own API, installed with the pip that Python bundles for ensurepip (``--no-index``), and the
@@ -179,3 +180,24 @@ def test_the_wheel_installs_and_every_command_answers_help(tmp_path: Path) -> No
     for path, (code, usage) in found["help"].items():
         assert code == 0, f"partner-apps {path} --help exited {code}"
         assert usage.startswith(f"usage: partner-apps {path} "), f"partner-apps {path}: {usage}"
+
+    # Without --project-dir, a command works on the project of the folder it runs in: the
+    # wheel has no checkout around it.
+    project = outside / "project"
+    project.mkdir()
+    for name in ("Pulumi.yaml", *(path.name for path in ROOT.glob("Pulumi.*.yaml")), "apps.yaml"):
+        shutil.copy2(ROOT / name, project / name)
+    status = subprocess.run(
+        [str(env_dir / "bin" / "partner-apps"), "sam", "status", "--outputs", str(dist)],
+        cwd=project,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    # Each region stack of the folder is read; it has no outputs (--outputs: none): CONFIG.
+    assert status.returncode == 3, status.stderr
+    for stack_file in ROOT.glob("Pulumi.*.yaml"):
+        region = stack_file.name.split(".")[1]
+        assert f"region {region}: no stack outputs" in status.stderr, status.stderr

@@ -112,6 +112,15 @@ def run(args: argparse.Namespace, context: Context) -> int:
         if args.verb == "refresh":
             return flows.refresh(runtime, args.stack, app=args.app)
         stacks = args.stack or region_stacks(runtime.project_dir)
+        if not stacks:
+            # Outside a project (an installed wheel run elsewhere) there is nothing to report,
+            # which must not read as "every token is fine".
+            print(
+                f"partner-apps sam status: no Pulumi.<stack>.yaml in {runtime.project_dir}: run "
+                "it in the project's folder, or pass --project-dir",
+                file=context.err,
+            )
+            return exitcodes.CONFIG
         return flows.status(
             runtime, stacks, app=args.app, warn_days=args.warn_days, output=args.output
         )
