@@ -169,6 +169,10 @@ TABLE: Final = (
 )
 
 
+# Commands that can meet several of their codes at once exit with the first that applies.
+PRECEDENCE: Final = {"preview-json": (PREVIEW_FAILED, PROTECTED, UNCOVERED)}
+
+
 def codes(command: str = "") -> tuple[Code, ...]:
     """The rows of ``command``'s exit codes (``""``: every row)."""
     return tuple(row for row in TABLE if row.applies_to(command))
@@ -184,5 +188,8 @@ def epilog(command: str = "") -> str:
         lines.append(
             textwrap.fill(text, 96, initial_indent=f"  {row.code:>3}  ", subsequent_indent=" " * 7)
         )
+    if command in PRECEDENCE:
+        order = ", ".join(str(code) for code in PRECEDENCE[command])
+        lines.append(f"The first that applies, in the order {order}.")
     lines.append("(every code and what to do: docs/exit-codes.md)")
     return "\n".join(lines)
