@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from partner_apps import exitcodes
 from partner_apps.review.changes import plans as diff
 from partner_apps.review.plan import document as pf
 from partner_apps.review.plan import values
@@ -88,7 +89,7 @@ def test_removing_a_protected_resource_comes_first_under_its_heading(
 
     base, head = plan_dirs(remove_vault)
     status, text = _run(base, head, capsys, "--fail-on-protected")
-    assert status == diff.EXIT_PROTECTED
+    assert status == diff.EXIT_PROTECTED == exitcodes.PROTECTED == 41
     headings = [line for line in text.splitlines() if line.startswith("## ")]
     assert headings[0] == "## ⚠ Protected resources deleted or replaced"
     first = _section(text, "⚠ Protected resources deleted or replaced")
@@ -216,11 +217,23 @@ def test_help_describes_the_command(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         diff.main(["--help"])
     assert exit_info.value.code == 0
-    assert "BASE" in capsys.readouterr().out.upper()
+    out = capsys.readouterr().out
+    assert "BASE" in out.upper()
+    for code in (
+        exitcodes.CONFIG,
+        exitcodes.PROTECTED,
+        exitcodes.PREVIEW_FAILED,
+        exitcodes.BREAKING_SCOPE,
+        exitcodes.WEAKENED,
+    ):
+        assert f"  {code:>3}  " in out, f"exit code {code} missing from partner-apps diff --help"
+    # Only its own codes: none of preview-json's or the sam token's.
+    assert f"  {exitcodes.UNCOVERED:>3}  " not in out
+    assert f"  {exitcodes.TOKEN_EXPIRED:>3}  " not in out
 
 
 def test_missing_plans_are_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert diff.main([str(tmp_path / "nope"), str(tmp_path)]) == 2
+    assert diff.main([str(tmp_path / "nope"), str(tmp_path)]) == exitcodes.CONFIG
     assert "error" in capsys.readouterr().err
 
 
@@ -269,7 +282,7 @@ def test_fail_on_protected_does_not_pass_a_failed_preview(
     base, head = plan_dirs(lambda document: None)
     _fail_head(head, stacks()[0])
     status = diff.main([str(base), str(head), "--fail-on-protected"])
-    assert status == diff.EXIT_PREVIEW_FAILED
+    assert status == diff.EXIT_PREVIEW_FAILED == exitcodes.PREVIEW_FAILED == 42
     assert f"error: preview failed for {stacks()[0]}" in capsys.readouterr().err
 
 
@@ -348,7 +361,7 @@ def test_a_loosened_allow_list_is_a_change_even_when_no_resource_changes(
     head = write_plans(tmp_path / "head", documents)
 
     status, text = _run(base, head, capsys, "--fail-on-weakened")
-    assert status == diff.EXIT_WEAKENED, text
+    assert status == diff.EXIT_WEAKENED == exitcodes.WEAKENED == 44, text
     assert "**No changes.**" not in text
     section = _section(text, "⚠ Policy config loosened")
     assert (
@@ -429,7 +442,7 @@ def test_renaming_an_enabled_scope_fails_the_diff(
     base, head = plan_dirs(_rename)
     status = diff.main([str(base), str(head), "--fail-on-protected"])
     captured = capsys.readouterr()
-    assert status == diff.EXIT_BREAKING_SCOPE
+    assert status == diff.EXIT_BREAKING_SCOPE == exitcodes.BREAKING_SCOPE == 43
     assert "an enabled scope would be removed or renamed in one step" in captured.err
     assert "stops exposing scope `user_impersonation`" in captured.err
     consent = _section(captured.out, "Consent path and exposed API")

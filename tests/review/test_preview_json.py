@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from partner_apps import exitcodes
 from partner_apps.review.changes import preview_json as pj
 from partner_apps.review.changes.plans import ResourceChange
 from partner_apps.review.plan import document as pf
@@ -163,7 +164,7 @@ def test_a_preview_file_that_is_not_utf_8_is_an_input_error(
 ) -> None:
     preview = tmp_path / "preview.json"
     preview.write_bytes(b'{"steps": [], "diagnostics": [{"message": "caf\xe9"}]}')
-    assert pj.main([str(preview), "--plan", str(PLANS)]) == pj.EXIT_INPUT
+    assert pj.main([str(preview), "--plan", str(PLANS)]) == pj.EXIT_INPUT == exitcodes.CONFIG
     err = capsys.readouterr().err
     assert f"error: {preview}: not UTF-8 (byte 0xe9 at offset" in err, err
     assert "Traceback" not in err
@@ -175,7 +176,7 @@ def test_cli_reads_standard_input_and_writes_a_file(
     monkeypatch.setattr("sys.stdin", io.StringIO(DIGEST.read_text(encoding="utf-8")))
     out = tmp_path / "preview.md"
     status = pj.main(["--plan", str(PLANS), "--out", str(out), "--fail-on-protected"])
-    assert status == 3
+    assert status == pj.EXIT_PROTECTED == exitcodes.PROTECTED == 41
     assert out.read_text(encoding="utf-8").startswith("# Preview changes")
     assert "us: " in capsys.readouterr().out
     assert pj.main([str(DIGEST), "--plan", str(PLANS)]) == 0
@@ -218,7 +219,7 @@ def test_an_engine_error_with_no_steps_is_a_failed_preview(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     status, text, err = _run(capsys, str(PROGRAM_FAILED), "--plan", str(PLANS))
-    assert status == pj.EXIT_PREVIEW_FAILED == 4
+    assert status == pj.EXIT_PREVIEW_FAILED == exitcodes.PREVIEW_FAILED == 42
     assert "the preview failed: Program failed with an unhandled exception" in err
     assert "No changes." not in text
     assert "Nothing is listed: the preview failed before the engine planned any change" in text
@@ -334,8 +335,12 @@ def test_help_lists_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         pj.main(["--help"])
     out = capsys.readouterr().out
-    for code in ("2 ", "3 ", "4 ", "7 "):
-        assert f"  {code}" in out
+    for code in (exitcodes.CONFIG, exitcodes.PROTECTED, exitcodes.PREVIEW_FAILED):
+        assert f"  {code:>3}  " in out, f"exit code {code} missing from --help"
+    assert f"  {exitcodes.UNCOVERED:>3}  --fail-on-uncovered" in out
+    # Only its own codes: none of the diff's or the sam token's.
+    assert f"  {exitcodes.WEAKENED:>3}  " not in out
+    assert f"  {exitcodes.TOKEN_EXPIRED:>3}  " not in out
 
 
 # --------------------------------------------------------------------------------------------
@@ -393,9 +398,11 @@ def test_the_previews_own_policy_results_are_authoritative(catalog: pf.Catalog) 
     assert "mandatory violation of `azuread-required-access-allow-list`" in text
 
 
-def test_fail_on_uncovered_exits_7(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_fail_on_uncovered_exits_uncovered(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     status, _, err = _run(capsys, str(DIGEST), "--plan", str(PLANS), "--fail-on-uncovered")
-    assert status == pj.EXIT_UNCOVERED == 7
+    assert status == pj.EXIT_UNCOVERED == exitcodes.UNCOVERED == 45
     assert "do not cover 5 changes in us" in err
     # Without the option the warning is shown and the exit status is unchanged.
     status, text, _ = _run(capsys, str(DIGEST), "--plan", str(PLANS), "--out", str(tmp_path / "x"))
@@ -404,7 +411,10 @@ def test_fail_on_uncovered_exits_7(capsys: pytest.CaptureFixture[str], tmp_path:
     # Without a plan there are no offline results to cover anything.
     assert _run(capsys, str(DIGEST), "--fail-on-uncovered")[0] == 0
     # A failed preview is reported as failed first.
-    assert _run(capsys, str(MANDATORY), "--plan", str(PLANS), "--fail-on-uncovered")[0] == 4
+    assert (
+        _run(capsys, str(MANDATORY), "--plan", str(PLANS), "--fail-on-uncovered")[0]
+        == exitcodes.PREVIEW_FAILED
+    )
 
 
 # --------------------------------------------------------------------------------------------

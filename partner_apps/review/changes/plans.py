@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from partner_apps import exitcodes
 from partner_apps.review.analysis.views import (
     AppView,
     ClientRef,
@@ -253,7 +254,7 @@ class Fact:
     app: bool = True
     # Breaks every client that requires the scope (its consents name the old id): an enabled
     # scope removed, renamed or renumbered in one step. Disable it first; --fail-on-protected
-    # refuses it (exit 5).
+    # refuses it (exitcodes.BREAKING_SCOPE).
     breaking: bool = False
 
 
@@ -1612,6 +1613,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
             "deletions and replacements first, then permissions, consent path, credentials and "
             "secrets, policy results, and every resource change."
         ),
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "base", metavar="BASE_DIR", type=Path, help="plans before the change (folder or plan file)"
@@ -1632,10 +1635,11 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--fail-on-protected",
         action="store_true",
-        help="exit with status 3 when a protected resource would be deleted or replaced, and "
-        "with status 4 when a head stack's preview failed (<stack>.error.json), since its "
-        "protected resources cannot be checked, and with status 5 when an enabled scope is "
-        "removed, renamed or renumbered (disable it in one change, remove it in the next)",
+        help=f"exit with status {exitcodes.PROTECTED} when a protected resource would be deleted "
+        f"or replaced, with status {exitcodes.PREVIEW_FAILED} when a head stack's preview failed "
+        "(<stack>.error.json), since its protected resources cannot be checked, and with status "
+        f"{exitcodes.BREAKING_SCOPE} when an enabled scope is removed, renamed or renumbered "
+        "(disable it in one change, remove it in the next)",
     )
     parser.add_argument(
         "--html-out",
@@ -1656,17 +1660,31 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--fail-on-weakened",
         action="store_true",
-        help="exit with status 6 when a region's policy config is loosened (a policy's "
-        "enforcement lowered, or a property changed in the direction the policy declares as "
-        "looser: an allow-list entry added, a high-privilege entry removed, a limit raised...)",
+        help=f"exit with status {exitcodes.WEAKENED} when a region's policy config is loosened "
+        "(a policy's enforcement lowered, or a property changed in the direction the policy "
+        "declares as looser: an allow-list entry added, a high-privilege entry removed, a "
+        "limit raised...)",
     )
     return parser
 
 
-EXIT_PROTECTED = 3
-EXIT_PREVIEW_FAILED = 4
-EXIT_BREAKING_SCOPE = 5
-EXIT_WEAKENED = 6
+EXIT_OK = exitcodes.OK
+EXIT_INPUT = exitcodes.CONFIG  # a plan folder cannot be read, or holds no plan
+EXIT_PROTECTED = exitcodes.PROTECTED
+EXIT_PREVIEW_FAILED = exitcodes.PREVIEW_FAILED
+EXIT_BREAKING_SCOPE = exitcodes.BREAKING_SCOPE
+EXIT_WEAKENED = exitcodes.WEAKENED
+
+EXIT_CODES = f"""exit status:
+  {EXIT_OK:>3}  success (and no option below applies)
+  {exitcodes.USAGE:>3}  bad command line
+  {EXIT_INPUT:>3}  a plan folder cannot be read, or holds neither a plan nor a failed preview
+  {EXIT_PROTECTED:>3}  --fail-on-protected: a protected resource would be deleted or replaced
+  {EXIT_PREVIEW_FAILED:>3}  --fail-on-protected: a head stack's preview failed (<stack>.error.json)
+  {EXIT_BREAKING_SCOPE:>3}  --fail-on-protected: an enabled scope removed, renamed or renumbered
+  {EXIT_WEAKENED:>3}  --fail-on-weakened: a region's policy config is loosened
+The first that applies, in the order {EXIT_PROTECTED}, {EXIT_PREVIEW_FAILED}, \
+{EXIT_BREAKING_SCOPE}, {EXIT_WEAKENED}."""
 
 
 def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
@@ -1682,10 +1700,10 @@ def run(args: argparse.Namespace) -> int:
         head, head_failures = load_results([args.head])
     except PlanError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return EXIT_INPUT
     if not base and not head and not base_failures and not head_failures:
         print(f"error: no plan in {args.base} or {args.head}", file=sys.stderr)
-        return 2
+        return EXIT_INPUT
     diffs = diff_plans(
         base, head, load_catalog(), base_failures=base_failures, head_failures=head_failures
     )
@@ -1744,7 +1762,7 @@ def run(args: argparse.Namespace) -> int:
         changes = [change for d in diffs for change in d.policy_changes]
         print(f"error: {weakened_summary(changes)}", file=sys.stderr)
         return EXIT_WEAKENED
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ mandatory violation shows only as the engine's ``preview failed`` error diagnost
 
 A preview with an error diagnostic or a mandatory violation (or an empty input: the CLI stopped
 before printing) is a **failed** preview: its errors head the Markdown, it never says "No
-changes.", and the exit status is 4 (see ``EXIT_CODES``).
+changes.", and the exit status is ``exitcodes.PREVIEW_FAILED`` (see ``EXIT_CODES``).
 
 Steps become resource changes (the engine's op and replace reasons, not inferred ones), the old
 and new states become two partial views of the stack, and the same analysis as the plan diff names
@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from partner_apps import exitcodes
 from partner_apps.review.analysis.views import analyze
 from partner_apps.review.changes.plans import (
     MISSING,
@@ -913,21 +914,22 @@ def render_preview(
     return _insert_after_stacks(markdown, [failure_section(preview), warning_section(preview)])
 
 
-# Exit statuses (also in docs/exit-codes.md and in --help).
-EXIT_OK = 0
-EXIT_INPUT = 2  # the preview file cannot be read, or is neither a digest nor an event stream
-EXIT_PROTECTED = 3  # --fail-on-protected: a protected resource would be deleted or replaced
-EXIT_PREVIEW_FAILED = 4  # always: error diagnostics, a mandatory violation, or nothing printed
-EXIT_UNCOVERED = 7  # --fail-on-uncovered: the offline policy results miss preview changes
+# Exit statuses (the one table: partner_apps/exitcodes.py; also in docs/exit-codes.md and --help).
+EXIT_OK = exitcodes.OK
+EXIT_INPUT = exitcodes.CONFIG  # the preview file cannot be read, or is not a preview
+EXIT_PROTECTED = exitcodes.PROTECTED  # --fail-on-protected: a protected resource deleted/replaced
+EXIT_PREVIEW_FAILED = exitcodes.PREVIEW_FAILED  # always: errors, a mandatory violation, no output
+EXIT_UNCOVERED = exitcodes.UNCOVERED  # --fail-on-uncovered: offline results miss preview changes
 
 EXIT_CODES = f"""exit status:
-  {EXIT_OK}  the preview passed (and no option below applies)
-  {EXIT_INPUT}  the input cannot be read or is not a preview
-  {EXIT_PROTECTED}  --fail-on-protected: a protected resource would be deleted or replaced
-  {EXIT_PREVIEW_FAILED}  the preview failed: the engine reported errors (shown at the top of the
-     Markdown), a mandatory policy violation, or `pulumi preview` printed nothing
-  {EXIT_UNCOVERED}  --fail-on-uncovered: the offline plan's policy results do not cover changes
-     in the preview
+  {EXIT_OK:>3}  the preview passed (and no option below applies)
+  {exitcodes.USAGE:>3}  bad command line
+  {EXIT_INPUT:>3}  the input cannot be read or is not a preview
+  {EXIT_PROTECTED:>3}  --fail-on-protected: a protected resource would be deleted or replaced
+  {EXIT_PREVIEW_FAILED:>3}  the preview failed: the engine reported errors (shown at the top of the
+       Markdown), a mandatory policy violation, or `pulumi preview` printed nothing
+  {EXIT_UNCOVERED:>3}  --fail-on-uncovered: the offline plan's policy results do not cover changes
+       in the preview
 The first that applies, in the order {EXIT_PREVIEW_FAILED}, {EXIT_PROTECTED}, {EXIT_UNCOVERED}."""
 
 
@@ -962,13 +964,15 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--fail-on-protected",
         action="store_true",
-        help="exit with status 3 when a protected resource would be deleted or replaced",
+        help=f"exit with status {EXIT_PROTECTED} when a protected resource would be deleted or "
+        "replaced",
     )
     parser.add_argument(
         "--fail-on-uncovered",
         action="store_true",
-        help="exit with status 7 when the policy results shown come from the offline plan and "
-        "the preview has changes (resources, permissions, properties) that plan does not hold",
+        help=f"exit with status {EXIT_UNCOVERED} when the policy results shown come from the "
+        "offline plan and the preview has changes (resources, permissions, properties) that "
+        "plan does not hold",
     )
     return parser
 
