@@ -12,9 +12,11 @@ from partner_apps import exitcodes
 from partner_apps.review.changes import plans as diff
 from partner_apps.review.plan import document as pf
 from partner_apps.review.plan import values
+from tests import golden
 
 from .conftest import (
     DIRECTORY_READ_WRITE_ALL_ROLE,
+    PLANS,
     graph_application_access,
     owner,
     resources,
@@ -551,3 +553,22 @@ def test_the_summary_of_a_400_app_change_fits_a_pull_request_comment(
     assert "more in [the full report](https://ci.example/run/1)." in apps
     assert "## Changes by region" not in summary
     assert "[the full report](https://ci.example/run/1)" in summary.rsplit("\n\n", 1)[-1]
+
+
+def test_a_new_region_matches_its_golden_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pull request that adds a region: its identity and policy config are what to review."""
+    first = stacks()[0]
+    documents = {
+        stack: json.loads((PLANS / f"{stack}.json").read_text(encoding="utf-8"))
+        for stack in stacks()
+    }
+    base = write_plans(tmp_path / "base", {first: documents[first]})
+    head = write_plans(tmp_path / "head", documents)
+    out, page = tmp_path / "diff.md", tmp_path / "diff.html"
+    status = diff.main([str(base), str(head), "--out", str(out), "--html-out", str(page)])
+    capsys.readouterr()
+    assert status == exitcodes.OK
+    golden.check("diff/new-region.md", out.read_text(encoding="utf-8"))
+    golden.check("diff/new-region.html", page.read_text(encoding="utf-8"))

@@ -20,6 +20,7 @@ from partner_apps import exitcodes
 from partner_apps.review.changes import preview_json as pj
 from partner_apps.review.changes.plans import ResourceChange
 from partner_apps.review.plan import document as pf
+from tests import golden
 
 from .conftest import PLANS, PREVIEWS
 
@@ -494,3 +495,21 @@ def test_access_to_an_own_api_is_compared_by_its_scope_ids_not_its_client_id(
         f"`{own.name}` (`{own.type}`) requests `11111111-1111-4111-8111-111111111111` "
         "(an API of this project, delegated)"
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# Golden files: every recorded preview, with the recorded plans as context
+# --------------------------------------------------------------------------------------------
+
+GOLDEN_PREVIEWS = sorted(path.name for path in PREVIEWS.iterdir() if path.is_file())
+
+
+@pytest.mark.parametrize("name", GOLDEN_PREVIEWS)
+def test_the_preview_json_report_matches_its_golden_files(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "preview.md"
+    pj.main([str(PREVIEWS / name), "--plan", str(PLANS), "--out", str(out)])
+    capsys.readouterr()
+    stem = name.split(".", 1)[0]
+    golden.check(f"preview-json/{stem}.md", out.read_text(encoding="utf-8"))
