@@ -10,8 +10,12 @@ import pytest
 
 from partner_apps import exitcodes
 from partner_apps.review.changes import plans as diff
+from partner_apps.review.changes import properties
 from partner_apps.review.plan import document as pf
 from partner_apps.review.plan import values
+from partner_apps.review.reports import diff as diff_report
+from partner_apps.review.reports import diff_regions as regions
+from partner_apps.review.reports.model import Paragraph, Report, to_markdown
 from tests import golden
 
 from .conftest import (
@@ -193,11 +197,12 @@ def test_output_is_byte_identical_across_runs_and_writes_a_file(
 def test_property_changes_are_leaf_level_and_infer_replacement() -> None:
     old = {"endDate": "2027-10-01T00:00:00Z", "web": {"redirectUris": ["https://a"]}}
     new = {"endDate": "2028-10-01T00:00:00Z", "web": {"redirectUris": ["https://a", "https://b"]}}
-    changes = diff.property_changes(old, new)
+    changes = properties.property_changes(old, new)
     assert [c.path for c in changes] == ["endDate", "web.redirectUris"]
-    assert diff.forces_replacement(pf.PASSWORD, "endDate")
-    assert not diff.forces_replacement(pf.APPLICATION, "web.redirectUris")
-    assert changes[1].describe() == "`web.redirectUris`: adds `https://b`"
+    assert properties.forces_replacement(pf.PASSWORD, "endDate")
+    assert not properties.forces_replacement(pf.APPLICATION, "web.redirectUris")
+    described = Report("t", (Paragraph(regions.describe(changes[1])),))
+    assert to_markdown(described).endswith("\n\n`web.redirectUris`: adds `https://b`\n")
 
 
 def test_ignored_properties_do_not_count_as_changes(
@@ -549,7 +554,7 @@ def test_the_summary_of_a_400_app_change_fits_a_pull_request_comment(
     for stack in stacks():
         assert f"| {stack} | 800 |" in counts, counts
     apps = _section(summary, "Apps added or removed")
-    assert apps.count("\n- ") <= diff.SUMMARY_LINES + 1
+    assert apps.count("\n- ") <= diff_report.SUMMARY_LINES + 1
     assert "more in [the full report](https://ci.example/run/1)." in apps
     assert "## Changes by region" not in summary
     assert "[the full report](https://ci.example/run/1)" in summary.rsplit("\n\n", 1)[-1]

@@ -17,9 +17,14 @@ from pathlib import Path
 import pytest
 
 from partner_apps import exitcodes
+from partner_apps.review.changes import coverage as cov
 from partner_apps.review.changes import preview_json as pj
-from partner_apps.review.changes.plans import ResourceChange
+from partner_apps.review.changes import preview_read as read
+from partner_apps.review.changes import preview_steps as steps
+from partner_apps.review.changes.model import ResourceChange, marked
 from partner_apps.review.plan import document as pf
+from partner_apps.review.reports import preview_json as report
+from partner_apps.review.reports.model import BulletList, ListItem, Report, code, text, to_markdown
 from tests import golden
 
 from .conftest import PLANS, PREVIEWS
@@ -33,9 +38,9 @@ NO_CHANGES = PREVIEWS / "us-no-changes.json"
 
 
 def _markdown(path: Path, catalog: pf.Catalog, *, with_plan: bool = True) -> str:
-    preview = pj.parse_preview(path.read_text(encoding="utf-8"), str(path))
+    preview = read.parse_preview(path.read_text(encoding="utf-8"), str(path))
     contexts = {p.stack: p for p in pf.load_plans([PLANS])} if with_plan else {}
-    return pj.render_preview(preview, catalog, contexts)
+    return report.render_preview(preview, catalog, contexts)
 
 
 def _section(text: str, heading: str) -> str:
@@ -43,8 +48,8 @@ def _section(text: str, heading: str) -> str:
 
 
 def test_the_digest_steps_become_create_update_replace_and_delete(catalog: pf.Catalog) -> None:
-    preview = pj.parse_preview(DIGEST.read_text(encoding="utf-8"))
-    changes, _ = pj.resource_changes(preview.steps)
+    preview = read.parse_preview(DIGEST.read_text(encoding="utf-8"))
+    changes, _ = steps.resource_changes(preview.steps)
     ops = {c.op for c in changes}
     assert ops == {"create", "update", "replace", "delete"}
     # The root stack's "same" step is not a change.
@@ -128,15 +133,19 @@ def test_engine_events_carry_policy_violations(catalog: pf.Catalog) -> None:
 
 
 def test_detailed_diff_paths_are_split_like_the_engine() -> None:
-    assert pj.split_path("properties.attributes.expires") == ["properties", "attributes", "expires"]
-    assert pj.split_path("requiredResourceAccesses[2].resourceAccesses[0].id") == [
+    assert steps.split_path("properties.attributes.expires") == [
+        "properties",
+        "attributes",
+        "expires",
+    ]
+    assert steps.split_path("requiredResourceAccesses[2].resourceAccesses[0].id") == [
         "requiredResourceAccesses",
         2,
         "resourceAccesses",
         0,
         "id",
     ]
-    assert pj.split_path('tags["cost.center"]') == ["tags", "cost.center"]
+    assert steps.split_path('tags["cost.center"]') == ["tags", "cost.center"]
 
 
 def test_a_raw_secret_in_a_state_never_reaches_the_markdown(catalog: pf.Catalog) -> None:
@@ -149,15 +158,15 @@ def test_a_raw_secret_in_a_state_never_reaches_the_markdown(catalog: pf.Catalog)
                 state["outputs"]["value"] = canary
                 state["additionalSecretOutputs"] = ["value"]
                 state["inputs"]["displayName"] = f"copy of {canary}"
-    preview = pj.parse_preview(json.dumps(document))
-    assert canary not in pj.render_preview(preview, catalog, {})
+    preview = read.parse_preview(json.dumps(document))
+    assert canary not in report.render_preview(preview, catalog, {})
 
 
 def test_not_a_preview_is_an_error() -> None:
     with pytest.raises(pf.PlanError, match="neither"):
-        pj.parse_preview('{"resources": []}', "x.json")
+        read.parse_preview('{"resources": []}', "x.json")
     with pytest.raises(pf.PlanError, match="not JSON"):
-        pj.parse_preview("{oops\n", "x.json")
+        read.parse_preview("{oops\n", "x.json")
 
 
 def test_a_preview_file_that_is_not_utf_8_is_an_input_error(
@@ -239,7 +248,7 @@ def test_an_engine_error_with_no_steps_is_a_failed_preview(
 def test_a_mandatory_violation_in_a_digest_is_a_failed_preview_with_its_changes(
     catalog: pf.Catalog, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    preview = pj.parse_preview(MANDATORY.read_text(encoding="utf-8"))
+    preview = read.parse_preview(MANDATORY.read_text(encoding="utf-8"))
     assert preview.failed
     assert preview.violations is None
     status, text, _ = _run(capsys, str(MANDATORY), "--plan", str(PLANS))
@@ -257,7 +266,7 @@ def test_a_mandatory_violation_in_a_digest_is_a_failed_preview_with_its_changes(
 
 
 def test_a_mandatory_policy_event_fails_the_preview(capsys: pytest.CaptureFixture[str]) -> None:
-    preview = pj.parse_preview(EVENTS.read_text(encoding="utf-8"))
+    preview = read.parse_preview(EVENTS.read_text(encoding="utf-8"))
     assert [v.policy for v in preview.mandatory_violations] == [
         "azuread-required-access-allow-list"
     ]
@@ -278,7 +287,7 @@ def test_a_preview_without_changes_or_errors_still_says_no_changes(
     assert status == pj.EXIT_OK
     assert "**No changes.**" in text
     assert "Preview failed" not in text
-    bare = pj.parse_preview('{"changeSummary": {}, "duration": 1}')
+    bare = read.parse_preview('{"changeSummary": {}, "duration": 1}')
     assert not bare.steps
     assert not bare.failed
 
@@ -304,7 +313,7 @@ def test_warnings_alone_do_not_fail_the_preview() -> None:
         {"message": "stdout of the program\n", "severity": "info"},
         {"message": "debug noise", "severity": "debug"},
     ]
-    preview = pj.parse_preview(json.dumps(document))
+    preview = read.parse_preview(json.dumps(document))
     assert not preview.failed
     assert [(d.severity, d.message) for d in preview.diagnostics] == [
         ("warning", "something to know"),
@@ -325,9 +334,9 @@ def test_a_raw_secret_in_an_error_message_never_reaches_the_markdown(
     document["diagnostics"] = [
         {"urn": step["urn"], "message": f"error: rejected value {canary}\n", "severity": "error"}
     ]
-    preview = pj.parse_preview(json.dumps(document))
+    preview = read.parse_preview(json.dumps(document))
     assert preview.failed
-    text = pj.render_preview(preview, catalog, {})
+    text = report.render_preview(preview, catalog, {})
     assert canary not in text
     assert "rejected value [secret]" in text
 
@@ -336,8 +345,8 @@ def test_help_lists_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         pj.main(["--help"])
     out = capsys.readouterr().out
-    for code in (exitcodes.CONFIG, exitcodes.PROTECTED, exitcodes.PREVIEW_FAILED):
-        assert f"  {code:>3}  " in out, f"exit code {code} missing from --help"
+    for status in (exitcodes.CONFIG, exitcodes.PROTECTED, exitcodes.PREVIEW_FAILED):
+        assert f"  {status:>3}  " in out, f"exit code {status} missing from --help"
     assert f"  {exitcodes.UNCOVERED:>3}  --fail-on-uncovered" in out
     # Only its own codes: none of the diff's or the sam token's.
     assert f"  {exitcodes.WEAKENED:>3}  " not in out
@@ -378,22 +387,24 @@ def test_changes_the_offline_plan_never_evaluated_are_named_with_a_count(
 
 
 def test_a_plan_that_holds_the_preview_changes_covers_them(catalog: pf.Catalog) -> None:
-    preview = pj.parse_preview(DIGEST.read_text(encoding="utf-8"))
+    preview = read.parse_preview(DIGEST.read_text(encoding="utf-8"))
     plan = next(p for p in pf.load_plans([PLANS]) if p.stack == "us")
-    changes, _ = pj.resource_changes(preview.steps)
+    changes, _ = steps.resource_changes(preview.steps)
     # The plan recorded from the head: every changed resource as the preview's new state.
     by_urn = plan.by_urn()
     by_urn.update({c.urn: c.new for c in changes if c.new is not None})
     head = dataclasses.replace(plan, resources=tuple(sorted(by_urn.values(), key=lambda r: r.urn)))
-    assert pj.coverage(preview, catalog, {"us": head}) == {}
-    assert "do not cover" not in pj.render_preview(preview, catalog, {"us": head})
+    assert (
+        cov.coverage(preview, steps.resource_changes(preview.steps)[0], catalog, {"us": head}) == {}
+    )
+    assert "do not cover" not in report.render_preview(preview, catalog, {"us": head})
 
 
 def test_the_previews_own_policy_results_are_authoritative(catalog: pf.Catalog) -> None:
-    preview = pj.parse_preview(EVENTS.read_text(encoding="utf-8"))
+    preview = read.parse_preview(EVENTS.read_text(encoding="utf-8"))
     contexts = {p.stack: p for p in pf.load_plans([PLANS])}
-    assert pj.coverage(preview, catalog, contexts) == {}
-    text = pj.render_preview(preview, catalog, contexts)
+    assert cov.coverage(preview, steps.resource_changes(preview.steps)[0], catalog, contexts) == {}
+    text = report.render_preview(preview, catalog, contexts)
     assert "do not cover" not in text
     assert "offline plan" not in _section(text, "Policy results")
     assert "mandatory violation of `azuread-required-access-allow-list`" in text
@@ -424,13 +435,21 @@ def test_fail_on_uncovered_exits_uncovered(
 
 
 def test_ids_only_the_offline_plan_made_up_are_labelled() -> None:
-    preview = pj.parse_preview(DIGEST.read_text(encoding="utf-8"))
+    preview = read.parse_preview(DIGEST.read_text(encoding="utf-8"))
     plan = next(p for p in pf.load_plans([PLANS]) if p.stack == "us")
     mock = sorted(plan.assigned_at_deploy)[0]
     engine = "0000000a-000a-4000-8000-0000000a0001"  # an application id in the preview's states
     both = dataclasses.replace(plan, assigned_at_deploy=plan.assigned_at_deploy | {engine})
-    markdown = f"- client `{mock}`\n- application `/applications/{engine}`\n"
-    labelled = pj.label_offline_ids(markdown, preview, {"us": both})
+    assigned = report.offline_ids(preview, {"us": both})
+    assert mock in assigned
+    assert engine not in assigned, "an id the preview's own states hold is the engine's"
+    items = BulletList(
+        (
+            ListItem(text("client ", code(mock))),
+            ListItem(text("application ", code(f"/applications/{engine}"))),
+        )
+    )
+    labelled = to_markdown(Report("t", (report.labelled(items, assigned),)))
     assert mock not in labelled
     assert "- client (assigned at deploy)" in labelled
     # The preview's own value is the engine's, not a mock: it stays.
@@ -442,8 +461,8 @@ def test_the_preview_markdown_shows_no_id_the_offline_plan_made_up(catalog: pf.C
     assigned = set().union(*(p.assigned_at_deploy for p in contexts.values()))
     assert assigned
     for path in sorted(PREVIEWS.iterdir()):
-        text = pj.render_preview(
-            pj.parse_preview(path.read_text(encoding="utf-8")), catalog, contexts
+        text = report.render_preview(
+            read.parse_preview(path.read_text(encoding="utf-8")), catalog, contexts
         )
         assert not [guid for guid in assigned if guid in text.lower()], path.name
 
@@ -451,14 +470,14 @@ def test_the_preview_markdown_shows_no_id_the_offline_plan_made_up(catalog: pf.C
 def test_a_value_holding_a_made_up_id_is_not_judged_against_the_real_one(
     catalog: pf.Catalog,
 ) -> None:
-    preview = pj.parse_preview(DIGEST.read_text(encoding="utf-8"))
+    preview = read.parse_preview(DIGEST.read_text(encoding="utf-8"))
     plan = next(p for p in pf.load_plans([PLANS]) if p.stack == "us")
-    changes, _ = pj.resource_changes(preview.steps)
+    changes, _ = steps.resource_changes(preview.steps)
     secret = next(c for c in changes if c.type == pf.VAULT_SECRET and c.op == "update")
     planned = plan.by_urn()[secret.urn]
-    assert pj.uncovered(secret, planned, catalog, {}) != []
+    assert cov.uncovered(secret, planned, catalog, {}) != []
     # The plan's value holds an id its mocks made up: the real preview's differs by nature.
-    recorded = pj.value_at(planned.inputs, ["properties", "attributes", "expires"])
+    recorded = steps.value_at(planned.inputs, ["properties", "attributes", "expires"])
     mock = "2266bc0b-6de6-5b74-9757-97d035436cf8"
     inputs = dict(planned.inputs)
     inputs["properties"] = {
@@ -466,7 +485,7 @@ def test_a_value_holding_a_made_up_id_is_not_judged_against_the_real_one(
         "attributes": {**inputs["properties"]["attributes"], "expires": f"{recorded} {mock}"},
     }
     masked = dataclasses.replace(planned, inputs=inputs)
-    assert pj.uncovered(secret, masked, catalog, {}, frozenset({mock})) == []
+    assert cov.uncovered(secret, masked, catalog, {}, frozenset({mock})) == []
 
 
 def test_access_to_an_own_api_is_compared_by_its_scope_ids_not_its_client_id(
@@ -481,8 +500,9 @@ def test_access_to_an_own_api_is_compared_by_its_scope_ids_not_its_client_id(
     # The real preview names the API by its real client id, which the plan cannot know.
     real = dataclasses.replace(own, inputs={**own.inputs, "apiClientId": str(uuid.uuid4())})
     change = ResourceChange(urn=own.urn, op="update", old=own, new=real, inferred=False)
-    grants = pj.app_grants(plan, catalog)
-    assert pj.uncovered(change, own, catalog, grants, plan.assigned_at_deploy) == []
+    grants = cov.app_grants(plan, catalog)
+    missing = cov.uncovered(change, own, catalog, grants, plan.assigned_at_deploy)
+    assert [marked(item) for item in missing] == []
     more = dataclasses.replace(
         real,
         inputs={
@@ -491,7 +511,8 @@ def test_access_to_an_own_api_is_compared_by_its_scope_ids_not_its_client_id(
         },
     )
     change = dataclasses.replace(change, new=more)
-    assert pj.uncovered(change, own, catalog, grants, plan.assigned_at_deploy) == [
+    missing = cov.uncovered(change, own, catalog, grants, plan.assigned_at_deploy)
+    assert [marked(item) for item in missing] == [
         f"`{own.name}` (`{own.type}`) requests `11111111-1111-4111-8111-111111111111` "
         "(an API of this project, delegated)"
     ]
