@@ -571,9 +571,47 @@ def test_a_new_region_matches_its_golden_files(
     }
     base = write_plans(tmp_path / "base", {first: documents[first]})
     head = write_plans(tmp_path / "head", documents)
-    out, page = tmp_path / "diff.md", tmp_path / "diff.html"
-    status = diff.main([str(base), str(head), "--out", str(out), "--html-out", str(page)])
+    out, page, data = tmp_path / "diff.md", tmp_path / "diff.html", tmp_path / "diff.json"
+    argv = [str(base), str(head), "--out", str(out), "--html-out", str(page)]
+    status = diff.main([*argv, "--json-out", str(data)])
     capsys.readouterr()
     assert status == exitcodes.OK
-    golden.check("diff/new-region.md", out.read_text(encoding="utf-8"))
+    markdown = out.read_text(encoding="utf-8")
+    golden.check("diff/new-region.md", markdown)
     golden.check("diff/new-region.html", page.read_text(encoding="utf-8"))
+    golden.check("diff/new-region.json", data.read_text(encoding="utf-8"))
+    # What the new region is comes first, before any list of resources, and is no alarm.
+    new = f"## New region {stacks()[1]}"
+    assert markdown.index(new) < markdown.index("## Summary"), "the new region's identity first"
+    region = markdown.split(new, 1)[1].split("\n## ", 1)[0]
+    assert "tenant: `" in region
+    assert "| Policy | Enforcement | Config |" in region
+    assert "⚠" not in region, "a new region's identity is not an alarm"
+    assert "**" not in region, "a new region's identity is not an alarm"
+    assert "**Stack identity**" not in markdown
+
+
+def test_the_json_document_is_versioned_and_holds_the_change_model(
+    plan_dirs: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def add_directory_read_write(document: dict[str, Any]) -> None:
+        _, access = graph_application_access(document)
+        access["inputs"]["roleIds"] = sorted(
+            [*access["inputs"]["roleIds"], DIRECTORY_READ_WRITE_ALL_ROLE]
+        )
+
+    base, head = plan_dirs(add_directory_read_write)
+    data = tmp_path / "diff.json"
+    assert diff.main([str(base), str(head), "--json-out", str(data)]) == exitcodes.OK
+    capsys.readouterr()
+    document = json.loads(data.read_text(encoding="utf-8"))
+    assert (document["kind"], document["version"]) == ("partner-apps/changes", 1), data
+    for stack in document["stacks"]:
+        (update,) = [r for r in stack["resources"] if r["op"] == "update"]
+        (prop,) = update["properties"]
+        assert prop["path"] == "roleIds", f"{stack['stack']}: {update['urn']}"
+        assert DIRECTORY_READ_WRITE_ALL_ROLE in prop["new"]
+        assert any(
+            f["section"] == "permissions" and f["text"].startswith("adds Directory.ReadWrite.All")
+            for f in stack["facts"]
+        ), stack["facts"]

@@ -529,8 +529,15 @@ GOLDEN_PREVIEWS = sorted(path.name for path in PREVIEWS.iterdir() if path.is_fil
 def test_the_preview_json_report_matches_its_golden_files(
     name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    out = tmp_path / "preview.md"
-    pj.main([str(PREVIEWS / name), "--plan", str(PLANS), "--out", str(out)])
+    out, page, data = tmp_path / "preview.md", tmp_path / "preview.html", tmp_path / "p.json"
+    argv = [str(PREVIEWS / name), "--plan", str(PLANS), "--out", str(out)]
+    pj.main([*argv, "--html-out", str(page), "--json-out", str(data)])
     capsys.readouterr()
     stem = name.split(".", 1)[0]
     golden.check(f"preview-json/{stem}.md", out.read_text(encoding="utf-8"))
+    golden.check(f"preview-json/{stem}.html", page.read_text(encoding="utf-8"))
+    golden.check(f"preview-json/{stem}.json", data.read_text(encoding="utf-8"))
+    document = json.loads(data.read_text(encoding="utf-8"))
+    assert (document["kind"], document["version"]) == ("partner-apps/changes", 1), name
+    passed = {DIGEST.name, NO_CHANGES.name, REPLACEMENT_STEPS.name}
+    assert document["preview"]["failed"] == (name not in passed), name

@@ -191,12 +191,11 @@ def failure_item(stack: str, error: str) -> ListItem:
 
 
 def _identity_blocks(diff: StackDiff) -> list[Block]:
-    """The region's identity: all of it for a new stack, else what changes."""
-    if not diff.identity:
+    """What of the region's identity changes (a new region's is at the top of the diff)."""
+    if not diff.identity or diff.status == "added":
         return []
-    title = "Stack identity" if diff.status == "added" else "⚠ Stack identity changes"
     items = tuple(ListItem(identity_inline(change)) for change in diff.identity)
-    return [Paragraph(text(strong(title))), BulletList(items)]
+    return [Paragraph(text(strong("⚠ Stack identity changes"))), BulletList(items)]
 
 
 def _status_blocks(diff: StackDiff) -> list[Block]:
@@ -272,9 +271,44 @@ def stack_section(diff: StackDiff, no_changes: Inline = NO_CHANGES_LINE) -> Sect
     return Section(diff.stack, tuple(blocks), level=3)
 
 
+def _new_region(diff: StackDiff) -> Section:
+    """A new region's identity and its policy config, as a reviewer reads them first."""
+    blocks: list[Block] = []
+    if diff.identity:
+        items = tuple(ListItem(identity_inline(change)) for change in diff.identity)
+        blocks += [Paragraph(text("Identity:")), BulletList(items)]
+    if diff.head_policies:
+        rows = tuple(
+            (
+                text(code(policy.name)),
+                text(policy.enforcement_level),
+                _config(policy.properties),
+            )
+            for policy in sorted(diff.head_policies.values(), key=lambda p: p.name)
+        )
+        blocks += [
+            Paragraph(text("Policy config (effective enforcement and properties):")),
+            Table(("Policy", "Enforcement", "Config"), rows),
+        ]
+    return Section(f"New region {diff.stack}", tuple(blocks))
+
+
+def _config(properties: Mapping[str, Any]) -> Inline:
+    parts: list[Span] = []
+    for index, (key, value) in enumerate(sorted(properties.items())):
+        parts += [Span("text", "; ")] if index else []
+        parts += text(code(key), ": ", _shown(value))
+    return tuple(parts) or text("—")
+
+
 def region_sections(diffs: Sequence[StackDiff]) -> list[Block]:
-    """The regions' policy config (loosening first) and stack identity changes."""
+    """What a region's configuration itself changes, before any resource: a new region's
+    identity (what it is, to be read: not styled as an alarm), the regions' policy config
+    (loosening first), then identity changes of existing regions."""
     sections: list[Block] = []
+    for diff in diffs:
+        if diff.status == "added" and (diff.identity or diff.head_policies):
+            sections.append(_new_region(diff))
     config_changes = [change for d in diffs for change in d.policy_changes]
     if config_changes:
         loosened = any(c.weaker for c in config_changes)
