@@ -148,7 +148,9 @@ def test_detailed_diff_paths_are_split_like_the_engine() -> None:
     assert steps.split_path('tags["cost.center"]') == ["tags", "cost.center"]
 
 
-def test_a_raw_secret_in_a_state_never_reaches_the_markdown(catalog: pf.Catalog) -> None:
+def test_a_raw_secret_in_a_state_never_reaches_the_markdown(
+    catalog: pf.Catalog, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     canary = "CANARY-preview-secret-9f8e7d"
     document = json.loads(DIGEST.read_text(encoding="utf-8"))
     for step in document["steps"]:
@@ -160,6 +162,14 @@ def test_a_raw_secret_in_a_state_never_reaches_the_markdown(catalog: pf.Catalog)
                 state["inputs"]["displayName"] = f"copy of {canary}"
     preview = read.parse_preview(json.dumps(document))
     assert canary not in report.render_preview(preview, catalog, {})
+    # Nor the HTML or the JSON: every renderer reads the one scrubbed preview.
+    given = tmp_path / "preview.json"
+    given.write_text(json.dumps(document), encoding="utf-8")
+    page, data = tmp_path / "preview.html", tmp_path / "changes.json"
+    pj.main([str(given), "--html-out", str(page), "--json-out", str(data)])
+    capsys.readouterr()
+    assert canary not in page.read_text(encoding="utf-8"), page
+    assert canary not in data.read_text(encoding="utf-8"), data
 
 
 def test_not_a_preview_is_an_error() -> None:
