@@ -27,6 +27,7 @@ from .conftest import (
     stacks,
     write_plans,
 )
+from .test_golden_reports import _reviewed_change
 
 
 def _run(
@@ -615,3 +616,26 @@ def test_the_json_document_is_versioned_and_holds_the_change_model(
             f["section"] == "permissions" and f["text"].startswith("adds Directory.ReadWrite.All")
             for f in stack["facts"]
         ), stack["facts"]
+
+
+def test_the_reviewed_change_as_json_matches_its_golden_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The JSON renderer of the golden diff (its Markdown and HTML: test_golden_reports.py)."""
+    documents = {
+        stack: json.loads((PLANS / f"{stack}.json").read_text(encoding="utf-8"))
+        for stack in stacks()
+    }
+    base = write_plans(tmp_path / "base", documents)
+    for document in documents.values():
+        _reviewed_change(document)
+    head = write_plans(tmp_path / "head", documents)
+    data = tmp_path / "diff.json"
+    status = diff.main([str(base), str(head), "--json-out", str(data), "--fail-on-weakened"])
+    capsys.readouterr()
+    assert status == exitcodes.WEAKENED
+    golden.check("diff/diff.json", data.read_text(encoding="utf-8"))
+    document = json.loads(data.read_text(encoding="utf-8"))
+    assert document["weakened"] is True
+    weaker = [c for s in document["stacks"] for c in s["policyConfig"] if c["weaker"]]
+    assert weaker, "the loosened allow-list and the disabled policy are marked weaker"
