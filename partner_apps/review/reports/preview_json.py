@@ -18,8 +18,7 @@ from partner_apps.review.changes.preview_read import Diagnostic, Preview, scrub_
 from partner_apps.review.changes.preview_steps import resource_changes, stack_diffs, stack_of
 from partner_apps.review.plan.document import STACK_TYPE, Catalog, Plan, PreviewFailure, parse_urn
 from partner_apps.review.plan.values import join_words
-from partner_apps.review.reports.diff import NO_CHANGES_HEADLINE as NO_CHANGES_HEADLINE_DIFF
-from partner_apps.review.reports.diff import compose, diff_parts
+from partner_apps.review.reports.diff import NO_CHANGES_HEADLINE, compose, diff_parts
 from partner_apps.review.reports.diff_regions import NO_CHANGES_LINE, inline
 from partner_apps.review.reports.model import (
     Block,
@@ -163,7 +162,7 @@ NO_STEPS = text(
     ".",
 )
 # Bold as a headline; the words about the failed preview are bold anyway.
-NO_CHANGES_HEADLINE = text(
+FAILED_HEADLINE = text(
     strong("No changes listed, but the preview failed (see "),
     "⚠ Preview failed",
     strong(" above): what it would change is not known."),
@@ -255,13 +254,13 @@ def preview_report(
     events = " (engine events)" if preview.violations is not None else ""
     subtitle = text("From ", code("pulumi preview --json"), f"{events}.")
     stacks_line: Inline = ()
-    headline, no_changes = NO_CHANGES_HEADLINE_DIFF, NO_CHANGES_LINE
+    headline, no_changes = NO_CHANGES_HEADLINE, NO_CHANGES_LINE
     if preview.failed:
         # A failed preview never says "No changes.": it says why nothing is listed.
         stacks = _preview_stacks(preview)
         if stacks and not diffs:
             stacks_line = text(f"Stacks compared: {join_words(stacks)} (the preview failed).")
-        headline = NO_STEPS if not preview.steps else NO_CHANGES_HEADLINE
+        headline = NO_STEPS if not preview.steps else FAILED_HEADLINE
         no_changes = NO_CHANGES_FAILED
     parts = diff_parts(
         diffs,
