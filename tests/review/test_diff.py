@@ -8,18 +8,26 @@ from typing import Any
 
 import pytest
 
+from partner_apps import exitcodes
 from partner_apps.review.changes import plans as diff
+from partner_apps.review.changes import properties
 from partner_apps.review.plan import document as pf
 from partner_apps.review.plan import values
+from partner_apps.review.reports import diff as diff_report
+from partner_apps.review.reports import diff_regions as regions
+from partner_apps.review.reports.model import Paragraph, Report, to_markdown
+from tests import golden
 
 from .conftest import (
     DIRECTORY_READ_WRITE_ALL_ROLE,
+    PLANS,
     graph_application_access,
     owner,
     resources,
     stacks,
     write_plans,
 )
+from .test_golden_reports import _reviewed_change
 
 
 def _run(
@@ -88,7 +96,7 @@ def test_removing_a_protected_resource_comes_first_under_its_heading(
 
     base, head = plan_dirs(remove_vault)
     status, text = _run(base, head, capsys, "--fail-on-protected")
-    assert status == diff.EXIT_PROTECTED
+    assert status == diff.EXIT_PROTECTED == exitcodes.PROTECTED == 41
     headings = [line for line in text.splitlines() if line.startswith("## ")]
     assert headings[0] == "## ⚠ Protected resources deleted or replaced"
     first = _section(text, "⚠ Protected resources deleted or replaced")
@@ -190,11 +198,12 @@ def test_output_is_byte_identical_across_runs_and_writes_a_file(
 def test_property_changes_are_leaf_level_and_infer_replacement() -> None:
     old = {"endDate": "2027-10-01T00:00:00Z", "web": {"redirectUris": ["https://a"]}}
     new = {"endDate": "2028-10-01T00:00:00Z", "web": {"redirectUris": ["https://a", "https://b"]}}
-    changes = diff.property_changes(old, new)
+    changes = properties.property_changes(old, new)
     assert [c.path for c in changes] == ["endDate", "web.redirectUris"]
-    assert diff.forces_replacement(pf.PASSWORD, "endDate")
-    assert not diff.forces_replacement(pf.APPLICATION, "web.redirectUris")
-    assert changes[1].describe() == "`web.redirectUris`: adds `https://b`"
+    assert properties.forces_replacement(pf.PASSWORD, "endDate")
+    assert not properties.forces_replacement(pf.APPLICATION, "web.redirectUris")
+    described = Report("t", (Paragraph(regions.describe(changes[1])),))
+    assert to_markdown(described).endswith("\n\n`web.redirectUris`: adds `https://b`\n")
 
 
 def test_ignored_properties_do_not_count_as_changes(
@@ -216,11 +225,23 @@ def test_help_describes_the_command(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         diff.main(["--help"])
     assert exit_info.value.code == 0
-    assert "BASE" in capsys.readouterr().out.upper()
+    out = capsys.readouterr().out
+    assert "BASE" in out.upper()
+    for code in (
+        exitcodes.CONFIG,
+        exitcodes.PROTECTED,
+        exitcodes.PREVIEW_FAILED,
+        exitcodes.BREAKING_SCOPE,
+        exitcodes.WEAKENED,
+    ):
+        assert f"  {code:>3}  " in out, f"exit code {code} missing from partner-apps diff --help"
+    # Only its own codes: none of preview-json's or the sam token's.
+    assert f"  {exitcodes.UNCOVERED:>3}  " not in out
+    assert f"  {exitcodes.TOKEN_EXPIRED:>3}  " not in out
 
 
 def test_missing_plans_are_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert diff.main([str(tmp_path / "nope"), str(tmp_path)]) == 2
+    assert diff.main([str(tmp_path / "nope"), str(tmp_path)]) == exitcodes.CONFIG
     assert "error" in capsys.readouterr().err
 
 
@@ -269,7 +290,7 @@ def test_fail_on_protected_does_not_pass_a_failed_preview(
     base, head = plan_dirs(lambda document: None)
     _fail_head(head, stacks()[0])
     status = diff.main([str(base), str(head), "--fail-on-protected"])
-    assert status == diff.EXIT_PREVIEW_FAILED
+    assert status == diff.EXIT_PREVIEW_FAILED == exitcodes.PREVIEW_FAILED == 42
     assert f"error: preview failed for {stacks()[0]}" in capsys.readouterr().err
 
 
@@ -348,7 +369,7 @@ def test_a_loosened_allow_list_is_a_change_even_when_no_resource_changes(
     head = write_plans(tmp_path / "head", documents)
 
     status, text = _run(base, head, capsys, "--fail-on-weakened")
-    assert status == diff.EXIT_WEAKENED, text
+    assert status == diff.EXIT_WEAKENED == exitcodes.WEAKENED == 44, text
     assert "**No changes.**" not in text
     section = _section(text, "⚠ Policy config loosened")
     assert (
@@ -429,7 +450,7 @@ def test_renaming_an_enabled_scope_fails_the_diff(
     base, head = plan_dirs(_rename)
     status = diff.main([str(base), str(head), "--fail-on-protected"])
     captured = capsys.readouterr()
-    assert status == diff.EXIT_BREAKING_SCOPE
+    assert status == diff.EXIT_BREAKING_SCOPE == exitcodes.BREAKING_SCOPE == 43
     assert "an enabled scope would be removed or renamed in one step" in captured.err
     assert "stops exposing scope `user_impersonation`" in captured.err
     consent = _section(captured.out, "Consent path and exposed API")
@@ -534,7 +555,87 @@ def test_the_summary_of_a_400_app_change_fits_a_pull_request_comment(
     for stack in stacks():
         assert f"| {stack} | 800 |" in counts, counts
     apps = _section(summary, "Apps added or removed")
-    assert apps.count("\n- ") <= diff.SUMMARY_LINES + 1
+    assert apps.count("\n- ") <= diff_report.SUMMARY_LINES + 1
     assert "more in [the full report](https://ci.example/run/1)." in apps
     assert "## Changes by region" not in summary
     assert "[the full report](https://ci.example/run/1)" in summary.rsplit("\n\n", 1)[-1]
+
+
+def test_a_new_region_matches_its_golden_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pull request that adds a region: its identity and policy config are what to review."""
+    first = stacks()[0]
+    documents = {
+        stack: json.loads((PLANS / f"{stack}.json").read_text(encoding="utf-8"))
+        for stack in stacks()
+    }
+    base = write_plans(tmp_path / "base", {first: documents[first]})
+    head = write_plans(tmp_path / "head", documents)
+    out, page, data = tmp_path / "diff.md", tmp_path / "diff.html", tmp_path / "diff.json"
+    argv = [str(base), str(head), "--out", str(out), "--html-out", str(page)]
+    status = diff.main([*argv, "--json-out", str(data)])
+    capsys.readouterr()
+    assert status == exitcodes.OK
+    markdown = out.read_text(encoding="utf-8")
+    golden.check("diff/new-region.md", markdown)
+    golden.check("diff/new-region.html", page.read_text(encoding="utf-8"))
+    golden.check("diff/new-region.json", data.read_text(encoding="utf-8"))
+    # What the new region is comes first, before any list of resources, and is no alarm.
+    new = f"## New region {stacks()[1]}"
+    assert markdown.index(new) < markdown.index("## Summary"), "the new region's identity first"
+    region = markdown.split(new, 1)[1].split("\n## ", 1)[0]
+    assert "tenant: `" in region
+    assert "| Policy | Enforcement | Config |" in region
+    assert "⚠" not in region, "a new region's identity is not an alarm"
+    assert "**" not in region, "a new region's identity is not an alarm"
+    assert "**Stack identity**" not in markdown
+
+
+def test_the_json_document_is_versioned_and_holds_the_change_model(
+    plan_dirs: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def add_directory_read_write(document: dict[str, Any]) -> None:
+        _, access = graph_application_access(document)
+        access["inputs"]["roleIds"] = sorted(
+            [*access["inputs"]["roleIds"], DIRECTORY_READ_WRITE_ALL_ROLE]
+        )
+
+    base, head = plan_dirs(add_directory_read_write)
+    data = tmp_path / "diff.json"
+    assert diff.main([str(base), str(head), "--json-out", str(data)]) == exitcodes.OK
+    capsys.readouterr()
+    document = json.loads(data.read_text(encoding="utf-8"))
+    assert (document["kind"], document["version"]) == ("partner-apps/changes", 1), data
+    for stack in document["stacks"]:
+        (update,) = [r for r in stack["resources"] if r["op"] == "update"]
+        (prop,) = update["properties"]
+        assert prop["path"] == "roleIds", f"{stack['stack']}: {update['urn']}"
+        assert DIRECTORY_READ_WRITE_ALL_ROLE in prop["new"]
+        assert any(
+            f["section"] == "permissions" and f["text"].startswith("adds Directory.ReadWrite.All")
+            for f in stack["facts"]
+        ), stack["facts"]
+
+
+def test_the_reviewed_change_as_json_matches_its_golden_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The JSON renderer of the golden diff (its Markdown and HTML: test_golden_reports.py)."""
+    documents = {
+        stack: json.loads((PLANS / f"{stack}.json").read_text(encoding="utf-8"))
+        for stack in stacks()
+    }
+    base = write_plans(tmp_path / "base", documents)
+    for document in documents.values():
+        _reviewed_change(document)
+    head = write_plans(tmp_path / "head", documents)
+    data = tmp_path / "diff.json"
+    status = diff.main([str(base), str(head), "--json-out", str(data), "--fail-on-weakened"])
+    capsys.readouterr()
+    assert status == exitcodes.WEAKENED
+    golden.check("diff/diff.json", data.read_text(encoding="utf-8"))
+    document = json.loads(data.read_text(encoding="utf-8"))
+    assert document["weakened"] is True
+    weaker = [c for s in document["stacks"] for c in s["policyConfig"] if c["weaker"]]
+    assert weaker, "the loosened allow-list and the disabled policy are marked weaker"

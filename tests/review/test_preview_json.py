@@ -16,9 +16,16 @@ from pathlib import Path
 
 import pytest
 
+from partner_apps import exitcodes
+from partner_apps.review.changes import coverage as cov
 from partner_apps.review.changes import preview_json as pj
-from partner_apps.review.changes.plans import ResourceChange
+from partner_apps.review.changes import preview_read as read
+from partner_apps.review.changes import preview_steps as steps
+from partner_apps.review.changes.model import ResourceChange, marked
 from partner_apps.review.plan import document as pf
+from partner_apps.review.reports import preview_json as report
+from partner_apps.review.reports.model import BulletList, ListItem, Report, code, text, to_markdown
+from tests import golden
 
 from .conftest import PLANS, PREVIEWS
 
@@ -31,9 +38,9 @@ NO_CHANGES = PREVIEWS / "us-no-changes.json"
 
 
 def _markdown(path: Path, catalog: pf.Catalog, *, with_plan: bool = True) -> str:
-    preview = pj.parse_preview(path.read_text(encoding="utf-8"), str(path))
+    preview = read.parse_preview(path.read_text(encoding="utf-8"), str(path))
     contexts = {p.stack: p for p in pf.load_plans([PLANS])} if with_plan else {}
-    return pj.render_preview(preview, catalog, contexts)
+    return report.render_preview(preview, catalog, contexts)
 
 
 def _section(text: str, heading: str) -> str:
@@ -41,8 +48,8 @@ def _section(text: str, heading: str) -> str:
 
 
 def test_the_digest_steps_become_create_update_replace_and_delete(catalog: pf.Catalog) -> None:
-    preview = pj.parse_preview(DIGEST.read_text(encoding="utf-8"))
-    changes, _ = pj.resource_changes(preview.steps)
+    preview = read.parse_preview(DIGEST.read_text(encoding="utf-8"))
+    changes, _ = steps.resource_changes(preview.steps)
     ops = {c.op for c in changes}
     assert ops == {"create", "update", "replace", "delete"}
     # The root stack's "same" step is not a change.
@@ -126,18 +133,24 @@ def test_engine_events_carry_policy_violations(catalog: pf.Catalog) -> None:
 
 
 def test_detailed_diff_paths_are_split_like_the_engine() -> None:
-    assert pj.split_path("properties.attributes.expires") == ["properties", "attributes", "expires"]
-    assert pj.split_path("requiredResourceAccesses[2].resourceAccesses[0].id") == [
+    assert steps.split_path("properties.attributes.expires") == [
+        "properties",
+        "attributes",
+        "expires",
+    ]
+    assert steps.split_path("requiredResourceAccesses[2].resourceAccesses[0].id") == [
         "requiredResourceAccesses",
         2,
         "resourceAccesses",
         0,
         "id",
     ]
-    assert pj.split_path('tags["cost.center"]') == ["tags", "cost.center"]
+    assert steps.split_path('tags["cost.center"]') == ["tags", "cost.center"]
 
 
-def test_a_raw_secret_in_a_state_never_reaches_the_markdown(catalog: pf.Catalog) -> None:
+def test_a_raw_secret_in_a_state_never_reaches_the_markdown(
+    catalog: pf.Catalog, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     canary = "CANARY-preview-secret-9f8e7d"
     document = json.loads(DIGEST.read_text(encoding="utf-8"))
     for step in document["steps"]:
@@ -147,15 +160,23 @@ def test_a_raw_secret_in_a_state_never_reaches_the_markdown(catalog: pf.Catalog)
                 state["outputs"]["value"] = canary
                 state["additionalSecretOutputs"] = ["value"]
                 state["inputs"]["displayName"] = f"copy of {canary}"
-    preview = pj.parse_preview(json.dumps(document))
-    assert canary not in pj.render_preview(preview, catalog, {})
+    preview = read.parse_preview(json.dumps(document))
+    assert canary not in report.render_preview(preview, catalog, {})
+    # Nor the HTML or the JSON: every renderer reads the one scrubbed preview.
+    given = tmp_path / "preview.json"
+    given.write_text(json.dumps(document), encoding="utf-8")
+    page, data = tmp_path / "preview.html", tmp_path / "changes.json"
+    pj.main([str(given), "--html-out", str(page), "--json-out", str(data)])
+    capsys.readouterr()
+    assert canary not in page.read_text(encoding="utf-8"), page
+    assert canary not in data.read_text(encoding="utf-8"), data
 
 
 def test_not_a_preview_is_an_error() -> None:
     with pytest.raises(pf.PlanError, match="neither"):
-        pj.parse_preview('{"resources": []}', "x.json")
+        read.parse_preview('{"resources": []}', "x.json")
     with pytest.raises(pf.PlanError, match="not JSON"):
-        pj.parse_preview("{oops\n", "x.json")
+        read.parse_preview("{oops\n", "x.json")
 
 
 def test_a_preview_file_that_is_not_utf_8_is_an_input_error(
@@ -163,7 +184,7 @@ def test_a_preview_file_that_is_not_utf_8_is_an_input_error(
 ) -> None:
     preview = tmp_path / "preview.json"
     preview.write_bytes(b'{"steps": [], "diagnostics": [{"message": "caf\xe9"}]}')
-    assert pj.main([str(preview), "--plan", str(PLANS)]) == pj.EXIT_INPUT
+    assert pj.main([str(preview), "--plan", str(PLANS)]) == pj.EXIT_INPUT == exitcodes.CONFIG
     err = capsys.readouterr().err
     assert f"error: {preview}: not UTF-8 (byte 0xe9 at offset" in err, err
     assert "Traceback" not in err
@@ -175,7 +196,7 @@ def test_cli_reads_standard_input_and_writes_a_file(
     monkeypatch.setattr("sys.stdin", io.StringIO(DIGEST.read_text(encoding="utf-8")))
     out = tmp_path / "preview.md"
     status = pj.main(["--plan", str(PLANS), "--out", str(out), "--fail-on-protected"])
-    assert status == 3
+    assert status == pj.EXIT_PROTECTED == exitcodes.PROTECTED == 41
     assert out.read_text(encoding="utf-8").startswith("# Preview changes")
     assert "us: " in capsys.readouterr().out
     assert pj.main([str(DIGEST), "--plan", str(PLANS)]) == 0
@@ -218,7 +239,7 @@ def test_an_engine_error_with_no_steps_is_a_failed_preview(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     status, text, err = _run(capsys, str(PROGRAM_FAILED), "--plan", str(PLANS))
-    assert status == pj.EXIT_PREVIEW_FAILED == 4
+    assert status == pj.EXIT_PREVIEW_FAILED == exitcodes.PREVIEW_FAILED == 42
     assert "the preview failed: Program failed with an unhandled exception" in err
     assert "No changes." not in text
     assert "Nothing is listed: the preview failed before the engine planned any change" in text
@@ -237,7 +258,7 @@ def test_an_engine_error_with_no_steps_is_a_failed_preview(
 def test_a_mandatory_violation_in_a_digest_is_a_failed_preview_with_its_changes(
     catalog: pf.Catalog, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    preview = pj.parse_preview(MANDATORY.read_text(encoding="utf-8"))
+    preview = read.parse_preview(MANDATORY.read_text(encoding="utf-8"))
     assert preview.failed
     assert preview.violations is None
     status, text, _ = _run(capsys, str(MANDATORY), "--plan", str(PLANS))
@@ -255,7 +276,7 @@ def test_a_mandatory_violation_in_a_digest_is_a_failed_preview_with_its_changes(
 
 
 def test_a_mandatory_policy_event_fails_the_preview(capsys: pytest.CaptureFixture[str]) -> None:
-    preview = pj.parse_preview(EVENTS.read_text(encoding="utf-8"))
+    preview = read.parse_preview(EVENTS.read_text(encoding="utf-8"))
     assert [v.policy for v in preview.mandatory_violations] == [
         "azuread-required-access-allow-list"
     ]
@@ -276,7 +297,7 @@ def test_a_preview_without_changes_or_errors_still_says_no_changes(
     assert status == pj.EXIT_OK
     assert "**No changes.**" in text
     assert "Preview failed" not in text
-    bare = pj.parse_preview('{"changeSummary": {}, "duration": 1}')
+    bare = read.parse_preview('{"changeSummary": {}, "duration": 1}')
     assert not bare.steps
     assert not bare.failed
 
@@ -302,7 +323,7 @@ def test_warnings_alone_do_not_fail_the_preview() -> None:
         {"message": "stdout of the program\n", "severity": "info"},
         {"message": "debug noise", "severity": "debug"},
     ]
-    preview = pj.parse_preview(json.dumps(document))
+    preview = read.parse_preview(json.dumps(document))
     assert not preview.failed
     assert [(d.severity, d.message) for d in preview.diagnostics] == [
         ("warning", "something to know"),
@@ -323,9 +344,9 @@ def test_a_raw_secret_in_an_error_message_never_reaches_the_markdown(
     document["diagnostics"] = [
         {"urn": step["urn"], "message": f"error: rejected value {canary}\n", "severity": "error"}
     ]
-    preview = pj.parse_preview(json.dumps(document))
+    preview = read.parse_preview(json.dumps(document))
     assert preview.failed
-    text = pj.render_preview(preview, catalog, {})
+    text = report.render_preview(preview, catalog, {})
     assert canary not in text
     assert "rejected value [secret]" in text
 
@@ -334,8 +355,12 @@ def test_help_lists_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         pj.main(["--help"])
     out = capsys.readouterr().out
-    for code in ("2 ", "3 ", "4 ", "7 "):
-        assert f"  {code}" in out
+    for status in (exitcodes.CONFIG, exitcodes.PROTECTED, exitcodes.PREVIEW_FAILED):
+        assert f"  {status:>3}  " in out, f"exit code {status} missing from --help"
+    assert f"  {exitcodes.UNCOVERED:>3}  --fail-on-uncovered" in out
+    # Only its own codes: none of the diff's or the sam token's.
+    assert f"  {exitcodes.WEAKENED:>3}  " not in out
+    assert f"  {exitcodes.TOKEN_EXPIRED:>3}  " not in out
 
 
 # --------------------------------------------------------------------------------------------
@@ -372,30 +397,34 @@ def test_changes_the_offline_plan_never_evaluated_are_named_with_a_count(
 
 
 def test_a_plan_that_holds_the_preview_changes_covers_them(catalog: pf.Catalog) -> None:
-    preview = pj.parse_preview(DIGEST.read_text(encoding="utf-8"))
+    preview = read.parse_preview(DIGEST.read_text(encoding="utf-8"))
     plan = next(p for p in pf.load_plans([PLANS]) if p.stack == "us")
-    changes, _ = pj.resource_changes(preview.steps)
+    changes, _ = steps.resource_changes(preview.steps)
     # The plan recorded from the head: every changed resource as the preview's new state.
     by_urn = plan.by_urn()
     by_urn.update({c.urn: c.new for c in changes if c.new is not None})
     head = dataclasses.replace(plan, resources=tuple(sorted(by_urn.values(), key=lambda r: r.urn)))
-    assert pj.coverage(preview, catalog, {"us": head}) == {}
-    assert "do not cover" not in pj.render_preview(preview, catalog, {"us": head})
+    assert (
+        cov.coverage(preview, steps.resource_changes(preview.steps)[0], catalog, {"us": head}) == {}
+    )
+    assert "do not cover" not in report.render_preview(preview, catalog, {"us": head})
 
 
 def test_the_previews_own_policy_results_are_authoritative(catalog: pf.Catalog) -> None:
-    preview = pj.parse_preview(EVENTS.read_text(encoding="utf-8"))
+    preview = read.parse_preview(EVENTS.read_text(encoding="utf-8"))
     contexts = {p.stack: p for p in pf.load_plans([PLANS])}
-    assert pj.coverage(preview, catalog, contexts) == {}
-    text = pj.render_preview(preview, catalog, contexts)
+    assert cov.coverage(preview, steps.resource_changes(preview.steps)[0], catalog, contexts) == {}
+    text = report.render_preview(preview, catalog, contexts)
     assert "do not cover" not in text
     assert "offline plan" not in _section(text, "Policy results")
     assert "mandatory violation of `azuread-required-access-allow-list`" in text
 
 
-def test_fail_on_uncovered_exits_7(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_fail_on_uncovered_exits_uncovered(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     status, _, err = _run(capsys, str(DIGEST), "--plan", str(PLANS), "--fail-on-uncovered")
-    assert status == pj.EXIT_UNCOVERED == 7
+    assert status == pj.EXIT_UNCOVERED == exitcodes.UNCOVERED == 45
     assert "do not cover 5 changes in us" in err
     # Without the option the warning is shown and the exit status is unchanged.
     status, text, _ = _run(capsys, str(DIGEST), "--plan", str(PLANS), "--out", str(tmp_path / "x"))
@@ -404,7 +433,10 @@ def test_fail_on_uncovered_exits_7(capsys: pytest.CaptureFixture[str], tmp_path:
     # Without a plan there are no offline results to cover anything.
     assert _run(capsys, str(DIGEST), "--fail-on-uncovered")[0] == 0
     # A failed preview is reported as failed first.
-    assert _run(capsys, str(MANDATORY), "--plan", str(PLANS), "--fail-on-uncovered")[0] == 4
+    assert (
+        _run(capsys, str(MANDATORY), "--plan", str(PLANS), "--fail-on-uncovered")[0]
+        == exitcodes.PREVIEW_FAILED
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -413,13 +445,21 @@ def test_fail_on_uncovered_exits_7(capsys: pytest.CaptureFixture[str], tmp_path:
 
 
 def test_ids_only_the_offline_plan_made_up_are_labelled() -> None:
-    preview = pj.parse_preview(DIGEST.read_text(encoding="utf-8"))
+    preview = read.parse_preview(DIGEST.read_text(encoding="utf-8"))
     plan = next(p for p in pf.load_plans([PLANS]) if p.stack == "us")
     mock = sorted(plan.assigned_at_deploy)[0]
     engine = "0000000a-000a-4000-8000-0000000a0001"  # an application id in the preview's states
     both = dataclasses.replace(plan, assigned_at_deploy=plan.assigned_at_deploy | {engine})
-    markdown = f"- client `{mock}`\n- application `/applications/{engine}`\n"
-    labelled = pj.label_offline_ids(markdown, preview, {"us": both})
+    assigned = report.offline_ids(preview, {"us": both})
+    assert mock in assigned
+    assert engine not in assigned, "an id the preview's own states hold is the engine's"
+    items = BulletList(
+        (
+            ListItem(text("client ", code(mock))),
+            ListItem(text("application ", code(f"/applications/{engine}"))),
+        )
+    )
+    labelled = to_markdown(Report("t", (report.labelled(items, assigned),)))
     assert mock not in labelled
     assert "- client (assigned at deploy)" in labelled
     # The preview's own value is the engine's, not a mock: it stays.
@@ -431,8 +471,8 @@ def test_the_preview_markdown_shows_no_id_the_offline_plan_made_up(catalog: pf.C
     assigned = set().union(*(p.assigned_at_deploy for p in contexts.values()))
     assert assigned
     for path in sorted(PREVIEWS.iterdir()):
-        text = pj.render_preview(
-            pj.parse_preview(path.read_text(encoding="utf-8")), catalog, contexts
+        text = report.render_preview(
+            read.parse_preview(path.read_text(encoding="utf-8")), catalog, contexts
         )
         assert not [guid for guid in assigned if guid in text.lower()], path.name
 
@@ -440,14 +480,14 @@ def test_the_preview_markdown_shows_no_id_the_offline_plan_made_up(catalog: pf.C
 def test_a_value_holding_a_made_up_id_is_not_judged_against_the_real_one(
     catalog: pf.Catalog,
 ) -> None:
-    preview = pj.parse_preview(DIGEST.read_text(encoding="utf-8"))
+    preview = read.parse_preview(DIGEST.read_text(encoding="utf-8"))
     plan = next(p for p in pf.load_plans([PLANS]) if p.stack == "us")
-    changes, _ = pj.resource_changes(preview.steps)
+    changes, _ = steps.resource_changes(preview.steps)
     secret = next(c for c in changes if c.type == pf.VAULT_SECRET and c.op == "update")
     planned = plan.by_urn()[secret.urn]
-    assert pj.uncovered(secret, planned, catalog, {}) != []
+    assert cov.uncovered(secret, planned, catalog, {}) != []
     # The plan's value holds an id its mocks made up: the real preview's differs by nature.
-    recorded = pj.value_at(planned.inputs, ["properties", "attributes", "expires"])
+    recorded = steps.value_at(planned.inputs, ["properties", "attributes", "expires"])
     mock = "2266bc0b-6de6-5b74-9757-97d035436cf8"
     inputs = dict(planned.inputs)
     inputs["properties"] = {
@@ -455,7 +495,7 @@ def test_a_value_holding_a_made_up_id_is_not_judged_against_the_real_one(
         "attributes": {**inputs["properties"]["attributes"], "expires": f"{recorded} {mock}"},
     }
     masked = dataclasses.replace(planned, inputs=inputs)
-    assert pj.uncovered(secret, masked, catalog, {}, frozenset({mock})) == []
+    assert cov.uncovered(secret, masked, catalog, {}, frozenset({mock})) == []
 
 
 def test_access_to_an_own_api_is_compared_by_its_scope_ids_not_its_client_id(
@@ -470,8 +510,9 @@ def test_access_to_an_own_api_is_compared_by_its_scope_ids_not_its_client_id(
     # The real preview names the API by its real client id, which the plan cannot know.
     real = dataclasses.replace(own, inputs={**own.inputs, "apiClientId": str(uuid.uuid4())})
     change = ResourceChange(urn=own.urn, op="update", old=own, new=real, inferred=False)
-    grants = pj.app_grants(plan, catalog)
-    assert pj.uncovered(change, own, catalog, grants, plan.assigned_at_deploy) == []
+    grants = cov.app_grants(plan, catalog)
+    missing = cov.uncovered(change, own, catalog, grants, plan.assigned_at_deploy)
+    assert [marked(item) for item in missing] == []
     more = dataclasses.replace(
         real,
         inputs={
@@ -480,7 +521,33 @@ def test_access_to_an_own_api_is_compared_by_its_scope_ids_not_its_client_id(
         },
     )
     change = dataclasses.replace(change, new=more)
-    assert pj.uncovered(change, own, catalog, grants, plan.assigned_at_deploy) == [
+    missing = cov.uncovered(change, own, catalog, grants, plan.assigned_at_deploy)
+    assert [marked(item) for item in missing] == [
         f"`{own.name}` (`{own.type}`) requests `11111111-1111-4111-8111-111111111111` "
         "(an API of this project, delegated)"
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# Golden files: every recorded preview, with the recorded plans as context
+# --------------------------------------------------------------------------------------------
+
+GOLDEN_PREVIEWS = sorted(path.name for path in PREVIEWS.iterdir() if path.is_file())
+
+
+@pytest.mark.parametrize("name", GOLDEN_PREVIEWS)
+def test_the_preview_json_report_matches_its_golden_files(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, page, data = tmp_path / "preview.md", tmp_path / "preview.html", tmp_path / "p.json"
+    argv = [str(PREVIEWS / name), "--plan", str(PLANS), "--out", str(out)]
+    pj.main([*argv, "--html-out", str(page), "--json-out", str(data)])
+    capsys.readouterr()
+    stem = name.split(".", 1)[0]
+    golden.check(f"preview-json/{stem}.md", out.read_text(encoding="utf-8"))
+    golden.check(f"preview-json/{stem}.html", page.read_text(encoding="utf-8"))
+    golden.check(f"preview-json/{stem}.json", data.read_text(encoding="utf-8"))
+    document = json.loads(data.read_text(encoding="utf-8"))
+    assert (document["kind"], document["version"]) == ("partner-apps/changes", 1), name
+    passed = {DIGEST.name, NO_CHANGES.name, REPLACEMENT_STEPS.name}
+    assert document["preview"]["failed"] == (name not in passed), name

@@ -16,13 +16,19 @@ a dropped high-privilege entry, a disabled policy, another tenant or owner. The 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from partner_apps.review.changes.model import (
+    Code,
+    IdentityChange,
+    PolicyConfigChange,
+    code,
+    marked,
+    words,
+)
 from partner_apps.review.plan.document import PolicyInfo, canonical
 from partner_apps.review.plan.values import join_words
-from partner_apps.review.reports.markdown import code
 from policies.partner_policies import POLICY_SPECS
 
 # Effective enforcement, strongest last (remediate enforces as mandatory does).
@@ -48,44 +54,6 @@ IDENTITY_LABELS: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class IdentityChange:
-    """One value that identifies a region's stack, before and after (None: not recorded)."""
-
-    label: str
-    before: Any
-    after: Any
-
-    def markdown(self) -> str:
-        if self.before is None:
-            return f"{self.label}: {_show(self.after)}"
-        return f"{self.label}: {_show(self.before)} → {_show(self.after)}"
-
-
-@dataclass(frozen=True)
-class PolicyConfigChange:
-    """One change of a policy's enforcement (``prop`` empty) or of one of its properties."""
-
-    stack: str
-    policy: str
-    prop: str
-    text: str  # Markdown: what changed
-    weaker: bool
-
-    def markdown(self) -> str:
-        where = f"{code(self.policy)}" + (f" {code(self.prop)}" if self.prop else "")
-        mark = " (**weaker**)" if self.weaker else ""
-        return f"- **{self.stack}**: {where} {self.text}{mark}"
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, list):
-        return ", ".join(code(v) for v in value) if value else "(none)"
-    if isinstance(value, Mapping):
-        return ", ".join(f"{k} {_show(v)}" for k, v in sorted(value.items())) or "(none)"
-    return code(value)
-
-
 def identity_changes(
     base: Mapping[str, Any] | None, head: Mapping[str, Any]
 ) -> list[IdentityChange]:
@@ -95,11 +63,11 @@ def identity_changes(
         after = head.get(key)
         if base is None:
             if after is not None:
-                changes.append(IdentityChange(label, None, after))
+                changes.append(IdentityChange(key, label, None, after))
             continue
         before = base.get(key)
         if before is not None and after is not None and canonical(before) != canonical(after):
-            changes.append(IdentityChange(label, before, after))
+            changes.append(IdentityChange(key, label, before, after))
     return changes
 
 
@@ -125,10 +93,10 @@ def _property_changes(
     if isinstance(before, list | tuple) or isinstance(after, list | tuple):
         old, new = _items(before), _items(after)
         return [
-            PolicyConfigChange(stack, name, prop_name, f"adds {code(v)}", loosens == "add")
+            PolicyConfigChange(stack, name, prop_name, ("adds ", Code(v)), loosens == "add")
             for v in sorted(new - old)
         ] + [
-            PolicyConfigChange(stack, name, prop_name, f"removes {code(v)}", loosens == "remove")
+            PolicyConfigChange(stack, name, prop_name, ("removes ", Code(v)), loosens == "remove")
             for v in sorted(old - new)
         ]
     weaker = False
@@ -138,8 +106,11 @@ def _property_changes(
         weaker = (loosens == "increase" and after > before) or (
             loosens == "decrease" and after < before
         )
-    shown = f"{code(before) if before is not None else '(not set)'} → "
-    shown += code(after) if after is not None else "(not set)"
+    shown = words(
+        code(before) if before is not None else "(not set)",
+        " → ",
+        code(after) if after is not None else "(not set)",
+    )
     return [PolicyConfigChange(stack, name, prop_name, shown, weaker)]
 
 
@@ -159,7 +130,7 @@ def policy_config_changes(
         if old != new:
             weaker = ENFORCEMENT_ORDER.get(new, -1) < ENFORCEMENT_ORDER.get(old, -1)
             changes.append(
-                PolicyConfigChange(stack, name, "", f"enforcement {old} → {new}", weaker)
+                PolicyConfigChange(stack, name, "", (f"enforcement {old} → {new}",), weaker)
             )
         if before is None or after is None:
             continue
@@ -167,13 +138,12 @@ def policy_config_changes(
             old_value, new_value = before.properties.get(prop), after.properties.get(prop)
             if canonical(old_value) != canonical(new_value):
                 changes += _property_changes(stack, name, prop, old_value, new_value)
-    return sorted(changes, key=lambda c: (not c.weaker, c.policy, c.prop, c.text))
+    return sorted(changes, key=config_order)
 
 
-def policy_config_lines(changes: Sequence[PolicyConfigChange]) -> list[str]:
-    """Weaker changes first, across regions, then the rest."""
-    ordered = sorted(changes, key=lambda c: (not c.weaker, c.stack, c.policy, c.prop, c.text))
-    return [change.markdown() for change in ordered]
+def config_order(change: PolicyConfigChange) -> tuple[bool, str, str, str, str]:
+    """Weaker changes first, across regions, then the rest (by stack, policy and property)."""
+    return (not change.weaker, change.stack, change.policy, change.prop, marked(change.text))
 
 
 def weakened_summary(changes: Sequence[PolicyConfigChange]) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import re
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -205,8 +206,9 @@ def _md_inline(inline: Inline) -> str:
 
 
 def _detail_lines(detail: str) -> list[str]:
-    """The lines of a list item's detail, trimmed, without blank ones."""
-    return [line.strip() for line in detail.splitlines() if line.strip()]
+    """The lines of a list item's detail without blank ones, keeping their indentation relative
+    to each other (a traceback's nesting)."""
+    return [line.rstrip() for line in textwrap.dedent(detail).splitlines() if line.strip()]
 
 
 def _md_detail(detail: str) -> list[str]:
