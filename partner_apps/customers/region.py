@@ -32,6 +32,7 @@ from partner_apps.sam.store import TokenStore
 from partner_apps.sam.target import RegionTarget, load_apps, region_of, region_stacks
 
 from . import gdap
+from .customer_file import Lifecycle, lifecycle_problems
 from .desired import DesiredApp, desired_apps
 from .plan import Customer
 from .remote import (
@@ -47,6 +48,7 @@ from .remote import (
 )
 
 CUSTOMERS_DIR = "customers"
+LIFECYCLE_KEYS = ("gdap", "customers")
 PAGE_SIZE = 500
 ACTIVE = "status eq 'active'"
 
@@ -55,6 +57,13 @@ ACTIVE = "status eq 'active'"
 class Selection:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    # The desired GDAP state and customer states (``customer_file.py``); None: not managed.
+    lifecycle: Lifecycle | None = None
+
+    def listed(self) -> set[str]:
+        """Every tenant id the file names: included, or with an entry under ``customers``."""
+        named = {tenant.lower() for tenant in self.lifecycle.customers} if self.lifecycle else set()
+        return set(self.include) | named
 
 
 def selection_path(project_dir: Path, stack: str) -> Path:
@@ -62,7 +71,8 @@ def selection_path(project_dir: Path, stack: str) -> Path:
 
 
 def load_selection(project_dir: Path, stack: str) -> Selection:
-    """``customers/<stack>.yaml``: optional ``include`` and ``exclude`` lists of tenant ids.
+    """``customers/<stack>.yaml``: optional ``include`` and ``exclude`` lists of tenant ids, and
+    the desired GDAP state (``gdap``, ``customers``: ``customer_file.py``).
 
     Read like the stack files (``read_yaml``: UTF-8, a key defined twice refused); a list that is
     not a list of tenant ids (a single id written without the list, a number) is refused rather
@@ -78,9 +88,10 @@ def load_selection(project_dir: Path, stack: str) -> Selection:
         document = read_yaml(path) or {}
     except ConfigError as error:
         raise SamError(f"region {stack}: {where}: {error}", exitcodes.CONFIG) from None
-    if not isinstance(document, dict) or set(document) - {"include", "exclude"}:
+    if not isinstance(document, dict) or set(document) - {"include", "exclude", *LIFECYCLE_KEYS}:
         raise SamError(
-            f"region {stack}: {where} may hold only include and exclude lists of tenant ids",
+            f"region {stack}: {where} may hold only include and exclude lists of tenant ids, "
+            "gdap and customers",
             exitcodes.CONFIG,
         )
     lists: dict[str, tuple[str, ...]] = {}
@@ -93,7 +104,16 @@ def load_selection(project_dir: Path, stack: str) -> Selection:
                 exitcodes.CONFIG,
             )
         lists[key] = tuple(item.lower() for item in value)
-    return Selection(lists["include"], lists["exclude"])
+    lifecycle: Lifecycle | None = None
+    if set(document) & set(LIFECYCLE_KEYS):
+        lifecycle, problems = lifecycle_problems(document, where)
+        if problems:
+            raise SamError(
+                f"region {stack}: invalid {where} ({len(problems)} problem(s)):\n"
+                + "\n".join(f"  {problem}" for problem in problems),
+                exitcodes.CONFIG,
+            )
+    return Selection(lists["include"], lists["exclude"], lifecycle)
 
 
 def unreadable_selections(project_dir: Path, stack: str) -> list[str]:
@@ -146,8 +166,17 @@ def check_single_region(
             # That region's own runs refuse its file (exit 3); this region still runs, and the
             # caller says which region's list could not be checked (``unreadable_selections``).
             continue
-        for tenant in sorted(set(theirs.include) & (own | set(selection.include))):
+        for tenant in sorted(theirs.listed() & (own | selection.listed())):
             problems.append(f"{tenant} is listed by region {other} ({CUSTOMERS_DIR}/{other}.yaml)")
+        # A security group lives in one partner tenant: a group that another region's templates
+        # name is that region's, and cannot hold roles through this region's relationships.
+        mine = selection.lifecycle.groups() if selection.lifecycle else set()
+        theirs_groups = theirs.lifecycle.groups() if theirs.lifecycle else set()
+        for group in sorted(mine & theirs_groups):
+            problems.append(
+                f"{CUSTOMERS_DIR}/{stack}.yaml: gdap.templates: group {group} is a group of "
+                f"region {other}'s partner tenant ({CUSTOMERS_DIR}/{other}.yaml names it)"
+            )
     partners = _partner_tenants(project_dir, stack)
     problems += [
         f"{tenant} is the partner tenant of region {partners[tenant]}"
