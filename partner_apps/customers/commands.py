@@ -25,6 +25,7 @@ from partner_apps.sam.target import region_of, region_stacks
 from . import binding, report, routing_parts
 from .apply import Outcome, apply
 from .graph import CustomerGraph
+from .lifecycle import plan_customer_lifecycle
 from .lock import region_lock
 from .plan import Action, Customer, CustomerPlan, Plan, plan_customer
 from .progress import Progress
@@ -36,7 +37,7 @@ from .region import (
     open_region,
     unreadable_selections,
 )
-from .remote import size_workers
+from .remote import RemoteError, size_workers
 from .verify import Verifier, verify
 
 
@@ -133,12 +134,41 @@ def _workers(region: Region, args: argparse.Namespace) -> int:
     return size_workers(region.http.round_trip(), region.api.pacer.rate)
 
 
-def _planner(region: Region, args: argparse.Namespace) -> Callable[[Customer], CustomerPlan]:
-    def one(customer: Customer) -> CustomerPlan:
-        graph = CustomerGraph(region.api, customer.tenant_id)
-        return plan_customer(graph, customer, region.apps, args.prune, roles=region.gdap_roles)
+def _planner(
+    rt: Runtime, region: Region, args: argparse.Namespace
+) -> Callable[[Customer], CustomerPlan]:
+    """Each customer's plan. When ``customers/<stack>.yaml`` manages GDAP (templates, or a
+    customer's state), the partner's relationships are listed once, every status, and each
+    customer's plan starts with its GDAP actions (``lifecycle.py``)."""
+    lifecycle = load_selection(rt.project_dir, region.stack).lifecycle
+    if lifecycle is None or not lifecycle.managed:
 
-    return one
+        def one(customer: Customer) -> CustomerPlan:
+            graph = CustomerGraph(region.api, customer.tenant_id)
+            return plan_customer(graph, customer, region.apps, args.prune, roles=region.gdap_roles)
+
+        return one
+    relationships = region.all_relationships()
+    now = _now(rt)
+
+    def managed(customer: Customer) -> CustomerPlan:
+        graph = CustomerGraph(region.api, customer.tenant_id)
+        try:
+            return plan_customer_lifecycle(
+                graph,
+                customer,
+                region.apps,
+                args.prune,
+                lifecycle=lifecycle,
+                relationships=relationships.get(customer.tenant_id, []),
+                assignments=region.access_assignments,
+                roles=region.gdap_roles,
+                now=now,
+            )
+        except RemoteError as error:
+            return CustomerPlan(customer, cause=error.cause, fix=error.fix)
+
+    return managed
 
 
 def _plan(rt: Runtime, region: Region, plans: list[CustomerPlan], left: Any, prune: bool) -> Plan:
@@ -159,7 +189,7 @@ def make_plan(rt: Runtime, region: Region, args: argparse.Namespace) -> tuple[Pl
     workers = _workers(region, args)
     rt.step(region.target, f"reading {len(customers)} customer tenant(s), {workers} at a time")
     progress = _progress(rt, region, "plan", len(customers))
-    planner = _planner(region, args)
+    planner = _planner(rt, region, args)
 
     def one(customer: Customer) -> CustomerPlan:
         planned = planner(customer)
@@ -328,7 +358,7 @@ def _apply_locked(
         count = sum(len(lines) for lines in pending.values())
         rt.step(region.target, f"{count} write(s) of an interrupted apply to resolve")
     customers, left = _customers(rt, region)
-    planner = _planner(region, args)
+    planner = _planner(rt, region, args)
 
     def planned(customer: Customer) -> CustomerPlan:
         plan = planner(customer)
@@ -349,7 +379,14 @@ def _apply_locked(
     )
     try:
         results = apply(
-            region, customers, planned, audit, prune=args.prune, workers=workers, on_done=progress
+            region,
+            customers,
+            planned,
+            audit,
+            prune=args.prune,
+            workers=workers,
+            on_done=progress,
+            lifecycle=load_selection(rt.project_dir, region.stack).lifecycle,
         )
     finally:
         bar.close()

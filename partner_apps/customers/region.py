@@ -342,6 +342,39 @@ class AuditLog:
                 handle, self._handle = self._handle, None
                 handle.close()
 
+    def outcomes(self, tenant: str, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+        """The successful outcome lines of ``kinds`` for ``tenant`` since its last offboarding
+        record: what one offboarding removed, over however many runs it took."""
+        found: list[dict[str, Any]] = []
+        if self.path is None or not self.path.is_file():
+            return found
+        for text in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                line = json.loads(text)
+            except ValueError:
+                continue
+            if not isinstance(line, dict) or line.get("tenantId") != tenant:
+                continue
+            if line.get("region") != self.region:
+                continue
+            if line.get("phase") == "offboarding":
+                found = []
+            elif (
+                line.get("phase") == "outcome"
+                and line.get("action") in kinds
+                and line.get("result") in ("done", "removed", "already", "created")
+            ):
+                found.append(
+                    {
+                        "when": line.get("when"),
+                        "action": line.get("action"),
+                        "app": line.get("app"),
+                        "object": line.get("objectId") or line.get("resourceAppId"),
+                        "result": line.get("result"),
+                    }
+                )
+        return found
+
     def recent(self, since: datetime) -> dict[tuple[str, str], datetime]:
         """(tenant id, app) -> the last successful write at or after ``since``."""
         found: dict[tuple[str, str], datetime] = {}
@@ -469,6 +502,41 @@ class Region:
         body = response.json()
         return body if isinstance(body, dict) else {}
 
+    def all_relationships(self) -> dict[str, list[dict[str, Any]]]:
+        """Customer tenant id -> every GDAP relationship of this partner with it, whatever its
+        status (created, approvalPending, active, terminated, ...): what the GDAP plan compares
+        with the customer file. One paged listing for the region (``$top`` 300)."""
+        base = self.target.endpoints.graph_url
+        url: str | None = f"{base}/v1.0/tenantRelationships/delegatedAdminRelationships?$top=300"
+        found: dict[str, list[dict[str, Any]]] = {}
+        while url:
+            body = self._graph_page(url, "the GDAP relationships")
+            for item in body.get("value") or []:
+                if isinstance(item, dict):
+                    tenant = str((item.get("customer") or {}).get("tenantId", "")).lower()
+                    found.setdefault(tenant, []).append(item)
+            url = body.get("@odata.nextLink")
+        return found
+
+    def access_assignments(self, relationship_id: str) -> list[dict[str, Any]]:
+        """One relationship's access assignments (every status), read in the partner tenant."""
+        base = self.target.endpoints.graph_url
+        url: str | None = (
+            f"{base}/v1.0/tenantRelationships/delegatedAdminRelationships/"
+            f"{quote(relationship_id, safe='')}/accessAssignments"
+        )
+        assignments: list[dict[str, Any]] = []
+        while url:
+            try:
+                body = self._graph_page(url, "a GDAP relationship's access assignments")
+            except SamError as error:
+                raise RemoteError(
+                    str(error), "grant the SAM app DelegatedAdminRelationship.Read.All"
+                ) from None
+            assignments += [a for a in body.get("value") or [] if isinstance(a, dict)]
+            url = body.get("@odata.nextLink")
+        return assignments
+
     def gdap_roles(self, customer: Customer) -> frozenset[str]:
         """The Entra roles (template ids) the partner's admins hold in ``customer`` through its
         active GDAP relationships: the roles of their active access assignments that the
@@ -509,6 +577,10 @@ class Region:
             if tenant in selection.exclude:
                 left.append({"tenantId": tenant, "name": name, "reason": "excluded"})
             elif tenant not in relationships:
+                if selection.lifecycle and selection.lifecycle.template_of(tenant):
+                    # Its relationship is what the plan makes (customer_file: a template).
+                    chosen.append(customer)
+                    continue
                 left.append(
                     {"tenantId": tenant, "name": name, "reason": "no active GDAP relationship"}
                 )
