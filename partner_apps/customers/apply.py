@@ -211,7 +211,8 @@ class _Customer:
         then one dated audit record listing every removal made for this customer."""
         client = GdapClient(self.region)
         tenant = self.customer.tenant_id
-        for action in sorted(self.planned, key=lambda a: OFFBOARD_ORDER.index(a.kind)):
+        # In the plan's order (lifecycle.plan_offboarding: the documented order, SAM app last).
+        for action in self.planned:
             parts = action.object_id.split("/")
             if action.kind == "offboard-remove-app-role":
                 call = partial(self.graph.remove_assignment, parts[0], parts[-1])

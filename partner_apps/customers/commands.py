@@ -25,7 +25,7 @@ from partner_apps.sam.target import region_of, region_stacks
 from . import binding, report, routing_parts
 from .apply import Outcome, apply
 from .graph import CustomerGraph
-from .lifecycle import plan_customer_lifecycle
+from .lifecycle import ENDED, GDAP, plan_customer_lifecycle
 from .lock import region_lock
 from .plan import Action, Customer, CustomerPlan, Plan, plan_customer
 from .progress import Progress
@@ -38,7 +38,7 @@ from .region import (
     unreadable_selections,
 )
 from .remote import RemoteError, size_workers
-from .verify import Verifier, verify
+from .verify import APPLY_FIX, OFFBOARDED, Check, Verifier, verify
 
 
 def _now(rt: Runtime) -> datetime:
@@ -299,10 +299,13 @@ def _audit(rt: Runtime, region: Region, args: argparse.Namespace) -> AuditLog:
 def _resolve(audit: AuditLog, pending: list[dict[str, Any]], plan: CustomerPlan) -> None:
     """Record what the tenant read again shows of writes whose outcome a killed run never
     wrote: done when the plan no longer lists that change, else not done (it is made again)."""
-    if not pending or not plan.read or plan.failed:
+    if not pending or plan.failed:
         return  # nothing read: resolved by a later run that can read the tenant
     keys = {action.key for action in plan.actions}
     for line in pending:
+        # A tenant not read yet: only the GDAP writes (read in the partner tenant) are known.
+        if not plan.read and line.get("app") != GDAP:
+            continue
         key = (
             str(line.get("action", "")),
             str(line.get("app", "")),
@@ -421,16 +424,21 @@ def verify_command(rt: Runtime, args: argparse.Namespace) -> int:
     )
     rt.step(region.target, f"verifying {len(customers)} customer(s) × {len(region.apps)} app(s)")
     progress = _progress(rt, region, "verify", len(customers))
+    lifecycle = load_selection(rt.project_dir, region.stack).lifecycle
+    leaving = (
+        {t.lower() for t in lifecycle.customers if lifecycle.offboarding(t)} if lifecycle else set()
+    )
     try:
         checks = verify(
             verifier,
-            customers,
+            [c for c in customers if c.tenant_id not in leaving],
             recent=recent,
             workers=_workers(region, args),
             on_done=lambda _, done: progress.done(failed=any(c.state != "verified" for c in done)),
         )
     finally:
         progress.close()
+    checks += _offboarded_checks(rt, region, verifier, customers)
     document = {
         "kind": "customers-verify",
         "stack": region.stack,
@@ -440,9 +448,41 @@ def verify_command(rt: Runtime, args: argparse.Namespace) -> int:
         "results": [check.as_json() for check in checks],
     }
     _emit(rt, args, region.stack, document, report.verify_markdown(document))
-    return (
-        exitcodes.OK if all(c.state == "verified" for c in checks) else exitcodes.CUSTOMERS_FAILED
-    )
+    good = ("verified", OFFBOARDED)
+    return exitcodes.OK if all(c.state in good for c in checks) else exitcodes.CUSTOMERS_FAILED
+
+
+def _offboarded_checks(
+    rt: Runtime, region: Region, verifier: Verifier, customers: list[Customer]
+) -> list[Check]:
+    """The customers ``customers/<stack>.yaml`` offboards: each app must be refused a token
+    there (not consented), and no GDAP relationship may be active or waiting (app ``gdap``).
+    Their ordinary checks, if the region still lists them, are replaced by these."""
+    lifecycle = load_selection(rt.project_dir, region.stack).lifecycle
+    if lifecycle is None:
+        return []
+    tenants = sorted(t.lower() for t, e in lifecycle.customers.items() if e.state == "offboard")
+    if not tenants:
+        return []
+    relationships = region.all_relationships()
+    names = {c.tenant_id: c.name for c in customers}
+    checks: list[Check] = []
+    for tenant in tenants:
+        customer = Customer(tenant, names.get(tenant, tenant))
+        checks += [verifier.check_offboarded(customer, app) for app in region.apps]
+        alive = [
+            str(r.get("displayName", ""))
+            for r in relationships.get(tenant, [])
+            if str(r.get("status", "")) not in ENDED
+        ]
+        check = Check(customer, GDAP, state=OFFBOARDED, attempts=1)
+        check.checked_at = _now(rt).isoformat(timespec="seconds")
+        if alive:
+            check.state = "failed"
+            check.cause = f"GDAP relationship(s) not terminated: {', '.join(alive)}"
+            check.fix = APPLY_FIX.format(stack=region.stack)
+        checks.append(check)
+    return checks
 
 
 def routing_part_command(rt: Runtime, args: argparse.Namespace) -> int:

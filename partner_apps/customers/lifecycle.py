@@ -398,6 +398,10 @@ def plan_offboarding(
     consent there), so nothing of ours is in it."""
     actions: list[Action] = []
     ordered = sorted(apps, key=lambda app: (app.bootstrap, app.key))
+    # Our partner-managed apps' removals in the documented order (assignments and grants, then
+    # service principals), then the same for the SAM app: its delegated grants are what let the
+    # partner admin's token make the other removals, so they go last.
+    graph_kinds = OFFBOARD_ORDER[:3]
     for app in ordered:
         state = (states or {}).get(app.key)
         if state is None or state.principal is None:
@@ -424,6 +428,8 @@ def plan_offboarding(
                 )
             )
         actions.append(_principal_removal(app, state.principal))
+    sam = {app.key for app in apps if app.bootstrap}
+    actions.sort(key=lambda a: (a.app in sam, graph_kinds.index(a.kind)))
     for app in ordered:
         actions.append(Action("offboard-delete-consent", app.key, resource_app_id=app.client_id))
     for relationship in relationships:
