@@ -217,3 +217,44 @@ def test_a_relationship_expiring_soon_is_reported_and_a_terminated_one_replaced(
     findings = by_tenant(document)[first]["gdap"]["findings"]
     assert any("expires on" in f["cause"] and "within 30 days" in f["cause"] for f in findings)
     assert not by_tenant(document)[second]["gdap"]["findings"]
+
+
+def test_the_plan_report_has_a_gdap_section_offboarding_and_a_forwardable_summary(
+    cw: CustomerWorld, tmp_path: Path
+) -> None:
+    tenant, leaving = cw.customers["us"][:2]
+    admin = template(
+        groups={GROUP: [*CONSENT_ROLES, "Global Administrator"]},
+        autoExtendDuration="PT0S",
+        allowGlobalAdministrator=True,
+        globalAdministratorReason="tenant migration project, until 2027-03",
+    )
+    use_file(
+        cw,
+        tmp_path,
+        {
+            "gdap": {"templates": {"consent": template(), "admin": admin}, "default": "consent"},
+            "customers": {tenant: {"template": "admin"}, leaving: {"state": "offboard"}},
+        },
+    )
+    result = cw.run("customers", "plan", "--stack", "us")
+    assert result.code == exitcodes.CHANGES, result.err
+    report = result.out
+    assert "### GDAP relationships" in report
+    assert f"#### Customer US 0001 (`{tenant}`)" in report
+    assert "⚠ Global Administrator" in report
+    assert "### Offboarding" in report
+    assert "remove the Partner Center consent" in report
+    assert "### For each customer's change manager" in report
+    assert "Your partner requests an admin relationship (GDAP) with the roles" in report
+    # Nothing that changes between runs, apart from the dated plan time, and no secret.
+    assert "CANARY" not in report
+    again = cw.run("customers", "plan", "--stack", "us").out
+
+    def undated(text: str) -> list[str]:
+        # The plan's time (generatedAt) is its one dated field.
+        return [
+            line for line in text.splitlines() if "generated" not in line and "planned" not in line
+        ]
+
+    assert undated(report) == undated(again)
