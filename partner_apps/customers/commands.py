@@ -25,7 +25,7 @@ from partner_apps.sam.target import region_of, region_stacks
 from . import binding, report, routing_parts
 from .apply import Outcome, apply
 from .graph import CustomerGraph
-from .lifecycle import ENDED, GDAP, plan_customer_lifecycle
+from .lifecycle import ENDED, GDAP, WRITE_PERMISSION, plan_customer_lifecycle
 from .lock import region_lock
 from .plan import Action, Customer, CustomerPlan, Plan, plan_customer
 from .progress import Progress
@@ -37,7 +37,7 @@ from .region import (
     open_region,
     unreadable_selections,
 )
-from .remote import RemoteError, size_workers
+from .remote import GRAPH_RESOURCE, RemoteError, claims_of, size_workers
 from .verify import APPLY_FIX, OFFBOARDED, Check, Verifier, verify
 
 
@@ -150,6 +150,9 @@ def _planner(
         return one
     relationships = region.all_relationships()
     now = _now(rt)
+    # The token that listed them: whether its scopes allow GDAP writes at all.
+    scopes = str(claims_of(region.tokens.get(region.partner_tenant, GRAPH_RESOURCE)).get("scp"))
+    writable = WRITE_PERMISSION in scopes.split()
 
     def managed(customer: Customer) -> CustomerPlan:
         graph = CustomerGraph(region.api, customer.tenant_id)
@@ -164,6 +167,7 @@ def _planner(
                 assignments=region.access_assignments,
                 roles=region.gdap_roles,
                 now=now,
+                writable=writable,
             )
         except RemoteError as error:
             return CustomerPlan(customer, cause=error.cause, fix=error.fix)

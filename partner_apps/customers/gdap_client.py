@@ -21,10 +21,10 @@ import requests
 
 from . import entra_roles
 from .customer_file import Template
+from .lifecycle import WRITE_PERMISSION
 from .region import Region
 from .remote import GRAPH_RESOURCE, PARTNER_CENTER_RESOURCE, RemoteError
 
-WRITE_PERMISSION = "DelegatedAdminRelationship.ReadWrite.All"
 # How often an access assignment update is polled before the run gives up (it continues on the
 # next apply: the plan reads the assignment again).
 MAX_POLLS = 30
@@ -103,17 +103,10 @@ class GdapClient:
     def create(
         self, display_name: str, tenant: str, customer_name: str, template: Template
     ) -> tuple[dict[str, Any], bool]:
-        """The relationship (created now, or found from an earlier run), and whether it was
-        created now."""
-        found = self.find(display_name)
-        if found is not None:
-            theirs = str((found.get("customer") or {}).get("tenantId", "")).lower()
-            if theirs and theirs != tenant.lower():
-                raise RemoteError(
-                    f"relationship name {display_name} is taken by customer {theirs}",
-                    "rename the template in customers/<stack>.yaml and plan again",
-                )
-            return found, False
+        """The relationship (created now, or found from an earlier attempt), and whether it was
+        created now. The plan of this same run listed the partner's relationships a moment ago,
+        so the POST goes first; a name already taken (an earlier attempt whose answer was lost:
+        the name is unique per partner) is then looked up, and must be this customer's."""
         body = {
             "displayName": display_name,
             "duration": template.duration,
@@ -124,7 +117,18 @@ class GdapClient:
             "autoExtendDuration": template.auto_extend_duration,
         }
         response = self._call("POST", self.base, body)
-        return self._json(response, f"creating relationship {display_name}"), True
+        if response.status_code not in (400, 409):
+            return self._json(response, f"creating relationship {display_name}"), True
+        found = self.find(display_name)
+        if found is None:
+            raise self._refused(response, f"creating relationship {display_name}")
+        theirs = str((found.get("customer") or {}).get("tenantId", "")).lower()
+        if theirs and theirs != tenant.lower():
+            raise RemoteError(
+                f"relationship name {display_name} is taken by customer {theirs}",
+                "rename the template in customers/<stack>.yaml and plan again",
+            )
+        return found, False
 
     def request(self, relationship_id: str, action: str) -> str:
         """``lockForApproval`` or ``terminate``; "already" when the relationship is past it."""
@@ -137,6 +141,12 @@ class GdapClient:
         if status in done_when[action]:
             return "already"
         response = self._call("POST", self._url(relationship_id, "requests"), {"action": action})
+        if (
+            response.status_code == 400
+            and str(self.get(relationship_id).get("status")) in (done_when[action])
+        ):
+            # A resend after a lost answer: the first request was made.
+            return "done"
         self._json(response, f"{action} of relationship {current.get('displayName', '')}")
         return "done"
 
@@ -152,7 +162,10 @@ class GdapClient:
             "accessContainer": {"accessContainerId": group, "accessContainerType": "securityGroup"},
             "accessDetails": {"unifiedRoles": [{"roleDefinitionId": r} for r in sorted(roles)]},
         }
-        self._json(self._call("POST", url, body), f"assigning roles to group {group}")
+        response = self._call("POST", url, body)
+        if response.status_code == 409:
+            return "done"  # a resend after a lost answer: the group's assignment exists
+        self._json(response, f"assigning roles to group {group}")
         return "done"
 
     def _etag(self, url: str, doing: str) -> tuple[dict[str, Any] | None, str]:

@@ -48,6 +48,8 @@ from .plan import (
 from .remote import RemoteError
 
 GDAP = "gdap"
+# Every GDAP write page of Graph lists only this delegated permission.
+WRITE_PERMISSION = "DelegatedAdminRelationship.ReadWrite.All"
 # The approval link a customer's Global Administrator opens (Partner Center GDAP API docs:
 # "build the customer invitation link by using the following URI template").
 APPROVAL_LINK = (
@@ -469,11 +471,47 @@ def plan_customer_lifecycle(
     assignments: Callable[[str], list[dict[str, Any]]],
     roles: Callable[[Customer], frozenset[str]] | None,
     now: datetime,
+    writable: bool = True,
 ) -> CustomerPlan:
     """The customer's whole plan when its file manages GDAP or offboards it: the GDAP actions
     first, then the consent actions, which wait while the customer has no active relationship
     (nothing in its tenant can be read or written before one) or while the roles they need
     come only with the GDAP changes planned here."""
+    planned = _plan_customer_lifecycle(
+        graph,
+        customer,
+        apps,
+        prune,
+        lifecycle=lifecycle,
+        relationships=relationships,
+        assignments=assignments,
+        roles=roles,
+        now=now,
+    )
+    if not writable and not planned.failed and any(a.app == GDAP for a in planned.actions):
+        # Known from the SAM token's scopes before any write: every GDAP write page of Graph
+        # lists DelegatedAdminRelationship.ReadWrite.All only.
+        planned.blocked = (WRITE_PERMISSION,)
+        planned.cause = f"blocked: the SAM app's token lacks {WRITE_PERMISSION} (GDAP writes)"
+        planned.fix = (
+            f"add the delegated permission {WRITE_PERMISSION} to the SAM app in apps.yaml, run "
+            "`pulumi up`, then have a partner admin consent again (`partner-apps sam consent`)"
+        )
+    return planned
+
+
+def _plan_customer_lifecycle(
+    graph: CustomerGraph,
+    customer: Customer,
+    apps: tuple[DesiredApp, ...],
+    prune: bool,
+    *,
+    lifecycle: Lifecycle,
+    relationships: Sequence[Mapping[str, Any]],
+    assignments: Callable[[str], list[dict[str, Any]]],
+    roles: Callable[[Customer], frozenset[str]] | None,
+    now: datetime,
+) -> CustomerPlan:
     tenant = customer.tenant_id
     managed = _managed_pattern(tenant)
     if lifecycle.offboarding(tenant):

@@ -124,17 +124,18 @@ def test_a_role_set_migration_terminates_the_old_relationship_once_the_new_is_ac
     assert plan(cw)[0] == exitcodes.OK
 
 
-def test_without_the_write_permission_the_customer_fails_with_the_fix_and_others_continue(
+def test_without_the_write_permission_plan_says_blocked_and_apply_writes_no_gdap(
     cw: CustomerWorld, tmp_path: Path
 ) -> None:
+    # apps.yaml as committed: the SAM app has DelegatedAdminRelationship.Read.All only.
     use_file(cw, tmp_path, DEFAULT)
+    code, document = plan(cw)
+    assert code == exitcodes.CUSTOMERS_FAILED
+    customer = by_tenant(document)[cw.customers["us"][0]]
+    assert customer["blocked"] == ["DelegatedAdminRelationship.ReadWrite.All"]
+    assert "sam consent" in customer["fix"]
     result = cw.run("customers", "apply", "--stack", "us", "--output", "json")
     assert result.code == exitcodes.CUSTOMERS_FAILED
-    document = json.loads(result.out)
-    causes = {c["tenantId"]: (c.get("cause"), c.get("fix")) for c in document["customers"]}
-    cause, fix = causes[cw.customers["us"][0]]
-    assert "HTTP 403" in str(cause)
-    assert "DelegatedAdminRelationship.ReadWrite.All" in str(fix)
     assert cw.cloud.gdap_creates == []
 
 
@@ -201,3 +202,25 @@ def test_offboarding_removes_our_access_in_order_then_verify_and_the_audit_show_
     assert cw.principals(kept, cw.client_ids["us"]["partner-portal-api"])
     assert _apply(cw) == exitcodes.OK
     assert len([x for x in _audit(cw) if x.get("phase") == "offboarding"]) == 1
+
+
+def test_gdap_writes_whose_answers_are_lost_are_made_once(
+    cw: CustomerWorld, tmp_path: Path
+) -> None:
+    from partner_apps.sandbox.fakecloud.state import Fault
+
+    allow_gdap_writes(cw)
+    use_file(cw, tmp_path, DEFAULT)
+    path = "delegatedAdminRelationships"
+    cw.cloud.faults += [
+        Fault("graph", "POST", path, action="lose", times=1),
+        Fault("graph", "POST", "/requests", action="lose", times=1),
+    ]
+    assert _apply(cw) == exitcodes.OK
+    _approve_all(cw)
+    cw.cloud.faults.append(Fault("graph", "POST", "/accessAssignments", action="lose", times=1))
+    assert _apply(cw) == exitcodes.OK
+    assert set(Counter(cw.cloud.gdap_creates).values()) == {1}
+    assert set(Counter(cw.cloud.gdap_assignment_creates).values()) == {1}
+    assert len(cw.cloud.gdap_assignment_creates) == len(cw.customers["us"])
+    assert plan(cw)[0] == exitcodes.OK

@@ -64,6 +64,7 @@ def partner(cw: CustomerWorld) -> Any:
 def test_a_template_for_all_customers_plans_create_and_lock_and_writes_nothing(
     cw: CustomerWorld, tmp_path: Path
 ) -> None:
+    allow_gdap_writes(cw)
     use_file(cw, tmp_path, {"gdap": {"templates": {"consent": template()}, "default": "consent"}})
     code, document = plan(cw)
     assert code == exitcodes.CHANGES
@@ -84,6 +85,7 @@ def test_a_template_for_all_customers_plans_create_and_lock_and_writes_nothing(
 def test_a_customer_without_a_relationship_gets_one_and_its_consents_wait(
     cw: CustomerWorld, tmp_path: Path
 ) -> None:
+    allow_gdap_writes(cw)
     tenant = cw.customers["us"][0]
     partner(cw).relationships = [
         r for r in partner(cw).relationships if r["customer"]["tenantId"] != tenant
@@ -195,9 +197,10 @@ def test_out_of_band_drift_shows_its_cause_and_fix(cw: CustomerWorld, tmp_path: 
     assert kinds(by_tenant(document)[tenant]) == []
 
 
-def test_a_relationship_expiring_soon_is_reported_and_a_terminated_one_replaced(
+def test_a_relationship_expiring_soon_without_auto_extend_is_reported(
     cw: CustomerWorld, tmp_path: Path
 ) -> None:
+    allow_gdap_writes(cw)
     use_file(
         cw,
         tmp_path,
@@ -222,6 +225,7 @@ def test_a_relationship_expiring_soon_is_reported_and_a_terminated_one_replaced(
 def test_the_plan_report_has_a_gdap_section_offboarding_and_a_forwardable_summary(
     cw: CustomerWorld, tmp_path: Path
 ) -> None:
+    allow_gdap_writes(cw)
     tenant, leaving = cw.customers["us"][:2]
     admin = template(
         groups={GROUP: [*CONSENT_ROLES, "Global Administrator"]},
@@ -258,3 +262,22 @@ def test_the_plan_report_has_a_gdap_section_offboarding_and_a_forwardable_summar
         ]
 
     assert undated(report) == undated(again)
+
+
+def test_a_relationship_terminated_out_of_band_is_replaced_under_a_new_name(
+    cw: CustomerWorld, tmp_path: Path
+) -> None:
+    allow_gdap_writes(cw)
+    use_file(cw, tmp_path, {"gdap": {"templates": {"consent": template()}, "default": "consent"}})
+    tenant = cw.customers["us"][0]
+    mine = _ours(cw, tenant)
+    assert cw.run("customers", "apply", "--stack", "us").code == exitcodes.OK
+    relationship = next(r for r in partner(cw).relationships if r["id"] == mine["id"])
+    relationship["status"] = "terminated"  # by the customer, in the Microsoft 365 admin center
+    _, document = plan(cw)
+    customer = by_tenant(document)[tenant]
+    assert kinds(customer)[:2] == ["gdap-create", "gdap-lock"]
+    assert customer["actions"][0]["resourceAppId"] == f"{mine['displayName']}-2"
+    assert {"status": "terminated", "managed": True}.items() <= next(
+        r for r in customer["gdap"]["relationships"] if r["id"] == mine["id"]
+    ).items()
