@@ -302,6 +302,21 @@ def apply_markdown(document: Mapping[str, Any]) -> str:
         headers = ("Customer", "Tenant", "App", "Write", "Result", "Request id")
         lines += _limited(headers, writes, f"{document['region']}-apply.json")
         lines.append("")
+    links = [
+        f"- {o['name']} ({code(o['tenantId'])}): {w['approvalLink']}"
+        for o in outcomes
+        for w in o["writes"]
+        if w.get("approvalLink")
+    ]
+    if links:
+        lines += [
+            "### GDAP approval links",
+            "",
+            "Send each to the customer's Global Administrator (Microsoft 365 admin center):",
+            "",
+            *links,
+            "",
+        ]
     lines += _failures(outcomes, with_app=False)
     return "\n".join(lines)
 

@@ -89,7 +89,9 @@ def test_a_role_set_migration_terminates_the_old_relationship_once_the_new_is_ac
     allow_gdap_writes(cw)
     use_file(cw, tmp_path, DEFAULT)
     tenant = cw.customers["us"][0]
-    assert _apply(cw) == exitcodes.OK
+    report = cw.run("customers", "apply", "--stack", "us").out
+    assert "### GDAP approval links" in report
+    assert "granularAdminRelationships/" in report
     _approve_all(cw)
     assert _apply(cw) == exitcodes.OK
     old = {
