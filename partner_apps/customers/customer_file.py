@@ -204,8 +204,11 @@ class Lifecycle(Model):
     )
 
     def template_of(self, tenant: str) -> tuple[str, Template] | None:
-        """The (name, template) ``tenant`` gets, or None when GDAP is not managed for it."""
+        """The (name, template) ``tenant`` gets, or None when GDAP is not managed for it (an
+        offboarded customer gets none: its relationships are terminated, not made)."""
         entry = self.entry(tenant)
+        if entry is not None and entry.state == "offboard":
+            return None
         name = entry.template if entry and entry.template else self.gdap.default
         if name is None:
             return None
