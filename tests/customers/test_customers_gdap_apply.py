@@ -180,6 +180,12 @@ def test_offboarding_removes_our_access_in_order_then_verify_and_the_audit_show_
     ]
     assert principals[-1] == "partner-center-sam"
     assert kinds(by_tenant(document)[kept]) == []
+    # Before the apply, verify says the offboarded customer still has access.
+    early = cw.run("customers", "verify", "--stack", "us", "--output", "json")
+    assert early.code == exitcodes.CUSTOMERS_FAILED
+    assert {r["cause"] for r in json.loads(early.out)["results"] if r["tenantId"] == gone} >= {
+        "offboarded, but the app still gets a token in this tenant"
+    }
     assert _apply(cw) == exitcodes.OK
     for client_id in cw.client_ids["us"].values():
         assert cw.principals(gone, client_id) == []
@@ -204,6 +210,9 @@ def test_offboarding_removes_our_access_in_order_then_verify_and_the_audit_show_
     assert cw.principals(kept, cw.client_ids["us"]["partner-portal-api"])
     assert _apply(cw) == exitcodes.OK
     assert len([x for x in _audit(cw) if x.get("phase") == "offboarding"]) == 1
+    # No secret in any report, progress line or audit line.
+    shown = "\n".join(cw.world.texts) + (cw.audit_dir / "us-audit.jsonl").read_text("utf-8")
+    assert not [secret for secret in cw.cloud.minted if secret in shown]
 
 
 def test_gdap_writes_whose_answers_are_lost_are_made_once(
@@ -225,4 +234,27 @@ def test_gdap_writes_whose_answers_are_lost_are_made_once(
     assert set(Counter(cw.cloud.gdap_creates).values()) == {1}
     assert set(Counter(cw.cloud.gdap_assignment_creates).values()) == {1}
     assert len(cw.cloud.gdap_assignment_creates) == len(cw.customers["us"])
+    assert plan(cw)[0] == exitcodes.OK
+
+
+def test_auto_extend_refused_on_an_active_relationship_names_partner_center_as_the_fix(
+    cw: CustomerWorld, tmp_path: Path
+) -> None:
+    """The Graph update page's reading (only a created relationship changes): the write fails
+    for that customer with the fix; Partner Center's reading is the other tests' default."""
+    allow_gdap_writes(cw)
+    off = template(autoExtendDuration="PT0S")
+    use_file(cw, tmp_path, {"gdap": {"templates": {"consent": off}, "default": "consent"}})
+    assert _apply(cw) == exitcodes.OK
+    _approve_all(cw)
+    assert _apply(cw) == exitcodes.OK
+    use_file(cw, tmp_path, DEFAULT)  # the template now auto-extends
+    cw.cloud.gdap_auto_extend_active = False
+    result = cw.run("customers", "apply", "--stack", "us", "--output", "json")
+    assert result.code == exitcodes.CUSTOMERS_FAILED
+    failed = [c for c in json.loads(result.out)["customers"] if c.get("cause")]
+    assert len(failed) == len(cw.customers["us"])
+    assert all("Partner Center" in c["fix"] for c in failed)
+    cw.cloud.gdap_auto_extend_active = True
+    assert _apply(cw) == exitcodes.OK
     assert plan(cw)[0] == exitcodes.OK
