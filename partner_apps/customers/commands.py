@@ -225,7 +225,7 @@ def plan_command(rt: Runtime, args: argparse.Namespace) -> int:
     plan, workers = make_plan(rt, region, args)
     document = plan.as_json()
     # What `apply --plan` checks the plan against (binding.py): today's inputs of this region.
-    document["inputs"] = binding.inputs(rt.project_dir, rt.outputs(region.stack))
+    document["inputs"] = binding.inputs(rt.project_dir, rt.outputs(region.stack), region.stack)
     document["requests"] = region.http.requests_made
     document["workers"] = workers
     _emit(rt, args, f"{region.stack}-plan", document, report.plan_markdown(document))
@@ -339,7 +339,7 @@ def apply_command(rt: Runtime, args: argparse.Namespace) -> int:
             document,
             region=args.stack,
             partner_tenant=str(region_of(rt.project_dir, args.stack).get("tenantId", "")),
-            expected=binding.inputs(rt.project_dir, rt.outputs(args.stack)),
+            expected=binding.inputs(rt.project_dir, rt.outputs(args.stack), args.stack),
             now=_now(rt),
             max_age=timedelta(days=args.max_plan_age),
         )

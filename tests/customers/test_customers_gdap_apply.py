@@ -258,3 +258,19 @@ def test_auto_extend_refused_on_an_active_relationship_names_partner_center_as_t
     cw.cloud.gdap_auto_extend_active = True
     assert _apply(cw) == exitcodes.OK
     assert plan(cw)[0] == exitcodes.OK
+
+
+def test_a_reviewed_plan_is_refused_once_the_customer_file_changed(
+    cw: CustomerWorld, tmp_path: Path
+) -> None:
+    allow_gdap_writes(cw)
+    use_file(cw, tmp_path, DEFAULT)
+    reviewed = tmp_path / "us-plan.json"
+    result = cw.run("customers", "plan", "--stack", "us", "--output", "json")
+    reviewed.write_text(result.out, encoding="utf-8")
+    assert json.loads(result.out)["inputs"]["customersYamlSha256"]
+    use_file(cw, tmp_path, {**DEFAULT, "customers": {cw.customers["us"][0]: {"state": "offboard"}}})
+    refused = cw.run("customers", "apply", "--stack", "us", "--plan", str(reviewed))
+    assert refused.code == exitcodes.PLAN_CHANGED
+    assert "customers/us.yaml changed since the plan was made" in refused.err
+    assert cw.writes() == []
