@@ -59,6 +59,9 @@ APPROVAL_LINK = (
 # Statuses in which a relationship no longer gives, nor will give, access.
 ENDED = frozenset({"terminated", "expired", "terminationRequested", "terminating"})
 PENDING = frozenset({"created", "approvalPending", "approved", "activating"})
+# Statuses in which a relationship gives access (Graph: "expiring" is an active relationship
+# near its endDateTime).
+LIVE = frozenset({"active", "expiring"})
 
 # In the order apply performs them. GDAP first: a consent needs the relationship's roles.
 GDAP_ORDER = (
@@ -205,7 +208,7 @@ def plan_gdap(
     if current is None:
         cause = "no GDAP relationship of template " + template_name
         older = [r for r in relationships if managed.match(str(r.get("displayName", "")))]
-        if any(str(r.get("status")) == "active" for r in older):
+        if any(str(r.get("status")) in LIVE for r in older):
             cause = f"role-set migration to template {template_name} ({', '.join(roles)})"
         result.actions.append(
             Action("gdap-create", GDAP, template_name, name, roles, note=f"{cause}; {setting}")
@@ -240,12 +243,12 @@ def plan_gdap(
                 "severity": "warning",
             }
         )
-    elif status == "active":
+    elif status in LIVE:
         result.actions += _active(template_name, template, name, current or {}, assignments)
-    if status == "active":
+    if status in LIVE:
         for old in relationships:
             old_name = str(old.get("displayName", ""))
-            if old_name != name and managed.match(old_name) and old.get("status") == "active":
+            if old_name != name and managed.match(old_name) and old.get("status") in LIVE:
                 result.actions.append(
                     Action(
                         "gdap-terminate",
@@ -353,7 +356,7 @@ def _expiries(
     result: GdapPlan, relationships: Sequence[Mapping[str, Any]], now: datetime, days: int
 ) -> None:
     for relationship in relationships:
-        if relationship.get("status") not in ("active", "expiring"):
+        if relationship.get("status") not in LIVE:
             continue
         end = _when(relationship.get("endDateTime"))
         extends = relationship.get("autoExtendDuration") == "P180D"
@@ -375,7 +378,7 @@ def _unmanaged_global_admins(
 ) -> None:
     for relationship in relationships:
         name = str(relationship.get("displayName", ""))
-        if managed.match(name) or relationship.get("status") != "active":
+        if managed.match(name) or relationship.get("status") not in LIVE:
             continue
         if entra_roles.GLOBAL_ADMINISTRATOR in _roles(relationship):
             result.findings.append(
@@ -435,7 +438,7 @@ def plan_offboarding(
     for app in ordered:
         actions.append(Action("offboard-delete-consent", app.key, resource_app_id=app.client_id))
     for relationship in relationships:
-        if relationship.get("status") == "active":
+        if relationship.get("status") in LIVE:
             actions.append(
                 Action(
                     "gdap-terminate",
@@ -519,7 +522,7 @@ def _plan_customer_lifecycle(
     wanted = {
         str(r.get("id", ""))
         for r in relationships
-        if r.get("status") == "active" and managed.match(str(r.get("displayName", "")))
+        if r.get("status") in LIVE and managed.match(str(r.get("displayName", "")))
     }
     gdap = plan_gdap(
         tenant,
