@@ -40,6 +40,7 @@ from .plan import (
     Action,
     Customer,
     CustomerPlan,
+    diff,
     plan_customer,
     read_customer,
     sam_not_consented,
@@ -551,9 +552,35 @@ def _plan_customer_lifecycle(
         planned.waiting, planned.actions = planned.actions, []
         planned.cause = planned.fix = None
         planned.blocked = ()
+    if not prune:
+        gdap.findings += _extras(apps, planned)
     planned.actions = [*gdap.actions, *planned.actions]
     planned.gdap = gdap.as_json()
     return planned
+
+
+def _extras(apps: tuple[DesiredApp, ...], planned: CustomerPlan) -> list[dict[str, str]]:
+    """Drift beyond apps.yaml among what the plan read (an extra delegated scope or app role
+    assignment of our apps): reported with its fix; removed only by a plan made with
+    ``--prune``, as before."""
+    if planned.observed is None:
+        return []
+    resources, states = planned.observed
+    found: list[dict[str, str]] = []
+    for app in apps:
+        for action in diff(app, states[app.key], resources, prune=True):
+            if action.kind not in ("remove-delegated", "remove-app-role"):
+                continue
+            what = "delegated" if action.kind == "remove-delegated" else "application permission"
+            found.append(
+                {
+                    "cause": f"app {app.key} holds {what} {action.api} "
+                    f"{', '.join(action.values)} that apps.yaml does not ask for",
+                    "fix": "plan and apply with --prune to remove it (or add it to apps.yaml)",
+                    "severity": "warning",
+                }
+            )
+    return found
 
 
 def _offboarding_plan(

@@ -281,3 +281,24 @@ def test_a_relationship_terminated_out_of_band_is_replaced_under_a_new_name(
     assert {"status": "terminated", "managed": True}.items() <= next(
         r for r in customer["gdap"]["relationships"] if r["id"] == mine["id"]
     ).items()
+
+
+def test_an_extra_grant_of_our_apps_is_reported_with_its_fix(
+    cw: CustomerWorld, tmp_path: Path
+) -> None:
+    allow_gdap_writes(cw)
+    use_file(cw, tmp_path, {"gdap": {"templates": {"consent": template()}, "default": "consent"}})
+    assert cw.run("customers", "apply", "--stack", "us").code == exitcodes.OK
+    tenant = cw.customers["us"][0]
+    web = cw.client_ids["us"]["partner-portal-web"]
+    web_sp = cw.principals(tenant, web)[0]["id"]
+    grant = next(g for g in cw.grants(tenant) if g["clientId"] == web_sp)
+    grant["scope"] += " Mail.Read"  # out of band: a scope apps.yaml does not ask for
+    _, document = plan(cw)
+    findings = by_tenant(document)[tenant]["gdap"]["findings"]
+    assert any(
+        "partner-portal-web holds delegated" in f["cause"]
+        and "Mail.Read" in f["cause"]
+        and "--prune" in f["fix"]
+        for f in findings
+    ), findings
