@@ -33,7 +33,7 @@ CUSTOMERS_FAILED: Final = 21  # customers: some customers failed (the others wer
 UNROUTABLE: Final = 22  # route: the domain, tenant or app could not be routed
 LOCKED: Final = 23  # customers apply: another apply of the region holds its lock
 PLAN_OTHER_REGION: Final = 24  # customers apply --plan: a plan of another region
-PLAN_CHANGED: Final = 25  # customers apply --plan: apps.yaml or the outputs changed since
+PLAN_CHANGED: Final = 25  # customers apply --plan: apps.yaml, outputs or customer file changed
 PLAN_EXPIRED: Final = 26  # customers apply --plan: older than --max-plan-age
 # 27-29: reserved for the customers' GDAP lifecycle (issue 30).
 # The review commands (preview, diff, audit, preview-json) and `make generate`: 40-49.
@@ -129,7 +129,7 @@ TABLE: Final = (
     Code(PLAN_OTHER_REGION, "--plan: the plan is of another region", ("customers apply",)),
     Code(
         PLAN_CHANGED,
-        "--plan: apps.yaml or the stack outputs changed since the plan",
+        "--plan: apps.yaml, the stack outputs or customers/<region>.yaml changed since the plan",
         ("customers apply",),
     ),
     Code(PLAN_EXPIRED, "--plan: the plan is older than --max-plan-age", ("customers apply",)),

@@ -17,8 +17,11 @@ from typing import Any, TypeVar
 
 from partner_apps.sam.errors import is_mfa_required, mfa_fix, partner_center_error_code
 
+from .customer_file import Lifecycle
 from .desired import DesiredApp
+from .gdap_client import GdapClient, role_ids
 from .graph import AppState, CustomerGraph, Principal
+from .lifecycle import APPROVAL_LINK, GDAP, GDAP_ORDER, OFFBOARD_ORDER
 from .plan import (
     Action,
     Customer,
@@ -60,8 +63,17 @@ class Outcome:
 class _Customer:
     """One customer's apply."""
 
-    def __init__(self, region: Region, planned: CustomerPlan, audit: AuditLog, prune: bool) -> None:
+    def __init__(
+        self,
+        region: Region,
+        planned: CustomerPlan,
+        audit: AuditLog,
+        prune: bool,
+        lifecycle: Lifecycle | None = None,
+    ) -> None:
         self.region = region
+        self.lifecycle = lifecycle
+        self.offboard = planned.offboard
         self.customer = planned.customer
         self.planned = planned.actions
         self.observed = planned.observed
@@ -118,6 +130,12 @@ class _Customer:
         if not self.planned:
             return self.outcome
         try:
+            if self.offboard:
+                self._offboard()
+                return self.outcome
+            self._gdap([a for a in self.planned if a.app == GDAP])
+            if all(a.app == GDAP for a in self.planned):
+                return self.outcome
             # The plan's read of this run; a tenant it could not read gets the SAM app's consent
             # first (see plan.unread_plan), then its first read.
             observed = self.observed or self._read()
@@ -135,6 +153,89 @@ class _Customer:
         except RemoteError as error:
             self.outcome.cause, self.outcome.fix = error.cause, error.fix
         return self.outcome
+
+    def _gdap(self, actions: list[Action]) -> None:
+        """The GDAP actions, in ``lifecycle.GDAP_ORDER``, in the partner tenant."""
+        client = GdapClient(self.region)
+        created: dict[str, str] = {}  # display name -> relationship id made by this run
+        for action in sorted(actions, key=lambda a: GDAP_ORDER.index(a.kind)):
+            relationship = action.object_id.split("/")[0] or created.get(action.resource_app_id, "")
+            if action.kind == "gdap-create":
+                template = self.lifecycle.gdap.templates[action.api] if self.lifecycle else None
+                if template is None:
+                    raise RemoteError(
+                        f"template {action.api} is no longer in customers/{self.region.stack}.yaml",
+                        "plan again and review",
+                    )
+                found, made = self._do(
+                    action,
+                    partial(
+                        client.create,
+                        action.resource_app_id,
+                        self.customer.tenant_id,
+                        self.customer.name,
+                        template,
+                    ),
+                )
+                created[action.resource_app_id] = str(found.get("id", ""))
+                self.record(action, "created" if made else "already", objectId=found.get("id"))
+                continue
+            if not relationship:
+                existing = client.find(action.resource_app_id)
+                relationship = str((existing or {}).get("id", ""))
+            result = self._do(action, partial(self._gdap_write, client, action, relationship))
+            extra = {}
+            if action.kind == "gdap-lock":
+                extra["approvalLink"] = APPROVAL_LINK.format(id=relationship)
+            self.record(action, result, objectId=relationship, **extra)
+
+    @staticmethod
+    def _gdap_write(client: GdapClient, action: Action, relationship: str) -> str:
+        parts = action.object_id.split("/")
+        assignment = parts[1] if len(parts) > 1 else ""
+        if action.kind == "gdap-lock":
+            return client.request(relationship, "lockForApproval")
+        if action.kind == "gdap-terminate":
+            return client.request(relationship, "terminate")
+        if action.kind == "gdap-auto-extend":
+            return client.set_auto_extend(relationship, action.values[0])
+        if action.kind == "gdap-add-assignment":
+            group = action.resource_app_id.rsplit("/", 1)[-1]
+            return client.add_assignment(relationship, group, role_ids(action.values))
+        if action.kind == "gdap-change-assignment":
+            return client.change_assignment(relationship, assignment, role_ids(action.values))
+        return client.remove_assignment(relationship, assignment)
+
+    def _offboard(self) -> None:
+        """The offboarding actions in their documented order (``lifecycle.OFFBOARD_ORDER``),
+        then one dated audit record listing every removal made for this customer."""
+        client = GdapClient(self.region)
+        tenant = self.customer.tenant_id
+        # In the plan's order (lifecycle.plan_offboarding: the documented order, SAM app last).
+        for action in self.planned:
+            parts = action.object_id.split("/")
+            if action.kind == "offboard-remove-app-role":
+                call = partial(self.graph.remove_assignment, parts[0], parts[-1])
+            elif action.kind == "offboard-remove-grant":
+                call = partial(self.graph.narrow_grant, action.object_id, set())
+            elif action.kind == "offboard-delete-principal":
+                call = partial(self.graph.delete_principal, action.object_id)
+            elif action.kind == "offboard-delete-consent":
+                call = partial(client.delete_consent, tenant, action.resource_app_id)
+            else:
+                call = partial(client.request, action.object_id, "terminate")
+            result = self._do(action, call)
+            self.record(action, result, objectId=action.object_id)
+        removed = self.audit.outcomes(tenant, OFFBOARD_ORDER)
+        self.audit.write(
+            {
+                "phase": "offboarding",
+                "customer": self.customer.name,
+                "tenantId": tenant,
+                "result": "offboarded",
+                "removed": removed,
+            }
+        )
 
     def _read(self) -> Observed:
         """Read the tenant; when the plan could not (the SAM app is not in it yet), make the SAM
@@ -304,6 +405,7 @@ def apply(
     prune: bool,
     workers: int,
     on_done: Callable[[Outcome], None] | None = None,
+    lifecycle: Lifecycle | None = None,
 ) -> list[tuple[CustomerPlan, Outcome]]:
     """Per customer, in one worker: its plan (``planner``), then that plan applied, so that the
     first consents start while later customers are still being read."""
@@ -313,7 +415,7 @@ def apply(
         if planned.failed:
             outcome = Outcome(customer.tenant_id, customer.name, [], planned.cause, planned.fix)
         else:
-            outcome = _Customer(region, planned, audit, prune).run()
+            outcome = _Customer(region, planned, audit, prune, lifecycle).run()
         if on_done is not None:
             on_done(outcome)
         return planned, outcome

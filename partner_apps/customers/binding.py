@@ -1,7 +1,8 @@
 """A reviewed plan is bound to what was reviewed: its region, its inputs, its age.
 
 ``customers plan`` writes into the plan the region, the region's partner tenant, the SHA-256 of
-``apps.yaml`` and of the region's stack outputs (canonical JSON), and when it was made
+``apps.yaml``, of the region's stack outputs (canonical JSON) and of ``customers/<region>.yaml``
+(GDAP templates and customer states), and when it was made
 (``generatedAt``). ``customers apply --plan`` refuses, each with its own exit code and before
 any customer is read: a plan of another region (24: its ``region``, or its partner tenant), a
 plan whose inputs changed since (25: the desired state it was computed from is not today's),
@@ -28,15 +29,24 @@ DEFAULT_MAX_AGE_DAYS = 7.0
 FUTURE_TOLERANCE = timedelta(minutes=10)
 
 
-def inputs(project_dir: Path, outputs: Mapping[str, Any] | None) -> dict[str, str]:
-    """The digests of what a plan is computed from: apps.yaml (its bytes) and the stack
-    outputs (canonical JSON: the same outputs always give the same digest)."""
+def inputs(
+    project_dir: Path, outputs: Mapping[str, Any] | None, region: str | None = None
+) -> dict[str, str]:
+    """The digests of what a plan is computed from: apps.yaml (its bytes), the stack outputs
+    (canonical JSON: the same outputs always give the same digest) and, with ``region``, the
+    region's ``customers/<region>.yaml`` (its bytes; an absent file digests as empty), which
+    holds the GDAP templates and customer states since issue 30."""
     apps = hashlib.sha256((project_dir / APPS_FILE).read_bytes()).hexdigest()
     canonical = json.dumps(outputs or {}, sort_keys=True, separators=(",", ":"), default=str)
-    return {
+    digests = {
         "appsYamlSha256": apps,
         "stackOutputsSha256": hashlib.sha256(canonical.encode()).hexdigest(),
     }
+    if region is not None:
+        path = project_dir / "customers" / f"{region}.yaml"
+        content = path.read_bytes() if path.is_file() else b""
+        digests["customersYamlSha256"] = hashlib.sha256(content).hexdigest()
+    return digests
 
 
 def check(
@@ -78,8 +88,11 @@ def check(
         for key, name in (
             ("appsYamlSha256", APPS_FILE),
             ("stackOutputsSha256", f"the stack outputs of {region}"),
+            ("customersYamlSha256", f"customers/{region}.yaml"),
         )
-        if made.get(key) != expected[key]
+        # A plan written before the customer file was bound (no such key) is checked on the
+        # other two, as before.
+        if key in made and key in expected and made.get(key) != expected[key]
     ]
     if changed:
         raise SamError(

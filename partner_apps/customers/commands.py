@@ -25,6 +25,7 @@ from partner_apps.sam.target import region_of, region_stacks
 from . import binding, report, routing_parts
 from .apply import Outcome, apply
 from .graph import CustomerGraph
+from .lifecycle import ENDED, GDAP, WRITE_PERMISSION, plan_customer_lifecycle
 from .lock import region_lock
 from .plan import Action, Customer, CustomerPlan, Plan, plan_customer
 from .progress import Progress
@@ -36,8 +37,8 @@ from .region import (
     open_region,
     unreadable_selections,
 )
-from .remote import size_workers
-from .verify import Verifier, verify
+from .remote import GRAPH_RESOURCE, RemoteError, claims_of, size_workers
+from .verify import APPLY_FIX, OFFBOARDED, Check, Verifier, verify
 
 
 def _now(rt: Runtime) -> datetime:
@@ -133,12 +134,45 @@ def _workers(region: Region, args: argparse.Namespace) -> int:
     return size_workers(region.http.round_trip(), region.api.pacer.rate)
 
 
-def _planner(region: Region, args: argparse.Namespace) -> Callable[[Customer], CustomerPlan]:
-    def one(customer: Customer) -> CustomerPlan:
-        graph = CustomerGraph(region.api, customer.tenant_id)
-        return plan_customer(graph, customer, region.apps, args.prune, roles=region.gdap_roles)
+def _planner(
+    rt: Runtime, region: Region, args: argparse.Namespace
+) -> Callable[[Customer], CustomerPlan]:
+    """Each customer's plan. When ``customers/<stack>.yaml`` manages GDAP (templates, or a
+    customer's state), the partner's relationships are listed once, every status, and each
+    customer's plan starts with its GDAP actions (``lifecycle.py``)."""
+    lifecycle = load_selection(rt.project_dir, region.stack).lifecycle
+    if lifecycle is None or not lifecycle.managed:
 
-    return one
+        def one(customer: Customer) -> CustomerPlan:
+            graph = CustomerGraph(region.api, customer.tenant_id)
+            return plan_customer(graph, customer, region.apps, args.prune, roles=region.gdap_roles)
+
+        return one
+    relationships = region.all_relationships()
+    now = _now(rt)
+    # The token that listed them: whether its scopes allow GDAP writes at all.
+    scopes = str(claims_of(region.tokens.get(region.partner_tenant, GRAPH_RESOURCE)).get("scp"))
+    writable = WRITE_PERMISSION in scopes.split()
+
+    def managed(customer: Customer) -> CustomerPlan:
+        graph = CustomerGraph(region.api, customer.tenant_id)
+        try:
+            return plan_customer_lifecycle(
+                graph,
+                customer,
+                region.apps,
+                args.prune,
+                lifecycle=lifecycle,
+                relationships=relationships.get(customer.tenant_id, []),
+                assignments=region.access_assignments,
+                roles=region.gdap_roles,
+                now=now,
+                writable=writable,
+            )
+        except RemoteError as error:
+            return CustomerPlan(customer, cause=error.cause, fix=error.fix)
+
+    return managed
 
 
 def _plan(rt: Runtime, region: Region, plans: list[CustomerPlan], left: Any, prune: bool) -> Plan:
@@ -159,7 +193,7 @@ def make_plan(rt: Runtime, region: Region, args: argparse.Namespace) -> tuple[Pl
     workers = _workers(region, args)
     rt.step(region.target, f"reading {len(customers)} customer tenant(s), {workers} at a time")
     progress = _progress(rt, region, "plan", len(customers))
-    planner = _planner(region, args)
+    planner = _planner(rt, region, args)
 
     def one(customer: Customer) -> CustomerPlan:
         planned = planner(customer)
@@ -191,7 +225,7 @@ def plan_command(rt: Runtime, args: argparse.Namespace) -> int:
     plan, workers = make_plan(rt, region, args)
     document = plan.as_json()
     # What `apply --plan` checks the plan against (binding.py): today's inputs of this region.
-    document["inputs"] = binding.inputs(rt.project_dir, rt.outputs(region.stack))
+    document["inputs"] = binding.inputs(rt.project_dir, rt.outputs(region.stack), region.stack)
     document["requests"] = region.http.requests_made
     document["workers"] = workers
     _emit(rt, args, f"{region.stack}-plan", document, report.plan_markdown(document))
@@ -269,10 +303,13 @@ def _audit(rt: Runtime, region: Region, args: argparse.Namespace) -> AuditLog:
 def _resolve(audit: AuditLog, pending: list[dict[str, Any]], plan: CustomerPlan) -> None:
     """Record what the tenant read again shows of writes whose outcome a killed run never
     wrote: done when the plan no longer lists that change, else not done (it is made again)."""
-    if not pending or not plan.read or plan.failed:
+    if not pending or plan.failed:
         return  # nothing read: resolved by a later run that can read the tenant
     keys = {action.key for action in plan.actions}
     for line in pending:
+        # A tenant not read yet: only the GDAP writes (read in the partner tenant) are known.
+        if not plan.read and line.get("app") != GDAP:
+            continue
         key = (
             str(line.get("action", "")),
             str(line.get("app", "")),
@@ -302,7 +339,7 @@ def apply_command(rt: Runtime, args: argparse.Namespace) -> int:
             document,
             region=args.stack,
             partner_tenant=str(region_of(rt.project_dir, args.stack).get("tenantId", "")),
-            expected=binding.inputs(rt.project_dir, rt.outputs(args.stack)),
+            expected=binding.inputs(rt.project_dir, rt.outputs(args.stack), args.stack),
             now=_now(rt),
             max_age=timedelta(days=args.max_plan_age),
         )
@@ -328,7 +365,7 @@ def _apply_locked(
         count = sum(len(lines) for lines in pending.values())
         rt.step(region.target, f"{count} write(s) of an interrupted apply to resolve")
     customers, left = _customers(rt, region)
-    planner = _planner(region, args)
+    planner = _planner(rt, region, args)
 
     def planned(customer: Customer) -> CustomerPlan:
         plan = planner(customer)
@@ -349,7 +386,14 @@ def _apply_locked(
     )
     try:
         results = apply(
-            region, customers, planned, audit, prune=args.prune, workers=workers, on_done=progress
+            region,
+            customers,
+            planned,
+            audit,
+            prune=args.prune,
+            workers=workers,
+            on_done=progress,
+            lifecycle=load_selection(rt.project_dir, region.stack).lifecycle,
         )
     finally:
         bar.close()
@@ -384,16 +428,21 @@ def verify_command(rt: Runtime, args: argparse.Namespace) -> int:
     )
     rt.step(region.target, f"verifying {len(customers)} customer(s) × {len(region.apps)} app(s)")
     progress = _progress(rt, region, "verify", len(customers))
+    lifecycle = load_selection(rt.project_dir, region.stack).lifecycle
+    leaving = (
+        {t.lower() for t in lifecycle.customers if lifecycle.offboarding(t)} if lifecycle else set()
+    )
     try:
         checks = verify(
             verifier,
-            customers,
+            [c for c in customers if c.tenant_id not in leaving],
             recent=recent,
             workers=_workers(region, args),
             on_done=lambda _, done: progress.done(failed=any(c.state != "verified" for c in done)),
         )
     finally:
         progress.close()
+    checks += _offboarded_checks(rt, region, verifier, customers)
     document = {
         "kind": "customers-verify",
         "stack": region.stack,
@@ -403,9 +452,41 @@ def verify_command(rt: Runtime, args: argparse.Namespace) -> int:
         "results": [check.as_json() for check in checks],
     }
     _emit(rt, args, region.stack, document, report.verify_markdown(document))
-    return (
-        exitcodes.OK if all(c.state == "verified" for c in checks) else exitcodes.CUSTOMERS_FAILED
-    )
+    good = ("verified", OFFBOARDED)
+    return exitcodes.OK if all(c.state in good for c in checks) else exitcodes.CUSTOMERS_FAILED
+
+
+def _offboarded_checks(
+    rt: Runtime, region: Region, verifier: Verifier, customers: list[Customer]
+) -> list[Check]:
+    """The customers ``customers/<stack>.yaml`` offboards: each app must be refused a token
+    there (not consented), and no GDAP relationship may be active or waiting (app ``gdap``).
+    Their ordinary checks, if the region still lists them, are replaced by these."""
+    lifecycle = load_selection(rt.project_dir, region.stack).lifecycle
+    if lifecycle is None:
+        return []
+    tenants = sorted(t.lower() for t, e in lifecycle.customers.items() if e.state == "offboard")
+    if not tenants:
+        return []
+    relationships = region.all_relationships()
+    names = {c.tenant_id: c.name for c in customers}
+    checks: list[Check] = []
+    for tenant in tenants:
+        customer = Customer(tenant, names.get(tenant, tenant))
+        checks += [verifier.check_offboarded(customer, app) for app in region.apps]
+        alive = [
+            str(r.get("displayName", ""))
+            for r in relationships.get(tenant, [])
+            if str(r.get("status", "")) not in ENDED
+        ]
+        check = Check(customer, GDAP, state=OFFBOARDED, attempts=1)
+        check.checked_at = _now(rt).isoformat(timespec="seconds")
+        if alive:
+            check.state = "failed"
+            check.cause = f"GDAP relationship(s) not terminated: {', '.join(alive)}"
+            check.fix = APPLY_FIX.format(stack=region.stack)
+        checks.append(check)
+    return checks
 
 
 def routing_part_command(rt: Runtime, args: argparse.Namespace) -> int:

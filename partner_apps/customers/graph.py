@@ -308,3 +308,10 @@ class CustomerGraph:
             "removing an app role assignment",
         )
         return "removed"
+
+    def delete_principal(self, object_id: str) -> str:
+        """Graph "Delete servicePrincipal" (offboarding: the app leaves the customer tenant)."""
+        self._write(
+            "DELETE", f"/servicePrincipals/{object_id}", None, "deleting a service principal"
+        )
+        return "removed"

@@ -70,6 +70,8 @@ class Action:
     role_id: str = ""
     object_id: str = ""  # the grant or assignment a change or removal applies to
     keep: tuple[str, ...] = ()
+    # Why (GDAP and offboarding actions, lifecycle.py): the drift found and what the action fixes.
+    note: str = ""
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -89,6 +91,7 @@ class Action:
             ("roleId", self.role_id),
             ("objectId", self.object_id),
             ("keep", list(self.keep)),
+            ("note", self.note),
         ):
             if value:
                 document[name] = value
@@ -107,6 +110,7 @@ class Action:
             role_id=str(document.get("roleId", "")),
             object_id=str(document.get("objectId", "")),
             keep=_texts(document, "keep"),
+            note=str(document.get("note", "")),
         )
 
 
@@ -133,6 +137,11 @@ class CustomerPlan:
     read: bool = True
     # What the plan read (this run only, never serialized): apply starts from it.
     observed: Observed | None = field(default=None, repr=False, compare=False)
+    # The GDAP part (lifecycle.GdapPlan.as_json), when customers/<stack>.yaml manages GDAP.
+    gdap: dict[str, Any] | None = None
+    # Consent actions that wait for a GDAP relationship (none active yet): not applied now.
+    waiting: list[Action] = field(default_factory=list)
+    offboard: bool = False
 
     @property
     def failed(self) -> bool:
@@ -145,6 +154,12 @@ class CustomerPlan:
         }
         if not self.read:
             document["read"] = False
+        if self.gdap is not None:
+            document["gdap"] = self.gdap
+        if self.waiting:
+            document["waiting"] = [action.as_json() for action in self.waiting]
+        if self.offboard:
+            document["offboard"] = True
         if self.roles is not None:
             document["gdapRoles"] = list(self.roles)
         if self.blocked:

@@ -32,6 +32,7 @@ from partner_apps.sam.store import TokenStore
 from partner_apps.sam.target import RegionTarget, load_apps, region_of, region_stacks
 
 from . import gdap
+from .customer_file import Lifecycle, lifecycle_problems
 from .desired import DesiredApp, desired_apps
 from .plan import Customer
 from .remote import (
@@ -47,6 +48,7 @@ from .remote import (
 )
 
 CUSTOMERS_DIR = "customers"
+LIFECYCLE_KEYS = ("gdap", "customers")
 PAGE_SIZE = 500
 ACTIVE = "status eq 'active'"
 
@@ -55,6 +57,13 @@ ACTIVE = "status eq 'active'"
 class Selection:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    # The desired GDAP state and customer states (``customer_file.py``); None: not managed.
+    lifecycle: Lifecycle | None = None
+
+    def listed(self) -> set[str]:
+        """Every tenant id the file names: included, or with an entry under ``customers``."""
+        named = {tenant.lower() for tenant in self.lifecycle.customers} if self.lifecycle else set()
+        return set(self.include) | named
 
 
 def selection_path(project_dir: Path, stack: str) -> Path:
@@ -62,7 +71,8 @@ def selection_path(project_dir: Path, stack: str) -> Path:
 
 
 def load_selection(project_dir: Path, stack: str) -> Selection:
-    """``customers/<stack>.yaml``: optional ``include`` and ``exclude`` lists of tenant ids.
+    """``customers/<stack>.yaml``: optional ``include`` and ``exclude`` lists of tenant ids, and
+    the desired GDAP state (``gdap``, ``customers``: ``customer_file.py``).
 
     Read like the stack files (``read_yaml``: UTF-8, a key defined twice refused); a list that is
     not a list of tenant ids (a single id written without the list, a number) is refused rather
@@ -78,9 +88,10 @@ def load_selection(project_dir: Path, stack: str) -> Selection:
         document = read_yaml(path) or {}
     except ConfigError as error:
         raise SamError(f"region {stack}: {where}: {error}", exitcodes.CONFIG) from None
-    if not isinstance(document, dict) or set(document) - {"include", "exclude"}:
+    if not isinstance(document, dict) or set(document) - {"include", "exclude", *LIFECYCLE_KEYS}:
         raise SamError(
-            f"region {stack}: {where} may hold only include and exclude lists of tenant ids",
+            f"region {stack}: {where} may hold only include and exclude lists of tenant ids, "
+            "gdap and customers",
             exitcodes.CONFIG,
         )
     lists: dict[str, tuple[str, ...]] = {}
@@ -93,7 +104,16 @@ def load_selection(project_dir: Path, stack: str) -> Selection:
                 exitcodes.CONFIG,
             )
         lists[key] = tuple(item.lower() for item in value)
-    return Selection(lists["include"], lists["exclude"])
+    lifecycle: Lifecycle | None = None
+    if set(document) & set(LIFECYCLE_KEYS):
+        lifecycle, problems = lifecycle_problems(document, where)
+        if problems:
+            raise SamError(
+                f"region {stack}: invalid {where} ({len(problems)} problem(s)):\n"
+                + "\n".join(f"  {problem}" for problem in problems),
+                exitcodes.CONFIG,
+            )
+    return Selection(lists["include"], lists["exclude"], lifecycle)
 
 
 def unreadable_selections(project_dir: Path, stack: str) -> list[str]:
@@ -146,8 +166,17 @@ def check_single_region(
             # That region's own runs refuse its file (exit 3); this region still runs, and the
             # caller says which region's list could not be checked (``unreadable_selections``).
             continue
-        for tenant in sorted(set(theirs.include) & (own | set(selection.include))):
+        for tenant in sorted(theirs.listed() & (own | selection.listed())):
             problems.append(f"{tenant} is listed by region {other} ({CUSTOMERS_DIR}/{other}.yaml)")
+        # A security group lives in one partner tenant: a group that another region's templates
+        # name is that region's, and cannot hold roles through this region's relationships.
+        mine = selection.lifecycle.groups() if selection.lifecycle else set()
+        theirs_groups = theirs.lifecycle.groups() if theirs.lifecycle else set()
+        for group in sorted(mine & theirs_groups):
+            problems.append(
+                f"{CUSTOMERS_DIR}/{stack}.yaml: gdap.templates: group {group} is a group of "
+                f"region {other}'s partner tenant ({CUSTOMERS_DIR}/{other}.yaml names it)"
+            )
     partners = _partner_tenants(project_dir, stack)
     problems += [
         f"{tenant} is the partner tenant of region {partners[tenant]}"
@@ -313,6 +342,39 @@ class AuditLog:
                 handle, self._handle = self._handle, None
                 handle.close()
 
+    def outcomes(self, tenant: str, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+        """The successful outcome lines of ``kinds`` for ``tenant`` since its last offboarding
+        record: what one offboarding removed, over however many runs it took."""
+        found: list[dict[str, Any]] = []
+        if self.path is None or not self.path.is_file():
+            return found
+        for text in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                line = json.loads(text)
+            except ValueError:
+                continue
+            if not isinstance(line, dict) or line.get("tenantId") != tenant:
+                continue
+            if line.get("region") != self.region:
+                continue
+            if line.get("phase") == "offboarding":
+                found = []
+            elif (
+                line.get("phase") == "outcome"
+                and line.get("action") in kinds
+                and line.get("result") in ("done", "removed", "already", "created")
+            ):
+                found.append(
+                    {
+                        "when": line.get("when"),
+                        "action": line.get("action"),
+                        "app": line.get("app"),
+                        "object": line.get("objectId") or line.get("resourceAppId"),
+                        "result": line.get("result"),
+                    }
+                )
+        return found
+
     def recent(self, since: datetime) -> dict[tuple[str, str], datetime]:
         """(tenant id, app) -> the last successful write at or after ``since``."""
         found: dict[tuple[str, str], datetime] = {}
@@ -440,6 +502,41 @@ class Region:
         body = response.json()
         return body if isinstance(body, dict) else {}
 
+    def all_relationships(self) -> dict[str, list[dict[str, Any]]]:
+        """Customer tenant id -> every GDAP relationship of this partner with it, whatever its
+        status (created, approvalPending, active, terminated, ...): what the GDAP plan compares
+        with the customer file. One paged listing for the region (``$top`` 300)."""
+        base = self.target.endpoints.graph_url
+        url: str | None = f"{base}/v1.0/tenantRelationships/delegatedAdminRelationships?$top=300"
+        found: dict[str, list[dict[str, Any]]] = {}
+        while url:
+            body = self._graph_page(url, "the GDAP relationships")
+            for item in body.get("value") or []:
+                if isinstance(item, dict):
+                    tenant = str((item.get("customer") or {}).get("tenantId", "")).lower()
+                    found.setdefault(tenant, []).append(item)
+            url = body.get("@odata.nextLink")
+        return found
+
+    def access_assignments(self, relationship_id: str) -> list[dict[str, Any]]:
+        """One relationship's access assignments (every status), read in the partner tenant."""
+        base = self.target.endpoints.graph_url
+        url: str | None = (
+            f"{base}/v1.0/tenantRelationships/delegatedAdminRelationships/"
+            f"{quote(relationship_id, safe='')}/accessAssignments"
+        )
+        assignments: list[dict[str, Any]] = []
+        while url:
+            try:
+                body = self._graph_page(url, "a GDAP relationship's access assignments")
+            except SamError as error:
+                raise RemoteError(
+                    str(error), "grant the SAM app DelegatedAdminRelationship.Read.All"
+                ) from None
+            assignments += [a for a in body.get("value") or [] if isinstance(a, dict)]
+            url = body.get("@odata.nextLink")
+        return assignments
+
     def gdap_roles(self, customer: Customer) -> frozenset[str]:
         """The Entra roles (template ids) the partner's admins hold in ``customer`` through its
         active GDAP relationships: the roles of their active access assignments that the
@@ -480,6 +577,10 @@ class Region:
             if tenant in selection.exclude:
                 left.append({"tenantId": tenant, "name": name, "reason": "excluded"})
             elif tenant not in relationships:
+                if selection.lifecycle and selection.lifecycle.template_of(tenant):
+                    # Its relationship is what the plan makes (customer_file: a template).
+                    chosen.append(customer)
+                    continue
                 left.append(
                     {"tenantId": tenant, "name": name, "reason": "no active GDAP relationship"}
                 )

@@ -21,7 +21,21 @@ ACTION_TEXT = {
     "assign-app-role": "assign application permission {api} {values}",
     "remove-delegated": "remove delegated {api} {values}",
     "remove-app-role": "remove application permission {api} {values}",
+    "gdap-create": "create GDAP relationship {resource} ({values})",
+    "gdap-lock": "send GDAP relationship {resource} for the customer's approval",
+    "gdap-add-assignment": "assign {values} to group {group}",
+    "gdap-change-assignment": "change group {group}'s roles to {values}",
+    "gdap-remove-assignment": "remove group {group}'s roles ({values})",
+    "gdap-auto-extend": "set auto-extend of {resource} to {values}",
+    "gdap-terminate": "terminate GDAP relationship {resource} ({values})",
+    "offboard-remove-app-role": "remove an application permission (app role {values})",
+    "offboard-remove-grant": "remove a delegated grant ({values})",
+    "offboard-delete-principal": "delete the app's service principal",
+    "offboard-delete-consent": "remove the Partner Center consent",
 }
+# A Global Administrator role is marked wherever a role list is shown (issue 30: reviewers must
+# see it at a glance).
+GLOBAL_ADMINISTRATOR = "Global Administrator"
 
 
 # A job summary takes at most 1 MiB per step: longer tables are cut, the JSON has every row.
@@ -45,11 +59,132 @@ def _by_change(plan: Mapping[str, Any]) -> list[str]:
     return table(("App", "Change", "Customers"), rows)
 
 
+def _roles(names: Sequence[str]) -> str:
+    return ", ".join(f"⚠ {n}" if n == GLOBAL_ADMINISTRATOR else n for n in names) or "—"
+
+
 def action_text(action: Mapping[str, Any]) -> str:
     template = ACTION_TEXT.get(str(action.get("action")), str(action.get("action")))
+    resource = str(action.get("resourceAppId", ""))
     return template.format(
-        api=action.get("api", ""), values=", ".join(action.get("values") or []) or "—"
+        api=action.get("api", ""),
+        values=_roles(list(action.get("values") or [])),
+        resource=code(resource.split("/", 1)[0]) if resource else "—",
+        group=code(resource.rsplit("/", 1)[-1]) if resource else "—",
     )
+
+
+def _gdap(plan: Mapping[str, Any]) -> list[str]:
+    """Per customer whose file manages GDAP: its relationships (roles by name, Global
+    Administrator marked ⚠), what was found, the approval links and the consents waiting."""
+    managed = [c for c in plan["customers"] if c.get("gdap") is not None]
+    if not managed:
+        return []
+    lines = ["### GDAP relationships", ""]
+    for customer in managed:
+        gdap = customer["gdap"]
+        template = gdap.get("template")
+        lines += [
+            f"#### {customer['name']} ({code(customer['tenantId'])})",
+            "",
+            f"Template: {code(template) if template else '—'}"
+            + (" · **offboarding**" if customer.get("offboard") else ""),
+            "",
+        ]
+        rows = [
+            [
+                code(r["displayName"]),
+                r["status"],
+                _roles(r["roles"]),
+                (r.get("endDateTime") or "—"),
+                r.get("autoExtendDuration") or "—",
+                "template" if r.get("managed") else "by hand",
+            ]
+            for r in gdap.get("relationships") or []
+        ]
+        if rows:
+            headers = ("Relationship", "Status", "Roles", "Ends", "Auto-extend", "Made")
+            lines += [*table(headers, rows), ""]
+        else:
+            lines += ["No GDAP relationship yet.", ""]
+        for finding in gdap.get("findings") or []:
+            lines.append(f"- {finding['cause']}: {finding['fix']}")
+        for link in gdap.get("approvalLinks") or []:
+            lines.append(f"- Approval link for the customer's Global Administrator: {link}")
+        if customer.get("waiting"):
+            lines.append(
+                f"- {len(customer['waiting'])} consent change(s) wait for an active GDAP "
+                "relationship (the next plan after the customer's approval lists them)"
+            )
+        lines.append("")
+    return lines
+
+
+def _offboarding(plan: Mapping[str, Any]) -> list[str]:
+    leaving = [c for c in plan["customers"] if c.get("offboard")]
+    if not leaving:
+        return []
+    lines = [
+        "### Offboarding",
+        "",
+        "In this order: our apps' application permissions and delegated grants, their service "
+        "principals (the Secure Application Model app last), the Partner Center consents, then "
+        "the GDAP relationships terminated. The audit log gets one dated record listing each "
+        "removal; `customers verify` then shows every app not consented.",
+        "",
+    ]
+    rows = [
+        [customer["name"], code(customer["tenantId"]), code(a["app"]), action_text(a)]
+        for customer in leaving
+        for a in customer["actions"]
+    ]
+    return [*lines, *table(("Customer", "Tenant", "App", "Removal"), rows), ""]
+
+
+def _change_manager(plan: Mapping[str, Any]) -> list[str]:
+    """What a partner can forward to each customer's change manager: what changes in their
+    tenant and when (the plan's date; the changes are made by the next reviewed apply)."""
+    lines: list[str] = []
+    for customer in plan["customers"]:
+        said = [_plain(a) for a in customer["actions"]]
+        said = [text for text in said if text]
+        if not said:
+            continue
+        lines += [
+            f"**{customer['name']}** ({code(customer['tenantId'])}): planned "
+            f"{plan['generatedAt']}, made by the partner's next reviewed apply.",
+            "",
+            *(f"- {text}" for text in dict.fromkeys(said)),
+            "",
+        ]
+    if not lines:
+        return []
+    return ["### For each customer's change manager", "", *lines]
+
+
+def _plain(action: Mapping[str, Any]) -> str:
+    kind = str(action.get("action", ""))
+    roles = _roles(list(action.get("values") or []))
+    if kind == "gdap-create":
+        return (
+            f"Your partner requests an admin relationship (GDAP) with the roles {roles}; your "
+            "Global Administrator approves it in the Microsoft 365 admin center"
+        )
+    if kind in ("gdap-add-assignment", "gdap-change-assignment"):
+        return f"Partner administrators get the roles {roles} in your tenant through GDAP"
+    if kind == "gdap-remove-assignment":
+        return f"Partner administrators lose the roles {roles} in your tenant"
+    if kind == "gdap-terminate":
+        return f"An admin relationship of your partner ends (roles {roles})"
+    if kind == "gdap-auto-extend":
+        return "The admin relationship's automatic extension by 180 days changes"
+    if kind in ("consent", "create-app-principal"):
+        return f"The application {action.get('app')} is added to your tenant (admin consent)"
+    if kind in ("grant-delegated", "assign-app-role"):
+        return f"The application {action.get('app')} gets the permissions {roles}"
+    if kind.startswith("offboard-") or kind.startswith("remove-"):
+        return f"The application {action.get('app')} and its permissions are removed"
+    return ""
 
 
 def _apps(plan: Mapping[str, Any]) -> list[str]:
@@ -112,7 +247,8 @@ def plan_markdown(plan: Mapping[str, Any]) -> str:
         lines += _limited(("Customer", "Tenant", "App", "Change"), changes, f"{region}-plan.json")
     else:
         lines.append("None.")
-    lines += ["", *_failures(plan["customers"], with_app=False)]
+    lines += ["", *_gdap(plan), *_offboarding(plan), *_change_manager(plan)]
+    lines += [*_failures(plan["customers"], with_app=False)]
     if plan.get("excluded"):
         lines += ["### Not touched", ""]
         lines += table(
@@ -166,6 +302,21 @@ def apply_markdown(document: Mapping[str, Any]) -> str:
         headers = ("Customer", "Tenant", "App", "Write", "Result", "Request id")
         lines += _limited(headers, writes, f"{document['region']}-apply.json")
         lines.append("")
+    links = [
+        f"- {o['name']} ({code(o['tenantId'])}): {w['approvalLink']}"
+        for o in outcomes
+        for w in o["writes"]
+        if w.get("approvalLink")
+    ]
+    if links:
+        lines += [
+            "### GDAP approval links",
+            "",
+            "Send each to the customer's Global Administrator (Microsoft 365 admin center):",
+            "",
+            *links,
+            "",
+        ]
     lines += _failures(outcomes, with_app=False)
     return "\n".join(lines)
 
@@ -175,7 +326,7 @@ def verify_markdown(document: Mapping[str, Any]) -> str:
     apps = sorted({r["app"] for r in results})
     by_customer: dict[tuple[str, str], dict[str, str]] = {}
     for r in results:
-        mark = "verified" if r["state"] == "verified" else "**failed**"
+        mark = r["state"] if r["state"] in ("verified", "offboarded") else "**failed**"
         by_customer.setdefault((r["customer"], r["tenantId"]), {})[r["app"]] = mark
     rows = [
         [name, code(tenant), *(cells.get(app, "—") for app in apps)]

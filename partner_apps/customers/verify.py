@@ -28,13 +28,18 @@ from .remote import AUTHORIZATION_CODES, RemoteError, claims_of, token_request
 FIRST_WAIT = timedelta(minutes=3)
 RETRY_WAIT = 60.0
 APPLY_FIX = "run `partner-apps customers apply --stack {stack}`, then verify again"
+# What an offboarded customer's checks end in: no consent any more, as expected.
+OFFBOARDED = "offboarded"
+# Entra's answers to a client-credentials request of an app with no service principal in the
+# tenant: 7000229, and the older 700016 (Entra error codes).
+NOT_CONSENTED = frozenset({7000229, 700016})
 
 
 @dataclass
 class Check:
     customer: Customer
     app: str
-    state: str = "failed"  # verified or failed
+    state: str = "failed"  # verified, offboarded (not consented, as planned) or failed
     attempts: int = 0
     roles: list[str] = field(default_factory=list)
     cause: str | None = None
@@ -127,6 +132,30 @@ class Verifier:
                 moments.append(datetime.fromisoformat(customer.activated.replace("Z", "+00:00")))
         known = [m for m in moments if m is not None]
         return max(known) if known else None
+
+    def check_offboarded(self, customer: Customer, app: DesiredApp) -> Check:
+        """An offboarded customer: the app's client-credentials token must be refused because
+        the app has no service principal there any more (AADSTS7000229, or the older 700016:
+        Entra error codes). One try: nothing propagates towards consent."""
+        check = Check(customer, app.key, attempts=1)
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": app.client_id,
+            "client_secret": self.secrets[app.key].get_secret_value(),
+            "scope": f"{self.region.http.endpoints.graph_resource}/.default",
+        }
+        try:
+            token_request(self.region.http, customer.tenant_id, form)
+        except RemoteError as error:
+            if error.code in NOT_CONSENTED:
+                check.state = OFFBOARDED
+            else:
+                check.cause, check.fix = error.cause, error.fix
+        else:
+            check.cause = "offboarded, but the app still gets a token in this tenant"
+            check.fix = APPLY_FIX.format(stack=self.region.stack)
+        check.checked_at = self.now().isoformat(timespec="seconds")
+        return check
 
     def check(self, customer: Customer, app: DesiredApp, recent: timedelta) -> Check:
         check = Check(customer, app.key)

@@ -221,6 +221,8 @@ def open_customer_world(
 ) -> Iterator[CustomerWorld]:
     with open_world(directory, lifetime=lifetime) as world:
         _graph_resource(world.cloud)
+        # GDAP dates (activation, end, expiry) follow the world's clock, as the commands do.
+        world.cloud.gdap_clock = lambda: world.clock[0]
         customers: dict[str, list[str]] = {}
         client_ids: dict[str, dict[str, str]] = {}
         for index, (stack, count) in enumerate((("us", us), ("eu", eu))):

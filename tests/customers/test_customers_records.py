@@ -179,7 +179,11 @@ def test_a_plan_carries_its_region_partner_tenant_inputs_and_time(
     document = json.loads(_plan_file(cw, tmp_path).read_text())
     assert document["region"] == "us"
     assert document["partnerTenantId"] == cw.world.regions["us"].tenant_id
-    assert set(document["inputs"]) == {"appsYamlSha256", "stackOutputsSha256"}
+    assert set(document["inputs"]) == {
+        "appsYamlSha256",
+        "stackOutputsSha256",
+        "customersYamlSha256",  # the GDAP templates and customer states (issue 30)
+    }
     assert document["generatedAt"]
 
 

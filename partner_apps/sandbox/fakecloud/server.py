@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import trustme
 from azure.keyvault.secrets._shared import http_challenge_cache
 
+from .gdap import Call, Relationships
 from .state import (
     CONSENT_ROLES,
     GRAPH_APP_ID,
@@ -932,6 +933,9 @@ _GRAPH_SCOPES: dict[tuple[str, bool], set[str]] = {
         "DelegatedAdminRelationship.Read.All",
         "DelegatedAdminRelationship.ReadWrite.All",
     },
+    # Every GDAP write (create, update, requests, access assignments): Graph's pages list
+    # DelegatedAdminRelationship.ReadWrite.All only.
+    ("delegatedAdminRelationships", True): {"DelegatedAdminRelationship.ReadWrite.All"},
     ("servicePrincipals", False): _READ_APPS,
     ("servicePrincipals", True): {"Application.ReadWrite.All", "Directory.ReadWrite.All"},
     ("appRoleAssignedTo", False): _READ_APPS,
@@ -965,6 +969,7 @@ class Graph:
     def __init__(self, cloud: Cloud, base: str = "") -> None:
         self.cloud = cloud
         self.base = base
+        self.gdap = Relationships(cloud, base)
 
     def __call__(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
         claims = _bearer(headers)
@@ -998,7 +1003,7 @@ class Graph:
                 return _json(403, {"error": {"code": "Authorization_RequestDenied"}})
             return _json(200, {"value": [{"id": tenant}]})
         if segments[:3] == ["v1.0", "tenantRelationships", "delegatedAdminRelationships"]:
-            return self._relationships(partner, segments[3:], query)
+            return self.gdap(Call(partner, method, segments[3:], query, document, headers))
         if segments[:2] == ["v1.0", "servicePrincipals"]:
             return self._service_principals(partner, method, segments, query, document)
         if segments[:2] == ["v1.0", "oauth2PermissionGrants"]:
@@ -1051,34 +1056,6 @@ class Graph:
                 return bool(held & GRAPH_APP_ROLE_ROLES)
         return bool(held & CONSENT_ROLES)
 
-    def _relationships(
-        self, partner: PartnerTenant, rest: list[str], query: dict[str, str]
-    ) -> Response:
-        """The active GDAP relationships (paged), or one relationship's access assignments."""
-        if len(rest) == 2 and rest[1] == "accessAssignments":
-            if not any(r["id"] == rest[0] for r in partner.relationships):
-                return _json(404, {"error": {"code": "Request_ResourceNotFound"}})
-            return _json(200, {"value": partner.access_assignments.get(rest[0], [])})
-        if rest:
-            return _json(404, {"error": {"code": "Request_ResourceNotFound"}})
-        wanted = query.get("$filter", "")
-        items = [
-            r
-            for r in partner.relationships
-            if "status eq 'active'" not in wanted
-            or self.cloud.ignore_relationship_filter
-            or r.get("status") == "active"
-        ]
-        top = min(int(query.get("$top", "300") or 300), 300)
-        start = int(query.get("$skiptoken", "0") or 0)
-        document: dict[str, Any] = {"value": items[start : start + top]}
-        if start + top < len(items):
-            document["@odata.nextLink"] = (
-                f"{self.base}/v1.0/tenantRelationships/delegatedAdminRelationships?"
-                + urlencode({"$top": top, "$skiptoken": start + top, "$filter": wanted})
-            )
-        return _json(200, document)
-
     @staticmethod
     def _create_principal(principals: list[dict[str, Any]], document: dict[str, Any]) -> Response:
         """``POST /servicePrincipals {appId}``. A second service principal of an app: 409
@@ -1098,6 +1075,27 @@ class Graph:
         principal = {"id": str(uuid.uuid4()), "appId": document.get("appId")}
         principals.append(principal)
         return _json(201, principal)
+
+    @staticmethod
+    def _delete_principal(
+        partner: PartnerTenant, principals: list[dict[str, Any]], object_id: str
+    ) -> Response:
+        """Graph "Delete servicePrincipal": 204; 404 for an unknown id. What becomes of the
+        principal's delegated grants and app role assignments is [silent]: they go with it here
+        (the product removes them itself first, so it depends on neither reading)."""
+        found = next((p for p in principals if p["id"] == object_id), None)
+        if found is None:
+            return _json(404, {"error": {"code": "Request_ResourceNotFound"}})
+        principals.remove(found)
+        tenant = partner.tenant_id
+        partner.grants[tenant] = [
+            g for g in partner.grants.get(tenant, []) if g.get("clientId") != object_id
+        ]
+        for resource, items in partner.app_role_assignments.items():
+            partner.app_role_assignments[resource] = [
+                a for a in items if a.get("principalId") != object_id
+            ]
+        return 204, {}, b""
 
     @staticmethod
     def _service_principals(
@@ -1122,7 +1120,12 @@ class Graph:
         if len(segments) == 2 and method == "POST":
             return Graph._create_principal(principals, document)
         if len(segments) < 4:
-            return _json(404, {"error": {"code": "Request_ResourceNotFound"}})
+            deleting = len(segments) == 3 and method == "DELETE"
+            return (
+                Graph._delete_principal(partner, principals, segments[2])
+                if deleting
+                else _json(404, {"error": {"code": "Request_ResourceNotFound"}})
+            )
         owner, relation = segments[2], segments[3]
         if relation == "appRoleAssignedTo":
             assignments = partner.app_role_assignments.setdefault(owner, [])

@@ -17,7 +17,9 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 SIGNING_KEY = secrets.token_bytes(32)
@@ -291,6 +293,20 @@ class Cloud:
         # body is not documented): "json" (its REST error shape, {"code": 900421, ...}) or
         # "header" (no code in the body; a WWW-Authenticate header and description naming it).
         self.mfa_error_form = "json"
+        # -- GDAP writes (gdap.py) --
+        # The fake's clock for GDAP dates (activation, end, expiry); the customer world sets its
+        # own clock here so that expiries follow the tests' time.
+        self.gdap_clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.gdap_etags = 0
+        self.gdap_operations: dict[str, dict[str, Any]] = {}
+        # What reached the backend: relationship display names created and terminated, and
+        # (relationship id, group) of every access assignment created; tests count duplicates.
+        self.gdap_creates: list[str] = []
+        self.gdap_terminations: list[str] = []
+        self.gdap_assignment_creates: list[tuple[str, str]] = []
+        # Whether PATCH of only autoExtendDuration is accepted on an active relationship
+        # (Partner Center "Manage GDAP Autoextend": yes; the Graph update page: created only).
+        self.gdap_auto_extend_active = True
 
     # -- setup ---------------------------------------------------------------------------------
 
@@ -393,6 +409,15 @@ class Cloud:
                     "customer": {"tenantId": tenant_id, "displayName": name},
                     "activatedDateTime": activated,
                     "accessDetails": {"unifiedRoles": [{"roleDefinitionId": r} for r in roles]},
+                    "duration": "P730D",
+                    "autoExtendDuration": "PT0S",
+                    "endDateTime": (
+                        datetime.fromisoformat(activated.replace("Z", "+00:00"))
+                        + timedelta(days=730)
+                    )
+                    .isoformat()
+                    .replace("+00:00", "Z"),
+                    "@odata.etag": f'W/"seed-{relationship_id}"',
                 }
             )
             held = roles if assigned is None else assigned
@@ -405,6 +430,7 @@ class Cloud:
                         "accessContainerType": "securityGroup",
                     },
                     "accessDetails": {"unifiedRoles": [{"roleDefinitionId": r} for r in held]},
+                    "@odata.etag": f'W/"seed-{relationship_id}-0"',
                 }
             ]
             self.domains[domain] = tenant_id
@@ -420,6 +446,9 @@ class Cloud:
                         "oauth2PermissionScopes": resource["scopes"],
                     }
                 )
+
+    def gdap_now(self) -> datetime:
+        return self.gdap_clock()
 
     def gdap_roles(self, customer_tenant: str) -> frozenset[str]:
         """The roles the customer's partner's admins hold there: those of the active access
