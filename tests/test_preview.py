@@ -17,6 +17,7 @@ import pytest
 from components.config import (
     REFRESH_TOKENS_KEY,
 )
+from partner_apps import exitcodes
 from partner_apps.preview import command as preview
 from partner_apps.review import audit
 from partner_apps.review.changes import plans as diff
@@ -102,7 +103,7 @@ def test_diff_names_an_added_graph_permission_for_each_region(
 
     edit_yaml(project_copy / "apps.yaml", add_permission)
     # Not on the region allow-lists: the preview must block it and name the policy.
-    assert _preview(project_copy, tmp_path / "head") == 1
+    assert _preview(project_copy, tmp_path / "head") == exitcodes.POLICY_VIOLATED == 40
     out = tmp_path / "diff.md"
     diff.main(
         [str(tmp_path / "base" / "preview"), str(tmp_path / "head" / "preview"), "--out", str(out)]

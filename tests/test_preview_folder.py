@@ -41,11 +41,7 @@ def test_preview_of_an_unknown_stack_names_the_stack_files_and_writes_nothing(
     out = tmp_path / "out"
     args = preview_args(project_copy, out, GONE)
 
-    code = (
-        preview.main(args)
-        if entry == "python -m"
-        else cli.main(["preview", *args])
-    )
+    code = preview.main(args) if entry == "python -m" else cli.main(["preview", *args])
 
     assert code == exitcodes.CONFIG == preview.EXIT_CONFIG
     captured = capsys.readouterr()

@@ -22,13 +22,13 @@ with the stacks present only: a plan or failure left there by a stack that has n
 (another branch's region, a removed region) is deleted, with a line saying so, since
 the diff and the audit read every plan in the folder and would show it as a region.
 
-Exit status: 0 when every stack is valid and no mandatory policy is violated; 1 when a mandatory
-policy is violated (named in the output); 3 when a stack's config is invalid (nothing is
-registered for that stack; 3 as `partner-apps` uses for a config problem; 2 stays argparse's
-"bad command line") or a stack named has no stack file (nothing previewed or written); 124
-(as GNU ``timeout``) when a stack's program registered nothing new for ``--stall-timeout``
-seconds and the watchdog stopped it (the message names the last resource registered and the
-pending ones). The other stacks are still previewed.
+Exit status (the constants of ``partner_apps/exitcodes.py``): 0 when every stack is valid and
+no mandatory policy is violated; 40 (``POLICY_VIOLATED``) when a mandatory policy is violated
+(named in the output); 3 (``CONFIG``) when a stack's config is invalid (nothing is registered for
+that stack; 2 stays argparse's "bad command line") or a stack named has no stack file (nothing
+previewed or written); 124 (``STALLED``, as GNU ``timeout``) when a stack's program registered
+nothing new for ``--stall-timeout`` seconds and the watchdog stopped it (the message names the
+last resource registered and the pending ones). The other stacks are still previewed.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from components.config import (
     Problem,
 )
 from components.stackfiles import RegionFiles, stack_files, stack_name
+from partner_apps import exitcodes
 from partner_apps.preview.build import build_plan, dumps, effective_policies, run_stack
 from partner_apps.preview.recorder import (
     DEFAULT_STALL_TIMEOUT,
@@ -72,7 +73,12 @@ from policies.partner_policies import PolicyConfigError, evaluate
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = ROOT / "build" / "preview"
 DEFAULT_AUDIT = ROOT / "build" / "audit"
-EXIT_OK, EXIT_POLICY, EXIT_CONFIG, EXIT_STALLED = 0, 1, 3, 124
+EXIT_OK, EXIT_POLICY, EXIT_CONFIG, EXIT_STALLED = (
+    exitcodes.OK,
+    exitcodes.POLICY_VIOLATED,
+    exitcodes.CONFIG,
+    exitcodes.STALLED,
+)
 
 
 def policy_config(project_dir: Path, stack: str) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 
 from components.files import safe_load
+from partner_apps import exitcodes
 from partner_apps.review.analysis.views import AppView, StackView, VaultView, analyze
 from partner_apps.review.plan.document import (
     APPLICATION,
@@ -685,8 +686,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--fail-on-mandatory",
         action="store_true",
-        help="exit with status 1 when any stack has a mandatory policy violation or its preview "
-        "failed (<stack>.error.json: nothing shows that it passes)",
+        help=f"exit with status {exitcodes.POLICY_VIOLATED} when any stack has a mandatory policy "
+        "violation or its preview failed (<stack>.error.json: nothing shows that it passes)",
     )
     return parser
 
@@ -701,11 +702,11 @@ def run(args: argparse.Namespace) -> int:
     """The command with its arguments parsed (``build_parser``)."""
     results = results_for_cli(args.plans)
     if results is None:
-        return 2
+        return exitcodes.CONFIG
     plans, failures = results
     if args.consent_results and not args.consent_results.is_dir():
         print(f"error: --consent-results {args.consent_results}: no such folder", file=sys.stderr)
-        return 2
+        return exitcodes.CONFIG
     data = audit_data(
         plans,
         load_catalog(),
@@ -758,8 +759,8 @@ def run(args: argparse.Namespace) -> int:
     if args.fail_on_mandatory and (
         failures or any(v["enforcementLevel"] == "mandatory" for v in data["violations"])
     ):
-        return 1
-    return 0
+        return exitcodes.POLICY_VIOLATED
+    return exitcodes.OK
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from partner_apps import exitcodes
 from partner_apps.review import audit
 from partner_apps.review.plan import document as pf
 from tests import golden
@@ -184,7 +185,7 @@ def test_mandatory_violations_can_fail_the_command(
     ]
     plans = write_plans(tmp_path / "plans", documents)
     status = audit.main([str(plans), "--stdout", "--fail-on-mandatory"])
-    assert status == 1
+    assert status == exitcodes.POLICY_VIOLATED == 40
     assert "stack-explicit-providers" in capsys.readouterr().out
 
 
@@ -252,7 +253,7 @@ def test_a_failed_preview_is_listed_and_fails_the_command(
     assert {p["results"][first]["status"] for p in document["policies"]} == {"preview failed"}
     assert "preview failed" in (out / "audit.html").read_text(encoding="utf-8")
     # Nothing shows the failed stack passes: --fail-on-mandatory does not pass it.
-    assert audit.main([str(plans), "--stdout", "--fail-on-mandatory"]) == 1
+    assert audit.main([str(plans), "--stdout", "--fail-on-mandatory"]) == exitcodes.POLICY_VIOLATED
 
 
 # --------------------------------------------------------------------------------------------
@@ -584,7 +585,7 @@ def test_a_missing_consent_results_folder_is_an_input_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     status = audit.main([str(PLANS), "--stdout", "--consent-results", str(tmp_path / "none")])
-    assert status == 2
+    assert status == exitcodes.CONFIG == 3
     assert "error: --consent-results" in capsys.readouterr().err
 
 
