@@ -313,9 +313,10 @@ def test_no_secret_value_in_any_artifact(
         "config_overrides": {REFRESH_TOKENS_KEY: {"partner-center-sam": CANARY_TOKEN}},
     }
     out = tmp_path / "preview"
-    status, plan = preview.preview_stack(project_copy, "us", out, stream, options)
+    status, view = preview.preview_stack(project_copy, "us", out, stream, options)
     assert status == 0
-    assert plan is not None
+    assert view is not None
+    plan = json.loads((out / "us.json").read_text(encoding="utf-8"))
     audit.main([str(out / "us.json"), "--out-dir", str(tmp_path / "audit")])
     diff.main([str(out), str(out), "--out", str(tmp_path / "diff.md")])
 

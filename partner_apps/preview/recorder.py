@@ -41,14 +41,16 @@ from components.config import (
 )
 from components.files import read_yaml
 from components.stackfiles import StackFile, engine_config
+from partner_apps.review.plan import vocabulary
 
-SECRET = "[secret]"
-UNKNOWN = "[unknown]"
-_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+# The markers and the secret envelope's signature: the plan vocabulary's, spelled once.
+SECRET = vocabulary.SECRET
+UNKNOWN = vocabulary.UNKNOWN_MARKER
+_SECRET_SIG = vocabulary.SECRET_ENVELOPE_SIG
 _RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 _OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
-_SIG_KEY = "4dabf18193072939515e22adb298388d"
-_UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+_SIG_KEY = vocabulary.SECRET_ENVELOPE_KEY
+_UNKNOWN_VALUE = vocabulary.UNKNOWN
 _MOCK_NAMESPACE = uuid.UUID("0b9f3c1e-7a2d-4e6f-9b8c-5d4a3e2f1c0b")
 
 

@@ -171,17 +171,20 @@ def audit_data(
     failures: Sequence[PreviewFailure] = (),
     provenance: Provenance | None = None,
     consent: Mapping[str, Any] | None = None,
+    views: Sequence[StackView] | None = None,
 ) -> dict[str, Any]:
     """The audit as one JSON-ready document (sorted lists; the only date is the evaluation date).
 
     ``as_of``: the evaluation date for expiry status (default: today in UTC). ``provenance``: the
     commit and policy pack (default: detected from this checkout). ``consent``: customer consent
     results (``load_consent_results``). ``failures``: stacks whose preview failed; they are
-    listed with the error, and every policy shows ``preview failed`` for them.
+    listed with the error, and every policy shows ``preview failed`` for them. ``views``: the
+    plans already analysed (the offline preview hands its own over), else each is analysed here.
     """
     as_of = as_of or today_utc()
     provenance = provenance or detect_provenance()
-    views = [analyze(plan, catalog) for plan in plans]
+    if views is None:
+        views = [analyze(plan, catalog) for plan in plans]
     stacks = [view.stack for view in views]
     policies, source = _policies(plans, failures)
     projects = [p.project for p in plans] + [f.project for f in failures]
@@ -699,7 +702,7 @@ def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """The command with its arguments parsed (``build_parser``)."""
+    """The command with its arguments parsed (``build_parser``): reads the plan files once."""
     results = results_for_cli(args.plans)
     if results is None:
         return exitcodes.CONFIG
@@ -707,60 +710,96 @@ def run(args: argparse.Namespace) -> int:
     if args.consent_results and not args.consent_results.is_dir():
         print(f"error: --consent-results {args.consent_results}: no such folder", file=sys.stderr)
         return exitcodes.CONFIG
+    catalog = load_catalog()
+    return audit(
+        [analyze(plan, catalog) for plan in plans],
+        failures,
+        out_dir=args.out_dir,
+        formats=args.format,
+        stdout=args.stdout,
+        as_of=args.as_of,
+        warn_days=args.warn_days,
+        checkout=args.checkout,
+        consent_results=args.consent_results,
+        fail_on_mandatory=args.fail_on_mandatory,
+    )
+
+
+def audit(
+    views: Sequence[StackView],
+    failures: Sequence[PreviewFailure],
+    *,
+    out_dir: Path | None = None,
+    formats: Sequence[str] = FORMATS,
+    stdout: bool = False,
+    as_of: dt.date | None = None,
+    warn_days: int = DEFAULT_WARN_DAYS,
+    checkout: Path = ROOT,
+    consent_results: Path | None = None,
+    fail_on_mandatory: bool = False,
+) -> int:
+    """Write the audit of analysed plans and failed previews (what ``partner-apps audit`` does
+    once it has read its files; the offline preview hands over what it just recorded)."""
+    plans = [view.plan for view in views]
     data = audit_data(
         plans,
         load_catalog(),
-        as_of=args.as_of,
-        warn_days=args.warn_days,
+        as_of=as_of,
+        warn_days=warn_days,
         failures=failures,
-        provenance=detect_provenance(args.checkout),
-        consent=load_consent_results(args.consent_results) if args.consent_results else None,
+        provenance=detect_provenance(checkout),
+        consent=load_consent_results(consent_results) if consent_results else None,
+        views=views,
     )
-    if args.stdout:
+    if stdout:
         sys.stdout.write(render_markdown(data))
     elif failures and not plans:
         # Every stack's preview failed: an audit of nothing would replace the last good one with
         # "0 stacks". That one is kept; the failures are on stderr (below) and in the preview.
-        kept: Path = args.out_dir or DEFAULT_OUT
+        kept = display_path(out_dir or DEFAULT_OUT)
         print(
-            f"every stack's preview failed: no audit written; {display_path(kept)} keeps the "
-            "last one",
+            f"every stack's preview failed: no audit written; {kept} keeps the last one",
             file=sys.stderr,
         )
     else:
-        out_dir: Path = args.out_dir or DEFAULT_OUT
-        renderers = {"md": render_markdown, "json": render_json, "html": render_html}
-        for fmt in args.format:
-            target = out_dir / f"audit.{fmt}"
-            write_text(target, renderers[fmt](data))
-            print(f"-> {display_path(target)}")
-        mandatory = sum(1 for v in data["violations"] if v["enforcementLevel"] == "mandatory")
-        failing = [
-            p["policy"]
-            for p in data["policies"]
-            if any(r["status"] == "fail" for r in p["results"].values())
-        ]
-        reported = [
-            p["policy"]
-            for p in data["policies"]
-            if any(r["status"] == "reported" for r in p["results"].values())
-        ]
-        print(
-            f"{len(plans)} stacks"
-            + (f" ({len(failures)} more failed to preview)" if failures else "")
-            + f", {len(data['permissions'])} permission grants, "
-            f"{len(data['credentials'])} credentials, {len(data['secrets'])} secrets; "
-            f"{len(failing)} policies failing ({mandatory} mandatory violations), "
-            f"{len(reported)} advisory reporting findings (by design); "
-            f"as of {data['asOf']}: {audit_report.expiry_summary(data)}"
-        )
+        _write(data, out_dir or DEFAULT_OUT, formats, len(plans), len(failures))
     for failure in failures:
         print(f"{failure.stack}: {failure.summary}", file=sys.stderr)
-    if args.fail_on_mandatory and (
+    if fail_on_mandatory and (
         failures or any(v["enforcementLevel"] == "mandatory" for v in data["violations"])
     ):
         return exitcodes.POLICY_VIOLATED
     return exitcodes.OK
+
+
+def _write(
+    data: Mapping[str, Any], out_dir: Path, formats: Sequence[str], plans: int, failures: int
+) -> None:
+    renderers = {"md": render_markdown, "json": render_json, "html": render_html}
+    for fmt in formats:
+        target = out_dir / f"audit.{fmt}"
+        write_text(target, renderers[fmt](data))
+        print(f"-> {display_path(target)}")
+    mandatory = sum(1 for v in data["violations"] if v["enforcementLevel"] == "mandatory")
+    failing = [
+        p["policy"]
+        for p in data["policies"]
+        if any(r["status"] == "fail" for r in p["results"].values())
+    ]
+    reported = [
+        p["policy"]
+        for p in data["policies"]
+        if any(r["status"] == "reported" for r in p["results"].values())
+    ]
+    print(
+        f"{plans} stacks"
+        + (f" ({failures} more failed to preview)" if failures else "")
+        + f", {len(data['permissions'])} permission grants, "
+        f"{len(data['credentials'])} credentials, {len(data['secrets'])} secrets; "
+        f"{len(failing)} policies failing ({mandatory} mandatory violations), "
+        f"{len(reported)} advisory reporting findings (by design); "
+        f"as of {data['asOf']}: {audit_report.expiry_summary(data)}"
+    )
 
 
 if __name__ == "__main__":

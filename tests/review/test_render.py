@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from partner_apps.review.plan import document as pf
+from partner_apps.review.plan import vocabulary
 from partner_apps.review.reports import stack as render
 
 from .conftest import PLANS, plan_document, resources, stacks, write_plans
@@ -130,7 +131,10 @@ def test_no_string_the_plan_marks_secret_reaches_the_markdown(catalog: pf.Catalo
         password["additionalSecretOutputs"] = ["value"]
     for secret in resources(document, pf.VAULT_SECRET):
         secret["inputs"]["properties"]["value"] = canary
-    document["outputs"]["token"] = {pf._SECRET_SIG_KEY: pf._SECRET_SIG, "value": canary}
+    document["outputs"]["token"] = {
+        vocabulary.SECRET_ENVELOPE_KEY: vocabulary.SECRET_ENVELOPE_SIG,
+        "value": canary,
+    }
     text = render.render_plan(document, catalog)
     assert canary not in text
 
