@@ -37,7 +37,7 @@ import yaml
 
 from components.files import safe_load
 from partner_apps import exitcodes
-from partner_apps.review.analysis.views import AppView, StackView, VaultView, analyze
+from partner_apps.review.analysis.views import AppView, Id, Note, StackView, VaultView, analyze
 from partner_apps.review.plan.document import (
     APPLICATION,
     APPLICATION_REGISTRATION,
@@ -50,10 +50,10 @@ from partner_apps.review.plan.document import (
     as_str,
     is_unknown,
     load_catalog,
-    parse_urn,
     policy_status,
     stack_policies,
     str_list,
+    urn_name,
 )
 from partner_apps.review.reports import audit as audit_report
 from partner_apps.review.reports.markdown import write_text
@@ -220,7 +220,7 @@ def _violations(plans: Sequence[Plan]) -> list[dict[str, Any]]:
             "policy": v.policy,
             "severity": v.severity,
             "enforcementLevel": v.enforcement_level,
-            "resource": _name(v.urn),
+            "resource": urn_name(v.urn),
             "urn": v.urn,
             "message": v.message,
         }
@@ -284,11 +284,6 @@ def _failed_entry(failure: PreviewFailure) -> dict[str, Any]:
     }
 
 
-def _name(urn: str) -> str:
-    parsed = parse_urn(urn)
-    return parsed.name if parsed else urn
-
-
 def _stack_entry(view: StackView) -> dict[str, Any]:
     region = view.plan.region
     return {
@@ -302,7 +297,7 @@ def _stack_entry(view: StackView) -> dict[str, Any]:
         else None,
         "apps": len(view.apps),
         "resources": len(view.plan.resources),
-        "checks": list(view.notes),
+        "checks": [_check(note) for note in view.notes],
         "previewFailed": None,
     }
 
@@ -316,12 +311,18 @@ def _owners(app: AppView, *types: str) -> list[str]:
     return sorted(owners)
 
 
-def _real(view: StackView, value: str | None) -> str | None:
+def _real(value: Id | None) -> str | None:
     """An id as the audit may state it: one the offline preview made up is not evidence, so it
-    is shown as assigned at deploy (the plan records which ids those are)."""
-    if value and value.lower() in view.plan.assigned_at_deploy:
-        return ASSIGNED
-    return value
+    is shown as assigned at deploy (the typed id says so, from the plan's own record)."""
+    if value is None:
+        return None
+    return ASSIGNED if value.assigned_at_deploy else value.value
+
+
+def _check(note: Note) -> str:
+    """A note as the audit document's text: identifiers in code marks, as every report shows
+    them (the Markdown and HTML renderings show those as code)."""
+    return "".join(part if isinstance(part, str) else f"`{part.value}`" for part in note.parts)
 
 
 def _apps(views: Sequence[StackView]) -> list[dict[str, Any]]:
@@ -333,8 +334,8 @@ def _apps(views: Sequence[StackView]) -> list[dict[str, Any]]:
                     "app": app.key,
                     "displayName": app.display_name,
                     "stack": view.stack,
-                    "clientId": _real(view, app.client_id),
-                    "servicePrincipalObjectId": _real(view, app.service_principal_object_id),
+                    "clientId": _real(app.client),
+                    "servicePrincipalObjectId": _real(app.service_principal),
                     "signInAudience": app.sign_in_audience,
                     "owners": _owners(app, APPLICATION, APPLICATION_REGISTRATION),
                     "servicePrincipalOwners": _owners(app, SERVICE_PRINCIPAL),
@@ -343,7 +344,10 @@ def _apps(views: Sequence[StackView]) -> list[dict[str, Any]]:
                     "identifierUris": list(app.identifier_uris),
                     "redirectUris": list(app.redirect_uris),
                     "knownClients": [
-                        {"clientId": _real(view, r.client_id), "app": r.app}
+                        {
+                            "clientId": ASSIGNED if r.assigned_at_deploy else r.client_id,
+                            "app": r.app,
+                        }
                         for r in app.known_clients
                     ],
                     "scopes": [
@@ -356,7 +360,7 @@ def _apps(views: Sequence[StackView]) -> list[dict[str, Any]]:
                         }
                         for s in app.scopes
                     ],
-                    "checks": list(app.notes),
+                    "checks": [_check(note) for note in app.notes],
                 }
             )
     return sorted(rows, key=lambda r: (r["app"], r["stack"]))

@@ -58,6 +58,11 @@ def strong(value: str) -> Span:
     return Span("strong", value)
 
 
+def em(value: str) -> Span:
+    """Emphasis (a term being explained)."""
+    return Span("em", value)
+
+
 def plain(inline: InlineLike) -> str:
     """The text without markup (what a reader sees)."""
     return "".join(span.text for span in _spans(inline))
@@ -126,7 +131,7 @@ class Figure:
 class Section:
     """A heading and what follows it; sections nest (level 2, 3, ...)."""
 
-    title: str
+    title: str | Inline  # a string is plain text (Markdown code marks in it show as code)
     blocks: tuple[Block, ...]
     level: int = 2
 
@@ -136,7 +141,7 @@ Block = Paragraph | Table | BulletList | Quote | CodeBlock | Details | Figure | 
 
 @dataclass(frozen=True)
 class Report:
-    title: str
+    title: str | Inline
     blocks: tuple[Block, ...] = field(default=())
 
 
@@ -147,7 +152,11 @@ _MD_SPAN = re.compile(
 
 def parse_inline(markdown: str) -> Inline:
     """Inline text from the Markdown the report helpers write: `code`, ``code``, **strong**
-    and plain text (a table cell's escaped ``\\|`` is a plain ``|`` again)."""
+    and plain text (a table cell's escaped ``\\|`` is a plain ``|`` again).
+
+    Nothing of the stack report, the audit or the renderers here uses it any more (they build
+    spans); only the diff (``review/changes/plans.py``) still writes Markdown text and parses it
+    back. It goes when that one builds spans too (issue 26 item 2)."""
     spans: list[Span] = []
     position = 0
     for match in _MD_SPAN.finditer(markdown):
@@ -217,6 +226,10 @@ def _md_detail(detail: str) -> list[str]:
     return ["", f"  {fence}text", *(f"  {line}" for line in body), f"  {fence}"]
 
 
+def _md_title(title: str | Inline) -> str:
+    return title if isinstance(title, str) else _md_inline(title)
+
+
 def _md_blocks(lines: list[str], blocks: Sequence[Block]) -> list[str]:
     """``lines`` and each block's Markdown after a blank line (a block with none adds none)."""
     for block in blocks:
@@ -251,12 +264,12 @@ def _md_block(block: Block) -> list[str]:
     if isinstance(block, Details):
         lines = _md_blocks([f"<details><summary>{block.summary}</summary>"], block.blocks)
         return [*lines, "", "</details>"]
-    return _md_blocks(["#" * block.level + " " + block.title], block.blocks)
+    return _md_blocks(["#" * block.level + " " + _md_title(block.title)], block.blocks)
 
 
 def to_markdown(report: Report) -> str:
     """The report as Markdown: blocks separated by blank lines, LF, one trailing newline."""
-    lines = [f"# {report.title}"]
+    lines = [f"# {_md_title(report.title)}"]
     _md_blocks(lines, report.blocks)
     return "\n".join(lines) + "\n"
 
@@ -292,6 +305,10 @@ def _html_inline(inline: Inline) -> str:
             # Markdown reports show them): render them as code, so both renderers agree.
             parts.append(_BACKTICKED.sub(r"<code>\1</code>", escaped))
     return "".join(parts)
+
+
+def _title(title: str | Inline) -> Inline:
+    return text(title) if isinstance(title, str) else title
 
 
 def _html_block(block: Block) -> list[str]:
@@ -330,7 +347,7 @@ def _html_block(block: Block) -> list[str]:
             lines += _html_block(child)
         return [*lines, "</details>"]
     level = min(block.level, 6)
-    lines = [f"<section><h{level}>{_html_inline(parse_inline(block.title))}</h{level}>"]
+    lines = [f"<section><h{level}>{_html_inline(_title(block.title))}</h{level}>"]
     for child in block.blocks:
         lines += _html_block(child)
     return [*lines, "</section>"]
@@ -338,13 +355,13 @@ def _html_block(block: Block) -> list[str]:
 
 def to_html(report: Report, css: str = CSS) -> str:
     """The report as one standalone HTML page (no scripts, no external files)."""
-    title = html.escape(plain(parse_inline(report.title)))
+    title = html.escape(_BACKTICKED.sub(r"\1", plain(_title(report.title))))
     lines = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{title}</title>",
         f"<style>{css}</style></head><body>",
-        f"<h1>{_html_inline(parse_inline(report.title))}</h1>",
+        f"<h1>{_html_inline(_title(report.title))}</h1>",
     ]
     for block in report.blocks:
         lines += _html_block(block)
