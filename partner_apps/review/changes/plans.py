@@ -71,7 +71,7 @@ from partner_apps.review.plan.document import (
     parse_urn,
 )
 from partner_apps.review.plan.values import format_unix, join_words, show_value
-from partner_apps.review.reports.markdown import code, write_text
+from partner_apps.review.reports.markdown import client_markdown, code, write_text
 from partner_apps.review.reports.model import (
     Block,
     BulletList,
@@ -550,14 +550,20 @@ def _client_facts(key: str, base: AppView, head: AppView) -> list[Fact]:
     facts: list[Fact] = []
     old_known, new_known = _refs(base.known_clients), _refs(head.known_clients)
     for client in sorted(set(new_known) - set(old_known)):
-        facts.append(Fact("consent", key, f"adds known client {new_known[client].markdown()}"))
+        facts.append(
+            Fact("consent", key, f"adds known client {client_markdown(new_known[client])}")
+        )
     for client in sorted(set(old_known) - set(new_known)):
-        facts.append(Fact("consent", key, f"removes known client {old_known[client].markdown()}"))
+        facts.append(
+            Fact("consent", key, f"removes known client {client_markdown(old_known[client])}")
+        )
     old_pre, new_pre = _refs(base.pre_authorized), _refs(head.pre_authorized)
     for client in sorted(set(new_pre) - set(old_pre)):
-        facts.append(Fact("consent", key, f"pre-authorizes {new_pre[client].markdown()}"))
+        facts.append(Fact("consent", key, f"pre-authorizes {client_markdown(new_pre[client])}"))
     for client in sorted(set(old_pre) - set(new_pre)):
-        facts.append(Fact("consent", key, f"no longer pre-authorizes {old_pre[client].markdown()}"))
+        facts.append(
+            Fact("consent", key, f"no longer pre-authorizes {client_markdown(old_pre[client])}")
+        )
     return facts
 
 

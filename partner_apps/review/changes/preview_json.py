@@ -35,7 +35,7 @@ import dataclasses
 import json
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,7 +79,7 @@ from partner_apps.review.plan.document import (
 )
 from partner_apps.review.plan.values import join_words
 from partner_apps.review.reports.markdown import code, write_text
-from partner_apps.review.reports.stack import GUID, display_path, label_assigned
+from partner_apps.review.reports.stack import ASSIGNED, GUID, display_path
 from policies.partner_policies.catalog import Kind
 
 OFFLINE_PLAN_SOURCE = (
@@ -888,7 +888,37 @@ def label_offline_ids(markdown: str, preview: Preview, contexts: Mapping[str, Pl
         if state
         for value in GUID.findall(json.dumps(state))
     }
-    return label_assigned(markdown, assigned - in_preview)
+    return _label_assigned(markdown, assigned - in_preview)
+
+
+def _label_assigned(markdown: str, assigned: Collection[str]) -> str:
+    """``markdown`` with every made-up id (``assigned``, lower case) labelled: a code span that is
+    only such an id becomes ``(assigned at deploy)``, any other occurrence is replaced in place.
+    Fenced blocks are left alone.
+
+    Moved here from reports/stack.py, which no longer edits rendered text (issue 26 item 2); this
+    converter still writes its Markdown as text, and this goes when it builds spans.
+    """
+    if not assigned:
+        return markdown
+
+    def replace(match: re.Match[str]) -> str:
+        return ASSIGNED if match.group(0).lower() in assigned else match.group(0)
+
+    def label(line: str) -> str:
+        line = re.sub(
+            r"`(" + GUID.pattern + r")`",
+            lambda m: ASSIGNED if m.group(1).lower() in assigned else m.group(0),
+            line,
+        )
+        return GUID.sub(replace, line)
+
+    out, fenced = [], False
+    for line in markdown.split("\n"):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        out.append(line if fenced or line.lstrip().startswith("```") else label(line))
+    return "\n".join(out)
 
 
 def render_preview(
