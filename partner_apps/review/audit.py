@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -38,6 +37,7 @@ import yaml
 from components.files import safe_load
 from partner_apps import exitcodes
 from partner_apps.review.analysis.views import AppView, Id, Note, StackView, VaultView, analyze
+from partner_apps.review.plan import verify_results
 from partner_apps.review.plan.document import (
     APPLICATION,
     APPLICATION_REGISTRATION,
@@ -48,6 +48,7 @@ from partner_apps.review.plan.document import (
     as_list,
     as_map,
     as_str,
+    dumps,
     is_unknown,
     load_catalog,
     policy_status,
@@ -532,60 +533,9 @@ def _setting(value: Any) -> str:
 
 
 def load_consent_results(folder: Path) -> dict[str, Any]:
-    """The latest state per region, customer and app from ``<region>.json`` files in ``folder``.
-
-    Each file is what ``partner-apps customers verify --out-dir DIR`` writes (``<region>.json``):
-    ``{"kind": "customers-verify", "stack": "<region>", "checkedAt": "<ISO date-time>",
-    "auditLog": "<path of the apply audit log>", "results": [{"customer": "<name>", "tenantId":
-    "<tenant id>", "app": "<app key>", "state": "<verified|failed|...>", "roles": [...],
-    "checkedAt": "<ISO date-time>", "cause": ..., "fix": ...}]}`` (``stack`` defaults to the file
-    name; a result's ``checkedAt`` to the file's; only ``customer``, ``app`` and ``state`` are
-    needed). Other documents of that folder (the plan and apply reports, whose ``kind`` differs)
-    are skipped. Of several results for one customer and app the one checked last wins. Files
-    that cannot be read are listed as problems rather than failing the audit.
-    """
-    latest: dict[tuple[str, str, str], dict[str, str]] = {}
-    logs: dict[str, str] = {}
-    problems: list[str] = [] if folder.is_dir() else [f"{folder.name}: no such folder"]
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:  # ValueError: not JSON, or not UTF-8
-            problems.append(f"{path.name}: not readable JSON ({error})")
-            continue
-        if not isinstance(document, Mapping):
-            problems.append(f"{path.name}: not a JSON object")
-            continue
-        if as_str(document.get("kind")) not in ("", "customers-verify"):
-            continue
-        stack = as_str(document.get("stack")) or path.stem
-        if as_str(document.get("auditLog")):
-            logs[stack] = as_str(document.get("auditLog"))
-        for item in as_list(document.get("results")):
-            entry = _consent_entry(stack, as_map(item), as_str(document.get("checkedAt")))
-            key = (entry["stack"], entry["customer"], entry["app"])
-            if key not in latest or entry["checkedAt"] >= latest[key]["checkedAt"]:
-                latest[key] = entry
-    return {
-        "given": True,
-        "results": [latest[key] for key in sorted(latest)],
-        "auditLogs": dict(sorted(logs.items())),
-        "problems": problems,
-    }
-
-
-def _consent_entry(stack: str, item: Mapping[str, Any], checked_at: str) -> dict[str, str]:
-    cause, fix = as_str(item.get("cause")), as_str(item.get("fix"))
-    return {
-        "stack": stack,
-        "customer": as_str(item.get("customer")) or as_str(item.get("tenantId")) or "?",
-        "tenantId": as_str(item.get("tenantId")),
-        "app": as_str(item.get("app")) or "?",
-        "state": as_str(item.get("state")) or as_str(item.get("status")) or UNKNOWN,
-        "checkedAt": as_str(item.get("checkedAt")) or checked_at,
-        "roles": ", ".join(as_str(role) for role in as_list(item.get("roles"))),
-        "failure": f"{cause} → {fix}" if cause and fix else cause,
-    }
+    """The latest state per region, customer and app from the verify results in ``folder``
+    (``review.plan.verify_results``: the one reader of that format), as the audit holds them."""
+    return verify_results.read_folder(folder).as_json()
 
 
 # --------------------------------------------------------------------------------------------
@@ -604,8 +554,8 @@ def render_html(data: Mapping[str, Any]) -> str:
 
 
 def render_json(data: Mapping[str, Any]) -> str:
-    """The audit as sorted, indented JSON."""
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """The audit as sorted, indented JSON (the plan file's serialisation)."""
+    return dumps(data)
 
 
 # --------------------------------------------------------------------------------------------

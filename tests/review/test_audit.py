@@ -18,6 +18,7 @@ import yaml
 from partner_apps import exitcodes
 from partner_apps.review import audit
 from partner_apps.review.plan import document as pf
+from partner_apps.review.plan import verify_results
 from tests import golden
 
 from .conftest import (
@@ -445,6 +446,25 @@ def test_consent_results_show_their_latest_state_per_region(
     assert "| `contoso-customer-b.example` | `partner-portal-api` | **missing** |" in section
     assert "No consent results for this region." in section.split("### Consent in us", 1)[1]
     assert "broken.json" in section
+
+
+def test_verify_results_of_another_version_are_refused_naming_the_file(tmp_path: Path) -> None:
+    """One reader of the verify results: a file of a version it does not know is listed as a
+    problem (named), not misread; the writer's own document reads back."""
+    folder = tmp_path / "consent"
+    folder.mkdir()
+    result = {"customer": "contoso-customer-a.example", "app": "partner-portal-api"}
+    current = verify_results.verify_document(
+        "eu", "2026-11-30T08:00:00Z", None, [{**result, "state": "verified"}]
+    )
+    (folder / "eu.json").write_text(json.dumps(current), encoding="utf-8")
+    future = {**current, "stack": "us", verify_results.VERSION_KEY: 9}
+    (folder / "us.json").write_text(json.dumps(future), encoding="utf-8")
+    consent = audit.load_consent_results(folder)
+    assert consent["problems"] == [
+        "us.json: verifyResultsVersion 9 is not one this reader knows (1)"
+    ]
+    assert [(r["stack"], r["state"]) for r in consent["results"]] == [("eu", "verified")]
 
 
 def test_cli_reads_consent_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
