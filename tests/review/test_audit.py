@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from partner_apps import exitcodes
-from partner_apps.review import audit
+from partner_apps.review import audit, evidence
 from partner_apps.review.plan import document as pf
 from partner_apps.review.plan import verify_results
 from tests import golden
@@ -123,7 +123,7 @@ def test_credentials_and_secrets_carry_expiry_dates_and_status(
     assert all(s["expires"] for s in data["secrets"])
     assert all(s["status"] == "expired" for s in data["secrets"])
     # Expiry status is on by default: without an evaluation date it is today (UTC).
-    monkeypatch.setattr(audit, "today_utc", lambda: dt.date(2100, 1, 1))
+    monkeypatch.setattr(evidence, "today_utc", lambda: dt.date(2100, 1, 1))
     undated = _data(catalog, documents, as_of=None)
     assert undated["asOf"] == "2100-01-01"
     assert all(c["status"] == "expired" for c in undated["credentials"])
