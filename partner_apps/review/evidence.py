@@ -34,7 +34,7 @@ from partner_apps.review.plan.document import (
     str_list,
     urn_name,
 )
-from partner_apps.review.reports.stack import ASSIGNED
+from partner_apps.review.reports.ids import ASSIGNED
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK_FILE = ROOT / "policies" / "PulumiPolicy.yaml"

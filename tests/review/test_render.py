@@ -10,6 +10,7 @@ import pytest
 from partner_apps.review.analysis.views import Id
 from partner_apps.review.plan import document as pf
 from partner_apps.review.plan import vocabulary
+from partner_apps.review.reports import ids
 from partner_apps.review.reports import stack as render
 from partner_apps.review.reports.model import Span, code
 
@@ -252,14 +253,14 @@ def test_made_up_ids_are_labelled_from_values_not_from_rendered_text() -> None:
     """A made-up id reads "(assigned at deploy)" whole, or in place inside another value; the
     typed ids say so themselves; nothing else is touched."""
     guid = "2266bc0b-6de6-5b74-9757-97d035436cf8"
-    values = render.Values(frozenset({guid}))
+    values = ids.Values(frozenset({guid}))
     assert values.code(guid.upper()) == Span("text", render.ASSIGNED)
     assert values.code(f"/applications/{guid}") == code("/applications/(assigned at deploy)")
     assert values.text(f"c {guid}") == "c (assigned at deploy)"
-    assert render.Values(frozenset()).code(guid) == code(guid)
-    assert render.id_span(Id(guid, assigned_at_deploy=True)) == Span("text", render.ASSIGNED)
-    assert render.id_span(Id(guid)) == code(guid)
-    assert render.id_span(None) == code("(known after apply)")
+    assert ids.Values(frozenset()).code(guid) == code(guid)
+    assert ids.id_span(Id(guid, assigned_at_deploy=True)) == Span("text", render.ASSIGNED)
+    assert ids.id_span(Id(guid)) == code(guid)
+    assert ids.id_span(None) == code("(known after apply)")
 
 
 def test_wide_or_private_vault_ip_rules_are_shown_as_a_risk(catalog: pf.Catalog) -> None:

@@ -6,13 +6,20 @@ so ``audit.md`` and ``audit.html`` carry the same headings, text and table cells
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit
 
 from partner_apps.review.analysis.views import group_by_message
 from partner_apps.review.reports import figures
+from partner_apps.review.reports.audit_parts import (
+    consent,
+    join,
+    region,
+    stack_names,
+    status_text,
+    yes,
+)
 from partner_apps.review.reports.model import (
     Block,
     Figure,
@@ -72,45 +79,9 @@ def build(data: Mapping[str, Any]) -> Report:
         _credentials(data),
         _secrets(data),
     ]
-    blocks += [_region(data, stack) for stack in data["stacks"]]
-    blocks.append(_consent(data))
+    blocks += [region(data, stack) for stack in data["stacks"]]
+    blocks.append(consent(data))
     return Report(TITLE, tuple(blocks))
-
-
-def _stack_names(data: Mapping[str, Any]) -> list[str]:
-    return [s["stack"] for s in data["stacks"]]
-
-
-def _join(items: Sequence[InlineLike], last: str = " and ") -> Inline:
-    """Inline ``a``, ``a and b``, ``a, b and c``."""
-    parts: list[InlineLike] = []
-    for index, item in enumerate(items):
-        if index:
-            parts.append(last if index == len(items) - 1 else ", ")
-        parts.append(item)
-    return text(*parts)
-
-
-def _codes(values: Iterable[str]) -> Inline:
-    """Values as code, comma-separated; a dash for none."""
-    listed = [v for v in values if v]
-    return _join([code(v) for v in listed], ", ") if listed else text("—")
-
-
-def _yes(value: Any) -> str:
-    if value is None:
-        return "unknown"
-    return "yes" if value else "no"
-
-
-def _status(status: str | None) -> InlineLike:
-    if status in (None, "ok", "no expiry"):
-        return status or "—"
-    return strong(status)
-
-
-def _or_none(blocks: Sequence[Block], none: str) -> tuple[Block, ...]:
-    return tuple(blocks) if blocks else (Paragraph(text(none)),)
 
 
 # --------------------------------------------------------------------------------------------
@@ -124,7 +95,7 @@ def _intro(data: Mapping[str, Any]) -> Paragraph:
             "Project ",
             code(data["project"] or "?"),
             "; stacks ",
-            _join([code(s) for s in _stack_names(data)]),
+            join([code(s) for s in stack_names(data)]),
             f". Evaluated as of {data['asOf']} (UTC).",
         )
     )
@@ -200,7 +171,7 @@ def _stack_row(entry: Mapping[str, Any]) -> list[InlineLike]:
         code(entry["tenantId"] or "?"),
         code(entry.get("subscriptionId") or "?"),
         entry["location"] or "?",
-        _yes(entry["production"]),
+        yes(entry["production"]),
         str(entry["apps"]),
         str(entry["resources"]),
     ]
@@ -251,7 +222,7 @@ def result_text(policy: Mapping[str, Any], stack: str) -> InlineLike:
 
 
 def _policies(data: Mapping[str, Any]) -> Section:
-    stacks = _stack_names(data)
+    stacks = stack_names(data)
     blocks: list[Block] = [
         Paragraph(text(_POLICY_SOURCE_NOTES[data["policySource"]])),
         make_table(
@@ -328,7 +299,7 @@ def _names(resources: Sequence[str]) -> list[InlineLike]:
 
 
 def _admin_agents(data: Mapping[str, Any]) -> Section:
-    stacks = _stack_names(data)
+    stacks = stack_names(data)
     by_app: dict[str, dict[str, bool]] = {}
     for app in data["apps"]:
         by_app.setdefault(app["app"], {})[app["stack"]] = app["adminAgents"]
@@ -359,7 +330,7 @@ def _permissions(data: Mapping[str, Any]) -> Section:
                 p["api"],
                 _permission_name(p),
                 p["type"],
-                _yes(p["adminConsent"]),
+                yes(p["adminConsent"]),
                 strong(p["risk"]) if p["risk"] == "high" else p["risk"],
                 p["reason"],
             ]
@@ -415,7 +386,7 @@ def _credentials(data: Mapping[str, Any]) -> Section:
         (
             [
                 c["endDate"],
-                _status(c["status"]),
+                status_text(c["status"]),
                 code(c["app"]),
                 c["stack"],
                 c["kind"],
@@ -465,7 +436,7 @@ def _secrets(data: Mapping[str, Any]) -> Section:
         (
             [
                 s["expires"],
-                _status(s["status"]),
+                status_text(s["status"]),
                 code(s["secret"]),
                 s["stack"],
                 code(s["vault"] or "?"),
@@ -476,274 +447,3 @@ def _secrets(data: Mapping[str, Any]) -> Section:
         ),
     )
     return Section("Key Vault secrets", (_expiry_note(data), table))
-
-
-# --------------------------------------------------------------------------------------------
-# Per region
-# --------------------------------------------------------------------------------------------
-
-
-def _region(data: Mapping[str, Any], entry: Mapping[str, Any]) -> Section:
-    stack = entry["stack"]
-    title = f"Region {stack}"
-    if entry.get("previewFailed"):
-        return Section(
-            title, (Paragraph(text("Preview failed: nothing is known about this region.")),)
-        )
-    apps = [a for a in data["apps"] if a["stack"] == stack]
-    vaults = [v for v in data["vaults"] if v["stack"] == stack]
-    intro = Paragraph(
-        text(
-            "Tenant ",
-            code(entry["tenantId"] or "?"),
-            ", subscription ",
-            code(entry.get("subscriptionId") or "?"),
-            f", location {entry['location'] or '?'}. ",
-            _region_summary(data, stack),
-        )
-    )
-    return Section(
-        title,
-        (
-            intro,
-            _owners(apps),
-            _scopes(apps),
-            _known_clients(apps),
-            _redirect_uris(apps),
-            _vault_network(vaults),
-            _vault_roles(vaults),
-        ),
-    )
-
-
-def _region_summary(data: Mapping[str, Any], stack: str) -> str:
-    """Counts for one region: apps, grants, credentials and secrets by status, policy results."""
-    permissions = [p for p in data["permissions"] if p["stack"] == stack]
-    high = sum(1 for p in permissions if p["risk"] == "high")
-    dated = [c["status"] for c in data["credentials"] if c["stack"] == stack]
-    dated += [s["status"] for s in data["secrets"] if s["stack"] == stack]
-    expired = dated.count("expired")
-    soon = sum(1 for status in dated if status.startswith("expires in"))
-    failing = sum(
-        1 for p in data["policies"] if p["results"].get(stack, {}).get("status") == "fail"
-    )
-    reported = sum(
-        1 for p in data["policies"] if p["results"].get(stack, {}).get("status") == "reported"
-    )
-    mandatory = sum(
-        1
-        for v in data["violations"]
-        if v["stack"] == stack and v["enforcementLevel"] == "mandatory"
-    )
-    apps = sum(1 for a in data["apps"] if a["stack"] == stack)
-    return (
-        f"{apps} apps, {len(permissions)} permission grants ({high} high risk), "
-        f"{len(dated)} credentials and secrets ({expired} expired, {soon} expiring within "
-        f"{data['warnDays']} days), {failing} policies failing ({mandatory} mandatory "
-        f"violations), {reported} advisory policies reporting findings (by design)."
-    )
-
-
-def _admin_agents_groups(app: Mapping[str, Any]) -> InlineLike:
-    return _codes(app["adminAgentsGroups"]) if app["adminAgentsGroups"] else strong("none")
-
-
-def _owners(apps: Sequence[Mapping[str, Any]]) -> Section:
-    table = make_table(
-        (
-            "App",
-            "Display name",
-            "Client id",
-            "Registration owners",
-            "Service principal owners",
-            "AdminAgents group",
-        ),
-        (
-            [
-                code(a["app"]),
-                a["displayName"],
-                code(a["clientId"] or ""),
-                _codes(a["owners"]),
-                _codes(a["servicePrincipalOwners"]),
-                _admin_agents_groups(a),
-            ]
-            for a in apps
-        ),
-    )
-    return Section("Apps and owners", _or_none([table] if apps else [], "No apps."), level=3)
-
-
-def _scopes(apps: Sequence[Mapping[str, Any]]) -> Section:
-    rows = [
-        [
-            code(a["app"]),
-            code(s["value"]),
-            "admin" if s["type"] == "Admin" else "user",
-            "yes" if s["enabled"] else strong("no"),
-            s["adminConsentDisplayName"] or "—",
-        ]
-        for a in apps
-        for s in a["scopes"]
-    ]
-    table = make_table(("App", "Scope", "Consent", "Enabled", "Admin consent name"), rows)
-    return Section(
-        "Exposed scopes", _or_none([table] if rows else [], "No app exposes a scope."), level=3
-    )
-
-
-def _client(ref: Mapping[str, Any]) -> Inline:
-    client_id = ref["clientId"]
-    if ref.get("app"):
-        return text(code(ref["app"]), " (", code(client_id), ")")
-    return text(code(client_id))
-
-
-def _known_clients(apps: Sequence[Mapping[str, Any]]) -> Section:
-    rows: list[list[InlineLike]] = [
-        [code(a["app"]), _client(r)] for a in apps for r in a["knownClients"]
-    ]
-    table = make_table(("App", "Known client"), rows)
-    return Section(
-        "Known clients", _or_none([table] if rows else [], "No app names known clients."), level=3
-    )
-
-
-def _https(uri: str) -> InlineLike:
-    """yes, "no (loopback)" for http://localhost or 127.0.0.1, or **no**."""
-    lowered = uri.lower()
-    if lowered.startswith("https://"):
-        return "yes"
-    try:
-        host = urlsplit(lowered).hostname
-    except ValueError:
-        host = None
-    if lowered.startswith("http://") and host in ("localhost", "127.0.0.1", "::1"):
-        return "no (loopback)"
-    return strong("no")
-
-
-def _redirect_uris(apps: Sequence[Mapping[str, Any]]) -> Section:
-    rows = [[code(a["app"]), code(u), _https(u)] for a in apps for u in a["redirectUris"]]
-    table = make_table(("App", "Redirect URI", "HTTPS"), rows)
-    return Section(
-        "Redirect URIs", _or_none([table] if rows else [], "No app has redirect URIs."), level=3
-    )
-
-
-def _vault_network(vaults: Sequence[Mapping[str, Any]]) -> Section:
-    table = make_table(
-        (
-            "Vault",
-            "Public network access",
-            "Default action",
-            "Bypass",
-            "IP rules",
-            "Virtual network rules",
-        ),
-        (
-            [
-                code(v["vault"]),
-                v["publicNetworkAccess"],
-                v["defaultAction"],
-                v["bypass"],
-                _codes(v["ipRules"]),
-                _codes(v["virtualNetworkRules"]),
-            ]
-            for v in vaults
-        ),
-    )
-    return Section(
-        "Key Vault network rules", _or_none([table] if vaults else [], "No Key Vault."), level=3
-    )
-
-
-def _vault_roles(vaults: Sequence[Mapping[str, Any]]) -> Section:
-    rows = [
-        [
-            code(v["vault"]),
-            code(r["principalId"]),
-            r["principalType"] or "—",
-            r["role"],
-            code(r["scope"]),
-            r["description"] or "—",
-        ]
-        for v in vaults
-        for r in v["roleAssignments"]
-    ]
-    table = make_table(
-        ("Vault", "Principal", "Principal type", "Role", "Scope", "Description"), rows
-    )
-    return Section(
-        "Key Vault role assignments",
-        _or_none([table] if rows else [], "No role assignment on the vault."),
-        level=3,
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Customer consent results
-# --------------------------------------------------------------------------------------------
-
-
-def _consent(data: Mapping[str, Any]) -> Section:
-    title = "Customer consent results"
-    consent = data["consentResults"]
-    if not consent.get("given"):
-        return Section(title, (Paragraph(text("No customer consent results given.")),))
-    blocks: list[Block] = []
-    for stack in _stack_names(data):
-        results = [r for r in consent["results"] if r["stack"] == stack]
-        blocks.append(_consent_region(stack, results, consent.get("auditLogs", {}).get(stack, "")))
-    others = sorted({r["stack"] for r in consent["results"]} - set(_stack_names(data)))
-    if others:
-        blocks.append(
-            Paragraph(text("Results for stacks this audit has no plan for: ", _codes(others), "."))
-        )
-    if consent["problems"]:
-        blocks += [Paragraph(text(strong("Unreadable results"))), bullets(consent["problems"])]
-    return Section(title, tuple(blocks))
-
-
-def _consent_region(stack: str, results: Sequence[Mapping[str, Any]], log: str = "") -> Section:
-    if not results:
-        return Section(
-            f"Consent in {stack}", (Paragraph(text("No consent results for this region.")),), 3
-        )
-    states: dict[str, int] = {}
-    for result in results:
-        states[result["state"]] = states.get(result["state"], 0) + 1
-    summary = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
-    last = max((r["checkedAt"] for r in results if r["checkedAt"]), default="—")
-    tied = f" Last verified {last}; writes in the audit log {log}." if log else ""
-    good = ("consented", "verified")
-    table = make_table(
-        ("Customer", "App", "State", "Checked at", "Tenant", "Roles", "Failure and fix"),
-        (
-            [
-                code(r["customer"]),
-                code(r["app"]),
-                r["state"] if r["state"] in good else strong(r["state"]),
-                r["checkedAt"] or "—",
-                code(r["tenantId"]) if r.get("tenantId") else "—",
-                r.get("roles") or "—",
-                r.get("failure") or "—",
-            ]
-            for r in results
-        ),
-    )
-    customers = sorted({str(r["customer"]) for r in results})
-    apps = sorted({str(r["app"]) for r in results})
-    picture = Figure(
-        figures.matrix(
-            f"Consent in {stack}: customers × apps",
-            customers,
-            apps,
-            {(str(r["customer"]), str(r["app"])): str(r["state"]) for r in results},
-        ),
-        f"Customers × apps in {stack}: green verified, red failed, grey another state.",
-    )
-    return Section(
-        f"Consent in {stack}",
-        (Paragraph(text(f"Latest state: {summary}.{tied}")), picture, table),
-        level=3,
-    )
