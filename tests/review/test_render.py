@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from partner_apps.review.plan import document as pf
 from partner_apps.review.plan import vocabulary
 from partner_apps.review.reports import ids
 from partner_apps.review.reports import stack as render
-from partner_apps.review.reports.model import Span, code
+from partner_apps.review.reports.model import Span, code, to_json, to_markdown
+from tests import golden
 
 from .conftest import PLANS, plan_document, resources, stacks, write_plans
 
@@ -281,3 +283,15 @@ def test_wide_or_private_vault_ip_rules_are_shown_as_a_risk(catalog: pf.Catalog)
     properties["networkAcls"]["defaultAction"] = "Allow"
     text = render.render_plan(document, catalog)
     assert "**⚠ risk**: reachable from any network" in text
+
+
+@pytest.mark.parametrize("stack", stacks())
+def test_the_stack_report_document_matches_its_golden_json(stack: str, catalog: pf.Catalog) -> None:
+    """The typed document the Markdown and HTML are rendered from, as JSON (golden file)."""
+    report = render.plan_report(plan_document(stack), catalog)
+    rendered = to_json(report)
+    golden.check(f"render/{stack}.json", rendered)
+    document = json.loads(rendered)
+    assert document["title"] == ["Stack ", {"code": stack}, " — partner-apps"]
+    # One document, every rendering: the Markdown golden file is rendered from the same one.
+    assert to_markdown(report) == (golden.GOLDEN / f"render/{stack}.md").read_text("utf-8")

@@ -14,6 +14,7 @@ Usage::
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -366,3 +367,71 @@ def to_html(report: Report, css: str = CSS) -> str:
     for block in report.blocks:
         lines += _html_block(block)
     return "\n".join([*lines, "</body></html>"]) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# JSON: the typed document itself, for tools and golden files
+# --------------------------------------------------------------------------------------------
+
+REPORT_JSON_VERSION = 1
+
+
+def _json_inline(inline: Inline) -> list[str | dict[str, str]]:
+    """Inline text as a list: plain text as a string, other spans as ``{kind: text}``."""
+    return [span.text if span.kind == "text" else {span.kind: span.text} for span in inline]
+
+
+def _json_title(title: str | Inline) -> list[str | dict[str, str]]:
+    return _json_inline(_title(title))
+
+
+def _json_block(block: Block) -> dict[str, object]:
+    if isinstance(block, Figure):
+        return {"figure": {"caption": block.caption, "svg": block.svg}}
+    if isinstance(block, Paragraph):
+        return {"paragraph": _json_inline(block.content)}
+    if isinstance(block, Table):
+        return {
+            "table": {
+                "headers": list(block.headers),
+                "rows": [[_json_inline(c) for c in row] for row in block.rows],
+            }
+        }
+    if isinstance(block, BulletList):
+        items: list[dict[str, object]] = []
+        for item in block.items:
+            entry: dict[str, object] = {"content": _json_inline(item.content)}
+            if _detail_lines(item.detail):
+                entry["detail"] = _detail_lines(item.detail)
+            if item.children:
+                entry["children"] = [_json_inline(child) for child in item.children]
+            items.append(entry)
+        return {"list": items}
+    if isinstance(block, Quote):
+        return {"quote": _json_inline(block.content)}
+    if isinstance(block, CodeBlock):
+        return {"code": {"language": block.language, "text": block.text}}
+    if isinstance(block, Details):
+        return {"details": {"summary": block.summary, "blocks": _json_blocks(block.blocks)}}
+    return {
+        "section": {
+            "title": _json_title(block.title),
+            "level": block.level,
+            "blocks": _json_blocks(block.blocks),
+        }
+    }
+
+
+def _json_blocks(blocks: Sequence[Block]) -> list[dict[str, object]]:
+    return [_json_block(block) for block in blocks]
+
+
+def to_json(report: Report) -> str:
+    """The report's typed document as JSON (sorted keys, two-space indent, one trailing newline):
+    what the Markdown and HTML renderers format, for tools and golden files."""
+    document = {
+        "reportVersion": REPORT_JSON_VERSION,
+        "title": _json_title(report.title),
+        "blocks": _json_blocks(report.blocks),
+    }
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
