@@ -246,7 +246,7 @@ def test_a_failed_preview_is_listed_and_fails_the_command(
     assert f"{first}: preview failed: invalid configuration" in capsys.readouterr().err
     markdown = (out / "audit.md").read_text(encoding="utf-8")
     section = markdown.split("## ⚠ Previews that failed\n", 1)[1].split("\n## ", 1)[0]
-    assert f"- **{first}**: preview failed: invalid configuration (1 problem):" in section
+    assert f"- `{first}`: preview failed: invalid configuration (1 problem):" in section
     assert f"| `{first}` | — | — | — | — | — | **preview failed** |" in markdown
     document = json.loads((out / "audit.json").read_text(encoding="utf-8"))
     entry = next(s for s in document["stacks"] if s["stack"] == first)
@@ -530,7 +530,9 @@ class _Outline(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         self.tags.pop()
-        if tag in ("th", "td"):
+        if "nav" in self.tags or tag == "nav":
+            self.buffer = ""  # the HTML's contents: links to the headings, not content of its own
+        elif tag in ("th", "td"):
             self.row.append(self.buffer.strip())
         elif tag == "tr":
             self.outline["rows"].append(self.row)
@@ -550,6 +552,30 @@ def _html_outline(page: str) -> dict[str, list[Any]]:
     parser = _Outline()
     parser.feed(page)
     return parser.outline
+
+
+def test_the_html_audit_opens_with_a_verdict_and_its_contents(catalog: pf.Catalog) -> None:
+    """What matters first: the verdict, then links to every part; stack names are identities,
+    not alarms (code, never bold red)."""
+    data = _full_data(catalog)
+    page = audit.render_html(data)
+    body = page.split("<h1>", 1)[1]
+    verdict, rest = body.split("</p>", 1)[0], body.split("</p>", 1)[1]
+    assert "<strong>Verdict: action needed</strong>" in verdict
+    assert "1 preview failed" in verdict, verdict
+    assert rest.lstrip().startswith('<nav aria-label="Contents">'), rest[:200]
+    nav = rest.split("</nav>", 1)[0]
+    for title in ("About this audit", "Policies", "Credentials", "Customer consent results"):
+        anchor = re.search(rf'<a href="#([a-z0-9-]+)">{title}</a>', nav)
+        assert anchor, f"audit.html contents: no link to {title!r}"
+        assert f'<section id="{anchor.group(1)}">' in page, f"audit.html: no section {title!r}"
+    failed = data["stacks"][0]["stack"]
+    assert f"<li><strong>{failed}</strong>" not in page
+    assert f"<li><code>{failed}</code>: preview failed" in page
+    clean = _data(catalog, {s: plan_document(s) for s in stacks()})
+    assert "Verdict: nothing needs action" in audit.render_markdown(clean) or (
+        "Verdict: action needed" in audit.render_markdown(clean)
+    )
 
 
 def _full_data(catalog: pf.Catalog) -> dict[str, Any]:

@@ -65,8 +65,8 @@ def html_page(data: Mapping[str, Any]) -> str:
 
 
 def build(data: Mapping[str, Any]) -> Report:
-    """The whole audit as one report model."""
-    blocks: list[Block] = [_intro(data), _provenance(data)]
+    """The whole audit as one report model: the verdict first, then (in HTML) the contents."""
+    blocks: list[Block] = [verdict(data), _intro(data), _provenance(data)]
     failed = _failed(data)
     if failed is not None:
         blocks.append(failed)
@@ -81,7 +81,56 @@ def build(data: Mapping[str, Any]) -> Report:
     ]
     blocks += [region(data, stack) for stack in data["stacks"]]
     blocks.append(consent(data))
-    return Report(TITLE, tuple(blocks))
+    return Report(TITLE, tuple(blocks), contents=True)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def verdict(data: Mapping[str, Any]) -> Paragraph:
+    """What matters first: whether anything needs action (a failed preview, a mandatory
+    violation, a failing policy, an expired or expiring credential or secret), then what was
+    audited. An advisory policy's findings are reported by design and need no action."""
+    failed = [s["stack"] for s in data["stacks"] if s.get("previewFailed")]
+    audited = len(data["stacks"]) - len(failed)
+    mandatory = sum(1 for v in data["violations"] if v["enforcementLevel"] == "mandatory")
+    failing = sum(
+        1 for p in data["policies"] if any(r["status"] == "fail" for r in p["results"].values())
+    )
+    reported = sum(
+        1 for p in data["policies"] if any(r["status"] == "reported" for r in p["results"].values())
+    )
+    dated = [c["status"] for c in data["credentials"]] + [s["status"] for s in data["secrets"]]
+    expired = dated.count("expired")
+    soon = sum(1 for status in dated if status.startswith("expires in"))
+    consents = data["consentResults"].get("results", [])
+    unconsented = sum(1 for r in consents if r["state"] not in ("consented", "verified"))
+    problems = [
+        *([_count(len(failed), "preview") + f" failed ({', '.join(failed)})"] if failed else []),
+        *([_count(mandatory, "mandatory policy violation")] if mandatory else []),
+        *([_count(failing, "policy", "policies") + " failing"] if failing else []),
+        *([f"{expired} expired (credentials and Key Vault secrets)"] if expired else []),
+        *([f"{soon} expiring within {data['warnDays']} days"] if soon else []),
+        *([_count(unconsented, "customer consent") + " not verified"] if unconsented else []),
+    ]
+    audited_text = (
+        f"{_count(audited, 'stack')} audited as of {data['asOf']}; "
+        f"{_count(reported, 'advisory policy', 'advisory policies')} reporting findings "
+        "(by design)."
+    )
+    if problems:
+        return Paragraph(
+            text(strong("Verdict: action needed"), f" — {'; '.join(problems)}. {audited_text}")
+        )
+    return Paragraph(
+        text(
+            strong("Verdict: nothing needs action"),
+            " — no failed preview, no mandatory policy violation, no policy failing, nothing "
+            f"expired or expiring within {data['warnDays']} days, no customer consent "
+            f"unverified. {audited_text}",
+        )
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -150,7 +199,7 @@ def _failed(data: Mapping[str, Any]) -> Section | None:
         first, *rest = entry["previewFailed"].strip().splitlines() or ["(no message)"]
         items.append(
             ListItem(
-                text(strong(entry["stack"]), f": preview failed: {first.strip()}"),
+                text(code(entry["stack"]), f": preview failed: {first.strip()}"),
                 "\n".join(rest),
             )
         )
@@ -181,10 +230,10 @@ def _stacks(data: Mapping[str, Any]) -> Section:
     headers = ("Stack", "Tenant", "Subscription", "Location", "Production", "Apps", "Resources")
     blocks: list[Block] = [make_table(headers, (_stack_row(s) for s in data["stacks"]))]
     checks: list[InlineLike] = [
-        text(strong(s["stack"]), f": {c}") for s in data["stacks"] for c in s["checks"]
+        text(code(s["stack"]), f": {c}") for s in data["stacks"] for c in s["checks"]
     ]
     checks += [
-        text(strong(a["stack"]), " ", code(a["app"]), f": {c}")
+        text(code(a["stack"]), " ", code(a["app"]), f": {c}")
         for a in data["apps"]
         for c in a["checks"]
     ]

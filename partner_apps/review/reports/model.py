@@ -16,9 +16,9 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 from partner_apps.review.reports.markdown import cell
 
@@ -144,6 +144,9 @@ Block = Paragraph | Table | BulletList | Quote | CodeBlock | Details | Figure | 
 class Report:
     title: str | Inline
     blocks: tuple[Block, ...] = field(default=())
+    # The HTML page lists the top-level sections, as links, after the report's first block (its
+    # verdict): a long page (the audit) is read by jumping to a part.
+    contents: bool = False
 
 
 _MD_SPAN = re.compile(
@@ -354,6 +357,34 @@ def _html_block(block: Block) -> list[str]:
     return [*lines, "</section>"]
 
 
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def _anchors(blocks: Sequence[Block]) -> dict[int, str]:
+    """An id per top-level section (by position), from its title, unique within the page."""
+    anchors: dict[int, str] = {}
+    seen: set[str] = set()
+    for index, block in enumerate(blocks):
+        if not isinstance(block, Section):
+            continue
+        base = _SLUG.sub("-", plain(_title(block.title)).lower()).strip("-") or "section"
+        anchor, n = base, 2
+        while anchor in seen:
+            anchor, n = f"{base}-{n}", n + 1
+        seen.add(anchor)
+        anchors[index] = anchor
+    return anchors
+
+
+def _contents(blocks: Sequence[Block], anchors: Mapping[int, str]) -> list[str]:
+    links = "".join(
+        f'<li><a href="#{anchor}">{_html_inline(_title(cast(Section, blocks[index]).title))}</a>'
+        "</li>"
+        for index, anchor in anchors.items()
+    )
+    return [f'<nav aria-label="Contents"><p>Contents</p><ul>{links}</ul></nav>']
+
+
 def to_html(report: Report, css: str = CSS) -> str:
     """The report as one standalone HTML page (no scripts, no external files)."""
     title = html.escape(_BACKTICKED.sub(r"\1", plain(_title(report.title))))
@@ -364,8 +395,14 @@ def to_html(report: Report, css: str = CSS) -> str:
         f"<style>{css}</style></head><body>",
         f"<h1>{_html_inline(_title(report.title))}</h1>",
     ]
-    for block in report.blocks:
-        lines += _html_block(block)
+    anchors = _anchors(report.blocks) if report.contents else {}
+    for index, block in enumerate(report.blocks):
+        rendered = _html_block(block)
+        if index in anchors:
+            rendered[0] = rendered[0].replace("<section>", f'<section id="{anchors[index]}">', 1)
+        lines += rendered
+        if index == 0 and anchors:
+            lines += _contents(report.blocks, anchors)
     return "\n".join([*lines, "</body></html>"]) + "\n"
 
 
