@@ -71,6 +71,7 @@ from partner_apps.review.plan.document import (
     plan_from_document,
     read_json,
 )
+from partner_apps.review.plan.vocabulary import is_provider, short_name
 from partner_apps.review.reports import stack as render
 from partner_apps.review.reports.model import to_html, to_markdown
 from policies.partner_policies import PolicyConfigError, evaluate
@@ -259,7 +260,7 @@ def _summary(plan: dict[str, Any], elapsed: float, out_dir: Path, stream: TextIO
     stack = plan["stack"]
     region = plan["region"]
     resources = plan["resources"]
-    providers = [r for r in resources if str(r["type"]).startswith("pulumi:providers:")]
+    providers = [r for r in resources if is_provider(str(r["type"]))]
     managed = [r for r in resources if r["custom"] and r not in providers]
     levels = Counter(str(v["enforcementLevel"]) for v in plan["violations"])
     mark = "✗" if levels.get("mandatory") else "✓"
@@ -284,7 +285,7 @@ def _summary(plan: dict[str, Any], elapsed: float, out_dir: Path, stream: TextIO
     findings = (
         (
             (str(v["enforcementLevel"]), str(v["policy"])),
-            str(v["urn"]).split("::")[-1],
+            short_name(str(v["urn"])),
             str(v["message"]),
         )
         for v in plan["violations"]

@@ -35,7 +35,7 @@ def mock_guid(*parts: str) -> str:
 # as secret (secretness is per top-level property); the recorder keeps the rest of the object
 # readable for reviewers and masks exactly these fields.
 SECRET_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
-    "azure-native:keyvault:Secret": {"properties": ("value",)},
+    vocabulary.VAULT_SECRET: {"properties": ("value",)},
 }
 
 
@@ -132,7 +132,7 @@ class PlanMocks(pulumi_mocks.Mocks):
         inputs = unwrap_secrets(dict(args.inputs))
         guid = mock_guid(self.stack, args.typ, args.name)
         typ = args.typ
-        if typ == "azuread:index/application:Application":
+        if typ == vocabulary.APPLICATION:
             client_id = mock_guid(self.stack, args.name, "client-id")
             return f"/applications/{guid}", {
                 **inputs,
@@ -140,18 +140,18 @@ class PlanMocks(pulumi_mocks.Mocks):
                 "objectId": guid,
                 "publisherDomain": "partner.example",
             }
-        if typ == "azuread:index/servicePrincipal:ServicePrincipal":
+        if typ == vocabulary.SERVICE_PRINCIPAL:
             return guid, {**inputs, "objectId": guid, "type": "Application"}
-        if typ == "azuread:index/applicationPassword:ApplicationPassword":
+        if typ == vocabulary.PASSWORD:
             value = self.secret_values.get("applicationPassword", f"mock-password-{guid[:8]}")
             return f"{inputs.get('applicationId', '')}/password/{guid}", {
                 **inputs,
                 "keyId": guid,
                 "value": value,
             }
-        if typ == "azuread:index/groupMember:GroupMember":
+        if typ == vocabulary.GROUP_MEMBER:
             return f"{inputs.get('groupObjectId')}/member/{inputs.get('memberObjectId')}", inputs
-        if typ == "azure-native:keyvault:Vault":
+        if typ == vocabulary.VAULT:
             name = inputs.get("vaultName", args.name)
             properties = dict(inputs.get("properties") or {})
             properties["vaultUri"] = f"https://{name}.vault.azure.net/"
@@ -160,7 +160,7 @@ class PlanMocks(pulumi_mocks.Mocks):
                 "name": name,
                 "properties": properties,
             }
-        if typ == "azure-native:keyvault:Secret":
+        if typ == vocabulary.VAULT_SECRET:
             name = inputs.get("secretName", args.name)
             vault = inputs.get("vaultName", "vault")
             properties = dict(inputs.get("properties") or {})
@@ -168,11 +168,11 @@ class PlanMocks(pulumi_mocks.Mocks):
             properties["secretUri"] = f"https://{vault}.vault.azure.net/secrets/{name}"
             arm_id = self._arm_id(args, inputs, f"Microsoft.KeyVault/vaults/{vault}/secrets", name)
             return arm_id, {**inputs, "name": name, "properties": properties}
-        if typ == "azure-native:resources:ResourceGroup":
+        if typ == vocabulary.RESOURCE_GROUP:
             name = inputs.get("resourceGroupName", args.name)
             sub = self._subscription(args)
             return f"/subscriptions/{sub}/resourceGroups/{name}", {**inputs, "name": name}
-        if typ.startswith("pulumi:providers:"):
+        if vocabulary.is_provider(typ):
             if "subscriptionId" in inputs:
                 self._subscriptions[guid] = str(inputs["subscriptionId"])
             return guid, inputs

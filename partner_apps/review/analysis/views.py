@@ -60,11 +60,13 @@ from partner_apps.review.plan.vocabulary import (
     KNOWN_CLIENTS,
     PASSWORD,
     PRE_AUTHORIZED,
+    PROVIDER_PREFIX,
     REDIRECT_URIS,
     ROLE_ASSIGNMENT,
     SERVICE_PRINCIPAL,
     VAULT,
     VAULT_SECRET,
+    is_provider,
     is_unknown,
 )
 
@@ -254,7 +256,7 @@ def analyze(plan: Plan, catalog: Catalog, context: Plan | None = None) -> StackV
     providers = [
         ProviderRow(
             name=r.name,
-            package=r.type.removeprefix("pulumi:providers:"),
+            package=r.type.removeprefix(PROVIDER_PREFIX),
             tenant_id=as_str(r.inputs.get("tenantId")),
             settings=tuple(
                 (k, show_value(v)) for k, v in flatten(dict(r.inputs)) if k and k != "version"
@@ -262,7 +264,7 @@ def analyze(plan: Plan, catalog: Catalog, context: Plan | None = None) -> StackV
             urn=r.urn,
         )
         for r in index.own.values()
-        if r.type.startswith("pulumi:providers:")
+        if is_provider(r.type)
     ]
     notes: list[Note] = []
     tenant = as_str(plan.region.get("tenantId"))
