@@ -154,7 +154,7 @@ def test_a_failed_preview_replaces_the_old_plan_and_the_diff_says_so(
     assert error["stack"] == "us"
     assert "Pulumi.us.yaml: partner-apps:region.location: 'westeurope'" in error["error"]
     audit_md = (out / "audit" / "audit.md").read_text(encoding="utf-8")
-    assert "- **us**: preview failed: invalid configuration (1 problem):" in audit_md
+    assert "- `us`: preview failed: invalid configuration (1 problem):" in audit_md
     capsys.readouterr()
 
     # The pull request diff: a failed stack, never a deleted one, and CI does not pass it.
