@@ -295,3 +295,11 @@ def test_the_stack_report_document_matches_its_golden_json(stack: str, catalog: 
     assert document["title"] == ["Stack ", {"code": stack}, " — partner-apps"]
     # One document, every rendering: the Markdown golden file is rendered from the same one.
     assert to_markdown(report) == (golden.GOLDEN / f"render/{stack}.md").read_text("utf-8")
+
+
+def test_the_region_identity_is_labelled_not_styled_as_an_alarm(catalog: pf.Catalog) -> None:
+    """The HTML colours bold list items as alarms: a region's identity fields are labels."""
+    page = render.render_plan_html(plan_document(stacks()[0]), catalog)
+    for name in ("Region", "Partner tenant", "Subscription", "Location", "Production"):
+        assert f"<li><b>{name}:</b> " in page, f"{stacks()[0]}.html: {name} label"
+        assert f"<strong>{name}:</strong>" not in page, f"{stacks()[0]}.html: {name} in red"

@@ -22,7 +22,9 @@ from typing import Literal, cast
 
 from partner_apps.review.reports.markdown import cell
 
-SpanKind = Literal["text", "code", "strong", "em"]
+# "strong" is what needs attention (HTML colours it in tables and lists); "label" names a field
+# (bold, never coloured: a region's or an app's identity is not an alarm).
+SpanKind = Literal["text", "code", "strong", "em", "label"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,11 @@ def code(value: str) -> Span:
 
 def strong(value: str) -> Span:
     return Span("strong", value)
+
+
+def label(value: str) -> Span:
+    """A field's name before its value (``Region:``): bold, but not styled as an alarm."""
+    return Span("label", value)
 
 
 def em(value: str) -> Span:
@@ -207,7 +214,7 @@ def _md_inline(inline: Inline) -> str:
     for span in inline:
         if span.kind == "code":
             parts.append(_md_code(span.text))
-        elif span.kind == "strong":
+        elif span.kind in ("strong", "label"):
             parts.append(f"**{span.text}**")
         elif span.kind == "em":
             parts.append(f"*{span.text}*")
@@ -302,6 +309,8 @@ def _html_inline(inline: Inline) -> str:
             parts.append(f"<code>{escaped}</code>")
         elif span.kind == "strong":
             parts.append(f"<strong>{escaped}</strong>")
+        elif span.kind == "label":
+            parts.append(f"<b>{escaped}</b>")
         elif span.kind == "em":
             parts.append(f"<em>{escaped}</em>")
         else:

@@ -61,6 +61,7 @@ from partner_apps.review.reports.model import (
     Section,
     bullets,
     code,
+    label,
     make_table,
     strong,
     text,
@@ -156,8 +157,8 @@ def _region_items(plan: Plan, values: Values) -> list[Inline]:
     domains = [d for d in as_list(region.get("verifiedDomains")) if isinstance(d, str)]
     production = region.get("production")
 
-    def item(label: str, *value: InlineLike) -> Inline:
-        return text(strong(f"{label}:"), " ", *value)
+    def item(name: str, *value: InlineLike) -> Inline:
+        return text(label(f"{name}:"), " ", *value)
 
     items = [
         item("Region", values.code(as_str(region.get("id")) or plan.stack)),
