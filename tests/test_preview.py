@@ -19,8 +19,9 @@ from components.config import (
 )
 from partner_apps import exitcodes
 from partner_apps.preview import command as preview
-from partner_apps.review import audit
+from partner_apps.review import audit, evidence
 from partner_apps.review.changes import plans as diff
+from partner_apps.review.plan import document
 from partner_apps.review.plan.values import join_words
 
 from .conftest import ROOT, STACKS, edit_yaml, files_under, preview_args
@@ -66,6 +67,34 @@ def test_preview_writes_plan_markdown_and_audit_for_every_stack(root_preview: Pa
     first = plan["resources"][0]
     assert {"urn", "type", "name", "parent", "provider", "protect", "inputs"} <= set(first)
     assert [r["urn"] for r in plan["resources"]] == sorted(r["urn"] for r in plan["resources"])
+
+
+def test_each_plan_is_read_and_analysed_once_per_preview(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preview hands the plans it records to the stack reports and the audit in memory:
+    one parse and one analysis per stack, and no plan file read back (issue 26 item 3)."""
+    calls: dict[str, list[str]] = {"parse": [], "analyze": []}
+    parse, analyze = preview.plan_from_document, preview.analyze
+
+    def counted_parse(document: Any, source: str = "") -> Any:
+        calls["parse"].append(str(document.get("stack")))
+        return parse(document, source)
+
+    def counted_analyze(plan: Any, catalog: Any, context: Any = None) -> Any:
+        calls["analyze"].append(plan.stack)
+        return analyze(plan, catalog, context)
+
+    def no_read_back(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"a plan file was read back: {args}")
+
+    monkeypatch.setattr(preview, "plan_from_document", counted_parse)
+    monkeypatch.setattr(preview, "analyze", counted_analyze)
+    monkeypatch.setattr(evidence, "analyze", no_read_back)
+    monkeypatch.setattr(document, "load_results", no_read_back)
+    assert _preview(ROOT, tmp_path) == 0
+    assert calls == {"parse": sorted(STACKS), "analyze": sorted(STACKS)}
+    assert (tmp_path / "audit" / "audit.md").is_file()
 
 
 def test_two_previews_are_byte_identical(
