@@ -20,6 +20,7 @@ from components.config import (
 from partner_apps import exitcodes
 from partner_apps.preview import command as preview
 from partner_apps.review import audit, evidence
+from partner_apps.review.analysis import views
 from partner_apps.review.changes import plans as diff
 from partner_apps.review.plan import document
 from partner_apps.review.plan.values import join_words
@@ -75,7 +76,7 @@ def test_each_plan_is_read_and_analysed_once_per_preview(
     """The preview hands the plans it records to the stack reports and the audit in memory:
     one parse and one analysis per stack, and no plan file read back (issue 26 item 3)."""
     calls: dict[str, list[str]] = {"parse": [], "analyze": []}
-    parse, analyze = preview.plan_from_document, preview.analyze
+    parse, analyze = document.plan_from_document, views.analyze
 
     def counted_parse(document: Any, source: str = "") -> Any:
         calls["parse"].append(str(document.get("stack")))
