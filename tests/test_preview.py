@@ -17,9 +17,12 @@ import pytest
 from components.config import (
     REFRESH_TOKENS_KEY,
 )
+from partner_apps import exitcodes
 from partner_apps.preview import command as preview
-from partner_apps.review import audit
+from partner_apps.review import audit, evidence
+from partner_apps.review.analysis import views
 from partner_apps.review.changes import plans as diff
+from partner_apps.review.plan import document
 from partner_apps.review.plan.values import join_words
 
 from .conftest import ROOT, STACKS, edit_yaml, files_under, preview_args
@@ -67,6 +70,34 @@ def test_preview_writes_plan_markdown_and_audit_for_every_stack(root_preview: Pa
     assert [r["urn"] for r in plan["resources"]] == sorted(r["urn"] for r in plan["resources"])
 
 
+def test_each_plan_is_read_and_analysed_once_per_preview(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preview hands the plans it records to the stack reports and the audit in memory:
+    one parse and one analysis per stack, and no plan file read back (issue 26 item 3)."""
+    calls: dict[str, list[str]] = {"parse": [], "analyze": []}
+    parse, analyze = document.plan_from_document, views.analyze
+
+    def counted_parse(document: Any, source: str = "") -> Any:
+        calls["parse"].append(str(document.get("stack")))
+        return parse(document, source)
+
+    def counted_analyze(plan: Any, catalog: Any, context: Any = None) -> Any:
+        calls["analyze"].append(plan.stack)
+        return analyze(plan, catalog, context)
+
+    def no_read_back(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"a plan file was read back: {args}")
+
+    monkeypatch.setattr(preview, "plan_from_document", counted_parse)
+    monkeypatch.setattr(preview, "analyze", counted_analyze)
+    monkeypatch.setattr(evidence, "analyze", no_read_back)
+    monkeypatch.setattr(document, "load_results", no_read_back)
+    assert _preview(ROOT, tmp_path) == 0
+    assert calls == {"parse": sorted(STACKS), "analyze": sorted(STACKS)}
+    assert (tmp_path / "audit" / "audit.md").is_file()
+
+
 def test_two_previews_are_byte_identical(
     root_preview: Path, project_copy: Path, tmp_path: Path
 ) -> None:
@@ -102,7 +133,7 @@ def test_diff_names_an_added_graph_permission_for_each_region(
 
     edit_yaml(project_copy / "apps.yaml", add_permission)
     # Not on the region allow-lists: the preview must block it and name the policy.
-    assert _preview(project_copy, tmp_path / "head") == 1
+    assert _preview(project_copy, tmp_path / "head") == exitcodes.POLICY_VIOLATED == 40
     out = tmp_path / "diff.md"
     diff.main(
         [str(tmp_path / "base" / "preview"), str(tmp_path / "head" / "preview"), "--out", str(out)]
@@ -153,7 +184,7 @@ def test_a_failed_preview_replaces_the_old_plan_and_the_diff_says_so(
     assert error["stack"] == "us"
     assert "Pulumi.us.yaml: partner-apps:region.location: 'westeurope'" in error["error"]
     audit_md = (out / "audit" / "audit.md").read_text(encoding="utf-8")
-    assert "- **us**: preview failed: invalid configuration (1 problem):" in audit_md
+    assert "- `us`: preview failed: invalid configuration (1 problem):" in audit_md
     capsys.readouterr()
 
     # The pull request diff: a failed stack, never a deleted one, and CI does not pass it.
@@ -312,9 +343,10 @@ def test_no_secret_value_in_any_artifact(
         "config_overrides": {REFRESH_TOKENS_KEY: {"partner-center-sam": CANARY_TOKEN}},
     }
     out = tmp_path / "preview"
-    status, plan = preview.preview_stack(project_copy, "us", out, stream, options)
+    status, view = preview.preview_stack(project_copy, "us", out, stream, options)
     assert status == 0
-    assert plan is not None
+    assert view is not None
+    plan = json.loads((out / "us.json").read_text(encoding="utf-8"))
     audit.main([str(out / "us.json"), "--out-dir", str(tmp_path / "audit")])
     diff.main([str(out), str(out), "--out", str(tmp_path / "diff.md")])
 

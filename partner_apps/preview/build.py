@@ -8,7 +8,6 @@ secret value, so it can be committed, diffed and attached to a pull request.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,10 @@ from components.config import (
 from components.resolved import app_component_name
 from components.stackfiles import StackFile, load_stack_file, other_regions
 from partner_apps.preview.recorder import StackRun, project_name, run_program
+from partner_apps.review.plan.document import PLAN_VERSION
+from partner_apps.review.plan.vocabulary import APP_COMPONENT
 from policies.partner_policies import ALL_POLICIES, PACK_ENFORCEMENT_LEVEL
 from policies.partner_policies.engine import reconcile_config
-
-PLAN_VERSION = 1
-APP_COMPONENT_TYPE = "partner-apps:index:PartnerManagedApp"
 
 
 def settings_for(project_dir: Path, stack_file: StackFile) -> StackSettings:
@@ -147,9 +145,7 @@ def _record_components(
     """Each app's component URN, as the program registered it, so reports need not infer the
     app a resource belongs to from resource names."""
     urns = {
-        record["name"]: record["urn"]
-        for record in run.resources
-        if record["type"] == APP_COMPONENT_TYPE
+        record["name"]: record["urn"] for record in run.resources if record["type"] == APP_COMPONENT
     }
     for key, block in apps.items():
         identity = settings.resolved_apps[key].identity_key
@@ -184,8 +180,3 @@ def build_plan(
     if policies is not None:
         plan["policies"] = sorted(policies, key=lambda entry: entry["name"])
     return plan
-
-
-def dumps(document: Any) -> str:
-    """The one serialisation of plans and reports: sorted keys, two-space indent, newline."""
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

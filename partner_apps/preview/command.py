@@ -22,13 +22,13 @@ with the stacks present only: a plan or failure left there by a stack that has n
 (another branch's region, a removed region) is deleted, with a line saying so, since
 the diff and the audit read every plan in the folder and would show it as a region.
 
-Exit status: 0 when every stack is valid and no mandatory policy is violated; 1 when a mandatory
-policy is violated (named in the output); 3 when a stack's config is invalid (nothing is
-registered for that stack; 3 as `partner-apps` uses for a config problem; 2 stays argparse's
-"bad command line") or a stack named has no stack file (nothing previewed or written); 124
-(as GNU ``timeout``) when a stack's program registered nothing new for ``--stall-timeout``
-seconds and the watchdog stopped it (the message names the last resource registered and the
-pending ones). The other stacks are still previewed.
+Exit status (the constants of ``partner_apps/exitcodes.py``): 0 when every stack is valid and
+no mandatory policy is violated; 40 (``POLICY_VIOLATED``) when a mandatory policy is violated
+(named in the output); 3 (``CONFIG``) when a stack's config is invalid (nothing is registered for
+that stack; 2 stays argparse's "bad command line") or a stack named has no stack file (nothing
+previewed or written); 124 (``STALLED``, as GNU ``timeout``) when a stack's program registered
+nothing new for ``--stall-timeout`` seconds and the watchdog stopped it (the message names the
+last resource registered and the pending ones). The other stacks are still previewed.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ from components.config import (
     Problem,
 )
 from components.stackfiles import RegionFiles, stack_files, stack_name
-from partner_apps.preview.build import build_plan, dumps, effective_policies, run_stack
+from partner_apps import exitcodes
+from partner_apps.preview.build import build_plan, effective_policies, run_stack
 from partner_apps.preview.recorder import (
     DEFAULT_STALL_TIMEOUT,
     ProgramStalledError,
@@ -56,15 +57,21 @@ from partner_apps.preview.recorder import (
     project_name,
 )
 from partner_apps.review import audit
-from partner_apps.review.analysis.views import group_by_message
+from partner_apps.review.analysis.views import StackView, analyze, group_by_message
 from partner_apps.review.plan.document import (
     ERROR_SUFFIX,
     PlanError,
+    PreviewFailure,
+    dumps,
     error_document,
+    failure_from_document,
     is_error_document,
     is_plan_document,
+    load_catalog,
+    plan_from_document,
     read_json,
 )
+from partner_apps.review.plan.vocabulary import is_provider, short_name
 from partner_apps.review.reports import stack as render
 from partner_apps.review.reports.model import to_html, to_markdown
 from policies.partner_policies import PolicyConfigError, evaluate
@@ -72,7 +79,12 @@ from policies.partner_policies import PolicyConfigError, evaluate
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = ROOT / "build" / "preview"
 DEFAULT_AUDIT = ROOT / "build" / "audit"
-EXIT_OK, EXIT_POLICY, EXIT_CONFIG, EXIT_STALLED = 0, 1, 3, 124
+EXIT_OK, EXIT_POLICY, EXIT_CONFIG, EXIT_STALLED = (
+    exitcodes.OK,
+    exitcodes.POLICY_VIOLATED,
+    exitcodes.CONFIG,
+    exitcodes.STALLED,
+)
 
 
 def policy_config(project_dir: Path, stack: str) -> dict[str, Any]:
@@ -100,31 +112,41 @@ def preview_stack(
     out_dir: Path,
     stream: TextIO,
     run_options: Mapping[str, Any] | None = None,
-) -> tuple[int, dict[str, Any] | None]:
-    """Preview one stack; write its plan and Markdown. Returns (exit status, plan).
+    *,
+    failures: list[PreviewFailure] | None = None,
+) -> tuple[int, StackView | None]:
+    """Preview one stack; write its plan, Markdown and HTML. Returns (exit status, the analysed
+    plan, or None when the preview failed).
 
-    ``run_options`` go to the recording harness (tests plant canary secrets through them).
+    ``run_options`` go to the recording harness (tests plant canary secrets through them). A
+    failed preview's record (``<stack>.error.json``) joins ``failures`` when given, so the audit
+    gets it without reading the file back.
     """
     started = time.perf_counter()
+    failed = failures if failures is not None else []
     try:
         pack_config = policy_config(project_dir, stack)
         # The stack file is read as the CLI reads it; the program validates it (once, the only
         # validation) and refuses bad config before it registers anything.
         run = run_stack(project_dir, stack, **dict(run_options or {}))
     except ConfigError as error:
-        return _config_failure(
-            project_dir, stack, out_dir, str(error), registered=0, stream=stream
-        ), None
+        failed.append(
+            _config_failure(project_dir, stack, out_dir, str(error), registered=0, stream=stream)
+        )
+        return EXIT_CONFIG, None
     except ProgramStalledError as error:
         print(f"✗ {stack}: {error}", file=stream)
-        record_failure(project_dir, stack, out_dir, str(error), stream)
+        failed.append(record_failure(project_dir, stack, out_dir, str(error), stream))
         return EXIT_STALLED, None
     if run.error is not None or run.settings is None:
         message = run.error or "the program returned no settings"
-        failed = _config_failure(
-            project_dir, stack, out_dir, message, registered=len(run.resources), stream=stream
+        registered = len(run.resources)
+        failed.append(
+            _config_failure(
+                project_dir, stack, out_dir, message, registered=registered, stream=stream
+            )
         )
-        return failed, None
+        return EXIT_CONFIG, None
     settings = run.settings
     try:
         violations = evaluate(run.resources, pack_config)
@@ -132,32 +154,35 @@ def preview_stack(
     except PolicyConfigError as error:
         message = f"policies/config/{stack}.json: {error}"
         print(f"✗ {stack}: {message}", file=stream)
-        record_failure(project_dir, stack, out_dir, message, stream)
+        failed.append(record_failure(project_dir, stack, out_dir, message, stream))
         return EXIT_CONFIG, None
-    plan = build_plan(run, settings, violations, policies)
+    document = build_plan(run, settings, violations, policies)
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"{stack}.json").write_text(dumps(plan), encoding="utf-8")
-    report = render.plan_report(plan)  # one report model, two renderings
+    target = out_dir / f"{stack}.json"
+    target.write_text(dumps(document), encoding="utf-8")
+    # Read once, as every reader of the file would (secrets scrubbed), and analysed once: the
+    # stack report and the audit both take this view.
+    view = analyze(plan_from_document(document, source=str(target)), load_catalog())
+    report = render.stack_report(view)  # one report model, two renderings
     (out_dir / f"{stack}.md").write_text(to_markdown(report), encoding="utf-8")
     (out_dir / f"{stack}.html").write_text(to_html(report), encoding="utf-8")
     error_path(out_dir, stack).unlink(missing_ok=True)
 
     elapsed = time.perf_counter() - started
-    _summary(plan, elapsed, out_dir, stream)
-    mandatory = [v for v in plan["violations"] if v["enforcementLevel"] == "mandatory"]
-    return (EXIT_POLICY if mandatory else EXIT_OK), plan
+    _summary(document, elapsed, out_dir, stream)
+    mandatory = [v for v in document["violations"] if v["enforcementLevel"] == "mandatory"]
+    return (EXIT_POLICY if mandatory else EXIT_OK), view
 
 
 def _config_failure(
     project_dir: Path, stack: str, out_dir: Path, message: str, *, registered: int, stream: TextIO
-) -> int:
+) -> PreviewFailure:
     """Report a stack whose config was refused; its plan is replaced by the error."""
     print(f"✗ {stack}: {message}", file=stream)
     what = f"{registered} resources registered" if registered else "nothing registered"
     print(f"  {stack}: {what}", file=stream)
-    record_failure(project_dir, stack, out_dir, message, stream)
-    return EXIT_CONFIG
+    return record_failure(project_dir, stack, out_dir, message, stream)
 
 
 def error_path(out_dir: Path, stack: str) -> Path:
@@ -167,8 +192,9 @@ def error_path(out_dir: Path, stack: str) -> Path:
 
 def record_failure(
     project_dir: Path, stack: str, out_dir: Path, message: str, stream: TextIO
-) -> Path:
-    """Replace the stack's plan and Markdown by ``<stack>.error.json`` naming the problem.
+) -> PreviewFailure:
+    """Replace the stack's plan and Markdown by ``<stack>.error.json`` naming the problem;
+    returns the failure as recorded.
 
     A stale plan left behind would be read as the stack's plan (a local diff or audit), and no
     file at all would read as a deleted stack (every resource "deleted" in a pull request diff).
@@ -182,9 +208,10 @@ def record_failure(
     for stale in (out_dir / f"{stack}.{ext}" for ext in ("json", "md", "html")):
         stale.unlink(missing_ok=True)
     target = error_path(out_dir, stack)
-    target.write_text(dumps(error_document(project, stack, message)), encoding="utf-8")
+    document = error_document(project, stack, message)
+    target.write_text(dumps(document), encoding="utf-8")
     print(f"    wrote {target} (no plan for {stack})", file=stream)
-    return target
+    return failure_from_document(document, source=str(target))
 
 
 def remove_stale(out_dir: Path, present: Collection[str], stream: TextIO) -> list[Path]:
@@ -233,7 +260,7 @@ def _summary(plan: dict[str, Any], elapsed: float, out_dir: Path, stream: TextIO
     stack = plan["stack"]
     region = plan["region"]
     resources = plan["resources"]
-    providers = [r for r in resources if str(r["type"]).startswith("pulumi:providers:")]
+    providers = [r for r in resources if is_provider(str(r["type"]))]
     managed = [r for r in resources if r["custom"] and r not in providers]
     levels = Counter(str(v["enforcementLevel"]) for v in plan["violations"])
     mark = "✗" if levels.get("mandatory") else "✓"
@@ -258,7 +285,7 @@ def _summary(plan: dict[str, Any], elapsed: float, out_dir: Path, stream: TextIO
     findings = (
         (
             (str(v["enforcementLevel"]), str(v["policy"])),
-            str(v["urn"]).split("::")[-1],
+            short_name(str(v["urn"])),
             str(v["message"]),
         )
         for v in plan["violations"]
@@ -335,30 +362,30 @@ def run(options: argparse.Namespace) -> int:
     # What other stack files' problems mean for each stack: printed apart, never its failure.
     region_files = RegionFiles.read(project_dir)
     status = EXIT_OK
-    written: list[str] = []
+    views: list[StackView] = []
+    failures: list[PreviewFailure] = []
     # The policies, plans and reports allocate as many short-lived objects per resource as the
     # program run does: the same collector setting for them (docs/benchmark.md).
     with collector_tuned():
         for stack in stacks:
             print(f"… previewing stack {stack}", file=sys.stderr, flush=True)
-            code, plan = preview_stack(
+            code, view = preview_stack(
                 project_dir,
                 stack,
                 options.out,
                 sys.stdout,
                 run_options={"stall_timeout": options.stall_timeout},
+                failures=failures,
             )
             for note in region_files.view(stack).elsewhere:
                 print(f"    {stack}: note: {note}", file=sys.stdout)
             status = max(status, code)
-            if plan is not None:
-                written.append(str(options.out / f"{stack}.json"))
-            elif error_path(options.out, stack).is_file():
-                written.append(str(error_path(options.out, stack)))
-        if written:
+            if view is not None:
+                views.append(view)
+        if views or failures:
             # One report across every region for auditors, from the plans (and failures) just
-            # written.
-            audit.main([*written, "--out-dir", str(options.audit_dir)])
+            # recorded: handed over in memory, not read back from the files.
+            audit.audit(views, failures, out_dir=options.audit_dir)
     if status == EXIT_STALLED:
         print("a stack's program stalled and was stopped: see above", file=sys.stderr)
     elif status == EXIT_POLICY:

@@ -25,497 +25,55 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from components.files import safe_load
-from partner_apps.review.analysis.views import AppView, StackView, VaultView, analyze
-from partner_apps.review.plan.document import (
-    APPLICATION,
-    APPLICATION_REGISTRATION,
-    SERVICE_PRINCIPAL,
-    Catalog,
-    Plan,
-    PreviewFailure,
-    as_list,
-    as_map,
-    as_str,
-    is_unknown,
-    load_catalog,
-    parse_urn,
-    policy_status,
-    stack_policies,
-    str_list,
+from partner_apps import exitcodes
+from partner_apps.review.analysis.views import StackView, analyze
+from partner_apps.review.evidence import (
+    AUDIT_VERSION,
+    DEFAULT_WARN_DAYS,
+    PACK_FILE,
+    ROOT,
+    Provenance,
+    audit_data,
+    detect_provenance,
+    git_commit,
+    pack_version,
+    today_utc,
 )
+from partner_apps.review.plan import verify_results
+from partner_apps.review.plan.document import PreviewFailure, dumps, load_catalog
 from partner_apps.review.reports import audit as audit_report
 from partner_apps.review.reports.markdown import write_text
-from partner_apps.review.reports.stack import ASSIGNED, DEFAULT_PLANS, display_path, results_for_cli
+from partner_apps.review.reports.stack import DEFAULT_PLANS, display_path, results_for_cli
 
-ROOT = Path(__file__).resolve().parents[2]
+# The evidence's names, as the tests and other commands import them from the audit command.
+__all__ = [
+    "AUDIT_VERSION",
+    "DEFAULT_WARN_DAYS",
+    "FORMATS",
+    "PACK_FILE",
+    "Provenance",
+    "audit",
+    "audit_data",
+    "build_parser",
+    "detect_provenance",
+    "git_commit",
+    "load_consent_results",
+    "main",
+    "pack_version",
+    "render_html",
+    "render_json",
+    "render_markdown",
+    "run",
+    "today_utc",
+]
+
 DEFAULT_OUT = ROOT / "build" / "audit"
-PACK_FILE = ROOT / "policies" / "PulumiPolicy.yaml"
 FORMATS = ("md", "json", "html")
-AUDIT_VERSION = 2
-DEFAULT_WARN_DAYS = 60
-UNKNOWN = "unknown"
-
-
-# --------------------------------------------------------------------------------------------
-# Provenance: the date, the commit and the policy pack
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Provenance:
-    """What the audit was made from: the checkout's commit and the policy pack."""
-
-    commit: str
-    dirty: bool | None
-    pack_name: str
-    pack_version: str
-
-
-def today_utc() -> dt.date:
-    """Today's date in UTC (the default evaluation date; never reaches a resource input)."""
-    return dt.datetime.now(dt.UTC).date()
-
-
-def _git(checkout: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(checkout), *args],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=30,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout if done.returncode == 0 else None
-
-
-def git_commit(checkout: Path) -> tuple[str, bool | None]:
-    """(commit, dirty) of a git checkout; ("unknown", None) when it is not one, has no commit yet
-    or git is absent.
-
-    One ``git status`` gives both: porcelain v2 with ``--branch`` heads its output with
-    ``# branch.oid <commit>`` (``(initial)`` before the first commit), and every other line is a
-    change, untracked files included, as in ``git status --porcelain``. It is half the cost of
-    ``rev-parse`` and ``status`` one after the other, on every preview.
-    """
-    status = _git(checkout, "status", "--porcelain=v2", "--branch")
-    if status is None:
-        return UNKNOWN, None
-    lines = status.splitlines()
-    heads = [line.split()[2] for line in lines if line.startswith("# branch.oid ")]
-    if not heads or heads[0] == "(initial)":
-        return UNKNOWN, None
-    return heads[0], any(line and not line.startswith("#") for line in lines)
-
-
-def pack_version(path: Path = PACK_FILE) -> str:
-    """The ``version`` of the policy pack's PulumiPolicy.yaml, or "unknown"."""
-    try:
-        document = safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return UNKNOWN
-    version = document.get("version") if isinstance(document, Mapping) else None
-    return str(version) if version not in (None, "") else UNKNOWN
-
-
-def pack_name() -> str:
-    from policies.partner_policies import PACK_NAME  # noqa: PLC0415 - loads the pack on use
-
-    return str(PACK_NAME)
-
-
-def detect_provenance(checkout: Path = ROOT) -> Provenance:
-    """The commit of ``checkout`` and the policy pack of this repository."""
-    commit, dirty = git_commit(checkout)
-    return Provenance(
-        commit=commit, dirty=dirty, pack_name=pack_name(), pack_version=pack_version()
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# The data
-# --------------------------------------------------------------------------------------------
-
-
-def _status(date_text: str, as_of: dt.date, warn_days: int) -> str:
-    """expired, expires in N days (within ``warn_days``), ok, no expiry or unknown."""
-    try:
-        when = dt.date.fromisoformat(date_text[:10])
-    except ValueError:
-        return "no expiry" if date_text in ("", "(none)") else UNKNOWN
-    if when < as_of:
-        return "expired"
-    left = (when - as_of).days
-    return f"expires in {left} days" if left <= warn_days else "ok"
-
-
-def audit_data(
-    plans: Sequence[Plan],
-    catalog: Catalog,
-    *,
-    as_of: dt.date | None = None,
-    warn_days: int = DEFAULT_WARN_DAYS,
-    failures: Sequence[PreviewFailure] = (),
-    provenance: Provenance | None = None,
-    consent: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The audit as one JSON-ready document (sorted lists; the only date is the evaluation date).
-
-    ``as_of``: the evaluation date for expiry status (default: today in UTC). ``provenance``: the
-    commit and policy pack (default: detected from this checkout). ``consent``: customer consent
-    results (``load_consent_results``). ``failures``: stacks whose preview failed; they are
-    listed with the error, and every policy shows ``preview failed`` for them.
-    """
-    as_of = as_of or today_utc()
-    provenance = provenance or detect_provenance()
-    views = [analyze(plan, catalog) for plan in plans]
-    stacks = [view.stack for view in views]
-    policies, source = _policies(plans, failures)
-    projects = [p.project for p in plans] + [f.project for f in failures]
-    return {
-        "auditVersion": AUDIT_VERSION,
-        "project": next((project for project in projects if project), ""),
-        "asOf": as_of.isoformat(),
-        "warnDays": warn_days,
-        "commit": provenance.commit,
-        "dirty": provenance.dirty,
-        "policyPack": {"name": provenance.pack_name, "version": provenance.pack_version},
-        "stacks": sorted(
-            [*(_stack_entry(view) for view in views), *(_failed_entry(f) for f in failures)],
-            key=lambda entry: str(entry["stack"]),
-        ),
-        "policySource": source,
-        "policies": policies,
-        "violations": _violations(plans),
-        "apps": _apps(views),
-        "permissions": _permissions(views),
-        "regionDifferences": _differences(views, stacks),
-        "credentials": _credentials(views, as_of, warn_days),
-        "secrets": _secrets(views, as_of, warn_days),
-        "vaults": _vaults(views),
-        "consentResults": dict(consent) if consent is not None else {"given": False},
-    }
-
-
-def _violations(plans: Sequence[Plan]) -> list[dict[str, Any]]:
-    return [
-        {
-            "stack": plan.stack,
-            "policy": v.policy,
-            "severity": v.severity,
-            "enforcementLevel": v.enforcement_level,
-            "resource": _name(v.urn),
-            "urn": v.urn,
-            "message": v.message,
-        }
-        for plan in plans
-        for v in plan.violations
-    ]
-
-
-def _policies(
-    plans: Sequence[Plan], failures: Sequence[PreviewFailure]
-) -> tuple[list[dict[str, Any]], str]:
-    """Policies × stacks: each stack's effective enforcement and result, and the list's source."""
-    per_plan = {plan.stack: stack_policies(plan) for plan in plans}
-    names = sorted({name for listed, _ in per_plan.values() for name in listed})
-    sources = {source for _, source in per_plan.values()}
-    source = sources.pop() if len(sources) == 1 else ("mixed" if sources else "none")
-    rows = []
-    for name in names:
-        results: dict[str, dict[str, Any]] = {}
-        infos = []
-        for plan in plans:
-            info = per_plan[plan.stack][0].get(name)
-            count = sum(1 for v in plan.violations if v.policy == name)
-            results[plan.stack] = {
-                "status": policy_status(info, count),
-                "enforcementLevel": info.enforcement_level if info else None,
-                "violations": count,
-            }
-            if info is not None:
-                infos.append(info)
-        for failure in failures:
-            results[failure.stack] = {
-                "status": "preview failed",
-                "enforcementLevel": None,
-                "violations": 0,
-            }
-        levels = sorted({info.enforcement_level for info in infos})
-        rows.append(
-            {
-                "policy": name,
-                "severity": infos[0].severity if infos else "unspecified",
-                "enforcementLevel": levels[0] if len(levels) == 1 else "varies",
-                "results": dict(sorted(results.items())),
-            }
-        )
-    return rows, source
-
-
-def _failed_entry(failure: PreviewFailure) -> dict[str, Any]:
-    return {
-        "stack": failure.stack,
-        "region": failure.stack,
-        "tenantId": "",
-        "subscriptionId": "",
-        "location": "",
-        "production": None,
-        "apps": 0,
-        "resources": 0,
-        "checks": [],
-        "previewFailed": failure.error,
-    }
-
-
-def _name(urn: str) -> str:
-    parsed = parse_urn(urn)
-    return parsed.name if parsed else urn
-
-
-def _stack_entry(view: StackView) -> dict[str, Any]:
-    region = view.plan.region
-    return {
-        "stack": view.stack,
-        "region": as_str(region.get("id")) or view.stack,
-        "tenantId": as_str(region.get("tenantId")),
-        "subscriptionId": as_str(region.get("subscriptionId")),
-        "location": as_str(region.get("location")),
-        "production": region.get("production")
-        if isinstance(region.get("production"), bool)
-        else None,
-        "apps": len(view.apps),
-        "resources": len(view.plan.resources),
-        "checks": list(view.notes),
-        "previewFailed": None,
-    }
-
-
-def _owners(app: AppView, *types: str) -> list[str]:
-    """The owners (object ids) the plan gives the app's registration or service principal."""
-    owners: set[str] = set()
-    for resource in app.resources:
-        if resource.type in types:
-            owners |= {o for o in str_list(resource.prop("owners")) if o}
-    return sorted(owners)
-
-
-def _real(view: StackView, value: str | None) -> str | None:
-    """An id as the audit may state it: one the offline preview made up is not evidence, so it
-    is shown as assigned at deploy (the plan records which ids those are)."""
-    if value and value.lower() in view.plan.assigned_at_deploy:
-        return ASSIGNED
-    return value
-
-
-def _apps(views: Sequence[StackView]) -> list[dict[str, Any]]:
-    rows = []
-    for view in views:
-        for app in view.apps:
-            rows.append(
-                {
-                    "app": app.key,
-                    "displayName": app.display_name,
-                    "stack": view.stack,
-                    "clientId": _real(view, app.client_id),
-                    "servicePrincipalObjectId": _real(view, app.service_principal_object_id),
-                    "signInAudience": app.sign_in_audience,
-                    "owners": _owners(app, APPLICATION, APPLICATION_REGISTRATION),
-                    "servicePrincipalOwners": _owners(app, SERVICE_PRINCIPAL),
-                    "adminAgents": app.in_admin_agents,
-                    "adminAgentsGroups": list(app.admin_agents),
-                    "identifierUris": list(app.identifier_uris),
-                    "redirectUris": list(app.redirect_uris),
-                    "knownClients": [
-                        {"clientId": _real(view, r.client_id), "app": r.app}
-                        for r in app.known_clients
-                    ],
-                    "scopes": [
-                        {
-                            "value": s.value,
-                            "id": s.id,
-                            "type": s.type,
-                            "enabled": s.enabled,
-                            "adminConsentDisplayName": s.admin_consent_display_name,
-                        }
-                        for s in app.scopes
-                    ],
-                    "checks": list(app.notes),
-                }
-            )
-    return sorted(rows, key=lambda r: (r["app"], r["stack"]))
-
-
-def _permissions(views: Sequence[StackView]) -> list[dict[str, Any]]:
-    rows = [
-        {
-            "app": app.key,
-            "stack": view.stack,
-            "api": row.in_plan_api or row.api,
-            "apiId": row.api_id,
-            "permission": row.permission,
-            "permissionId": row.permission_id,
-            "type": row.kind,
-            "adminConsent": row.admin_consent,
-            "risk": row.risk,
-            "highPrivilege": row.high_privilege,
-            "inCatalog": row.known,
-            "cspAllowed": row.csp_allowed,
-            "retiredApi": row.retired,
-            "reason": row.reason,
-        }
-        for view in views
-        for app in view.apps
-        for row in app.permissions
-    ]
-    return sorted(
-        rows,
-        key=lambda r: (r["app"], r["api"].lower(), r["permission"].lower(), r["type"], r["stack"]),
-    )
-
-
-def _differences(views: Sequence[StackView], stacks: Sequence[str]) -> list[dict[str, Any]]:
-    """Permissions, AdminAgents membership and apps that not every region has."""
-    present: dict[tuple[str, str, str, str], set[str]] = {}
-    for view in views:
-        for app in view.apps:
-            present.setdefault((app.key, "app", "", ""), set()).add(view.stack)
-            if app.in_admin_agents:
-                present.setdefault((app.key, "AdminAgents member", "", ""), set()).add(view.stack)
-            for row in app.permissions:
-                what = (
-                    app.key,
-                    "permission",
-                    row.in_plan_api or row.api,
-                    f"{row.permission} ({row.kind})",
-                )
-                present.setdefault(what, set()).add(view.stack)
-    differences = []
-    for (key, kind, api, permission), where in sorted(present.items()):
-        if len(where) < len(stacks):
-            differences.append(
-                {
-                    "app": key,
-                    "kind": kind,
-                    "api": api,
-                    "permission": permission,
-                    "presentIn": sorted(where),
-                    "missingIn": sorted(set(stacks) - where),
-                }
-            )
-    return differences
-
-
-def _credentials(
-    views: Sequence[StackView], as_of: dt.date, warn_days: int
-) -> list[dict[str, Any]]:
-    rows = [
-        {
-            "stack": view.stack,
-            "app": app.key,
-            "kind": c.kind,
-            "resource": c.name,
-            "displayName": c.display_name,
-            "endDate": c.end_date,
-            "rotationDate": c.rotation_date,
-            "status": _status(c.end_date, as_of, warn_days),
-        }
-        for view in views
-        for app in view.apps
-        for c in app.credentials
-    ]
-    return sorted(rows, key=lambda r: (r["endDate"], r["app"], r["stack"], r["resource"]))
-
-
-def _secrets(views: Sequence[StackView], as_of: dt.date, warn_days: int) -> list[dict[str, Any]]:
-    rows = []
-    for view in views:
-        seen = set()
-        for vault in view.vaults:
-            for s in vault.secrets:
-                seen.add(s.urn)
-                rows.append(_secret_entry(view.stack, vault.name, s, as_of, warn_days))
-        for s in view.unassigned_secrets:
-            if s.urn not in seen:
-                rows.append(_secret_entry(view.stack, s.vault_name, s, as_of, warn_days))
-    return sorted(rows, key=lambda r: (r["expires"], r["secret"], r["stack"]))
-
-
-def _secret_entry(
-    stack: str, vault: str, secret: Any, as_of: dt.date, warn_days: int
-) -> dict[str, Any]:
-    return {
-        "stack": stack,
-        "vault": vault,
-        "secret": secret.secret_name,
-        "app": secret.app,
-        "contentType": secret.content_type,
-        "expires": secret.expires,
-        "valueManagedByPulumi": secret.value_managed,
-        "status": _status(secret.expires, as_of, warn_days),
-    }
-
-
-def _vaults(views: Sequence[StackView]) -> list[dict[str, Any]]:
-    """Each Key Vault's network rules and role assignments, as the plan gives them."""
-    return sorted(
-        (_vault_entry(view, vault) for view in views for vault in view.vaults),
-        key=lambda v: (v["stack"], v["vault"]),
-    )
-
-
-def _network_values(values: Any, key: str) -> list[str]:
-    """IP or virtual network rules as text (``{"value": ...}`` / ``{"id": ...}`` or strings)."""
-    texts = [as_str(as_map(v).get(key)) if isinstance(v, Mapping) else as_str(v) for v in values]
-    return sorted(t for t in texts if t)
-
-
-def _vault_entry(view: StackView, vault: VaultView) -> dict[str, Any]:
-    by_urn = view.plan.by_urn()
-    resource = by_urn.get(vault.urn)
-    properties = as_map(resource.prop("properties")) if resource else {}
-    acls = as_map(properties.get("networkAcls"))
-    return {
-        "stack": view.stack,
-        "vault": vault.name,
-        "resourceGroup": vault.resource_group,
-        "publicNetworkAccess": _setting(properties.get("publicNetworkAccess")),
-        "defaultAction": _setting(acls.get("defaultAction")),
-        "bypass": _setting(acls.get("bypass")),
-        "ipRules": _network_values(as_list(acls.get("ipRules")), "value"),
-        "virtualNetworkRules": _network_values(as_list(acls.get("virtualNetworkRules")), "id"),
-        "roleAssignments": [
-            {
-                "principalId": r.principal_id,
-                "principalType": r.principal_type,
-                "role": r.role,
-                "scope": r.scope,
-                "description": as_str(by_urn[r.urn].inputs.get("description"))
-                if r.urn in by_urn
-                else "",
-            }
-            for r in vault.role_assignments
-        ],
-    }
-
-
-def _setting(value: Any) -> str:
-    """A vault setting as text: "(known after apply)" for unknowns, "(not set)" for nothing."""
-    if is_unknown(value):
-        return "(known after apply)"
-    return as_str(value) or "(not set)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -524,60 +82,9 @@ def _setting(value: Any) -> str:
 
 
 def load_consent_results(folder: Path) -> dict[str, Any]:
-    """The latest state per region, customer and app from ``<region>.json`` files in ``folder``.
-
-    Each file is what ``partner-apps customers verify --out-dir DIR`` writes (``<region>.json``):
-    ``{"kind": "customers-verify", "stack": "<region>", "checkedAt": "<ISO date-time>",
-    "auditLog": "<path of the apply audit log>", "results": [{"customer": "<name>", "tenantId":
-    "<tenant id>", "app": "<app key>", "state": "<verified|failed|...>", "roles": [...],
-    "checkedAt": "<ISO date-time>", "cause": ..., "fix": ...}]}`` (``stack`` defaults to the file
-    name; a result's ``checkedAt`` to the file's; only ``customer``, ``app`` and ``state`` are
-    needed). Other documents of that folder (the plan and apply reports, whose ``kind`` differs)
-    are skipped. Of several results for one customer and app the one checked last wins. Files
-    that cannot be read are listed as problems rather than failing the audit.
-    """
-    latest: dict[tuple[str, str, str], dict[str, str]] = {}
-    logs: dict[str, str] = {}
-    problems: list[str] = [] if folder.is_dir() else [f"{folder.name}: no such folder"]
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:  # ValueError: not JSON, or not UTF-8
-            problems.append(f"{path.name}: not readable JSON ({error})")
-            continue
-        if not isinstance(document, Mapping):
-            problems.append(f"{path.name}: not a JSON object")
-            continue
-        if as_str(document.get("kind")) not in ("", "customers-verify"):
-            continue
-        stack = as_str(document.get("stack")) or path.stem
-        if as_str(document.get("auditLog")):
-            logs[stack] = as_str(document.get("auditLog"))
-        for item in as_list(document.get("results")):
-            entry = _consent_entry(stack, as_map(item), as_str(document.get("checkedAt")))
-            key = (entry["stack"], entry["customer"], entry["app"])
-            if key not in latest or entry["checkedAt"] >= latest[key]["checkedAt"]:
-                latest[key] = entry
-    return {
-        "given": True,
-        "results": [latest[key] for key in sorted(latest)],
-        "auditLogs": dict(sorted(logs.items())),
-        "problems": problems,
-    }
-
-
-def _consent_entry(stack: str, item: Mapping[str, Any], checked_at: str) -> dict[str, str]:
-    cause, fix = as_str(item.get("cause")), as_str(item.get("fix"))
-    return {
-        "stack": stack,
-        "customer": as_str(item.get("customer")) or as_str(item.get("tenantId")) or "?",
-        "tenantId": as_str(item.get("tenantId")),
-        "app": as_str(item.get("app")) or "?",
-        "state": as_str(item.get("state")) or as_str(item.get("status")) or UNKNOWN,
-        "checkedAt": as_str(item.get("checkedAt")) or checked_at,
-        "roles": ", ".join(as_str(role) for role in as_list(item.get("roles"))),
-        "failure": f"{cause} → {fix}" if cause and fix else cause,
-    }
+    """The latest state per region, customer and app from the verify results in ``folder``
+    (``review.plan.verify_results``: the one reader of that format), as the audit holds them."""
+    return verify_results.read_folder(folder).as_json()
 
 
 # --------------------------------------------------------------------------------------------
@@ -596,8 +103,8 @@ def render_html(data: Mapping[str, Any]) -> str:
 
 
 def render_json(data: Mapping[str, Any]) -> str:
-    """The audit as sorted, indented JSON."""
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """The audit as sorted, indented JSON (the plan file's serialisation)."""
+    return dumps(data)
 
 
 # --------------------------------------------------------------------------------------------
@@ -685,8 +192,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--fail-on-mandatory",
         action="store_true",
-        help="exit with status 1 when any stack has a mandatory policy violation or its preview "
-        "failed (<stack>.error.json: nothing shows that it passes)",
+        help=f"exit with status {exitcodes.POLICY_VIOLATED} when any stack has a mandatory policy "
+        "violation or its preview failed (<stack>.error.json: nothing shows that it passes)",
     )
     return parser
 
@@ -698,68 +205,104 @@ def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """The command with its arguments parsed (``build_parser``)."""
+    """The command with its arguments parsed (``build_parser``): reads the plan files once."""
     results = results_for_cli(args.plans)
     if results is None:
-        return 2
+        return exitcodes.CONFIG
     plans, failures = results
     if args.consent_results and not args.consent_results.is_dir():
         print(f"error: --consent-results {args.consent_results}: no such folder", file=sys.stderr)
-        return 2
+        return exitcodes.CONFIG
+    catalog = load_catalog()
+    return audit(
+        [analyze(plan, catalog) for plan in plans],
+        failures,
+        out_dir=args.out_dir,
+        formats=args.format,
+        stdout=args.stdout,
+        as_of=args.as_of,
+        warn_days=args.warn_days,
+        checkout=args.checkout,
+        consent_results=args.consent_results,
+        fail_on_mandatory=args.fail_on_mandatory,
+    )
+
+
+def audit(
+    views: Sequence[StackView],
+    failures: Sequence[PreviewFailure],
+    *,
+    out_dir: Path | None = None,
+    formats: Sequence[str] = FORMATS,
+    stdout: bool = False,
+    as_of: dt.date | None = None,
+    warn_days: int = DEFAULT_WARN_DAYS,
+    checkout: Path = ROOT,
+    consent_results: Path | None = None,
+    fail_on_mandatory: bool = False,
+) -> int:
+    """Write the audit of analysed plans and failed previews (what ``partner-apps audit`` does
+    once it has read its files; the offline preview hands over what it just recorded)."""
+    plans = [view.plan for view in views]
     data = audit_data(
         plans,
         load_catalog(),
-        as_of=args.as_of,
-        warn_days=args.warn_days,
+        as_of=as_of,
+        warn_days=warn_days,
         failures=failures,
-        provenance=detect_provenance(args.checkout),
-        consent=load_consent_results(args.consent_results) if args.consent_results else None,
+        provenance=detect_provenance(checkout),
+        consent=load_consent_results(consent_results) if consent_results else None,
+        views=views,
     )
-    if args.stdout:
+    if stdout:
         sys.stdout.write(render_markdown(data))
     elif failures and not plans:
         # Every stack's preview failed: an audit of nothing would replace the last good one with
         # "0 stacks". That one is kept; the failures are on stderr (below) and in the preview.
-        kept: Path = args.out_dir or DEFAULT_OUT
+        kept = display_path(out_dir or DEFAULT_OUT)
         print(
-            f"every stack's preview failed: no audit written; {display_path(kept)} keeps the "
-            "last one",
+            f"every stack's preview failed: no audit written; {kept} keeps the last one",
             file=sys.stderr,
         )
     else:
-        out_dir: Path = args.out_dir or DEFAULT_OUT
-        renderers = {"md": render_markdown, "json": render_json, "html": render_html}
-        for fmt in args.format:
-            target = out_dir / f"audit.{fmt}"
-            write_text(target, renderers[fmt](data))
-            print(f"-> {display_path(target)}")
-        mandatory = sum(1 for v in data["violations"] if v["enforcementLevel"] == "mandatory")
-        failing = [
-            p["policy"]
-            for p in data["policies"]
-            if any(r["status"] == "fail" for r in p["results"].values())
-        ]
-        reported = [
-            p["policy"]
-            for p in data["policies"]
-            if any(r["status"] == "reported" for r in p["results"].values())
-        ]
-        print(
-            f"{len(plans)} stacks"
-            + (f" ({len(failures)} more failed to preview)" if failures else "")
-            + f", {len(data['permissions'])} permission grants, "
-            f"{len(data['credentials'])} credentials, {len(data['secrets'])} secrets; "
-            f"{len(failing)} policies failing ({mandatory} mandatory violations), "
-            f"{len(reported)} advisory reporting findings (by design); "
-            f"as of {data['asOf']}: {audit_report.expiry_summary(data)}"
-        )
+        _write(data, out_dir or DEFAULT_OUT, formats, len(plans), len(failures))
     for failure in failures:
         print(f"{failure.stack}: {failure.summary}", file=sys.stderr)
-    if args.fail_on_mandatory and (
+    if fail_on_mandatory and (
         failures or any(v["enforcementLevel"] == "mandatory" for v in data["violations"])
     ):
-        return 1
-    return 0
+        return exitcodes.POLICY_VIOLATED
+    return exitcodes.OK
+
+
+def _write(
+    data: Mapping[str, Any], out_dir: Path, formats: Sequence[str], plans: int, failures: int
+) -> None:
+    renderers = {"md": render_markdown, "json": render_json, "html": render_html}
+    for fmt in formats:
+        target = out_dir / f"audit.{fmt}"
+        write_text(target, renderers[fmt](data))
+        print(f"-> {display_path(target)}")
+    mandatory = sum(1 for v in data["violations"] if v["enforcementLevel"] == "mandatory")
+    failing = [
+        p["policy"]
+        for p in data["policies"]
+        if any(r["status"] == "fail" for r in p["results"].values())
+    ]
+    reported = [
+        p["policy"]
+        for p in data["policies"]
+        if any(r["status"] == "reported" for r in p["results"].values())
+    ]
+    print(
+        f"{plans} stacks"
+        + (f" ({failures} more failed to preview)" if failures else "")
+        + f", {len(data['permissions'])} permission grants, "
+        f"{len(data['credentials'])} credentials, {len(data['secrets'])} secrets; "
+        f"{len(failing)} policies failing ({mandatory} mandatory violations), "
+        f"{len(reported)} advisory reporting findings (by design); "
+        f"as of {data['asOf']}: {audit_report.expiry_summary(data)}"
+    )
 
 
 if __name__ == "__main__":

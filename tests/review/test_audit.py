@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
-from partner_apps.review import audit
+from partner_apps import exitcodes
+from partner_apps.review import audit, evidence
 from partner_apps.review.plan import document as pf
+from partner_apps.review.plan import verify_results
 from tests import golden
 
 from .conftest import (
@@ -121,7 +123,7 @@ def test_credentials_and_secrets_carry_expiry_dates_and_status(
     assert all(s["expires"] for s in data["secrets"])
     assert all(s["status"] == "expired" for s in data["secrets"])
     # Expiry status is on by default: without an evaluation date it is today (UTC).
-    monkeypatch.setattr(audit, "today_utc", lambda: dt.date(2100, 1, 1))
+    monkeypatch.setattr(evidence, "today_utc", lambda: dt.date(2100, 1, 1))
     undated = _data(catalog, documents, as_of=None)
     assert undated["asOf"] == "2100-01-01"
     assert all(c["status"] == "expired" for c in undated["credentials"])
@@ -184,7 +186,7 @@ def test_mandatory_violations_can_fail_the_command(
     ]
     plans = write_plans(tmp_path / "plans", documents)
     status = audit.main([str(plans), "--stdout", "--fail-on-mandatory"])
-    assert status == 1
+    assert status == exitcodes.POLICY_VIOLATED == 40
     assert "stack-explicit-providers" in capsys.readouterr().out
 
 
@@ -244,7 +246,7 @@ def test_a_failed_preview_is_listed_and_fails_the_command(
     assert f"{first}: preview failed: invalid configuration" in capsys.readouterr().err
     markdown = (out / "audit.md").read_text(encoding="utf-8")
     section = markdown.split("## ⚠ Previews that failed\n", 1)[1].split("\n## ", 1)[0]
-    assert f"- **{first}**: preview failed: invalid configuration (1 problem):" in section
+    assert f"- `{first}`: preview failed: invalid configuration (1 problem):" in section
     assert f"| `{first}` | — | — | — | — | — | **preview failed** |" in markdown
     document = json.loads((out / "audit.json").read_text(encoding="utf-8"))
     entry = next(s for s in document["stacks"] if s["stack"] == first)
@@ -252,7 +254,7 @@ def test_a_failed_preview_is_listed_and_fails_the_command(
     assert {p["results"][first]["status"] for p in document["policies"]} == {"preview failed"}
     assert "preview failed" in (out / "audit.html").read_text(encoding="utf-8")
     # Nothing shows the failed stack passes: --fail-on-mandatory does not pass it.
-    assert audit.main([str(plans), "--stdout", "--fail-on-mandatory"]) == 1
+    assert audit.main([str(plans), "--stdout", "--fail-on-mandatory"]) == exitcodes.POLICY_VIOLATED
 
 
 # --------------------------------------------------------------------------------------------
@@ -446,6 +448,25 @@ def test_consent_results_show_their_latest_state_per_region(
     assert "broken.json" in section
 
 
+def test_verify_results_of_another_version_are_refused_naming_the_file(tmp_path: Path) -> None:
+    """One reader of the verify results: a file of a version it does not know is listed as a
+    problem (named), not misread; the writer's own document reads back."""
+    folder = tmp_path / "consent"
+    folder.mkdir()
+    result = {"customer": "contoso-customer-a.example", "app": "partner-portal-api"}
+    current = verify_results.verify_document(
+        "eu", "2026-11-30T08:00:00Z", None, [{**result, "state": "verified"}]
+    )
+    (folder / "eu.json").write_text(json.dumps(current), encoding="utf-8")
+    future = {**current, "stack": "us", verify_results.VERSION_KEY: 9}
+    (folder / "us.json").write_text(json.dumps(future), encoding="utf-8")
+    consent = audit.load_consent_results(folder)
+    assert consent["problems"] == [
+        "us.json: verifyResultsVersion 9 is not one this reader knows (1)"
+    ]
+    assert [(r["stack"], r["state"]) for r in consent["results"]] == [("eu", "verified")]
+
+
 def test_cli_reads_consent_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert audit.main([str(PLANS), "--stdout", "--consent-results", str(CONSENT)]) == 0
     assert "### Consent in eu" in capsys.readouterr().out
@@ -509,7 +530,9 @@ class _Outline(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         self.tags.pop()
-        if tag in ("th", "td"):
+        if "nav" in self.tags or tag == "nav":
+            self.buffer = ""  # the HTML's contents: links to the headings, not content of its own
+        elif tag in ("th", "td"):
             self.row.append(self.buffer.strip())
         elif tag == "tr":
             self.outline["rows"].append(self.row)
@@ -529,6 +552,30 @@ def _html_outline(page: str) -> dict[str, list[Any]]:
     parser = _Outline()
     parser.feed(page)
     return parser.outline
+
+
+def test_the_html_audit_opens_with_a_verdict_and_its_contents(catalog: pf.Catalog) -> None:
+    """What matters first: the verdict, then links to every part; stack names are identities,
+    not alarms (code, never bold red)."""
+    data = _full_data(catalog)
+    page = audit.render_html(data)
+    body = page.split("<h1>", 1)[1]
+    verdict, rest = body.split("</p>", 1)[0], body.split("</p>", 1)[1]
+    assert "<strong>Verdict: action needed</strong>" in verdict
+    assert "1 preview failed" in verdict, verdict
+    assert rest.lstrip().startswith('<nav aria-label="Contents">'), rest[:200]
+    nav = rest.split("</nav>", 1)[0]
+    for title in ("About this audit", "Policies", "Credentials", "Customer consent results"):
+        anchor = re.search(rf'<a href="#([a-z0-9-]+)">{title}</a>', nav)
+        assert anchor, f"audit.html contents: no link to {title!r}"
+        assert f'<section id="{anchor.group(1)}">' in page, f"audit.html: no section {title!r}"
+    failed = data["stacks"][0]["stack"]
+    assert f"<li><strong>{failed}</strong>" not in page
+    assert f"<li><code>{failed}</code>: preview failed" in page
+    clean = _data(catalog, {s: plan_document(s) for s in stacks()})
+    assert "Verdict: nothing needs action" in audit.render_markdown(clean) or (
+        "Verdict: action needed" in audit.render_markdown(clean)
+    )
 
 
 def _full_data(catalog: pf.Catalog) -> dict[str, Any]:
@@ -584,7 +631,7 @@ def test_a_missing_consent_results_folder_is_an_input_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     status = audit.main([str(PLANS), "--stdout", "--consent-results", str(tmp_path / "none")])
-    assert status == 2
+    assert status == exitcodes.CONFIG == 3
     assert "error: --consent-results" in capsys.readouterr().err
 
 

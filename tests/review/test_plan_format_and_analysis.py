@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from partner_apps.review.analysis import views as pa
 from partner_apps.review.plan import document as pf
-from partner_apps.review.plan import values
+from partner_apps.review.plan import values, vocabulary
 from partner_apps.review.reports import markdown as md
 
 from .conftest import (
@@ -153,7 +154,10 @@ def test_secret_values_are_masked_when_a_plan_is_read() -> None:
     password["additionalSecretOutputs"] = ["value"]
     secret = resources(document, pf.VAULT_SECRET)[0]
     secret["inputs"]["properties"]["value"] = canary + "-kv"
-    envelope = {pf._SECRET_SIG_KEY: pf._SECRET_SIG, "value": canary + "-wrapped"}
+    envelope = {
+        vocabulary.SECRET_ENVELOPE_KEY: vocabulary.SECRET_ENVELOPE_SIG,
+        "value": canary + "-wrapped",
+    }
     document["outputs"]["leaked"] = envelope
     # A raw secret copied into a place nothing marks secret is scrubbed as well.
     resources(document, pf.APPLICATION)[0]["inputs"]["notes"] = f"value is {canary}"
@@ -198,16 +202,17 @@ def test_a_failed_preview_is_loaded_as_a_failure_not_a_plan(tmp_path: Path) -> N
         pf.load_results([tmp_path, PLANS / f"{first}.json"])
 
 
-def test_failure_lines_fence_a_message_of_several_lines() -> None:
-    assert pf.failure_lines("us", "one line") == ["- **us**: preview failed: one line"]
-    assert pf.failure_lines("us", "first:\n  a\n  b") == [
-        "- **us**: preview failed: first:",
-        "",
-        "  ```text",
-        "  a",
-        "  b",
-        "  ```",
-    ]
+def test_a_plan_of_another_version_is_refused_naming_the_file(tmp_path: Path) -> None:
+    """One reader of the plan file: a plan written by another format version is not misread."""
+    document = plan_document(stacks()[0])
+    document["planVersion"] = 99
+    path = tmp_path / "us.json"
+    path.write_text(pf.dumps(document), encoding="utf-8")
+    with pytest.raises(pf.PlanError, match=rf"^{re.escape(str(path))}: planVersion 99 is not"):
+        pf.load_results([path])
+    document["planVersion"] = pf.PLAN_VERSION
+    path.write_text(pf.dumps(document), encoding="utf-8")
+    assert [plan.stack for plan in pf.load_results([path])[0]] == [document["stack"]]
 
 
 def test_the_stack_policy_list_comes_from_the_plan_else_the_pack() -> None:

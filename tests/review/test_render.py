@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
+from partner_apps.review.analysis.views import Id
 from partner_apps.review.plan import document as pf
+from partner_apps.review.plan import vocabulary
+from partner_apps.review.reports import ids
 from partner_apps.review.reports import stack as render
+from partner_apps.review.reports.model import Span, code, to_json, to_markdown
+from tests import golden
 
 from .conftest import PLANS, plan_document, resources, stacks, write_plans
+
+# How the report explains the label (the Markdown of ``render.assigned_note()``).
+ASSIGNED_NOTE = (
+    "Client, object and resource ids shown as *(assigned at deploy)* are not known yet: the "
+    "offline preview made them up, and Entra ID and Azure assign the real ones at deploy."
+)
 
 
 def _markdown(stack: str, catalog: pf.Catalog) -> str:
@@ -130,7 +142,10 @@ def test_no_string_the_plan_marks_secret_reaches_the_markdown(catalog: pf.Catalo
         password["additionalSecretOutputs"] = ["value"]
     for secret in resources(document, pf.VAULT_SECRET):
         secret["inputs"]["properties"]["value"] = canary
-    document["outputs"]["token"] = {pf._SECRET_SIG_KEY: pf._SECRET_SIG, "value": canary}
+    document["outputs"]["token"] = {
+        vocabulary.SECRET_ENVELOPE_KEY: vocabulary.SECRET_ENVELOPE_SIG,
+        "value": canary,
+    }
     text = render.render_plan(document, catalog)
     assert canary not in text
 
@@ -217,7 +232,7 @@ def test_made_up_ids_are_labelled_as_assigned_at_deploy(stack: str, catalog: pf.
     outside = text.replace(diagram, "")
     for guid in document["assignedAtDeploy"]:
         assert guid not in outside, guid
-    assert render.ASSIGNED_NOTE in text
+    assert ASSIGNED_NOTE in text
     assert "| Client id | (assigned at deploy) |" in text
     assert "| Service principal | object id assigned at deploy (app role" in text
     # Known clients that are our own apps name the app, not a made-up client id.
@@ -233,17 +248,21 @@ def test_a_plan_without_the_record_shows_ids_as_they_are(catalog: pf.Catalog) ->
     text = render.render_plan(document, catalog)
     client_id = resources(document, pf.APPLICATION)[0]["outputs"]["clientId"]
     assert f"`{client_id}`" in text
-    assert render.ASSIGNED_NOTE not in text
+    assert ASSIGNED_NOTE not in text
 
 
-def test_label_assigned_replaces_code_spans_and_text_but_not_fences() -> None:
+def test_made_up_ids_are_labelled_from_values_not_from_rendered_text() -> None:
+    """A made-up id reads "(assigned at deploy)" whole, or in place inside another value; the
+    typed ids say so themselves; nothing else is touched."""
     guid = "2266bc0b-6de6-5b74-9757-97d035436cf8"
-    markdown = f"a `{guid}` b `/applications/{guid}` c {guid.upper()}\n```\n{guid}\n```\n"
-    assert render.label_assigned(markdown, {guid}) == (
-        "a (assigned at deploy) b `/applications/(assigned at deploy)` c (assigned at deploy)\n"
-        f"```\n{guid}\n```\n"
-    )
-    assert render.label_assigned(markdown, set()) == markdown
+    values = ids.Values(frozenset({guid}))
+    assert values.code(guid.upper()) == Span("text", render.ASSIGNED)
+    assert values.code(f"/applications/{guid}") == code("/applications/(assigned at deploy)")
+    assert values.text(f"c {guid}") == "c (assigned at deploy)"
+    assert ids.Values(frozenset()).code(guid) == code(guid)
+    assert ids.id_span(Id(guid, assigned_at_deploy=True)) == Span("text", render.ASSIGNED)
+    assert ids.id_span(Id(guid)) == code(guid)
+    assert ids.id_span(None) == code("(known after apply)")
 
 
 def test_wide_or_private_vault_ip_rules_are_shown_as_a_risk(catalog: pf.Catalog) -> None:
@@ -264,3 +283,23 @@ def test_wide_or_private_vault_ip_rules_are_shown_as_a_risk(catalog: pf.Catalog)
     properties["networkAcls"]["defaultAction"] = "Allow"
     text = render.render_plan(document, catalog)
     assert "**⚠ risk**: reachable from any network" in text
+
+
+@pytest.mark.parametrize("stack", stacks())
+def test_the_stack_report_document_matches_its_golden_json(stack: str, catalog: pf.Catalog) -> None:
+    """The typed document the Markdown and HTML are rendered from, as JSON (golden file)."""
+    report = render.plan_report(plan_document(stack), catalog)
+    rendered = to_json(report)
+    golden.check(f"render/{stack}.json", rendered)
+    document = json.loads(rendered)
+    assert document["title"] == ["Stack ", {"code": stack}, " — partner-apps"]
+    # One document, every rendering: the Markdown golden file is rendered from the same one.
+    assert to_markdown(report) == (golden.GOLDEN / f"render/{stack}.md").read_text("utf-8")
+
+
+def test_the_region_identity_is_labelled_not_styled_as_an_alarm(catalog: pf.Catalog) -> None:
+    """The HTML colours bold list items as alarms: a region's identity fields are labels."""
+    page = render.render_plan_html(plan_document(stacks()[0]), catalog)
+    for name in ("Region", "Partner tenant", "Subscription", "Location", "Production"):
+        assert f"<li><b>{name}:</b> " in page, f"{stacks()[0]}.html: {name} label"
+        assert f"<strong>{name}:</strong>" not in page, f"{stacks()[0]}.html: {name} in red"

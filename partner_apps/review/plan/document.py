@@ -1,361 +1,155 @@
-"""The plan format: read, check and scrub the JSON plans the offline preview records.
+"""The plan file: its one writer and reader (versioned), and the plan model reports read.
 
 A *plan* is the JSON file the offline preview records per stack (``build/preview/<stack>.json``):
 the program's resources as the engine would register them (camelCase inputs, secrets already
 shown as ``"[secret]"``), the ``apps`` block with the reason of every permission, and the policy
-violations. This module reads plans and preview failures (``<stack>.error.json``), with a second
-line of defence for secrets: values the plan marks secret (``additionalSecretOutputs``, the
-provider's known secret properties, Pulumi's secret envelope) are replaced by ``"[secret]"`` when
-the plan is read, and any such raw value found elsewhere in the plan is scrubbed too, so no
-renderer can print one.
+violations. ``dumps`` writes it (and ``<stack>.error.json``, a failed preview); ``load_results``
+reads plans and failures, refusing a ``planVersion`` this reader does not know, with the second
+line of defence for secrets (``review.plan.secrets``) so no renderer can print one.
 
-The analysis of a plan is ``review.analysis.views``; values as text are ``review.plan.values``.
-Everything is sorted and nothing reads the clock: the same plan always gives the same bytes.
+The vocabulary (type tokens, secret markers, URN names) is ``review.plan.vocabulary``, re-exported
+here for the readers that import it with the model. The analysis of a plan is
+``review.analysis.views``; values as text are ``review.plan.values``. Everything is sorted and
+nothing reads the clock: the same plan always gives the same bytes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final
 
-from policies.partner_policies import catalog as permissions
-from policies.partner_policies.catalog import Api, Kind, Permission
-
-SECRET = "[secret]"
-# The string the Pulumi engine uses for a value not known until apply (preview, mocks).
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-# Pulumi's envelope for a secret value in state and over the wire.
-_SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
-_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-
-STACK_TYPE = "pulumi:pulumi:Stack"
-APP_COMPONENT = "partner-apps:index:PartnerManagedApp"
-VAULT_COMPONENT = "partner-apps:index:RegionalKeyVault"
-
-APPLICATION = "azuread:index/application:Application"
-APPLICATION_REGISTRATION = "azuread:index/applicationRegistration:ApplicationRegistration"
-API_ACCESS = "azuread:index/applicationApiAccess:ApplicationApiAccess"
-KNOWN_CLIENTS = "azuread:index/applicationKnownClients:ApplicationKnownClients"
-IDENTIFIER_URI = "azuread:index/applicationIdentifierUri:ApplicationIdentifierUri"
-REDIRECT_URIS = "azuread:index/applicationRedirectUris:ApplicationRedirectUris"
-PERMISSION_SCOPE = "azuread:index/applicationPermissionScope:ApplicationPermissionScope"
-PRE_AUTHORIZED = "azuread:index/applicationPreAuthorized:ApplicationPreAuthorized"
-SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
-GROUP_MEMBER = "azuread:index/groupMember:GroupMember"
-PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"
-CERTIFICATE = "azuread:index/applicationCertificate:ApplicationCertificate"
-FEDERATED_CREDENTIAL = (
-    "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
+from partner_apps.review.plan.access import as_list, as_map, as_str, canonical, dig, str_list
+from partner_apps.review.plan.model import (
+    Catalog,
+    Plan,
+    PlanError,
+    PolicyInfo,
+    PreviewFailure,
+    Resource,
+    Violation,
+    load_catalog,
+    policy_list,
+    policy_status,
+    stack_policies,
 )
-RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
-VAULT = "azure-native:keyvault:Vault"
-VAULT_SECRET = "azure-native:keyvault:Secret"
-ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-
-# Properties the providers keep secret even when the program does not say so.
-SECRET_PATHS: Mapping[str, tuple[tuple[str, ...], ...]] = {
-    PASSWORD: (("value",),),
-    CERTIFICATE: (("value",),),
-    VAULT_SECRET: (("properties", "value"),),
-}
-
-KEY_VAULT_ROLES: Mapping[str, str] = {
-    "b86a8fe4-44ce-4948-aee5-eccb2c155cd7": "Key Vault Secrets Officer",
-    "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
-    "00482a5a-887f-4fb3-b363-3b7fe8e74483": "Key Vault Administrator",
-}
-
-RISK_ORDER: Mapping[str, int] = {"high": 0, "medium": 1, "low": 2}
-SEVERITY_ORDER: Mapping[str, int] = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-
-
-class PlanError(Exception):
-    """A plan or preview file that cannot be read; the message names the file."""
-
-
-# --------------------------------------------------------------------------------------------
-# Permission catalog (policies/partner_policies/catalog.py), as this module uses it
-# --------------------------------------------------------------------------------------------
-
-
-class Catalog(Protocol):
-    """What the reports use of the catalog module (the module itself satisfies it)."""
-
-    def by_id(
-        self, api_app_id: str, permission_id: str, kind: Kind | None = None
-    ) -> Permission | None: ...
-
-    def find_api(self, name_or_app_id: str) -> Api | None: ...
-
-
-def load_catalog() -> Catalog:
-    """The project's permission catalog."""
-    return permissions
-
-
-# --------------------------------------------------------------------------------------------
-# JSON helpers
-# --------------------------------------------------------------------------------------------
-
-
-def as_map(value: Any) -> Mapping[str, Any]:
-    """``value`` if it is a JSON object, else an empty one."""
-    return value if isinstance(value, Mapping) else {}
-
-
-def as_list(value: Any) -> list[Any]:
-    """``value`` if it is a JSON array, else an empty one."""
-    return list(value) if isinstance(value, list | tuple) else []
-
-
-def as_str(value: Any) -> str:
-    """``value`` if it is a string, else an empty string."""
-    return value if isinstance(value, str) else ""
-
-
-def str_list(value: Any) -> tuple[str, ...]:
-    """The strings of a JSON array, sorted and without duplicates."""
-    return tuple(sorted({item for item in as_list(value) if isinstance(item, str)}))
-
-
-def dig(value: Any, *path: str) -> Any:
-    """The value at ``path`` inside nested objects, or None."""
-    for key in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
-
-
-def is_unknown(value: Any) -> bool:
-    """True for a value the engine does not know before apply."""
-    return isinstance(value, str) and value in (UNKNOWN, "[unknown]")
-
-
-def canonical(value: Any) -> str:
-    """Compact, sorted JSON: the text used to compare and show values."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-# --------------------------------------------------------------------------------------------
-# URNs
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Urn:
-    """The parts of ``urn:pulumi:<stack>::<project>::<parent types$type>::<name>``."""
-
-    stack: str
-    project: str
-    qualified_type: str
-    name: str
-
-    @property
-    def type(self) -> str:
-        return self.qualified_type.rsplit("$", 1)[-1]
-
-    @property
-    def ancestor_types(self) -> tuple[str, ...]:
-        return tuple(self.qualified_type.split("$")[:-1])
-
-
-def parse_urn(urn: str) -> Urn | None:
-    """Split a URN; None when it is not one."""
-    if not urn.startswith("urn:pulumi:"):
-        return None
-    parts = urn[len("urn:pulumi:") :].split("::", 3)
-    if len(parts) != 4:
-        return None
-    return Urn(stack=parts[0], project=parts[1], qualified_type=parts[2], name=parts[3])
-
-
-def urn_name(urn: str) -> str:
-    """The resource name in a URN (the URN itself when it is not one)."""
-    parsed = parse_urn(urn)
-    return parsed.name if parsed else urn
-
-
-# --------------------------------------------------------------------------------------------
-# Secret redaction
-# --------------------------------------------------------------------------------------------
-
-
-def _is_secret_envelope(value: Any) -> bool:
-    return isinstance(value, Mapping) and value.get(_SECRET_SIG_KEY) == _SECRET_SIG
-
-
-def _collect_raw(value: Any, found: set[str]) -> None:
-    if _is_secret_envelope(value):
-        _collect_raw(value.get("value", value.get("plaintext")), found)
-    elif isinstance(value, str):
-        if value and value != SECRET and not is_unknown(value):
-            found.add(value)
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            _collect_raw(item, found)
-    elif isinstance(value, list):
-        for item in value:
-            _collect_raw(item, found)
-
-
-def _mask_path(props: Any, path: Sequence[str], found: set[str], *, objects: bool = True) -> Any:
-    """``props`` with the value at ``path`` masked; its raw text joins ``found``.
-
-    With ``objects=False`` only a scalar is masked (an input that shares a secret output's name
-    may be a whole object whose other fields reviewers need).
-    """
-    if not isinstance(props, Mapping) or not path or path[0] not in props:
-        return props
-    head, rest = path[0], path[1:]
-    copy = dict(props)
-    value = props[head]
-    if rest:
-        copy[head] = _mask_path(value, rest, found, objects=objects)
-    elif value is None or is_unknown(value):
-        pass
-    elif isinstance(value, Mapping | list):
-        # A whole object is secret: mask it, but do not scrub its every string elsewhere
-        # (field names and content types would vanish from the report with it).
-        if objects:
-            copy[head] = SECRET
-    else:
-        _collect_raw(value, found)
-        copy[head] = SECRET
-    return copy
-
-
-def _unwrap_envelopes(value: Any, found: set[str]) -> Any:
-    if _is_secret_envelope(value):
-        _collect_raw(value, found)
-        return SECRET
-    if isinstance(value, Mapping):
-        return {key: _unwrap_envelopes(item, found) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_unwrap_envelopes(item, found) for item in value]
-    return value
-
-
-def _scrub(value: Any, raw: Sequence[str]) -> Any:
-    if isinstance(value, str):
-        for secret in raw:
-            if secret in value:
-                value = value.replace(secret, SECRET)
-        return value
-    if isinstance(value, Mapping):
-        return {key: _scrub(item, raw) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_scrub(item, raw) for item in value]
-    return value
-
-
-def redact_resource_props(
-    type_: str, inputs: Any, outputs: Any, secret_outputs: Iterable[str], found: set[str]
-) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
-    """Inputs and outputs with every property the plan or provider marks secret masked."""
-    new_inputs: Any = _unwrap_envelopes(as_map(inputs), found)
-    new_outputs: Any = _unwrap_envelopes(as_map(outputs), found)
-    for path in SECRET_PATHS.get(type_, ()):
-        new_inputs = _mask_path(new_inputs, path, found)
-        new_outputs = _mask_path(new_outputs, path, found)
-    for name in secret_outputs:
-        new_outputs = _mask_path(new_outputs, (name,), found)
-        new_inputs = _mask_path(new_inputs, (name,), found, objects=False)
-    return new_inputs, new_outputs
-
-
-def scrub_document(document: Any, found: set[str]) -> Any:
-    """``document`` with every raw secret value in ``found`` replaced, wherever it occurs."""
-    # Longest first, so a secret containing another is replaced whole. Very short strings
-    # (booleans spelled out, single characters) would wreck unrelated text and leak nothing.
-    raw = sorted((value for value in found if len(value) >= 6), key=lambda s: (-len(s), s))
-    return _scrub(document, raw) if raw else document
-
-
-# --------------------------------------------------------------------------------------------
-# Plan model
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Resource:
-    """One registered resource of a plan or of a preview step's state."""
-
-    urn: str
-    type: str
-    name: str
-    parent: str | None
-    provider: str | None
-    protect: bool
-    custom: bool
-    inputs: Mapping[str, Any]
-    outputs: Mapping[str, Any]
-    dependencies: tuple[str, ...] = ()
-    ignore_changes: tuple[str, ...] = ()
-    additional_secret_outputs: tuple[str, ...] = ()
-    retain_on_delete: bool = False
-    # Names this resource had before a rename (Pulumi aliases), as the program declared them.
-    alias_names: tuple[str, ...] = ()
-
-    def prop(self, *path: str) -> Any:
-        """An input, or the output of that name when the input is absent."""
-        value = dig(self.inputs, *path)
-        return dig(self.outputs, *path) if value is None else value
-
-
-@dataclass(frozen=True)
-class Violation:
-    """A policy violation the recorder saw (mandatory or advisory)."""
-
-    policy: str
-    severity: str
-    enforcement_level: str
-    urn: str
-    message: str
-
-    def sort_key(self) -> tuple[int, int, str, str, str]:
-        return (
-            0 if self.enforcement_level == "mandatory" else 1,
-            SEVERITY_ORDER.get(self.severity, 9),
-            self.policy,
-            self.urn,
-            self.message,
-        )
-
-
-@dataclass(frozen=True)
-class PolicyInfo:
-    """A policy that ran, when the plan lists them (so passes can be shown, not just failures)."""
-
-    name: str
-    severity: str
-    enforcement_level: str
-    description: str
-    # The region's effective policy config properties, when the plan records them.
-    properties: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """One stack's recorded plan, secrets masked."""
-
-    project: str
-    stack: str
-    region: Mapping[str, Any]
-    apps: Mapping[str, Mapping[str, Any]]
-    resources: tuple[Resource, ...]
-    outputs: Mapping[str, Any]
-    violations: tuple[Violation, ...]
-    policies: tuple[PolicyInfo, ...] | None = None
-    source: str = ""
-    # Ids the offline preview's mocks made up (the plan's ``assignedAtDeploy``), lower case.
-    assigned_at_deploy: frozenset[str] = frozenset()
-
-    def by_urn(self) -> dict[str, Resource]:
-        return {resource.urn: resource for resource in self.resources}
+from partner_apps.review.plan.secrets import (
+    redact_resource_props,
+    scrub_document,
+    unwrap_envelopes,
+)
+from partner_apps.review.plan.vocabulary import (
+    API_ACCESS,
+    APP_COMPONENT,
+    APPLICATION,
+    APPLICATION_REGISTRATION,
+    CERTIFICATE,
+    FEDERATED_CREDENTIAL,
+    GROUP_MEMBER,
+    IDENTIFIER_URI,
+    KEY_VAULT_ROLES,
+    KNOWN_CLIENTS,
+    PASSWORD,
+    PERMISSION_SCOPE,
+    PRE_AUTHORIZED,
+    REDIRECT_URIS,
+    RESOURCE_GROUP,
+    RISK_ORDER,
+    ROLE_ASSIGNMENT,
+    SECRET,
+    SECRET_PATHS,
+    SERVICE_PRINCIPAL,
+    SEVERITY_ORDER,
+    STACK_TYPE,
+    UNKNOWN,
+    VAULT,
+    VAULT_COMPONENT,
+    VAULT_SECRET,
+    Urn,
+    is_unknown,
+    parse_urn,
+    urn_name,
+)
+
+# Names other modules import from here (defined in vocabulary, access, secrets and model).
+__all__ = [
+    "API_ACCESS",
+    "APPLICATION",
+    "APPLICATION_REGISTRATION",
+    "APP_COMPONENT",
+    "CERTIFICATE",
+    "ERROR_SUFFIX",
+    "FEDERATED_CREDENTIAL",
+    "GROUP_MEMBER",
+    "IDENTIFIER_URI",
+    "KEY_VAULT_ROLES",
+    "KNOWN_CLIENTS",
+    "PASSWORD",
+    "PERMISSION_SCOPE",
+    "PLAN_VERSION",
+    "PRE_AUTHORIZED",
+    "REDIRECT_URIS",
+    "RESOURCE_GROUP",
+    "RISK_ORDER",
+    "ROLE_ASSIGNMENT",
+    "SECRET",
+    "SECRET_PATHS",
+    "SERVICE_PRINCIPAL",
+    "SEVERITY_ORDER",
+    "STACK_TYPE",
+    "UNKNOWN",
+    "VAULT",
+    "VAULT_COMPONENT",
+    "VAULT_SECRET",
+    "Catalog",
+    "Plan",
+    "PlanError",
+    "PolicyInfo",
+    "PreviewFailure",
+    "Resource",
+    "Urn",
+    "Violation",
+    "as_list",
+    "as_map",
+    "as_str",
+    "canonical",
+    "dig",
+    "dumps",
+    "error_document",
+    "failure_from_document",
+    "is_error_document",
+    "is_plan_document",
+    "is_unknown",
+    "load_catalog",
+    "load_plan",
+    "load_plans",
+    "load_results",
+    "parse_urn",
+    "plan_from_document",
+    "policy_list",
+    "policy_status",
+    "read_json",
+    "read_text",
+    "redact_resource_props",
+    "resource_from_state",
+    "scrub_document",
+    "scrub_plan",
+    "stack_policies",
+    "str_list",
+    "urn_name",
+]
+
+# The plan file's format version (``planVersion``): bump it when a reader of the old format
+# would misread the new one; the reader refuses any other.
+PLAN_VERSION: Final = 1
+KNOWN_PLAN_VERSIONS: Final = frozenset({PLAN_VERSION})
+
+
+def dumps(document: Any) -> str:
+    """The one serialisation of plans and reports: sorted keys, two-space indent, newline."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def resource_from_state(state: Mapping[str, Any], found: set[str]) -> Resource:
@@ -400,13 +194,20 @@ def plan_from_document(document: Mapping[str, Any], source: str = "") -> Plan:
     """Build a Plan from the recorder's JSON; raises PlanError when it is not a plan."""
     if not isinstance(document, Mapping) or not isinstance(document.get("resources"), list):
         raise PlanError(f"{source or 'document'}: not a plan (no 'resources' list)")
+    version = document.get("planVersion", PLAN_VERSION)
+    if version not in KNOWN_PLAN_VERSIONS or isinstance(version, bool):
+        raise PlanError(
+            f"{source or 'document'}: planVersion {version!r} is not one this reader knows "
+            f"({', '.join(str(v) for v in sorted(KNOWN_PLAN_VERSIONS))}): record the plan "
+            "again with this checkout's `make preview`"
+        )
     found: set[str] = set()
     resources = [
         resource_from_state(entry, found)
         for entry in document["resources"]
         if isinstance(entry, Mapping)
     ]
-    outputs = _unwrap_envelopes(as_map(document.get("outputs")), found)
+    outputs = unwrap_envelopes(as_map(document.get("outputs")), found)
     region = as_map(document.get("region"))
     stack = as_str(document.get("stack")) or as_str(region.get("id"))
     if not stack:
@@ -464,20 +265,10 @@ def scrub_plan(plan: Plan, found: set[str]) -> Plan:
     if not any(len(value) >= 6 for value in found):
         return plan
     resources = tuple(
-        Resource(
-            urn=r.urn,
-            type=r.type,
-            name=r.name,
-            parent=r.parent,
-            provider=r.provider,
-            protect=r.protect,
-            custom=r.custom,
+        dataclasses.replace(
+            r,
             inputs=scrub_document(r.inputs, found),
             outputs=scrub_document(r.outputs, found),
-            dependencies=r.dependencies,
-            ignore_changes=r.ignore_changes,
-            additional_secret_outputs=r.additional_secret_outputs,
-            retain_on_delete=r.retain_on_delete,
         )
         for r in plan.resources
     )
@@ -505,116 +296,7 @@ def scrub_plan(plan: Plan, found: set[str]) -> Plan:
     )
 
 
-def _pack_policies() -> tuple[PolicyInfo, ...] | None:
-    """The policy pack's own list (defaults), when the pack can be imported."""
-    try:
-        from policies.partner_policies import POLICY_METADATA  # noqa: PLC0415 - optional, heavy
-    except ImportError:
-        return None
-    return tuple(
-        PolicyInfo(
-            name=name,
-            severity=as_str(meta.get("severity")) or "unspecified",
-            enforcement_level=as_str(meta.get("enforcementLevel")) or "advisory",
-            description=as_str(meta.get("description")),
-        )
-        for name, meta in sorted(POLICY_METADATA.items())
-    )
-
-
-def stack_policies(plan: Plan) -> tuple[dict[str, PolicyInfo], str]:
-    """One stack's policies with their effective enforcement there, and where the list comes from.
-
-    ``"plan"``: the plan lists the policies the preview resolved from the region's policy config
-    (so a policy the region disables shows as disabled); ``"pack"``: an older plan without that
-    list, so the pack's defaults stand in; ``"violations"``: neither is available.
-    """
-    source = "plan"
-    if plan.policies is not None:
-        listed = {p.name: p for p in plan.policies}
-    else:
-        pack = _pack_policies()
-        listed = {p.name: p for p in pack or ()}
-        source = "pack" if pack else "violations"
-    for v in plan.violations:
-        listed.setdefault(v.policy, PolicyInfo(v.policy, v.severity, v.enforcement_level, ""))
-    return {name: listed[name] for name in sorted(listed)}, source
-
-
-def policy_status(policy: PolicyInfo | None, violations: int) -> str:
-    """``fail`` (a violation of a policy that is not advisory there), ``reported`` (findings of
-    an advisory policy: what it reports by design, e.g. every high-privilege grant, allow-listed
-    or not), ``disabled``, ``pass``, or ``not run`` (not in the list)."""
-    if violations:
-        return (
-            "reported" if policy is not None and policy.enforcement_level == "advisory" else "fail"
-        )
-    if policy is None:
-        return "not run"
-    return "disabled" if policy.enforcement_level == "disabled" else "pass"
-
-
-def policy_list(plans: Sequence[Plan]) -> tuple[tuple[PolicyInfo, ...], str]:
-    """Every policy that ran, and where the list comes from (so passes can be shown).
-
-    Preferred: the plans' own ``policies`` list (effective per stack); then the policy pack's
-    metadata; last, only the policies some plan violates ("violations").
-    """
-    listed: dict[str, PolicyInfo] = {}
-    for plan in plans:
-        for policy in plan.policies or ():
-            listed.setdefault(policy.name, policy)
-    source = "plan"
-    if not listed:
-        pack = _pack_policies()
-        listed = {p.name: p for p in pack or ()}
-        source = "pack" if pack else "violations"
-    for plan in plans:
-        for v in plan.violations:
-            listed.setdefault(v.policy, PolicyInfo(v.policy, v.severity, v.enforcement_level, ""))
-    return tuple(listed[name] for name in sorted(listed)), source
-
-
 ERROR_SUFFIX = ".error.json"
-
-
-@dataclass(frozen=True)
-class PreviewFailure:
-    """A stack whose preview failed: ``<stack>.error.json`` instead of a plan.
-
-    The offline preview writes it (and deletes the stack's old plan and Markdown) when the stack's
-    config or its policy config is invalid, so no report mistakes a stale plan, or a missing one,
-    for what the stack would do.
-    """
-
-    project: str
-    stack: str
-    error: str
-    source: str = ""
-
-    @property
-    def text(self) -> str:
-        """``preview failed: <message>`` (the message may span lines)."""
-        return f"preview failed: {self.error}"
-
-    @property
-    def summary(self) -> str:
-        """One line, for the commands that read the preview's output after it printed the whole
-        message (each problem is printed once): its first line and where the rest is."""
-        first = (self.error.strip().splitlines() or ["(no message)"])[0].strip()
-        where = f" (the whole message: {self.source})" if self.source else ""
-        return f"preview failed: {first}{where}"
-
-
-def failure_lines(stack: str, error: str) -> list[str]:
-    """A Markdown list item ``- **<stack>**: preview failed: <message>`` (long messages fenced)."""
-    first, *rest = error.strip().splitlines() or ["(no message)"]
-    lines = [f"- **{stack}**: preview failed: {first.strip()}"]
-    body = [line.strip() for line in rest if line.strip()]
-    if body:
-        fence = "````" if any("```" in line for line in body) else "```"
-        lines += ["", f"  {fence}text", *(f"  {line}" for line in body), f"  {fence}"]
-    return lines
 
 
 def error_document(project: str, stack: str, error: str) -> dict[str, str]:

@@ -7,7 +7,8 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from partner_apps.review.plan.document import as_str, canonical, is_unknown
+from partner_apps.review.plan.access import as_str, canonical
+from partner_apps.review.plan.vocabulary import is_unknown
 
 
 def yes_no(value: bool | None) -> str:

@@ -6,13 +6,20 @@ so ``audit.md`` and ``audit.html`` carry the same headings, text and table cells
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit
 
 from partner_apps.review.analysis.views import group_by_message
 from partner_apps.review.reports import figures
+from partner_apps.review.reports.audit_parts import (
+    consent,
+    join,
+    region,
+    stack_names,
+    status_text,
+    yes,
+)
 from partner_apps.review.reports.model import (
     Block,
     Figure,
@@ -58,8 +65,8 @@ def html_page(data: Mapping[str, Any]) -> str:
 
 
 def build(data: Mapping[str, Any]) -> Report:
-    """The whole audit as one report model."""
-    blocks: list[Block] = [_intro(data), _provenance(data)]
+    """The whole audit as one report model: the verdict first, then (in HTML) the contents."""
+    blocks: list[Block] = [verdict(data), _intro(data), _provenance(data)]
     failed = _failed(data)
     if failed is not None:
         blocks.append(failed)
@@ -72,45 +79,58 @@ def build(data: Mapping[str, Any]) -> Report:
         _credentials(data),
         _secrets(data),
     ]
-    blocks += [_region(data, stack) for stack in data["stacks"]]
-    blocks.append(_consent(data))
-    return Report(TITLE, tuple(blocks))
+    blocks += [region(data, stack) for stack in data["stacks"]]
+    blocks.append(consent(data))
+    return Report(TITLE, tuple(blocks), contents=True)
 
 
-def _stack_names(data: Mapping[str, Any]) -> list[str]:
-    return [s["stack"] for s in data["stacks"]]
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-def _join(items: Sequence[InlineLike], last: str = " and ") -> Inline:
-    """Inline ``a``, ``a and b``, ``a, b and c``."""
-    parts: list[InlineLike] = []
-    for index, item in enumerate(items):
-        if index:
-            parts.append(last if index == len(items) - 1 else ", ")
-        parts.append(item)
-    return text(*parts)
-
-
-def _codes(values: Iterable[str]) -> Inline:
-    """Values as code, comma-separated; a dash for none."""
-    listed = [v for v in values if v]
-    return _join([code(v) for v in listed], ", ") if listed else text("—")
-
-
-def _yes(value: Any) -> str:
-    if value is None:
-        return "unknown"
-    return "yes" if value else "no"
-
-
-def _status(status: str | None) -> InlineLike:
-    if status in (None, "ok", "no expiry"):
-        return status or "—"
-    return strong(status)
-
-
-def _or_none(blocks: Sequence[Block], none: str) -> tuple[Block, ...]:
-    return tuple(blocks) if blocks else (Paragraph(text(none)),)
+def verdict(data: Mapping[str, Any]) -> Paragraph:
+    """What matters first: whether anything needs action (a failed preview, a mandatory
+    violation, a failing policy, an expired or expiring credential or secret), then what was
+    audited. An advisory policy's findings are reported by design and need no action."""
+    failed = [s["stack"] for s in data["stacks"] if s.get("previewFailed")]
+    audited = len(data["stacks"]) - len(failed)
+    mandatory = sum(1 for v in data["violations"] if v["enforcementLevel"] == "mandatory")
+    failing = sum(
+        1 for p in data["policies"] if any(r["status"] == "fail" for r in p["results"].values())
+    )
+    reported = sum(
+        1 for p in data["policies"] if any(r["status"] == "reported" for r in p["results"].values())
+    )
+    dated = [c["status"] for c in data["credentials"]] + [s["status"] for s in data["secrets"]]
+    expired = dated.count("expired")
+    soon = sum(1 for status in dated if status.startswith("expires in"))
+    consents = data["consentResults"].get("results", [])
+    unconsented = sum(1 for r in consents if r["state"] not in ("consented", "verified"))
+    problems = [
+        *([_count(len(failed), "preview") + f" failed ({', '.join(failed)})"] if failed else []),
+        *([_count(mandatory, "mandatory policy violation")] if mandatory else []),
+        *([_count(failing, "policy", "policies") + " failing"] if failing else []),
+        *([f"{expired} expired (credentials and Key Vault secrets)"] if expired else []),
+        *([f"{soon} expiring within {data['warnDays']} days"] if soon else []),
+        *([_count(unconsented, "customer consent") + " not verified"] if unconsented else []),
+    ]
+    audited_text = (
+        f"{_count(audited, 'stack')} audited as of {data['asOf']}; "
+        f"{_count(reported, 'advisory policy', 'advisory policies')} reporting findings "
+        "(by design)."
+    )
+    if problems:
+        return Paragraph(
+            text(strong("Verdict: action needed"), f" — {'; '.join(problems)}. {audited_text}")
+        )
+    return Paragraph(
+        text(
+            strong("Verdict: nothing needs action"),
+            " — no failed preview, no mandatory policy violation, no policy failing, nothing "
+            f"expired or expiring within {data['warnDays']} days, no customer consent "
+            f"unverified. {audited_text}",
+        )
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -124,7 +144,7 @@ def _intro(data: Mapping[str, Any]) -> Paragraph:
             "Project ",
             code(data["project"] or "?"),
             "; stacks ",
-            _join([code(s) for s in _stack_names(data)]),
+            join([code(s) for s in stack_names(data)]),
             f". Evaluated as of {data['asOf']} (UTC).",
         )
     )
@@ -179,7 +199,7 @@ def _failed(data: Mapping[str, Any]) -> Section | None:
         first, *rest = entry["previewFailed"].strip().splitlines() or ["(no message)"]
         items.append(
             ListItem(
-                text(strong(entry["stack"]), f": preview failed: {first.strip()}"),
+                text(code(entry["stack"]), f": preview failed: {first.strip()}"),
                 "\n".join(rest),
             )
         )
@@ -200,7 +220,7 @@ def _stack_row(entry: Mapping[str, Any]) -> list[InlineLike]:
         code(entry["tenantId"] or "?"),
         code(entry.get("subscriptionId") or "?"),
         entry["location"] or "?",
-        _yes(entry["production"]),
+        yes(entry["production"]),
         str(entry["apps"]),
         str(entry["resources"]),
     ]
@@ -210,10 +230,10 @@ def _stacks(data: Mapping[str, Any]) -> Section:
     headers = ("Stack", "Tenant", "Subscription", "Location", "Production", "Apps", "Resources")
     blocks: list[Block] = [make_table(headers, (_stack_row(s) for s in data["stacks"]))]
     checks: list[InlineLike] = [
-        text(strong(s["stack"]), f": {c}") for s in data["stacks"] for c in s["checks"]
+        text(code(s["stack"]), f": {c}") for s in data["stacks"] for c in s["checks"]
     ]
     checks += [
-        text(strong(a["stack"]), " ", code(a["app"]), f": {c}")
+        text(code(a["stack"]), " ", code(a["app"]), f": {c}")
         for a in data["apps"]
         for c in a["checks"]
     ]
@@ -251,7 +271,7 @@ def result_text(policy: Mapping[str, Any], stack: str) -> InlineLike:
 
 
 def _policies(data: Mapping[str, Any]) -> Section:
-    stacks = _stack_names(data)
+    stacks = stack_names(data)
     blocks: list[Block] = [
         Paragraph(text(_POLICY_SOURCE_NOTES[data["policySource"]])),
         make_table(
@@ -328,7 +348,7 @@ def _names(resources: Sequence[str]) -> list[InlineLike]:
 
 
 def _admin_agents(data: Mapping[str, Any]) -> Section:
-    stacks = _stack_names(data)
+    stacks = stack_names(data)
     by_app: dict[str, dict[str, bool]] = {}
     for app in data["apps"]:
         by_app.setdefault(app["app"], {})[app["stack"]] = app["adminAgents"]
@@ -359,7 +379,7 @@ def _permissions(data: Mapping[str, Any]) -> Section:
                 p["api"],
                 _permission_name(p),
                 p["type"],
-                _yes(p["adminConsent"]),
+                yes(p["adminConsent"]),
                 strong(p["risk"]) if p["risk"] == "high" else p["risk"],
                 p["reason"],
             ]
@@ -415,7 +435,7 @@ def _credentials(data: Mapping[str, Any]) -> Section:
         (
             [
                 c["endDate"],
-                _status(c["status"]),
+                status_text(c["status"]),
                 code(c["app"]),
                 c["stack"],
                 c["kind"],
@@ -465,7 +485,7 @@ def _secrets(data: Mapping[str, Any]) -> Section:
         (
             [
                 s["expires"],
-                _status(s["status"]),
+                status_text(s["status"]),
                 code(s["secret"]),
                 s["stack"],
                 code(s["vault"] or "?"),
@@ -476,274 +496,3 @@ def _secrets(data: Mapping[str, Any]) -> Section:
         ),
     )
     return Section("Key Vault secrets", (_expiry_note(data), table))
-
-
-# --------------------------------------------------------------------------------------------
-# Per region
-# --------------------------------------------------------------------------------------------
-
-
-def _region(data: Mapping[str, Any], entry: Mapping[str, Any]) -> Section:
-    stack = entry["stack"]
-    title = f"Region {stack}"
-    if entry.get("previewFailed"):
-        return Section(
-            title, (Paragraph(text("Preview failed: nothing is known about this region.")),)
-        )
-    apps = [a for a in data["apps"] if a["stack"] == stack]
-    vaults = [v for v in data["vaults"] if v["stack"] == stack]
-    intro = Paragraph(
-        text(
-            "Tenant ",
-            code(entry["tenantId"] or "?"),
-            ", subscription ",
-            code(entry.get("subscriptionId") or "?"),
-            f", location {entry['location'] or '?'}. ",
-            _region_summary(data, stack),
-        )
-    )
-    return Section(
-        title,
-        (
-            intro,
-            _owners(apps),
-            _scopes(apps),
-            _known_clients(apps),
-            _redirect_uris(apps),
-            _vault_network(vaults),
-            _vault_roles(vaults),
-        ),
-    )
-
-
-def _region_summary(data: Mapping[str, Any], stack: str) -> str:
-    """Counts for one region: apps, grants, credentials and secrets by status, policy results."""
-    permissions = [p for p in data["permissions"] if p["stack"] == stack]
-    high = sum(1 for p in permissions if p["risk"] == "high")
-    dated = [c["status"] for c in data["credentials"] if c["stack"] == stack]
-    dated += [s["status"] for s in data["secrets"] if s["stack"] == stack]
-    expired = dated.count("expired")
-    soon = sum(1 for status in dated if status.startswith("expires in"))
-    failing = sum(
-        1 for p in data["policies"] if p["results"].get(stack, {}).get("status") == "fail"
-    )
-    reported = sum(
-        1 for p in data["policies"] if p["results"].get(stack, {}).get("status") == "reported"
-    )
-    mandatory = sum(
-        1
-        for v in data["violations"]
-        if v["stack"] == stack and v["enforcementLevel"] == "mandatory"
-    )
-    apps = sum(1 for a in data["apps"] if a["stack"] == stack)
-    return (
-        f"{apps} apps, {len(permissions)} permission grants ({high} high risk), "
-        f"{len(dated)} credentials and secrets ({expired} expired, {soon} expiring within "
-        f"{data['warnDays']} days), {failing} policies failing ({mandatory} mandatory "
-        f"violations), {reported} advisory policies reporting findings (by design)."
-    )
-
-
-def _admin_agents_groups(app: Mapping[str, Any]) -> InlineLike:
-    return _codes(app["adminAgentsGroups"]) if app["adminAgentsGroups"] else strong("none")
-
-
-def _owners(apps: Sequence[Mapping[str, Any]]) -> Section:
-    table = make_table(
-        (
-            "App",
-            "Display name",
-            "Client id",
-            "Registration owners",
-            "Service principal owners",
-            "AdminAgents group",
-        ),
-        (
-            [
-                code(a["app"]),
-                a["displayName"],
-                code(a["clientId"] or ""),
-                _codes(a["owners"]),
-                _codes(a["servicePrincipalOwners"]),
-                _admin_agents_groups(a),
-            ]
-            for a in apps
-        ),
-    )
-    return Section("Apps and owners", _or_none([table] if apps else [], "No apps."), level=3)
-
-
-def _scopes(apps: Sequence[Mapping[str, Any]]) -> Section:
-    rows = [
-        [
-            code(a["app"]),
-            code(s["value"]),
-            "admin" if s["type"] == "Admin" else "user",
-            "yes" if s["enabled"] else strong("no"),
-            s["adminConsentDisplayName"] or "—",
-        ]
-        for a in apps
-        for s in a["scopes"]
-    ]
-    table = make_table(("App", "Scope", "Consent", "Enabled", "Admin consent name"), rows)
-    return Section(
-        "Exposed scopes", _or_none([table] if rows else [], "No app exposes a scope."), level=3
-    )
-
-
-def _client(ref: Mapping[str, Any]) -> Inline:
-    client_id = ref["clientId"]
-    if ref.get("app"):
-        return text(code(ref["app"]), " (", code(client_id), ")")
-    return text(code(client_id))
-
-
-def _known_clients(apps: Sequence[Mapping[str, Any]]) -> Section:
-    rows: list[list[InlineLike]] = [
-        [code(a["app"]), _client(r)] for a in apps for r in a["knownClients"]
-    ]
-    table = make_table(("App", "Known client"), rows)
-    return Section(
-        "Known clients", _or_none([table] if rows else [], "No app names known clients."), level=3
-    )
-
-
-def _https(uri: str) -> InlineLike:
-    """yes, "no (loopback)" for http://localhost or 127.0.0.1, or **no**."""
-    lowered = uri.lower()
-    if lowered.startswith("https://"):
-        return "yes"
-    try:
-        host = urlsplit(lowered).hostname
-    except ValueError:
-        host = None
-    if lowered.startswith("http://") and host in ("localhost", "127.0.0.1", "::1"):
-        return "no (loopback)"
-    return strong("no")
-
-
-def _redirect_uris(apps: Sequence[Mapping[str, Any]]) -> Section:
-    rows = [[code(a["app"]), code(u), _https(u)] for a in apps for u in a["redirectUris"]]
-    table = make_table(("App", "Redirect URI", "HTTPS"), rows)
-    return Section(
-        "Redirect URIs", _or_none([table] if rows else [], "No app has redirect URIs."), level=3
-    )
-
-
-def _vault_network(vaults: Sequence[Mapping[str, Any]]) -> Section:
-    table = make_table(
-        (
-            "Vault",
-            "Public network access",
-            "Default action",
-            "Bypass",
-            "IP rules",
-            "Virtual network rules",
-        ),
-        (
-            [
-                code(v["vault"]),
-                v["publicNetworkAccess"],
-                v["defaultAction"],
-                v["bypass"],
-                _codes(v["ipRules"]),
-                _codes(v["virtualNetworkRules"]),
-            ]
-            for v in vaults
-        ),
-    )
-    return Section(
-        "Key Vault network rules", _or_none([table] if vaults else [], "No Key Vault."), level=3
-    )
-
-
-def _vault_roles(vaults: Sequence[Mapping[str, Any]]) -> Section:
-    rows = [
-        [
-            code(v["vault"]),
-            code(r["principalId"]),
-            r["principalType"] or "—",
-            r["role"],
-            code(r["scope"]),
-            r["description"] or "—",
-        ]
-        for v in vaults
-        for r in v["roleAssignments"]
-    ]
-    table = make_table(
-        ("Vault", "Principal", "Principal type", "Role", "Scope", "Description"), rows
-    )
-    return Section(
-        "Key Vault role assignments",
-        _or_none([table] if rows else [], "No role assignment on the vault."),
-        level=3,
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Customer consent results
-# --------------------------------------------------------------------------------------------
-
-
-def _consent(data: Mapping[str, Any]) -> Section:
-    title = "Customer consent results"
-    consent = data["consentResults"]
-    if not consent.get("given"):
-        return Section(title, (Paragraph(text("No customer consent results given.")),))
-    blocks: list[Block] = []
-    for stack in _stack_names(data):
-        results = [r for r in consent["results"] if r["stack"] == stack]
-        blocks.append(_consent_region(stack, results, consent.get("auditLogs", {}).get(stack, "")))
-    others = sorted({r["stack"] for r in consent["results"]} - set(_stack_names(data)))
-    if others:
-        blocks.append(
-            Paragraph(text("Results for stacks this audit has no plan for: ", _codes(others), "."))
-        )
-    if consent["problems"]:
-        blocks += [Paragraph(text(strong("Unreadable results"))), bullets(consent["problems"])]
-    return Section(title, tuple(blocks))
-
-
-def _consent_region(stack: str, results: Sequence[Mapping[str, Any]], log: str = "") -> Section:
-    if not results:
-        return Section(
-            f"Consent in {stack}", (Paragraph(text("No consent results for this region.")),), 3
-        )
-    states: dict[str, int] = {}
-    for result in results:
-        states[result["state"]] = states.get(result["state"], 0) + 1
-    summary = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
-    last = max((r["checkedAt"] for r in results if r["checkedAt"]), default="—")
-    tied = f" Last verified {last}; writes in the audit log {log}." if log else ""
-    good = ("consented", "verified")
-    table = make_table(
-        ("Customer", "App", "State", "Checked at", "Tenant", "Roles", "Failure and fix"),
-        (
-            [
-                code(r["customer"]),
-                code(r["app"]),
-                r["state"] if r["state"] in good else strong(r["state"]),
-                r["checkedAt"] or "—",
-                code(r["tenantId"]) if r.get("tenantId") else "—",
-                r.get("roles") or "—",
-                r.get("failure") or "—",
-            ]
-            for r in results
-        ),
-    )
-    customers = sorted({str(r["customer"]) for r in results})
-    apps = sorted({str(r["app"]) for r in results})
-    picture = Figure(
-        figures.matrix(
-            f"Consent in {stack}: customers × apps",
-            customers,
-            apps,
-            {(str(r["customer"]), str(r["app"])): str(r["state"]) for r in results},
-        ),
-        f"Customers × apps in {stack}: green verified, red failed, grey another state.",
-    )
-    return Section(
-        f"Consent in {stack}",
-        (Paragraph(text(f"Latest state: {summary}.{tied}")), picture, table),
-        level=3,
-    )

@@ -7,7 +7,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from partner_apps.review.analysis.views import ClientRef
 from partner_apps.review.plan.values import show_value
+from partner_apps.review.plan.vocabulary import is_unknown
 
 _CELL_ESCAPES = str.maketrans({"|": "\\|", "\n": " ", "\r": " "})
 
@@ -56,3 +58,11 @@ def write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="\n") as handle:
         handle.write(text)
+
+
+def client_markdown(ref: ClientRef) -> str:
+    """A client application as Markdown: its app key when it is one of ours, and its client id
+    (for the diff's Markdown, which is still written as text)."""
+    if is_unknown(ref.client_id):
+        return f"{code(ref.app)} (client id known after apply)" if ref.app else "(unknown)"
+    return f"{code(ref.app)} ({code(ref.client_id)})" if ref.app else code(ref.client_id)

@@ -14,15 +14,18 @@ Usage::
 from __future__ import annotations
 
 import html
+import json
 import re
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 from partner_apps.review.reports.markdown import cell
 
-SpanKind = Literal["text", "code", "strong", "em"]
+# "strong" is what needs attention (HTML colours it in tables and lists); "label" names a field
+# (bold, never coloured: a region's or an app's identity is not an alarm).
+SpanKind = Literal["text", "code", "strong", "em", "label"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,16 @@ def code(value: str) -> Span:
 
 def strong(value: str) -> Span:
     return Span("strong", value)
+
+
+def label(value: str) -> Span:
+    """A field's name before its value (``Region:``): bold, but not styled as an alarm."""
+    return Span("label", value)
+
+
+def em(value: str) -> Span:
+    """Emphasis (a term being explained)."""
+    return Span("em", value)
 
 
 def plain(inline: InlineLike) -> str:
@@ -127,7 +140,7 @@ class Figure:
 class Section:
     """A heading and what follows it; sections nest (level 2, 3, ...)."""
 
-    title: str
+    title: str | Inline  # a string is plain text (Markdown code marks in it show as code)
     blocks: tuple[Block, ...]
     level: int = 2
 
@@ -137,34 +150,11 @@ Block = Paragraph | Table | BulletList | Quote | CodeBlock | Details | Figure | 
 
 @dataclass(frozen=True)
 class Report:
-    title: str
+    title: str | Inline
     blocks: tuple[Block, ...] = field(default=())
-
-
-_MD_SPAN = re.compile(
-    r"``\s?(.+?)\s?``|`([^`]+)`|\*\*(.+?)\*\*|(?<![\w*])\*([^*\s][^*]*)\*(?![\w*])"
-)
-
-
-def parse_inline(markdown: str) -> Inline:
-    """Inline text from the Markdown the report helpers write: `code`, ``code``, **strong**
-    and plain text (a table cell's escaped ``\\|`` is a plain ``|`` again)."""
-    spans: list[Span] = []
-    position = 0
-    for match in _MD_SPAN.finditer(markdown):
-        if match.start() > position:
-            spans.append(Span("text", markdown[position : match.start()].replace("\\|", "|")))
-        if match.group(3) is not None:
-            spans.append(Span("strong", match.group(3).replace("\\|", "|")))
-        elif match.group(4) is not None:
-            spans.append(Span("em", match.group(4).replace("\\|", "|")))
-        else:
-            value = match.group(1) if match.group(1) is not None else match.group(2)
-            spans.append(Span("code", value.replace("\\|", "|")))
-        position = match.end()
-    if position < len(markdown):
-        spans.append(Span("text", markdown[position:].replace("\\|", "|")))
-    return tuple(spans)
+    # The HTML page lists the top-level sections, as links, after the report's first block (its
+    # verdict): a long page (the audit) is read by jumping to a part.
+    contents: bool = False
 
 
 def make_table(headers: Sequence[str], rows: Iterable[Sequence[InlineLike]]) -> Table:
@@ -195,7 +185,7 @@ def _md_inline(inline: Inline) -> str:
     for span in inline:
         if span.kind == "code":
             parts.append(_md_code(span.text))
-        elif span.kind == "strong":
+        elif span.kind in ("strong", "label"):
             parts.append(f"**{span.text}**")
         elif span.kind == "em":
             parts.append(f"*{span.text}*")
@@ -217,6 +207,10 @@ def _md_detail(detail: str) -> list[str]:
         return []
     fence = "````" if any("```" in line for line in body) else "```"
     return ["", f"  {fence}text", *(f"  {line}" for line in body), f"  {fence}"]
+
+
+def _md_title(title: str | Inline) -> str:
+    return title if isinstance(title, str) else _md_inline(title)
 
 
 def _md_blocks(lines: list[str], blocks: Sequence[Block]) -> list[str]:
@@ -253,12 +247,12 @@ def _md_block(block: Block) -> list[str]:
     if isinstance(block, Details):
         lines = _md_blocks([f"<details><summary>{block.summary}</summary>"], block.blocks)
         return [*lines, "", "</details>"]
-    return _md_blocks(["#" * block.level + " " + block.title], block.blocks)
+    return _md_blocks(["#" * block.level + " " + _md_title(block.title)], block.blocks)
 
 
 def to_markdown(report: Report) -> str:
     """The report as Markdown: blocks separated by blank lines, LF, one trailing newline."""
-    lines = [f"# {report.title}"]
+    lines = [f"# {_md_title(report.title)}"]
     _md_blocks(lines, report.blocks)
     return "\n".join(lines) + "\n"
 
@@ -287,6 +281,8 @@ def _html_inline(inline: Inline) -> str:
             parts.append(f"<code>{escaped}</code>")
         elif span.kind == "strong":
             parts.append(f"<strong>{escaped}</strong>")
+        elif span.kind == "label":
+            parts.append(f"<b>{escaped}</b>")
         elif span.kind == "em":
             parts.append(f"<em>{escaped}</em>")
         else:
@@ -294,6 +290,10 @@ def _html_inline(inline: Inline) -> str:
             # Markdown reports show them): render them as code, so both renderers agree.
             parts.append(_BACKTICKED.sub(r"<code>\1</code>", escaped))
     return "".join(parts)
+
+
+def _title(title: str | Inline) -> Inline:
+    return text(title) if isinstance(title, str) else title
 
 
 def _html_block(block: Block) -> list[str]:
@@ -332,22 +332,124 @@ def _html_block(block: Block) -> list[str]:
             lines += _html_block(child)
         return [*lines, "</details>"]
     level = min(block.level, 6)
-    lines = [f"<section><h{level}>{_html_inline(parse_inline(block.title))}</h{level}>"]
+    lines = [f"<section><h{level}>{_html_inline(_title(block.title))}</h{level}>"]
     for child in block.blocks:
         lines += _html_block(child)
     return [*lines, "</section>"]
 
 
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def _anchors(blocks: Sequence[Block]) -> dict[int, str]:
+    """An id per top-level section (by position), from its title, unique within the page."""
+    anchors: dict[int, str] = {}
+    seen: set[str] = set()
+    for index, block in enumerate(blocks):
+        if not isinstance(block, Section):
+            continue
+        base = _SLUG.sub("-", plain(_title(block.title)).lower()).strip("-") or "section"
+        anchor, n = base, 2
+        while anchor in seen:
+            anchor, n = f"{base}-{n}", n + 1
+        seen.add(anchor)
+        anchors[index] = anchor
+    return anchors
+
+
+def _contents(blocks: Sequence[Block], anchors: Mapping[int, str]) -> list[str]:
+    links = "".join(
+        f'<li><a href="#{anchor}">{_html_inline(_title(cast(Section, blocks[index]).title))}</a>'
+        "</li>"
+        for index, anchor in anchors.items()
+    )
+    return [f'<nav aria-label="Contents"><p>Contents</p><ul>{links}</ul></nav>']
+
+
 def to_html(report: Report, css: str = CSS) -> str:
     """The report as one standalone HTML page (no scripts, no external files)."""
-    title = html.escape(plain(parse_inline(report.title)))
+    title = html.escape(_BACKTICKED.sub(r"\1", plain(_title(report.title))))
     lines = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{title}</title>",
         f"<style>{css}</style></head><body>",
-        f"<h1>{_html_inline(parse_inline(report.title))}</h1>",
+        f"<h1>{_html_inline(_title(report.title))}</h1>",
     ]
-    for block in report.blocks:
-        lines += _html_block(block)
+    anchors = _anchors(report.blocks) if report.contents else {}
+    for index, block in enumerate(report.blocks):
+        rendered = _html_block(block)
+        if index in anchors:
+            rendered[0] = rendered[0].replace("<section>", f'<section id="{anchors[index]}">', 1)
+        lines += rendered
+        if index == 0 and anchors:
+            lines += _contents(report.blocks, anchors)
     return "\n".join([*lines, "</body></html>"]) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# JSON: the typed document itself, for tools and golden files
+# --------------------------------------------------------------------------------------------
+
+REPORT_JSON_VERSION = 1
+
+
+def _json_inline(inline: Inline) -> list[str | dict[str, str]]:
+    """Inline text as a list: plain text as a string, other spans as ``{kind: text}``."""
+    return [span.text if span.kind == "text" else {span.kind: span.text} for span in inline]
+
+
+def _json_title(title: str | Inline) -> list[str | dict[str, str]]:
+    return _json_inline(_title(title))
+
+
+def _json_block(block: Block) -> dict[str, object]:
+    if isinstance(block, Figure):
+        return {"figure": {"caption": block.caption, "svg": block.svg}}
+    if isinstance(block, Paragraph):
+        return {"paragraph": _json_inline(block.content)}
+    if isinstance(block, Table):
+        return {
+            "table": {
+                "headers": list(block.headers),
+                "rows": [[_json_inline(c) for c in row] for row in block.rows],
+            }
+        }
+    if isinstance(block, BulletList):
+        items: list[dict[str, object]] = []
+        for item in block.items:
+            entry: dict[str, object] = {"content": _json_inline(item.content)}
+            if _detail_lines(item.detail):
+                entry["detail"] = _detail_lines(item.detail)
+            if item.children:
+                entry["children"] = [_json_inline(child) for child in item.children]
+            items.append(entry)
+        return {"list": items}
+    if isinstance(block, Quote):
+        return {"quote": _json_inline(block.content)}
+    if isinstance(block, CodeBlock):
+        return {"code": {"language": block.language, "text": block.text}}
+    if isinstance(block, Details):
+        return {"details": {"summary": block.summary, "blocks": _json_blocks(block.blocks)}}
+    return {
+        "section": {
+            "title": _json_title(block.title),
+            "level": block.level,
+            "blocks": _json_blocks(block.blocks),
+        }
+    }
+
+
+def _json_blocks(blocks: Sequence[Block]) -> list[dict[str, object]]:
+    return [_json_block(block) for block in blocks]
+
+
+def to_json(report: Report) -> str:
+    """The report's typed document as JSON (sorted keys, two-space indent, one trailing newline):
+    what the Markdown and HTML renderers format, for tools and golden files."""
+    document = {
+        "reportVersion": REPORT_JSON_VERSION,
+        "title": _json_title(report.title),
+        "blocks": _json_blocks(report.blocks),
+    }
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

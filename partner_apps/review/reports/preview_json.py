@@ -231,7 +231,12 @@ def labelled(block: Block, assigned: Collection[str]) -> Block:
         return BulletList(items)
     if isinstance(block, Section):
         blocks = tuple(labelled(child, assigned) for child in block.blocks)
-        return Section(_label(block.title, assigned), blocks, block.level)
+        title = block.title
+        return Section(
+            _label(title, assigned) if isinstance(title, str) else _labelled(title, assigned),
+            blocks,
+            block.level,
+        )
     return block
 
 
