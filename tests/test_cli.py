@@ -22,9 +22,9 @@ SUBCOMMANDS = ("preview", "diff", "audit", "preview-json", "demo", "sam", "custo
 # The review commands: declared by their own modules (build_parser), run by them (run).
 REVIEW_MODULES = {
     "preview": "partner_apps.preview.command",
-    "diff": "partner_apps.review.changes.plans",
+    "diff": "partner_apps.review.commands.diff",
     "audit": "partner_apps.review.audit",
-    "preview-json": "partner_apps.review.changes.preview_json",
+    "preview-json": "partner_apps.review.commands.preview_json",
 }
 SAM_VERBS = ("consent", "refresh", "status")
 
@@ -86,7 +86,7 @@ def test_review_commands_are_native_subcommands(
 def test_diff_help_shows_the_options_its_module_declares() -> None:
     shown = _help("diff")
     assert shown.startswith("usage: partner-apps diff ")
-    assert "--fail-on-weakened" in shown  # declared by review/changes/plans.py
+    assert "--fail-on-weakened" in shown  # declared by review/commands/diff.py
 
 
 def test_developer_scripts_are_not_commands() -> None:

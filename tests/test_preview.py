@@ -21,7 +21,7 @@ from partner_apps import exitcodes
 from partner_apps.preview import command as preview
 from partner_apps.review import audit, evidence
 from partner_apps.review.analysis import views
-from partner_apps.review.changes import plans as diff
+from partner_apps.review.commands import diff
 from partner_apps.review.plan import document
 from partner_apps.review.plan.values import join_words
 

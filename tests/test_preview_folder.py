@@ -16,7 +16,7 @@ import pytest
 from partner_apps import cli, exitcodes
 from partner_apps.preview import command as preview
 from partner_apps.review import audit
-from partner_apps.review.changes import plans as diff
+from partner_apps.review.commands import diff
 from partner_apps.review.plan.document import load_results
 
 from .conftest import (

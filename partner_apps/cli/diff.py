@@ -11,15 +11,15 @@ NAME = "diff"
 
 def add_to(commands: Commands) -> argparse.ArgumentParser:
     # The diff and its reports load only when this command is asked for.
-    from partner_apps.review.changes import plans  # noqa: PLC0415
+    from partner_apps.review.commands import diff  # noqa: PLC0415
 
-    return module_command(commands, NAME, NOUN.summary, plans.build_parser)
+    return module_command(commands, NAME, NOUN.summary, diff.build_parser)
 
 
 def run(args: argparse.Namespace, context: Context) -> int:
-    from partner_apps.review.changes import plans  # noqa: PLC0415 - see add_to
+    from partner_apps.review.commands import diff  # noqa: PLC0415 - see add_to
 
-    return plans.run(args)
+    return diff.run(args)
 
 
 NOUN = Noun(name=NAME, summary="compare two sets of plans by region", add_to=add_to, run=run)

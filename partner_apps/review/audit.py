@@ -46,9 +46,9 @@ from partner_apps.review.evidence import (
 )
 from partner_apps.review.plan import verify_results
 from partner_apps.review.plan.document import PreviewFailure, dumps, load_catalog
+from partner_apps.review.plan.inputs import DEFAULT_PLANS, display_path, results_for_cli
 from partner_apps.review.reports import audit as audit_report
 from partner_apps.review.reports.markdown import write_text
-from partner_apps.review.reports.stack import DEFAULT_PLANS, display_path, results_for_cli
 
 # The evidence's names, as the tests and other commands import them from the audit command.
 __all__ = [

@@ -1,4 +1,4 @@
-"""The Markdown diff of two sets of plans (partner_apps/review/changes/plans.py)."""
+"""The Markdown diff of two sets of plans (partner_apps/review/commands/diff.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from partner_apps import exitcodes
-from partner_apps.review.changes import plans as diff
 from partner_apps.review.changes import properties
+from partner_apps.review.commands import diff
 from partner_apps.review.plan import document as pf
 from partner_apps.review.plan import values
 from partner_apps.review.reports import diff as diff_report

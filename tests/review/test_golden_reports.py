@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from partner_apps.review.changes import plans as diff
+from partner_apps.review.commands import diff
 from partner_apps.review.plan import document as pf
 from partner_apps.review.reports import stack as render
 from tests import golden

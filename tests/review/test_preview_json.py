@@ -1,4 +1,4 @@
-"""Markdown from a real `pulumi preview --json` (partner_apps/review/changes/preview_json.py).
+"""Markdown from a real `pulumi preview --json` (partner_apps/review/commands/preview_json.py).
 
 The fixtures follow Pulumi's documented JSON: ``display.PreviewDigest`` (``steps`` of ``op``,
 ``urn``, ``oldState``/``newState`` as ``apitype.ResourceV3``, ``diffReasons``, ``replaceReasons``,
@@ -18,10 +18,10 @@ import pytest
 
 from partner_apps import exitcodes
 from partner_apps.review.changes import coverage as cov
-from partner_apps.review.changes import preview_json as pj
 from partner_apps.review.changes import preview_read as read
 from partner_apps.review.changes import preview_steps as steps
 from partner_apps.review.changes.model import ResourceChange, marked
+from partner_apps.review.commands import preview_json as pj
 from partner_apps.review.plan import document as pf
 from partner_apps.review.reports import preview_json as report
 from partner_apps.review.reports.model import BulletList, ListItem, Report, code, text, to_markdown

@@ -256,11 +256,11 @@ def test_made_up_ids_are_labelled_from_values_not_from_rendered_text() -> None:
     typed ids say so themselves; nothing else is touched."""
     guid = "2266bc0b-6de6-5b74-9757-97d035436cf8"
     values = ids.Values(frozenset({guid}))
-    assert values.code(guid.upper()) == Span("text", render.ASSIGNED)
+    assert values.code(guid.upper()) == Span("text", ids.ASSIGNED)
     assert values.code(f"/applications/{guid}") == code("/applications/(assigned at deploy)")
     assert values.text(f"c {guid}") == "c (assigned at deploy)"
     assert ids.Values(frozenset()).code(guid) == code(guid)
-    assert ids.id_span(Id(guid, assigned_at_deploy=True)) == Span("text", render.ASSIGNED)
+    assert ids.id_span(Id(guid, assigned_at_deploy=True)) == Span("text", ids.ASSIGNED)
     assert ids.id_span(Id(guid)) == code(guid)
     assert ids.id_span(None) == code("(known after apply)")
 

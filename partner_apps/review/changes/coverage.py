@@ -36,7 +36,7 @@ from partner_apps.review.plan.document import (
     as_str,
     canonical,
 )
-from partner_apps.review.reports.stack import GUID
+from partner_apps.review.plan.vocabulary import GUID
 from policies.partner_policies.catalog import Kind
 
 PERMISSION_KEYS = frozenset({"roleIds", "scopeIds", "requiredResourceAccesses"})

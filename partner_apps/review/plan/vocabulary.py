@@ -8,6 +8,7 @@ tokens instead of spelling them again). The tokens only the review reads are def
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -196,3 +197,8 @@ def permission_flags(
         where = "Graph resources" if detailed else "resources"
         flags.append(f"outside CSP-supported {where}")
     return flags
+
+
+# An id of Entra ID or Azure anywhere in a value (made-up ones are found this way in the states
+# of a real preview, ``assignedAtDeploy`` of a plan lists them).
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from partner_apps.review.analysis.views import ClientRef, Id, Note
-from partner_apps.review.plan.vocabulary import is_unknown
+from partner_apps.review.plan.vocabulary import GUID, is_unknown
 from partner_apps.review.reports.model import Inline, Span, code, em, text
 
 # --------------------------------------------------------------------------------------------
@@ -18,7 +18,6 @@ from partner_apps.review.reports.model import Inline, Span, code, em, text
 # --------------------------------------------------------------------------------------------
 
 ASSIGNED = "(assigned at deploy)"
-GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def assigned_note() -> Inline:

@@ -18,8 +18,10 @@ from partner_apps.review.changes.preview_read import Diagnostic, Preview, scrub_
 from partner_apps.review.changes.preview_steps import resource_changes, stack_diffs, stack_of
 from partner_apps.review.plan.document import STACK_TYPE, Catalog, Plan, PreviewFailure, parse_urn
 from partner_apps.review.plan.values import join_words
+from partner_apps.review.plan.vocabulary import GUID
 from partner_apps.review.reports.diff import NO_CHANGES_HEADLINE, compose, diff_parts
 from partner_apps.review.reports.diff_regions import NO_CHANGES_LINE, inline
+from partner_apps.review.reports.ids import ASSIGNED
 from partner_apps.review.reports.model import (
     Block,
     BulletList,
@@ -36,7 +38,6 @@ from partner_apps.review.reports.model import (
     text,
     to_markdown,
 )
-from partner_apps.review.reports.stack import ASSIGNED, GUID
 
 TITLE = "Preview changes"
 

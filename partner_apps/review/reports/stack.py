@@ -44,10 +44,9 @@ from partner_apps.review.plan.inputs import (
     DEFAULT_PLANS,
     display_path,
     plans_for_cli,
-    results_for_cli,
 )
 from partner_apps.review.plan.values import flatten, join_words, show_value, yes_no
-from partner_apps.review.reports.ids import ASSIGNED, GUID, Values, assigned_note
+from partner_apps.review.reports.ids import Values, assigned_note
 from partner_apps.review.reports.markdown import write_text
 from partner_apps.review.reports.model import (
     Block,
@@ -78,26 +77,6 @@ from partner_apps.review.reports.stack_sections import (
     vault_section,
     violation_table,
 )
-
-# Names the other commands import from here (the inputs, the ids' label).
-__all__ = [
-    "ASSIGNED",
-    "DEFAULT_PLANS",
-    "GUID",
-    "build_parser",
-    "display_path",
-    "main",
-    "plan_report",
-    "plans_for_cli",
-    "render_plan",
-    "render_plan_html",
-    "render_stack",
-    "render_stack_html",
-    "results_for_cli",
-    "stack_report",
-    "summary_line",
-]
-
 
 # --------------------------------------------------------------------------------------------
 # The report of one stack

@@ -23,12 +23,12 @@ from partner_apps.review.changes.model import StackDiff, marked
 from partner_apps.review.changes.plan_diff import diff_plans
 from partner_apps.review.changes.policies import weakened_summary
 from partner_apps.review.plan.document import PlanError, load_catalog, load_results
+from partner_apps.review.plan.inputs import display_path
 from partner_apps.review.plan.values import join_words
 from partner_apps.review.reports.change_json import changes_json
 from partner_apps.review.reports.diff import SUMMARY_LINES, diff_report, summary_lines
 from partner_apps.review.reports.markdown import write_text
 from partner_apps.review.reports.model import strong, text, to_html, to_markdown
-from partner_apps.review.reports.stack import display_path
 
 EXIT_OK = exitcodes.OK
 EXIT_INPUT = exitcodes.CONFIG  # a plan folder cannot be read, or holds no plan

@@ -26,13 +26,13 @@ from partner_apps.review.changes.model import StackDiff, Words, plain_words
 from partner_apps.review.changes.preview_read import Preview, read_preview
 from partner_apps.review.changes.preview_steps import resource_changes, stack_diffs
 from partner_apps.review.plan.document import PlanError, load_catalog, load_results, read_text
+from partner_apps.review.plan.inputs import display_path
 from partner_apps.review.plan.values import join_words
 from partner_apps.review.reports.change_json import changes_json
 from partner_apps.review.reports.diff import summary_lines
 from partner_apps.review.reports.markdown import write_text
 from partner_apps.review.reports.model import to_html, to_markdown
 from partner_apps.review.reports.preview_json import TITLE, changes_count, preview_report
-from partner_apps.review.reports.stack import display_path
 
 # Exit statuses (the one table: partner_apps/exitcodes.py; also in docs/exit-codes.md and --help).
 EXIT_OK = exitcodes.OK
