@@ -201,3 +201,27 @@ def test_the_wheel_installs_and_every_command_answers_help(tmp_path: Path) -> No
     for stack_file in ROOT.glob("Pulumi.*.yaml"):
         region = stack_file.name.split(".")[1]
         assert f"region {region}: no stack outputs" in status.stderr, status.stderr
+
+    # The offline preview from the wheel, run in that project: it reads the project's files
+    # (stack files, apps.yaml, the reviewed and generated policy config) and writes its plans and
+    # audit under the project's build/, nothing into the installed package.
+    for folder in ("policies/config", "policies/reviewed"):
+        shutil.copytree(ROOT / folder, project / folder)
+    shutil.copy2(
+        ROOT / "policies" / "PulumiPolicy.yaml", project / "policies" / "PulumiPolicy.yaml"
+    )
+    preview = subprocess.run(
+        [str(env_dir / "bin" / "partner-apps"), "preview"],
+        cwd=project,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert preview.returncode == 0, preview.stdout + preview.stderr
+    stacks = sorted(path.name.split(".")[1] for path in ROOT.glob("Pulumi.*.yaml"))
+    written = sorted(path.stem for path in (project / "build" / "preview").glob("*.json"))
+    assert written == stacks, f"partner-apps preview from the wheel wrote {written}, not {stacks}"
+    assert (project / "build" / "audit" / "audit.json").is_file(), "no audit in <project>/build"
+    assert not list(env_dir.rglob("build/preview")), "the preview wrote into the installed package"

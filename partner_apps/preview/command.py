@@ -48,7 +48,7 @@ from components.config import (
     Problem,
 )
 from components.stackfiles import RegionFiles, stack_files, stack_name
-from partner_apps import exitcodes
+from partner_apps import exitcodes, project_dir
 from partner_apps.preview.build import build_plan, effective_policies, run_stack
 from partner_apps.preview.recorder import (
     DEFAULT_STALL_TIMEOUT,
@@ -76,9 +76,6 @@ from partner_apps.review.reports import stack as render
 from partner_apps.review.reports.model import to_html, to_markdown
 from policies.partner_policies import PolicyConfigError, evaluate
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_OUT = ROOT / "build" / "preview"
-DEFAULT_AUDIT = ROOT / "build" / "audit"
 EXIT_OK, EXIT_POLICY, EXIT_CONFIG, EXIT_STALLED = (
     exitcodes.OK,
     exitcodes.POLICY_VIOLATED,
@@ -310,16 +307,19 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "stacks", nargs="*", help="stacks to preview (default: every Pulumi.<stack>.yaml)"
     )
     parser.add_argument(
-        "--project-dir", type=Path, default=ROOT, help="project directory (default: this one)"
+        "--project-dir",
+        type=Path,
+        default=None,
+        help="the project (default: the current directory if it holds Pulumi.yaml, else this "
+        "checkout)",
     )
     parser.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help="output directory (default: build/preview)"
+        "--out", type=Path, help="output directory (default: <project>/build/preview)"
     )
     parser.add_argument(
         "--audit-dir",
         type=Path,
-        default=DEFAULT_AUDIT,
-        help="where the cross-region audit report goes (default: build/audit)",
+        help="where the cross-region audit report goes (default: <project>/build/audit)",
     )
     parser.add_argument(
         "--stall-timeout",
@@ -339,11 +339,13 @@ def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
 
 def run(options: argparse.Namespace) -> int:
     """The command with its arguments parsed (``build_parser``)."""
-    project_dir: Path = options.project_dir.resolve()
-    present = [stack_name(path) for path in stack_files(project_dir)]
+    project: Path = (options.project_dir or project_dir()).resolve()
+    out: Path = options.out or project / "build" / "preview"
+    audit_dir: Path = options.audit_dir or project / "build" / "audit"
+    present = [stack_name(path) for path in stack_files(project)]
     stacks = list(dict.fromkeys(options.stacks)) or present
     if not stacks:
-        print(f"no Pulumi.<stack>.yaml in {project_dir}", file=sys.stderr)
+        print(f"no Pulumi.<stack>.yaml in {project}", file=sys.stderr)
         return EXIT_CONFIG
     unknown = [stack for stack in stacks if stack not in present]
     if unknown:
@@ -353,14 +355,14 @@ def run(options: argparse.Namespace) -> int:
         for stack in unknown:
             print(
                 f"Pulumi.{stack}.yaml: (file): no such stack file, so no stack {stack!r} to "
-                f"preview; the stack files present: {files} (in {project_dir})",
+                f"preview; the stack files present: {files} (in {project})",
                 file=sys.stderr,
             )
         print("nothing previewed, nothing written", file=sys.stderr)
         return EXIT_CONFIG
-    remove_stale(options.out, present, sys.stdout)
+    remove_stale(out, present, sys.stdout)
     # What other stack files' problems mean for each stack: printed apart, never its failure.
-    region_files = RegionFiles.read(project_dir)
+    region_files = RegionFiles.read(project)
     status = EXIT_OK
     views: list[StackView] = []
     failures: list[PreviewFailure] = []
@@ -370,9 +372,9 @@ def run(options: argparse.Namespace) -> int:
         for stack in stacks:
             print(f"… previewing stack {stack}", file=sys.stderr, flush=True)
             code, view = preview_stack(
-                project_dir,
+                project,
                 stack,
-                options.out,
+                out,
                 sys.stdout,
                 run_options={"stall_timeout": options.stall_timeout},
                 failures=failures,
@@ -385,7 +387,7 @@ def run(options: argparse.Namespace) -> int:
         if views or failures:
             # One report across every region for auditors, from the plans (and failures) just
             # recorded: handed over in memory, not read back from the files.
-            audit.audit(views, failures, out_dir=options.audit_dir)
+            audit.audit(views, failures, out_dir=audit_dir)
     if status == EXIT_STALLED:
         print("a stack's program stalled and was stopped: see above", file=sys.stderr)
     elif status == EXIT_POLICY:

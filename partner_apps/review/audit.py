@@ -30,23 +30,22 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from partner_apps import exitcodes
+from partner_apps import exitcodes, project_dir
 from partner_apps.review.analysis.views import StackView, analyze
 from partner_apps.review.evidence import (
     AUDIT_VERSION,
     DEFAULT_WARN_DAYS,
-    PACK_FILE,
-    ROOT,
     Provenance,
     audit_data,
     detect_provenance,
     git_commit,
+    pack_file,
     pack_version,
     today_utc,
 )
 from partner_apps.review.plan import verify_results
 from partner_apps.review.plan.document import PreviewFailure, dumps, load_catalog
-from partner_apps.review.plan.inputs import DEFAULT_PLANS, display_path, results_for_cli
+from partner_apps.review.plan.inputs import default_plans, display_path, results_for_cli
 from partner_apps.review.reports import audit as audit_report
 from partner_apps.review.reports.markdown import write_text
 
@@ -55,7 +54,6 @@ __all__ = [
     "AUDIT_VERSION",
     "DEFAULT_WARN_DAYS",
     "FORMATS",
-    "PACK_FILE",
     "Provenance",
     "audit",
     "audit_data",
@@ -64,6 +62,7 @@ __all__ = [
     "git_commit",
     "load_consent_results",
     "main",
+    "pack_file",
     "pack_version",
     "render_html",
     "render_json",
@@ -72,7 +71,12 @@ __all__ = [
     "today_utc",
 ]
 
-DEFAULT_OUT = ROOT / "build" / "audit"
+
+def default_out() -> Path:
+    """build/audit of the project a command works on (``partner_apps.project_dir``)."""
+    return project_dir() / "build" / "audit"
+
+
 FORMATS = ("md", "json", "html")
 
 
@@ -146,13 +150,14 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         nargs="*",
         type=Path,
         metavar="PLAN",
-        help=f"plan files or folders of plans (default: {display_path(DEFAULT_PLANS)})",
+        help=f"plan files or folders of plans (default: {display_path(default_plans())})",
     )
     parser.add_argument(
         "--out-dir",
         type=Path,
         default=None,
-        help=f"where audit.md, audit.json and audit.html go (default: {display_path(DEFAULT_OUT)})",
+        help="where audit.md, audit.json and audit.html go "
+        f"(default: {display_path(default_out())})",
     )
     parser.add_argument(
         "--format",
@@ -179,8 +184,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--checkout",
         type=Path,
-        default=ROOT,
-        help="git checkout whose commit the report names (default: this repository)",
+        default=None,
+        help="git checkout whose commit and policy pack version the report names "
+        "(default: the project)",
     )
     parser.add_argument(
         "--consent-results",
@@ -237,7 +243,7 @@ def audit(
     stdout: bool = False,
     as_of: dt.date | None = None,
     warn_days: int = DEFAULT_WARN_DAYS,
-    checkout: Path = ROOT,
+    checkout: Path | None = None,
     consent_results: Path | None = None,
     fail_on_mandatory: bool = False,
 ) -> int:
@@ -259,13 +265,13 @@ def audit(
     elif failures and not plans:
         # Every stack's preview failed: an audit of nothing would replace the last good one with
         # "0 stacks". That one is kept; the failures are on stderr (below) and in the preview.
-        kept = display_path(out_dir or DEFAULT_OUT)
+        kept = display_path(out_dir or default_out())
         print(
             f"every stack's preview failed: no audit written; {kept} keeps the last one",
             file=sys.stderr,
         )
     else:
-        _write(data, out_dir or DEFAULT_OUT, formats, len(plans), len(failures))
+        _write(data, out_dir or default_out(), formats, len(plans), len(failures))
     for failure in failures:
         print(f"{failure.stack}: {failure.summary}", file=sys.stderr)
     if fail_on_mandatory and (

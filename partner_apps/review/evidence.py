@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from components.files import safe_load
+from partner_apps import project_dir
 from partner_apps.review.analysis.views import AppView, Id, Note, StackView, VaultView, analyze
 from partner_apps.review.plan.document import (
     APPLICATION,
@@ -36,8 +37,6 @@ from partner_apps.review.plan.document import (
 )
 from partner_apps.review.reports.ids import ASSIGNED
 
-ROOT = Path(__file__).resolve().parents[2]
-PACK_FILE = ROOT / "policies" / "PulumiPolicy.yaml"
 AUDIT_VERSION = 2
 DEFAULT_WARN_DAYS = 60
 UNKNOWN = "unknown"
@@ -96,8 +95,15 @@ def git_commit(checkout: Path) -> tuple[str, bool | None]:
     return heads[0], any(line and not line.startswith("#") for line in lines)
 
 
-def pack_version(path: Path = PACK_FILE) -> str:
+def pack_file(project: Path | None = None) -> Path:
+    """The policy pack's PulumiPolicy.yaml in ``project`` (default: the project a command works
+    on, ``partner_apps.project_dir``)."""
+    return (project or project_dir()) / "policies" / "PulumiPolicy.yaml"
+
+
+def pack_version(path: Path | None = None) -> str:
     """The ``version`` of the policy pack's PulumiPolicy.yaml, or "unknown"."""
+    path = path or pack_file()
     try:
         document = safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
@@ -112,11 +118,15 @@ def pack_name() -> str:
     return str(PACK_NAME)
 
 
-def detect_provenance(checkout: Path = ROOT) -> Provenance:
-    """The commit of ``checkout`` and the policy pack of this repository."""
+def detect_provenance(checkout: Path | None = None) -> Provenance:
+    """The commit of ``checkout`` (default: the project) and the version of its policy pack."""
+    checkout = checkout or project_dir()
     commit, dirty = git_commit(checkout)
     return Provenance(
-        commit=commit, dirty=dirty, pack_name=pack_name(), pack_version=pack_version()
+        commit=commit,
+        dirty=dirty,
+        pack_name=pack_name(),
+        pack_version=pack_version(pack_file(checkout)),
     )
 
 

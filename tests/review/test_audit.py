@@ -304,7 +304,7 @@ def test_a_git_checkout_gives_its_commit_and_whether_it_is_dirty(tmp_path: Path)
 
 
 def test_the_pack_version_comes_from_pulumi_policy_yaml(tmp_path: Path) -> None:
-    document = yaml.safe_load(audit.PACK_FILE.read_text(encoding="utf-8"))
+    document = yaml.safe_load(audit.pack_file().read_text(encoding="utf-8"))
     assert audit.pack_version() == str(document["version"])
     assert audit.pack_version(tmp_path / "missing.yaml") == "unknown"
     assert audit.detect_provenance(tmp_path).pack_name == "csp-partner-apps"

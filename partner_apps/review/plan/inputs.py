@@ -5,10 +5,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from partner_apps import project_dir
 from partner_apps.review.plan.document import Plan, PlanError, PreviewFailure, load_results
 
-ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_PLANS = ROOT / "build" / "preview"
+
+def default_plans() -> Path:
+    """Where ``make preview`` writes the plans of the project a command works on (an installed
+    wheel has no checkout around it: ``partner_apps.project_dir``)."""
+    return project_dir() / "build" / "preview"
 
 
 def results_for_cli(
@@ -18,9 +22,10 @@ def results_for_cli(
 
     None after printing an error (unreadable input, or neither a plan nor a failed preview).
     """
-    paths: list[Path] = arguments or [DEFAULT_PLANS]
+    default = default_plans()
+    paths: list[Path] = arguments or [default]
     try:
-        plans, failures = load_results(paths) if arguments or DEFAULT_PLANS.is_dir() else ([], [])
+        plans, failures = load_results(paths) if arguments or default.is_dir() else ([], [])
     except PlanError as error:
         print(f"error: {error}", file=sys.stderr)
         return None

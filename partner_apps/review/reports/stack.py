@@ -41,7 +41,7 @@ from partner_apps.review.plan.document import (
     stack_policies,
 )
 from partner_apps.review.plan.inputs import (
-    DEFAULT_PLANS,
+    default_plans,
     display_path,
     plans_for_cli,
 )
@@ -289,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="*",
         type=Path,
         metavar="PLAN",
-        help=f"plan files or folders of plans (default: {display_path(DEFAULT_PLANS)})",
+        help=f"plan files or folders of plans (default: {display_path(default_plans())})",
     )
     parser.add_argument(
         "--out-dir",
