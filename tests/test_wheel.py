@@ -205,8 +205,8 @@ def test_the_wheel_installs_and_every_command_answers_help(tmp_path: Path) -> No
     # The offline preview from the wheel, run in that project: it reads the project's files
     # (stack files, apps.yaml, the reviewed and generated policy config) and writes its plans and
     # audit under the project's build/, nothing into the installed package.
-    for folder in ("policies/config", "policies/reviewed"):
-        shutil.copytree(ROOT / folder, project / folder)
+    for name in ("policies/config", "policies/reviewed"):
+        shutil.copytree(ROOT / name, project / name)
     shutil.copy2(
         ROOT / "policies" / "PulumiPolicy.yaml", project / "policies" / "PulumiPolicy.yaml"
     )

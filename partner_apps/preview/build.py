@@ -23,8 +23,8 @@ from components.stackfiles import StackFile, load_stack_file, other_regions
 from partner_apps.preview.recorder import StackRun, project_name, run_program
 from partner_apps.review.plan.document import PLAN_VERSION
 from partner_apps.review.plan.vocabulary import APP_COMPONENT
-from policies.partner_policies import ALL_POLICIES, PACK_ENFORCEMENT_LEVEL
-from policies.partner_policies.engine import reconcile_config
+from policies.partner_policies import ALL_POLICIES
+from policies.partner_policies.engine import PolicySettings
 
 
 def settings_for(project_dir: Path, stack_file: StackFile) -> StackSettings:
@@ -115,14 +115,13 @@ def _apps_block(settings: StackSettings) -> dict[str, Any]:
     return apps
 
 
-def effective_policies(pack_config: Mapping[str, Any]) -> list[dict[str, Any]]:
+def effective_policies(settings: Mapping[str, PolicySettings]) -> list[dict[str, Any]]:
     """Every policy of the pack with the enforcement the region's policy config gives it.
 
-    Resolved by the engine's own reconciliation (schema defaults, ``"all"``, then per-policy
-    entries), so a policy the region disables is listed as ``disabled``; sorted by name.
-    Raises ``PolicyConfigError`` for an invalid config, as ``evaluate`` does.
+    ``settings``: the engine's own reconciliation of the config (``pack.reconciled``: schema
+    defaults, ``"all"``, then per-policy entries), so a policy the region disables is listed
+    as ``disabled``; sorted by name.
     """
-    settings = reconcile_config(ALL_POLICIES, pack_config, PACK_ENFORCEMENT_LEVEL)
     return sorted(
         (
             {

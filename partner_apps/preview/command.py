@@ -74,7 +74,7 @@ from partner_apps.review.plan.document import (
 from partner_apps.review.plan.vocabulary import is_provider, short_name
 from partner_apps.review.reports import stack as render
 from partner_apps.review.reports.model import to_html, to_markdown
-from policies.partner_policies import PolicyConfigError, evaluate
+from policies.partner_policies import PolicyConfigError, evaluate, reconciled
 
 EXIT_OK, EXIT_POLICY, EXIT_CONFIG, EXIT_STALLED = (
     exitcodes.OK,
@@ -146,8 +146,10 @@ def preview_stack(
         return EXIT_CONFIG, None
     settings = run.settings
     try:
-        violations = evaluate(run.resources, pack_config)
-        policies = effective_policies(pack_config)
+        # Reconciled once: the same settings judge the resources and are recorded in the plan.
+        reconciled_settings = reconciled(pack_config)
+        violations = evaluate(run.resources, pack_config, settings=reconciled_settings)
+        policies = effective_policies(reconciled_settings)
     except PolicyConfigError as error:
         message = f"policies/config/{stack}.json: {error}"
         print(f"✗ {stack}: {message}", file=stream)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         PolicyConfigError,
         build_policies,
         evaluate,
+        reconciled,
         today,
     )
 
@@ -47,6 +48,7 @@ _FROM_PACK = frozenset(
         "PolicyConfigError",
         "build_policies",
         "evaluate",
+        "reconciled",
         "today",
     }
 )
@@ -69,5 +71,6 @@ __all__ = [
     "PolicyConfigError",
     "build_policies",
     "evaluate",
+    "reconciled",
     "today",
 ]

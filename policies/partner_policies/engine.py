@@ -402,14 +402,19 @@ def evaluate_policies(
     evaluation_date: date,
     pack: str = "csp-partner-apps",
     pack_level: EnforcementLevel = EnforcementLevel.ADVISORY,
+    settings: Mapping[str, PolicySettings] | None = None,
 ) -> list[dict[str, str]]:
     """Violations ``{"policy", "severity", "enforcementLevel", "urn", "message"}``, sorted.
+
+    ``settings``: ``config`` already reconciled (``reconcile_config``), when the caller needs the
+    settings too (the offline preview records each policy's enforcement): reconciled once.
 
     ``evaluation_date`` is 'today' for the policies' date checks: the same records, config and
     date always give the same violations.
     """
     records = [r for r in resources if r.get("type") != "pulumi:pulumi:Stack"]
-    settings = reconcile_config(policies, config, pack_level)
+    if settings is None:
+        settings = reconcile_config(policies, config, pack_level)
     providers = _providers(records)
     # Each record's wire form, made once when a policy first reads the record's props.
     wires = [_Wire(record.get("inputs")) for record in records]

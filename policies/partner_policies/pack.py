@@ -15,7 +15,7 @@ from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValid
 
 from . import access, apps, credentials, keyvault, stack
 from ._framework import PolicyConfigError, PolicySpec, spec_of
-from .engine import evaluate_policies
+from .engine import PolicySettings, evaluate_policies, reconcile_config
 
 PACK_NAME: Final = "csp-partner-apps"
 # Every policy sets its own level; this only applies to a policy that would forget to.
@@ -58,6 +58,7 @@ def evaluate(
     *,
     policies: list[ResourceValidationPolicy | StackValidationPolicy] | None = None,
     evaluation_date: date | None = None,
+    settings: Mapping[str, PolicySettings] | None = None,
 ) -> list[dict[str, str]]:
     """Run the pack on recorded resources; see ``engine`` for how records map to the SDK's args.
 
@@ -72,7 +73,14 @@ def evaluate(
         evaluation_date=today() if evaluation_date is None else evaluation_date,
         pack=PACK_NAME,
         pack_level=PACK_ENFORCEMENT_LEVEL,
+        settings=settings,
     )
+
+
+def reconciled(config: Mapping[str, Any]) -> dict[str, PolicySettings]:
+    """Each policy of the pack with the enforcement and properties ``config`` gives it, as the
+    CLI reconciles ``--policy-pack-config``; raises ``PolicyConfigError`` for an invalid one."""
+    return reconcile_config(ALL_POLICIES, config, PACK_ENFORCEMENT_LEVEL)
 
 
 __all__ = [
@@ -84,5 +92,6 @@ __all__ = [
     "PolicyConfigError",
     "build_policies",
     "evaluate",
+    "reconciled",
     "today",
 ]
