@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from policies.partner_policies import tokens as types
+
 Kind = Literal["graph", "azure"]
 
 # Scopes of Azure role assignments. The vault's resource group only exists before the first
@@ -193,10 +195,10 @@ REQUIREMENTS: tuple[Requirement, ...] = (
 # Types that need nothing of the deploying identity (they call no API).
 NO_PERMISSION_NEEDED = frozenset(
     {
-        "pulumi:providers:azuread",
-        "pulumi:providers:azure-native",
-        "partner-apps:index:PartnerManagedApp",
-        "partner-apps:index:RegionalKeyVault",
+        types.AZUREAD_PROVIDER,
+        types.AZURE_NATIVE_PROVIDER,
+        types.APP_COMPONENT,
+        types.VAULT_COMPONENT,
     }
 )
 

@@ -31,6 +31,8 @@ import pulumi
 from pulumi_azure_native import authorization, keyvault, resources
 from pydantic import SecretStr
 
+from policies.partner_policies.tokens import VAULT_COMPONENT
+
 from . import ids
 from .models import (
     PrincipalRef,
@@ -87,7 +89,7 @@ class RegionalKeyVault(pulumi.ComponentResource):
         args: RegionalKeyVaultArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("partner-apps:index:RegionalKeyVault", name, None, opts)
+        super().__init__(VAULT_COMPONENT, name, None, opts)
         region = args.region
         settings = region.key_vault
         child = pulumi.ResourceOptions(parent=self)

@@ -22,6 +22,7 @@ import pulumi
 import pulumi_azuread as azuread
 
 from policies.partner_policies import catalog as permissions
+from policies.partner_policies.tokens import APP_COMPONENT
 
 from . import ids
 from .certificates import (
@@ -82,7 +83,7 @@ class PartnerManagedApp(pulumi.ComponentResource):
         args: PartnerManagedAppArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("partner-apps:index:PartnerManagedApp", name, None, opts)
+        super().__init__(APP_COMPONENT, name, None, opts)
         self._name = name
         self._args = args
         protect = args.region.protect

@@ -27,6 +27,11 @@ VAULT: Final = "azure-native:keyvault:Vault"
 VAULT_SECRET: Final = "azure-native:keyvault:Secret"
 ROLE_ASSIGNMENT: Final = "azure-native:authorization:RoleAssignment"
 
+# The program's own components (components/partner_app.py, components/key_vault.py register
+# them; here because the pack, published alone, and the review product both read them).
+APP_COMPONENT: Final = "partner-apps:index:PartnerManagedApp"
+VAULT_COMPONENT: Final = "partner-apps:index:RegionalKeyVault"
+
 AZUREAD_PROVIDER: Final = "pulumi:providers:azuread"
 AZURE_NATIVE_PROVIDER: Final = "pulumi:providers:azure-native"
 

@@ -16,6 +16,7 @@ from typing import Any, Final
 from policies.partner_policies.engine import SECRET_MARKER
 from policies.partner_policies.tokens import (
     API_ACCESS,
+    APP_COMPONENT,
     APPLICATION,
     AZURE_NATIVE_PROVIDER,
     AZUREAD_PROVIDER,
@@ -30,6 +31,7 @@ from policies.partner_policies.tokens import (
     ROLE_ASSIGNMENT,
     SERVICE_PRINCIPAL,
     VAULT,
+    VAULT_COMPONENT,
     VAULT_SECRET,
 )
 
@@ -87,9 +89,6 @@ SECRET_ENVELOPE_SIG: Final = "1b47061264138c4ac30d75fd1eb44270"
 
 STACK_TYPE: Final = "pulumi:pulumi:Stack"
 PROVIDER_PREFIX: Final = "pulumi:providers:"
-# The program's own components (components/partner_app.py, components/vault.py register them).
-APP_COMPONENT: Final = "partner-apps:index:PartnerManagedApp"
-VAULT_COMPONENT: Final = "partner-apps:index:RegionalKeyVault"
 
 # Types the review reads that no policy does.
 APPLICATION_REGISTRATION: Final = "azuread:index/applicationRegistration:ApplicationRegistration"
