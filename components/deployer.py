@@ -123,6 +123,20 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         ),
     ),
     Requirement(
+        token="azuread:index/getServicePrincipal:getServicePrincipal",
+        calls="GET /servicePrincipals?$filter=appId eq '...' (each API the apps request "
+        "permissions of: its published app role and scope ids)",
+        grants=(Grant("Application.Read.All", "graph", PARTNER_TENANT),),
+        sources=(
+            "https://registry.terraform.io/providers/hashicorp/azuread/3.9.0/docs/data-sources/service_principal#api-permissions",
+            f"{_GRAPH_DOCS}/serviceprincipal-list#permissions",
+        ),
+        note=(
+            "The program checks the permission catalog's ids against what Microsoft publishes "
+            "(components/published.py); Application.ReadWrite.All includes this read."
+        ),
+    ),
+    Requirement(
         token="azuread:index/getGroup:getGroup",
         calls="GET /groups?$filter=displayName eq '...'",
         grants=(
@@ -202,8 +216,11 @@ NO_PERMISSION_NEEDED = frozenset(
     }
 )
 
-# A grant that includes another one (the table lists only the wider grant).
-IMPLIES = {"Application.ReadWrite.All": "Application.ReadWrite.OwnedBy"}
+# A grant that another one includes: narrower -> wider (the table lists only the wider grant).
+IMPLIED_BY = {
+    "Application.ReadWrite.OwnedBy": "Application.ReadWrite.All",
+    "Application.Read.All": "Application.ReadWrite.All",
+}
 
 
 def requirement(token: str) -> Requirement | None:
@@ -223,7 +240,7 @@ def needed_grants() -> list[tuple[Grant, list[str]]]:
     names = {grant.name for grant in by_grant}
     merged: dict[Grant, list[str]] = {}
     for grant, tokens in by_grant.items():
-        wider = next((w for w, narrow in IMPLIES.items() if narrow == grant.name), None)
+        wider = IMPLIED_BY.get(grant.name)
         if wider in names:
             target = next(g for g in by_grant if g.name == wider)
             merged.setdefault(target, []).extend(tokens)

@@ -55,6 +55,9 @@ class PartnerManagedAppArgs:
     known_client_ids: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
     # The checked public certificate of a certificate credential (config edge).
     certificate: LoadedCertificate | None = None
+    # The catalog's ids checked against the ids the tenant publishes (components/published.py):
+    # each API access waits for it, so a disagreement fails before any permission is granted.
+    published_ids_checked: pulumi.Output[str] | None = None
 
 
 def _rfc3339(day: date) -> str:
@@ -256,12 +259,19 @@ class PartnerManagedApp(pulumi.ComponentResource):
             scopes = sorted(i.permission.id for i in items if i.permission.kind == "delegated")
             self._access_tail = azuread.ApplicationApiAccess(
                 f"{name}-access-{slug}",
-                application_id=self.application.id,
+                application_id=self._after_check(args),
                 api_client_id=api_app_id,
                 role_ids=roles or None,
                 scope_ids=scopes or None,
                 opts=self._chained(),
             )
+
+    def _after_check(self, args: PartnerManagedAppArgs) -> pulumi.Output[str]:
+        """The application's id, known only once the catalog's ids are checked (if they are)."""
+        checked = args.published_ids_checked
+        if checked is None:
+            return self.application.id
+        return pulumi.Output.all(self.application.id, checked).apply(lambda values: values[0])
 
     def require_scopes(self, api: PartnerManagedApp, scope_values: Sequence[str]) -> None:
         """Require delegated scopes of another app of the same stack (multi-tier).

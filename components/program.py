@@ -25,6 +25,7 @@ from .config import (
 from .key_vault import AppSecrets, RegionalKeyVault, RegionalKeyVaultArgs
 from .partner_app import PartnerManagedApp, PartnerManagedAppArgs
 from .providers import RegionProviders, region_providers
+from .published import verify_published_ids
 from .resolved import app_component_name
 from .stackfiles import other_regions
 
@@ -80,6 +81,11 @@ def build(settings: StackSettings) -> dict[str, Any]:
     stack = settings.stack
     providers = region_providers(stack, settings.region)
     group_id = admin_agents_group_id(settings, providers)
+    # The catalog's ids against what Microsoft publishes in this tenant: a disagreement fails
+    # the preview naming the permission, before any API access is declared (published.py).
+    checked = verify_published_ids(
+        settings.resolved_permissions, providers, settings.region.tenant_id
+    )
 
     apps: dict[str, PartnerManagedApp] = {}
     for key in settings.build_order:
@@ -98,6 +104,7 @@ def build(settings: StackSettings) -> dict[str, Any]:
                 known_client_ids=[apps[client].client_id for client in definition.known_clients],
                 resolved=settings.resolved_apps[key],
                 certificate=settings.certificates.get(key),
+                published_ids_checked=checked,
             ),
             opts=providers.options(),
         )
@@ -155,6 +162,7 @@ def build(settings: StackSettings) -> dict[str, Any]:
         # Applications pick the regional identity before sign-in (CSP engagement is per region):
         # region -> app key -> client id.
         "routing": {settings.region.id: {key: app.client_id for key, app in sorted(apps.items())}},
+        "permissionIds": checked,
     }
     return outputs
 

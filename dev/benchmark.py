@@ -52,6 +52,7 @@ from components import program
 from components.regions import REGIONS, Region
 from components.stackfiles import engine_config, load_stack_file
 from partner_apps.preview import command as preview
+from partner_apps.preview.mocks import GET_SERVICE_PRINCIPAL, published_by
 from partner_apps.preview.recorder import collector_tuned, isolate_outputs, mock_guid, project_name
 from policies.partner_policies import catalog as permissions
 
@@ -360,6 +361,8 @@ class BareMocks(pulumi_mocks.Mocks):
         return resource_id, outputs
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        if args.token == GET_SERVICE_PRINCIPAL:  # the program checks the catalog's ids
+            return published_by(str(args.args.get("clientId", "")), "bare"), []
         object_id = guid(args.token, json.dumps(args.args, sort_keys=True, default=str))
         return {"id": object_id, "objectId": object_id}, []
 

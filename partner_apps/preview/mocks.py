@@ -14,6 +14,7 @@ from typing import Any
 from pulumi.runtime import mocks as pulumi_mocks
 
 from partner_apps.review.plan import vocabulary
+from policies.partner_policies import catalog
 
 # The markers and the secret envelope's signature: the plan vocabulary's, spelled once.
 SECRET = vocabulary.SECRET
@@ -24,6 +25,27 @@ _OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
 _SIG_KEY = vocabulary.SECRET_ENVELOPE_KEY
 _UNKNOWN_VALUE = vocabulary.UNKNOWN
 _MOCK_NAMESPACE = uuid.UUID("0b9f3c1e-7a2d-4e6f-9b8c-5d4a3e2f1c0b")
+
+
+# The azuread provider's service principal data source (components/published.py reads it).
+GET_SERVICE_PRINCIPAL = "azuread:index/getServicePrincipal:getServicePrincipal"
+
+
+def published_by(client_id: str, stack: str) -> dict[str, Any]:
+    """What the offline tenant publishes for an API's service principal: the catalog's own ids.
+    Offline there is no Microsoft to ask, so the program's check of the catalog passes here; the
+    offline trust root is the diff, which reports any change of a catalog entry."""
+    permissions = [p for p in catalog.PERMISSIONS if p.api_app_id == client_id]
+    api = catalog.find_api(client_id)
+    object_id = mock_guid(stack, "service-principal", client_id)
+    return {
+        "id": object_id,
+        "objectId": object_id,
+        "clientId": client_id,
+        "displayName": api.name if api is not None else "",
+        "appRoleIds": {p.value: p.id for p in permissions if p.kind == "application"},
+        "oauth2PermissionScopeIds": {p.value: p.id for p in permissions if p.kind == "delegated"},
+    }
 
 
 def mock_guid(*parts: str) -> str:
@@ -204,4 +226,6 @@ class PlanMocks(pulumi_mocks.Mocks):
                 "members": [],
                 "owners": [],
             }, []
+        if args.token == GET_SERVICE_PRINCIPAL:
+            return published_by(str(args.args.get("clientId", "")), self.stack), []
         return {}, []
