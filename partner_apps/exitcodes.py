@@ -153,7 +153,12 @@ TABLE: Final = (
         "--fail-on-protected: an enabled scope removed or renamed in one step",
         ("diff",),
     ),
-    Code(WEAKENED, "--fail-on-weakened: a region's policy config is loosened", ("diff",)),
+    Code(
+        WEAKENED,
+        "--fail-on-weakened: a region's policy config is loosened, or the permission catalog "
+        "changed what a permission stands for",
+        ("diff",),
+    ),
     Code(
         UNCOVERED,
         "--fail-on-uncovered: the offline plan does not cover the preview's changes",

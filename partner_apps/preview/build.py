@@ -21,9 +21,10 @@ from components.config import (
 from components.resolved import app_component_name
 from components.stackfiles import StackFile, load_stack_file, other_regions
 from partner_apps.preview.recorder import StackRun, project_name, run_program
-from partner_apps.review.plan.document import PLAN_VERSION
+from partner_apps.review.plan.document import PLAN_VERSION, catalog_record
 from partner_apps.review.plan.vocabulary import APP_COMPONENT
 from policies.partner_policies import ALL_POLICIES
+from policies.partner_policies import catalog as permissions_catalog
 from policies.partner_policies.engine import PolicySettings
 
 
@@ -175,6 +176,9 @@ def build_plan(
         # Ids the mocks made up (client, object, resource ids): reports show them as assigned
         # at deploy, never as real values.
         "assignedAtDeploy": sorted(run.assigned),
+        # The catalog every permission name and id of this plan was resolved with: the diff
+        # compares it between base and head (a changed id is what `pulumi up` would grant).
+        "permissionCatalog": catalog_record(permissions_catalog.PERMISSIONS),
     }
     if policies is not None:
         plan["policies"] = sorted(policies, key=lambda entry: entry["name"])

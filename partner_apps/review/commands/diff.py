@@ -19,12 +19,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from partner_apps import exitcodes
+from partner_apps.review.changes.catalog import CatalogChange, catalog_changes
 from partner_apps.review.changes.model import StackDiff, marked
 from partner_apps.review.changes.plan_diff import diff_plans
 from partner_apps.review.changes.policies import weakened_summary
 from partner_apps.review.plan.document import PlanError, load_catalog, load_results
 from partner_apps.review.plan.inputs import display_path
 from partner_apps.review.plan.values import join_words
+from partner_apps.review.reports.catalog import catalog_json, catalog_section
 from partner_apps.review.reports.change_json import changes_json
 from partner_apps.review.reports.diff import SUMMARY_LINES, diff_report, summary_lines
 from partner_apps.review.reports.markdown import write_text
@@ -44,7 +46,8 @@ EXIT_CODES = f"""exit status:
   {EXIT_PROTECTED:>3}  --fail-on-protected: a protected resource would be deleted or replaced
   {EXIT_PREVIEW_FAILED:>3}  --fail-on-protected: a head stack's preview failed (<stack>.error.json)
   {EXIT_BREAKING_SCOPE:>3}  --fail-on-protected: an enabled scope removed, renamed or renumbered
-  {EXIT_WEAKENED:>3}  --fail-on-weakened: a region's policy config is loosened
+  {EXIT_WEAKENED:>3}  --fail-on-weakened: a region's policy config is loosened, or the permission
+       catalog changed what a permission stands for
 The first that applies, in the order {EXIT_PROTECTED}, {EXIT_PREVIEW_FAILED}, \
 {EXIT_BREAKING_SCOPE}, {EXIT_WEAKENED}."""
 
@@ -113,7 +116,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help=f"exit with status {exitcodes.WEAKENED} when a region's policy config is loosened "
         "(a policy's enforcement lowered, or a property changed in the direction the policy "
         "declares as looser: an allow-list entry added, a high-privilege entry removed, a "
-        "limit raised...)",
+        "limit raised...), or when the permission catalog changed an entry's id, risk or "
+        "flags (what a permission name stands for)",
     )
     return parser
 
@@ -138,13 +142,16 @@ def run(args: argparse.Namespace) -> int:
     diffs = diff_plans(
         base, head, load_catalog(), base_failures=base_failures, head_failures=head_failures
     )
+    catalog = catalog_changes(base, head)
+    first = catalog_section(catalog)
     subtitle = text("From ", strong(args.base_label), " to ", strong(args.head_label), ".")
-    report = diff_report(diffs, title=args.title, subtitle=subtitle)
+    report = diff_report(diffs, title=args.title, subtitle=subtitle, first=first)
     markdown = to_markdown(report)
     if args.html_out:
         write_text(args.html_out, to_html(report))
     if args.json_out:
-        write_text(args.json_out, changes_json(diffs, title=args.title))
+        extra = {"catalogChanges": catalog_json(catalog)} if catalog else None
+        write_text(args.json_out, changes_json(diffs, title=args.title, extra=extra))
     if args.summary_out:
         cut = diff_report(
             diffs,
@@ -152,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
             subtitle=subtitle,
             cap=SUMMARY_LINES,
             full_report=args.full_report_url,
+            first=first,
         )
         write_text(args.summary_out, to_markdown(cut))
     if args.out:
@@ -160,10 +168,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"-> {display_path(args.out)}")
     else:
         sys.stdout.write(markdown)
-    return status(args, diffs)
+    return status(args, diffs, catalog)
 
 
-def status(args: argparse.Namespace, diffs: Sequence[StackDiff]) -> int:
+def status(
+    args: argparse.Namespace, diffs: Sequence[StackDiff], catalog: Sequence[CatalogChange] = ()
+) -> int:
     """The exit status: the first of EXIT_CODES that applies (its error on standard error)."""
     if args.fail_on_protected and any(c.destroys_protected for d in diffs for c in d.changes):
         return EXIT_PROTECTED
@@ -186,6 +196,17 @@ def status(args: argparse.Namespace, diffs: Sequence[StackDiff]) -> int:
             file=sys.stderr,
         )
         return EXIT_BREAKING_SCOPE
+    swapped = [change for change in catalog if change.weakening]
+    if args.fail_on_weakened and swapped:
+        named = ", ".join(
+            f"{c.entry.api_name}/{c.entry.permission} ({c.entry.kind})" for c in swapped
+        )
+        print(
+            f"error: the permission catalog changed what a permission stands for: {named}; "
+            "check each id against Microsoft's published permissions",
+            file=sys.stderr,
+        )
+        return EXIT_WEAKENED
     if args.fail_on_weakened and any(d.weakened for d in diffs):
         changes = [change for d in diffs for change in d.policy_changes]
         print(f"error: {weakened_summary(changes)}", file=sys.stderr)

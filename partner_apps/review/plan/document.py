@@ -24,6 +24,7 @@ from typing import Any, Final
 from partner_apps.review.plan.access import as_list, as_map, as_str, canonical, dig, str_list
 from partner_apps.review.plan.model import (
     Catalog,
+    CatalogEntry,
     Plan,
     PlanError,
     PolicyInfo,
@@ -72,6 +73,7 @@ from partner_apps.review.plan.vocabulary import (
     parse_urn,
     urn_name,
 )
+from policies.partner_policies.catalog import Permission
 
 # Names other modules import from here (defined in vocabulary, access, secrets and model).
 __all__ = [
@@ -256,8 +258,57 @@ def plan_from_document(document: Mapping[str, Any], source: str = "") -> Plan:
         assigned_at_deploy=frozenset(
             v.lower() for v in as_list(document.get("assignedAtDeploy")) if isinstance(v, str)
         ),
+        permission_catalog=_catalog(document.get("permissionCatalog")),
     )
     return scrub_plan(plan, found)
+
+
+# The flags of a catalog entry a plan records, by their name in the plan.
+_CATALOG_FLAGS: Final = ("adminConsent", "cspAllowed", "customerTenant", "highPrivilege")
+
+
+def catalog_record(permissions: Iterable[Permission]) -> list[dict[str, Any]]:
+    """The permission catalog as a plan records it (``permissionCatalog``): every entry's id,
+    risk and flags, so a diff of two plans sees any change of the catalog (issue 27 item 1:
+    the catalog is the offline trust root of every permission name a report shows)."""
+    rows = []
+    for permission in permissions:
+        values = {
+            "adminConsent": permission.admin_consent,
+            "cspAllowed": permission.csp_allowed,
+            "customerTenant": permission.customer_tenant,
+            "highPrivilege": permission.high_privilege,
+        }
+        rows.append(
+            {
+                "api": permission.api_app_id,
+                "apiName": permission.api.name,
+                "permission": permission.value,
+                "type": permission.kind,
+                "id": permission.id,
+                "risk": permission.risk,
+                "flags": [flag for flag in _CATALOG_FLAGS if values[flag]],
+            }
+        )
+    return sorted(rows, key=lambda row: (row["api"], row["permission"], row["type"]))
+
+
+def _catalog(value: Any) -> tuple[CatalogEntry, ...] | None:
+    if not isinstance(value, list):
+        return None
+    return tuple(
+        CatalogEntry(
+            api=as_str(row.get("api")),
+            api_name=as_str(row.get("apiName")),
+            permission=as_str(row.get("permission")),
+            kind=as_str(row.get("type")),
+            id=as_str(row.get("id")),
+            risk=as_str(row.get("risk")),
+            flags=tuple(sorted(str_list(row.get("flags")))),
+        )
+        for row in value
+        if isinstance(row, Mapping)
+    )
 
 
 def scrub_plan(plan: Plan, found: set[str]) -> Plan:
@@ -293,6 +344,7 @@ def scrub_plan(plan: Plan, found: set[str]) -> Plan:
         policies=plan.policies,
         source=plan.source,
         assigned_at_deploy=plan.assigned_at_deploy,
+        permission_catalog=plan.permission_catalog,
     )
 
 

@@ -102,6 +102,29 @@ class PolicyInfo:
 
 
 @dataclass(frozen=True)
+class CatalogEntry:
+    """One permission of the catalog the plan was recorded with (``permissionCatalog``): what
+    the id of a permission name was, and how the pack judged it, when the plan was made."""
+
+    api: str  # the API's application id
+    api_name: str
+    permission: str
+    kind: str  # delegated or application
+    id: str
+    risk: str
+    flags: tuple[str, ...]  # adminConsent, cspAllowed, customerTenant, highPrivilege (those set)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.api, self.permission, self.kind)
+
+    @property
+    def judged(self) -> tuple[str, str, tuple[str, ...]]:
+        """What a change of weakens: the id the name stands for, its risk and flags."""
+        return (self.id.lower(), self.risk, self.flags)
+
+
+@dataclass(frozen=True)
 class Plan:
     """One stack's recorded plan, secrets masked."""
 
@@ -116,6 +139,8 @@ class Plan:
     source: str = ""
     # Ids the offline preview's mocks made up (the plan's ``assignedAtDeploy``), lower case.
     assigned_at_deploy: frozenset[str] = frozenset()
+    # The permission catalog the plan was recorded with; None in a plan that has none.
+    permission_catalog: tuple[CatalogEntry, ...] | None = None
 
     def by_urn(self) -> dict[str, Resource]:
         return {resource.urn: resource for resource in self.resources}

@@ -337,10 +337,12 @@ def diff_report(
     subtitle: Inline = (),
     cap: int | None = None,
     full_report: str = "",
+    first: Sequence[Block] = (),
 ) -> Report:
-    """The diff of a set of stacks as one document (``cap``: see ``diff_parts``)."""
+    """The diff of a set of stacks as one document (``cap``: see ``diff_parts``); ``first``:
+    sections that come before everything else (the permission catalog's changes)."""
     parts = diff_parts(diffs, title=title, subtitle=subtitle, cap=cap, full_report=full_report)
-    return compose(parts)
+    return compose(parts, after_opening=first)
 
 
 def summary_lines(diffs: Sequence[StackDiff]) -> str:
