@@ -4,7 +4,8 @@ export-routing, which merges the regions' routing parts (files only).
 Order of every verb: the region's target checked from its stack file and outputs (no request),
 the SAM token and secret from the region's vault, the region's customers from its partner tenant,
 the single-region checks, and only then the customer tenants. Progress goes to stderr; the
-report (Markdown or JSON) to stdout, and with ``--out-dir`` to files for a job summary.
+report (Markdown or JSON) to stdout, and with ``--out-dir`` to files: ``<name>.json``,
+``<name>.md`` (for a job summary) and ``<name>.html``, the same report as a page.
 """
 
 from __future__ import annotations
@@ -51,8 +52,6 @@ def _now(rt: Runtime) -> datetime:
 def _emit(
     rt: Runtime, args: argparse.Namespace, name: str, document: dict[str, Any], report: Report
 ) -> None:
-    """The JSON document or the report's Markdown to stdout; with ``--out-dir``, ``<name>.json``,
-    ``<name>.md`` (for the job summary) and ``<name>.html`` (the same report as a page)."""
     # Encoded at most once, as one string: an apply's report of 1,000 customers is some 8 MB,
     # which json.dump wrote to the stream in some 200,000 pieces (and encoded again for
     # --out-dir).
