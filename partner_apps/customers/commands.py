@@ -4,7 +4,8 @@ export-routing, which merges the regions' routing parts (files only).
 Order of every verb: the region's target checked from its stack file and outputs (no request),
 the SAM token and secret from the region's vault, the region's customers from its partner tenant,
 the single-region checks, and only then the customer tenants. Progress goes to stderr; the
-report (Markdown or JSON) to stdout, and with ``--out-dir`` to files for a job summary.
+report (Markdown or JSON) to stdout, and with ``--out-dir`` to files: ``<name>.json``,
+``<name>.md`` (for a job summary) and ``<name>.html``, the same report as a page.
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from partner_apps import exitcodes
+from partner_apps.review.plan.verify_results import verify_document
+from partner_apps.review.reports.customers import apply_report, plan_report, verify_report
+from partner_apps.review.reports.model import Report, to_html, to_markdown
 from partner_apps.sam.errors import SamError
 from partner_apps.sam.flows import Runtime
 from partner_apps.sam.target import region_of, region_stacks
 
-from . import binding, report, routing_parts
+from . import binding, routing_parts
 from .apply import Outcome, apply
 from .graph import CustomerGraph
 from .lifecycle import ENDED, GDAP, WRITE_PERMISSION, plan_customer_lifecycle
@@ -46,7 +50,7 @@ def _now(rt: Runtime) -> datetime:
 
 
 def _emit(
-    rt: Runtime, args: argparse.Namespace, name: str, document: dict[str, Any], markdown: str
+    rt: Runtime, args: argparse.Namespace, name: str, document: dict[str, Any], report: Report
 ) -> None:
     # Encoded at most once, as one string: an apply's report of 1,000 customers is some 8 MB,
     # which json.dump wrote to the stream in some 200,000 pieces (and encoded again for
@@ -54,12 +58,14 @@ def _emit(
     text = ""
     if args.output == "json" or args.out_dir is not None:
         text = json.dumps(document, indent=2, sort_keys=True) + "\n"
-    rt.out.write(text if args.output == "json" else markdown + "\n")
+    markdown = to_markdown(report)
+    rt.out.write(text if args.output == "json" else markdown)
     if args.out_dir is not None:
         folder: Path = args.out_dir
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{name}.json").write_text(text, encoding="utf-8")
-        (folder / f"{name}.md").write_text(markdown + "\n", encoding="utf-8")
+        (folder / f"{name}.md").write_text(markdown, encoding="utf-8")
+        (folder / f"{name}.html").write_text(to_html(report), encoding="utf-8")
 
 
 def _writable(path: Path, option: str, *, folder: bool = False, append: bool = False) -> None:
@@ -228,7 +234,7 @@ def plan_command(rt: Runtime, args: argparse.Namespace) -> int:
     document["inputs"] = binding.inputs(rt.project_dir, rt.outputs(region.stack), region.stack)
     document["requests"] = region.http.requests_made
     document["workers"] = workers
-    _emit(rt, args, f"{region.stack}-plan", document, report.plan_markdown(document))
+    _emit(rt, args, f"{region.stack}-plan", document, plan_report(document))
     if plan.failures:
         return exitcodes.CUSTOMERS_FAILED
     return exitcodes.CHANGES if plan.changes else exitcodes.OK
@@ -409,7 +415,7 @@ def _apply_locked(
         "requests": region.http.requests_made,
         "workers": workers,
     }
-    _emit(rt, args, f"{region.stack}-apply", document, report.apply_markdown(document))
+    _emit(rt, args, f"{region.stack}-apply", document, apply_report(document))
     return exitcodes.CUSTOMERS_FAILED if any(o.cause for _, o in results) else exitcodes.OK
 
 
@@ -443,15 +449,14 @@ def verify_command(rt: Runtime, args: argparse.Namespace) -> int:
     finally:
         progress.close()
     checks += _offboarded_checks(rt, region, verifier, customers)
-    document = {
-        "kind": "customers-verify",
-        "stack": region.stack,
-        "region": region.stack,
-        "checkedAt": _now(rt).isoformat(timespec="seconds"),
-        "auditLog": str(audit.path) if audit.path else None,
-        "results": [check.as_json() for check in checks],
-    }
-    _emit(rt, args, region.stack, document, report.verify_markdown(document))
+    # One module writes and reads this file (the audit reads it): verifyResultsVersion included.
+    document = verify_document(
+        region.stack,
+        _now(rt).isoformat(timespec="seconds"),
+        str(audit.path) if audit.path else None,
+        [check.as_json() for check in checks],
+    )
+    _emit(rt, args, region.stack, document, verify_report(document))
     good = ("verified", OFFBOARDED)
     return exitcodes.OK if all(c.state in good for c in checks) else exitcodes.CUSTOMERS_FAILED
 

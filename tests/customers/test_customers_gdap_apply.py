@@ -90,7 +90,7 @@ def test_a_role_set_migration_terminates_the_old_relationship_once_the_new_is_ac
     use_file(cw, tmp_path, DEFAULT)
     tenant = cw.customers["us"][0]
     report = cw.run("customers", "apply", "--stack", "us").out
-    assert "### GDAP approval links" in report
+    assert "## GDAP approval links" in report
     assert "granularAdminRelationships/" in report
     _approve_all(cw)
     assert _apply(cw) == exitcodes.OK

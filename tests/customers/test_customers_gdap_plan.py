@@ -244,12 +244,12 @@ def test_the_plan_report_has_a_gdap_section_offboarding_and_a_forwardable_summar
     result = cw.run("customers", "plan", "--stack", "us")
     assert result.code == exitcodes.CHANGES, result.err
     report = result.out
-    assert "### GDAP relationships" in report
-    assert f"#### Customer US 0001 (`{tenant}`)" in report
+    assert "## GDAP relationships" in report
+    assert f"### Customer US 0001 (`{tenant}`)" in report
     assert "⚠ Global Administrator" in report
-    assert "### Offboarding" in report
+    assert "## Offboarding" in report
     assert "remove the Partner Center consent" in report
-    assert "### For each customer's change manager" in report
+    assert "## For each customer's change manager" in report
     assert "Your partner requests an admin relationship (GDAP) with the roles" in report
     # Nothing that changes between runs, apart from the dated plan time, and no secret.
     assert "CANARY" not in report
