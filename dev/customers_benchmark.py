@@ -120,7 +120,9 @@ def _project(directory: Path, *, gdap: bool = False) -> Path:
 def _seed_gdap(cw: Any, stack: str = "us") -> None:
     """Every customer of ``stack`` with the relationship its template asks for, active since an
     hour ago with auto-extend, and the template's access assignment active in it: what a first
-    apply and the customers' approvals leave (names and roles as the product computes them)."""
+    apply and the customers' approvals leave (names and roles as the product computes them). It
+    takes the place of the world's hand-made relationship (the same roles): one relationship a
+    customer, as when GDAP is managed from the customer file."""
     # The product's own reading of the template: the seeded world is what it would have made.
     from partner_apps.customers import lifecycle  # noqa: PLC0415
     from partner_apps.customers.customer_file import Template  # noqa: PLC0415
@@ -134,6 +136,12 @@ def _seed_gdap(cw: Any, stack: str = "us") -> None:
     roles = sorted(template.role_ids())
     with cloud.lock:
         partner = cloud.partners[partner_tenant]
+        seeded = set(cw.customers[stack])
+        for relationship in [
+            r for r in partner.relationships if r["customer"].get("tenantId") in seeded
+        ]:
+            partner.relationships.remove(relationship)
+            partner.access_assignments.pop(relationship["id"], None)
         for index, tenant in enumerate(cw.customers[stack]):
             relationship_id = f"{uuid.UUID(int=index + 1)}-{tenant}"
             partner.relationships.append(
