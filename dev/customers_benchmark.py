@@ -19,6 +19,15 @@ apply also the consents per app, the 429s, the ratio of its time to the rate-lim
 product), the most answers the fake held at once (requests in flight) and the connections it
 accepted (kept alive, they stay few). A summary line per latency ends the output.
 
+``--gdap``: the same, with the customer lifecycle of issue 30 in its steady state: the region's
+``customers/us.yaml`` gives every customer a default GDAP template, and each customer already has
+the relationship that template asks for, approved and active, with its access assignment
+(seeded in the fake before the run, as a partner would have them after a first apply and the
+customers' approvals). Plan and apply then read GDAP beside the consents and write none of it;
+each step also prints the Graph requests to ``tenantRelationships/delegatedAdminRelationships``
+it made (all of them, and per customer) and the GDAP writes the fake counted (0 expected). Run
+once without and once with ``--gdap``: the difference is what GDAP adds.
+
 The fake is built in this process and then served from a forked child (POSIX ``fork``), so its
 own CPU runs on the second core as a real server's would not run on the client's machine at all;
 the client's side (the product) keeps this interpreter to itself, and its CPU figure is the
@@ -38,9 +47,11 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +62,31 @@ from components.files import safe_load
 ROOT = Path(__file__).resolve().parent.parent
 EXTRA_APP = "partner-portal-worker"
 LATENCIES_MS = (0.0, 50.0, 150.0)
+# Graph's GDAP collection: every request below it is one GDAP adds (list, assignments, writes).
+GDAP_PATH = "/tenantRelationships/delegatedAdminRelationships"
+# --gdap: the default template of every customer, least-privileged roles for the consents (those
+# Graph and Partner Center require for them) given to one partner security group.
+GDAP_TEMPLATE = "consent"
+GDAP_GROUP = "11111111-2222-3333-4444-555555555555"
+GDAP_FILE: dict[str, Any] = {
+    "gdap": {
+        "templates": {
+            GDAP_TEMPLATE: {
+                "groups": {
+                    GDAP_GROUP: ["Cloud Application Administrator", "Privileged Role Administrator"]
+                },
+                "duration": "P730D",
+                "autoExtendDuration": "P180D",
+            }
+        },
+        "default": GDAP_TEMPLATE,
+    }
+}
 
 
-def _project(directory: Path) -> Path:
-    """A copy of the project's config with a third app to consent."""
+def _project(directory: Path, *, gdap: bool = False) -> Path:
+    """A copy of the project's config with a third app to consent; with ``gdap``, the region's
+    customer file giving every customer the default template."""
     project = directory / "project"
     project.mkdir()
     for path in [ROOT / "Pulumi.yaml", *ROOT.glob("Pulumi.*.yaml")]:
@@ -79,7 +111,72 @@ def _project(directory: Path) -> Path:
     )
     document["apps"][EXTRA_APP] = worker
     (project / "apps.yaml").write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    if gdap:
+        (project / "customers").mkdir()
+        (project / "customers" / "us.yaml").write_text(yaml.safe_dump(GDAP_FILE), encoding="utf-8")
     return project
+
+
+def _seed_gdap(cw: Any, stack: str = "us") -> None:
+    """Every customer of ``stack`` with the relationship its template asks for, active since an
+    hour ago with auto-extend, and the template's access assignment active in it: what a first
+    apply and the customers' approvals leave (names and roles as the product computes them). It
+    takes the place of the world's hand-made relationship (the same roles): one relationship a
+    customer, as when GDAP is managed from the customer file."""
+    # The product's own reading of the template: the seeded world is what it would have made.
+    from partner_apps.customers import lifecycle  # noqa: PLC0415
+    from partner_apps.customers.customer_file import Template  # noqa: PLC0415
+
+    template = Template.model_validate(GDAP_FILE["gdap"]["templates"][GDAP_TEMPLATE])
+    cloud = cw.cloud
+    partner_tenant = cw.world.regions[stack].tenant_id
+    now = cloud.gdap_now()
+    activated = (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ends = (now + timedelta(days=729)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    roles = sorted(template.role_ids())
+    with cloud.lock:
+        partner = cloud.partners[partner_tenant]
+        seeded = set(cw.customers[stack])
+        for relationship in [
+            r for r in partner.relationships if r["customer"].get("tenantId") in seeded
+        ]:
+            partner.relationships.remove(relationship)
+            partner.access_assignments.pop(relationship["id"], None)
+        for index, tenant in enumerate(cw.customers[stack]):
+            relationship_id = f"{uuid.UUID(int=index + 1)}-{tenant}"
+            partner.relationships.append(
+                {
+                    "id": relationship_id,
+                    "displayName": lifecycle.relationship_name(GDAP_TEMPLATE, template, tenant, 1),
+                    "duration": template.duration,
+                    "customer": {"tenantId": tenant},
+                    "accessDetails": {"unifiedRoles": [{"roleDefinitionId": r} for r in roles]},
+                    "status": "active",
+                    "autoExtendDuration": template.auto_extend_duration,
+                    "createdDateTime": activated,
+                    "lastModifiedDateTime": activated,
+                    "activatedDateTime": activated,
+                    "endDateTime": ends,
+                    "@odata.etag": f'W/"bench-{index}"',
+                }
+            )
+            partner.access_assignments[relationship_id] = [
+                {
+                    "id": str(uuid.UUID(int=index + 1)),
+                    "status": "active",
+                    "accessContainer": {
+                        "accessContainerId": group,
+                        "accessContainerType": "securityGroup",
+                    },
+                    "accessDetails": {
+                        "unifiedRoles": [{"roleDefinitionId": r} for r in sorted(ids)]
+                    },
+                    "createdDateTime": activated,
+                    "lastModifiedDateTime": activated,
+                    "@odata.etag": f'W/"bench-{index}-{group}"',
+                }
+                for group, ids in template.assignments().items()
+            ]
 
 
 class _Served:
@@ -109,6 +206,20 @@ class _Served:
             while (command := pipe.recv()) != "stop":
                 if command == "requests":
                     pipe.send((len(cloud.requests), sum(cloud.connections.values())))
+                elif command == "gdap":  # GDAP requests so far, and GDAP writes the fake made
+                    with cloud.lock:
+                        calls = sum(
+                            1
+                            for r in cloud.requests
+                            if r.service == "graph" and GDAP_PATH in r.path
+                        )
+                        writes = (
+                            len(cloud.gdap_creates)
+                            + len(cloud.gdap_assignment_creates)
+                            + len(cloud.gdap_terminations)
+                            + len(cloud.gdap_operations)
+                        )
+                    pipe.send((calls, writes))
                 elif command == "cpu":  # the fake's own CPU seconds so far
                     pipe.send(_cpu())
                 elif command == "peak":  # the most answers held at once since the last ask
@@ -149,6 +260,8 @@ class Step:
     workers: int | None  # what the command reported using
     in_flight: int  # the most answers the fake held at once (0 without latency)
     connections: int  # connections the fake accepted (Entra, Partner Center, Graph, vault)
+    gdap_requests: int  # Graph requests to the GDAP collection (the listings included)
+    gdap_writes: int  # GDAP writes the fake made (relationships, assignments, terminations)
 
     @property
     def cpu_per_1000(self) -> float:
@@ -162,6 +275,7 @@ def _cpu() -> float:
 
 def _timed(cw: Any, served: _Served, *argv: str) -> Step:
     start_requests, start_connections = served.ask("requests")
+    start_gdap, start_gdap_writes = served.ask("gdap")
     served.ask("peak")
     server_cpu: float = served.ask("cpu")
     started, cpu = time.perf_counter(), _cpu()
@@ -174,6 +288,7 @@ def _timed(cw: Any, served: _Served, *argv: str) -> Step:
     except (ValueError, AttributeError):
         workers = None
     count, connections = served.ask("requests")
+    gdap, gdap_writes = served.ask("gdap")
     server_cpu = served.ask("cpu") - server_cpu
     return Step(
         result.code,
@@ -184,6 +299,8 @@ def _timed(cw: Any, served: _Served, *argv: str) -> Step:
         workers,
         served.ask("peak"),
         connections - start_connections,
+        gdap - start_gdap,
+        gdap_writes - start_gdap_writes,
     )
 
 
@@ -194,16 +311,18 @@ def run_latency(
     latency_ms: float,
     *,
     limit_key: str = "consented",
+    gdap: bool = False,
 ) -> dict[str, Any]:
     """One world, one latency: the first plan, the apply and the second plan. ``limit_key``:
     what the fake's limit counts per second, the consented app or the calling app (the two
-    readings of Partner Center's "for each applicationId")."""
+    readings of Partner Center's "for each applicationId"). ``gdap``: every customer with its
+    template's relationship and access assignment, active (``_seed_gdap``)."""
     # The loopback cloud is test code: imported only when the benchmark runs.
     from partner_apps.sandbox.customer_world import APPS, open_customer_world  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory() as folder:
         directory = Path(folder)
-        project = _project(directory)
+        project = _project(directory, gdap=gdap)
         apps = (*APPS, EXTRA_APP)
         with open_customer_world(directory, us=customers, eu=0, apps=apps) as cw:
             cw.world.fake._timer.cancel()  # the fake's safety stop: this run may take minutes
@@ -213,6 +332,8 @@ def run_latency(
             cw.cloud.consent_rate_limit = rate
             cw.cloud.answer_latency = latency_ms / 1000
             cw.cloud.consent_limit_key = limit_key
+            if gdap:
+                _seed_gdap(cw)
             served = _Served(cw)
             try:
                 common = ["--stack", "us", "--output", "json"]
@@ -227,6 +348,7 @@ def run_latency(
             per_app = Counter(posts)
     floor = max(per_app.values()) / rate if per_app else 0.0
     return {
+        "customers": customers,
         "latencyMs": latency_ms,
         "plan": plan,
         "apply": apply,
@@ -270,6 +392,13 @@ def _print_run(figures: dict[str, Any]) -> None:
         f"1,000 requests), the fake's CPU {apply.server_cpu:.1f} s, answers in flight at most "
         f"{apply.in_flight}, connections opened {apply.connections}"
     )
+    customers = figures["customers"]
+    gdap = ", ".join(
+        f"{name} {step.gdap_requests} ({step.gdap_requests / customers:.2f} per customer)"
+        for name, step in (("plan", figures["plan"]), ("apply", apply), ("again", figures["again"]))
+    )
+    writes = sum(figures[key].gdap_writes for key in ("plan", "apply", "again"))
+    print(f"GDAP Graph requests at {latency}: {gdap}; GDAP writes {writes}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -288,6 +417,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="milliseconds the fake holds every answer, one apply each (0,50,150)",
     )
     parser.add_argument(
+        "--gdap",
+        action="store_true",
+        help="every customer with a default GDAP template and its relationship, active (steady "
+        "state): plan and apply read GDAP too",
+    )
+    parser.add_argument(
         "--storm-customers",
         type=int,
         default=200,
@@ -297,8 +432,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     workers = "sized by the command" if args.workers is None else str(args.workers)
+    gdap = ", GDAP steady state (a template per customer)" if args.gdap else ""
     print(
-        f"{args.customers} customers × 3 apps (and the SAM app's own consent), fake limit "
+        f"{args.customers} customers × 3 apps (and the SAM app's own consent){gdap}, fake limit "
         f"{args.rate:g} consents/s per app, workers {workers}"
     )
     print(
@@ -307,7 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     runs = []
     for latency in args.latency:
-        runs.append(run_latency(args.customers, args.rate, args.workers, latency))
+        runs.append(run_latency(args.customers, args.rate, args.workers, latency, gdap=args.gdap))
         _print_run(runs[-1])
     print("summary of the applies:")
     print(

@@ -3,6 +3,8 @@
 * ``schema/stack-config.schema.json`` — JSON Schema of ``Pulumi.<region>.yaml`` (editors validate
   the stack files with it through the ``yaml-language-server`` comment at their top);
 * ``schema/apps.schema.json`` — JSON Schema of ``apps.yaml``;
+* ``schema/customers.schema.json`` — JSON Schema of ``customers/<region>.yaml`` (GDAP templates,
+  customer states), from ``partner_apps.customers.customer_file``;
 * ``docs/policy-catalog.md`` — the auditors' catalog of every policy;
 * the deploying identity's least-privilege tables in ``docs/running-for-real.md`` (between the
   ``<!-- generated: deploying-identity -->`` markers), from ``components/deployer.py``;
@@ -39,6 +41,7 @@ from components.models import (
     RegionConfig,
 )
 from partner_apps import exitcodes
+from partner_apps.customers import customer_file
 from partner_apps.preview import policy_config
 from policies.partner_policies import catalog_doc
 
@@ -139,6 +142,7 @@ ARTIFACTS: dict[str, Callable[[], str]] = {
     DEPLOYER_DOC: readme,
     "schema/stack-config.schema.json": lambda: _json(stack_schema()),
     "schema/apps.schema.json": lambda: _json(apps_schema()),
+    "schema/customers.schema.json": lambda: _json(customer_file.schema()),
     "docs/policy-catalog.md": catalog_doc.current,
 }
 

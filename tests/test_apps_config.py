@@ -86,6 +86,7 @@ def test_permissions_resolve_to_catalog_ids() -> None:
         (graph, "84bccea3-f856-4a8a-967b-dbe0a3d53a64"),  # AppRoleAssignment.ReadWrite.All
         (graph, "41ce6ca6-6826-4807-84f1-1c82854f7ee5"),  # DelegatedPermissionGrant.ReadWrite.All
         (graph, "0c0064ea-477b-4130-82a5-4c2cc4ff68aa"),  # DelegatedAdminRelationship.Read.All
+        (graph, "885f682f-a990-4bad-a642-36736a74b0c7"),  # DelegatedAdminRelationship.ReadWrite.All
     }
 
 
@@ -123,7 +124,7 @@ def test_retired_aad_graph_is_refused_with_the_reason() -> None:
 
     (problem,) = _problems(change)
     assert problem.startswith(
-        "apps.yaml: apps.partner-center-sam.permissions[6]: app 'partner-center-sam'"
+        "apps.yaml: apps.partner-center-sam.permissions[7]: app 'partner-center-sam'"
     )
     assert "retired on 2025-08-31" in problem
 

@@ -842,7 +842,7 @@ CASES = [
             f"{SAM}.permissions",
             permission("Windows Azure Active Directory", "User.Read", "delegated"),
         ),
-        f"{SAM}.permissions[6]",
+        f"{SAM}.permissions[7]",
         "retired on 2025-08-31",
     ),
     Case(

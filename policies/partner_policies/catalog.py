@@ -334,6 +334,21 @@ _GRAPH_ROWS: Final[dict[str, tuple[_Row, ...]]] = {
             "f6e9e124-4586-492f-adc0-c6f96e4823fd",
             "medium",
         ),
+        # Creates, locks for approval and terminates relationships and sets their access
+        # assignments: it gives the partner's security groups Entra roles in customer tenants
+        # (on an active relationship, with no further customer approval), hence high.
+        (
+            "DelegatedAdminRelationship.ReadWrite.All",
+            _D,
+            "885f682f-a990-4bad-a642-36736a74b0c7",
+            "high",
+        ),
+        (
+            "DelegatedAdminRelationship.ReadWrite.All",
+            _A,
+            "cc13eba4-8cd8-44c6-b4d4-f93237adce58",
+            "high",
+        ),
     ),
     "role-management": (
         ("RoleManagement.Read.Directory", _D, "741c54c3-0c1e-44a1-818b-3f97ab4e8c83", "medium"),
@@ -609,6 +624,9 @@ _GRAPH_DESCRIPTIONS: Final[dict[str, str]] = {
     "AppRoleAssignment.ReadWrite.All": "Grant app roles and application permissions",
     "DelegatedPermissionGrant.ReadWrite.All": "Grant delegated permissions to any app",
     "DelegatedAdminRelationship.Read.All": "Read the partner's GDAP relationships with customers",
+    "DelegatedAdminRelationship.ReadWrite.All": (
+        "Create and terminate GDAP relationships and assign the partner's groups roles in them"
+    ),
     "RoleManagement.Read.Directory": "Read directory role definitions and assignments",
     "RoleManagement.ReadWrite.Directory": "Assign directory roles, Global Administrator included",
     "RoleManagementPolicy.Read.Directory": "Read PIM policies for directory roles",

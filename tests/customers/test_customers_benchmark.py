@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from dev import customers_benchmark
@@ -39,3 +41,31 @@ def test_latencies_are_milliseconds_zero_or_more() -> None:
     for wrong in ("", "fast", "-1"):
         with pytest.raises(Exception, match="milliseconds"):
             customers_benchmark._latencies(wrong)
+
+
+def test_gdap_benchmark_reads_the_steady_state_and_writes_no_gdap(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = customers_benchmark.main(
+        ["--customers", "4", "--workers", "2", "--latency", "0", "--storm-customers", "0", "--gdap"]
+    )
+    assert code == 0
+    shown = capsys.readouterr().out
+    assert "4 customers × 3 apps (and the SAM app's own consent), GDAP steady state" in shown
+    # The consents are made as without GDAP: the seeded relationships change none of them.
+    assert "consents per app [4, 4, 4]" in shown
+    rows = [
+        line.split() for line in shown.splitlines() if line.split()[:1] in (["apply"], ["plan"])
+    ]
+    rows = [row for row in rows if row[1] != "at"]
+    # The first plan has consents to make (20), the apply succeeds, the plan after it is clean:
+    # the seeded relationships are exactly what the template asks for.
+    assert [row[-5] for row in rows] == ["20", "0", "0"], rows
+    gdap = next(line for line in shown.splitlines() if line.startswith("GDAP Graph requests"))
+    # Steady state: GDAP is read (the region's listings and each relationship's access
+    # assignments), never written.
+    assert gdap.endswith("GDAP writes 0"), gdap
+    counts = [int(part) for part in re.findall(r"(?:plan|apply|again) (\d+) \(", gdap)]
+    assert len(counts) == 3, gdap
+    # At least the listing and each customer's relationship's assignments, in every step.
+    assert min(counts) >= 4 + 1, gdap

@@ -129,7 +129,13 @@ def test_a_role_set_migration_terminates_the_old_relationship_once_the_new_is_ac
 def test_without_the_write_permission_plan_says_blocked_and_apply_writes_no_gdap(
     cw: CustomerWorld, tmp_path: Path
 ) -> None:
-    # apps.yaml as committed: the SAM app has DelegatedAdminRelationship.Read.All only.
+    # apps.yaml asks for the write permission, but the partner admin has not consented again
+    # since: the SAM app's token in the partner tenant has DelegatedAdminRelationship.Read.All only.
+    for stack in ("us", "eu"):
+        app = cw.cloud.find_app(cw.world.regions[stack].sam.client_id)
+        app.delegated["https://graph.microsoft.com"].discard(
+            "DelegatedAdminRelationship.ReadWrite.All"
+        )
     use_file(cw, tmp_path, DEFAULT)
     code, document = plan(cw)
     assert code == exitcodes.CUSTOMERS_FAILED

@@ -16,9 +16,9 @@ from partner_apps.sandbox.world import SAM
 from tests.conftest import ROOT, copy_project, edit_yaml
 
 
-def _without(cw: CustomerWorld, tmp_path: Path, permission: str) -> None:
-    """A project whose SAM app lacks ``permission``, admin-consented as such in the partner
-    tenants (so its tokens there and its consent in the customers lack it too)."""
+def _without(cw: CustomerWorld, tmp_path: Path, *permissions: str) -> None:
+    """A project whose SAM app lacks ``permissions``, admin-consented as such in the partner
+    tenants (so its tokens there and its consent in the customers lack them too)."""
     project = tmp_path / "project"
     project.mkdir()
     copy_project(project)
@@ -26,8 +26,8 @@ def _without(cw: CustomerWorld, tmp_path: Path, permission: str) -> None:
     def drop(document: dict[str, Any]) -> None:
         sam = document["apps"][SAM]
         before = len(sam["permissions"])
-        sam["permissions"] = [p for p in sam["permissions"] if p["permission"] != permission]
-        assert len(sam["permissions"]) == before - 1, permission
+        sam["permissions"] = [p for p in sam["permissions"] if p["permission"] not in permissions]
+        assert len(sam["permissions"]) == before - len(permissions), permissions
 
     edit_yaml(project / "apps.yaml", drop)
     cw.project_dir = project
@@ -46,6 +46,7 @@ def test_a_customer_the_sam_app_cannot_read_yet_is_planned_as_empty(cw: Customer
     sam_grants = {g["permission"] for g in plan["apps"][0]["grants"]}
     # Partner-tenant-only permissions are never granted in a customer.
     assert "DelegatedAdminRelationship.Read.All" not in sam_grants
+    assert "DelegatedAdminRelationship.ReadWrite.All" not in sam_grants
     assert "Application.ReadWrite.All" in sam_grants
     for customer in plan["customers"]:
         assert customer["read"] is False, customer["tenantId"]
@@ -102,7 +103,13 @@ def test_the_sam_app_needs_delegated_grant_writes_to_repair_a_grant(
 def test_the_gdap_list_needs_delegated_admin_relationship_read(
     cw: CustomerWorld, tmp_path: Path
 ) -> None:
-    _without(cw, tmp_path, "DelegatedAdminRelationship.Read.All")
+    # .ReadWrite.All reads relationships too (Graph's permissions tables): both must go.
+    _without(
+        cw,
+        tmp_path,
+        "DelegatedAdminRelationship.Read.All",
+        "DelegatedAdminRelationship.ReadWrite.All",
+    )
     result = cw.run("customers", "plan", "--stack", "us")
     assert result.code == exitcodes.PARTNER_CENTER, result.err
     assert "DelegatedAdminRelationship.Read.All" in result.err
