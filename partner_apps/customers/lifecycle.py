@@ -498,8 +498,9 @@ def plan_customer_lifecycle(
         planned.blocked = (WRITE_PERMISSION,)
         planned.cause = f"blocked: the SAM app's token lacks {WRITE_PERMISSION} (GDAP writes)"
         planned.fix = (
-            f"add the delegated permission {WRITE_PERMISSION} to the SAM app in apps.yaml, run "
-            "`pulumi up`, then have a partner admin consent again (`partner-apps sam consent`)"
+            f"the SAM app requests {WRITE_PERMISSION} (apps.yaml) but the stored token was "
+            "consented without it: run `pulumi up` if the app registration is older, then have a "
+            "partner admin consent again (`partner-apps sam consent --force`)"
         )
     return planned
 
