@@ -114,9 +114,11 @@ def test_a_hung_provider_call_stops_the_run_naming_last_and_pending(
     stuck_mocks: _StuckMocks,
 ) -> None:
     with pytest.raises(ProgramStalledError) as raised:
-        run_stack(ROOT, "us", mocks=stuck_mocks, stall_timeout=0.5)
+        # 2 s, not less: on a loaded machine (load 10 on 2 cores) the first registrations alone
+        # took over 0.5 s, and the message then had no last resource to name.
+        run_stack(ROOT, "us", mocks=stuck_mocks, stall_timeout=2.0)
     message = str(raised.value)
-    assert message.startswith("stack us: the program registered nothing new for 0.5 s"), message
+    assert message.startswith("stack us: the program registered nothing new for 2 s"), message
     assert "Last resource registered: urn:pulumi:us::partner-apps::" in message, message
     # The vault the provider never answered, and what waits on it: its secrets.
     assert "azure-native:keyvault:Vault us-vault-vault" in message, message
