@@ -154,6 +154,10 @@ class RoleAssignmentRow:
     principal_type: str
     scope: str
     urn: str
+    # Who the principal is, as the stack file describes it (the assignment's description).
+    description: str = ""
+    # Why a person or group holding this role is a risk (``vocabulary.vault_role_risk``).
+    risk: str | None = None
 
 
 @dataclass(frozen=True)

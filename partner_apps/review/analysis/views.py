@@ -56,7 +56,6 @@ from partner_apps.review.plan.vocabulary import (
     FEDERATED_CREDENTIAL,
     GROUP_MEMBER,
     IDENTIFIER_URI,
-    KEY_VAULT_ROLES,
     KNOWN_CLIENTS,
     PASSWORD,
     PRE_AUTHORIZED,
@@ -68,6 +67,8 @@ from partner_apps.review.plan.vocabulary import (
     VAULT_SECRET,
     is_provider,
     is_unknown,
+    role_name,
+    vault_role_risk,
 )
 
 # What the consumers of the analysis import from here (defined in rows and permissions).
@@ -193,14 +194,16 @@ def _vaults(index: Index, secrets: Sequence[SecretRow]) -> list[VaultView]:
 
 def _role_row(resource: Resource) -> RoleAssignmentRow:
     definition = as_str(resource.inputs.get("roleDefinitionId"))
-    guid = definition.rsplit("/", 1)[-1].lower()
+    principal_type = as_str(resource.inputs.get("principalType"))
     return RoleAssignmentRow(
         name=resource.name,
-        role=KEY_VAULT_ROLES.get(guid, definition),
+        role=role_name(definition),
         principal_id=as_str(resource.inputs.get("principalId")),
-        principal_type=as_str(resource.inputs.get("principalType")),
+        principal_type=principal_type,
         scope=as_str(resource.inputs.get("scope")),
         urn=resource.urn,
+        description=as_str(resource.inputs.get("description")),
+        risk=vault_role_risk(definition, principal_type),
     )
 
 

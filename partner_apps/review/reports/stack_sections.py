@@ -254,6 +254,11 @@ def _network_risk(path: str, value: str, vault: VaultView) -> Inline:
     return ()
 
 
+def _role_risk(risk: str | None) -> Inline:
+    """A person or group that can read the vault's secrets, flagged where it is listed."""
+    return text(" ", strong("⚠ risk"), f": {risk}") if risk else ()
+
+
 def vault_section(vault: VaultView, values: Values) -> Section:
     """One vault's section."""
     rows: list[Sequence[InlineLike]] = [
@@ -267,9 +272,14 @@ def vault_section(vault: VaultView, values: Values) -> Section:
         blocks.append(Paragraph(text(strong("Role assignments"))))
         blocks.append(
             make_table(
-                ("Role", "Principal", "Principal type"),
+                ("Role", "Principal", "Principal type", "Who (stack file)"),
                 (
-                    [values.text(r.role), values.code(r.principal_id), r.principal_type or "—"]
+                    [
+                        text(values.text(r.role), _role_risk(r.risk)),
+                        values.code(r.principal_id),
+                        r.principal_type or "—",
+                        values.text(r.description) if r.description else "—",
+                    ]
                     for r in vault.role_assignments
                 ),
             )
