@@ -168,9 +168,36 @@ def _client_facts(key: str, base: AppView, head: AppView) -> list[Fact]:
     return facts
 
 
+def _redirect_facts(key: str, base: AppView, head: AppView) -> list[Fact]:
+    """Redirect URIs added and removed; one that sends tokens outside the region's verified
+    domains (or to a tunnel) leads with ⚠ risk, whether it is new or its host just left reach."""
+    risks = dict(head.redirect_risks)
+    was_risky = dict(base.redirect_risks)
+    facts: list[Fact] = []
+    for uri in sorted(set(head.redirect_uris) - set(base.redirect_uris)):
+        flag = ("⚠ risk: ",) if uri in risks else ()
+        detail = (f"{risks[uri][0].upper()}{risks[uri][1:]}.",) if uri in risks else ()
+        facts.append(Fact("consent", key, (*flag, "adds redirect URI ", Code(uri)), detail))
+    for uri in sorted(set(head.redirect_uris) & set(base.redirect_uris)):
+        if uri in risks and uri not in was_risky:
+            facts.append(
+                Fact(
+                    "consent",
+                    key,
+                    ("⚠ risk: redirect URI ", Code(uri), " is now outside the region's reach"),
+                    (f"{risks[uri][0].upper()}{risks[uri][1:]}.",),
+                )
+            )
+    facts += [
+        Fact("consent", key, ("removes redirect URI ", Code(v)))
+        for v in sorted(set(base.redirect_uris) - set(head.redirect_uris))
+    ]
+    return facts
+
+
 def _web_facts(key: str, base: AppView, head: AppView) -> list[Fact]:
     """Where tokens go: redirect, identifier and homepage URIs, and the implicit grant."""
-    facts = _set_facts("consent", key, "redirect URI", base.redirect_uris, head.redirect_uris)
+    facts = _redirect_facts(key, base, head)
     facts += _set_facts(
         "consent", key, "identifier URI", base.identifier_uris, head.identifier_uris
     )

@@ -154,7 +154,7 @@ def app_section(app: AppView, values: Values) -> Section:
         ["Client id", id_span(app.client)],
         ["Sign-in audience", code(app.sign_in_audience or "(not set)")],
         ["Identifier URIs", codes(app.identifier_uris, values)],
-        ["Redirect URIs", codes(app.redirect_uris, values)],
+        ["Redirect URIs", text(codes(app.redirect_uris, values), _redirect_risks(app))],
         ["Homepage", values.code(app.homepage_url) if app.homepage_url else "—"],
         ["Implicit grant", implicit],
         ["Service principal", sp],
@@ -252,6 +252,14 @@ def _network_risk(path: str, value: str, vault: VaultView) -> Inline:
                 ": reachable from any network (networkAcls.defaultAction is not Deny)",
             )
     return ()
+
+
+def _redirect_risks(app: AppView) -> Inline:
+    """Redirect URIs that send tokens outside the region's reach, flagged where they are listed."""
+    parts: list[InlineLike] = []
+    for uri, problem in app.redirect_risks:
+        parts += [" ", strong("⚠ risk"), ": ", code(uri), f" {problem}."]
+    return text(*parts)
 
 
 def _role_risk(risk: str | None) -> Inline:
