@@ -10,6 +10,7 @@ a verified domain, a host added to the reviewed allow-list) pass with no ⚠ on 
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import shutil
@@ -139,3 +140,27 @@ def test_a_host_on_the_reviewed_allow_list_passes(tmp_path: Path, base_plans: Pa
     assert findings == []
     # The allow-list itself grew: the reviewer sees that as loosened policy config.
     assert "allowedExternalHosts" in text
+
+
+def test_a_new_app_with_a_tunnel_redirect_is_a_risk(tmp_path: Path, base_plans: Path) -> None:
+    uri = "https://x.ngrok-free.app/callback"
+
+    def add_app(project: Path) -> None:
+        def change(document: Any) -> None:
+            app = copy.deepcopy(document["apps"][APP])
+            app["displayName"] = "Contoso Partner Portal Preview"
+            app["redirectUris"] = [uri]
+            document["apps"]["partner-portal-preview"] = app
+
+        edit_yaml(project / "apps.yaml", change)
+
+    project = _project(tmp_path / "project")
+    add_app(project)
+    head = _plans(project, tmp_path / "out")
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        assert diff.main([str(base_plans), str(head)]) == 0
+    lines = _redirect_lines(output.getvalue(), uri)
+    assert lines, f"apps.yaml partner-portal-preview.redirectUris: the diff does not name {uri}"
+    assert all("⚠ risk" in line for line in lines), lines
+    assert len(_findings(head)) == len(STACKS)

@@ -175,6 +175,9 @@ def vault_facts(base: StackView | None, head: StackView | None) -> list[Fact]:
         if before is None or after is None:
             verb = "adds" if after else "removes"
             facts.append(Fact("secrets", "Key Vault", (f"{verb} the vault",), app=False))
+            # A new vault (a new region) is reviewed by who can read it like any other.
+            if after is not None:
+                facts += role_facts((), after.role_assignments)
             continue
         if before.name != after.name:
             facts.append(
