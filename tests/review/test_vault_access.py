@@ -19,6 +19,7 @@ import pytest
 
 from partner_apps.preview import command as preview
 from partner_apps.review import audit
+from partner_apps.review.changes.secret_facts import whole_lists
 from partner_apps.review.commands import diff
 from partner_apps.review.plan.vocabulary import KEY_VAULT_ROLES, vault_role_risk
 from tests.conftest import copy_project, edit_yaml, preview_args
@@ -162,3 +163,21 @@ def test_adding_an_ip_rule_is_one_line_before_and_after(tmp_path: Path, base_pla
     assert len(updated) == 1, updated
     assert "`[]` → " in updated[0]
     assert "203.0.113.0/24" in updated[0]
+
+
+def test_every_vault_list_compares_as_one_value() -> None:
+    before = whole_lists([("networkAcls.ipRules", "[]"), ("networkAcls.bypass", "None")])
+    after = whole_lists(
+        [
+            ("networkAcls.bypass", "None"),
+            ("networkAcls.ipRules[0].value", "203.0.113.0/24"),
+            ("networkAcls.ipRules[1].value", "198.51.100.7"),
+            ("networkAcls.virtualNetworkRules[0].id", "/subnets/a"),
+        ]
+    )
+    assert before == {"networkAcls.bypass": "None", "networkAcls.ipRules": "(none)"}
+    assert after == {
+        "networkAcls.bypass": "None",
+        "networkAcls.ipRules": "203.0.113.0/24, 198.51.100.7",
+        "networkAcls.virtualNetworkRules": "id=/subnets/a",
+    }

@@ -226,7 +226,10 @@ def whole_lists(settings: Sequence[tuple[str, str]]) -> dict[str, str]:
         root, bracket, rest = path.partition("[")
         if bracket:
             leaf = rest.partition("]")[2].lstrip(".")
-            folded.setdefault(root, []).append(f"{leaf}={value}" if "." in leaf else value)
+            # An IP rule is its value; any other object shows its keys (`id=…, ignore…=…`).
+            folded.setdefault(root, []).append(
+                f"{leaf}={value}" if leaf not in ("", "value") else value
+            )
         elif value == "[]":
             folded.setdefault(path, [])
         else:
