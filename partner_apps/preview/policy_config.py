@@ -48,6 +48,9 @@ def region_values(settings: StackSettings) -> dict[str, dict[str, Any]]:
         "azure-native-keyvault-vault-tenant": {"tenantId": region.tenant_id},
         "azure-native-location-in-region": {"allowedLocations": locations},
         "azuread-application-identifier-uris": {"verifiedDomains": list(region.verified_domains)},
+        "azuread-application-redirect-uris-verified-hosts": {
+            "verifiedDomains": list(region.verified_domains)
+        },
         # The apps whose localhost redirect URIs config accepted (development apps, and exactly
         # http://localhost on the Secure Application Model app): the policy accepts them for
         # exactly these apps, and no other.

@@ -495,9 +495,8 @@ def _vault_entry(view: StackView, vault: VaultView) -> dict[str, Any]:
                 "principalType": r.principal_type,
                 "role": r.role,
                 "scope": r.scope,
-                "description": as_str(by_urn[r.urn].inputs.get("description"))
-                if r.urn in by_urn
-                else "",
+                "description": r.description,
+                "risk": r.risk,
             }
             for r in vault.role_assignments
         ],

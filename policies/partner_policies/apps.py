@@ -233,6 +233,83 @@ def _redirect_https_policy() -> ResourceValidationPolicy:
     return resource_policy(spec, _check_redirect_https)
 
 
+def _check_redirect_hosts(resource: ResourceContext) -> Iterable[str]:
+    domains = [str(d) for d in resource.config.get("verifiedDomains", [])]
+    allowed = [str(h) for h in resource.config.get("allowedExternalHosts", [])]
+    for where, uri in _redirect_uris(resource):
+        # A URI the mandatory redirect rules refuse (not https, a wildcard, a malformed form)
+        # already fails the preview with its own finding; one finding per URI is enough.
+        if (
+            not uri.startswith("https://")
+            or rules.redirect_wildcard_problem(uri)
+            or rules.uri_form_problem(uri)
+        ):
+            continue
+        problem = rules.redirect_host_problem(uri, domains, allowed)
+        if problem:
+            yield resource.violation(
+                f"{where} {uri!r} {problem}.",
+                "use a redirect URI on one of the region's verified domains; a host the partner "
+                "runs outside them is listed, after review, in allowedExternalHosts of "
+                "policies/reviewed/default.json (then run `make generate`); tunnel and paste "
+                "hosts are never accepted.",
+            )
+
+
+def _redirect_hosts_policy() -> ResourceValidationPolicy:
+    spec = PolicySpec(
+        name="azuread-application-redirect-uris-verified-hosts",
+        description=(
+            "Redirect URIs send tokens to the region's verified domains or reviewed external "
+            "hosts, never to a tunnel or paste host."
+        ),
+        severity=Severity.HIGH,
+        # Advisory: a partner may run a sign-in host outside its verified domains; the reviewed
+        # allow-list records that decision, and the diff marks every new host with ⚠.
+        enforcement=EnforcementLevel.ADVISORY,
+        remediation=(
+            "Move the redirect URI to a host on one of the region's verified domains, or list "
+            "the host (exactly, no wildcard) in allowedExternalHosts of "
+            "policies/reviewed/default.json after review and run `make generate`. Tunnel and "
+            "paste hosts (ngrok, trycloudflare.com, loca.lt, serveo.net, localhost.run, "
+            "devtunnels.ms, ...) are never accepted: whoever runs the tunnel gets the tokens."
+        ),
+        url=ref.MS_REDIRECT_URIS.url,
+        references=(ref.MS_REDIRECT_URIS, ref.MS_APP_SECURITY),
+        applies_to=_REDIRECT_TYPES,
+        config=(
+            ConfigProperty(
+                "verifiedDomains",
+                {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "default": [],
+                    "description": (
+                        "Verified domains of the region's partner tenant (generated from the "
+                        "stack file)."
+                    ),
+                },
+                loosens="add",
+            ),
+            ConfigProperty(
+                "allowedExternalHosts",
+                {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "default": [],
+                    "description": (
+                        "Reviewed hosts outside the verified domains that may receive tokens "
+                        "(exact host names)."
+                    ),
+                },
+                loosens="add",
+            ),
+        ),
+        tags=("azuread", "app-registration", "region"),
+    )
+    return resource_policy(spec, _check_redirect_hosts)
+
+
 def _check_redirect_wildcards(resource: ResourceContext) -> Iterable[str]:
     for where, uri in _redirect_uris(resource):
         if rules.redirect_wildcard_problem(uri):
@@ -499,6 +576,7 @@ def policies() -> list[ResourceValidationPolicy]:
         _identifier_uris_policy(),
         _redirect_https_policy(),
         _redirect_wildcards_policy(),
+        _redirect_hosts_policy(),
         _implicit_grant_policy(),
         _scope_ids_policy(),
         _scope_values_policy(),

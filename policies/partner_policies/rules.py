@@ -315,6 +315,85 @@ def api_uri_owner_problem(uri: str, tenant_id: str, client_id: str | None = None
     )
 
 
+# Hosts that hand a public name to whoever runs a tunnel or pastes a page: a redirect URI on one
+# sends authorization codes and tokens to a machine nobody reviewed, and the name can pass to a
+# stranger once the tunnel closes. Suffixes, matched on the host and its parents: ngrok
+# (ngrok.io, ngrok-free.app, ngrok.app and their .dev forms), Cloudflare quick tunnels
+# (trycloudflare.com), localtunnel (loca.lt), serveo (serveo.net), localhost.run
+# (localhost.run, lhr.life), Microsoft dev tunnels (devtunnels.ms), Tailscale Funnel (ts.net),
+# pinggy (pinggy.link), and hosts of pasted or user-published pages (pastebin.com, hastebin.com,
+# paste.ee, glitch.me, repl.co, webhook.site, requestbin.net, pipedream.net). A reviewed
+# allow-list never admits them.
+TUNNEL_HOST_SUFFIXES: Final = (
+    "ngrok.io",
+    "ngrok-free.app",
+    "ngrok.app",
+    "ngrok-free.dev",
+    "ngrok.dev",
+    "trycloudflare.com",
+    "loca.lt",
+    "serveo.net",
+    "localhost.run",
+    "lhr.life",
+    "devtunnels.ms",
+    "ts.net",
+    "pinggy.link",
+    "pastebin.com",
+    "hastebin.com",
+    "paste.ee",
+    "glitch.me",
+    "repl.co",
+    "webhook.site",
+    "requestbin.net",
+    "pipedream.net",
+)
+
+
+def _within(host: str, domain: str) -> bool:
+    domain = domain.lower().rstrip(".")
+    return host == domain or host.endswith("." + domain)
+
+
+def redirect_host(uri: str) -> str | None:
+    """The host a redirect URI sends tokens to (lower case, no trailing dot), or None when it has
+    none or is not a URL (the https and form rules judge those)."""
+    try:
+        host = urlsplit(uri.strip()).hostname
+    except ValueError:
+        return None
+    return host.rstrip(".").lower() if host else None
+
+
+def redirect_host_problem(
+    uri: str, verified_domains: Iterable[str], allowed_hosts: Iterable[str] = ()
+) -> str | None:
+    """Why a redirect URI's host is outside the region's reach, or None.
+
+    A host is in reach when it is one of the tenant's verified domains or below one, or listed
+    exactly in the reviewed allow-list of external redirect hosts. Loopback hosts keep their own
+    rule (``redirect_scheme_problem``). A tunnel or paste host (``TUNNEL_HOST_SUFFIXES``) is
+    never in reach.
+    """
+    host = redirect_host(uri)
+    if host is None or host in LOCAL_HOSTS:
+        return None
+    tunnel = next((s for s in TUNNEL_HOST_SUFFIXES if _within(host, s)), None)
+    if tunnel is not None:
+        return (
+            f"sends tokens to {host}, a tunnel or paste host ({tunnel}): anyone who runs such a "
+            "tunnel can receive them"
+        )
+    domains = [str(d) for d in verified_domains]
+    if any(_within(host, d) for d in domains):
+        return None
+    if host in {str(h).lower().rstrip(".") for h in allowed_hosts}:
+        return None
+    return (
+        f"sends tokens to {host}, outside the region's verified domains "
+        f"({', '.join(domains) or 'none'}) and not in the reviewed allowedExternalHosts"
+    )
+
+
 def redirect_wildcard_problem(uri: str) -> str | None:
     if "*" in uri:
         return "contains a wildcard; register each redirect URI explicitly"

@@ -154,6 +154,10 @@ class RoleAssignmentRow:
     principal_type: str
     scope: str
     urn: str
+    # Who the principal is, as the stack file describes it (the assignment's description).
+    description: str = ""
+    # Why a person or group holding this role is a risk (``vocabulary.vault_role_risk``).
+    risk: str | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,9 @@ class AppView:
     # The same ids, typed: whether the offline preview made them up.
     client: Id | None = None
     service_principal: Id | None = None
+    # Redirect URIs whose host is outside the region's reach (tunnel or paste hosts, hosts off
+    # the verified domains and the reviewed allow-list), with why: ``rules.redirect_host_problem``.
+    redirect_risks: tuple[tuple[str, str], ...] = ()
 
     @property
     def in_admin_agents(self) -> bool:

@@ -56,7 +56,6 @@ from partner_apps.review.plan.vocabulary import (
     FEDERATED_CREDENTIAL,
     GROUP_MEMBER,
     IDENTIFIER_URI,
-    KEY_VAULT_ROLES,
     KNOWN_CLIENTS,
     PASSWORD,
     PRE_AUTHORIZED,
@@ -68,7 +67,10 @@ from partner_apps.review.plan.vocabulary import (
     VAULT_SECRET,
     is_provider,
     is_unknown,
+    role_name,
+    vault_role_risk,
 )
+from policies.partner_policies import rules
 
 # What the consumers of the analysis import from here (defined in rows and permissions).
 __all__ = [
@@ -193,14 +195,16 @@ def _vaults(index: Index, secrets: Sequence[SecretRow]) -> list[VaultView]:
 
 def _role_row(resource: Resource) -> RoleAssignmentRow:
     definition = as_str(resource.inputs.get("roleDefinitionId"))
-    guid = definition.rsplit("/", 1)[-1].lower()
+    principal_type = as_str(resource.inputs.get("principalType"))
     return RoleAssignmentRow(
         name=resource.name,
-        role=KEY_VAULT_ROLES.get(guid, definition),
+        role=role_name(definition),
         principal_id=as_str(resource.inputs.get("principalId")),
-        principal_type=as_str(resource.inputs.get("principalType")),
+        principal_type=principal_type,
         scope=as_str(resource.inputs.get("scope")),
         urn=resource.urn,
+        description=as_str(resource.inputs.get("description")),
+        risk=vault_role_risk(definition, principal_type),
     )
 
 
@@ -235,6 +239,7 @@ def analyze(plan: Plan, catalog: Catalog, context: Plan | None = None) -> StackV
         for r in index.own.values()
         if r.type == VAULT_SECRET
     ]
+    reach = _redirect_reach(plan)
     apps: list[AppView] = []
     for key in index.app_keys:
         own = index.resources_of(key)
@@ -251,6 +256,7 @@ def analyze(plan: Plan, catalog: Catalog, context: Plan | None = None) -> StackV
                 config=config,
                 all_secrets=all_secrets,
                 assigned=assigned,
+                reach=reach,
             )
         )
     providers = [
@@ -292,6 +298,21 @@ def analyze(plan: Plan, catalog: Catalog, context: Plan | None = None) -> StackV
     )
 
 
+# The pack's policy on redirect hosts: the plan records its effective config per region.
+REDIRECT_HOSTS_POLICY = "azuread-application-redirect-uris-verified-hosts"
+
+
+def _redirect_reach(plan: Plan) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(verified domains, reviewed external hosts) of the plan's region: the redirect-host
+    policy's recorded config, else the region block's verified domains and no external host."""
+    recorded = next((p for p in plan.policies or () if p.name == REDIRECT_HOSTS_POLICY), None)
+    properties = recorded.properties if recorded else {}
+    domains = str_list(properties.get("verifiedDomains")) or str_list(
+        plan.region.get("verifiedDomains")
+    )
+    return tuple(domains), tuple(str_list(properties.get("allowedExternalHosts")))
+
+
 def _app_view(
     *,
     index: Index,
@@ -302,6 +323,7 @@ def _app_view(
     config: Mapping[str, Any],
     all_secrets: Sequence[SecretRow],
     assigned: frozenset[str],
+    reach: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
 ) -> AppView:
     application = first_of(own, APPLICATION, APPLICATION_REGISTRATION)
     inputs = application.inputs if application else {}
@@ -390,4 +412,9 @@ def _app_view(
         protected=any(r.protect for r in own),
         client=_id(client_id, assigned),
         service_principal=_id(sp_object_id, assigned),
+        redirect_risks=tuple(
+            (uri, problem)
+            for uri in sorted(u for u in redirect_uris if u)
+            if (problem := rules.redirect_host_problem(uri, *reach))
+        ),
     )

@@ -113,6 +113,9 @@ def _consent_facts(key: str, base: AppView | None, head: AppView | None) -> list
             facts.append(Fact("consent", key, JOINS_ADMIN_AGENTS))
         if base is not None and base.in_admin_agents:
             facts.append(Fact("consent", key, ("leaves AdminAgents with the app's removal",)))
+        if head is not None:
+            # Where a new app sends tokens is reviewed like a change to an existing one.
+            facts += _redirect_facts(key, None, head)
         return facts
     if base.in_admin_agents != head.in_admin_agents:
         facts.append(
@@ -168,9 +171,37 @@ def _client_facts(key: str, base: AppView, head: AppView) -> list[Fact]:
     return facts
 
 
+def _redirect_facts(key: str, base: AppView | None, head: AppView) -> list[Fact]:
+    """Redirect URIs added and removed; one that sends tokens outside the region's verified
+    domains (or to a tunnel) leads with ⚠ risk, whether it is new or its host just left reach."""
+    risks = dict(head.redirect_risks)
+    was_risky = dict(base.redirect_risks) if base else {}
+    old_uris = set(base.redirect_uris) if base else set()
+    facts: list[Fact] = []
+    for uri in sorted(set(head.redirect_uris) - old_uris):
+        flag = ("⚠ risk: ",) if uri in risks else ()
+        detail = (f"{risks[uri][0].upper()}{risks[uri][1:]}.",) if uri in risks else ()
+        facts.append(Fact("consent", key, (*flag, "adds redirect URI ", Code(uri)), detail))
+    for uri in sorted(set(head.redirect_uris) & old_uris):
+        if uri in risks and uri not in was_risky:
+            facts.append(
+                Fact(
+                    "consent",
+                    key,
+                    ("⚠ risk: redirect URI ", Code(uri), " is now outside the region's reach"),
+                    (f"{risks[uri][0].upper()}{risks[uri][1:]}.",),
+                )
+            )
+    facts += [
+        Fact("consent", key, ("removes redirect URI ", Code(v)))
+        for v in sorted(old_uris - set(head.redirect_uris))
+    ]
+    return facts
+
+
 def _web_facts(key: str, base: AppView, head: AppView) -> list[Fact]:
     """Where tokens go: redirect, identifier and homepage URIs, and the implicit grant."""
-    facts = _set_facts("consent", key, "redirect URI", base.redirect_uris, head.redirect_uris)
+    facts = _redirect_facts(key, base, head)
     facts += _set_facts(
         "consent", key, "identifier URI", base.identifier_uris, head.identifier_uris
     )

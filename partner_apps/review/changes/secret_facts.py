@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from partner_apps.review.analysis.views import AppView, SecretRow, StackView
+from partner_apps.review.analysis.views import AppView, RoleAssignmentRow, SecretRow, StackView
 from partner_apps.review.changes.model import Code, Fact, ResourceChange, Words, code
 from partner_apps.review.changes.properties import is_ignored
 from partner_apps.review.plan.document import PASSWORD, VAULT_SECRET
@@ -175,6 +175,9 @@ def vault_facts(base: StackView | None, head: StackView | None) -> list[Fact]:
         if before is None or after is None:
             verb = "adds" if after else "removes"
             facts.append(Fact("secrets", "Key Vault", (f"{verb} the vault",), app=False))
+            # A new vault (a new region) is reviewed by who can read it like any other.
+            if after is not None:
+                facts += role_facts((), after.role_assignments)
             continue
         if before.name != after.name:
             facts.append(
@@ -186,7 +189,7 @@ def vault_facts(base: StackView | None, head: StackView | None) -> list[Fact]:
                     app=False,
                 )
             )
-        old_settings, new_settings = dict(before.settings), dict(after.settings)
+        old_settings, new_settings = whole_lists(before.settings), whole_lists(after.settings)
         for setting in sorted(set(old_settings) | set(new_settings)):
             if setting == "tenantId":
                 continue
@@ -206,16 +209,73 @@ def vault_facts(base: StackView | None, head: StackView | None) -> list[Fact]:
                         app=False,
                     )
                 )
-        old_roles = {(r.role, r.principal_id) for r in before.role_assignments}
-        new_roles = {(r.role, r.principal_id) for r in after.role_assignments}
-        facts += [
-            Fact("secrets", "Key Vault", (f"grants {role} to ", code(principal)), app=False)
-            for role, principal in sorted(new_roles - old_roles)
-        ]
-        facts += [
-            Fact("secrets", "Key Vault", (f"revokes {role} from ", code(principal)), app=False)
-            for role, principal in sorted(old_roles - new_roles)
-        ]
+        facts += role_facts(before.role_assignments, after.role_assignments)
+    return facts
+
+
+def whole_lists(settings: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """A vault's settings with each list as one value (``networkAcls.ipRules``: ``a, b``).
+
+    The analysis lists a list of objects item by item (``networkAcls.ipRules[0].value``) and an
+    empty list whole (``[]``): compared as they are, adding the first IP rule read as two
+    changes, one of them untrue (``ipRules [] → (not set)``). One value per list, before → after.
+    """
+    folded: dict[str, list[str]] = {}
+    plain: dict[str, str] = {}
+    for path, value in settings:
+        root, bracket, rest = path.partition("[")
+        if bracket:
+            leaf = rest.partition("]")[2].lstrip(".")
+            # An IP rule is its value; any other object shows its keys (`id=…, ignore…=…`).
+            folded.setdefault(root, []).append(
+                f"{leaf}={value}" if leaf not in ("", "value") else value
+            )
+        elif value == "[]":
+            folded.setdefault(path, [])
+        else:
+            plain[path] = value
+    for root, items in folded.items():
+        plain[root] = ", ".join(items) if items else "(none)"
+    return plain
+
+
+def _principal(row: RoleAssignmentRow) -> Words:
+    """Who: principal type, object id and, where the stack file names it, its description."""
+    kind = row.principal_type or "principal of unknown type"
+    named = f" ({row.description})" if row.description else ""
+    return (f"{kind} ", code(row.principal_id), named)
+
+
+def role_facts(
+    before: Sequence[RoleAssignmentRow], after: Sequence[RoleAssignmentRow]
+) -> list[Fact]:
+    """Role assignments on the vault granted and revoked, by role name and principal; a person
+    or group given a role that can read the secrets leads with ⚠ risk."""
+    old = {(r.role, r.principal_id, r.principal_type): r for r in before}
+    new = {(r.role, r.principal_id, r.principal_type): r for r in after}
+    facts: list[Fact] = []
+    for key in sorted(set(new) - set(old)):
+        row = new[key]
+        flag = ("⚠ risk: ",) if row.risk else ()
+        facts.append(
+            Fact(
+                "secrets",
+                "Key Vault",
+                (*flag, f"grants {row.role} to ", *_principal(row)),
+                (f"{row.risk[0].upper()}{row.risk[1:]}.",) if row.risk else (),
+                app=False,
+            )
+        )
+    for key in sorted(set(old) - set(new)):
+        row = old[key]
+        facts.append(
+            Fact(
+                "secrets",
+                "Key Vault",
+                (f"revokes {row.role} from ", *_principal(row)),
+                app=False,
+            )
+        )
     return facts
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "GROUP_MEMBER",
     "IDENTIFIER_URI",
     "KEY_VAULT_ROLES",
+    "KEY_VAULT_ROLE_TABLE",
     "KNOWN_CLIENTS",
     "PASSWORD",
     "PERMISSION_SCOPE",
@@ -68,13 +69,17 @@ __all__ = [
     "VAULT",
     "VAULT_COMPONENT",
     "VAULT_SECRET",
+    "WORKLOAD_PRINCIPAL",
     "Urn",
     "is_provider",
     "is_unknown",
     "parse_urn",
     "permission_flags",
+    "role_definition_guid",
+    "role_name",
     "short_name",
     "urn_name",
+    "vault_role_risk",
 ]
 
 # How a secret value reads wherever it is recorded or shown (the pack's marker: one spelling).
@@ -104,11 +109,63 @@ SECRET_PATHS: Mapping[str, tuple[tuple[str, ...], ...]] = {
     VAULT_SECRET: (("properties", "value"),),
 }
 
-KEY_VAULT_ROLES: Mapping[str, str] = {
-    "b86a8fe4-44ce-4948-aee5-eccb2c155cd7": "Key Vault Secrets Officer",
-    "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
-    "00482a5a-887f-4fb3-b363-3b7fe8e74483": "Key Vault Administrator",
+# Built-in Azure roles a vault's role assignment may name, by role definition id (the same in
+# every tenant): Microsoft's "Azure built-in roles" pages (learn.microsoft.com,
+# azure/role-based-access-control/built-in-roles, categories General and Security) and the Key
+# Vault RBAC guide (azure/key-vault/general/rbac-guide). The value says whether a holder can read
+# the vault's secrets (the SAM refresh token): directly (a getSecret data action), or by giving
+# itself that right (Owner and User Access Administrator assign roles; Contributor and Key Vault
+# Contributor can switch the vault to the access-policy model and write themselves a policy).
+KEY_VAULT_ROLE_TABLE: Mapping[str, tuple[str, bool]] = {
+    "b86a8fe4-44ce-4948-aee5-eccb2c155cd7": ("Key Vault Secrets Officer", True),
+    "4633458b-17de-408a-b874-0445c86b69e6": ("Key Vault Secrets User", True),
+    "00482a5a-887f-4fb3-b363-3b7fe8e74483": ("Key Vault Administrator", True),
+    "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba": ("Key Vault Certificate User", True),
+    "f25e0fa2-a7c8-4377-a976-54943a77a395": ("Key Vault Contributor", True),
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": ("Owner", True),
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": ("Contributor", True),
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": ("User Access Administrator", True),
+    "21090545-7ca7-4776-b22c-e363652d74d2": ("Key Vault Reader", False),
+    "acdd72a7-3385-48ef-bd42-f606fba81ae7": ("Reader", False),
 }
+KEY_VAULT_ROLES: Mapping[str, str] = {
+    role_id: name for role_id, (name, _) in KEY_VAULT_ROLE_TABLE.items()
+}
+# The principal type a workload has; every other (User, Group, ForeignGroup, Device, none) is
+# a person or people, or cannot be told apart from one.
+WORKLOAD_PRINCIPAL = "ServicePrincipal"
+
+
+def role_definition_guid(role_definition_id: str) -> str:
+    """The role's GUID from a role definition id (``…/roleDefinitions/<guid>``) or a bare GUID."""
+    return role_definition_id.rsplit("/", 1)[-1].lower()
+
+
+def role_name(role_definition_id: str) -> str:
+    """The built-in role's name, or the id as given when it is not a role this table knows."""
+    return KEY_VAULT_ROLES.get(role_definition_guid(role_definition_id), role_definition_id)
+
+
+def vault_role_risk(role_definition_id: str, principal_type: str) -> str | None:
+    """Why a role assignment on the vault is a risk, or None.
+
+    A person or a group (a group's members change outside this review) holding a role that can
+    read the vault's secrets can read the SAM refresh token, which acts as the consenting admin
+    in every customer. A role this table does not know counts as one that can: it has not been
+    reviewed. Service principals are the project's workloads, each declared with its reason in
+    the stack file (``keyVault.secretsOfficers`` / ``secretsUsers``): they are shown, not flagged.
+    """
+    if principal_type == WORKLOAD_PRINCIPAL:
+        return None
+    known = KEY_VAULT_ROLE_TABLE.get(role_definition_guid(role_definition_id))
+    if known is not None and not known[1]:
+        return None
+    who = {"User": "a user", "Group": "a group"}.get(
+        principal_type, "a principal that is not a service principal"
+    )
+    role = known[0] if known else f"an unreviewed role ({role_definition_id})"
+    return f"{who} gets {role}, which can read the vault's secrets (the SAM refresh token)"
+
 
 RISK_ORDER: Mapping[str, int] = {"high": 0, "medium": 1, "low": 2}
 SEVERITY_ORDER: Mapping[str, int] = {"critical": 0, "high": 1, "medium": 2, "low": 3}

@@ -245,7 +245,7 @@ def _vault_roles(vaults: Sequence[Mapping[str, Any]]) -> Section:
             code(v["vault"]),
             code(r["principalId"]),
             r["principalType"] or "—",
-            r["role"],
+            text(r["role"], text(" ", strong("⚠ risk"), f": {r['risk']}") if r.get("risk") else ()),
             code(r["scope"]),
             r["description"] or "—",
         ]

@@ -154,7 +154,7 @@ def app_section(app: AppView, values: Values) -> Section:
         ["Client id", id_span(app.client)],
         ["Sign-in audience", code(app.sign_in_audience or "(not set)")],
         ["Identifier URIs", codes(app.identifier_uris, values)],
-        ["Redirect URIs", codes(app.redirect_uris, values)],
+        ["Redirect URIs", text(codes(app.redirect_uris, values), _redirect_risks(app))],
         ["Homepage", values.code(app.homepage_url) if app.homepage_url else "—"],
         ["Implicit grant", implicit],
         ["Service principal", sp],
@@ -254,6 +254,19 @@ def _network_risk(path: str, value: str, vault: VaultView) -> Inline:
     return ()
 
 
+def _redirect_risks(app: AppView) -> Inline:
+    """Redirect URIs that send tokens outside the region's reach, flagged where they are listed."""
+    parts: list[InlineLike] = []
+    for uri, problem in app.redirect_risks:
+        parts += [" ", strong("⚠ risk"), ": ", code(uri), f" {problem}."]
+    return text(*parts)
+
+
+def _role_risk(risk: str | None) -> Inline:
+    """A person or group that can read the vault's secrets, flagged where it is listed."""
+    return text(" ", strong("⚠ risk"), f": {risk}") if risk else ()
+
+
 def vault_section(vault: VaultView, values: Values) -> Section:
     """One vault's section."""
     rows: list[Sequence[InlineLike]] = [
@@ -267,9 +280,14 @@ def vault_section(vault: VaultView, values: Values) -> Section:
         blocks.append(Paragraph(text(strong("Role assignments"))))
         blocks.append(
             make_table(
-                ("Role", "Principal", "Principal type"),
+                ("Role", "Principal", "Principal type", "Who (stack file)"),
                 (
-                    [values.text(r.role), values.code(r.principal_id), r.principal_type or "—"]
+                    [
+                        text(values.text(r.role), _role_risk(r.risk)),
+                        values.code(r.principal_id),
+                        r.principal_type or "—",
+                        values.text(r.description) if r.description else "—",
+                    ]
                     for r in vault.role_assignments
                 ),
             )
