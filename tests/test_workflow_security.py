@@ -66,9 +66,9 @@ def actionlint(workflows: Path) -> subprocess.CompletedProcess[str]:
 
 
 def zizmor(github: Path) -> subprocess.CompletedProcess[str]:
-    """zizmor, offline, on ``github/workflows`` with ``github/zizmor.yml`` (the project's policy:
-    every action hash-pinned). Exit 0 is "no findings"; 10 and above, findings by severity; 1,
-    a file it could not read."""
+    """zizmor, offline, on ``github`` (workflows and actions) with ``github/zizmor.yml`` (the
+    project's policy: every action hash-pinned). Exit 0 is "no findings"; 10 and above, findings
+    by severity; 1, a file it could not read."""
     return subprocess.run(
         [
             str(BIN / "zizmor"),
@@ -80,7 +80,8 @@ def zizmor(github: Path) -> subprocess.CompletedProcess[str]:
             "plain",
             "--config",
             str(github / "zizmor.yml"),
-            str(github / "workflows"),
+            # The whole folder: its workflows and any action (action.yml) a workflow could use.
+            str(github),
         ],
         capture_output=True,
         text=True,
@@ -103,9 +104,11 @@ def _text(node: Any) -> str:
 
 
 def pin_problems(workflows: Path) -> list[str]:
-    """Each ``uses:`` not pinned by a full commit SHA with its tag in a comment."""
+    """Each ``uses:`` not pinned by a full commit SHA with its tag in a comment, in the workflows
+    and in any action of their ``.github`` folder."""
     problems = []
-    for path in sorted(workflows.glob("*.y*ml")):
+    actions = sorted(workflows.parent.glob("**/action.y*ml"))
+    for path in [*sorted(workflows.glob("*.y*ml")), *actions]:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             match = re.match(r"^\s*(?:-\s+)?uses:\s*(\S+)(.*)$", line)
             if match is None:
@@ -113,7 +116,7 @@ def pin_problems(workflows: Path) -> list[str]:
             reference, rest = match.groups()
             if not PINNED.match(reference) or not TAG_COMMENT.search(rest):
                 problems.append(
-                    f"{path.name}:{number}: {reference} is not pinned as "
+                    f"{path.relative_to(workflows.parent)}:{number}: {reference} is not pinned as "
                     "owner/repo@<full commit SHA> # vX.Y.Z"
                 )
     return problems
@@ -419,6 +422,29 @@ def test_a_broken_workflow_fails_the_check_naming_the_file(broken: str, tmp_path
         # Not a workflow by GitHub's schema: zizmor refuses it too, where it would otherwise
         # skip the file with a warning and audit the rest.
         assert zizmor(github).returncode == 1
+
+
+def test_an_unpinned_action_inside_a_local_action_fails(tmp_path: Path) -> None:
+    github = _copy(tmp_path)
+    action = github / "actions" / "setup" / "action.yml"
+    action.parent.mkdir(parents=True)
+    action.write_text(
+        "name: setup\n"
+        "description: a local composite action\n"
+        "runs:\n"
+        "  using: composite\n"
+        "  steps:\n"
+        "    - uses: actions/setup-python@v6\n",
+        encoding="utf-8",
+    )
+    assert pin_problems(github / "workflows") == [
+        "actions/setup/action.yml:6: actions/setup-python@v6 is not pinned as "
+        "owner/repo@<full commit SHA> # vX.Y.Z"
+    ]
+    result = zizmor(github)
+    assert result.returncode >= 10
+    assert "[unpinned-uses]" in result.stdout + result.stderr
+    assert "action.yml" in result.stdout + result.stderr
 
 
 def _plant_job(workflows: Path, name: str, edit: Callable[[dict[Any, Any]], None]) -> None:
