@@ -31,6 +31,7 @@ WORKFLOW = WORKFLOWS / "pull-request.yml"
 # Each workflow with a per-region job, and that job.
 PER_REGION_JOBS = {
     "pull-request.yml": "live",
+    "deploy.yml": "deploy",
     "sam-refresh.yml": "refresh",
     "customers.yml": "customers",
 }
