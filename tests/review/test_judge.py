@@ -19,6 +19,7 @@ from partner_apps import exitcodes
 from partner_apps.review import audit
 from partner_apps.review.judge import check_plan
 from partner_apps.review.plan import document as pf
+from tests.conftest import preview_args
 
 from .conftest import (
     DIRECTORY_READ_WRITE_ALL_ROLE,
@@ -204,3 +205,24 @@ def test_an_honest_resource_change_recorded_with_its_findings_verifies(
     assert "⚠ Plans that do not verify" not in markdown
     # Not tampering: a mandatory violation, reported as such.
     assert status == exitcodes.POLICY_VIOLATED, error
+
+
+def test_a_fresh_preview_verifies_when_audited_again(
+    tmp_path: Path, project_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What `make preview` writes today (today's evaluation date) is judged to itself."""
+    from partner_apps.preview import command as preview
+
+    out = tmp_path / "out"
+    assert preview.main(preview_args(project_copy, out)) == exitcodes.OK
+    capsys.readouterr()
+    audited = tmp_path / "audited"
+    status = audit.main(
+        [str(out / "preview"), "--out-dir", str(audited), "--checkout", str(project_copy)]
+    )
+    assert status == exitcodes.OK, capsys.readouterr().err
+    data = json.loads((audited / "audit.json").read_text(encoding="utf-8"))
+    assert [p["verified"] for p in data["plans"]] == [True] * len(stacks())
+    # The preview's own audit (in memory, the plans it just wrote) lists the same digests.
+    own = json.loads((out / "audit" / "audit.json").read_text(encoding="utf-8"))
+    assert [p["sha256"] for p in own["plans"]] == [p["sha256"] for p in data["plans"]]
