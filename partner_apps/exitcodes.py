@@ -154,7 +154,11 @@ TABLE: Final = (
         "--fail-on-protected: an enabled scope removed or renamed in one step",
         ("diff",),
     ),
-    Code(WEAKENED, "--fail-on-weakened: a region's policy config is loosened", ("diff",)),
+    Code(
+        WEAKENED,
+        "--fail-on-weakened: a region's policy config or the policy pack's code is loosened",
+        ("diff",),
+    ),
     Code(
         UNCOVERED,
         "--fail-on-uncovered: the offline plan does not cover the preview's changes",
