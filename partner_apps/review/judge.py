@@ -36,6 +36,8 @@ from partner_apps.review.plan.document import (
     Violation,
     as_str,
     canonical,
+    resource_from_state,
+    scrub_document,
     urn_name,
 )
 from partner_apps.review.plan.pack import current_pack
@@ -173,6 +175,12 @@ def check_plan(plan: Plan, project: Path, pack: PackRecord | None = None) -> Pla
         return dataclasses.replace(base, problems=(f"{config_name}: {failure}",))
     problems += _policy_problems(plan, settings, config_name)
     problems += _violation_problems(plan.recorded.violations, found)
+    # A hand-edited plan may hold a raw secret where "[secret]" belongs; the pack's messages on
+    # such a resource must not print it: the same second line of defence as the plan reader's.
+    secrets: set[str] = set()
+    for entry in plan.recorded.resources:
+        resource_from_state(entry, secrets)
+    problems = [scrub_document(problem, secrets) for problem in problems]
     violations = tuple(
         sorted(
             (
@@ -181,7 +189,7 @@ def check_plan(plan: Plan, project: Path, pack: PackRecord | None = None) -> Pla
                     severity=as_str(v.get("severity")) or "unspecified",
                     enforcement_level=as_str(v.get("enforcementLevel")) or "advisory",
                     urn=as_str(v.get("urn")),
-                    message=as_str(v.get("message")).strip(),
+                    message=scrub_document(as_str(v.get("message")).strip(), secrets),
                 )
                 for v in found
             ),

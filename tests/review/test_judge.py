@@ -28,6 +28,7 @@ from .conftest import (
     graph_application_access,
     plan_document,
     rejudged,
+    resources,
     stacks,
     write_plans,
 )
@@ -226,3 +227,25 @@ def test_a_fresh_preview_verifies_when_audited_again(
     # The preview's own audit (in memory, the plans it just wrote) lists the same digests.
     own = json.loads((out / "audit" / "audit.json").read_text(encoding="utf-8"))
     assert [p["sha256"] for p in own["plans"]] == [p["sha256"] for p in data["plans"]]
+
+
+def test_a_tampered_plan_with_raw_secrets_leaks_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Raw values where "[secret]" belongs, and a grant added: flagged, and nothing printed."""
+    canary = "CANARY-judge-secret-51d0"
+    documents = {s: plan_document(s) for s in stacks()}
+    for document in documents.values():
+        for secret in resources(document, pf.VAULT_SECRET):
+            secret["inputs"]["properties"]["value"] = canary
+        for password in resources(document, pf.PASSWORD):
+            password["outputs"]["value"] = canary
+        _, access = graph_application_access(document)
+        access["inputs"]["roleIds"] = [*access["inputs"]["roleIds"], ROLE_MANAGEMENT_READ_WRITE]
+    plans = write_plans(tmp_path / "plans", documents)
+    out = tmp_path / "audit"
+    assert audit.main([str(plans), "--out-dir", str(out)]) == exitcodes.PLAN_UNVERIFIED
+    captured = capsys.readouterr()
+    assert canary not in captured.err + captured.out
+    for name in ("audit.md", "audit.json", "audit.html"):
+        assert canary not in (out / name).read_text(encoding="utf-8"), name
