@@ -172,3 +172,44 @@ def test_an_honest_change_to_the_pack_is_shown_and_passes(
     assert f"sha256:{before}" in markdown
     assert f"sha256:{after}" in markdown
     assert "Policy config loosened" not in markdown
+
+
+@pytest.mark.parametrize("pack_changed", [True, False], ids=["pack-changed", "same-pack"])
+def test_a_finding_lowered_at_run_time_by_the_pack_is_weaker(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], pack_changed: bool
+) -> None:
+    """Pack code that lowers a finding (mandatory → advisory) on a resource that does not change,
+    without touching the policy's listed enforcement: weaker when the pack's source changed."""
+    base = json.loads(BASE.read_text(encoding="utf-8"))
+    urn = next(r["urn"] for r in base["resources"] if r["custom"])
+    finding = {
+        "policy": "stack-explicit-providers",
+        "severity": "high",
+        "enforcementLevel": "mandatory",
+        "urn": urn,
+        "message": "uses the default provider",
+    }
+    base["violations"].append(finding)
+    head = json.loads(json.dumps(base))
+    head["violations"][-1]["enforcementLevel"] = "advisory"
+    if pack_changed:
+        head["policyPack"]["digest"] = "sha256:" + "f" * 64
+    (tmp_path / "base.json").write_text(json.dumps(base), encoding="utf-8")
+    (tmp_path / "head.json").write_text(json.dumps(head), encoding="utf-8")
+    out = tmp_path / "diff.md"
+    status = diff.main(
+        [
+            str(tmp_path / "base.json"),
+            str(tmp_path / "head.json"),
+            "--out",
+            str(out),
+            "--fail-on-weakened",
+        ]
+    )
+    error = capsys.readouterr().err
+    if pack_changed:
+        assert status == exitcodes.WEAKENED, error
+        assert "stack-explicit-providers" in error
+        assert "reports at a lower enforcement" in out.read_text(encoding="utf-8")
+    else:
+        assert status == exitcodes.OK, error

@@ -149,27 +149,41 @@ def silenced_findings(
     changed: Collection[str],
 ) -> list[PolicyConfigChange]:
     """Findings the base plan's pack reported on a resource that does not change and the head's
-    pack no longer reports: with the pack's source changed, the policy was weakened in code
-    (its check disabled or narrowed), whatever its listed enforcement says. One change per
-    policy, naming the resources."""
-    kept = {(v.policy, v.urn) for v in head}
-    gone: dict[str, set[str]] = {}
-    for v in base:
-        if v.urn not in changed and (v.policy, v.urn) not in kept:
-            gone.setdefault(v.policy, set()).add(urn_name(v.urn))
+    pack no longer reports, or reports at a lower enforcement (mandatory → advisory): with the
+    pack's source changed, the policy was weakened in code (its check disabled or narrowed, its
+    level lowered at run time), whatever its listed enforcement says. One change per policy
+    and kind, naming the resources."""
+
+    def strongest(violations: Sequence[Violation]) -> dict[tuple[str, str], int]:
+        levels: dict[tuple[str, str], int] = {}
+        for v in violations:
+            key = (v.policy, v.urn)
+            levels[key] = max(levels.get(key, -1), ENFORCEMENT_ORDER.get(v.enforcement_level, -1))
+        return levels
+
+    before, after = strongest(base), strongest(head)
+    gone: dict[tuple[str, str], set[str]] = {}
+    for (policy, urn), level in before.items():
+        if urn in changed:
+            continue
+        now = after.get((policy, urn))
+        if now is None:
+            gone.setdefault((policy, "no longer reports "), set()).add(urn_name(urn))
+        elif now < level:
+            gone.setdefault((policy, "reports at a lower enforcement "), set()).add(urn_name(urn))
     return [
         PolicyConfigChange(
             stack,
             policy,
             "",
             (
-                "no longer reports ",
+                what,
                 *joined([(Code(name),) for name in sorted(names)]),
                 ", which do not change: the policy pack's source changed",
             ),
             True,
         )
-        for policy, names in sorted(gone.items())
+        for (policy, what), names in sorted(gone.items())
     ]
 
 
