@@ -133,8 +133,9 @@ class Plan:
     # SHA-256 of the file's bytes as read ("" for a plan made in memory and never read back).
     sha256: str = ""
     # The resources and violations exactly as the file records them, for the audit to judge
-    # again (never rendered: the model's own resources are the scrubbed ones).
-    recorded: Recorded | None = None
+    # again (never rendered: the model's own resources are the scrubbed ones; a hand-edited plan
+    # may hold a raw secret here, so it stays out of repr and comparisons).
+    recorded: Recorded | None = field(default=None, repr=False, compare=False)
 
     def by_urn(self) -> dict[str, Resource]:
         return {resource.urn: resource for resource in self.resources}
