@@ -44,6 +44,7 @@ BREAKING_SCOPE: Final = 43  # diff --fail-on-protected: an enabled scope removed
 WEAKENED: Final = 44  # diff --fail-on-weakened: a region's policy config is loosened
 UNCOVERED: Final = 45  # preview-json --fail-on-uncovered: the offline plan misses preview changes
 STALE: Final = 46  # make generate --check: a generated file is stale
+PLAN_UNVERIFIED: Final = 47  # audit: a plan does not verify (judged again, it disagrees)
 STALLED: Final = 124  # preview: a stack's program stalled and was stopped by the watchdog
 INTERRUPTED: Final = 130  # Ctrl-C: nothing half-written (the stored token is unchanged)
 
@@ -155,8 +156,8 @@ TABLE: Final = (
     ),
     Code(
         WEAKENED,
-        "--fail-on-weakened: a region's policy config is loosened, or the permission catalog "
-        "changed what a permission stands for",
+        "--fail-on-weakened: a region's policy config or the policy pack's code is loosened, "
+        "or the permission catalog changed what a permission stands for",
         ("diff",),
     ),
     Code(
@@ -165,6 +166,11 @@ TABLE: Final = (
         ("preview-json",),
     ),
     Code(STALE, "--check: a generated file is stale (each is named)", ("generate",)),
+    Code(
+        PLAN_UNVERIFIED,
+        "a plan does not verify: judged again, its violations, policies or pack disagree",
+        ("audit",),
+    ),
     Code(STALLED, "a stack's program stalled and was stopped by the watchdog", ("preview",)),
     Code(
         INTERRUPTED,

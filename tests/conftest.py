@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +51,17 @@ def _fresh_key_vault_challenges() -> None:
     cache = sys.modules.get(_CHALLENGE_CACHE)
     if cache is not None:
         cache.clear()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _pinned_audit_time() -> Iterator[None]:
+    """The audit's one run-dependent field (the time it is made, ``generatedAt``) pinned as a
+    rerun pins it (``SOURCE_DATE_EPOCH``), for every test, every fixture (module-scoped previews
+    included) and the processes tests start: two previews or audits of the same plans are
+    byte-identical."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOURCE_DATE_EPOCH", "1795262400")
+        yield
 
 
 @pytest.fixture

@@ -78,9 +78,9 @@ def test_each_plan_is_read_and_analysed_once_per_preview(
     calls: dict[str, list[str]] = {"parse": [], "analyze": []}
     parse, analyze = document.plan_from_document, views.analyze
 
-    def counted_parse(document: Any, source: str = "") -> Any:
+    def counted_parse(document: Any, source: str = "", **options: Any) -> Any:
         calls["parse"].append(str(document.get("stack")))
-        return parse(document, source)
+        return parse(document, source, **options)
 
     def counted_analyze(plan: Any, catalog: Any, context: Any = None) -> Any:
         calls["analyze"].append(plan.stack)

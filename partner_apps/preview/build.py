@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ from components.config import (
 from components.resolved import app_component_name
 from components.stackfiles import StackFile, load_stack_file, other_regions
 from partner_apps.preview.recorder import StackRun, project_name, run_program
-from partner_apps.review.plan.document import PLAN_VERSION, catalog_record
+from partner_apps.review.plan.document import OFFLINE_ORIGIN, PLAN_VERSION, catalog_record
+from partner_apps.review.plan.pack import PackRecord
 from partner_apps.review.plan.vocabulary import APP_COMPONENT
 from policies.partner_policies import ALL_POLICIES
 from policies.partner_policies import catalog as permissions_catalog
@@ -160,8 +162,16 @@ def build_plan(
     settings: StackSettings,
     violations: list[dict[str, Any]],
     policies: list[dict[str, Any]] | None = None,
+    *,
+    pack: PackRecord | None = None,
+    evaluation_date: date | None = None,
 ) -> dict[str, Any]:
-    """The plan document; ``policies`` (from ``effective_policies``) is left out when None."""
+    """The plan document; ``policies`` (from ``effective_policies``) is left out when None.
+
+    ``pack`` (``review.plan.pack.current_pack``) and ``evaluation_date`` are what judged
+    ``violations``: recorded so the diff sees a changed pack and the audit can judge the
+    resources again, on the same date, and find a violation list that does not match.
+    """
     plan = {
         "planVersion": PLAN_VERSION,
         "project": run.project,
@@ -182,4 +192,9 @@ def build_plan(
     }
     if policies is not None:
         plan["policies"] = sorted(policies, key=lambda entry: entry["name"])
+    if pack is not None:
+        plan["policyPack"] = pack.as_json()
+    if evaluation_date is not None:
+        plan["evaluationDate"] = evaluation_date.isoformat()
+    plan["origin"] = OFFLINE_ORIGIN
     return plan

@@ -34,6 +34,7 @@ last resource registered and the pending ones). The other stacks are still previ
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -71,10 +72,11 @@ from partner_apps.review.plan.document import (
     plan_from_document,
     read_json,
 )
+from partner_apps.review.plan.pack import current_pack
 from partner_apps.review.plan.vocabulary import is_provider, short_name
 from partner_apps.review.reports import stack as render
 from partner_apps.review.reports.model import to_html, to_markdown
-from policies.partner_policies import PolicyConfigError, evaluate, reconciled
+from policies.partner_policies import PolicyConfigError, evaluate, reconciled, today
 
 EXIT_OK, EXIT_POLICY, EXIT_CONFIG, EXIT_STALLED = (
     exitcodes.OK,
@@ -148,21 +150,40 @@ def preview_stack(
     try:
         # Reconciled once: the same settings judge the resources and are recorded in the plan.
         reconciled_settings = reconciled(pack_config)
-        violations = evaluate(run.resources, pack_config, settings=reconciled_settings)
+        # One date for the evaluation and the plan's record of it: the audit judges again
+        # on the recorded date and must find the same violations.
+        evaluation_date = today()
+        violations = evaluate(
+            run.resources,
+            pack_config,
+            settings=reconciled_settings,
+            evaluation_date=evaluation_date,
+        )
         policies = effective_policies(reconciled_settings)
     except PolicyConfigError as error:
         message = f"policies/config/{stack}.json: {error}"
         print(f"✗ {stack}: {message}", file=stream)
         failed.append(record_failure(project_dir, stack, out_dir, message, stream))
         return EXIT_CONFIG, None
-    document = build_plan(run, settings, violations, policies)
+    document = build_plan(
+        run,
+        settings,
+        violations,
+        policies,
+        pack=current_pack(),
+        evaluation_date=evaluation_date,
+    )
 
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{stack}.json"
-    target.write_text(dumps(document), encoding="utf-8")
+    written = dumps(document).encode("utf-8")
+    target.write_bytes(written)
     # Read once, as every reader of the file would (secrets scrubbed), and analysed once: the
-    # stack report and the audit both take this view.
-    view = analyze(plan_from_document(document, source=str(target)), load_catalog())
+    # stack report and the audit both take this view (with the digest of the bytes written).
+    plan = plan_from_document(
+        document, source=str(target), sha256=hashlib.sha256(written).hexdigest()
+    )
+    view = analyze(plan, load_catalog())
     report = render.stack_report(view)  # one report model, two renderings
     (out_dir / f"{stack}.md").write_text(to_markdown(report), encoding="utf-8")
     (out_dir / f"{stack}.html").write_text(to_html(report), encoding="utf-8")

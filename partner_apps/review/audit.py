@@ -17,8 +17,16 @@ Usage::
 
 The report states its evaluation date (``--as-of``, default today in UTC), the commit of the
 checkout (``git rev-parse HEAD``, "dirty" when the work tree has changes, "unknown" outside a git
-checkout) and the policy pack's name and version. Rerunning with ``--as-of`` set to the printed
-date on the same commit reproduces the report byte for byte.
+checkout), the policy pack's name, version and source digest, who made it (the CI run's URL, else
+user@host) and when. Rerunning with ``--as-of`` set to the printed date on the same commit
+reproduces the report byte for byte, but for those two dated provenance fields.
+
+The audit judges, it does not copy (``review.judge``): each plan's resources are evaluated again
+by the pack with the region's policy config and the plan's evaluation date, and a plan whose
+violation list, policy list or pack does not agree (or that cannot be judged: plan format 1) is
+listed under "⚠ Plans that do not verify" at the top, with its SHA-256, and the command exits
+47 (``PLAN_UNVERIFIED``) with or without ``--fail-on-mandatory``; the pack's findings, not the
+plan's list, are what the rest of the report counts.
 """
 
 from __future__ import annotations
@@ -43,9 +51,11 @@ from partner_apps.review.evidence import (
     pack_version,
     today_utc,
 )
+from partner_apps.review.judge import PlanCheck, check_plan, judged_plan, recorded_by_preview
 from partner_apps.review.plan import verify_results
 from partner_apps.review.plan.document import PreviewFailure, dumps, load_catalog
 from partner_apps.review.plan.inputs import default_plans, display_path, results_for_cli
+from partner_apps.review.plan.pack import current_pack
 from partner_apps.review.reports import audit as audit_report
 from partner_apps.review.reports.markdown import write_text
 
@@ -220,9 +230,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: --consent-results {args.consent_results}: no such folder", file=sys.stderr)
         return exitcodes.CONFIG
     catalog = load_catalog()
+    # Each plan is judged again before anything of it is reported: the pack's own findings
+    # replace a violation list that disagrees (``review.judge``).
+    project = (args.checkout or project_dir()).resolve()
+    pack = current_pack()
+    checks = [check_plan(plan, project, pack) for plan in plans]
+    judged = [judged_plan(plan, check) for plan, check in zip(plans, checks, strict=True)]
     return audit(
-        [analyze(plan, catalog) for plan in plans],
+        [analyze(plan, catalog) for plan in judged],
         failures,
+        checks=checks,
         out_dir=args.out_dir,
         formats=args.format,
         stdout=args.stdout,
@@ -246,10 +263,17 @@ def audit(
     checkout: Path | None = None,
     consent_results: Path | None = None,
     fail_on_mandatory: bool = False,
+    checks: Sequence[PlanCheck] | None = None,
 ) -> int:
     """Write the audit of analysed plans and failed previews (what ``partner-apps audit`` does
-    once it has read its files; the offline preview hands over what it just recorded)."""
+    once it has read its files; the offline preview hands over what it just recorded).
+
+    ``checks``: each plan judged again (``review.judge.check_plan``); None for plans the offline
+    preview recorded in this process a moment ago (their violations are the pack's own).
+    """
     plans = [view.plan for view in views]
+    if checks is None:
+        checks = [recorded_by_preview(plan) for plan in plans]
     data = audit_data(
         plans,
         load_catalog(),
@@ -259,6 +283,7 @@ def audit(
         provenance=detect_provenance(checkout),
         consent=load_consent_results(consent_results) if consent_results else None,
         views=views,
+        checks=checks,
     )
     if stdout:
         sys.stdout.write(render_markdown(data))
@@ -274,6 +299,14 @@ def audit(
         _write(data, out_dir or default_out(), formats, len(plans), len(failures))
     for failure in failures:
         print(f"{failure.stack}: {failure.summary}", file=sys.stderr)
+    unverified = [check for check in checks if not check.verified]
+    for check in unverified:
+        for problem in check.problems:
+            print(f"⚠ {check.source or check.stack}: {problem}", file=sys.stderr)
+    if unverified:
+        # Always, with or without --fail-on-mandatory: a plan that does not verify is refused
+        # as evidence (the report is written, its ⚠ section first, so the auditor sees why).
+        return exitcodes.PLAN_UNVERIFIED
     if fail_on_mandatory and (
         failures or any(v["enforcementLevel"] == "mandatory" for v in data["violations"])
     ):

@@ -8,6 +8,9 @@ come from ``review.reports.audit``. The only date in the document is the evaluat
 from __future__ import annotations
 
 import datetime as dt
+import getpass
+import os
+import socket
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +22,7 @@ import yaml
 from components.files import safe_load
 from partner_apps import project_dir
 from partner_apps.review.analysis.views import AppView, Id, Note, StackView, VaultView, analyze
+from partner_apps.review.judge import PlanCheck
 from partner_apps.review.plan.document import (
     APPLICATION,
     APPLICATION_REGISTRATION,
@@ -35,9 +39,12 @@ from partner_apps.review.plan.document import (
     str_list,
     urn_name,
 )
+from partner_apps.review.plan.pack import current_pack
 from partner_apps.review.reports.ids import ASSIGNED
 
-AUDIT_VERSION = 2
+# 3 (issue 27): the generator and time of the audit, the pack's digest, and each plan judged
+# again (``plans``: file, SHA-256, origin, the pack that recorded it, what disagrees).
+AUDIT_VERSION = 3
 DEFAULT_WARN_DAYS = 60
 UNKNOWN = "unknown"
 
@@ -49,12 +56,52 @@ UNKNOWN = "unknown"
 
 @dataclass(frozen=True)
 class Provenance:
-    """What the audit was made from: the checkout's commit and the policy pack."""
+    """What the audit was made from (the checkout's commit and the policy pack), by whom (the
+    CI run, else user@host) and when (UTC): the dated fields of the evidence header."""
 
     commit: str
     dirty: bool | None
     pack_name: str
     pack_version: str
+    pack_digest: str = ""
+    generator: str = ""
+    generated_at: str = ""
+
+
+def generator(environ: Mapping[str, str] | None = None) -> str:
+    """Who made the audit: the CI run's URL when GitHub Actions runs it, else ``user@host``.
+
+    GitHub sets ``GITHUB_SERVER_URL``, ``GITHUB_REPOSITORY`` and ``GITHUB_RUN_ID`` in every job
+    ("Default environment variables", GitHub Actions docs); a run's page is
+    ``<server>/<repository>/actions/runs/<run id>``.
+    """
+    env = os.environ if environ is None else environ
+    parts = [env.get(name, "") for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY")]
+    run_id = env.get("GITHUB_RUN_ID", "")
+    if all(parts) and run_id:
+        return f"{parts[0].rstrip('/')}/{parts[1]}/actions/runs/{run_id}"
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):
+        user = UNKNOWN
+    return f"{user}@{socket.gethostname() or UNKNOWN}"
+
+
+def now_utc(environ: Mapping[str, str] | None = None) -> str:
+    """The time the audit is made, UTC to the second (a provenance field, never a result).
+
+    ``SOURCE_DATE_EPOCH`` (seconds since 1970, the reproducible-builds convention:
+    reproducible-builds.org/specs/source-date-epoch) pins it, so a rerun or a test can
+    reproduce the report byte for byte.
+    """
+    env = os.environ if environ is None else environ
+    pinned = env.get("SOURCE_DATE_EPOCH", "").strip()
+    when = (
+        dt.datetime.fromtimestamp(int(pinned), dt.UTC)
+        if pinned.isdigit()
+        else dt.datetime.now(dt.UTC)
+    )
+    return when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def today_utc() -> dt.date:
@@ -127,6 +174,9 @@ def detect_provenance(checkout: Path | None = None) -> Provenance:
         dirty=dirty,
         pack_name=pack_name(),
         pack_version=pack_version(pack_file(checkout)),
+        pack_digest=current_pack().digest,
+        generator=generator(),
+        generated_at=now_utc(),
     )
 
 
@@ -157,6 +207,7 @@ def audit_data(
     provenance: Provenance | None = None,
     consent: Mapping[str, Any] | None = None,
     views: Sequence[StackView] | None = None,
+    checks: Sequence[PlanCheck] = (),
 ) -> dict[str, Any]:
     """The audit as one JSON-ready document (sorted lists; the only date is the evaluation date).
 
@@ -165,6 +216,8 @@ def audit_data(
     results (``load_consent_results``). ``failures``: stacks whose preview failed; they are
     listed with the error, and every policy shows ``preview failed`` for them. ``views``: the
     plans already analysed (the offline preview hands its own over), else each is analysed here.
+    ``checks``: each plan judged again (``review.judge``); a plan without one is listed as not
+    judged, never as verified.
     """
     as_of = as_of or today_utc()
     provenance = provenance or detect_provenance()
@@ -180,7 +233,14 @@ def audit_data(
         "warnDays": warn_days,
         "commit": provenance.commit,
         "dirty": provenance.dirty,
-        "policyPack": {"name": provenance.pack_name, "version": provenance.pack_version},
+        "generator": provenance.generator,
+        "generatedAt": provenance.generated_at,
+        "policyPack": {
+            "name": provenance.pack_name,
+            "version": provenance.pack_version,
+            "digest": provenance.pack_digest,
+        },
+        "plans": _plan_checks(plans, checks),
         "stacks": sorted(
             [*(_stack_entry(view) for view in views), *(_failed_entry(f) for f in failures)],
             key=lambda entry: str(entry["stack"]),
@@ -196,6 +256,30 @@ def audit_data(
         "vaults": _vaults(views),
         "consentResults": dict(consent) if consent is not None else {"given": False},
     }
+
+
+def _plan_checks(plans: Sequence[Plan], checks: Sequence[PlanCheck]) -> list[dict[str, Any]]:
+    """Each plan as the evidence names it: file, SHA-256 of its bytes, origin, the pack that
+    recorded it, and whether the audit's own judgement agrees with it (what does not)."""
+    by_stack = {check.stack: check for check in checks}
+    entries = []
+    for plan in plans:
+        check = by_stack.get(plan.stack)
+        pack = plan.pack.as_json() if plan.pack else None
+        entries.append(
+            {
+                "stack": plan.stack,
+                "file": Path(plan.source).name if plan.source else "",
+                "sha256": plan.sha256,
+                "origin": plan.origin or UNKNOWN,
+                "recordedBy": pack,
+                "evaluationDate": plan.evaluation_date,
+                "judged": bool(check and check.judged),
+                "verified": bool(check and check.verified),
+                "problems": list(check.problems) if check else ["not judged by this audit"],
+            }
+        )
+    return sorted(entries, key=lambda entry: str(entry["stack"]))
 
 
 def _violations(plans: Sequence[Plan]) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ app, permission) rather than by fixture names, so they keep passing when the rec
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,8 @@ import pytest
 from partner_apps.review.plan import document as pf
 from policies.partner_policies import catalog as permissions
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+ROOT = Path(__file__).resolve().parent.parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
 PLANS = FIXTURES / "plans"
 PREVIEWS = FIXTURES / "preview-json"
 GRAPH = "00000003-0000-0000-c000-000000000000"
@@ -62,6 +64,19 @@ def graph_application_access(document: dict[str, Any]) -> tuple[str, dict[str, A
             assert key is not None
             return key, resource
     raise AssertionError("no app with Microsoft Graph application permissions in the plan")
+
+
+def rejudged(document: dict[str, Any]) -> list[dict[str, str]]:
+    """The violations the pack finds in ``document``'s resources, as the preview records them
+    (the region's policy config, the plan's evaluation date): a test that changes a resource
+    and wants an honest plan, not one the audit flags as tampered with, records these."""
+    from policies.partner_policies import evaluate
+
+    config = json.loads(
+        (ROOT / "policies" / "config" / f"{document['stack']}.json").read_text(encoding="utf-8")
+    )
+    when = dt.date.fromisoformat(document["evaluationDate"])
+    return evaluate(document["resources"], config, evaluation_date=when)
 
 
 def write_plans(folder: Path, documents: dict[str, dict[str, Any]]) -> Path:

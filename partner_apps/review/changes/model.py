@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from partner_apps.review.plan.document import PolicyInfo, Resource, Violation
+from partner_apps.review.plan.document import PackRecord, PolicyInfo, Resource, Violation
 from partner_apps.review.plan.values import show_value
 
 
@@ -208,10 +208,23 @@ class StackDiff:
     # The region's identity (all of it for a new stack) and its policy config, as they change.
     identity: list[IdentityChange] = field(default_factory=list)
     policy_changes: list[PolicyConfigChange] = field(default_factory=list)
+    # The policy pack each side's plan says judged it (None: not recorded, plan format 1).
+    base_pack: PackRecord | None = None
+    head_pack: PackRecord | None = None
 
     @property
     def weakened(self) -> bool:
         return any(change.weaker for change in self.policy_changes)
+
+    @property
+    def pack_changed(self) -> bool:
+        """The policy pack's source (or name or version) differs between the two plans: a
+        change to policy code that may change no resource and no policy's listed enforcement."""
+        return (
+            self.base_pack is not None
+            and self.head_pack is not None
+            and self.base_pack != self.head_pack
+        )
 
     @property
     def breaking(self) -> list[Fact]:

@@ -21,7 +21,12 @@ from partner_apps.review.changes.model import (
     StackDiff,
     Words,
 )
-from partner_apps.review.changes.policies import identity_changes, policy_config_changes
+from partner_apps.review.changes.policies import (
+    config_order,
+    identity_changes,
+    policy_config_changes,
+    silenced_findings,
+)
 from partner_apps.review.changes.properties import (
     alias_urns,
     effective,
@@ -200,6 +205,20 @@ def diff_stack(base: Plan | None, head: Plan | None, catalog: Catalog) -> StackD
     changes = follow_replaced_passwords(changes, base_plan, head_plan)
     base_view = analyze(base_plan, catalog) if base else None
     head_view = analyze(head_plan, catalog) if head else None
+    policy_changes = policy_config_changes(
+        like.stack, _listed_policies(base), _listed_policies(head)
+    )
+    if base and head and base.pack and head.pack and base.pack != head.pack:
+        policy_changes = sorted(
+            policy_changes
+            + silenced_findings(
+                like.stack,
+                base_plan.violations,
+                head_plan.violations,
+                {c.urn for c in changes},
+            ),
+            key=config_order,
+        )
     return StackDiff(
         stack=like.stack,
         changes=changes,
@@ -212,9 +231,9 @@ def diff_stack(base: Plan | None, head: Plan | None, catalog: Catalog) -> StackD
         head_policies=_listed_policies(head),
         notes=notes,
         identity=identity_changes(base.region if base else None, head.region) if head else [],
-        policy_changes=policy_config_changes(
-            like.stack, _listed_policies(base), _listed_policies(head)
-        ),
+        policy_changes=policy_changes,
+        base_pack=base.pack if base else None,
+        head_pack=head.pack if head else None,
     )
 
 

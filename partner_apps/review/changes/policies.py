@@ -15,7 +15,7 @@ a dropped high-privilege entry, a disabled policy, another tenant or owner. The 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -24,10 +24,11 @@ from partner_apps.review.changes.model import (
     IdentityChange,
     PolicyConfigChange,
     code,
+    joined,
     marked,
     words,
 )
-from partner_apps.review.plan.document import PolicyInfo, canonical
+from partner_apps.review.plan.document import PolicyInfo, Violation, canonical, urn_name
 from partner_apps.review.plan.values import join_words
 from policies.partner_policies import POLICY_SPECS
 
@@ -141,12 +142,62 @@ def policy_config_changes(
     return sorted(changes, key=config_order)
 
 
+def silenced_findings(
+    stack: str,
+    base: Sequence[Violation],
+    head: Sequence[Violation],
+    changed: Collection[str],
+) -> list[PolicyConfigChange]:
+    """Findings the base plan's pack reported on a resource that does not change and the head's
+    pack no longer reports, or reports at a lower enforcement (mandatory → advisory): with the
+    pack's source changed, the policy was weakened in code (its check disabled or narrowed, its
+    level lowered at run time), whatever its listed enforcement says. One change per policy
+    and kind, naming the resources."""
+
+    def strongest(violations: Sequence[Violation]) -> dict[tuple[str, str], int]:
+        levels: dict[tuple[str, str], int] = {}
+        for v in violations:
+            key = (v.policy, v.urn)
+            levels[key] = max(levels.get(key, -1), ENFORCEMENT_ORDER.get(v.enforcement_level, -1))
+        return levels
+
+    before, after = strongest(base), strongest(head)
+    gone: dict[tuple[str, str], set[str]] = {}
+    for (policy, urn), level in before.items():
+        if urn in changed:
+            continue
+        now = after.get((policy, urn))
+        if now is None:
+            gone.setdefault((policy, "no longer reports "), set()).add(urn_name(urn))
+        elif now < level:
+            gone.setdefault((policy, "reports at a lower enforcement "), set()).add(urn_name(urn))
+    return [
+        PolicyConfigChange(
+            stack,
+            policy,
+            "",
+            (
+                what,
+                *joined([(Code(name),) for name in sorted(names)]),
+                ", which do not change: the policy pack's source changed",
+            ),
+            True,
+        )
+        for (policy, what), names in sorted(gone.items())
+    ]
+
+
 def config_order(change: PolicyConfigChange) -> tuple[bool, str, str, str, str]:
     """Weaker changes first, across regions, then the rest (by stack, policy and property)."""
     return (not change.weaker, change.stack, change.policy, change.prop, marked(change.text))
 
 
 def weakened_summary(changes: Sequence[PolicyConfigChange]) -> str:
+    """``n policy change(s) loosen enforcement in <stacks>: <policies>``, the policies named."""
     stacks = sorted({c.stack for c in changes if c.weaker})
     count = sum(1 for c in changes if c.weaker)
-    return f"{count} policy config change(s) loosen enforcement in {join_words(stacks)}"
+    names = sorted({c.policy for c in changes if c.weaker})
+    return (
+        f"{count} policy config change(s) loosen enforcement in {join_words(stacks)}: "
+        f"{', '.join(names)}"
+    )

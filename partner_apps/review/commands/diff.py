@@ -46,8 +46,8 @@ EXIT_CODES = f"""exit status:
   {EXIT_PROTECTED:>3}  --fail-on-protected: a protected resource would be deleted or replaced
   {EXIT_PREVIEW_FAILED:>3}  --fail-on-protected: a head stack's preview failed (<stack>.error.json)
   {EXIT_BREAKING_SCOPE:>3}  --fail-on-protected: an enabled scope removed, renamed or renumbered
-  {EXIT_WEAKENED:>3}  --fail-on-weakened: a region's policy config is loosened, or the permission
-       catalog changed what a permission stands for
+  {EXIT_WEAKENED:>3}  --fail-on-weakened: a region's policy config or the pack's code is loosened,
+       or the permission catalog changed what a permission stands for
 The first that applies, in the order {EXIT_PROTECTED}, {EXIT_PREVIEW_FAILED}, \
 {EXIT_BREAKING_SCOPE}, {EXIT_WEAKENED}."""
 
@@ -116,8 +116,10 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help=f"exit with status {exitcodes.WEAKENED} when a region's policy config is loosened "
         "(a policy's enforcement lowered, or a property changed in the direction the policy "
         "declares as looser: an allow-list entry added, a high-privilege entry removed, a "
-        "limit raised...), or when the permission catalog changed an entry's id, risk or "
-        "flags (what a permission name stands for)",
+        "limit raised...) or the policy pack's code is (a policy removed, disabled or lowered "
+        "in code, or no longer reporting a finding on a resource that does not change), or "
+        "when the permission catalog changed an entry's id, risk or flags (what a permission "
+        "name stands for)",
     )
     return parser
 

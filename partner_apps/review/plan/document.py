@@ -16,6 +16,7 @@ nothing reads the clock: the same plan always gives the same bytes.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -29,6 +30,7 @@ from partner_apps.review.plan.model import (
     PlanError,
     PolicyInfo,
     PreviewFailure,
+    Recorded,
     Resource,
     Violation,
     load_catalog,
@@ -36,6 +38,7 @@ from partner_apps.review.plan.model import (
     policy_status,
     stack_policies,
 )
+from partner_apps.review.plan.pack import PackRecord, record_from_json
 from partner_apps.review.plan.secrets import (
     redact_resource_props,
     scrub_document,
@@ -88,6 +91,7 @@ __all__ = [
     "IDENTIFIER_URI",
     "KEY_VAULT_ROLES",
     "KNOWN_CLIENTS",
+    "OFFLINE_ORIGIN",
     "PASSWORD",
     "PERMISSION_SCOPE",
     "PLAN_VERSION",
@@ -106,10 +110,12 @@ __all__ = [
     "VAULT_COMPONENT",
     "VAULT_SECRET",
     "Catalog",
+    "PackRecord",
     "Plan",
     "PlanError",
     "PolicyInfo",
     "PreviewFailure",
+    "Recorded",
     "Resource",
     "Urn",
     "Violation",
@@ -144,9 +150,15 @@ __all__ = [
 ]
 
 # The plan file's format version (``planVersion``): bump it when a reader of the old format
-# would misread the new one; the reader refuses any other.
-PLAN_VERSION: Final = 1
-KNOWN_PLAN_VERSIONS: Final = frozenset({PLAN_VERSION})
+# would misread the new one; the reader refuses any other. 2 (issue 27): the plan records the
+# policy pack that judged it (``policyPack``: name, version, source digest), the evaluation date
+# of its date checks (``evaluationDate``) and what it is a plan of (``origin``). Format 1 is still
+# read (a base branch's plans), but the audit cannot judge it again: it is flagged, not trusted.
+PLAN_VERSION: Final = 2
+KNOWN_PLAN_VERSIONS: Final = frozenset({1, PLAN_VERSION})
+# ``origin`` of a plan the offline preview records: the program run under mocks on the declared
+# config, not the live state of a deployed stack.
+OFFLINE_ORIGIN: Final = "offline plan of the declared config"
 
 
 def dumps(document: Any) -> str:
@@ -192,8 +204,11 @@ def _violation(entry: Mapping[str, Any]) -> Violation:
     )
 
 
-def plan_from_document(document: Mapping[str, Any], source: str = "") -> Plan:
-    """Build a Plan from the recorder's JSON; raises PlanError when it is not a plan."""
+def plan_from_document(document: Mapping[str, Any], source: str = "", *, sha256: str = "") -> Plan:
+    """Build a Plan from the recorder's JSON; raises PlanError when it is not a plan.
+
+    ``sha256``: of the file's bytes as read, so the audit can name exactly what it judged.
+    """
     if not isinstance(document, Mapping) or not isinstance(document.get("resources"), list):
         raise PlanError(f"{source or 'document'}: not a plan (no 'resources' list)")
     version = document.get("planVersion", PLAN_VERSION)
@@ -259,6 +274,16 @@ def plan_from_document(document: Mapping[str, Any], source: str = "") -> Plan:
             v.lower() for v in as_list(document.get("assignedAtDeploy")) if isinstance(v, str)
         ),
         permission_catalog=_catalog(document.get("permissionCatalog")),
+        pack=record_from_json(document.get("policyPack")),
+        evaluation_date=as_str(document.get("evaluationDate")),
+        origin=as_str(document.get("origin")),
+        sha256=sha256,
+        recorded=Recorded(
+            resources=tuple(e for e in document["resources"] if isinstance(e, Mapping)),
+            violations=tuple(
+                e for e in as_list(document.get("violations")) if isinstance(e, Mapping)
+            ),
+        ),
     )
     return scrub_plan(plan, found)
 
@@ -333,18 +358,13 @@ def scrub_plan(plan: Plan, found: set[str]) -> Plan:
         )
         for v in plan.violations
     )
-    return Plan(
-        project=plan.project,
-        stack=plan.stack,
+    return dataclasses.replace(
+        plan,
         region=scrub_document(plan.region, found),
         apps=scrub_document(plan.apps, found),
         resources=resources,
         outputs=scrub_document(plan.outputs, found),
         violations=violations,
-        policies=plan.policies,
-        source=plan.source,
-        assigned_at_deploy=plan.assigned_at_deploy,
-        permission_catalog=plan.permission_catalog,
     )
 
 
@@ -389,16 +409,32 @@ def read_text(path: Path) -> str:
 
 def read_json(path: Path) -> Any:
     """Parse a JSON file; PlanError names the file when it cannot."""
-    text = read_text(path)
+    return _read_json_hashed(path)[0]
+
+
+def _read_json_hashed(path: Path) -> tuple[Any, str]:
+    """A JSON file's document and the SHA-256 of the bytes it was parsed from (read once, so
+    the digest is of exactly what was judged)."""
     try:
-        return json.loads(text)
+        data = path.read_bytes()
+    except OSError as error:
+        raise PlanError(f"{path}: cannot read ({error.strerror or error})") from error
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise PlanError(
+            f"{path}: not UTF-8 (byte 0x{error.object[error.start]:02x} at offset {error.start})"
+        ) from error
+    try:
+        return json.loads(text), hashlib.sha256(data).hexdigest()
     except json.JSONDecodeError as error:
         raise PlanError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from error
 
 
 def load_plan(path: Path) -> Plan:
     """Read one plan file."""
-    return plan_from_document(read_json(path), source=str(path))
+    document, sha256 = _read_json_hashed(path)
+    return plan_from_document(document, source=str(path), sha256=sha256)
 
 
 def is_plan_document(document: Any) -> bool:
@@ -425,17 +461,18 @@ def load_results(paths: Iterable[Path]) -> tuple[list[Plan], list[PreviewFailure
             raise PlanError(f"{path}: no such file or folder")
         if path.is_dir():
             for child in sorted(path.glob("*.json")):
-                document = read_json(child)
+                document, sha256 = _read_json_hashed(child)
                 if is_plan_document(document):
-                    _add_result(found, plan_from_document(document, source=str(child)))
+                    plan = plan_from_document(document, source=str(child), sha256=sha256)
+                    _add_result(found, plan)
                 elif is_error_document(document):
                     _add_result(found, failure_from_document(document, source=str(child)))
         else:
-            document = read_json(path)
+            document, sha256 = _read_json_hashed(path)
             if is_error_document(document):
                 _add_result(found, failure_from_document(document, source=str(path)))
             else:
-                _add_result(found, plan_from_document(document, source=str(path)))
+                _add_result(found, plan_from_document(document, source=str(path), sha256=sha256))
     plans = [r for _, r in sorted(found.items()) if isinstance(r, Plan)]
     failures = [r for _, r in sorted(found.items()) if isinstance(r, PreviewFailure)]
     return plans, failures

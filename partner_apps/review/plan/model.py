@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from partner_apps.review.plan.access import as_str, dig
+from partner_apps.review.plan.pack import PackRecord
 from partner_apps.review.plan.vocabulary import SEVERITY_ORDER
 from policies.partner_policies import catalog as permissions
 from policies.partner_policies.catalog import Api, Kind, Permission
@@ -125,6 +126,14 @@ class CatalogEntry:
 
 
 @dataclass(frozen=True)
+class Recorded:
+    """A plan's resources and violations as its file holds them (what the policies judge)."""
+
+    resources: tuple[Mapping[str, Any], ...]
+    violations: tuple[Mapping[str, Any], ...]
+
+
+@dataclass(frozen=True)
 class Plan:
     """One stack's recorded plan, secrets masked."""
 
@@ -141,6 +150,17 @@ class Plan:
     assigned_at_deploy: frozenset[str] = frozenset()
     # The permission catalog the plan was recorded with; None in a plan that has none.
     permission_catalog: tuple[CatalogEntry, ...] | None = None
+    # What the plan says judged it (format 2): the policy pack, the evaluation date of its date
+    # checks, and whether it is an offline plan of the declared config or live state.
+    pack: PackRecord | None = None
+    evaluation_date: str = ""
+    origin: str = ""
+    # SHA-256 of the file's bytes as read ("" for a plan made in memory and never read back).
+    sha256: str = ""
+    # The resources and violations exactly as the file records them, for the audit to judge
+    # again (never rendered: the model's own resources are the scrubbed ones; a hand-edited plan
+    # may hold a raw secret here, so it stays out of repr and comparisons).
+    recorded: Recorded | None = field(default=None, repr=False, compare=False)
 
     def by_urn(self) -> dict[str, Resource]:
         return {resource.urn: resource for resource in self.resources}

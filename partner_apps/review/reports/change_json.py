@@ -118,6 +118,7 @@ def changes_document(
         "protectedDestroyed": sum(1 for d in diffs for c in d.changes if c.destroys_protected),
         "breakingScopes": sum(len(d.breaking) for d in diffs),
         "weakened": any(d.weakened for d in diffs),
+        "packChanged": [d.stack for d in diffs if d.pack_changed],
         "failedStacks": [d.stack for d in diffs if d.status == "failed"],
     }
 

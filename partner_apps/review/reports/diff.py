@@ -276,7 +276,12 @@ def compose(
 
 def _nothing(diffs: Sequence[StackDiff]) -> bool:
     return not any(
-        d.changes or d.facts or d.notes or d.policy_changes or (d.identity and d.status != "added")
+        d.changes
+        or d.facts
+        or d.notes
+        or d.policy_changes
+        or d.pack_changed
+        or (d.identity and d.status != "added")
         for d in diffs
     )
 

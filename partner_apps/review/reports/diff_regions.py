@@ -20,7 +20,7 @@ from partner_apps.review.changes.model import (
 from partner_apps.review.changes.policies import config_order, weakened_summary
 from partner_apps.review.changes.properties import scalars
 from partner_apps.review.plan.document import SECRET
-from partner_apps.review.plan.values import format_unix, show_value
+from partner_apps.review.plan.values import format_unix, join_words, show_value
 from partner_apps.review.reports.model import (
     Block,
     BulletList,
@@ -265,7 +265,9 @@ def stack_section(diff: StackDiff, no_changes: Inline = NO_CHANGES_LINE) -> Sect
     blocks = [*_identity_blocks(diff), *_status_blocks(diff)]
     blocks += [Quote(inline(note)) for note in diff.notes]
     if not diff.changes:
-        config_only = diff.policy_changes or (diff.identity and diff.status == "changed")
+        config_only = (
+            diff.policy_changes or diff.pack_changed or (diff.identity and diff.status == "changed")
+        )
         blocks.append(Paragraph(text("No resource changes.") if config_only else no_changes))
     blocks += _change_blocks(diff)
     return Section(diff.stack, tuple(blocks), level=3)
@@ -301,11 +303,41 @@ def _config(properties: Mapping[str, Any]) -> Inline:
     return tuple(parts) or text("—")
 
 
+def pack_section(diffs: Sequence[StackDiff]) -> Section | None:
+    """The policy pack's source changed: one line per change, naming the regions, at the top
+    (a change to policy code may change no resource and no listed enforcement)."""
+    changed: dict[tuple[str, str], list[str]] = {}
+    for diff in diffs:
+        if diff.pack_changed and diff.base_pack and diff.head_pack:
+            key = (diff.base_pack.short, diff.head_pack.short)
+            changed.setdefault(key, []).append(diff.stack)
+    if not changed:
+        return None
+    items = tuple(
+        item(
+            "⚠ policy pack source changed: ",
+            code(before),
+            " → ",
+            code(after),
+            f" ({join_words(sorted(stacks))})",
+        )
+        for (before, after), stacks in sorted(changed.items())
+    )
+    why = (
+        "The policies' code (policies/) differs between the two plans: review it as you would "
+        "a change of enforcement. Weakened policies, if any, are listed under Policy config."
+    )
+    return Section("⚠ Policy pack source changed", (BulletList(items), Paragraph(text(why))))
+
+
 def region_sections(diffs: Sequence[StackDiff]) -> list[Block]:
     """What a region's configuration itself changes, before any resource: a new region's
     identity (what it is, to be read: not styled as an alarm), the regions' policy config
     (loosening first), then identity changes of existing regions."""
     sections: list[Block] = []
+    pack = pack_section(diffs)
+    if pack is not None:
+        sections.append(pack)
     for diff in diffs:
         if diff.status == "added" and (diff.identity or diff.head_policies):
             sections.append(_new_region(diff))
