@@ -541,23 +541,9 @@ class Region:
         """The Entra roles (template ids) the partner's admins hold in ``customer`` through its
         active GDAP relationships: the roles of their active access assignments that the
         relationship approved (``gdap.active_roles``). Read in the partner tenant."""
-        base = self.target.endpoints.graph_url
         held: set[str] = set()
         for relationship_id, approved in customer.relationships:
-            url: str | None = (
-                f"{base}/v1.0/tenantRelationships/delegatedAdminRelationships/"
-                f"{quote(relationship_id, safe='')}/accessAssignments"
-            )
-            assignments: list[dict[str, Any]] = []
-            while url:
-                try:
-                    body = self._graph_page(url, "a GDAP relationship's access assignments")
-                except SamError as error:
-                    raise RemoteError(
-                        str(error), "grant the SAM app DelegatedAdminRelationship.Read.All"
-                    ) from None
-                assignments += [a for a in body.get("value") or [] if isinstance(a, dict)]
-                url = body.get("@odata.nextLink")
+            assignments = self.access_assignments(relationship_id)
             held |= gdap.active_roles(assignments, approved)
         return frozenset(held)
 
