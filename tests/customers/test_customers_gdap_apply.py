@@ -243,6 +243,36 @@ def test_gdap_writes_whose_answers_are_lost_are_made_once(
     assert plan(cw)[0] == exitcodes.OK
 
 
+def test_gdap_writes_throttled_or_failing_are_retried_and_made_once(
+    cw: CustomerWorld, tmp_path: Path
+) -> None:
+    """Graph's throttling (429 with Retry-After, "Microsoft Graph throttling guidance") and
+    transient 5xx on every GDAP write: the run waits or retries, and each relationship and
+    access assignment exists once."""
+    from partner_apps.sandbox.fakecloud.state import Fault
+
+    allow_gdap_writes(cw)
+    use_file(cw, tmp_path, DEFAULT)
+    path = "delegatedAdminRelationships"
+    cw.cloud.faults += [
+        Fault("graph", "POST", path, status=429, headers={"Retry-After": "1"}, times=1),
+        Fault("graph", "POST", "/requests", status=503, times=1),
+    ]
+    assert _apply(cw) == exitcodes.OK
+    _approve_all(cw)
+    cw.cloud.faults += [
+        Fault("graph", "POST", "/accessAssignments", status=429, headers={"Retry-After": "1"}),
+        Fault("graph", "POST", "/accessAssignments", status=502, times=1),
+    ]
+    assert _apply(cw) == exitcodes.OK
+    unserved = [(f.method, f.path_contains, f.status) for f in cw.cloud.faults if f.times]
+    assert unserved == [], f"faults the run never met: {unserved}"
+    assert set(Counter(cw.cloud.gdap_creates).values()) == {1}
+    assert set(Counter(cw.cloud.gdap_assignment_creates).values()) == {1}
+    assert len(cw.cloud.gdap_assignment_creates) == len(cw.customers["us"])
+    assert plan(cw)[0] == exitcodes.OK
+
+
 def test_auto_extend_refused_on_an_active_relationship_names_partner_center_as_the_fix(
     cw: CustomerWorld, tmp_path: Path
 ) -> None:
